@@ -1,0 +1,103 @@
+"""Patients and the clinical facts that the case-finding rules and the medication record read.
+
+Identity is the NHS number (Modulus 11 checked on the way in). Facts are kept coded:
+conditions and observations in SNOMED CT, medicines as dm+d ids with the BNF code alongside.
+The GP issue history (``medication_issues``) is what PINCER and STOPP/START look back over;
+per-source medication *lists* belong to ``records``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ipmo.store import Base
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nhs_number: Mapped[str] = mapped_column(String(10), unique=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(10))  # FHIR administrative gender: female|male|other|unknown
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    practice_code: Mapped[str | None] = mapped_column(
+        String(12), ForeignKey("organisations.ods_code"), index=True
+    )
+    nominated_pharmacy_code: Mapped[str | None] = mapped_column(
+        String(12), ForeignKey("organisations.ods_code"), index=True
+    )
+    care_home_code: Mapped[str | None] = mapped_column(
+        String(12), ForeignKey("organisations.ods_code"), index=True
+    )
+    imd_decile: Mapped[int | None] = mapped_column(Integer)  # 1 = most deprived
+    weight_kg: Mapped[float | None] = mapped_column(Float)
+    date_of_death: Mapped[date | None] = mapped_column(Date)
+
+
+class Condition(Base):
+    __tablename__ = "conditions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    snomed_code: Mapped[str] = mapped_column(String(20), index=True)
+    term: Mapped[str] = mapped_column(String(255))
+    onset_date: Mapped[date | None] = mapped_column(Date)
+    resolved_date: Mapped[date | None] = mapped_column(Date)
+
+
+class Observation(Base):
+    """A coded measurement or test result (eGFR, potassium, INR, weight …)."""
+
+    __tablename__ = "observations"
+    __table_args__ = (Index("ix_observations_patient_kind", "patient_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    snomed_code: Mapped[str] = mapped_column(String(20))
+    # short stable name of what was measured: egfr, creatinine, potassium, inr, hba1c, fbc, lft,
+    # tft, lithium, weight, bp_systolic, smr (a review code), fall, frailty_score …
+    kind: Mapped[str] = mapped_column(String(30))
+    value: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(30))
+    comparator: Mapped[str | None] = mapped_column(String(2))  # "<", ">", "<=", ">="
+    effective_date: Mapped[date] = mapped_column(Date)
+
+
+class MedicationIssue(Base):
+    """One prescription issued by the GP practice (repeat or acute)."""
+
+    __tablename__ = "medication_issues"
+    __table_args__ = (Index("ix_medication_issues_patient_date", "patient_id", "issue_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    dmd_code: Mapped[str] = mapped_column(String(20), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    vmp_code: Mapped[str | None] = mapped_column(String(20))
+    vtm_code: Mapped[str | None] = mapped_column(String(20))
+    bnf_code: Mapped[str | None] = mapped_column(String(15))
+    issue_date: Mapped[date] = mapped_column(Date)
+    issue_type: Mapped[str] = mapped_column(String(10))  # repeat | acute
+    quantity: Mapped[float | None] = mapped_column(Float)
+    dose_text: Mapped[str | None] = mapped_column(String(255))
+    practice_code: Mapped[str | None] = mapped_column(String(12))
+
+
+class Admission(Base):
+    """A hospital stay; it also gives the trust a legitimate relationship with the patient."""
+
+    __tablename__ = "admissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    trust_code: Mapped[str] = mapped_column(String(12), ForeignKey("organisations.ods_code"))
+    admitted_on: Mapped[date] = mapped_column(Date)
+    discharged_on: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(255))
+    is_fall: Mapped[bool] = mapped_column(Boolean, default=False)

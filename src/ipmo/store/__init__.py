@@ -1,0 +1,8 @@
+"""The store: SQLAlchemy 2 metadata, engines and units of work (SQLite by default, PostgreSQL in
+production). Every domain declares its tables on :class:`Base`; Alembic migrations live in
+``store/migrations``."""
+
+from ipmo.store.base import Base, utcnow
+from ipmo.store.engine import StoreError, create_store_engine, session_scope, init_store
+
+__all__ = ["Base", "utcnow", "StoreError", "create_store_engine", "session_scope", "init_store"]

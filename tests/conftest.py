@@ -1,0 +1,77 @@
+"""Shared fixtures.
+
+``engine`` is a migrated, empty store on SQLite; ``any_engine`` runs the same test on SQLite and
+on PostgreSQL (a database of its own, created and dropped here; skipped only when no server answers
+on 127.0.0.1:5432 and CI is not set — in CI a missing server fails the run).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from ipmo.store import create_store_engine, init_store
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+PG_ADMIN_URL = os.environ.get(
+    "IPMO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.exists():
+        pytest.fail(f"../shared is missing (looked in {SHARED})")
+    return SHARED
+
+
+def _sqlite_engine(tmp_path: Path):
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    init_store(engine)
+    return engine
+
+
+def _postgres_engine():
+    name = f"ipmo_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = create_store_engine(url)
+    init_store(engine)
+
+    def drop() -> None:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return engine, drop
+
+
+@pytest.fixture
+def engine(tmp_path):
+    eng = _sqlite_engine(tmp_path)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_engine(request, tmp_path):
+    if request.param == "sqlite":
+        eng = _sqlite_engine(tmp_path)
+        yield eng
+        eng.dispose()
+    else:
+        eng, drop = _postgres_engine()
+        yield eng
+        drop()
