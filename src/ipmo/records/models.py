@@ -1,0 +1,72 @@
+"""Storage for the One Medication Record.
+
+A ``SourceList`` is one system's view of a patient's medicines (a GP Connect bundle, a pharmacy's
+dispensing record, a hospital's admission list, a CSV from a specialist system). Its items keep
+their provenance so a reconciled line can always say where it came from.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ipmo.store import Base, utcnow
+
+
+class SourceKind:
+    GP = "gp"
+    PHARMACY = "pharmacy"
+    HOSPITAL = "hospital"
+    SPECIALIST = "specialist"
+
+
+class SourceList(Base):
+    __tablename__ = "source_lists"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "source_org_code", "source_system", name="uq_source_lists_origin"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    source_kind: Mapped[str] = mapped_column(String(20))  # SourceKind
+    source_org_code: Mapped[str] = mapped_column(String(12))
+    source_system: Mapped[str] = mapped_column(String(60))  # e.g. "gpconnect", "eps-dispensing", "epma"
+    resource_id: Mapped[str | None] = mapped_column(String(100))
+    resource_version: Mapped[str | None] = mapped_column(String(40))
+    content_hash: Mapped[str] = mapped_column(String(64))  # idempotency: same content → no change
+    as_of: Mapped[date | None] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    items: Mapped[list[SourceItem]] = relationship(
+        back_populates="source_list", cascade="all, delete-orphan", order_by="SourceItem.id"
+    )
+
+
+class SourceItem(Base):
+    __tablename__ = "source_items"
+    __table_args__ = (Index("ix_source_items_list", "source_list_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_list_id: Mapped[int] = mapped_column(ForeignKey("source_lists.id", ondelete="CASCADE"))
+    dmd_code: Mapped[str | None] = mapped_column(String(20))
+    code_system: Mapped[str | None] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(255))
+    vmp_code: Mapped[str | None] = mapped_column(String(20))
+    vtm_code: Mapped[str | None] = mapped_column(String(20))
+    mapping: Mapped[str] = mapped_column(String(20), default="unmapped")  # exact|amp|name|unmapped
+    dose_text: Mapped[str | None] = mapped_column(String(500))
+    dosage: Mapped[list | None] = mapped_column(JSON)  # FHIR R4 Dosage[] as JSON
+    route: Mapped[str | None] = mapped_column(String(60))
+    form: Mapped[str | None] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20))  # active|stopped|completed|on-hold|entered-in-error
+    category: Mapped[str | None] = mapped_column(String(20))  # acute|repeat|repeat-dispensing|inpatient
+    authored_on: Mapped[date | None] = mapped_column(Date)
+    last_issued: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    prescriber_type: Mapped[str | None] = mapped_column(String(60))
+    resource_id: Mapped[str | None] = mapped_column(String(100))
+    resource_version: Mapped[str | None] = mapped_column(String(40))
+
+    source_list: Mapped[SourceList] = relationship(back_populates="items")
