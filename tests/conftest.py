@@ -75,3 +75,49 @@ def any_engine(request, tmp_path):
         eng, drop = _postgres_engine()
         yield eng
         drop()
+
+
+@pytest.fixture
+def sample_ics(engine):
+    """The hand-made sample ICS (organisations, five patients, one admission) + demo users."""
+    from ipmo.organisations.sample import seed_sample_ics
+    from ipmo.security.users import seed_demo_users
+    from ipmo.store import session_scope
+
+    with session_scope(engine) as s:
+        seed_sample_ics(s)
+        seed_demo_users(s)
+    return engine
+
+
+@pytest.fixture
+def app_settings(tmp_path):
+    from ipmo.config import Settings
+
+    return Settings(data_dir=tmp_path, database_url="sqlite://", secret_key="test-secret-key")
+
+
+@pytest.fixture
+def client_as(sample_ics, app_settings):
+    """``client_as("pcn.pharmacist")`` → a TestClient signed in (cookie session) as that demo user.
+    ``client_as(None)`` → an anonymous client."""
+    from fastapi.testclient import TestClient
+
+    from ipmo.security.users import DEMO_PASSWORD
+    from ipmo.web.app import create_app
+
+    app = create_app(sample_ics, app_settings)
+    clients = []
+
+    def make(username: str | None):
+        client = TestClient(app, base_url="http://testserver")
+        clients.append(client)
+        if username is not None:
+            r = client.post("/sign-in", data={"username": username, "password": DEMO_PASSWORD},
+                            follow_redirects=False)
+            assert r.status_code == 303, r.text
+        return client
+
+    yield make
+    for c in clients:
+        c.close()

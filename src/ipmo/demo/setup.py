@@ -1,0 +1,89 @@
+"""Prepare the demo store once (cached in the data folder) and say how to sign in.
+
+Steps, each skipped when already done: migrate the store; load the starter dm+d dictionary; generate
+the synthetic ICS (``ipmo synth --size demo``; the small hand-made ICS if the generator is not
+installed); run every domain's ``demo.populate(engine, seed)`` hook (referral streams, workforce …);
+create one demo user per role.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import time
+from collections.abc import Callable
+
+from sqlalchemy import Engine, func, select
+
+import ipmo
+from ipmo.config import Settings
+from ipmo.organisations.models import Organisation
+from ipmo.security.users import DEMO_PASSWORD, DEMO_USERS, seed_demo_users
+from ipmo.store import session_scope
+
+Say = Callable[[str], None]
+
+
+def _domain_hooks() -> list:
+    hooks = []
+    for info in sorted(pkgutil.iter_modules(ipmo.__path__), key=lambda i: i.name):
+        if info.ispkg and info.name not in ("demo", "synth"):
+            try:
+                module = importlib.import_module(f"ipmo.{info.name}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"ipmo.{info.name}.demo":
+                    raise
+                continue
+            if hasattr(module, "populate"):
+                hooks.append(module)
+    return hooks
+
+
+def prepare_demo(engine: Engine, settings: Settings, size: str = "demo", seed: int = 1,
+                 say: Say = print) -> dict:
+    marker = settings.data_dir / "demo.json"
+    if marker.exists():
+        info = json.loads(marker.read_text())
+        say(f"Using the demo ICS already generated in {settings.data_dir} ({info['size']}, seed {info['seed']}).")
+        return info
+    with session_scope(engine) as s:
+        has_orgs = s.scalar(select(func.count(Organisation.id))) > 0
+    started = time.perf_counter()
+    steps: dict[str, object] = {}
+    try:
+        from ipmo.terminology import load_starter_dictionary  # type: ignore[attr-defined]
+    except ImportError:
+        load_starter_dictionary = None
+    if load_starter_dictionary is not None:
+        say("Loading the starter dm+d dictionary …")
+        with session_scope(engine) as s:
+            steps["dictionary"] = str(load_starter_dictionary(s))
+    if not has_orgs:
+        try:
+            from ipmo.synth import generate  # type: ignore[attr-defined]
+        except ImportError:
+            generate = None
+        if generate is not None:
+            say(f"Generating the synthetic ICS (size {size}, seed {seed}) …")
+            steps["synth"] = str(generate(engine, size=size, seed=seed, progress=True))
+        else:
+            from ipmo.organisations.sample import seed_sample_ics
+
+            say("Creating the small hand-made sample ICS …")
+            with session_scope(engine) as s:
+                seed_sample_ics(s)
+            size = "sample"
+    for module in _domain_hooks():
+        say(f"Populating {module.__name__.split('.')[1]} …")
+        steps[module.__name__] = str(module.populate(engine, seed))
+    with session_scope(engine) as s:
+        seed_demo_users(s)
+    info = {"size": size, "seed": seed, "seconds": round(time.perf_counter() - started, 1)}
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(info, indent=2))
+    return info
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    return [(username, DEMO_PASSWORD, name) for username, name, _role, _kind in DEMO_USERS]

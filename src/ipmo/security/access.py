@@ -1,0 +1,83 @@
+"""The one gate for patient data: relationship check + audit entry, for every read and write."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ipmo.patients.identity import normalise_nhs_number
+from ipmo.patients.models import Patient
+from ipmo.security import audit
+from ipmo.security.errors import PatientAccessDenied, PatientNotFound
+from ipmo.security.principal import Principal
+from ipmo.security.relationships import find_relationship
+
+
+def audit_event(
+    session: Session,
+    principal: Principal,
+    action: str,
+    patient: Patient | None = None,
+    detail: dict | None = None,
+    *,
+    outcome: str = "permitted",
+    reason: str | None = None,
+) -> None:
+    session.info["audit_dirty"] = True
+    audit.append(
+        session,
+        username=principal.username,
+        role_code=principal.role.code,
+        org_code=principal.org_code,
+        action=action,
+        outcome=outcome,
+        patient_nhs_number=patient.nhs_number if patient is not None else None,
+        reason=reason,
+        detail=detail,
+    )
+
+
+def _audit_refusal(session: Session, principal: Principal, action: str, nhs_number: str) -> None:
+    """Refusals are written in their own transaction: the caller's work is rolled back, the
+    record that somebody tried is not."""
+    if session.info.get("audit_dirty"):
+        # this unit of work already holds the audit head's lock; a second transaction would wait
+        # on it for ever, so the refusal joins this one
+        _append_refusal(session, principal, action, nhs_number)
+        return
+    with Session(session.get_bind()) as side:
+        _append_refusal(side, principal, action, nhs_number)
+        side.commit()
+
+
+def _append_refusal(session: Session, principal: Principal, action: str, nhs_number: str) -> None:
+    audit.append(
+        session,
+        username=principal.username,
+        role_code=principal.role.code,
+        org_code=principal.org_code,
+        action=action,
+        outcome="refused",
+        patient_nhs_number=nhs_number,
+        reason="no-legitimate-relationship",
+    )
+
+
+def check_patient_access(
+    session: Session, principal: Principal, patient: Patient | str, action: str
+) -> Patient:
+    if not isinstance(patient, Patient):
+        nhs_number = normalise_nhs_number(patient)  # InvalidNhsNumber → 422 in the web layer
+        found = session.scalar(select(Patient).where(Patient.nhs_number == nhs_number))
+        if found is None:
+            raise PatientNotFound("no patient with that NHS number in this ICS")
+        patient = found
+    reason = find_relationship(session, principal, patient)
+    if reason is None:
+        _audit_refusal(session, principal, action, patient.nhs_number)
+        raise PatientAccessDenied(
+            "you have no legitimate relationship with this patient (registration, nomination, "
+            "admission, care home or open referral)"
+        )
+    audit_event(session, principal, action, patient, reason=reason)
+    return patient

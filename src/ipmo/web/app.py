@@ -1,0 +1,237 @@
+"""The web application: API, FHIR endpoints and NHS.UK-styled pages in one FastAPI app.
+
+Domains plug in by file name (see docs/DOMAINS.md): every ``ipmo/<domain>/api.py`` and
+``pages.py`` router is included here, and their ``NAV`` items make up the role's home page.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+from starlette.middleware.sessions import SessionMiddleware
+
+import ipmo
+from ipmo.config import Settings, get_settings
+from ipmo.fhir.outcome import FhirError, operation_outcome
+from ipmo.patients.identity import InvalidNhsNumber
+from ipmo.security.errors import Forbidden, NotAuthenticated, PatientNotFound
+from ipmo.security.principal import Principal
+from ipmo.security.tokens import issue_token
+from ipmo.security.users import authenticate
+from ipmo.store import StoreError, create_store_engine
+from ipmo.web.deps import db_session, optional_principal
+from ipmo.web.nav import NavItem
+from ipmo.web.templating import render
+
+log = logging.getLogger("ipmo.web")
+STATIC = Path(__file__).with_name("static")
+
+
+def _domain_modules(name: str) -> list:
+    found = []
+    for info in sorted(pkgutil.iter_modules(ipmo.__path__), key=lambda i: i.name):
+        if not info.ispkg or info.name == "web":
+            continue
+        try:
+            found.append(importlib.import_module(f"ipmo.{info.name}.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"ipmo.{info.name}.{name}":
+                raise
+    return found
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/api", "/fhir", "/health")) or "text/html" not in request.headers.get(
+        "accept", ""
+    )
+
+
+def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or create_store_engine(settings.database_url)
+    app = FastAPI(
+        title="ipmo",
+        summary="Integrated Pharmacy and Medicines Optimisation — API and FHIR endpoints",
+        version=ipmo.__version__,
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="ipmo_session",
+        max_age=settings.token_ttl_seconds,
+        same_site="lax",
+    )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        # Cookie-authenticated form posts must come from our own pages (CSRF defence in depth on
+        # top of SameSite=Lax); API clients use bearer tokens and are not affected.
+        if request.method not in ("GET", "HEAD", "OPTIONS") and "authorization" not in request.headers:
+            origin = request.headers.get("origin")
+            if origin and urlsplit(origin).netloc != request.url.netloc:
+                return JSONResponse({"detail": "cross-site request refused"}, status_code=403)
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.url.path.startswith(("/api", "/fhir")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.mount("/assets", StaticFiles(directory=STATIC / "nhsuk"), name="assets")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _install_error_handlers(app)
+    _install_core_routes(app)
+
+    nav: list[NavItem] = []
+    for module in _domain_modules("api"):
+        app.include_router(module.router)
+    for module in _domain_modules("pages"):
+        app.include_router(module.router)
+        nav.extend(getattr(module, "NAV", []))
+        static = Path(module.__file__).parent / "static"
+        if static.is_dir():
+            domain = module.__name__.split(".")[1]
+            app.mount(f"/static/{domain}", StaticFiles(directory=static), name=f"static-{domain}")
+    app.state.nav = nav
+    return app
+
+
+def _error(request: Request, status: int, message: str, title: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    return render(request, "error.html", {"title": title, "message": message}, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotAuthenticated)
+    async def not_authenticated(request: Request, exc: NotAuthenticated):
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        return RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden):
+        return _error(request, 403, str(exc), "You do not have access to this")
+
+    @app.exception_handler(PatientNotFound)
+    async def not_found(request: Request, exc: PatientNotFound):
+        return _error(request, 404, str(exc), "Patient not found")
+
+    @app.exception_handler(InvalidNhsNumber)
+    async def invalid_nhs_number(request: Request, exc: InvalidNhsNumber):
+        return _error(request, 422, str(exc), "Check the NHS number")
+
+    @app.exception_handler(FhirError)
+    async def fhir_error(request: Request, exc: FhirError):
+        return JSONResponse(exc.outcome(), status_code=exc.status, media_type="application/fhir+json")
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError):
+        log.error("store unavailable: %s", exc)
+        return _error(request, 503, "the database is unavailable; try again shortly", "Service unavailable")
+
+
+def _install_core_routes(app: FastAPI) -> None:
+    @app.get("/health", tags=["system"])
+    def health(request: Request) -> dict:
+        """Liveness and store reachability (no patient data)."""
+        try:
+            with request.app.state.engine.connect() as conn:
+                conn.execute(text("select 1"))
+            store = "ok"
+        except Exception:  # noqa: BLE001 - reported, not raised
+            store = "unavailable"
+        return {"status": "ok" if store == "ok" else "degraded", "store": store,
+                "version": ipmo.__version__}
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request, principal: Principal | None = Depends(optional_principal)):
+        if principal is None:
+            return RedirectResponse("/sign-in", status_code=303)
+        items = [n for n in request.app.state.nav if principal.can(n.activity)]
+        return render(request, "home.html", {"items": items})
+
+    @app.get("/sign-in", include_in_schema=False)
+    def sign_in_page(request: Request, next: str = "/"):
+        return render(request, "sign_in.html", {"next": _safe_next(next), "error": None})
+
+    @app.post("/sign-in", include_in_schema=False)
+    def sign_in(
+        request: Request,
+        username: str = Form(""),
+        password: str = Form(""),
+        next: str = Form("/"),
+        session: Session = Depends(db_session),
+    ):
+        try:
+            principal = authenticate(session, username.strip(), password)
+        except NotAuthenticated as exc:
+            return render(
+                request, "sign_in.html",
+                {"next": _safe_next(next), "error": str(exc), "username": username},
+                status_code=401,
+            )
+        request.session.clear()
+        request.session["uid"] = principal.user_id
+        request.session["gen"] = _generation(session, principal.user_id)
+        return RedirectResponse(_safe_next(next), status_code=303)
+
+    @app.post("/sign-out", include_in_schema=False)
+    def sign_out(request: Request):
+        request.session.clear()
+        return RedirectResponse("/sign-in", status_code=303)
+
+    @app.post("/api/auth/token", tags=["system"])
+    def token(
+        request: Request,
+        username: str = Form(...),
+        password: str = Form(...),
+        session: Session = Depends(db_session),
+    ) -> dict:
+        """Exchange a username and password for a bearer token (development identity provider)."""
+        principal = authenticate(session, username, password)
+        settings = request.app.state.settings
+        return {
+            "access_token": issue_token(
+                settings.secret_key, principal.user_id, _generation(session, principal.user_id)
+            ),
+            "token_type": "bearer",
+            "expires_in": settings.token_ttl_seconds,
+        }
+
+    @app.get("/api/me", tags=["system"])
+    def me(request: Request, session: Session = Depends(db_session)) -> dict:
+        from ipmo.web.deps import current_principal
+
+        p = current_principal(request, session)
+        return {"username": p.username, "role": p.role.code, "organisation": p.org_code,
+                "activities": sorted(p.activities)}
+
+
+def _generation(session: Session, user_id: int) -> int:
+    from ipmo.security.models import User
+
+    return session.get(User, user_id).token_generation
+
+
+def _safe_next(target: str) -> str:
+    """Only redirect to a path on this site (no open redirects)."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+_ = operation_outcome  # re-exported for domains building FHIR responses
