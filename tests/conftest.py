@@ -113,8 +113,11 @@ def client_as(sample_ics, app_settings):
         client = TestClient(app, base_url="http://testserver")
         clients.append(client)
         if username is not None:
-            r = client.post("/sign-in", data={"username": username, "password": DEMO_PASSWORD},
-                            follow_redirects=False)
+            r = client.post(
+                "/sign-in",
+                data={"username": username, "password": DEMO_PASSWORD},
+                follow_redirects=False,
+            )
             assert r.status_code == 303, r.text
         return client
 

@@ -30,8 +30,16 @@ def test_unit_of_work_rolls_back_on_error(any_engine):
 
 def test_foreign_keys_are_enforced_on_both_engines(any_engine):
     with pytest.raises(IntegrityError), session_scope(any_engine) as s:
-        s.add(Patient(nhs_number="9990000018", given_name="A", family_name="B",
-                      birth_date=date(1950, 1, 1), sex="female", practice_code="NOPE"))
+        s.add(
+            Patient(
+                nhs_number="9990000018",
+                given_name="A",
+                family_name="B",
+                birth_date=date(1950, 1, 1),
+                sex="female",
+                practice_code="NOPE",
+            )
+        )
 
 
 def test_a_wrong_database_url_is_one_clear_line():

@@ -40,12 +40,15 @@ def _domain_hooks() -> list:
     return hooks
 
 
-def prepare_demo(engine: Engine, settings: Settings, size: str = "demo", seed: int = 1,
-                 say: Say = print) -> dict:
+def prepare_demo(
+    engine: Engine, settings: Settings, size: str = "demo", seed: int = 1, say: Say = print
+) -> dict:
     marker = settings.data_dir / "demo.json"
     if marker.exists():
         info = json.loads(marker.read_text())
-        say(f"Using the demo ICS already generated in {settings.data_dir} ({info['size']}, seed {info['seed']}).")
+        say(
+            f"Using the demo ICS already generated in {settings.data_dir} ({info['size']}, seed {info['seed']})."
+        )
         return info
     with session_scope(engine) as s:
         has_orgs = s.scalar(select(func.count(Organisation.id))) > 0

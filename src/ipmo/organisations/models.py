@@ -29,8 +29,8 @@ class OrgKind(StrEnum):
 class PharmacyService(StrEnum):
     """Services a community pharmacy may offer (NHS Community Pharmacy Contractual Framework)."""
 
-    PHARMACY_FIRST = "pharmacy-first"          # minor illness clinical pathways (ex CPCS/DMIRS)
-    URGENT_SUPPLY = "urgent-repeat-supply"     # urgent repeat medicine supply (ex NUMSAS)
+    PHARMACY_FIRST = "pharmacy-first"  # minor illness clinical pathways (ex CPCS/DMIRS)
+    URGENT_SUPPLY = "urgent-repeat-supply"  # urgent repeat medicine supply (ex NUMSAS)
     DMS = "discharge-medicines-service"
     NMS = "new-medicine-service"
     HYPERTENSION = "hypertension-case-finding"

@@ -14,8 +14,10 @@ from ipmo.organisations.models import Organisation, OrgKind, PharmacyService
 from ipmo.patients.models import Admission, Patient
 
 WEEKDAYS = {d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
-LONG_HOURS = {**{d: [["07:00", "22:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat")},
-              "sun": [["10:00", "16:00"]]}
+LONG_HOURS = {
+    **{d: [["07:00", "22:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat")},
+    "sun": [["10:00", "16:00"]],
+}
 ALL_SERVICES = [s.value for s in PharmacyService]
 
 ORGS = [
@@ -28,13 +30,42 @@ ORGS = [
     ("A10001", "Riverside Medical Centre", OrgKind.PRACTICE, "U10001", {"imd_decile": 3}),
     ("A10002", "Bridge Street Surgery", OrgKind.PRACTICE, "U10001", {"imd_decile": 5}),
     ("A20001", "Hillside Health Centre", OrgKind.PRACTICE, "U20001", {"imd_decile": 8}),
-    ("FA001", "Riverside Pharmacy", OrgKind.PHARMACY, "00X",
-     {"services": ALL_SERVICES, "opening_hours": LONG_HOURS, "latitude": 53.80, "longitude": -1.55}),
-    ("FA002", "Bridge Chemist", OrgKind.PHARMACY, "00X",
-     {"services": [PharmacyService.PHARMACY_FIRST.value, PharmacyService.DMS.value],
-      "opening_hours": WEEKDAYS, "latitude": 53.81, "longitude": -1.53}),
-    ("FB001", "Hillside Pharmacy", OrgKind.PHARMACY, "00Y",
-     {"services": ALL_SERVICES, "opening_hours": WEEKDAYS, "latitude": 53.70, "longitude": -1.60}),
+    (
+        "FA001",
+        "Riverside Pharmacy",
+        OrgKind.PHARMACY,
+        "00X",
+        {
+            "services": ALL_SERVICES,
+            "opening_hours": LONG_HOURS,
+            "latitude": 53.80,
+            "longitude": -1.55,
+        },
+    ),
+    (
+        "FA002",
+        "Bridge Chemist",
+        OrgKind.PHARMACY,
+        "00X",
+        {
+            "services": [PharmacyService.PHARMACY_FIRST.value, PharmacyService.DMS.value],
+            "opening_hours": WEEKDAYS,
+            "latitude": 53.81,
+            "longitude": -1.53,
+        },
+    ),
+    (
+        "FB001",
+        "Hillside Pharmacy",
+        OrgKind.PHARMACY,
+        "00Y",
+        {
+            "services": ALL_SERVICES,
+            "opening_hours": WEEKDAYS,
+            "latitude": 53.70,
+            "longitude": -1.60,
+        },
+    ),
     ("RXX", "Example Teaching Hospitals NHS Trust", OrgKind.TRUST, "QXX", {}),
     ("VM001", "Oak Lodge Care Home", OrgKind.CARE_HOME, "00X", {"services": ["nursing"]}),
     ("NHS111", "NHS 111 (Example ICS)", OrgKind.NHS111, "QXX", {}),
@@ -57,13 +88,26 @@ def seed_sample_ics(session: Session) -> None:
     for nhs, given, family, born, sex, practice, pharmacy, home in PATIENTS:
         session.add(
             Patient(
-                nhs_number=nhs, given_name=given, family_name=family, birth_date=born, sex=sex,
-                practice_code=practice, nominated_pharmacy_code=pharmacy, care_home_code=home,
+                nhs_number=nhs,
+                given_name=given,
+                family_name=family,
+                birth_date=born,
+                sex=sex,
+                practice_code=practice,
+                nominated_pharmacy_code=pharmacy,
+                care_home_code=home,
                 imd_decile=4,
             )
         )
     session.flush()
     dev = session.query(Patient).filter_by(nhs_number="9990000042").one()
-    session.add(Admission(patient_id=dev.id, trust_code="RXX", admitted_on=date(2026, 10, 1),
-                          discharged_on=date(2026, 10, 8), reason="community-acquired pneumonia"))
+    session.add(
+        Admission(
+            patient_id=dev.id,
+            trust_code="RXX",
+            admitted_on=date(2026, 10, 1),
+            discharged_on=date(2026, 10, 8),
+            reason="community-acquired pneumonia",
+        )
+    )
     session.flush()

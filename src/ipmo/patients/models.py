@@ -24,7 +24,9 @@ class Patient(Base):
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
     birth_date: Mapped[date] = mapped_column(Date)
-    sex: Mapped[str] = mapped_column(String(10))  # FHIR administrative gender: female|male|other|unknown
+    sex: Mapped[str] = mapped_column(
+        String(10)
+    )  # FHIR administrative gender: female|male|other|unknown
     postcode: Mapped[str | None] = mapped_column(String(10))
     practice_code: Mapped[str | None] = mapped_column(
         String(12), ForeignKey("organisations.ods_code"), index=True
@@ -44,7 +46,9 @@ class Condition(Base):
     __tablename__ = "conditions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
     snomed_code: Mapped[str] = mapped_column(String(20), index=True)
     term: Mapped[str] = mapped_column(String(255))
     onset_date: Mapped[date | None] = mapped_column(Date)
@@ -95,7 +99,9 @@ class Admission(Base):
     __tablename__ = "admissions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
     trust_code: Mapped[str] = mapped_column(String(12), ForeignKey("organisations.ods_code"))
     admitted_on: Mapped[date] = mapped_column(Date)
     discharged_on: Mapped[date | None] = mapped_column(Date)

@@ -11,8 +11,15 @@ from ipmo.security.principal import Principal
 from ipmo.security.roles import ROLES, Activity, Role
 
 __all__ = [
-    "Activity", "Forbidden", "NotAuthenticated", "PatientAccessDenied", "PatientNotFound",
-    "Principal", "ROLES", "Role", "require",
+    "Activity",
+    "Forbidden",
+    "NotAuthenticated",
+    "PatientAccessDenied",
+    "PatientNotFound",
+    "Principal",
+    "ROLES",
+    "Role",
+    "require",
 ]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ipmo.security.models import AuditEvent, AuditHead
@@ -63,8 +64,14 @@ def append(
         update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
     ).rowcount
     if not bumped:
-        session.add(AuditHead(id=1, seq=1, hash=GENESIS))
-        session.flush()
+        # first entry ever: create the head; if another writer just did, bump theirs instead
+        try:
+            with session.begin_nested():
+                session.add(AuditHead(id=1, seq=1, hash=GENESIS))
+        except IntegrityError:
+            session.execute(
+                update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
+            )
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
     event = AuditEvent(
         seq=head.seq,
@@ -100,9 +107,13 @@ def verify(session: Session) -> VerifyResult:
     count = 0
     for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).yield_per(5000):
         if event.seq != expected_seq:
-            return VerifyResult(False, count, f"entry {expected_seq} is missing (next is {event.seq})")
+            return VerifyResult(
+                False, count, f"entry {expected_seq} is missing (next is {event.seq})"
+            )
         if event.prev_hash != expected_prev:
-            return VerifyResult(False, count, f"entry {event.seq} does not follow entry {event.seq - 1}")
+            return VerifyResult(
+                False, count, f"entry {event.seq} does not follow entry {event.seq - 1}"
+            )
         if _digest(event.prev_hash, event) != event.hash:
             return VerifyResult(False, count, f"entry {event.seq} was altered")
         expected_prev = event.hash

@@ -13,7 +13,9 @@ from ipmo.security.roles import ROLES
 from ipmo.store import session_scope
 
 users = typer.Typer(help="Users, roles and API tokens.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit log of patient-data access.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The hash-chained audit log of patient-data access.", no_args_is_help=True
+)
 
 
 @users.command("token")
@@ -79,7 +81,12 @@ def roles() -> None:
     """Show each role and the activities it grants."""
     table = Table("role", "title", "activities", "ICS-wide records")
     for r in ROLES.values():
-        table.add_row(r.code, r.title, ", ".join(sorted(r.activities)), "yes" if r.ics_wide_patient_access else "")
+        table.add_row(
+            r.code,
+            r.title,
+            ", ".join(sorted(r.activities)),
+            "yes" if r.ics_wide_patient_access else "",
+        )
     Console().print(table)
 
 

@@ -24,4 +24,6 @@ class Principal:
 
     @classmethod
     def from_user(cls, user) -> Principal:
-        return cls(user.id, user.username, user.display_name, get_role(user.role_code), user.org_code)
+        return cls(
+            user.id, user.username, user.display_name, get_role(user.role_code), user.org_code
+        )

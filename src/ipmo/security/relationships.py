@@ -4,7 +4,8 @@ A user sees a patient only through registration (their practice, or a PCN contai
 nomination (their pharmacy), care-home residency (their home), an admission to their trust, an open
 referral involving their organisation (provided by the referrals domain), or a role whose work is
 ICS-wide (always audited). Providers are plain functions returning the name of the relationship
-or ``None``; domains add theirs in ``ipmo/<domain>/relationships.py`` with ``@relationship_provider``.
+or ``None``; domains add theirs in ``ipmo/<domain>/relationships.py`` with
+``@relationship_provider``.
 """
 
 from __future__ import annotations

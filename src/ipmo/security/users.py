@@ -22,14 +22,29 @@ DEMO_PASSWORD = "demo-password"
 # username, display name, role, kind of organisation the demo user works for
 DEMO_USERS: list[tuple[str, str, str, str]] = [
     ("pcn.pharmacist", "Priya Shah (PCN pharmacist)", "pcn-pharmacist", OrgKind.PCN),
-    ("community.pharmacist", "Tom Ellis (community pharmacist)", "community-pharmacist", OrgKind.PHARMACY),
-    ("hospital.pharmacist", "Grace Okafor (hospital pharmacist)", "hospital-pharmacist", OrgKind.TRUST),
+    (
+        "community.pharmacist",
+        "Tom Ellis (community pharmacist)",
+        "community-pharmacist",
+        OrgKind.PHARMACY,
+    ),
+    (
+        "hospital.pharmacist",
+        "Grace Okafor (hospital pharmacist)",
+        "hospital-pharmacist",
+        OrgKind.TRUST,
+    ),
     ("gp", "Dr Alan Moore (GP)", "gp", OrgKind.PRACTICE),
     ("nhs111", "Sam Reid (NHS 111 clinician)", "nhs111-clinician", OrgKind.NHS111),
     ("carehome", "Jo Baker (care-home staff)", "care-home-staff", OrgKind.CARE_HOME),
     ("analyst", "Lee Chan (ICS analyst)", "ics-analyst", OrgKind.ICB),
     ("workforce.lead", "Ana Silva (ICS workforce lead)", "ics-workforce-lead", OrgKind.ICB),
-    ("safety.officer", "Mo Hussain (ICS medicines safety officer)", "ics-medicines-safety", OrgKind.ICB),
+    (
+        "safety.officer",
+        "Mo Hussain (ICS medicines safety officer)",
+        "ics-medicines-safety",
+        OrgKind.ICB,
+    ),
     ("admin", "Admin (system administrator)", "admin", OrgKind.ICB),
 ]
 
@@ -54,7 +69,10 @@ def create_user(
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise UserError(f"user {username!r} already exists")
     user = User(
-        username=username, display_name=display_name, role_code=role_code, org_code=org_code,
+        username=username,
+        display_name=display_name,
+        role_code=role_code,
+        org_code=org_code,
         password_hash=password_hash or hash_password(password),
     )
     session.add(user)
@@ -70,7 +88,9 @@ def seed_demo_users(session: Session, password: str = DEMO_PASSWORD) -> list[Use
         if session.scalar(select(User.id).where(User.username == username)):
             continue
         org = session.scalar(
-            select(Organisation.ods_code).where(Organisation.kind == kind).order_by(Organisation.ods_code)
+            select(Organisation.ods_code)
+            .where(Organisation.kind == kind)
+            .order_by(Organisation.ods_code)
         )
         if org is None:
             continue

@@ -3,6 +3,6 @@ production). Every domain declares its tables on :class:`Base`; Alembic migratio
 ``store/migrations``."""
 
 from ipmo.store.base import Base, utcnow
-from ipmo.store.engine import StoreError, create_store_engine, session_scope, init_store
+from ipmo.store.engine import StoreError, create_store_engine, init_store, session_scope
 
 __all__ = ["Base", "utcnow", "StoreError", "create_store_engine", "session_scope", "init_store"]

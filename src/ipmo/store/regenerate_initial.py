@@ -28,7 +28,10 @@ def main() -> None:
             cfg = alembic_config(engine)
             cfg.attributes["connection"] = connection
             command.revision(
-                cfg, message="initial schema", autogenerate=True, rev_id="0001",
+                cfg,
+                message="initial schema",
+                autogenerate=True,
+                rev_id="0001",
             )
     for path in versions.glob("0001_*.py"):
         print(f"wrote {path.name}")

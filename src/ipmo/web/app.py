@@ -78,7 +78,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     async def security_headers(request: Request, call_next):
         # Cookie-authenticated form posts must come from our own pages (CSRF defence in depth on
         # top of SameSite=Lax); API clients use bearer tokens and are not affected.
-        if request.method not in ("GET", "HEAD", "OPTIONS") and "authorization" not in request.headers:
+        if (
+            request.method not in ("GET", "HEAD", "OPTIONS")
+            and "authorization" not in request.headers
+        ):
             origin = request.headers.get("origin")
             if origin and urlsplit(origin).netloc != request.url.netloc:
                 return JSONResponse({"detail": "cross-site request refused"}, status_code=403)
@@ -138,12 +141,16 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(FhirError)
     async def fhir_error(request: Request, exc: FhirError):
-        return JSONResponse(exc.outcome(), status_code=exc.status, media_type="application/fhir+json")
+        return JSONResponse(
+            exc.outcome(), status_code=exc.status, media_type="application/fhir+json"
+        )
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError):
         log.error("store unavailable: %s", exc)
-        return _error(request, 503, "the database is unavailable; try again shortly", "Service unavailable")
+        return _error(
+            request, 503, "the database is unavailable; try again shortly", "Service unavailable"
+        )
 
 
 def _install_core_routes(app: FastAPI) -> None:
@@ -156,8 +163,11 @@ def _install_core_routes(app: FastAPI) -> None:
             store = "ok"
         except Exception:  # noqa: BLE001 - reported, not raised
             store = "unavailable"
-        return {"status": "ok" if store == "ok" else "degraded", "store": store,
-                "version": ipmo.__version__}
+        return {
+            "status": "ok" if store == "ok" else "degraded",
+            "store": store,
+            "version": ipmo.__version__,
+        }
 
     @app.get("/", include_in_schema=False)
     def home(request: Request, principal: Principal | None = Depends(optional_principal)):
@@ -182,7 +192,8 @@ def _install_core_routes(app: FastAPI) -> None:
             principal = authenticate(session, username.strip(), password)
         except NotAuthenticated as exc:
             return render(
-                request, "sign_in.html",
+                request,
+                "sign_in.html",
                 {"next": _safe_next(next), "error": str(exc), "username": username},
                 status_code=401,
             )
@@ -219,8 +230,12 @@ def _install_core_routes(app: FastAPI) -> None:
         from ipmo.web.deps import current_principal
 
         p = current_principal(request, session)
-        return {"username": p.username, "role": p.role.code, "organisation": p.org_code,
-                "activities": sorted(p.activities)}
+        return {
+            "username": p.username,
+            "role": p.role.code,
+            "organisation": p.org_code,
+            "activities": sorted(p.activities),
+        }
 
 
 def _generation(session: Session, user_id: int) -> int:

@@ -64,7 +64,9 @@ def require(*activities: Activity):
     return dependency
 
 
-def optional_principal(request: Request, session: Session = Depends(db_session)) -> Principal | None:
+def optional_principal(
+    request: Request, session: Session = Depends(db_session)
+) -> Principal | None:
     try:
         return current_principal(request, session)
     except NotAuthenticated:

@@ -40,7 +40,9 @@ templates = Jinja2Templates(env=_environment())
 assert importlib.util.find_spec("nhsuk_frontend_jinja") is not None
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200):
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+):
     ctx = {"principal": getattr(request.state, "principal", None)}
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)

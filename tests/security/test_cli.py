@@ -1,0 +1,91 @@
+"""The CLI's security commands against a real store in a temporary data folder."""
+
+import pytest
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from ipmo.cli import app
+from ipmo.security.models import AuditEvent
+from ipmo.store import create_store_engine, session_scope
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("IPMO_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("IPMO_DATABASE_URL", raising=False)
+    from ipmo.organisations.sample import seed_sample_ics
+    from ipmo.security.users import seed_demo_users
+    from ipmo.store import init_store
+
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'ipmo.sqlite3'}")
+    init_store(engine)
+    with session_scope(engine) as s:
+        seed_sample_ics(s)
+        seed_demo_users(s)
+    return engine
+
+
+def test_users_token_prints_a_working_token(data_dir):
+    from fastapi.testclient import TestClient
+
+    from ipmo.config import get_settings
+    from ipmo.web.app import create_app
+
+    result = runner.invoke(app, ["users", "token", "gp"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    client = TestClient(create_app(data_dir, get_settings()))
+    assert (
+        client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()["username"]
+        == "gp"
+    )
+
+
+def test_unknown_user_is_one_line_error(data_dir):
+    result = runner.invoke(app, ["users", "token", "nobody"])
+    assert result.exit_code == 2 and "no active user 'nobody'" in result.output
+
+
+def test_create_user_with_unknown_organisation_is_refused(data_dir):
+    result = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "x",
+            "--role",
+            "gp",
+            "--org",
+            "ZZZ99",
+            "--name",
+            "X",
+            "--password",
+            "pw",
+        ],
+    )
+    assert result.exit_code == 2 and "unknown organisation code 'ZZZ99'" in result.output
+
+
+def test_audit_verify_passes_then_detects_tampering(data_dir):
+    from ipmo.security import audit
+
+    with session_scope(data_dir) as s:
+        for _ in range(3):
+            audit.append(s, username="gp", role_code="gp", org_code="A10001", action="patient.read")
+    ok = runner.invoke(app, ["audit", "verify"])
+    assert ok.exit_code == 0 and "3 entries" in ok.output
+    with session_scope(data_dir) as s:
+        s.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(action="patient.write"))
+    bad = runner.invoke(app, ["audit", "verify"])
+    assert bad.exit_code == 1 and "entry 2 was altered" in bad.output
+
+
+def test_wrong_database_url_is_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("IPMO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("IPMO_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: cannot connect to the database")
+    assert len(result.output.strip().splitlines()) == 1
