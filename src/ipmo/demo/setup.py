@@ -47,7 +47,8 @@ def prepare_demo(
     if marker.exists():
         info = json.loads(marker.read_text())
         say(
-            f"Using the demo ICS already generated in {settings.data_dir} ({info['size']}, seed {info['seed']})."
+            f"Using the demo ICS already generated in {settings.data_dir} "
+            f"({info['size']}, seed {info['seed']})."
         )
         return info
     with session_scope(engine) as s:
