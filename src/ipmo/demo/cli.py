@@ -31,10 +31,13 @@ def demo(
     if serve:
         import uvicorn
 
+        from ipmo.logs import configure_logging
         from ipmo.web.app import create_app
 
+        configure_logging()
+        app = create_app(engine, settings)
         console.print(f"[bold]ipmo is running at http://{host}:{port}/[/bold]  (Ctrl+C stops)")
-        uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_config=None, log_level="info")
 
 
 def register(app: typer.Typer) -> None:

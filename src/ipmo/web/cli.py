@@ -14,11 +14,15 @@ def serve(
     """Run the web app, API (/docs) and FHIR endpoints."""
     import uvicorn
 
+    from ipmo.logs import configure_logging
+
+    configure_logging()
+
     from ipmo.web.app import create_app
 
     app = create_app(store_engine())
     typer.echo(f"ipmo is running at http://{host}:{port}/  (API docs: /docs; Ctrl+C stops)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_config=None, log_level="info")
 
 
 def register(app: typer.Typer) -> None:

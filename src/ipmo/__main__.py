@@ -1,0 +1,3 @@
+from ipmo.cli import app
+
+app()

@@ -1,0 +1,81 @@
+import logging
+
+from ipmo.logs import RedactPatientIdentifiers, redact
+
+
+def test_nhs_numbers_are_masked_in_any_layout():
+    assert redact("GET /api/patients/9990000018 200") == "GET /api/patients/[nhs-number] 200"
+    assert redact("patient 999 000 0018 refused") == "patient [nhs-number] refused"
+    assert redact("order 12345 took 1234567890123 ms") == "order 12345 took 1234567890123 ms"
+
+
+def test_log_records_pass_through_the_filter(caplog):
+    logger = logging.getLogger("ipmo.test")
+    handler_filter = RedactPatientIdentifiers()
+    caplog.handler.addFilter(handler_filter)
+    logger.warning("could not publish list for %s", "9990000018")
+    assert "9990000018" not in caplog.text and "[nhs-number]" in caplog.text
+
+
+def test_application_code_logs_no_identifier_while_serving_patients(client_as, caplog):
+    # no filter on this handler: our own code must not log the identifiers in the first place
+    with caplog.at_level(logging.DEBUG):
+        client_as("gp").get("/api/patients/9990000018")
+        client_as("gp").get("/api/patients/9990000042")
+    assert "9990000018" not in caplog.text and "9990000042" not in caplog.text
+
+
+def test_the_served_access_log_carries_no_nhs_number(tmp_path):
+    """Run the real `ipmo serve`, read a patient over HTTP, and read what the server printed."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from ipmo.organisations.sample import seed_sample_ics
+    from ipmo.security.users import DEMO_PASSWORD, seed_demo_users
+    from ipmo.store import create_store_engine, init_store, session_scope
+
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'ipmo.sqlite3'}")
+    init_store(engine)
+    with session_scope(engine) as s:
+        seed_sample_ics(s)
+        seed_demo_users(s)
+    engine.dispose()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "IPMO_DATA_DIR": str(tmp_path)}
+    env.pop("IPMO_DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ipmo", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        token = httpx.post(
+            f"{base}/api/auth/token", data={"username": "gp", "password": DEMO_PASSWORD}
+        ).json()["access_token"]
+        r = httpx.get(
+            f"{base}/api/patients/9990000018", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert r.status_code == 200
+        httpx.get(f"{base}/api/patients/9990000042", headers={"Authorization": f"Bearer {token}"})
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=20)
+    assert "/api/patients/[nhs-number]" in output  # the access log ran …
+    assert "9990000018" not in output and "9990000042" not in output  # … and masked them
