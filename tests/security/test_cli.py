@@ -76,8 +76,11 @@ def test_audit_verify_passes_then_detects_tampering(data_dir):
             audit.append(s, username="gp", role_code="gp", org_code="A10001", action="patient.read")
     ok = runner.invoke(app, ["audit", "verify"])
     assert ok.exit_code == 0 and "3 entries" in ok.output
-    with session_scope(data_dir) as s:
-        s.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(action="patient.write"))
+    from ipmo.security.tamper import drop_append_only_guard
+
+    with data_dir.begin() as conn:
+        drop_append_only_guard(conn)
+        conn.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(action="patient.write"))
     bad = runner.invoke(app, ["audit", "verify"])
     assert bad.exit_code == 1 and "entry 2 was altered" in bad.output
 

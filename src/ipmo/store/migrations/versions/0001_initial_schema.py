@@ -46,7 +46,7 @@ def upgrade() -> None:
     op.create_table(
         "bnf_presentation",
         sa.Column("code", sa.String(length=15), nullable=False),
-        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("name", sa.String(length=400), nullable=False),
         sa.Column("source", sa.String(length=500), nullable=True),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_bnf_presentation")),
     )
@@ -54,8 +54,8 @@ def upgrade() -> None:
         "dmd_amp",
         sa.Column("id", sa.String(length=20), nullable=False),
         sa.Column("vmp_id", sa.String(length=20), nullable=True),
-        sa.Column("name", sa.String(length=255), nullable=False),
-        sa.Column("description", sa.String(length=400), nullable=True),
+        sa.Column("name", sa.String(length=400), nullable=False),
+        sa.Column("description", sa.String(length=500), nullable=True),
         sa.Column("supplier", sa.String(length=200), nullable=True),
         sa.Column("bnf_code", sa.String(length=15), nullable=True),
         sa.Column("invalid", sa.Boolean(), nullable=False),
@@ -97,13 +97,13 @@ def upgrade() -> None:
         "dmd_vmp",
         sa.Column("id", sa.String(length=20), nullable=False),
         sa.Column("vtm_id", sa.String(length=20), nullable=True),
-        sa.Column("name", sa.String(length=255), nullable=False),
-        sa.Column("form", sa.String(length=120), nullable=True),
-        sa.Column("route", sa.String(length=120), nullable=True),
+        sa.Column("name", sa.String(length=400), nullable=False),
+        sa.Column("form", sa.String(length=255), nullable=True),
+        sa.Column("route", sa.String(length=255), nullable=True),
         sa.Column("strength_num_value", sa.Float(), nullable=True),
-        sa.Column("strength_num_unit", sa.String(length=40), nullable=True),
+        sa.Column("strength_num_unit", sa.String(length=60), nullable=True),
         sa.Column("strength_den_value", sa.Float(), nullable=True),
-        sa.Column("strength_den_unit", sa.String(length=40), nullable=True),
+        sa.Column("strength_den_unit", sa.String(length=60), nullable=True),
         sa.Column("bnf_code", sa.String(length=15), nullable=True),
         sa.Column("invalid", sa.Boolean(), nullable=False),
         sa.Column("prev_id", sa.String(length=20), nullable=True),
@@ -120,7 +120,7 @@ def upgrade() -> None:
         sa.Column("vmp_id", sa.String(length=20), nullable=True),
         sa.Column("name", sa.String(length=400), nullable=False),
         sa.Column("qty_value", sa.Float(), nullable=True),
-        sa.Column("qty_unit", sa.String(length=40), nullable=True),
+        sa.Column("qty_unit", sa.String(length=60), nullable=True),
         sa.Column("bnf_code", sa.String(length=15), nullable=True),
         sa.Column("invalid", sa.Boolean(), nullable=False),
         sa.Column("source", sa.String(length=500), nullable=True),
@@ -132,7 +132,7 @@ def upgrade() -> None:
     op.create_table(
         "dmd_vtm",
         sa.Column("id", sa.String(length=20), nullable=False),
-        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("name", sa.String(length=400), nullable=False),
         sa.Column("invalid", sa.Boolean(), nullable=False),
         sa.Column("prev_id", sa.String(length=20), nullable=True),
         sa.Column("source", sa.String(length=500), nullable=True),
@@ -166,6 +166,52 @@ def upgrade() -> None:
             batch_op.f("ix_organisations_parent_code"), ["parent_code"], unique=False
         )
 
+    op.create_table(
+        "plans",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("purpose", sa.Text(), nullable=True),
+        sa.Column("owner", sa.String(length=200), nullable=False),
+        sa.Column("start_date", sa.Date(), nullable=False),
+        sa.Column("end_date", sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_plans")),
+    )
+    op.create_table(
+        "review_indicator_rates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("practice_code", sa.String(length=12), nullable=True),
+        sa.Column("rule_id", sa.String(length=40), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("denominator", sa.Integer(), nullable=False),
+        sa.Column("numerator", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_review_indicator_rates")),
+    )
+    with op.batch_alter_table("review_indicator_rates", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_review_indicator_rates_practice_code"), ["practice_code"], unique=False
+        )
+        batch_op.create_index("ix_review_rates_rule", ["rule_id", "as_of"], unique=False)
+
+    op.create_table(
+        "workforce_staff",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("staff_number", sa.String(length=20), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("gphc_number", sa.String(length=10), nullable=True),
+        sa.Column("independent_prescriber", sa.Boolean(), nullable=False),
+        sa.Column("prescriber_scope", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_workforce_staff")),
+        sa.UniqueConstraint("staff_number", name=op.f("uq_workforce_staff_staff_number")),
+    )
+    op.create_table(
+        "workforce_training_plan",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("programme", sa.String(length=40), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("planned_places", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_workforce_training_plan")),
+        sa.UniqueConstraint("programme", "year", name=op.f("uq_workforce_training_plan_programme")),
+    )
     op.create_table(
         "patients",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -213,6 +259,51 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "plan_objectives",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("owner", sa.String(length=200), nullable=False),
+        sa.Column("metric_id", sa.String(length=120), nullable=False),
+        sa.Column("scope", sa.String(length=12), nullable=True),
+        sa.Column("baseline", sa.Float(), nullable=False),
+        sa.Column("baseline_date", sa.Date(), nullable=False),
+        sa.Column("target", sa.Float(), nullable=False),
+        sa.Column("target_date", sa.Date(), nullable=False),
+        sa.Column("direction", sa.String(length=10), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["plans.id"],
+            name=op.f("fk_plan_objectives_plan_id_plans"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_objectives")),
+    )
+    with op.batch_alter_table("plan_objectives", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_plan_objectives_plan_id"), ["plan_id"], unique=False)
+
+    op.create_table(
+        "plan_stakeholders",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("organisation", sa.String(length=200), nullable=True),
+        sa.Column("interest", sa.String(length=300), nullable=True),
+        sa.Column("engagement", sa.String(length=20), nullable=False),
+        sa.Column("last_engaged", sa.Date(), nullable=True),
+        sa.Column("notes", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["plans.id"],
+            name=op.f("fk_plan_stakeholders_plan_id_plans"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_stakeholders")),
+    )
+    with op.batch_alter_table("plan_stakeholders", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_plan_stakeholders_plan_id"), ["plan_id"], unique=False)
+
+    op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=False),
@@ -229,6 +320,75 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
+    op.create_table(
+        "workforce_posts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("assignment_number", sa.String(length=30), nullable=False),
+        sa.Column("org_code", sa.String(length=12), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("role", sa.String(length=40), nullable=False),
+        sa.Column("band", sa.String(length=10), nullable=True),
+        sa.Column("wte", sa.Float(), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=True),
+        sa.Column("start_date", sa.Date(), nullable=False),
+        sa.Column("end_date", sa.Date(), nullable=True),
+        sa.Column("reports_to", sa.String(length=30), nullable=True),
+        sa.Column("leadership", sa.Boolean(), nullable=False),
+        sa.Column("training_programme", sa.String(length=40), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_code"],
+            ["organisations.ods_code"],
+            name=op.f("fk_workforce_posts_org_code_organisations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"],
+            ["workforce_staff.id"],
+            name=op.f("fk_workforce_posts_staff_id_workforce_staff"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_workforce_posts")),
+        sa.UniqueConstraint("assignment_number", name=op.f("uq_workforce_posts_assignment_number")),
+    )
+    with op.batch_alter_table("workforce_posts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_workforce_posts_org_code"), ["org_code"], unique=False)
+        batch_op.create_index(batch_op.f("ix_workforce_posts_role"), ["role"], unique=False)
+        batch_op.create_index(batch_op.f("ix_workforce_posts_staff_id"), ["staff_id"], unique=False)
+
+    op.create_table(
+        "workforce_service_activity",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("service", sa.String(length=40), nullable=False),
+        sa.Column("org_code", sa.String(length=12), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("referrals", sa.Integer(), nullable=False),
+        sa.Column("completed", sa.Integer(), nullable=False),
+        sa.Column("items_supplied", sa.Integer(), nullable=False),
+        sa.Column("no_supply", sa.Integer(), nullable=False),
+        sa.Column("no_supply_reasons", sa.JSON(), nullable=False),
+        sa.Column("accepted", sa.Integer(), nullable=False),
+        sa.Column("hours_to_accept_total", sa.Float(), nullable=False),
+        sa.Column("hours_to_complete_total", sa.Float(), nullable=False),
+        sa.Column("escalations", sa.Integer(), nullable=False),
+        sa.Column("survey_responses", sa.Integer(), nullable=False),
+        sa.Column("satisfied", sa.Integer(), nullable=False),
+        sa.Column("otherwise", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_code"],
+            ["organisations.ods_code"],
+            name=op.f("fk_workforce_service_activity_org_code_organisations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_workforce_service_activity")),
+        sa.UniqueConstraint(
+            "service", "org_code", "month", name=op.f("uq_workforce_service_activity_service")
+        ),
+    )
+    with op.batch_alter_table("workforce_service_activity", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_workforce_service_activity_month"), ["month"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_workforce_service_activity_service"), ["service"], unique=False
+        )
+
     op.create_table(
         "admissions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -307,6 +467,32 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "medication_reviews",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("reviewer", sa.String(length=100), nullable=False),
+        sa.Column("review_date", sa.Date(), nullable=False),
+        sa.Column("review_type", sa.String(length=20), nullable=False),
+        sa.Column("findings_addressed", sa.JSON(), nullable=False),
+        sa.Column("shared_decision", sa.Text(), nullable=False),
+        sa.Column("decision_with", sa.String(length=20), nullable=False),
+        sa.Column("follow_up_date", sa.Date(), nullable=True),
+        sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_medication_reviews_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_medication_reviews")),
+    )
+    with op.batch_alter_table("medication_reviews", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_medication_reviews_patient_id"), ["patient_id"], unique=False
+        )
+
+    op.create_table(
         "observations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
@@ -328,6 +514,142 @@ def upgrade() -> None:
         batch_op.create_index("ix_observations_patient_kind", ["patient_id", "kind"], unique=False)
 
     op.create_table(
+        "plan_pdsa_cycles",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("objective_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("started_on", sa.Date(), nullable=False),
+        sa.Column("ended_on", sa.Date(), nullable=True),
+        sa.Column("plan_note", sa.Text(), nullable=False),
+        sa.Column("do_note", sa.Text(), nullable=False),
+        sa.Column("study_note", sa.Text(), nullable=False),
+        sa.Column("act_note", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["objective_id"],
+            ["plan_objectives.id"],
+            name=op.f("fk_plan_pdsa_cycles_objective_id_plan_objectives"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_pdsa_cycles")),
+    )
+    with op.batch_alter_table("plan_pdsa_cycles", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_plan_pdsa_cycles_objective_id"), ["objective_id"], unique=False
+        )
+
+    op.create_table(
+        "reconciled_records",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_reconciled_records_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reconciled_records")),
+        sa.UniqueConstraint("patient_id", name=op.f("uq_reconciled_records_patient_id")),
+    )
+    op.create_table(
+        "referrals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("reference", sa.String(length=20), nullable=False),
+        sa.Column("message_id", sa.String(length=100), nullable=True),
+        sa.Column("service", sa.String(length=40), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("business_status", sa.String(length=30), nullable=True),
+        sa.Column("outcome_reason", sa.String(length=60), nullable=True),
+        sa.Column("outcome_note", sa.Text(), nullable=True),
+        sa.Column("escalated_to", sa.String(length=20), nullable=True),
+        sa.Column("sender_kind", sa.String(length=20), nullable=False),
+        sa.Column("sender_org_code", sa.String(length=12), nullable=False),
+        sa.Column("submitted_by", sa.String(length=64), nullable=False),
+        sa.Column("submitted_org_code", sa.String(length=12), nullable=False),
+        sa.Column("target_org_code", sa.String(length=12), nullable=True),
+        sa.Column("routing_basis", sa.String(length=20), nullable=True),
+        sa.Column("tried_codes", sa.JSON(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=True),
+        sa.Column("nhs_number", sa.String(length=10), nullable=True),
+        sa.Column("patient_name", sa.String(length=200), nullable=False),
+        sa.Column("birth_date", sa.Date(), nullable=True),
+        sa.Column("practice_code", sa.String(length=12), nullable=True),
+        sa.Column("summary", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("accept_by", sa.DateTime(), nullable=False),
+        sa.Column("due_by", sa.DateTime(), nullable=False),
+        sa.Column("received_at", sa.DateTime(), nullable=True),
+        sa.Column("accepted_at", sa.DateTime(), nullable=True),
+        sa.Column("accepted_by", sa.String(length=64), nullable=True),
+        sa.Column("completed_at", sa.DateTime(), nullable=True),
+        sa.Column("escalations", sa.Integer(), nullable=False),
+        sa.Column("parent_id", sa.Integer(), nullable=True),
+        sa.Column("dms_checked_at", sa.DateTime(), nullable=True),
+        sa.Column("dms_checked_by", sa.String(length=64), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["parent_id"], ["referrals.id"], name=op.f("fk_referrals_parent_id_referrals")
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_referrals_patient_id_patients"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_referrals")),
+        sa.UniqueConstraint("message_id", name=op.f("uq_referrals_message_id")),
+        sa.UniqueConstraint("reference", name=op.f("uq_referrals_reference")),
+    )
+    with op.batch_alter_table("referrals", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_referrals_nhs_number"), ["nhs_number"], unique=False)
+        batch_op.create_index(batch_op.f("ix_referrals_parent_id"), ["parent_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_referrals_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_referrals_practice_code"), ["practice_code"], unique=False
+        )
+        batch_op.create_index(
+            "ix_referrals_sender_created", ["sender_org_code", "created_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_referrals_service"), ["service"], unique=False)
+        batch_op.create_index(
+            "ix_referrals_status_accept_by", ["status", "accept_by"], unique=False
+        )
+        batch_op.create_index(
+            "ix_referrals_target_status", ["target_org_code", "status"], unique=False
+        )
+
+    op.create_table(
+        "review_worklist",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("practice_code", sa.String(length=12), nullable=True),
+        sa.Column("pcn_code", sa.String(length=12), nullable=True),
+        sa.Column("care_home_code", sa.String(length=12), nullable=True),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("reasons", sa.JSON(), nullable=False),
+        sa.Column("rule_ids", sa.JSON(), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("computed_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["patient_id"],
+            ["patients.id"],
+            name=op.f("fk_review_worklist_patient_id_patients"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_review_worklist")),
+        sa.UniqueConstraint("patient_id", name=op.f("uq_review_worklist_patient_id")),
+    )
+    with op.batch_alter_table("review_worklist", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_review_worklist_care_home_code"), ["care_home_code"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_review_worklist_pcn_code"), ["pcn_code"], unique=False)
+        batch_op.create_index(
+            "ix_review_worklist_practice_score", ["practice_code", "score"], unique=False
+        )
+
+    op.create_table(
         "source_lists",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
@@ -339,6 +661,7 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=True),
         sa.Column("received_at", sa.DateTime(), nullable=False),
+        sa.Column("fhir_version", sa.String(length=8), nullable=True),
         sa.ForeignKeyConstraint(
             ["patient_id"],
             ["patients.id"],
@@ -353,6 +676,195 @@ def upgrade() -> None:
     with op.batch_alter_table("source_lists", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_source_lists_patient_id"), ["patient_id"], unique=False
+        )
+
+    op.create_table(
+        "workforce_post_allocations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("post_id", sa.Integer(), nullable=False),
+        sa.Column("sector", sa.String(length=20), nullable=False),
+        sa.Column("org_code", sa.String(length=12), nullable=False),
+        sa.Column("wte", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_code"],
+            ["organisations.ods_code"],
+            name=op.f("fk_workforce_post_allocations_org_code_organisations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["post_id"],
+            ["workforce_posts.id"],
+            name=op.f("fk_workforce_post_allocations_post_id_workforce_posts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_workforce_post_allocations")),
+    )
+    with op.batch_alter_table("workforce_post_allocations", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_workforce_post_allocations_post_id"), ["post_id"], unique=False
+        )
+
+    op.create_table(
+        "reconciliation_decisions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.Column("discrepancy_id", sa.String(length=24), nullable=False),
+        sa.Column("action", sa.String(length=20), nullable=False),
+        sa.Column("source_label", sa.String(length=100), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("decided_by", sa.String(length=100), nullable=False),
+        sa.Column("decided_at", sa.DateTime(), nullable=False),
+        sa.Column("record_version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["record_id"],
+            ["reconciled_records.id"],
+            name=op.f("fk_reconciliation_decisions_record_id_reconciled_records"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reconciliation_decisions")),
+    )
+    with op.batch_alter_table("reconciliation_decisions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_reconciliation_decisions_record", ["record_id", "discrepancy_id"], unique=False
+        )
+
+    op.create_table(
+        "referral_discharge_items",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("referral_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("dmd_code", sa.String(length=20), nullable=True),
+        sa.Column("change", sa.String(length=12), nullable=False),
+        sa.Column("dose_text", sa.String(length=500), nullable=True),
+        sa.Column("note", sa.String(length=500), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["referral_id"],
+            ["referrals.id"],
+            name=op.f("fk_referral_discharge_items_referral_id_referrals"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_referral_discharge_items")),
+    )
+    with op.batch_alter_table("referral_discharge_items", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_referral_discharge_items_referral_id"), ["referral_id"], unique=False
+        )
+
+    op.create_table(
+        "referral_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("referral_id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("from_status", sa.String(length=20), nullable=True),
+        sa.Column("to_status", sa.String(length=20), nullable=True),
+        sa.Column("org_code", sa.String(length=12), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("detail", sa.JSON(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["referral_id"],
+            ["referrals.id"],
+            name=op.f("fk_referral_events_referral_id_referrals"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_referral_events")),
+    )
+    with op.batch_alter_table("referral_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_referral_events_referral_id"), ["referral_id"], unique=False
+        )
+
+    op.create_table(
+        "referral_notices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=120), nullable=False),
+        sa.Column("recipient_org_code", sa.String(length=12), nullable=False),
+        sa.Column("referral_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("received_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["referral_id"],
+            ["referrals.id"],
+            name=op.f("fk_referral_notices_referral_id_referrals"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_referral_notices")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_referral_notices_idempotency_key")),
+    )
+    with op.batch_alter_table("referral_notices", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_referral_notices_recipient", ["recipient_org_code", "received_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_referral_notices_referral_id"), ["referral_id"], unique=False
+        )
+
+    op.create_table(
+        "referral_outbox",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=120), nullable=False),
+        sa.Column("referral_id", sa.Integer(), nullable=False),
+        sa.Column("recipient_org_code", sa.String(length=12), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(), nullable=False),
+        sa.Column("delivered_at", sa.DateTime(), nullable=True),
+        sa.Column("last_error", sa.String(length=300), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["referral_id"],
+            ["referrals.id"],
+            name=op.f("fk_referral_outbox_referral_id_referrals"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_referral_outbox")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_referral_outbox_idempotency_key")),
+    )
+    with op.batch_alter_table("referral_outbox", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_referral_outbox_pending", ["delivered_at", "next_attempt_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_referral_outbox_referral_id"), ["referral_id"], unique=False
+        )
+
+    op.create_table(
+        "referral_received_messages",
+        sa.Column("message_id", sa.String(length=100), nullable=False),
+        sa.Column("referral_id", sa.Integer(), nullable=True),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("received_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["referral_id"],
+            ["referrals.id"],
+            name=op.f("fk_referral_received_messages_referral_id_referrals"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("message_id", name=op.f("pk_referral_received_messages")),
+    )
+    op.create_table(
+        "review_interventions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("review_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("rule_id", sa.String(length=40), nullable=True),
+        sa.Column("dmd_code", sa.String(length=20), nullable=True),
+        sa.Column("medicine", sa.String(length=255), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("accepted_by_patient", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["review_id"],
+            ["medication_reviews.id"],
+            name=op.f("fk_review_interventions_review_id_medication_reviews"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_review_interventions")),
+    )
+    with op.batch_alter_table("review_interventions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_review_interventions_review_id"), ["review_id"], unique=False
         )
 
     op.create_table(
@@ -377,6 +889,8 @@ def upgrade() -> None:
         sa.Column("prescriber_type", sa.String(length=60), nullable=True),
         sa.Column("resource_id", sa.String(length=100), nullable=True),
         sa.Column("resource_version", sa.String(length=40), nullable=True),
+        sa.Column("resource_type", sa.String(length=40), nullable=True),
+        sa.Column("status_reason", sa.String(length=255), nullable=True),
         sa.ForeignKeyConstraint(
             ["source_list_id"],
             ["source_lists.id"],
@@ -397,14 +911,71 @@ def downgrade() -> None:
         batch_op.drop_index("ix_source_items_list")
 
     op.drop_table("source_items")
+    with op.batch_alter_table("review_interventions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_review_interventions_review_id"))
+
+    op.drop_table("review_interventions")
+    op.drop_table("referral_received_messages")
+    with op.batch_alter_table("referral_outbox", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_referral_outbox_referral_id"))
+        batch_op.drop_index("ix_referral_outbox_pending")
+
+    op.drop_table("referral_outbox")
+    with op.batch_alter_table("referral_notices", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_referral_notices_referral_id"))
+        batch_op.drop_index("ix_referral_notices_recipient")
+
+    op.drop_table("referral_notices")
+    with op.batch_alter_table("referral_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_referral_events_referral_id"))
+
+    op.drop_table("referral_events")
+    with op.batch_alter_table("referral_discharge_items", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_referral_discharge_items_referral_id"))
+
+    op.drop_table("referral_discharge_items")
+    with op.batch_alter_table("reconciliation_decisions", schema=None) as batch_op:
+        batch_op.drop_index("ix_reconciliation_decisions_record")
+
+    op.drop_table("reconciliation_decisions")
+    with op.batch_alter_table("workforce_post_allocations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_workforce_post_allocations_post_id"))
+
+    op.drop_table("workforce_post_allocations")
     with op.batch_alter_table("source_lists", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_source_lists_patient_id"))
 
     op.drop_table("source_lists")
+    with op.batch_alter_table("review_worklist", schema=None) as batch_op:
+        batch_op.drop_index("ix_review_worklist_practice_score")
+        batch_op.drop_index(batch_op.f("ix_review_worklist_pcn_code"))
+        batch_op.drop_index(batch_op.f("ix_review_worklist_care_home_code"))
+
+    op.drop_table("review_worklist")
+    with op.batch_alter_table("referrals", schema=None) as batch_op:
+        batch_op.drop_index("ix_referrals_target_status")
+        batch_op.drop_index("ix_referrals_status_accept_by")
+        batch_op.drop_index(batch_op.f("ix_referrals_service"))
+        batch_op.drop_index("ix_referrals_sender_created")
+        batch_op.drop_index(batch_op.f("ix_referrals_practice_code"))
+        batch_op.drop_index(batch_op.f("ix_referrals_patient_id"))
+        batch_op.drop_index(batch_op.f("ix_referrals_parent_id"))
+        batch_op.drop_index(batch_op.f("ix_referrals_nhs_number"))
+
+    op.drop_table("referrals")
+    op.drop_table("reconciled_records")
+    with op.batch_alter_table("plan_pdsa_cycles", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_plan_pdsa_cycles_objective_id"))
+
+    op.drop_table("plan_pdsa_cycles")
     with op.batch_alter_table("observations", schema=None) as batch_op:
         batch_op.drop_index("ix_observations_patient_kind")
 
     op.drop_table("observations")
+    with op.batch_alter_table("medication_reviews", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_medication_reviews_patient_id"))
+
+    op.drop_table("medication_reviews")
     with op.batch_alter_table("medication_issues", schema=None) as batch_op:
         batch_op.drop_index("ix_medication_issues_patient_date")
         batch_op.drop_index(batch_op.f("ix_medication_issues_dmd_code"))
@@ -419,13 +990,40 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_admissions_patient_id"))
 
     op.drop_table("admissions")
+    with op.batch_alter_table("workforce_service_activity", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_workforce_service_activity_service"))
+        batch_op.drop_index(batch_op.f("ix_workforce_service_activity_month"))
+
+    op.drop_table("workforce_service_activity")
+    with op.batch_alter_table("workforce_posts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_workforce_posts_staff_id"))
+        batch_op.drop_index(batch_op.f("ix_workforce_posts_role"))
+        batch_op.drop_index(batch_op.f("ix_workforce_posts_org_code"))
+
+    op.drop_table("workforce_posts")
     op.drop_table("users")
+    with op.batch_alter_table("plan_stakeholders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_plan_stakeholders_plan_id"))
+
+    op.drop_table("plan_stakeholders")
+    with op.batch_alter_table("plan_objectives", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_plan_objectives_plan_id"))
+
+    op.drop_table("plan_objectives")
     with op.batch_alter_table("patients", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_patients_practice_code"))
         batch_op.drop_index(batch_op.f("ix_patients_nominated_pharmacy_code"))
         batch_op.drop_index(batch_op.f("ix_patients_care_home_code"))
 
     op.drop_table("patients")
+    op.drop_table("workforce_training_plan")
+    op.drop_table("workforce_staff")
+    with op.batch_alter_table("review_indicator_rates", schema=None) as batch_op:
+        batch_op.drop_index("ix_review_rates_rule")
+        batch_op.drop_index(batch_op.f("ix_review_indicator_rates_practice_code"))
+
+    op.drop_table("review_indicator_rates")
+    op.drop_table("plans")
     with op.batch_alter_table("organisations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_organisations_parent_code"))
         batch_op.drop_index(batch_op.f("ix_organisations_kind"))
