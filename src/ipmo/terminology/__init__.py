@@ -1,0 +1,45 @@
+"""Terminology: dm+d (VTM → VMP → AMP, VMPP/AMPP), BNF codes and product names.
+
+Stable service API for other domains (keep these signatures; add, don't change):
+
+- ``lookup(session, code) -> Concept | None`` — any VTM/VMP/AMP/VMPP/AMPP id, including previous
+  ids (``VPIDPREV``, codelist "VMP previous to …"), to a :class:`Concept` with ``level``,
+  ``name``, ``vmp_id``, ``vtm_id``, ``bnf_code``, ``form``, ``route``, ``supplier``, ``invalid``
+  and ``replaced_id`` (the old id asked for, when one was followed).
+- ``resolve_to_vmp_vtm(session, code) -> (vmp_id | None, vtm_id | None)``.
+- ``search(session, text, limit=20) -> list[Concept]``.
+- ``Dictionary`` — the same lookups in memory from the shipped starter dictionary, no database:
+  ``Dictionary.load().lookup(code)``, ``.resolve_to_vmp_vtm(code)``, ``.search(text)``,
+  ``.by_bnf(code)``, ``.match_by_name(name)``.
+- ``load_starter_dictionary(session) -> dict[str, int]`` — bulk-load the shipped dictionary into
+  the store (idempotent; seconds).
+- ``parse_product_name(name) -> ParsedName`` and ``match_by_name(name, index)``.
+- ``therapeutic_class(bnf_code) -> str | None``, plus ``ipmo.terminology.bnf`` for chapters and
+  sections.
+- ``verhoeff_ok(code)`` / ``is_valid_sctid(code)`` for SNOMED CT / dm+d id checks.
+
+Dose syntax lives in ``ipmo.terminology.dosage`` (separate owner).
+"""
+
+from ipmo.terminology.bnf import therapeutic_class
+from ipmo.terminology.concept import Concept
+from ipmo.terminology.dictionary import Dictionary, load_starter_dictionary
+from ipmo.terminology.names import NameIndex, ParsedName, match_by_name, parse_product_name
+from ipmo.terminology.service import lookup, resolve_to_vmp_vtm, search
+from ipmo.terminology.verhoeff import is_valid_sctid, verhoeff_ok
+
+__all__ = [
+    "Concept",
+    "Dictionary",
+    "NameIndex",
+    "ParsedName",
+    "is_valid_sctid",
+    "load_starter_dictionary",
+    "lookup",
+    "match_by_name",
+    "parse_product_name",
+    "resolve_to_vmp_vtm",
+    "search",
+    "therapeutic_class",
+    "verhoeff_ok",
+]
