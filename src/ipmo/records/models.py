@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ipmo.store import Base, utcnow
@@ -25,19 +35,26 @@ class SourceKind:
 class SourceList(Base):
     __tablename__ = "source_lists"
     __table_args__ = (
-        UniqueConstraint("patient_id", "source_org_code", "source_system", name="uq_source_lists_origin"),
+        UniqueConstraint(
+            "patient_id", "source_org_code", "source_system", name="uq_source_lists_origin"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
     source_kind: Mapped[str] = mapped_column(String(20))  # SourceKind
     source_org_code: Mapped[str] = mapped_column(String(12))
-    source_system: Mapped[str] = mapped_column(String(60))  # e.g. "gpconnect", "eps-dispensing", "epma"
+    source_system: Mapped[str] = mapped_column(
+        String(60)
+    )  # e.g. "gpconnect", "eps-dispensing", "epma"
     resource_id: Mapped[str | None] = mapped_column(String(100))
     resource_version: Mapped[str | None] = mapped_column(String(40))
     content_hash: Mapped[str] = mapped_column(String(64))  # idempotency: same content → no change
     as_of: Mapped[date | None] = mapped_column(Date)
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    fhir_version: Mapped[str | None] = mapped_column(String(8))  # R4 | STU3 | None (CSV)
 
     items: Mapped[list[SourceItem]] = relationship(
         back_populates="source_list", cascade="all, delete-orphan", order_by="SourceItem.id"
@@ -60,13 +77,67 @@ class SourceItem(Base):
     dosage: Mapped[list | None] = mapped_column(JSON)  # FHIR R4 Dosage[] as JSON
     route: Mapped[str | None] = mapped_column(String(60))
     form: Mapped[str | None] = mapped_column(String(60))
-    status: Mapped[str] = mapped_column(String(20))  # active|stopped|completed|on-hold|entered-in-error
-    category: Mapped[str | None] = mapped_column(String(20))  # acute|repeat|repeat-dispensing|inpatient
+    status: Mapped[str] = mapped_column(
+        String(20)
+    )  # active|stopped|completed|on-hold|entered-in-error
+    category: Mapped[str | None] = mapped_column(
+        String(20)
+    )  # acute|repeat|repeat-dispensing|inpatient
     authored_on: Mapped[date | None] = mapped_column(Date)
     last_issued: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
     prescriber_type: Mapped[str | None] = mapped_column(String(60))
     resource_id: Mapped[str | None] = mapped_column(String(100))
     resource_version: Mapped[str | None] = mapped_column(String(40))
+    resource_type: Mapped[str | None] = mapped_column(String(40))  # MedicationStatement|…|csv
+    status_reason: Mapped[str | None] = mapped_column(String(255))
 
     source_list: Mapped[SourceList] = relationship(back_populates="items")
+
+
+class ReconciledRecord(Base):
+    """The reconciled list's version for one patient: bumped by every source change or decision.
+
+    ``version`` is the optimistic-concurrency token (ETag ``W/"<version>"``): a write names the
+    version it read (If-Match) and is refused when someone else has written since.
+    """
+
+    __tablename__ = "reconciled_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), unique=True
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    decisions: Mapped[list[ReconciliationDecision]] = relationship(
+        back_populates="record", cascade="all, delete-orphan", order_by="ReconciliationDecision.id"
+    )
+
+
+class DecisionAction:
+    CONFIRM_INTENDED = "confirm_intended"
+    CORRECT_SOURCE = "correct_source"
+    STOP = "stop"
+    NEEDS_GP = "needs_gp"
+    ALL = (CONFIRM_INTENDED, CORRECT_SOURCE, STOP, NEEDS_GP)
+
+
+class ReconciliationDecision(Base):
+    """A pharmacist's decision on one discrepancy (the latest per discrepancy counts)."""
+
+    __tablename__ = "reconciliation_decisions"
+    __table_args__ = (Index("ix_reconciliation_decisions_record", "record_id", "discrepancy_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("reconciled_records.id", ondelete="CASCADE"))
+    discrepancy_id: Mapped[str] = mapped_column(String(24))
+    action: Mapped[str] = mapped_column(String(20))  # DecisionAction
+    source_label: Mapped[str | None] = mapped_column(String(100))  # for correct_source
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    record_version: Mapped[int] = mapped_column(Integer)  # the version this decision created
+
+    record: Mapped[ReconciledRecord] = relationship(back_populates="decisions")

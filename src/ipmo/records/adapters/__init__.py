@@ -1,0 +1,23 @@
+"""Source adapters: each turns one source's payload into a :class:`SourceDocument`.
+
+``load_source`` picks the adapter from the content (FHIR JSON/XML in R4 or STU3, or CSV).
+Errors are :class:`ipmo.fhir.versions.FhirInputError` (``.outcome()`` is the OperationOutcome).
+"""
+
+from __future__ import annotations
+
+from ipmo.fhir.versions import FhirInputError
+from ipmo.records.adapters.csv import from_csv
+from ipmo.records.adapters.fhir import from_fhir
+from ipmo.records.canonical import SourceDocument
+
+__all__ = ["FhirInputError", "SourceDocument", "from_csv", "from_fhir", "load_source"]
+
+
+def load_source(data: bytes | str, *, filename: str = "", **options: str | None) -> SourceDocument:
+    """Read one source from bytes; CSV by extension or by a header line, else FHIR."""
+    head = data[:200].decode("utf-8", "replace") if isinstance(data, bytes) else data[:200]
+    stripped = head.lstrip("\ufeff \t\r\n")
+    if filename.lower().endswith(".csv") or stripped.startswith("nhs_number"):
+        return from_csv(data)
+    return from_fhir(data, **options)

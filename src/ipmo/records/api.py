@@ -1,0 +1,261 @@
+"""JSON API and FHIR R4 endpoints for the One Medication Record.
+
+Every read and write of a patient's record goes through ``check_patient_access`` (relationship
+check + audit entry) before anything else is read or written. Writes name the version they were
+made against (``If-Match``); a stale one gets 412 and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from ipmo.fhir.outcome import FhirError
+from ipmo.fhir.versions import FhirInputError
+from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
+from ipmo.records.adapters import load_source
+from ipmo.records.service import (
+    RecordError,
+    RecordView,
+    VersionConflict,
+    decide,
+    get_record,
+    ingest,
+)
+from ipmo.records.terminology import default_dictionary
+from ipmo.security import Activity, Principal
+from ipmo.security.access import check_patient_access
+from ipmo.web.deps import db_session, require
+
+router = APIRouter(tags=["records"])
+NHS_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+
+
+def _outcome(
+    status: int, code: str, diagnostics: str, expression: str | None = None
+) -> JSONResponse:
+    """Refuse with an OperationOutcome *returned* (not raised) so the access audit entry already
+    written in this request's transaction is committed, while nothing else was written."""
+    body = FhirError(status, code, diagnostics, expression).outcome()
+    return JSONResponse(body, status_code=status, media_type="application/fhir+json")
+
+
+def _index_date(as_of: str | None) -> date:
+    if not as_of:
+        return date.today()
+    try:
+        return date.fromisoformat(as_of)
+    except ValueError:
+        raise FhirError(422, "value", f"as_of {as_of!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _sources_side_by_side(view: RecordView) -> list[dict[str, Any]]:
+    return [
+        {
+            "source": label,
+            "kind": doc.source_kind,
+            "organisation": doc.source_org_code,
+            "system": doc.source_system,
+            "fhir_version": doc.fhir_version,
+            "items": [item.to_json() for item in doc.items],
+        }
+        for label, doc in zip(view.reconciliation.sources, view.sources, strict=True)
+    ]
+
+
+@router.post("/api/records/patients/{nhs_number}/sources", status_code=201, response_model=None)
+async def ingest_source(
+    request: Request,
+    nhs_number: str,
+    response: Response,
+    source_kind: str | None = Query(None, description="gp | pharmacy | hospital | specialist"),
+    source_org_code: str | None = Query(None, description="ODS code when the payload lacks one"),
+    source_system: str | None = Query(None),
+    principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any] | JSONResponse:
+    """Ingest one source's list: a FHIR R4/STU3 Bundle or resource (JSON or XML), or CSV."""
+    patient = check_patient_access(session, principal, nhs_number, action="record.ingest")
+    body = await request.body()
+    if len(body) > 5_000_000:
+        return _outcome(413, "too-costly", "a source payload must be under 5 MB")
+    is_csv = "csv" in request.headers.get("content-type", "")
+    try:
+        options = {
+            "source_kind": source_kind,
+            "source_org_code": source_org_code,
+            "source_system": source_system,
+        }
+        doc = load_source(
+            body, filename="upload.csv" if is_csv else "", **({} if is_csv else options)
+        )
+    except FhirInputError as exc:
+        status = 400 if exc.code in ("invalid", "security") else 422
+        return _outcome(status, exc.code, exc.diagnostics, exc.expression)
+    if doc.nhs_number and doc.nhs_number != patient.nhs_number:
+        return _outcome(422, "business-rule", "the payload is about a different patient")
+    try:
+        # ingest checks everything before its first write, so a refusal leaves no partial rows
+        result = ingest(session, doc, nhs_number=patient.nhs_number)
+    except RecordError as exc:
+        return _outcome(409, "conflict", str(exc))
+    if result.action == "unchanged":
+        response.status_code = 200
+    response.headers["ETag"] = f'W/"{result.version}"'
+    return {
+        "action": result.action,
+        "version": result.version,
+        "lines": len(doc.items),
+        "warnings": doc.warnings,
+    }
+
+
+@router.get("/api/records/patients/{nhs_number}")
+def read_record(
+    nhs_number: str,
+    response: Response,
+    as_of: str | None = None,
+    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """The patient's sources side by side, the reconciled list and its discrepancies."""
+    patient = check_patient_access(session, principal, nhs_number, action="record.read")
+    view = get_record(session, patient.nhs_number, _index_date(as_of), default_dictionary())
+    response.headers["ETag"] = view.etag
+    body = view.to_json()
+    body["sources"] = _sources_side_by_side(view)
+    return body
+
+
+class DecisionIn(BaseModel):
+    discrepancy_id: str = Field(..., max_length=24)
+    action: str = Field(..., description="confirm_intended | correct_source | stop | needs_gp")
+    reason: str = Field(..., max_length=2000)
+    source: str | None = Field(None, description="for correct_source: the source to correct")
+
+
+@router.post("/api/records/patients/{nhs_number}/decisions")
+def post_decision(
+    nhs_number: str,
+    decision: DecisionIn,
+    response: Response,
+    as_of: str | None = None,
+    if_match: str | None = Header(None),
+    principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
+    session: Session = Depends(db_session),
+):
+    """Record a decision on one discrepancy. Needs ``If-Match`` with the record's ETag."""
+    patient = check_patient_access(session, principal, nhs_number, action="record.decide")
+    if not if_match:
+        return JSONResponse({"detail": "If-Match with the record's ETag is required"}, 428)
+    try:
+        version = decide(
+            session,
+            patient.nhs_number,
+            decision.discrepancy_id,
+            action=decision.action,
+            reason=decision.reason,
+            decided_by=principal.username,
+            if_match=if_match,
+            index_date=_index_date(as_of),
+            dictionary=default_dictionary(),
+            source_label=decision.source,
+        )
+    except VersionConflict as exc:  # nothing was written; the access audit entry stays
+        return JSONResponse(
+            {"detail": str(exc), "version": exc.current},
+            412,
+            headers={"ETag": f'W/"{exc.current}"'},
+        )
+    except RecordError as exc:
+        return JSONResponse({"detail": str(exc)}, 422)
+    response.headers["ETag"] = f'W/"{version}"'
+    return {"version": version}
+
+
+def _patient_param(patient: str | None) -> str:
+    """``patient=<nhs number>`` or ``patient:identifier=https://fhir.nhs.uk/Id/nhs-number|<n>``."""
+    if not patient:
+        raise FhirError(400, "required", "search parameter patient is required", "patient")
+    value = patient.split("|", 1)[1] if "|" in patient else patient
+    if "|" in patient and patient.split("|", 1)[0] not in ("", NHS_SYSTEM):
+        raise FhirError(
+            400, "not-supported", "patients are identified by NHS number only", "patient"
+        )
+    value = value.removeprefix("Patient/")
+    try:
+        return normalise_nhs_number(value)
+    except InvalidNhsNumber as exc:
+        raise FhirError(400, "value", f"patient: {exc}", "patient") from None
+
+
+def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": sum(1 for r in resources if r["search"]["mode"] == "match"),
+        "entry": [
+            {
+                "fullUrl": f"urn:uuid:{r['resource']['id']}",
+                "resource": r["resource"],
+                "search": r["search"],
+            }
+            for r in resources
+        ],
+    }
+
+
+def _fhir_view(
+    session: Session, principal: Principal, patient_param: str | None, action: str
+) -> RecordView:
+    number = _patient_param(patient_param)
+    try:
+        patient = check_patient_access(session, principal, number, action=action)
+    except InvalidNhsNumber as exc:  # pragma: no cover - normalised above
+        raise FhirError(400, "value", str(exc)) from None
+    return get_record(session, patient.nhs_number, date.today(), default_dictionary())
+
+
+@router.get("/fhir/R4/List", tags=["FHIR"])
+def fhir_list(
+    patient: str | None = Query(None),
+    patient_identifier: str | None = Query(None, alias="patient:identifier"),
+    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
+    session: Session = Depends(db_session),
+):
+    """The reconciled medication list (UK Core List) with its MedicationStatements included."""
+    view = _fhir_view(session, principal, patient or patient_identifier, "record.fhir.list")
+    bundle = view.fhir()
+    found = []
+    for entry in bundle["entry"]:
+        res = entry["resource"]
+        if res["resourceType"] == "List":
+            found.append({"resource": res, "search": {"mode": "match"}})
+        elif res["resourceType"] == "MedicationStatement":
+            found.append({"resource": res, "search": {"mode": "include"}})
+    return JSONResponse(
+        _searchset(found), media_type="application/fhir+json", headers={"ETag": view.etag}
+    )
+
+
+@router.get("/fhir/R4/DetectedIssue", tags=["FHIR"])
+def fhir_detected_issues(
+    patient: str | None = Query(None),
+    patient_identifier: str | None = Query(None, alias="patient:identifier"),
+    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
+    session: Session = Depends(db_session),
+):
+    """Open reconciliation discrepancies as DetectedIssue resources."""
+    view = _fhir_view(session, principal, patient or patient_identifier, "record.fhir.issues")
+    bundle = view.fhir()
+    found = [
+        {"resource": e["resource"], "search": {"mode": "match"}}
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "DetectedIssue"
+    ]
+    return JSONResponse(_searchset(found), media_type="application/fhir+json")

@@ -1,0 +1,99 @@
+"""The internal shape every source is mapped to before normalisation and reconciliation.
+
+One ``MedItem`` is one medication *line* in one source (a GP Connect MedicationStatement with
+its authorisation and issues, a hospital MedicationRequest, a pharmacy dispense, a CSV row),
+carrying its provenance so that any reconciled line can say where it came from (issue 4,
+"Each item keeps its provenance"). Plain slotted dataclasses: reconciliation of 100k patients
+must not pay for validation on every attribute access.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+
+@dataclass(slots=True)
+class MedItem:
+    name: str
+    status: str = "active"  # active|stopped|completed|on-hold|intended|entered-in-error|unknown
+    code: str | None = None
+    code_system: str | None = None
+    # filled by normalise(): dm+d levels, names and the mapping method
+    vmp: str | None = None
+    vmp_name: str | None = None
+    vtm: str | None = None
+    vtm_name: str | None = None
+    mapping: str = "unmapped"  # vmp|amp|vtm|name|name-vtm|unmapped
+    form: str | None = None
+    strength: str | None = None
+    bnf_code: str | None = None
+    dose_text: str | None = None
+    dosage: list[dict[str, Any]] | None = None
+    route: str | None = None
+    category: str | None = None  # acute|repeat|repeat-dispensing|inpatient|discharge|...
+    authored_on: date | None = None  # authorised / started / issued (FCI "authorised date")
+    last_issued: date | None = None
+    end_date: date | None = None
+    prescriber_type: str | None = None  # e.g. prescribed-at-gp-practice | prescribed-elsewhere
+    resource_type: str | None = None
+    resource_id: str | None = None
+    resource_version: str | None = None
+    status_reason: str | None = None
+    # derived by normalise() for fast comparison (not provenance; never stored as truth)
+    strength_key: tuple | None = None
+    therapeutic_class: str | None = None
+    dose_amount: str | None = None  # "2 tablet", "1-2 tablet"
+    per_day: float | None = None  # administrations per day (regular doses)
+    daily_total: tuple[float, str] | None = None  # base-unit amount per day, e.g. (40.0, "mg")
+    as_needed: bool = False
+    key: str = ""  # match key (normalise.match_key), filled by normalise()
+    signature: tuple | None = None  # everything _compare looks at; equal ⇒ nothing to report
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in (
+            "strength_key",
+            "daily_total",
+            "per_day",
+            "dose_amount",
+            "as_needed",
+            "key",
+            "signature",
+        ):
+            data.pop(key, None)
+        for key in ("authored_on", "last_issued", "end_date"):
+            if data[key] is not None:
+                data[key] = data[key].isoformat()
+        return data
+
+
+@dataclass(slots=True)
+class SourceDocument:
+    """One system's list for one patient, as read by an adapter."""
+
+    source_kind: str  # gp|pharmacy|hospital|specialist
+    source_org_code: str
+    source_system: str
+    items: list[MedItem] = field(default_factory=list)
+    nhs_number: str | None = None
+    patient_ref: str | None = None
+    fhir_version: str | None = None  # R4 | STU3 | None for CSV
+    resource_id: str | None = None
+    resource_version: str | None = None
+    as_of: date | None = None
+    warnings: list[str] = field(default_factory=list)
+    content_hash: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.source_kind}:{self.source_org_code}"
+
+
+def content_hash(payload: Any) -> str:
+    """Stable hash of what a source said (idempotent ingest: same content → no change)."""
+    blob = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()

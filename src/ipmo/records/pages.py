@@ -1,0 +1,213 @@
+"""The patient medication record page: one list, a column per source, discrepancies highlighted
+with the decisions a pharmacist can record on them (NHS.UK design system)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from ipmo.fhir.versions import FhirInputError
+from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
+from ipmo.records.adapters import load_source
+from ipmo.records.models import DecisionAction
+from ipmo.records.service import RecordError, VersionConflict, decide, get_record, ingest
+from ipmo.records.terminology import default_dictionary
+from ipmo.security import Activity, Principal
+from ipmo.security.access import check_patient_access
+from ipmo.web.deps import db_session, require
+from ipmo.web.nav import NavItem
+from ipmo.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+NAV = [
+    NavItem(
+        "Medication records",
+        "/records",
+        Activity.RECORD_VIEW,
+        "One reconciled medication list from every source, with discrepancies to resolve",
+    )
+]
+ACTIONS = [
+    (DecisionAction.CONFIRM_INTENDED, "Confirm intended", "The difference is intended"),
+    (
+        DecisionAction.CORRECT_SOURCE,
+        "Correct a source",
+        "One source is wrong and will be corrected",
+    ),
+    (DecisionAction.STOP, "Stop", "Stop this medicine"),
+    (DecisionAction.NEEDS_GP, "Needs GP", "Refer the question to the patient's GP (stays open)"),
+]
+
+
+def _as_of(value: str | None) -> date:
+    try:
+        return date.fromisoformat(value) if value else date.today()
+    except ValueError:
+        return date.today()
+
+
+def _page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    nhs_number: str,
+    as_of: date,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+):
+    view = get_record(session, nhs_number, as_of, default_dictionary())
+    rec = view.reconciliation
+    open_ids = view.open_ids
+    flagged: dict[str, list] = {}
+    for d in rec.discrepancies:
+        if d.id in open_ids:
+            flagged.setdefault(d.key, []).append(d)
+    return render(
+        request,
+        "records/patient.html",
+        {
+            "nhs": nhs_number,
+            "view": view,
+            "rec": rec,
+            "as_of": as_of.isoformat(),
+            "open_ids": open_ids,
+            "flagged": flagged,
+            "actions": ACTIONS,
+            "error": error,
+            "notice": notice,
+            "can_edit": principal.can(Activity.RECORD_RECONCILE),
+        },
+        status_code=status,
+    )
+
+
+@router.get("/records")
+def find(
+    request: Request,
+    nhs_number: str = "",
+    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
+):
+    if not nhs_number:
+        return render(request, "records/find.html", {"error": None, "value": ""})
+    try:
+        digits = normalise_nhs_number(nhs_number)
+    except InvalidNhsNumber as exc:
+        return render(request, "records/find.html", {"error": str(exc), "value": nhs_number}, 422)
+    return RedirectResponse(f"/records/patients/{digits}", status_code=303)
+
+
+@router.get("/records/patients/{nhs_number}")
+def show(
+    request: Request,
+    nhs_number: str,
+    as_of: str | None = None,
+    notice: str | None = None,
+    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
+    session: Session = Depends(db_session),
+):
+    patient = check_patient_access(session, principal, nhs_number, action="record.read")
+    messages = {
+        "decided": "Decision recorded.",
+        "ingested": "Source added to the record.",
+        "unchanged": "That source was already on the record; nothing changed.",
+    }
+    return _page(
+        request,
+        session,
+        principal,
+        patient.nhs_number,
+        _as_of(as_of),
+        notice=messages.get(notice or ""),
+    )
+
+
+@router.post("/records/patients/{nhs_number}/decisions")
+def post_decision(
+    request: Request,
+    nhs_number: str,
+    discrepancy_id: str = Form(...),
+    action: str = Form(""),
+    reason: str = Form(""),
+    source: str = Form(""),
+    etag: str = Form(...),
+    as_of: str = Form(""),
+    principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
+    session: Session = Depends(db_session),
+):
+    patient = check_patient_access(session, principal, nhs_number, action="record.decide")
+    index = _as_of(as_of)
+    try:
+        decide(
+            session,
+            patient.nhs_number,
+            discrepancy_id,
+            action=action,
+            reason=reason,
+            decided_by=principal.username,
+            if_match=etag,
+            index_date=index,
+            dictionary=default_dictionary(),
+            source_label=source or None,
+        )
+    except VersionConflict:
+        return _page(
+            request,
+            session,
+            principal,
+            patient.nhs_number,
+            index,
+            status=409,
+            error="Someone else changed this record while you were looking at it. "
+            "Your decision was not saved: check the record below and decide again.",
+        )
+    except RecordError as exc:
+        return _page(
+            request,
+            session,
+            principal,
+            patient.nhs_number,
+            index,
+            status=422,
+            error=f"Your decision was not saved: {exc}.",
+        )
+    url = f"/records/patients/{patient.nhs_number}?as_of={index.isoformat()}&notice=decided"
+    return RedirectResponse(url, status_code=303)
+
+
+@router.post("/records/patients/{nhs_number}/sources")
+async def post_source(
+    request: Request,
+    nhs_number: str,
+    file: UploadFile = File(...),
+    as_of: str = Form(""),
+    principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
+    session: Session = Depends(db_session),
+):
+    patient = check_patient_access(session, principal, nhs_number, action="record.ingest")
+    index = _as_of(as_of)
+    data = await file.read(5_000_001)
+    try:
+        if len(data) > 5_000_000:
+            raise FhirInputError("too-costly", "a source file must be under 5 MB")
+        doc = load_source(data, filename=file.filename or "")
+        if doc.nhs_number and doc.nhs_number != patient.nhs_number:
+            raise FhirInputError("business-rule", "the file is about a different patient")
+        result = ingest(session, doc, nhs_number=patient.nhs_number)
+    except (FhirInputError, RecordError) as exc:
+        return _page(
+            request,
+            session,
+            principal,
+            patient.nhs_number,
+            index,
+            status=422,
+            error=f"The file was not added: {exc}",
+        )
+    notice = "unchanged" if result.action == "unchanged" else "ingested"
+    url = f"/records/patients/{patient.nhs_number}?as_of={index.isoformat()}&notice={notice}"
+    return RedirectResponse(url, status_code=303)

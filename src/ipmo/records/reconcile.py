@@ -1,0 +1,483 @@
+"""Reconcile one patient's sources at an index date: one list, and what disagrees.
+
+Pure and fast (no I/O; the batch benchmark runs it for 100k patients). Method: STANDARDS.md
+§7.3 (synthesised from the Digital Medicines IG admission use case and the reconciliation
+literature). Discrepancy classes follow Cornish et al., *Arch Intern Med* 2005;165:424 and Tam
+et al., *CMAJ* 2005;173:510 (omission, commission, wrong dose, wrong frequency, wrong route,
+wrong formulation, therapeutic duplication), plus ``stopped_elsewhere`` (IG: "stopped in one
+source, still active in another" — a status conflict).
+
+1. Lines are normalised (:mod:`.normalise`) and filtered to *current* with the FCI rule
+   (:mod:`.current`); recently stopped lines are kept aside to explain absences.
+2. Lines match on VTM (same substance), then are compared on VMP, form and strength. Brand vs
+   generic of the same VMP (AMP → VMP) is the same product: never a discrepancy.
+3. The *reference* source is the GP record when present (the usual "best possible medication
+   history" starting point), else the source read first. Missing from another source what the
+   reference has = ``omission``; present elsewhere but not in the reference = ``commission``.
+4. Hazardous class duplication: STOPP/START v3 criterion A3 ("any duplicate drug class
+   prescription for daily regular use (as distinct from PRN use), e.g. two concurrent NSAIDs,
+   SSRIs, loop diuretics, ACE inhibitors, anticoagulants, antipsychotics, opioid analgesics"),
+   plus proton pump inhibitors as named in issue 4.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from ipmo.records.canonical import MedItem, SourceDocument
+from ipmo.records.current import is_current, is_stopped, two_years_before
+from ipmo.records.normalise import match_key
+from ipmo.terminology.names import substance_key
+
+TYPES = (
+    "omission",
+    "commission",
+    "dose",
+    "frequency",
+    "route",
+    "formulation",
+    "duplication",
+    "stopped_elsewhere",
+)
+# STOPP v3 A3 classes (BNF headings as named by ipmo.terminology.bnf.therapeutic_class) + PPIs.
+DUPLICATION_HAZARD_CLASSES = frozenset(
+    {
+        "Non-steroidal anti-inflammatory drugs",
+        "Selective serotonin re-uptake inhibitors",
+        "Loop diuretics",
+        "ACE inhibitors",
+        "Oral anticoagulants",
+        "Parenteral anticoagulants",
+        "Antipsychotics",
+        "Opioid analgesics",
+        "Proton pump inhibitors",
+    }
+)
+# High-risk medicines where an unintended change most often harms (NHS England / ISMP
+# high-alert medicines: anticoagulants, insulin, opioids, antiepileptics, lithium, methotrexate).
+HIGH_RISK_CLASSES = frozenset(
+    {
+        "Oral anticoagulants",
+        "Parenteral anticoagulants",
+        "Insulins",
+        "Opioid analgesics",
+        "Antiepileptics",
+        "Drugs for mania and hypomania",
+        "Rheumatic disease suppressant drugs",
+        "Antiplatelet drugs",
+        "Cardiac glycosides",
+    }
+)
+_BASE_SEVERITY = {
+    "omission": "moderate",
+    "commission": "moderate",
+    "dose": "moderate",
+    "frequency": "low",
+    "route": "moderate",
+    "formulation": "low",
+    "duplication": "moderate",
+    "stopped_elsewhere": "moderate",
+}
+
+
+@dataclass(slots=True)
+class Discrepancy:
+    type: str
+    medication: str
+    key: str  # matched medicine (VTM or name key)
+    sources: list[str]
+    values: dict[str, Any]
+    detail: str
+    severity: str
+
+    @property
+    def id(self) -> str:
+        """Stable across re-reconciliations (decisions are keyed on it): type, medicine, sources."""
+        basis = "|".join([self.type, self.key, *sorted(self.sources)])
+        return hashlib.sha1(basis.encode()).hexdigest()[:12]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "medication": {"name": self.medication, "key": self.key},
+            "sources": self.sources,
+            "values": self.values,
+            "detail": self.detail,
+            "severity": self.severity,
+        }
+
+
+@dataclass(slots=True)
+class Line:
+    """One medicine in the reconciled list, with every source's line for it."""
+
+    key: str
+    name: str
+    vtm: str | None
+    vtm_name: str | None
+    vmp: str | None
+    vmp_name: str | None
+    dose_text: str | None
+    status: str  # current | stopped
+    by_source: dict[str, list[MedItem]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "vtm": {"code": self.vtm, "name": self.vtm_name} if self.vtm else None,
+            "vmp": {"code": self.vmp, "name": self.vmp_name} if self.vmp else None,
+            "dose_text": self.dose_text,
+            "status": self.status,
+            "sources": [
+                {
+                    "source": label,
+                    "name": item.name,
+                    "code": item.code,
+                    "mapping": item.mapping,
+                    "dose_text": item.dose_text,
+                    "status": item.status,
+                    "resource": f"{item.resource_type}/{item.resource_id}"
+                    if item.resource_id
+                    else None,
+                }
+                for label, items in self.by_source.items()
+                for item in items
+            ],
+        }
+
+
+@dataclass(slots=True)
+class Reconciliation:
+    index_date: date
+    reference: str | None
+    sources: list[str]
+    lines: list[Line]
+    discrepancies: list[Discrepancy]
+
+
+def _severity(kind: str, items: list[MedItem]) -> str:
+    if any(i.therapeutic_class in HIGH_RISK_CLASSES for i in items):
+        return "high"
+    if kind == "duplication" and any(
+        i.therapeutic_class in DUPLICATION_HAZARD_CLASSES for i in items
+    ):
+        return "high"
+    return _BASE_SEVERITY[kind]
+
+
+def _form_key(item: MedItem) -> str:
+    return item.form or ""  # already normalise_form()-ed by normalise_item
+
+
+def _compare(
+    name: str, key: str, ref_label: str, ref: MedItem, label: str, other: MedItem
+) -> list[Discrepancy]:
+    """Differences between two current lines for the same substance (tiers of §7.3 step 3–4)."""
+    out: list[Discrepancy] = []
+    pair = [ref_label, label]
+    items = [ref, other]
+    same_product = ref.vmp is not None and ref.vmp == other.vmp
+    if not same_product:
+        fa, fb = _form_key(ref), _form_key(other)
+        if fa and fb and fa != fb:
+            out.append(
+                Discrepancy(
+                    "formulation",
+                    name,
+                    key,
+                    pair,
+                    {ref_label: ref.form, label: other.form},
+                    f"{ref.form} in {ref_label}, {other.form} in {label}",
+                    _severity("formulation", items),
+                )
+            )
+            return out  # doses of different forms are not comparable
+    if ref.route and other.route and ref.route.lower() != other.route.lower():
+        out.append(
+            Discrepancy(
+                "route",
+                name,
+                key,
+                pair,
+                {ref_label: ref.route, label: other.route},
+                f"{ref.route} in {ref_label}, {other.route} in {label}",
+                _severity("route", items),
+            )
+        )
+    if ref.as_needed != other.as_needed and (ref.dosage and other.dosage):
+
+        def how(i: MedItem) -> str:
+            return "as required" if i.as_needed else "regular"
+
+        out.append(
+            Discrepancy(
+                "frequency",
+                name,
+                key,
+                pair,
+                {ref_label: how(ref), label: how(other)},
+                f"{how(ref)} in {ref_label}, {how(other)} in {label}",
+                _severity("frequency", items),
+            )
+        )
+        return out
+    ta, tb = ref.daily_total, other.daily_total
+    if ta is not None and tb is not None and ta[1] == tb[1]:
+        if abs(ta[0] - tb[0]) > 1e-6:
+            out.append(
+                Discrepancy(
+                    "dose",
+                    name,
+                    key,
+                    pair,
+                    {
+                        ref_label: ref.dose_text or ref.strength,
+                        label: other.dose_text or other.strength,
+                    },
+                    f"{ta[0]:g}{ta[1]} a day in {ref_label}, {tb[0]:g}{tb[1]} a day in {label}",
+                    _severity("dose", items),
+                )
+            )
+            return out
+        if ref.per_day != other.per_day:
+            out.append(
+                Discrepancy(
+                    "frequency",
+                    name,
+                    key,
+                    pair,
+                    {ref_label: ref.dose_text, label: other.dose_text},
+                    f"same daily amount, {ref.per_day:g} vs {other.per_day:g} doses a day",
+                    _severity("frequency", items),
+                )
+            )
+        return out
+    if (
+        not same_product
+        and ref.strength_key
+        and other.strength_key
+        and ref.strength_key != other.strength_key
+    ):
+        out.append(
+            Discrepancy(
+                "dose",
+                name,
+                key,
+                pair,
+                {ref_label: ref.strength, label: other.strength},
+                f"strength {ref.strength} in {ref_label}, {other.strength} in {label}",
+                _severity("dose", items),
+            )
+        )
+        return out
+    if ref.dose_amount and other.dose_amount and ref.dose_amount != other.dose_amount:
+        out.append(
+            Discrepancy(
+                "dose",
+                name,
+                key,
+                pair,
+                {
+                    ref_label: ref.dose_text or ref.dose_amount,
+                    label: other.dose_text or other.dose_amount,
+                },
+                f"{ref.dose_amount} in {ref_label}, {other.dose_amount} in {label}",
+                _severity("dose", items),
+            )
+        )
+        return out
+    if ref.per_day is not None and other.per_day is not None and ref.per_day != other.per_day:
+        out.append(
+            Discrepancy(
+                "frequency",
+                name,
+                key,
+                pair,
+                {ref_label: ref.dose_text, label: other.dose_text},
+                f"{ref.per_day:g} vs {other.per_day:g} doses a day",
+                _severity("frequency", items),
+            )
+        )
+    return out
+
+
+def reconcile(sources: list[SourceDocument], index_date: date) -> Reconciliation:
+    """Reconcile normalised sources (see module doc). Sources keep their given order."""
+    labels: list[str] = []
+    seen: dict[str, int] = {}
+    for doc in sources:  # two sources with the same origin get distinct labels
+        n = seen.get(doc.label, 0)
+        seen[doc.label] = n + 1
+        labels.append(doc.label if n == 0 else f"{doc.label}#{n + 1}")
+    reference = None
+    for doc, label in zip(sources, labels, strict=True):
+        if doc.source_kind == "gp":
+            reference = label
+            break
+    if reference is None and labels:
+        reference = labels[0]
+
+    current: dict[str, dict[str, list[MedItem]]] = {}
+    stopped: dict[str, dict[str, MedItem]] = {}
+    pending_names: list[tuple[str, str, MedItem, bool]] = []
+    since = two_years_before(index_date)
+    for doc, label in zip(sources, labels, strict=True):
+        for item in doc.items:
+            key = item.key or match_key(item)
+            cur = is_current(item, index_date, window_start=since)
+            if key[0] == "n":  # "name:…", unmapped
+                pending_names.append((key, label, item, cur))
+                continue
+            if cur:
+                current.setdefault(key, {}).setdefault(label, []).append(item)
+            elif is_stopped(item, index_date):
+                stopped.setdefault(key, {}).setdefault(label, item)
+    substance_to_key: dict[str, str] = {}
+    if pending_names:
+        for doc in sources:
+            for item in doc.items:
+                if item.vtm and item.vtm_name:
+                    substance_to_key.setdefault(
+                        "name:" + substance_key(item.vtm_name), "vtm:" + item.vtm
+                    )
+    for key, label, item, cur in pending_names:  # unmapped lines join a VTM by substance name
+        key = substance_to_key.get(key, key)
+        if cur:
+            current.setdefault(key, {}).setdefault(label, []).append(item)
+        elif is_stopped(item, index_date):
+            stopped.setdefault(key, {}).setdefault(label, item)
+
+    discrepancies: list[Discrepancy] = []
+    add = discrepancies.append
+    lines: list[Line] = []
+    n_labels = len(labels)
+    no_stops: dict[str, MedItem] = {}
+    for key, by_source in current.items():
+        ref_items = by_source.get(reference) if reference else None
+        chosen = ref_items[0] if ref_items else next(iter(by_source.values()))[0]
+        name = chosen.vtm_name or chosen.vmp_name or chosen.name
+        lines.append(
+            Line(
+                key,
+                name,
+                chosen.vtm,
+                chosen.vtm_name,
+                chosen.vmp,
+                chosen.vmp_name,
+                chosen.dose_text,
+                "current",
+                by_source,
+            )
+        )
+        # duplication: the same substance twice in one source (§7.3 step 5)
+        for label, items in by_source.items():
+            if len(items) > 1:
+                add(
+                    Discrepancy(
+                        "duplication",
+                        name,
+                        key,
+                        [label],
+                        {label: [i.name for i in items]},
+                        f"{len(items)} current lines for {name} in {label}",
+                        _severity("duplication", items),
+                    )
+                )
+        stops = stopped.get(key, no_stops)
+        for label, item in stops.items():
+            if label not in by_source:
+                active = sorted(by_source)
+                all_items = [i for items in by_source.values() for i in items]
+                reason = f" ({item.status_reason})" if item.status_reason else ""
+                add(
+                    Discrepancy(
+                        "stopped_elsewhere",
+                        name,
+                        key,
+                        [label, *active],
+                        {label: "stopped" + reason, **{a: "active" for a in active}},
+                        f"stopped in {label}, still current in {', '.join(active)}",
+                        _severity("stopped_elsewhere", [item, *all_items]),
+                    )
+                )
+        if reference is None:
+            continue
+        if ref_items:
+            if len(by_source) < n_labels:
+                all_items = [i for items in by_source.values() for i in items]
+                for label in labels:
+                    if label in by_source or label in stops:
+                        continue
+                    add(
+                        Discrepancy(
+                            "omission",
+                            name,
+                            key,
+                            [reference, label],
+                            {reference: chosen.dose_text or "current", label: None},
+                            f"current in {reference}, missing from {label}",
+                            _severity("omission", all_items),
+                        )
+                    )
+            if len(by_source) > 1:
+                ref_item = ref_items[0]
+                signature = ref_item.signature
+                for label, items in by_source.items():
+                    other = items[0]
+                    if other is not ref_item and (
+                        signature is None or other.signature != signature
+                    ):
+                        discrepancies.extend(_compare(name, key, reference, ref_item, label, other))
+        elif reference not in stops:
+            present = sorted(by_source)
+            all_items = [i for items in by_source.values() for i in items]
+            values: dict[str, Any] = {
+                lab: by_source[lab][0].dose_text or "current" for lab in present
+            }
+            values[reference] = None
+            add(
+                Discrepancy(
+                    "commission",
+                    name,
+                    key,
+                    present,
+                    values,
+                    f"new in {', '.join(present)}, not in {reference}",
+                    _severity("commission", all_items),
+                )
+            )
+            base = by_source[present[0]][0]
+            for label in present[1:]:
+                other = by_source[label][0]
+                if base.signature is None or other.signature != base.signature:
+                    discrepancies.extend(_compare(name, key, present[0], base, label, other))
+    # hazardous class duplication across the merged list (STOPP v3 A3: regular use only)
+    by_class: dict[str, list[tuple[Line, MedItem, str]]] = {}
+    for line in lines:
+        for label, items in line.by_source.items():
+            item = items[0]
+            if item.therapeutic_class in DUPLICATION_HAZARD_CLASSES and not item.as_needed:
+                by_class.setdefault(item.therapeutic_class, []).append((line, item, label))
+                break
+    for cls, members in by_class.items():
+        if len({m[0].key for m in members}) < 2:
+            continue
+        names = [m[0].name for m in members]
+        srcs = sorted({lab for m in members for lab in m[0].by_source})
+        discrepancies.append(
+            Discrepancy(
+                "duplication",
+                " + ".join(names),
+                "class:" + cls,
+                srcs,
+                {m[0].name: sorted(m[0].by_source) for m in members},
+                f"two or more {cls.lower()} current together: {', '.join(names)}",
+                _severity("duplication", [m[1] for m in members]),
+            )
+        )
+    return Reconciliation(index_date, reference, labels, lines, discrepancies)

@@ -1,0 +1,357 @@
+"""Store, resolve and publish the One Medication Record.
+
+* ``ingest`` is idempotent (issue 4): the same content again changes nothing; a newer version of
+  a source (higher ``meta.versionId``, or a later ``as_of`` when versions are absent) replaces the
+  older one; an older one is refused. One source = (patient, organisation, system).
+* The reconciled list is versioned by :class:`ReconciledRecord.version` (ETag ``W/"n"``).
+  Decisions carry the ETag they were made against (If-Match); a compare-and-set update refuses a
+  stale one with :class:`VersionConflict` so concurrent edits are refused, never lost.
+* Callers own the transaction (``session_scope`` / the web request): on any error nothing is
+  written. Access checks and audit belong to the caller (API / pages) before calling in here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from ipmo.patients.identity import normalise_nhs_number
+from ipmo.patients.models import Patient
+from ipmo.records.canonical import MedItem, SourceDocument
+from ipmo.records.models import (
+    DecisionAction,
+    ReconciledRecord,
+    ReconciliationDecision,
+    SourceItem,
+    SourceList,
+)
+from ipmo.records.normalise import DictionaryLike, normalise
+from ipmo.records.publish import as_json, publish_bundle
+from ipmo.records.reconcile import Reconciliation, reconcile
+from ipmo.store import utcnow
+
+
+class RecordError(ValueError):
+    """Bad request about a record (unknown patient, discrepancy or action); safe to show."""
+
+
+class PatientNotFound(RecordError):
+    pass
+
+
+class VersionConflict(RecordError):
+    """The If-Match version is not the current one: someone else changed the record."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"the record has changed (now version {current}); reload and try again")
+        self.current = current
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def parse_etag(value: str | None) -> int | None:
+    if not value:
+        return None
+    text = value.strip()
+    text = text.removeprefix("W/").strip('"')
+    return int(text) if text.isdigit() else None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    action: str  # created | replaced | unchanged
+    source_list_id: int
+    version: int  # the reconciled record's version afterwards
+
+
+def _patient(session: Session, nhs_number: str) -> Patient:
+    number = normalise_nhs_number(nhs_number)
+    patient = session.scalar(select(Patient).where(Patient.nhs_number == number))
+    if patient is None:
+        raise PatientNotFound("no patient with that NHS number is registered in ipmo")
+    return patient
+
+
+def _record(session: Session, patient_id: int) -> ReconciledRecord:
+    rec = session.scalar(select(ReconciledRecord).where(ReconciledRecord.patient_id == patient_id))
+    if rec is None:
+        rec = ReconciledRecord(patient_id=patient_id, version=1)
+        session.add(rec)
+        session.flush()
+    return rec
+
+
+def _bump(session: Session, rec: ReconciledRecord, expected: int | None = None) -> int:
+    """Compare-and-set the version (``expected`` = what the writer read)."""
+    current = rec.version if expected is None else expected
+    result = session.execute(
+        update(ReconciledRecord)
+        .where(ReconciledRecord.id == rec.id, ReconciledRecord.version == current)
+        .values(version=current + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.refresh(rec)
+        raise VersionConflict(rec.version)
+    session.refresh(rec)
+    return rec.version
+
+
+def _newer(doc: SourceDocument, existing: SourceList) -> bool | None:
+    """True newer, False older, None when it cannot be told (then the new content wins)."""
+    a, b = doc.resource_version, existing.resource_version
+    if a and b and a.isdigit() and b.isdigit() and a != b:
+        return int(a) > int(b)
+    if doc.as_of and existing.as_of and doc.as_of != existing.as_of:
+        return doc.as_of > existing.as_of
+    return None
+
+
+def _row(item: MedItem) -> SourceItem:
+    return SourceItem(
+        dmd_code=item.code,
+        code_system=item.code_system,
+        name=item.name[:255],
+        vmp_code=item.vmp,
+        vtm_code=item.vtm,
+        mapping=item.mapping,
+        dose_text=(item.dose_text or None) and item.dose_text[:500],
+        dosage=item.dosage,
+        route=item.route,
+        form=(item.form or None) and item.form[:60],
+        status=item.status,
+        category=item.category,
+        authored_on=item.authored_on,
+        last_issued=item.last_issued,
+        end_date=item.end_date,
+        prescriber_type=item.prescriber_type,
+        resource_id=item.resource_id,
+        resource_version=item.resource_version,
+        resource_type=item.resource_type,
+        status_reason=(item.status_reason or None) and item.status_reason[:255],
+    )
+
+
+def ingest(session: Session, doc: SourceDocument, *, nhs_number: str | None = None) -> IngestResult:
+    """Store one source's list (see module doc for idempotency and versions)."""
+    number = doc.nhs_number or nhs_number
+    if not number:
+        raise RecordError("the source does not identify the patient by NHS number")
+    if doc.nhs_number and nhs_number and normalise_nhs_number(nhs_number) != doc.nhs_number:
+        raise RecordError("the source is about a different patient than the one addressed")
+    patient = _patient(session, number)
+    rec = _record(session, patient.id)
+    existing = session.scalar(
+        select(SourceList).where(
+            SourceList.patient_id == patient.id,
+            SourceList.source_org_code == doc.source_org_code,
+            SourceList.source_system == doc.source_system,
+        )
+    )
+    if existing is not None:
+        if existing.content_hash == doc.content_hash:
+            return IngestResult("unchanged", existing.id, rec.version)
+        if _newer(doc, existing) is False:
+            raise RecordError(
+                "an older version of this source was sent; the stored one is newer and is kept"
+            )
+        existing.items.clear()
+        session.flush()
+        target, action = existing, "replaced"
+    else:
+        target = SourceList(patient_id=patient.id, content_hash=doc.content_hash)
+        session.add(target)
+        action = "created"
+    target.source_kind = doc.source_kind
+    target.source_org_code = doc.source_org_code
+    target.source_system = doc.source_system
+    target.resource_id = doc.resource_id
+    target.resource_version = doc.resource_version
+    target.content_hash = doc.content_hash
+    target.as_of = doc.as_of
+    target.fhir_version = doc.fhir_version
+    target.received_at = utcnow()
+    target.items.extend(_row(i) for i in doc.items)
+    session.flush()
+    return IngestResult(action, target.id, _bump(session, rec))
+
+
+_ITEM_COLUMNS = (
+    SourceItem.source_list_id, SourceItem.name, SourceItem.status, SourceItem.dmd_code,
+    SourceItem.code_system, SourceItem.dose_text, SourceItem.dosage, SourceItem.route,
+    SourceItem.form, SourceItem.category, SourceItem.authored_on, SourceItem.last_issued,
+    SourceItem.end_date, SourceItem.prescriber_type, SourceItem.resource_type,
+    SourceItem.resource_id, SourceItem.resource_version, SourceItem.status_reason,
+)  # fmt: skip
+
+
+def load_sources(session: Session, patient_id: int) -> list[SourceDocument]:
+    """A patient's stored sources as :class:`SourceDocument`s (two plain column queries: a
+    record read is on the API's hot path, so no ORM objects are built)."""
+    lists = session.execute(
+        select(
+            SourceList.id,
+            SourceList.source_kind,
+            SourceList.source_org_code,
+            SourceList.source_system,
+            SourceList.resource_id,
+            SourceList.resource_version,
+            SourceList.as_of,
+            SourceList.fhir_version,
+            SourceList.content_hash,
+        )  # fmt: skip
+        .where(SourceList.patient_id == patient_id)
+        .order_by(SourceList.id)
+    ).all()
+    if not lists:
+        return []
+    docs: dict[int, SourceDocument] = {}
+    for row in lists:
+        docs[row.id] = SourceDocument(
+            source_kind=row.source_kind, source_org_code=row.source_org_code,
+            source_system=row.source_system, items=[], resource_id=row.resource_id,
+            resource_version=row.resource_version, as_of=row.as_of,
+            fhir_version=row.fhir_version, content_hash=row.content_hash,
+        )  # fmt: skip
+    rows = session.execute(
+        select(*_ITEM_COLUMNS)
+        .where(SourceItem.source_list_id.in_(list(docs)))
+        .order_by(SourceItem.source_list_id, SourceItem.id)
+    ).all()
+    for r in rows:
+        docs[r.source_list_id].items.append(
+            MedItem(
+                name=r.name,
+                status=r.status,
+                code=r.dmd_code,
+                code_system=r.code_system,
+                dose_text=r.dose_text,
+                dosage=r.dosage,
+                route=r.route,
+                form=r.form,
+                category=r.category,
+                authored_on=r.authored_on,
+                last_issued=r.last_issued,
+                end_date=r.end_date,
+                prescriber_type=r.prescriber_type,
+                resource_type=r.resource_type,
+                resource_id=r.resource_id,
+                resource_version=r.resource_version,
+                status_reason=r.status_reason,
+            )  # fmt: skip
+        )
+    return list(docs.values())
+
+
+@dataclass
+class RecordView:
+    nhs_number: str
+    version: int
+    reconciliation: Reconciliation
+    sources: list[SourceDocument]
+    decisions: dict[str, dict[str, Any]]  # latest decision per discrepancy id
+
+    @property
+    def etag(self) -> str:
+        return etag(self.version)
+
+    @property
+    def open_ids(self) -> set[str]:
+        closed = {k for k, d in self.decisions.items() if d["action"] != DecisionAction.NEEDS_GP}
+        return {d.id for d in self.reconciliation.discrepancies if d.id not in closed}
+
+    def to_json(self) -> dict[str, Any]:
+        body = as_json(self.reconciliation, self.nhs_number, decisions=self.decisions)
+        body["version"] = self.version
+        for d in body["discrepancies"]:
+            d["open"] = d["id"] in self.open_ids
+        return body
+
+    def fhir(self) -> dict[str, Any]:
+        return publish_bundle(
+            self.reconciliation, self.nhs_number, open_ids=self.open_ids, version=self.version
+        )
+
+
+def get_record(
+    session: Session, nhs_number: str, index_date: date, dictionary: DictionaryLike
+) -> RecordView:
+    patient = _patient(session, nhs_number)
+    rec = session.scalar(
+        select(ReconciledRecord)
+        .where(ReconciledRecord.patient_id == patient.id)
+        .options(selectinload(ReconciledRecord.decisions))
+    )
+    docs = load_sources(session, patient.id)
+    for doc in docs:
+        normalise(doc.items, dictionary)
+    result = reconcile(docs, index_date)
+    decisions: dict[str, dict[str, Any]] = {}
+    for d in rec.decisions if rec else []:
+        decisions[d.discrepancy_id] = {
+            "action": d.action,
+            "source": d.source_label,
+            "reason": d.reason,
+            "by": d.decided_by,
+            "at": d.decided_at.isoformat(),
+            "version": d.record_version,
+        }
+    for line in result.lines:  # a "stop" decision on a line's discrepancy stops the line
+        for disc in result.discrepancies:
+            if (
+                disc.key == line.key
+                and decisions.get(disc.id, {}).get("action") == DecisionAction.STOP
+            ):
+                line.status = "stopped"
+    return RecordView(patient.nhs_number, rec.version if rec else 1, result, docs, decisions)
+
+
+def decide(
+    session: Session,
+    nhs_number: str,
+    discrepancy_id: str,
+    *,
+    action: str,
+    reason: str,
+    decided_by: str,
+    if_match: str | None,
+    index_date: date,
+    dictionary: DictionaryLike,
+    source_label: str | None = None,
+) -> int:
+    """Record a decision on an open discrepancy; returns the new version."""
+    if action not in DecisionAction.ALL:
+        raise RecordError(f"action must be one of {', '.join(DecisionAction.ALL)}")
+    if not reason or not reason.strip():
+        raise RecordError("a decision needs a reason")
+    expected = parse_etag(if_match)
+    if expected is None:
+        raise RecordError("If-Match with the record's ETag is required to change it")
+    view = get_record(session, nhs_number, index_date, dictionary)
+    ids = {d.id: d for d in view.reconciliation.discrepancies}
+    if discrepancy_id not in ids:
+        raise RecordError("no such discrepancy on this record")
+    if action == DecisionAction.CORRECT_SOURCE and source_label not in ids[discrepancy_id].sources:
+        raise RecordError("correct_source must name one of the discrepancy's sources")
+    patient = _patient(session, nhs_number)
+    rec = _record(session, patient.id)
+    new_version = _bump(session, rec, expected)
+    session.add(
+        ReconciliationDecision(
+            record_id=rec.id,
+            discrepancy_id=discrepancy_id,
+            action=action,
+            source_label=source_label,
+            reason=reason.strip()[:2000],
+            decided_by=decided_by[:100],
+            record_version=new_version,
+        )
+    )
+    session.flush()
+    return new_version
