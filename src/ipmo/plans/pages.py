@@ -1,0 +1,166 @@
+"""Plan pages: the list, one plan with live progress, and forms to add objectives, PDSA cycles
+and stakeholders (``plan.edit``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from ipmo.plans import metrics
+from ipmo.plans.models import Objective
+from ipmo.plans.report import RAG_LABELS, chart
+from ipmo.plans.service import (
+    ENGAGEMENT,
+    PlanError,
+    add_cycle,
+    add_objective,
+    add_stakeholder,
+    create_plan,
+    get_plan,
+    list_plans,
+    plan_view,
+)
+from ipmo.security import Activity, Principal
+from ipmo.security.access import audit_event
+from ipmo.web.deps import db_session, require
+from ipmo.web.nav import NavItem
+from ipmo.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+NAV = [
+    NavItem(
+        "ICS medicines plan",
+        "/plans",
+        Activity.PLAN_VIEW,
+        "Objectives tied to live metrics, PDSA cycles and the plan on a page",
+    ),
+]
+VIEW = Depends(require(Activity.PLAN_VIEW))
+EDIT = Depends(require(Activity.PLAN_EDIT))
+
+
+@router.get("/plans")
+def plans(request: Request, principal: Principal = VIEW, session: Session = Depends(db_session)):
+    return render(
+        request,
+        "plans/list.html",
+        {
+            "plans": list_plans(session),
+            "can_edit": principal.can(Activity.PLAN_EDIT),
+            "error": None,
+        },
+    )
+
+
+@router.post("/plans")
+async def new_plan(
+    request: Request, principal: Principal = EDIT, session: Session = Depends(db_session)
+):
+    form = dict(await request.form())
+    try:
+        plan = create_plan(session, {k: str(v) for k, v in form.items()})
+    except PlanError as exc:
+        session.rollback()
+        return render(
+            request,
+            "plans/list.html",
+            {"plans": list_plans(session), "can_edit": True, "error": str(exc)},
+            status_code=422,
+        )
+    audit_event(session, principal, "plan.create", detail={"plan": plan.id})
+    return RedirectResponse(f"/plans/{plan.id}", status_code=303)
+
+
+def _page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    plan_id: int,
+    error: str | None = None,
+    status: int = 200,
+):
+    try:
+        view = plan_view(session, plan_id)
+    except PlanError as exc:
+        return render(request, "error.html", {"title": "Plan not found", "message": str(exc)}, 404)
+    return render(
+        request,
+        "plans/plan.html",
+        {
+            "plan": view,
+            "charts": {o["id"]: chart(o) for o in view["objectives"]},
+            "rag_labels": RAG_LABELS,
+            "can_edit": principal.can(Activity.PLAN_EDIT),
+            "metrics": metrics.catalogue(session) if principal.can(Activity.PLAN_EDIT) else [],
+            "engagement": ENGAGEMENT,
+            "error": error,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/plans/{plan_id}")
+def plan_page(
+    request: Request,
+    plan_id: int,
+    principal: Principal = VIEW,
+    session: Session = Depends(db_session),
+):
+    return _page(request, session, principal, plan_id)
+
+
+async def _form(request: Request) -> dict:
+    return {k: (str(v).strip() or None) for k, v in (await request.form()).items()}
+
+
+@router.post("/plans/{plan_id}/objectives")
+async def objective_add(
+    request: Request,
+    plan_id: int,
+    principal: Principal = EDIT,
+    session: Session = Depends(db_session),
+):
+    data = await _form(request)
+    try:
+        add_objective(session, get_plan(session, plan_id), data)
+    except PlanError as exc:
+        session.rollback()
+        return _page(request, session, principal, plan_id, str(exc), 422)
+    return RedirectResponse(f"/plans/{plan_id}", status_code=303)
+
+
+@router.post("/plans/{plan_id}/objectives/{objective_id}/pdsa")
+async def pdsa_add(
+    request: Request,
+    plan_id: int,
+    objective_id: int,
+    principal: Principal = EDIT,
+    session: Session = Depends(db_session),
+):
+    data = await _form(request)
+    objective = session.get(Objective, objective_id)
+    if objective is None or objective.plan_id != plan_id:
+        return render(request, "error.html", {"title": "Objective not found", "message": ""}, 404)
+    try:
+        add_cycle(session, objective, data)
+    except PlanError as exc:
+        session.rollback()
+        return _page(request, session, principal, plan_id, str(exc), 422)
+    return RedirectResponse(f"/plans/{plan_id}", status_code=303)
+
+
+@router.post("/plans/{plan_id}/stakeholders")
+async def stakeholder_add(
+    request: Request,
+    plan_id: int,
+    principal: Principal = EDIT,
+    session: Session = Depends(db_session),
+):
+    data = await _form(request)
+    try:
+        add_stakeholder(session, get_plan(session, plan_id), data)
+    except PlanError as exc:
+        session.rollback()
+        return _page(request, session, principal, plan_id, str(exc), 422)
+    return RedirectResponse(f"/plans/{plan_id}", status_code=303)

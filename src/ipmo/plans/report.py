@@ -1,0 +1,54 @@
+"""The "plan on a page": one printable page per plan (HTML, and PDF through WeasyPrint).
+
+Each objective shows its owner, dates, baseline → current → target, a trend chart (inline SVG, so
+the HTML is one self-contained file and the PDF needs no browser) and its RAG status.
+"""
+
+from __future__ import annotations
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from ipmo.workforce.svg import line_chart
+
+RAG_LABELS = {"green": "On track", "amber": "At risk", "red": "Off track", "grey": "No data"}
+
+
+def _env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("ipmo.plans", "report_templates"),
+        autoescape=select_autoescape(["html"]),
+    )
+    env.globals["RAG_LABELS"] = RAG_LABELS
+    return env
+
+
+def chart(objective: dict) -> Markup:
+    from datetime import date
+
+    points = [(date.fromisoformat(p["date"]), p["value"]) for p in objective["series"]]
+    svg = line_chart(
+        points,
+        f"Trend of {objective['metric']['title']}",
+        target=objective["target"],
+        unit=objective["metric"]["unit"],
+    )
+    return Markup(svg)  # built by our own code from numbers and escaped text  # noqa: S704
+
+
+def render_html(view: dict) -> str:
+    charts = {o["id"]: chart(o) for o in view["objectives"]}
+    return _env().get_template("plan_on_a_page.html").render(plan=view, charts=charts)
+
+
+class PdfUnavailable(RuntimeError):
+    pass
+
+
+def render_pdf(view: dict) -> bytes:
+    """PDF from the same HTML (WeasyPrint needs Debian's pango; said clearly if missing)."""
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:
+        raise PdfUnavailable(f"PDF output needs WeasyPrint and pango: {exc}") from None
+    return weasyprint.HTML(string=render_html(view)).write_pdf()

@@ -1,0 +1,155 @@
+"""Workforce API: aggregates for ``workforce.view``, named posts for ``workforce.detail`` (audited),
+imports and edits for ``workforce.edit``, service evaluation for ``analytics.view``."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from ipmo.security import Activity, Principal
+from ipmo.security.access import audit_event
+from ipmo.security.errors import Forbidden
+from ipmo.web.deps import db_session, require
+from ipmo.workforce import edits
+from ipmo.workforce.importer import WorkforceImportError, import_assignments
+from ipmo.workforce.organogram import ics_organogram, leadership_organogram
+from ipmo.workforce.services import BY_LEVELS, ActivityImportError, evaluation, import_activity
+from ipmo.workforce.services import to_csv as services_csv
+from ipmo.workforce.views import GROUPINGS, named_posts, summary
+
+router = APIRouter(prefix="/api/workforce", tags=["workforce"])
+SVG = "image/svg+xml"
+
+
+def _day(on: str | None) -> date | None:
+    if not on:
+        return None
+    try:
+        return date.fromisoformat(on)
+    except ValueError:
+        raise HTTPException(422, f"on={on!r} is not a date (YYYY-MM-DD)") from None
+
+
+@router.get("/summary")
+def read_summary(
+    by: str = Query("place", description="pcn | place | sector"),
+    on: str | None = Query(None, description="as on this date (default today)"),
+    principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
+    session: Session = Depends(db_session),
+) -> dict:
+    """WTE per 10,000 patients, IP coverage, vacancies, rotations, training (no names)."""
+    if by not in GROUPINGS:
+        raise HTTPException(422, f"by must be one of {', '.join(GROUPINGS)}")
+    return summary(session, by=by, on=_day(on))
+
+
+@router.get("/posts")
+def read_posts(
+    principal: Principal = Depends(require(Activity.WORKFORCE_DETAIL)),
+    session: Session = Depends(db_session),
+) -> list[dict]:
+    """Every post with the named person holding it (workforce leads and admins; audited)."""
+    audit_event(session, principal, "workforce.posts.read")
+    return named_posts(session)
+
+
+@router.post("/import")
+async def import_csv(
+    request: Request,
+    principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
+    session: Session = Depends(db_session),
+) -> dict:
+    """Body: the ESR-like CSV (text/csv). All rows or none; 422 names the bad line."""
+    text = (await request.body()).decode("utf-8-sig", errors="replace")
+    try:
+        report = import_assignments(session, text)
+    except WorkforceImportError as exc:
+        raise HTTPException(422, str(exc)) from None
+    audit_event(session, principal, "workforce.import", detail={"rows": report.assignments})
+    return {
+        "assignments": report.assignments,
+        "people": report.people,
+        "vacancies": report.vacancies,
+    }
+
+
+@router.patch("/posts/{assignment_number}")
+def edit_post(
+    assignment_number: str,
+    changes: dict,
+    principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
+    session: Session = Depends(db_session),
+) -> dict:
+    """Change a post's WTE, band, end date, title or holder's prescriber status (validated as
+    on import: 0 < WTE ≤ 1.0, split posts re-scaled, no overlapping contracts)."""
+    try:
+        post = edits.edit_post(session, assignment_number, changes)
+    except edits.EditError as exc:
+        raise HTTPException(404 if "no post" in str(exc) else 422, str(exc)) from None
+    audit_event(session, principal, "workforce.post.edit", detail={"post": assignment_number})
+    return {
+        "assignment_number": post.assignment_number,
+        "wte": post.wte,
+        "band": post.band,
+        "end_date": post.end_date.isoformat() if post.end_date else None,
+    }
+
+
+@router.get("/organogram/ics.svg", response_class=Response)
+def ics_svg(
+    principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
+    session: Session = Depends(db_session),
+) -> Response:
+    return Response(ics_organogram(session), media_type=SVG)
+
+
+@router.get("/organogram/leadership.svg", response_class=Response)
+def leadership_svg(
+    names: bool = False,
+    principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Lines of accountability; ``names=true`` needs ``workforce.detail``."""
+    if names and not principal.can(Activity.WORKFORCE_DETAIL):
+        raise Forbidden(f"your role ({principal.role.title}) does not include: workforce.detail")
+    if names:
+        audit_event(session, principal, "workforce.leadership.read")
+    return Response(leadership_organogram(session, show_names=names), media_type=SVG)
+
+
+@router.get("/services")
+def read_services(
+    by: str = Query("place", description="pharmacy | pcn | place | ics"),
+    service: str | None = None,
+    format: str = Query("json", description="json | csv"),
+    principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
+    session: Session = Depends(db_session),
+):
+    """Service evaluation per service, area and month; ``format=csv`` for a download."""
+    if by not in BY_LEVELS:
+        raise HTTPException(422, f"by must be one of {', '.join(BY_LEVELS)}")
+    rows = evaluation(session, by=by, service=service)
+    if format == "csv":
+        return Response(
+            services_csv(rows),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="services-by-{by}.csv"'},
+        )
+    return rows
+
+
+@router.post("/services/import")
+async def import_services(
+    request: Request,
+    principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
+    session: Session = Depends(db_session),
+) -> dict:
+    text = (await request.body()).decode("utf-8-sig", errors="replace")
+    try:
+        n = import_activity(session, text)
+    except ActivityImportError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"rows": n}

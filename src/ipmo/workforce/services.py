@@ -1,0 +1,356 @@
+"""Service evaluation: per service, area and month — referrals, completions, items supplied, "no
+supply" share and reasons, time to accept and complete, escalations, satisfaction and where
+patients would otherwise have gone.
+
+The figures the NHS England Pharmacy First / CPCS evaluation slides report, from two sources:
+``ipmo.referrals.activity_figures`` (when that module provides it) and monthly figures imported
+from CSV for services run elsewhere (layout in ``workforce/README.md``). Times are combined as
+totals over counts so means stay correct when summed over pharmacies and months.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ipmo.organisations.models import Organisation, OrgKind, PharmacyService
+from ipmo.workforce.geography import Geography, load_geography
+from ipmo.workforce.models import ServiceActivity
+
+BY_LEVELS = ("pharmacy", "pcn", "place", "ics")
+COUNT_COLUMNS = (
+    "referrals",
+    "completed",
+    "accepted",
+    "items_supplied",
+    "no_supply",
+    "escalations",
+    "survey_responses",
+    "satisfied",
+)
+ACTIVITY_COLUMNS = (
+    "service",
+    "organisation_code",
+    "month",
+    *COUNT_COLUMNS,
+    "mean_hours_to_accept",
+    "mean_hours_to_complete",
+    "no_supply_reasons",
+    "otherwise",
+)
+# Outcome questionnaire: "If this service had not been available, where would you have gone?"
+# (NHS England Pharmacy First patient questionnaire answer options).
+OTHERWISE = (
+    "gp_in_hours",
+    "gp_out_of_hours",
+    "a_and_e",
+    "nhs111",
+    "other_pharmacy",
+    "nothing",
+    "other",
+)
+OTHERWISE_LABELS = {
+    "gp_in_hours": "GP (in hours)",
+    "gp_out_of_hours": "GP (out of hours)",
+    "a_and_e": "A&E",
+    "nhs111": "NHS 111",
+    "other_pharmacy": "Another pharmacy",
+    "nothing": "Nothing / self-care",
+    "other": "Other",
+}
+_OUTSIDE = {"pcn": "Not in a PCN", "place": "Not in a place", "pharmacy": "-", "ics": "ICS"}
+_KEY = re.compile(r"^[a-z0-9_-]{1,40}$")
+
+
+class ActivityImportError(ValueError):
+    """Bad service figures; the message names the CSV line."""
+
+
+def _counts(text: str, line: int, column: str, allowed: Iterable[str] | None) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or not _KEY.match(key) or (allowed is not None and key not in allowed):
+            known = f"; known: {', '.join(allowed)}" if allowed is not None else ""
+            raise ActivityImportError(
+                f"line {line}: {column} part {part!r} is not key=count{known}"
+            )
+        try:
+            n = int(value)
+        except ValueError:
+            raise ActivityImportError(
+                f"line {line}: {column} count {value!r} is not a number"
+            ) from None
+        if n < 0:
+            raise ActivityImportError(f"line {line}: {column} count for {key} is negative")
+        out[key] = out.get(key, 0) + n
+    return out
+
+
+def parse_activity_row(row: Mapping[str, str], line: int, orgs: set[str]) -> dict:
+    """One CSV row → a dict of ServiceActivity fields, or a one-line error naming the line."""
+    get = {k: (row.get(k) or "").strip() for k in ACTIVITY_COLUMNS}
+    service = get["service"]
+    if service not in PharmacyService.__members__.values():
+        raise ActivityImportError(
+            f"line {line}: unknown service {service!r}; known: {', '.join(PharmacyService)}"
+        )
+    if get["organisation_code"] not in orgs:
+        raise ActivityImportError(f"line {line}: unknown organisation {get['organisation_code']!r}")
+    try:
+        month = date.fromisoformat(get["month"][:7] + "-01")
+    except ValueError:
+        raise ActivityImportError(f"line {line}: month {get['month']!r} is not YYYY-MM") from None
+    counts: dict[str, int] = {}
+    for column in COUNT_COLUMNS:
+        try:
+            counts[column] = int(get[column] or 0)
+        except ValueError:
+            raise ActivityImportError(
+                f"line {line}: {column} {get[column]!r} is not a whole number"
+            ) from None
+        if counts[column] < 0:
+            raise ActivityImportError(f"line {line}: {column} is negative")
+    hours = {}
+    for column in ("mean_hours_to_accept", "mean_hours_to_complete"):
+        try:
+            hours[column] = float(get[column] or 0)
+        except ValueError:
+            raise ActivityImportError(
+                f"line {line}: {column} {get[column]!r} is not a number"
+            ) from None
+        if hours[column] < 0:
+            raise ActivityImportError(f"line {line}: {column} is negative")
+    for part, whole in (
+        ("completed", "referrals"),
+        ("accepted", "referrals"),
+        ("no_supply", "completed"),
+        ("satisfied", "survey_responses"),
+    ):
+        if counts[part] > counts[whole]:
+            raise ActivityImportError(f"line {line}: {part} ({counts[part]}) exceeds {whole}")
+    reasons = _counts(get["no_supply_reasons"], line, "no_supply_reasons", None)
+    if reasons and sum(reasons.values()) != counts["no_supply"]:
+        raise ActivityImportError(
+            f"line {line}: no_supply_reasons add up to {sum(reasons.values())}, "
+            f"not no_supply ({counts['no_supply']})"
+        )
+    otherwise = _counts(get["otherwise"], line, "otherwise", OTHERWISE)
+    if sum(otherwise.values()) > counts["survey_responses"]:
+        raise ActivityImportError(f"line {line}: otherwise answers exceed survey_responses")
+    return {
+        "service": service,
+        "org_code": get["organisation_code"],
+        "month": month,
+        **counts,
+        "hours_to_accept_total": hours["mean_hours_to_accept"] * counts["accepted"],
+        "hours_to_complete_total": hours["mean_hours_to_complete"] * counts["completed"],
+        "no_supply_reasons": reasons,
+        "otherwise": otherwise,
+    }
+
+
+def import_activity(session: Session, text: str) -> int:
+    """Validate every row, then write (a repeated service × organisation × month replaces)."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in ACTIVITY_COLUMNS[:5] if c not in header]
+    if missing:
+        raise ActivityImportError(f"line 1: missing column(s): {', '.join(missing)}")
+    reader.fieldnames = header
+    orgs = set(session.scalars(select(Organisation.ods_code)))
+    rows, seen = [], {}
+    for raw in reader:
+        r = parse_activity_row(raw, reader.line_num, orgs)
+        key = (r["service"], r["org_code"], r["month"])
+        if key in seen:
+            raise ActivityImportError(
+                f"line {reader.line_num}: repeats the service, organisation and month of line "
+                f"{seen[key]}"
+            )
+        seen[key] = reader.line_num
+        rows.append(r)
+    for r in rows:
+        current = (
+            session.scalar(
+                select(ServiceActivity).filter_by(
+                    service=r["service"], org_code=r["org_code"], month=r["month"]
+                )
+            )
+            or ServiceActivity()
+        )
+        for k, v in r.items():
+            setattr(current, k, v)
+        session.add(current)
+    session.flush()
+    return len(rows)
+
+
+def _months_back(today: date, n: int) -> list[str]:
+    y, m = today.year, today.month
+    out = []
+    for _ in range(n):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    return out[::-1]
+
+
+def _referral_figures(session: Session, months: int = 12) -> list[dict]:
+    """Pharmacy-level monthly figures from ``ipmo.referrals.figures.activity_figures`` when that
+    module is installed. It reports medians and splits referrals (not outcomes) by service, so a
+    pharmacy-month with one service is attributed to it and a mixed one to "all-referrals"; the
+    median x count stands in for the time totals (an approximation, said on the page)."""
+    try:
+        module = importlib.import_module("ipmo.referrals.figures")
+    except ModuleNotFoundError:
+        return []
+    fn = getattr(module, "activity_figures", None)
+    if fn is None:
+        return []
+    out = []
+    for month in _months_back(date.today(), months):
+        for r in fn(session, by="pharmacy", month=month):
+            services = list((r.get("by_service") or {}).keys())
+            accepted = int(r.get("referrals") or 0)
+            completed = int(r.get("completed") or 0)
+            accept_min = r.get("median_minutes_to_accept") or 0
+            complete_min = r.get("median_minutes_to_complete") or 0
+            out.append(
+                {
+                    "service": services[0] if len(services) == 1 else "all-referrals",
+                    "org_code": r["group"],
+                    "month": date.fromisoformat(month + "-01"),
+                    **{c: int(r.get(c) or 0) for c in COUNT_COLUMNS},
+                    "accepted": accepted,
+                    "hours_to_accept_total": accept_min / 60 * accepted,
+                    "hours_to_complete_total": complete_min / 60 * completed,
+                    "no_supply_reasons": dict(r.get("no_supply_reasons") or {}),
+                    "otherwise": dict(r.get("otherwise") or {}),
+                }
+            )
+    return out
+
+
+def _imported(session: Session) -> list[dict]:
+    out = []
+    for a in session.scalars(select(ServiceActivity)):
+        out.append(
+            {
+                "service": a.service,
+                "org_code": a.org_code,
+                "month": a.month,
+                **{c: getattr(a, c) for c in COUNT_COLUMNS},
+                "hours_to_accept_total": a.hours_to_accept_total,
+                "hours_to_complete_total": a.hours_to_complete_total,
+                "no_supply_reasons": dict(a.no_supply_reasons or {}),
+                "otherwise": dict(a.otherwise or {}),
+            }
+        )
+    return out
+
+
+def _group(geo: Geography, org_code: str, by: str) -> str:
+    if by == "pharmacy":
+        return org_code
+    if by == "ics":
+        icb = geo.icb()
+        return icb.code if icb else "ICS"
+    kind = OrgKind.PCN if by == "pcn" else OrgKind.PLACE
+    return geo.ancestor(org_code, kind) or "-"
+
+
+def roll_up(records: Iterable[dict], geo: Geography, by: str) -> list[dict]:
+    """Sum pharmacy-month records to ``by`` × service × month and derive shares and means."""
+    if by not in BY_LEVELS:
+        raise ValueError(f"unknown level {by!r}; use one of {', '.join(BY_LEVELS)}")
+    groups: dict[tuple[str, str, date], dict] = {}
+    for r in records:
+        key = (r["service"], _group(geo, r["org_code"], by), r["month"])
+        g = groups.setdefault(
+            key,
+            {c: 0 for c in COUNT_COLUMNS}
+            | {
+                "hours_to_accept_total": 0.0,
+                "hours_to_complete_total": 0.0,
+                "no_supply_reasons": {},
+                "otherwise": {},
+            },
+        )
+        for c in (*COUNT_COLUMNS, "hours_to_accept_total", "hours_to_complete_total"):
+            g[c] += r[c]
+        for field in ("no_supply_reasons", "otherwise"):
+            for k, v in r[field].items():
+                g[field][k] = g[field].get(k, 0) + v
+    out = []
+    for (service, group, month), g in sorted(groups.items()):
+        org = geo.orgs.get(group)
+        out.append(
+            {
+                "service": service,
+                "group": group,
+                "group_name": org.name if org else (_OUTSIDE[by] if group == "-" else group),
+                "month": month.strftime("%Y-%m"),
+                **{c: g[c] for c in COUNT_COLUMNS},
+                "no_supply_share": _share(g["no_supply"], g["completed"]),
+                "no_supply_reasons": dict(sorted(g["no_supply_reasons"].items())),
+                "completion_rate": _share(g["completed"], g["referrals"]),
+                "mean_hours_to_accept": _share(g["hours_to_accept_total"], g["accepted"]),
+                "mean_hours_to_complete": _share(g["hours_to_complete_total"], g["completed"]),
+                "satisfaction": _share(g["satisfied"], g["survey_responses"]),
+                "otherwise": {k: g["otherwise"].get(k, 0) for k in OTHERWISE},
+            }
+        )
+    return out
+
+
+def _share(part: float, whole: float) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def evaluation(session: Session, by: str = "place", service: str | None = None) -> list[dict]:
+    live = _referral_figures(session)
+    # imported figures are for services run elsewhere: where the referrals module has the same
+    # service, organisation and month, its live figures win (no double counting)
+    seen = {(r["service"], r["org_code"], r["month"]) for r in live}
+    records = [
+        r for r in _imported(session) if (r["service"], r["org_code"], r["month"]) not in seen
+    ]
+    records += live
+    if service:
+        records = [r for r in records if r["service"] == service]
+    return roll_up(records, load_geography(session), by)
+
+
+def to_csv(rows: list[dict]) -> str:
+    """Flat CSV: reasons and "otherwise" answers as ``key=n;…`` like the import layout."""
+    out = io.StringIO()
+    columns = [
+        "service",
+        "group",
+        "group_name",
+        "month",
+        *COUNT_COLUMNS,
+        "no_supply_share",
+        "completion_rate",
+        "mean_hours_to_accept",
+        "mean_hours_to_complete",
+        "satisfaction",
+        "no_supply_reasons",
+        "otherwise",
+    ]
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for r in rows:
+        flat = dict(r)
+        for field in ("no_supply_reasons", "otherwise"):
+            flat[field] = ";".join(f"{k}={v}" for k, v in r[field].items() if v)
+        writer.writerow(flat)
+    return out.getvalue()

@@ -1,0 +1,102 @@
+"""Browser: the workforce lead sees the summary, organogram and named posts; an analyst sees
+the same aggregates without names."""
+
+import pytest
+from tests.browser.conftest import serious_accessibility_violations, sign_in
+from tests.workforce.helpers import csv_text, row
+
+from ipmo.store import session_scope
+from ipmo.workforce.importer import import_assignments
+
+pytestmark = pytest.mark.browser
+NAMED = "Lee Leader"
+
+
+@pytest.fixture
+def workforce(sample_ics):
+    text = csv_text(
+        row(
+            assignment_number="L1",
+            employee_number="E1",
+            full_name=NAMED,
+            organisation_code="QXX",
+            position_title="ICS Chief Pharmacist",
+            afc_band="9",
+            leadership="Y",
+            independent_prescriber="Y",
+        ),
+        row(
+            assignment_number="S1",
+            employee_number="E3",
+            full_name="Sam Staff",
+            organisation_code="A10001",
+            wte="0.5",
+            reports_to="L1",
+        ),
+    )
+    with session_scope(sample_ics) as s:
+        import_assignments(s, text)
+
+
+def test_workforce_lead_sees_summary_organogram_and_names(page, workforce, live_server):
+    sign_in(page, live_server, "workforce.lead")
+    page.get_by_role("link", name="Pharmacy workforce").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Pharmacy workforce"
+    table = page.locator("#workforce-summary")
+    assert "North Place" in table.inner_text() and "Whole ICS" in table.inner_text()
+    assert page.locator(".organogram svg").count() == 1
+    assert "Riverside PCN" in page.locator(".organogram svg").text_content()
+    assert serious_accessibility_violations(page) == []
+    page.get_by_role("link", name="Pharmacy leadership and lines of accountability").click()
+    assert NAMED in page.locator(".organogram svg").text_content()
+    page.go_back()
+    page.get_by_role("link", name="Named posts and people").click()
+    assert NAMED in page.locator("#people").inner_text()
+
+
+def test_analyst_sees_aggregates_without_names(page, workforce, live_server):
+    sign_in(page, live_server, "analyst")
+    page.get_by_role("link", name="Pharmacy workforce").click()
+    page.get_by_role("link", name="PCN").click()
+    assert "Riverside PCN" in page.locator("#workforce-summary").inner_text()
+    assert NAMED not in page.content()
+    assert page.get_by_role("link", name="Named posts and people").count() == 0
+    page.get_by_role("link", name="Pharmacy leadership and lines of accountability").click()
+    svg = page.locator(".organogram svg").text_content()
+    assert "ICS Chief Pharmacist" in svg and NAMED not in svg
+
+
+def test_plan_page_and_service_evaluation_are_accessible(page, workforce, sample_ics, live_server):
+    from datetime import date, timedelta
+
+    from ipmo.plans.service import create_plan
+
+    today = date.today()
+    with session_scope(sample_ics) as s:
+        create_plan(
+            s,
+            {
+                "title": "Workforce plan",
+                "owner": "Chief",
+                "start_date": (today - timedelta(days=90)).isoformat(),
+                "end_date": (today + timedelta(days=90)).isoformat(),
+                "objectives": [
+                    {
+                        "title": "Grow",
+                        "owner": "Lead",
+                        "metric": "workforce.in_post_wte",
+                        "baseline": 0.5,
+                        "target": 3,
+                    }
+                ],
+            },
+        )
+    sign_in(page, live_server, "analyst")
+    page.get_by_role("link", name="ICS medicines plan").click()
+    page.get_by_role("link", name="Workforce plan").click()
+    assert page.get_by_role("heading", name="1. Grow").is_visible()
+    assert page.locator("[data-rag] svg").count() == 1
+    assert serious_accessibility_violations(page) == []
+    page.goto(f"{live_server}/workforce/services")
+    assert page.get_by_role("heading", level=1).inner_text() == "Service evaluation"
+    assert serious_accessibility_violations(page) == []

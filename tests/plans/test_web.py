@@ -1,0 +1,123 @@
+"""Plans API and pages: viewing for plan.view roles, editing only with plan.edit."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from tests.workforce.helpers import Site
+
+TODAY = date.today()
+
+
+def body(metric="workforce.in_post_wte", **extra):
+    return {
+        "title": "Workforce plan",
+        "owner": "Chief",
+        "start_date": (TODAY - timedelta(days=100)).isoformat(),
+        "end_date": (TODAY + timedelta(days=100)).isoformat(),
+        "objectives": [
+            {
+                "title": "Grow",
+                "owner": "Lead",
+                "metric": metric,
+                "baseline": 1,
+                "target": 4,
+                "direction": "up",
+                **extra,
+            }
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    s = Site(tmp_path_factory.mktemp("plans-web"))
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def plan_id(site):
+    r = site("analyst").post("/api/plans", json=body())
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def test_unknown_metric_is_refused_with_a_clear_message(site, plan_id):
+    before = site("analyst").get("/api/plans").json()
+    r = site("analyst").post("/api/plans", json=body("workforce.nope"))
+    assert r.status_code == 422
+    assert r.json()["detail"] == "objective 1: unknown metric 'workforce.nope'"
+    assert site("analyst").get("/api/plans").json() == before
+
+
+def test_viewers_read_plans_but_cannot_edit(site, plan_id):
+    client_as = site
+    pcn = client_as("pcn.pharmacist")
+    view = pcn.get(f"/api/plans/{plan_id}").json()
+    assert view["objectives"][0]["rag"] in {"green", "amber", "red", "grey"}
+    assert pcn.post("/api/plans", json=body()).status_code == 403
+    assert (
+        pcn.post(
+            f"/api/plans/{plan_id}/stakeholders", json={"name": "LPC", "engagement": "consult"}
+        ).status_code
+        == 403
+    )
+    assert client_as("community.pharmacist").get("/api/plans").status_code == 403
+
+
+def test_editors_add_objectives_pdsa_and_stakeholders(site, plan_id):
+    client_as = site
+    lead = client_as("workforce.lead")
+    r = lead.post(
+        f"/api/plans/{plan_id}/objectives",
+        json={
+            "title": "IP",
+            "owner": "TL",
+            "metric": "workforce.ip_coverage",
+            "baseline": 10,
+            "target": 50,
+        },
+    )
+    assert r.status_code == 201
+    oid = r.json()["id"]
+    r = lead.post(
+        f"/api/plans/{plan_id}/objectives/{oid}/pdsa",
+        json={"title": "C1", "started_on": TODAY.isoformat(), "act": "adopt"},
+    )
+    assert r.status_code == 201
+    bad = lead.post(f"/api/plans/{plan_id}/stakeholders", json={"name": "X", "engagement": "shout"})
+    assert bad.status_code == 422
+    view = lead.get(f"/api/plans/{plan_id}").json()
+    assert [o["metric"]["id"] for o in view["objectives"]] == [
+        "workforce.in_post_wte",
+        "workforce.ip_coverage",
+    ]
+    assert view["objectives"][1]["pdsa"][0]["act"] == "adopt"
+
+
+def test_plan_on_a_page_report(site, plan_id):
+    client_as = site
+    viewer = client_as("safety.officer")
+    html = viewer.get(f"/api/plans/{plan_id}/report?format=html")
+    assert html.status_code == 200 and "text/html" in html.headers["content-type"]
+    assert "Grow" in html.text and "<svg" in html.text
+    pdf = viewer.get(f"/api/plans/{plan_id}/report?format=pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert viewer.get("/api/plans/999/report").status_code == 404
+
+
+def test_plan_page_and_form_errors(site, plan_id):
+    client_as = site
+    analyst = client_as("analyst")
+    page = analyst.get(f"/plans/{plan_id}", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "Grow" in page.text and "Add an objective" in page.text
+    r = analyst.post(
+        f"/plans/{plan_id}/objectives",
+        data={"title": "T", "owner": "O", "metric": "analytics.nope", "target": "3"},
+        headers={"accept": "text/html"},
+    )
+    assert r.status_code == 422 and "unknown metric &#39;analytics.nope&#39;" in r.text
+    viewer = client_as("pcn.pharmacist").get(f"/plans/{plan_id}", headers={"accept": "text/html"})
+    assert viewer.status_code == 200 and "Add an objective" not in viewer.text
