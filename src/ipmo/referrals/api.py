@@ -1,0 +1,505 @@
+"""Referral APIs: BaRS-shaped FHIR messaging for systems, REST for people's tools.
+
+``POST /fhir/R4/$process-message`` — a system sender (NHS 111, GP, trust software) authenticates
+with a bearer token of a user whose role grants ``referral.send`` (``ipmo users token NAME``).
+Replies: 200 with an acknowledgement Bundle (the same reply again for a repeated message id:
+retries are safe), or an ``OperationOutcome`` with a 4xx and nothing stored.
+
+``/api/referrals`` — list / read (only the organisations involved, or an ICS-wide role; every read
+audited), accept, start, outcome, reject, cancel, escalate, DMS check. State changes take the
+``version`` the client last saw; a stale one gets 409 with a message saying what happened.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date, datetime
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ipmo.fhir.outcome import FhirError
+from ipmo.organisations.models import Organisation, OrgKind
+from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
+from ipmo.referrals import lifecycle as lc
+from ipmo.referrals import messaging as msg
+from ipmo.referrals import service as svc
+from ipmo.referrals.models import ReceivedMessage, Referral
+from ipmo.security import Activity, Principal
+from ipmo.security.access import audit_event
+from ipmo.store import utcnow
+from ipmo.web.deps import db_session, require
+
+router = APIRouter(tags=["referrals"])
+FHIR_JSON = "application/fhir+json"
+
+
+async def raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+def _ack(bundle_id: str, ref: Referral, replay: bool) -> JSONResponse:
+    return JSONResponse(
+        msg.acknowledgement(bundle_id, ref, utcnow()),
+        status_code=200,
+        media_type=FHIR_JSON,
+        headers={"X-Idempotent-Replay": "true"} if replay else {},
+    )
+
+
+def _replay(session: Session, message_id: str) -> JSONResponse | None:
+    seen = session.get(ReceivedMessage, message_id)
+    if seen is None or seen.referral_id is None:
+        return None
+    return _ack(message_id, session.get(Referral, seen.referral_id), replay=True)
+
+
+@router.post("/fhir/R4/$process-message", response_class=JSONResponse)
+def process_message(
+    request: Request,
+    body: bytes = Depends(raw_body),
+    principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
+    session: Session = Depends(db_session),
+):
+    """Receive a BaRS referral (or cancellation) message."""
+    msg.check_content_type(request.headers.get("content-type"))
+    bundle, index, header = msg.read_message(body)
+    if (again := _replay(session, str(bundle["id"]))) is not None:
+        return again
+    kind = msg.message_kind(header)
+    try:
+        if kind == "cancel":
+            ref = _cancel_by_message(session, principal, msg.parse_cancel(bundle, index, header))
+        else:
+            ref = _create_by_message(session, principal, msg.parse_referral(bundle, index, header))
+        session.commit()  # durable before the sender hears "ok"
+    except IntegrityError:
+        session.rollback()  # the same message id raced in on another connection
+        if (again := _replay(session, str(bundle["id"]))) is not None:
+            return again
+        raise
+    return _ack(str(bundle["id"]), ref, replay=False)
+
+
+def _create_by_message(
+    session: Session, principal: Principal, inc: msg.IncomingReferral
+) -> Referral:
+    if inc.nhs_number:
+        try:
+            normalise_nhs_number(inc.nhs_number)
+        except InvalidNhsNumber as exc:
+            raise FhirError(
+                400, "value", f"invalid NHS number: {exc}", "Patient.identifier"
+            ) from None
+    if inc.receiver_code:
+        org = session.scalar(select(Organisation).where(Organisation.ods_code == inc.receiver_code))
+        if org is None:
+            raise FhirError(
+                422,
+                "not-found",
+                f"unknown pharmacy {inc.receiver_code}",
+                "MessageHeader.destination.receiver",
+            )
+        if org.kind != OrgKind.PHARMACY:
+            raise FhirError(
+                422,
+                "not-supported",
+                f"{inc.receiver_code} is not a community pharmacy",
+                "MessageHeader.destination.receiver",
+            )
+    new = svc.NewReferral(
+        service=inc.service,
+        patient_name=inc.patient_name,
+        nhs_number=inc.nhs_number,
+        birth_date=inc.birth_date,
+        practice_code=inc.practice_code,
+        patient_choice=inc.receiver_code,
+        summary=inc.summary,
+        message_id=inc.message_id,
+        sender_org_code=inc.sender_code,
+        requested_due_by=inc.requested_due_by,
+        discharge_items=inc.discharge_items,
+    )
+    try:
+        return svc.create_referral(session, principal, new)
+    except svc.ReferralError as exc:
+        raise FhirError(422, "business-rule", str(exc)) from None
+
+
+def _cancel_by_message(session: Session, principal: Principal, inc: msg.IncomingCancel) -> Referral:
+    ref = None
+    if inc.reference:
+        ref = session.scalar(select(Referral).where(Referral.reference == inc.reference))
+    if ref is None and inc.original_message_id:
+        ref = session.scalar(select(Referral).where(Referral.message_id == inc.original_message_id))
+    if ref is None:
+        raise FhirError(
+            404, "not-found", "no referral matches this cancellation", "ServiceRequest.identifier"
+        )
+    try:
+        svc.cancel(session, principal, ref, inc.reason)
+    except svc.NotInvolved as exc:
+        raise FhirError(403, "forbidden", str(exc)) from None
+    except svc.ReferralConflict as exc:
+        raise FhirError(409, "conflict", str(exc)) from None
+    session.add(ReceivedMessage(message_id=inc.message_id, referral_id=ref.id, kind="cancel"))
+    session.flush()
+    return ref
+
+
+# ---- REST for people's tools -------------------------------------------------------------
+
+
+def referral_json(ref: Referral, now: datetime | None = None) -> dict:
+    now = now or utcnow()
+    return {
+        "reference": ref.reference,
+        "version": ref.version,
+        "service": ref.service,
+        "status": ref.status,
+        "outcome": ref.business_status,
+        "outcome_reason": ref.outcome_reason,
+        "outcome_note": ref.outcome_note,
+        "escalated_to": ref.escalated_to,
+        "sender": ref.sender_org_code,
+        "pharmacy": ref.target_org_code,
+        "routing_basis": ref.routing_basis,
+        "nhs_number": ref.nhs_number,
+        "patient_name": ref.patient_name,
+        "practice": ref.practice_code,
+        "created_at": ref.created_at.isoformat(),
+        "accept_by": ref.accept_by.isoformat(),
+        "due_by": ref.due_by.isoformat(),
+        "accepted_at": ref.accepted_at.isoformat() if ref.accepted_at else None,
+        "completed_at": ref.completed_at.isoformat() if ref.completed_at else None,
+        "overdue": is_overdue(ref, now),
+        "escalations": ref.escalations,
+    }
+
+
+def is_overdue(ref: Referral, now: datetime) -> bool:
+    if ref.status in lc.AWAITING_ACCEPT:
+        return ref.accept_by < now
+    return ref.status in lc.OPEN and ref.due_by < now
+
+
+def list_visible(
+    session: Session,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    service: str | None = None,
+    pharmacy: str | None = None,
+    overdue: bool = False,
+    limit: int = 200,
+) -> list[Referral]:
+    q = select(Referral)
+    cond = svc.visible_filter(session, principal)
+    if cond is not None:
+        q = q.where(cond)
+    if status:
+        q = q.where(Referral.status == status)
+    if service:
+        q = q.where(Referral.service == service)
+    if pharmacy:
+        q = q.where(Referral.target_org_code == pharmacy)
+    if overdue:
+        now = utcnow()
+        q = q.where(
+            ((Referral.status.in_(list(lc.AWAITING_ACCEPT))) & (Referral.accept_by < now))
+            | ((Referral.status.in_(list(lc.OPEN))) & (Referral.due_by < now))
+        )
+    rows = list(session.scalars(q.order_by(Referral.created_at.desc()).limit(limit)))
+    audit_event(
+        session,
+        principal,
+        "referral.list",
+        detail={
+            "count": len(rows),
+            "status": status,
+            "service": service,
+            "pharmacy": pharmacy,
+            "overdue": overdue,
+        },
+    )
+    return rows
+
+
+@router.get("/api/referrals")
+def list_referrals(
+    status: str | None = None,
+    service: str | None = None,
+    pharmacy: str | None = None,
+    overdue: bool = False,
+    limit: int = 200,
+    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
+    session: Session = Depends(db_session),
+) -> list[dict]:
+    """Referrals your organisation is involved in, newest first (filters combine)."""
+    rows = list_visible(
+        session,
+        principal,
+        status=status,
+        service=service,
+        pharmacy=pharmacy,
+        overdue=overdue,
+        limit=min(limit, 1000),
+    )
+    return [referral_json(r) for r in rows]
+
+
+def open_referral(
+    session: Session, principal: Principal, reference: str, action: str
+) -> Referral | JSONResponse:
+    """Load a referral the principal's organisation is involved in, auditing the access (or the
+    refusal: returned, not raised, so the refusal's audit entry is committed)."""
+    try:
+        ref = svc.get_referral(session, reference)
+    except svc.ReferralNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    reason = svc.involvement(session, principal, ref)
+    stub = svc._patient_stub(ref)
+    if reason is None:
+        audit_event(
+            session,
+            principal,
+            action,
+            stub,
+            {"referral": ref.reference},
+            outcome="refused",
+            reason="not-involved",
+        )
+        return JSONResponse(
+            {"detail": "your organisation is not involved in this referral"}, status_code=403
+        )
+    audit_event(session, principal, action, stub, {"referral": ref.reference}, reason=reason)
+    return ref
+
+
+@router.get("/api/referrals/{reference}")
+def read_referral(
+    reference: str,
+    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
+    session: Session = Depends(db_session),
+):
+    ref = open_referral(session, principal, reference, "referral.read")
+    if isinstance(ref, JSONResponse):
+        return ref
+    svc.mark_received(session, principal, ref)
+    out = referral_json(ref)
+    out["summary"] = ref.summary
+    out["events"] = [
+        {
+            "at": e.at.isoformat(),
+            "kind": e.kind,
+            "status": e.to_status,
+            "org": e.org_code,
+            "by": e.username,
+        }
+        for e in ref.events
+    ]
+    out["discharge_items"] = [
+        {"name": d.name, "change": d.change, "dose_text": d.dose_text, "note": d.note}
+        for d in ref.discharge_items
+    ]
+    return out
+
+
+@contextmanager
+def http_errors():
+    """Service exceptions → HTTP statuses with the service's own sentence."""
+    try:
+        yield
+    except svc.ReferralError as exc:
+        raise HTTPException(422, str(exc)) from None
+    except svc.ReferralConflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    except svc.NotInvolved as exc:
+        raise HTTPException(403, str(exc)) from None
+    except svc.ReferralNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+class NewReferralIn(BaseModel):
+    service: str
+    nhs_number: str | None = None
+    patient_name: str = ""
+    birth_date: date | None = None
+    patient_choice: str | None = None
+    summary: str | None = None
+    discharge_items: list[dict] = []
+
+
+class VersionIn(BaseModel):
+    version: int | None = None
+
+
+class OutcomeIn(VersionIn):
+    outcome: str
+    reason: str | None = None
+    note: str | None = None
+    escalate_to: str | None = None
+
+
+class ReasonIn(VersionIn):
+    reason: str | None = None
+
+
+class EscalateIn(VersionIn):
+    to: str
+    note: str | None = None
+
+
+class DmsCheckIn(VersionIn):
+    issues: str | None = None
+
+
+@router.post("/api/referrals", status_code=201)
+def create(
+    body: NewReferralIn,
+    principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
+    session: Session = Depends(db_session),
+) -> dict:
+    """Refer a patient (routing picks the pharmacy unless the patient chose one)."""
+    with http_errors():
+        ref = svc.create_referral(session, principal, svc.NewReferral(**body.model_dump()))
+    session.commit()
+    return referral_json(ref)
+
+
+def _act(session: Session, principal: Principal, reference: str, fn, *args, **kwargs):
+    ref = open_referral(session, principal, reference, "referral.open")
+    if isinstance(ref, JSONResponse):
+        return ref
+    with http_errors():
+        fn(session, principal, ref, *args, **kwargs)
+    session.commit()
+    return referral_json(ref)
+
+
+@router.post("/api/referrals/{reference}/accept")
+def accept(
+    reference: str,
+    body: VersionIn | None = None,
+    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
+    session: Session = Depends(db_session),
+):
+    return _act(session, principal, reference, svc.accept, (body or VersionIn()).version)
+
+
+@router.post("/api/referrals/{reference}/start")
+def start(
+    reference: str,
+    body: VersionIn | None = None,
+    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
+    session: Session = Depends(db_session),
+):
+    return _act(session, principal, reference, svc.start, (body or VersionIn()).version)
+
+
+@router.post("/api/referrals/{reference}/outcome")
+def outcome(
+    reference: str,
+    body: OutcomeIn,
+    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
+    session: Session = Depends(db_session),
+):
+    return _act(
+        session,
+        principal,
+        reference,
+        svc.record_outcome,
+        body.outcome,
+        body.reason,
+        body.note,
+        body.escalate_to,
+        body.version,
+    )
+
+
+@router.post("/api/referrals/{reference}/escalate")
+def escalate(
+    reference: str,
+    body: EscalateIn,
+    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
+    session: Session = Depends(db_session),
+):
+    """Refer the patient on (GP practice, NHS 111 or urgent care): completes this referral with
+    outcome referred-on and, for GP / 111, opens an escalation referral to them."""
+    return _act(
+        session,
+        principal,
+        reference,
+        svc.record_outcome,
+        lc.Outcome.REFERRED_ON.value,
+        None,
+        body.note,
+        body.to,
+        body.version,
+    )
+
+
+@router.post("/api/referrals/{reference}/reject")
+def reject(
+    reference: str,
+    body: ReasonIn,
+    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
+    session: Session = Depends(db_session),
+):
+    return _act(session, principal, reference, svc.reject, body.reason or "not given", body.version)
+
+
+@router.post("/api/referrals/{reference}/cancel")
+def cancel(
+    reference: str,
+    body: ReasonIn | None = None,
+    principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
+    session: Session = Depends(db_session),
+):
+    b = body or ReasonIn()
+    return _act(session, principal, reference, svc.cancel, b.reason, b.version)
+
+
+@router.post("/api/referrals/{reference}/dms-check")
+def dms_check(
+    reference: str,
+    body: DmsCheckIn,
+    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
+    session: Session = Depends(db_session),
+):
+    return _act(session, principal, reference, svc.record_dms_check, body.issues, body.version)
+
+
+@router.get("/api/referrals/{reference}/dms")
+def dms_reconciliation(
+    reference: str,
+    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
+    session: Session = Depends(db_session),
+):
+    """The discharge list reconciled against what the GP record shows."""
+    from ipmo.referrals.dms import reconcile_for
+
+    ref = open_referral(session, principal, reference, "referral.dms.read")
+    if isinstance(ref, JSONResponse):
+        return ref
+    return reconcile_for(session, ref)
+
+
+@router.get("/api/referral-activity")
+def figures(
+    by: str = "pharmacy",
+    month: str | None = None,
+    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
+    session: Session = Depends(db_session),
+) -> list[dict]:
+    """Service activity figures (no patient data)."""
+    from ipmo.referrals.figures import activity_figures
+
+    try:
+        return activity_figures(session, by=by, month=month)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None

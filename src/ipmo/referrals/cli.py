@@ -1,0 +1,139 @@
+"""``ipmo referrals …``: send a message file, list, the overdue sweep and the worker loop."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from ipmo.cli_support import fail, store_engine
+
+app = typer.Typer(
+    help="Referrals into community pharmacy and their outcomes.", no_args_is_help=True
+)
+
+
+def _principal(session, username: str):
+    from sqlalchemy import select
+
+    from ipmo.security.models import User
+    from ipmo.security.principal import Principal
+    from ipmo.security.roles import Activity
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        fail(f"no active user {username!r}")
+    principal = Principal.from_user(user)
+    if not principal.can(Activity.REFERRAL_SEND):
+        fail(f"{username}'s role ({principal.role.title}) cannot send referrals")
+    return principal
+
+
+@app.command("send")
+def send(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="a BaRS message Bundle"),
+    as_user: str = typer.Option(..., "--as", help="the sending user (role with referral.send)"),
+) -> None:
+    """Receive a referral message from FILE, exactly as POST /fhir/R4/$process-message would."""
+    from ipmo.fhir.outcome import FhirError
+    from ipmo.referrals import messaging as msg
+    from ipmo.referrals.api import _cancel_by_message, _create_by_message
+    from ipmo.referrals.models import ReceivedMessage, Referral
+    from ipmo.store import session_scope
+
+    engine = store_engine()
+    try:
+        with session_scope(engine) as s:
+            principal = _principal(s, as_user)
+            bundle, index, header = msg.read_message(file.read_bytes())
+            seen = s.get(ReceivedMessage, str(bundle["id"]))
+            if seen is not None:
+                ref = s.get(Referral, seen.referral_id)
+                typer.echo(f"already received: {ref.reference} ({ref.status})")
+                return
+            if msg.message_kind(header) == "cancel":
+                ref = _cancel_by_message(s, principal, msg.parse_cancel(bundle, index, header))
+            else:
+                ref = _create_by_message(s, principal, msg.parse_referral(bundle, index, header))
+            line = f"{ref.reference} {ref.service} → {ref.target_org_code} ({ref.status})"
+    except FhirError as exc:
+        fail(f"{exc.status} {exc.code}: {exc.diagnostics}")
+    typer.echo(line)
+
+
+@app.command("list")
+def list_(
+    status: str = typer.Option(None, help="Task status, e.g. requested, accepted, completed"),
+    pharmacy: str = typer.Option(None, help="ODS code of the receiving pharmacy"),
+    limit: int = typer.Option(50, min=1),
+) -> None:
+    """List referrals (operator view: no patient identifiers are printed)."""
+    from rich.console import Console
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from ipmo.referrals.lifecycle import Status
+    from ipmo.referrals.models import Referral
+    from ipmo.store import session_scope
+
+    if status and status not in {s.value for s in Status}:
+        fail(f"unknown status {status!r}; use one of: {', '.join(s.value for s in Status)}")
+    table = Table("reference", "service", "status", "outcome", "from", "to", "created", "accept by")
+    with session_scope(store_engine()) as s:
+        q = select(Referral).order_by(Referral.created_at.desc()).limit(limit)
+        if status:
+            q = q.where(Referral.status == status)
+        if pharmacy:
+            q = q.where(Referral.target_org_code == pharmacy)
+        for r in s.scalars(q):
+            table.add_row(
+                r.reference,
+                r.service,
+                r.status,
+                r.business_status or "",
+                r.sender_org_code,
+                r.target_org_code or "",
+                f"{r.created_at:%Y-%m-%d %H:%M}",
+                f"{r.accept_by:%Y-%m-%d %H:%M}",
+            )
+    Console(width=140).print(table)
+
+
+def sweep_once(engine) -> str:
+    from ipmo.referrals.outbox import deliver_pending
+    from ipmo.referrals.service import escalate_overdue
+    from ipmo.store import session_scope
+
+    with session_scope(engine) as s:
+        report = escalate_overdue(s)
+    sent = deliver_pending(engine)
+    return (
+        f"overdue: {report.scanned} scanned, {report.rerouted} re-routed, {report.returned} "
+        f"returned to referrer, {report.conflicts} skipped (changed meanwhile); outcomes: "
+        f"{sent.delivered} delivered, {sent.failed} to retry"
+    )
+
+
+@app.command("escalate-overdue")
+def escalate_overdue_cmd() -> None:
+    """Re-route or return every referral not accepted by its deadline, then deliver outcomes."""
+    typer.echo(sweep_once(store_engine()))
+
+
+@app.command("worker")
+def worker(
+    interval: int = typer.Option(60, min=1, help="seconds between sweeps"),
+    once: bool = typer.Option(False, help="run one sweep and stop"),
+) -> None:
+    """The background worker: the overdue sweep and outbox delivery every INTERVAL seconds."""
+    engine = store_engine()
+    while True:
+        typer.echo(sweep_once(engine))
+        if once:
+            return
+        time.sleep(interval)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="referrals")

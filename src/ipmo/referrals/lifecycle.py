@@ -1,0 +1,123 @@
+"""The referral lifecycle in FHIR ``Task`` terms (pure: no database).
+
+Task.status values (FHIR R4 TaskStatus): requested → received → accepted → in-progress →
+completed, or rejected / cancelled / failed. The business outcome goes in Task.businessStatus
+(issue 5: supplied, no supply with a reason, advice given, referred on / escalated).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    REQUESTED = "requested"
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+OPEN = frozenset({Status.REQUESTED, Status.RECEIVED, Status.ACCEPTED, Status.IN_PROGRESS})
+AWAITING_ACCEPT = frozenset({Status.REQUESTED, Status.RECEIVED})
+CLOSED = frozenset(Status) - OPEN
+
+
+class Outcome(StrEnum):
+    """Task.businessStatus once the pharmacy has seen the patient."""
+
+    SUPPLIED = "supplied"
+    NO_SUPPLY = "no-supply"
+    ADVICE_GIVEN = "advice-given"
+    REFERRED_ON = "referred-on"
+    # set by the system, not chosen by a pharmacist
+    RETURNED = "returned-to-referrer"  # nobody accepted in time and nowhere else to go
+    CANCELLED = "cancelled-by-referrer"
+
+
+CHOSEN_OUTCOMES = (Outcome.SUPPLIED, Outcome.NO_SUPPLY, Outcome.ADVICE_GIVEN, Outcome.REFERRED_ON)
+
+
+class NoSupplyReason(StrEnum):
+    """Why no medicine was supplied (after the NUMSAS / CPCS urgent-supply outcome categories;
+    paraphrased, *unverified* against the current Pharmacy First data set)."""
+
+    NOT_CLINICALLY_APPROPRIATE = "not-clinically-appropriate"
+    OUT_OF_STOCK = "out-of-stock"
+    PRESCRIPTION_AVAILABLE = "prescription-available"
+    PATIENT_DID_NOT_ATTEND = "patient-did-not-attend"
+    PATIENT_DECLINED = "patient-declined"
+    CONTROLLED_DRUG = "schedule-2-3-controlled-drug"  # urgent supply may not include these
+    OTHER = "other"
+
+
+class EscalateTo(StrEnum):
+    GP = "gp"
+    NHS111 = "nhs111"
+    URGENT_CARE = "urgent-care"
+
+
+class Action(StrEnum):
+    RECEIVE = "receive"
+    ACCEPT = "accept"
+    START = "start"
+    COMPLETE = "complete"
+    REJECT = "reject"
+    REROUTE = "reroute"
+    CANCEL = "cancel"
+    FAIL = "fail"
+
+
+TRANSITIONS: dict[Action, tuple[frozenset[Status], Status]] = {
+    Action.RECEIVE: (frozenset({Status.REQUESTED}), Status.RECEIVED),
+    Action.ACCEPT: (AWAITING_ACCEPT, Status.ACCEPTED),
+    Action.START: (frozenset({Status.ACCEPTED}), Status.IN_PROGRESS),
+    Action.COMPLETE: (frozenset({Status.ACCEPTED, Status.IN_PROGRESS}), Status.COMPLETED),
+    Action.REJECT: (AWAITING_ACCEPT, Status.REJECTED),
+    Action.REROUTE: (AWAITING_ACCEPT, Status.REQUESTED),
+    Action.CANCEL: (OPEN, Status.CANCELLED),
+    Action.FAIL: (AWAITING_ACCEPT, Status.FAILED),
+}
+
+
+class TransitionNotAllowed(ValueError):
+    """The referral is not in a state where that can happen (HTTP 409)."""
+
+
+def next_status(current: str, action: Action) -> Status:
+    allowed, target = TRANSITIONS[action]
+    if current not in allowed:
+        raise TransitionNotAllowed(f"cannot {action.value} a referral that is {current}")
+    return target
+
+
+def check_outcome(
+    outcome: str, reason: str | None, escalate_to: str | None
+) -> tuple[Outcome, str | None, EscalateTo | None]:
+    """Validate a pharmacist's outcome: no supply needs a reason; referred on needs a target."""
+    try:
+        chosen = Outcome(outcome)
+    except ValueError:
+        chosen = None
+    if chosen not in CHOSEN_OUTCOMES:
+        known = ", ".join(o.value for o in CHOSEN_OUTCOMES)
+        raise ValueError(f"unknown outcome {outcome!r}; use one of: {known}")
+    target = None
+    if chosen is Outcome.NO_SUPPLY:
+        try:
+            reason = NoSupplyReason(reason or "").value
+        except ValueError:
+            raise ValueError(
+                "no supply needs a reason: " + ", ".join(r.value for r in NoSupplyReason)
+            ) from None
+    if chosen is Outcome.REFERRED_ON:
+        try:
+            target = EscalateTo(escalate_to or "")
+        except ValueError:
+            raise ValueError(
+                "referred on needs where to: " + ", ".join(e.value for e in EscalateTo)
+            ) from None
+    return chosen, reason, target

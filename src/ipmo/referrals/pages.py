@@ -1,0 +1,288 @@
+"""Referral pages (NHS.UK design): the referrer's view (send, track, see the outcome) and the
+pharmacy inbox (accept, record the outcome, DMS check)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ipmo.organisations.models import Organisation, OrgKind
+from ipmo.referrals import lifecycle as lc
+from ipmo.referrals import service as svc
+from ipmo.referrals.api import is_overdue, list_visible, open_referral
+from ipmo.referrals.services import RULES
+from ipmo.security import Activity, Principal
+from ipmo.store import utcnow
+from ipmo.web.deps import db_session, require
+from ipmo.web.nav import NavItem
+from ipmo.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+NAV = [
+    NavItem(
+        "Send a referral",
+        "/referrals/new",
+        Activity.REFERRAL_SEND,
+        "Refer a patient to a community pharmacy",
+    ),
+    NavItem(
+        "Track referrals",
+        "/referrals",
+        Activity.REFERRAL_VIEW,
+        "See where your referrals are and their outcomes",
+    ),
+    NavItem(
+        "Referral inbox",
+        "/referrals/inbox",
+        Activity.REFERRAL_RECEIVE,
+        "Accept referrals sent to you and record outcomes",
+    ),
+]
+
+
+def _sender_kind(session: Session, principal: Principal) -> str | None:
+    return session.scalar(
+        select(Organisation.kind).where(Organisation.ods_code == principal.org_code)
+    )
+
+
+def _services_for(session: Session, principal: Principal) -> list[tuple[str, str]]:
+    kind = _sender_kind(session, principal)
+    return [
+        (r.service.value, r.title)
+        for r in RULES.values()
+        if kind in r.senders and r.pharmacy_service
+    ]
+
+
+def _pharmacies(session: Session) -> list[tuple[str, str]]:
+    rows = session.execute(
+        select(Organisation.ods_code, Organisation.name)
+        .where(Organisation.kind == OrgKind.PHARMACY)
+        .order_by(Organisation.name)
+    )
+    return [(c, n) for c, n in rows]
+
+
+@router.get("/referrals")
+def track(
+    request: Request,
+    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
+    session: Session = Depends(db_session),
+):
+    rows = [
+        r
+        for r in list_visible(session, principal)
+        if r.target_org_code != principal.org_code or r.sender_org_code == principal.org_code
+    ]
+    return render(
+        request,
+        "referrals/list.html",
+        {
+            "title": "Referrals",
+            "rows": rows,
+            "now": utcnow(),
+            "is_overdue": is_overdue,
+            "inbox": False,
+        },
+    )
+
+
+@router.get("/referrals/inbox")
+def inbox(
+    request: Request,
+    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
+    session: Session = Depends(db_session),
+):
+    rows = [r for r in list_visible(session, principal) if r.target_org_code == principal.org_code]
+    rows.sort(
+        key=lambda r: (r.status not in lc.AWAITING_ACCEPT, r.status not in lc.OPEN, r.accept_by)
+    )
+    return render(
+        request,
+        "referrals/list.html",
+        {
+            "title": "Referral inbox",
+            "rows": rows,
+            "now": utcnow(),
+            "is_overdue": is_overdue,
+            "inbox": True,
+        },
+    )
+
+
+@router.get("/referrals/new")
+def new_form(
+    request: Request,
+    principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
+    session: Session = Depends(db_session),
+):
+    return render(
+        request,
+        "referrals/new.html",
+        {
+            "services": _services_for(session, principal),
+            "pharmacies": _pharmacies(session),
+            "error": None,
+            "form": {},
+        },
+    )
+
+
+@router.post("/referrals/new")
+def send(
+    request: Request,
+    nhs_number: str = Form(""),
+    service: str = Form(""),
+    patient_choice: str = Form(""),
+    summary: str = Form(""),
+    principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
+    session: Session = Depends(db_session),
+):
+    form = {
+        "nhs_number": nhs_number,
+        "service": service,
+        "patient_choice": patient_choice,
+        "summary": summary,
+    }
+    try:
+        ref = svc.create_referral(
+            session,
+            principal,
+            svc.NewReferral(
+                service=service,
+                nhs_number=nhs_number or None,
+                patient_choice=patient_choice or None,
+                summary=summary or None,
+            ),
+        )
+    except svc.ReferralError as exc:
+        ctx = {
+            "services": _services_for(session, principal),
+            "pharmacies": _pharmacies(session),
+            "error": str(exc),
+            "form": form,
+        }
+        return render(request, "referrals/new.html", ctx, status_code=422)
+    session.commit()
+    return RedirectResponse(f"/referrals/{ref.reference}", status_code=303)
+
+
+@router.get("/referrals/{reference}")
+def show(
+    request: Request,
+    reference: str,
+    error: str | None = None,
+    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
+    session: Session = Depends(db_session),
+):
+    ref = open_referral(session, principal, reference, "referral.read")
+    if not hasattr(ref, "reference"):
+        return render(
+            request,
+            "error.html",
+            {
+                "title": "You do not have access to this",
+                "message": "your organisation is not involved in this referral",
+            },
+            403,
+        )
+    svc.mark_received(session, principal, ref)
+    dms = None
+    if ref.service == "discharge-medicines-service":
+        from ipmo.referrals.dms import reconcile_for
+
+        dms = reconcile_for(session, ref)
+    org_names = dict(session.execute(select(Organisation.ods_code, Organisation.name)).all())
+    ctx = {
+        "r": ref,
+        "dms": dms,
+        "names": org_names,
+        "error": error,
+        "overdue": is_overdue(ref, utcnow()),
+        "is_receiver": principal.org_code == ref.target_org_code
+        and principal.can(Activity.REFERRAL_RECEIVE),
+        "is_sender": principal.org_code in (ref.sender_org_code, ref.submitted_org_code),
+        "awaiting": ref.status in lc.AWAITING_ACCEPT,
+        "open": ref.status in lc.OPEN,
+        "outcomes": lc.CHOSEN_OUTCOMES,
+        "reasons": list(lc.NoSupplyReason),
+        "targets": list(lc.EscalateTo),
+    }
+    return render(request, "referrals/show.html", ctx, status_code=409 if error else 200)
+
+
+def _do(request: Request, session: Session, principal: Principal, reference: str, fn, *args):
+    ref = open_referral(session, principal, reference, "referral.open")
+    if not hasattr(ref, "reference"):
+        return ref
+    try:
+        fn(session, principal, ref, *args)
+    except (svc.ReferralConflict, svc.ReferralError, svc.NotInvolved) as exc:
+        session.rollback()
+        return show(request, reference, str(exc), principal, session)
+    session.commit()
+    return RedirectResponse(f"/referrals/{reference}", status_code=303)
+
+
+@router.post("/referrals/{reference}/accept")
+def accept(
+    request: Request,
+    reference: str,
+    version: int = Form(...),
+    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
+    session: Session = Depends(db_session),
+):
+    return _do(request, session, principal, reference, svc.accept, version)
+
+
+@router.post("/referrals/{reference}/outcome")
+def outcome(
+    request: Request,
+    reference: str,
+    version: int = Form(...),
+    outcome: str = Form(""),
+    reason: str = Form(""),
+    note: str = Form(""),
+    escalate_to: str = Form(""),
+    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
+    session: Session = Depends(db_session),
+):
+    return _do(
+        request,
+        session,
+        principal,
+        reference,
+        svc.record_outcome,
+        outcome,
+        reason or None,
+        note,
+        escalate_to or None,
+        version,
+    )
+
+
+@router.post("/referrals/{reference}/dms-check")
+def dms_check(
+    request: Request,
+    reference: str,
+    version: int = Form(...),
+    issues: str = Form(""),
+    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
+    session: Session = Depends(db_session),
+):
+    return _do(request, session, principal, reference, svc.record_dms_check, issues, version)
+
+
+@router.post("/referrals/{reference}/cancel")
+def cancel(
+    request: Request,
+    reference: str,
+    version: int = Form(...),
+    reason: str = Form(""),
+    principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
+    session: Session = Depends(db_session),
+):
+    return _do(request, session, principal, reference, svc.cancel, reason, version)

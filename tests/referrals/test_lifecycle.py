@@ -1,0 +1,58 @@
+"""Task status transitions and outcome rules (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ipmo.referrals.lifecycle import (
+    Action,
+    Status,
+    TransitionNotAllowed,
+    check_outcome,
+    next_status,
+)
+
+
+@pytest.mark.parametrize(
+    "current, action, expected",
+    [
+        ("requested", Action.RECEIVE, Status.RECEIVED),
+        ("requested", Action.ACCEPT, Status.ACCEPTED),
+        ("received", Action.ACCEPT, Status.ACCEPTED),
+        ("accepted", Action.START, Status.IN_PROGRESS),
+        ("in-progress", Action.COMPLETE, Status.COMPLETED),
+        ("accepted", Action.COMPLETE, Status.COMPLETED),
+        ("received", Action.REROUTE, Status.REQUESTED),
+        ("in-progress", Action.CANCEL, Status.CANCELLED),
+        ("requested", Action.FAIL, Status.FAILED),
+    ],
+)
+def test_allowed_transitions(current, action, expected):
+    assert next_status(current, action) is expected
+
+
+@pytest.mark.parametrize(
+    "current, action",
+    [
+        ("accepted", Action.ACCEPT),
+        ("completed", Action.CANCEL),
+        ("requested", Action.COMPLETE),
+        ("in-progress", Action.REROUTE),
+        ("cancelled", Action.ACCEPT),
+        ("failed", Action.START),
+    ],
+)
+def test_refused_transitions(current, action):
+    with pytest.raises(TransitionNotAllowed, match=f"cannot {action.value}"):
+        next_status(current, action)
+
+
+def test_no_supply_needs_a_reason_and_referred_on_needs_a_target():
+    with pytest.raises(ValueError, match="no supply needs a reason"):
+        check_outcome("no-supply", None, None)
+    assert check_outcome("no-supply", "out-of-stock", None)[1] == "out-of-stock"
+    with pytest.raises(ValueError, match="referred on needs where to"):
+        check_outcome("referred-on", None, "the moon")
+    assert check_outcome("referred-on", None, "gp")[2].value == "gp"
+    with pytest.raises(ValueError, match="unknown outcome"):
+        check_outcome("returned-to-referrer", None, None)  # system-only outcome
