@@ -37,7 +37,7 @@ def audit_event(
     )
 
 
-def _audit_refusal(session: Session, principal: Principal, action: str, nhs_number: str) -> None:
+def audit_refusal(session: Session, principal: Principal, action: str, nhs_number: str) -> None:
     """Refusals are written in their own transaction: the caller's work is rolled back, the
     record that somebody tried is not."""
     if session.info.get("audit_dirty"):
@@ -74,7 +74,7 @@ def check_patient_access(
         patient = found
     reason = find_relationship(session, principal, patient)
     if reason is None:
-        _audit_refusal(session, principal, action, patient.nhs_number)
+        audit_refusal(session, principal, action, patient.nhs_number)
         raise PatientAccessDenied(
             "you have no legitimate relationship with this patient (registration, nomination, "
             "admission, care home or open referral)"
