@@ -1,0 +1,269 @@
+"""Build the files in ``review/data/`` from the shared research folder (``../shared``).
+
+Run ``uv run python -m ipmo.review.build_data ../shared`` after the shared codelists change. The
+product never reads ``../shared`` at run time: it reads only what this script writes, with the
+attribution in ``data/SOURCE.md``. Ids are read as text and checked with the Verhoeff check digit
+(SNOMED CT and dm+d ids carry one) because some upstream CSVs were float-damaged
+(shared/terminology/README.md, "Data quality").
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import sys
+from pathlib import Path
+
+DATA = Path(__file__).with_name("data")
+PUB = "terminology/public_codelists"
+SMR = "clinical/smr/opensafely_medication-reviews_codelists"
+DOAC = "clinical/high_risk_monitoring/opensafely_doacs-covid19_codelists"
+PIN = "clinical/pincer/codelists"
+
+# set name -> shared files whose codes make up the set (SNOMED clinical codes or dm+d ids).
+CODE_SETS: dict[str, list[str]] = {
+    # PINCER (OpenSAFELY pincer-measures codelists, RULES.md §1.3)
+    **{
+        f"pincer_{n}": [f"{PIN}/pincer-{n}.csv"]
+        for n in [
+            "acei",
+            "amio",
+            "anticoag",
+            "antiplat",
+            "aspirin",
+            "diur",
+            "lith",
+            "met",
+            "non_asp_antiplate",
+            "nsaid",
+            "nsbb",
+            "ppi",
+            "pep",
+            "gi_bleed",
+            "ast",
+            "ast_res",
+            "hf",
+            "egfr",
+            "renal",
+            "electro",
+            "fbc",
+            "lft",
+            "lith_lev",
+            "tft",
+        ]
+    },
+    # SMR cohorts (RULES.md §4.2)
+    "carehome": [f"{SMR}/nhsd-primary-care-domain-refsets-carehome_cod.csv"],
+    "learning_disability": [f"{SMR}/nhsd-primary-care-domain-refsets-ld_cod.csv"],
+    "smr": [f"{SMR}/opensafely-structured-medication-review-nhs-england.csv"],
+    "addictive": [f"{SMR}/opensafely-addictive-medicines.csv"],
+    "high_dose_opioid": [f"{SMR}/opensafely-high-dose-long-acting-opioids-openprescribing-dmd.csv"],
+    "dmard": [f"{SMR}/opensafely-dmards.csv"],
+    "teratogenic": [f"{SMR}/opensafely-teratogenic-medicines.csv"],
+    "doac": [f"{DOAC}/opensafely-direct-acting-oral-anticoagulants-doac.csv"],
+    "af": [f"{DOAC}/nhsd-primary-care-domain-refsets-afib_cod.csv"],
+    "creatinine": [f"{DOAC}/user-RachelS99-doac-creatinine-level-corrected.csv"],
+    "crcl": [f"{DOAC}/user-RachelS99-doac-creatinine-clearance.csv"],
+    "dementia": [
+        f"{PUB}/opensafely_disease_incidence/nhsd-primary-care-domain-refsets-dem_cod.csv",
+        f"{PUB}/opensafely_post-covid-neurodegenerative/bristol-lewy-body-dementia-snomed-v1.csv",
+    ],
+    "severe_frailty": [
+        f"{PUB}/milanwiedemann_phc-coding-club/nhsd-primary-care-domain-refsets-sevfrail_cod.csv"
+    ],
+    "moderate_frailty": [
+        f"{PUB}/milanwiedemann_phc-coding-club/nhsd-primary-care-domain-refsets-modfrail_cod.csv"
+    ],
+    "efi": [f"{PUB}/opensafely_covid_collateral_hf/nhsd-primary-care-domain-refsets-efi_cod.csv"],
+    "falls": [
+        f"{PUB}/opensafely_covid_collateral_hf/nhsd-primary-care-domain-refsets-falls_cod.csv"
+    ],
+    "palliative": [
+        f"{PUB}/opensafely_metformin_covid/nhsd-primary-care-domain-refsets-palcare_cod.csv"
+    ],
+    "housebound": [f"{PUB}/opensafely_mab-av-non-users/opensafely-housebound.csv"],
+    "vascular_disease": [
+        f"{PUB}/opensafely_disease_incidence/nhsd-primary-care-domain-refsets-chd_cod.csv",
+        f"{PUB}/opensafely_deaths-at-home-covid19/nhsd-primary-care-domain-refsets-strk_cod.csv",
+        f"{PUB}/opensafely_disease_incidence/nhsd-primary-care-domain-refsets-tia_cod.csv",
+        f"{PUB}/opensafely_deaths-at-home-covid19/nhsd-primary-care-domain-refsets-pad_cod.csv",
+    ],
+    "chd": [f"{PUB}/opensafely_disease_incidence/nhsd-primary-care-domain-refsets-chd_cod.csv"],
+    "diabetes_t2": [f"{PUB}/REDUCE-HF_reducehf/nhsd-primary-care-domain-refsets-dmtype2_cod.csv"],
+    "diabetes": [
+        f"{PUB}/amygimma_bennett-research-onboarding-qof/nhsd-primary-care-domain-refsets-dm_cod.csv"
+    ],
+    "epilepsy": [
+        f"{PUB}/opensafely_disease_incidence/nhsd-primary-care-domain-refsets-epil_cod.csv"
+    ],
+    "osteoporosis": [
+        f"{PUB}/opensafely_disease_incidence/nhsd-primary-care-domain-refsets-osteo_cod.csv"
+    ],
+    "copd": [
+        f"{PUB}/opensafely_winter-pressures-phase-II/nhsd-primary-care-domain-refsets-copd_cod.csv"
+    ],
+    "gout": [f"{PUB}/markdrussell_gout/user-markdrussell-gout.csv"],
+    "rheumatoid_arthritis": [
+        f"{PUB}/opensafely_disease_incidence/nhsd-primary-care-domain-refsets-rheumatoid-arthritis-disorders.csv"
+    ],
+    "statin_declined": [
+        f"{PUB}/andrewscolm_statins_doi/nhsd-primary-care-domain-refsets-statindec_cod.csv",
+        f"{PUB}/andrewscolm_statins_doi/nhsd-primary-care-domain-refsets-codes-for-intolerance-to-statins.csv",
+        f"{PUB}/andrewscolm_statins_doi/nhsd-primary-care-domain-refsets-codes-indicating-contraindication-to-any-statin.csv",
+    ],
+    "weight": [f"{PUB}/REDUCE-HF_reducehf/opensafely-weight-snomed.csv"],
+    "sodium": [
+        f"{PUB}/opensafely_winter-pressures-phase-II/opensafely-sodium-tests-numerical-value.csv"
+    ],
+}
+
+CODE_COLS = ("dmd_id", "dmd", "code", "id", "snomed_id", "snomedid")
+TERM_COLS = ("dmd_name", "term", "nm", "name", "dmd_description")
+
+_D = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+]
+_P = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+    [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+    [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+    [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+]
+
+
+def verhoeff_ok(code: str) -> bool:
+    """SNOMED CT identifiers end in a Verhoeff check digit; damaged ids fail it."""
+    if not code.isdigit() or not 6 <= len(code) <= 18:
+        return False
+    c = 0
+    for i, ch in enumerate(reversed(code)):
+        c = _D[c][_P[i % 8][int(ch)]]
+    return c == 0
+
+
+def _rows(path: Path) -> list[tuple[str, str, str]]:
+    """(code, term, bnf_code) for every row, picking columns by header (README's reader rule)."""
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = [h.strip().lower() for h in next(reader)]
+        ci = next(header.index(c) for c in CODE_COLS if c in header)
+        ti = next((header.index(c) for c in TERM_COLS if c in header), None)
+        bi = next((header.index(c) for c in ("bnf_code", "bnf") if c in header), None)
+        out = []
+        for row in reader:
+            if len(row) <= ci:
+                continue
+            term = row[ti].strip() if ti is not None and ti < len(row) else ""
+            bnf = row[bi].strip() if bi is not None and bi < len(row) else ""
+            out.append((row[ci].strip(), term, bnf))
+        return out
+
+
+def build_code_sets(shared: Path) -> int:
+    n = 0
+    with (DATA / "codes.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["set", "code", "term"])
+        for name, files in CODE_SETS.items():
+            seen: set[str] = set()
+            for rel in files:
+                for code, term, _bnf in _rows(shared / rel):
+                    if code in seen or not verhoeff_ok(code):
+                        continue
+                    seen.add(code)
+                    w.writerow([name, code, term])
+                    n += 1
+    return n
+
+
+def build_products(shared: Path) -> int:
+    """dm+d id -> (name, BNF code) from every public medicine codelist: enriches FHIR input."""
+    products: dict[str, tuple[str, str]] = {}
+    index = shared / PUB / "INDEX.csv"
+    with index.open(newline="") as f:
+        files = [
+            shared / PUB / r["folder"] / r["file"]
+            for r in csv.DictReader(f)
+            if r["kind"] == "medicine" and r["code_system"] == "dmd"
+        ]
+    files += [shared / PIN / p.name for p in (shared / PIN).glob("pincer-*.csv")]
+    for path in files:
+        try:
+            rows = _rows(path)
+        except (StopIteration, UnicodeDecodeError):
+            continue
+        for code, term, bnf in rows:
+            if not verhoeff_ok(code):
+                continue
+            old_name, old_bnf = products.get(code, ("", ""))
+            products[code] = (old_name or term, old_bnf or bnf)
+    with gzip.open(DATA / "products.csv.gz", "wt", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["dmd_id", "name", "bnf_code"])
+        for code in sorted(products):
+            w.writerow([code, *products[code]])
+    return len(products)
+
+
+def build_acb(shared: Path) -> tuple[int, int]:
+    """Boustani ACB scores (primary) with the UK ACB calculator list as the cross-check."""
+    acb = shared / "clinical/acb"
+    boustani: dict[str, int] = {}
+    with (acb / "JuM24_Pseudoscales_simulation/aas_combined.csv").open(newline="") as f:
+        for r in csv.DictReader(f):
+            score = float(r["boustani"])
+            if score > 0:
+                boustani[r["drug"].strip().lower()] = int(score)
+    calc: dict[str, int] = {}
+    with (acb / "g-b-f_ACB-data/ACBcalc.csv").open(newline="") as f:
+        for r in csv.DictReader(f):
+            calc[r["Name"].strip().lower()] = int(float(r["Score"]))
+    rows, disagreements = [], []
+    for name in sorted(set(boustani) | set(calc)):
+        b, c = boustani.get(name), calc.get(name)
+        status = (
+            "agree"
+            if b == c
+            else ("boustani_only" if c is None else "acbcalc_only" if b is None else "differ")
+        )
+        rows.append([name, b or "", c if c is not None else "", status])
+        if status != "agree":
+            disagreements.append([name, b or "", c if c is not None else "", status])
+    header = ["substance", "boustani", "acbcalc", "status"]
+    for fname, data in (("acb.csv", rows), ("acb_disagreements.csv", disagreements)):
+        with (DATA / fname).open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(data)
+    return len(boustani), len(disagreements)
+
+
+def build_stopp_start_index(shared: Path) -> None:
+    src = shared / "clinical/stopp_start/stopp_start_v3_criteria_index.csv"
+    (DATA / "stopp_start_v3_index.csv").write_text(src.read_text(encoding="utf-8"))
+
+
+def main(argv: list[str]) -> None:
+    shared = Path(argv[1] if len(argv) > 1 else "../shared").resolve()
+    DATA.mkdir(exist_ok=True)
+    print("codes", build_code_sets(shared))
+    print("products", build_products(shared))
+    print("acb (boustani>0, disagreements)", build_acb(shared))
+    build_stopp_start_index(shared)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

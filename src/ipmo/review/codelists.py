@@ -1,0 +1,93 @@
+"""Code sets shipped in ``data/codes.csv`` (built by ``build_data.py``; sources in SOURCE.md).
+
+A set holds SNOMED CT clinical codes (conditions, tests) or dm+d ids (medicine lists such as
+``pincer_nsaid``). Tests are also matched by the store's short ``kind`` name so that records
+coded only by kind (``egfr``, ``potassium`` …) are still found.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
+
+DATA = Path(__file__).with_name("data")
+
+#: test/event set -> observation kinds (the store's ``Observation.kind``) that also belong to it.
+KINDS: dict[str, frozenset[str]] = {
+    "pincer_egfr": frozenset({"egfr"}),
+    "pincer_renal": frozenset({"egfr", "creatinine", "crcl", "u_and_e"}),
+    "pincer_electro": frozenset({"potassium", "sodium", "u_and_e"}),
+    "pincer_fbc": frozenset({"fbc"}),
+    "pincer_lft": frozenset({"lft"}),
+    "pincer_tft": frozenset({"tft"}),
+    "pincer_lith_lev": frozenset({"lithium"}),
+    "potassium": frozenset({"potassium"}),
+    "sodium": frozenset({"sodium"}),
+    "creatinine": frozenset({"creatinine"}),
+    "crcl": frozenset({"crcl"}),
+    "weight": frozenset({"weight"}),
+    "renal_function": frozenset({"egfr", "creatinine", "crcl"}),
+    "smr": frozenset({"smr"}),
+    "falls": frozenset({"fall"}),
+    "efi": frozenset({"frailty_score"}),
+    "heart_rate": frozenset({"heart_rate"}),
+    "bp_systolic": frozenset({"bp_systolic"}),
+}
+
+#: sets assembled from others (union), so rules name one thing.
+UNIONS: dict[str, tuple[str, ...]] = {
+    "pep_or_gi_bleed": ("pincer_pep", "pincer_gi_bleed"),
+    "renal_function": ("pincer_egfr", "creatinine", "crcl"),
+    # serum potassium codes are part of pincer_electro; the kind keeps the set specific
+    "potassium": (),
+    "heart_rate": (),
+    "bp_systolic": (),
+}
+
+# SNOMED codes of the potassium observables inside pincer-electro (serum/plasma potassium).
+_POTASSIUM_TERMS = ("potassium",)
+
+
+@lru_cache(maxsize=1)
+def code_sets() -> dict[str, frozenset[str]]:
+    sets: dict[str, set[str]] = defaultdict(set)
+    terms: dict[tuple[str, str], str] = {}
+    with (DATA / "codes.csv").open(newline="") as f:
+        for row in csv.DictReader(f):
+            sets[row["set"]].add(row["code"])
+            terms[(row["set"], row["code"])] = row["term"]
+    sets["potassium"] = {
+        c
+        for c in sets["pincer_electro"]
+        if any(t in terms[("pincer_electro", c)].lower() for t in _POTASSIUM_TERMS)
+    }
+    for name, parts in UNIONS.items():
+        for p in parts:
+            sets[name] |= sets[p]
+    return {k: frozenset(v) for k, v in sets.items()}
+
+
+def codes(name: str) -> frozenset[str]:
+    try:
+        return code_sets()[name]
+    except KeyError:
+        if name in KINDS:
+            return frozenset()
+        raise KeyError(f"unknown code set {name!r}") from None
+
+
+def kinds(name: str) -> frozenset[str]:
+    return KINDS.get(name, frozenset())
+
+
+@lru_cache(maxsize=1)
+def product_dictionary() -> dict[str, tuple[str, str]]:
+    """dm+d id -> (name, BNF code) from the public medicine codelists (starter dictionary)."""
+    out: dict[str, tuple[str, str]] = {}
+    with gzip.open(DATA / "products.csv.gz", "rt", newline="") as f:
+        for row in csv.DictReader(f):
+            out[row["dmd_id"]] = (row["name"], row["bnf_code"])
+    return out

@@ -1,0 +1,102 @@
+"""Tables of the review domain: the SMR worklist, population rates, reviews and interventions.
+
+The worklist and rates are *derived* (rebuilt by ``ipmo review run``); reviews and interventions
+are what pharmacists record. Interventions start as ``proposed`` changes for the One Medication
+Record (the records domain applies them); every write is audited via ``security.audit_event``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ipmo.store import Base, utcnow
+
+
+class InterventionKind(StrEnum):
+    STOP = "stop"
+    START = "start"
+    SWITCH = "switch"
+    DOSE_CHANGE = "dose_change"
+    MONITORING = "monitoring"
+    REFERRAL = "referral"
+
+
+class WorklistEntry(Base):
+    """One patient on the SMR worklist with the score and the reasons that produced it."""
+
+    __tablename__ = "review_worklist"
+    __table_args__ = (Index("ix_review_worklist_practice_score", "practice_code", "score"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), unique=True
+    )
+    practice_code: Mapped[str | None] = mapped_column(String(12))
+    pcn_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    care_home_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    rule_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    as_of: Mapped[date] = mapped_column(Date)
+    computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class IndicatorRate(Base):
+    """Numerator/denominator per practice and rule (raw counts; disclosure control is applied
+    when shown or exported, never stored)."""
+
+    __tablename__ = "review_indicator_rates"
+    __table_args__ = (Index("ix_review_rates_rule", "rule_id", "as_of"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practice_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    rule_id: Mapped[str] = mapped_column(String(40))
+    as_of: Mapped[date] = mapped_column(Date)
+    denominator: Mapped[int] = mapped_column(Integer)
+    numerator: Mapped[int] = mapped_column(Integer)
+
+
+class MedicationReview(Base):
+    """A recorded (structured) medication review."""
+
+    __tablename__ = "medication_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    reviewer: Mapped[str] = mapped_column(String(100))
+    review_date: Mapped[date] = mapped_column(Date)
+    review_type: Mapped[str] = mapped_column(String(20), default="SMR")
+    findings_addressed: Mapped[list[str]] = mapped_column(JSON, default=list)
+    shared_decision: Mapped[str] = mapped_column(Text, default="")
+    decision_with: Mapped[str] = mapped_column(String(20), default="patient")  # patient | carer
+    follow_up_date: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    interventions: Mapped[list[Intervention]] = relationship(
+        back_populates="review", cascade="all, delete-orphan", order_by="Intervention.id"
+    )
+
+
+class Intervention(Base):
+    __tablename__ = "review_interventions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(
+        ForeignKey("medication_reviews.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # InterventionKind
+    rule_id: Mapped[str | None] = mapped_column(String(40))
+    dmd_code: Mapped[str | None] = mapped_column(String(20))
+    medicine: Mapped[str | None] = mapped_column(String(255))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="proposed")  # proposed|applied
+    accepted_by_patient: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    review: Mapped[MedicationReview] = relationship(back_populates="interventions")

@@ -1,0 +1,175 @@
+"""Review pages (NHS.UK design): the SMR worklist with reasons and filters, one patient's review
+(findings with evidence, prompts, record a review) and the population rates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ipmo.review import service
+from ipmo.review.api import review_json, worklist_rows
+from ipmo.review.check import check
+from ipmo.review.models import InterventionKind, MedicationReview
+from ipmo.security import Activity, Principal
+from ipmo.security.access import check_patient_access
+from ipmo.web.deps import db_session, require
+from ipmo.web.nav import NavItem
+from ipmo.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+NAV = [
+    NavItem(
+        "SMR worklist",
+        "/review/worklist",
+        Activity.REVIEW_VIEW,
+        "Patients to prioritise for a structured medication review, with the reasons",
+    ),
+    NavItem(
+        "Prescribing safety rates",
+        "/review/rates",
+        Activity.ANALYTICS_VIEW,
+        "PINCER, STOPP/START and monitoring rates per practice and PCN",
+    ),
+]
+
+
+@router.get("/review/worklist")
+def worklist_page(
+    request: Request,
+    practice: str = "",
+    care_home: str = "",
+    rule: str = "",
+    min_score: int = 0,
+    principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
+    session: Session = Depends(db_session),
+):
+    rows = worklist_rows(
+        session,
+        principal,
+        practice=practice or None,
+        care_home=care_home or None,
+        rule=rule or None,
+        min_score=max(min_score, 0),
+    )
+    return render(
+        request,
+        "review/worklist.html",
+        {
+            "rows": rows,
+            "filters": {
+                "practice": practice,
+                "care_home": care_home,
+                "rule": rule,
+                "min_score": min_score,
+            },
+        },
+    )
+
+
+@router.get("/review/patients/{nhs_number}")
+def patient_page(
+    request: Request,
+    nhs_number: str,
+    saved: int | None = None,
+    principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
+    session: Session = Depends(db_session),
+):
+    patient = check_patient_access(session, principal, nhs_number, action="review.read")
+    result = check(service.facts_for(session, patient), date.today())
+    reviews = [
+        review_json(r)
+        for r in session.scalars(
+            select(MedicationReview)
+            .where(MedicationReview.patient_id == patient.id)
+            .order_by(MedicationReview.review_date.desc())
+        )
+    ]
+    return render(
+        request,
+        "review/patient.html",
+        {
+            "patient": patient,
+            "result": result,
+            "reviews": reviews,
+            "saved": saved,
+            "kinds": [k.value for k in InterventionKind],
+            "today": date.today().isoformat(),
+            "can_record": principal.can(Activity.REVIEW_RECORD),
+            "error": None,
+        },
+    )
+
+
+@router.post("/review/patients/{nhs_number}")
+def record_page(
+    request: Request,
+    nhs_number: str,
+    findings_addressed: list[str] = Form([]),
+    kind: str = Form(""),
+    medicine: str = Form(""),
+    detail: str = Form(""),
+    shared_decision: str = Form(""),
+    decision_with: str = Form("patient"),
+    follow_up_date: str = Form(""),
+    principal: Principal = Depends(require(Activity.REVIEW_RECORD)),
+    session: Session = Depends(db_session),
+):
+    patient = check_patient_access(session, principal, nhs_number, action="review.record")
+    error = None
+    interventions = [{"kind": kind, "medicine": medicine or None, "detail": detail}] if kind else []
+    try:
+        if not shared_decision.strip():
+            raise ValueError("Describe the decision shared with the patient or carer")
+        follow = date.fromisoformat(follow_up_date) if follow_up_date else None
+        review = service.record_review(
+            session,
+            principal,
+            patient,
+            review_date=date.today(),
+            findings_addressed=findings_addressed,
+            interventions=interventions,
+            shared_decision=shared_decision.strip(),
+            decision_with=decision_with,
+            follow_up_date=follow,
+        )
+    except ValueError as exc:
+        error = str(exc) if "isoformat" not in str(exc) else "Enter a real follow-up date"
+    if error:
+        result = check(service.facts_for(session, patient), date.today())
+        return render(
+            request,
+            "review/patient.html",
+            {
+                "patient": patient,
+                "result": result,
+                "reviews": [],
+                "saved": None,
+                "kinds": [k.value for k in InterventionKind],
+                "today": date.today().isoformat(),
+                "can_record": True,
+                "error": error,
+            },
+            422,
+        )
+    return RedirectResponse(
+        f"/review/patients/{patient.nhs_number}?saved={review.id}", status_code=303
+    )
+
+
+@router.get("/review/rates")
+def rates_page(
+    request: Request,
+    group_by: str = "pcn",
+    principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
+    session: Session = Depends(db_session),
+):
+    group_by = group_by if group_by in ("practice", "pcn") else "pcn"
+    return render(
+        request,
+        "review/rates.html",
+        {"rows": service.rates(session, group_by), "group_by": group_by},
+    )

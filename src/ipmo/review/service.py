@@ -1,0 +1,261 @@
+"""Side effects of the review domain: read the store, run the rules, write the worklist and
+rates, record reviews. Clinical logic lives in the pure modules; this file only moves data.
+
+Nothing here logs patient identifiers; counts and row ids only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
+from ipmo.organisations.models import Organisation
+from ipmo.patients.models import Admission, Condition, MedicationIssue, Observation, Patient
+from ipmo.review import population
+from ipmo.review.engine_sql import evaluate_population
+from ipmo.review.facts import Event, Issue, Obs, PatientFacts, Stay
+from ipmo.review.models import (
+    IndicatorRate,
+    Intervention,
+    InterventionKind,
+    MedicationReview,
+    WorklistEntry,
+)
+from ipmo.review.params import DEFAULT, Params
+from ipmo.review.units import normalise
+from ipmo.review.worklist import priority
+from ipmo.store import session_scope
+
+
+def _facts_rows(session: Session, patient_ids: list[int] | None = None):
+    def q(model):
+        stmt = select(model)
+        if patient_ids is not None:
+            stmt = stmt.where(model.patient_id.in_(patient_ids))
+        return session.scalars(stmt)
+
+    return q(MedicationIssue), q(Condition), q(Observation), q(Admission)
+
+
+def facts_for(session: Session, patient: Patient) -> PatientFacts:
+    """One patient's facts from the store (the direct-care path)."""
+    return next(iter(_load_facts(session, [patient]).values()))
+
+
+def _load_facts(session: Session, patients: list[Patient]) -> dict[int, PatientFacts]:
+    facts = {
+        p.id: PatientFacts(
+            p.id, p.birth_date, p.sex, care_home=p.care_home_code is not None, weight_kg=p.weight_kg
+        )
+        for p in patients
+    }
+    issues, conditions, observations, admissions = _facts_rows(session, list(facts))
+    for i in issues:
+        facts[i.patient_id].issues.append(
+            Issue(
+                i.dmd_code,
+                i.name,
+                i.issue_date,
+                i.bnf_code,
+                i.vmp_code,
+                i.vtm_code,
+                i.dose_text,
+                i.issue_type,
+            )
+        )
+    for c in conditions:
+        facts[c.patient_id].events.append(
+            Event(c.snomed_code, c.term, c.onset_date, c.resolved_date)
+        )
+    for o in observations:
+        facts[o.patient_id].observations.append(
+            Obs(
+                o.snomed_code,
+                o.kind,
+                o.effective_date,
+                normalise(o.kind, o.value, o.unit),
+                o.unit,
+                o.comparator,
+            )
+        )
+    for a in admissions:
+        facts[a.patient_id].admissions.append(Stay(a.admitted_on, a.is_fall))
+    return facts
+
+
+def _alive_registered(session: Session, as_of: date) -> list[Patient]:
+    """PINCER §1.2: registered at the index date and not dead on or before it."""
+    return list(
+        session.scalars(
+            select(Patient).where(
+                Patient.practice_code.is_not(None),
+                (Patient.date_of_death.is_(None)) | (Patient.date_of_death > as_of),
+            )
+        )
+    )
+
+
+@dataclass
+class RunSummary:
+    patients: int
+    on_worklist: int
+    findings: int
+
+
+def run(engine: Engine, as_of: date, params: Params = DEFAULT) -> RunSummary:
+    """Evaluate every rule over the store (set-based, DuckDB) and refresh the worklist and the
+    per-practice rates in one transaction."""
+    with session_scope(engine) as session:
+        patients = _alive_registered(session, as_of)
+        facts = _load_facts(session, patients)
+        practice = {p.id: p.practice_code for p in patients}
+        care_home = {p.id: p.care_home_code for p in patients}
+        pcn = {
+            o.ods_code: o.parent_code
+            for o in session.scalars(select(Organisation).where(Organisation.kind == "practice"))
+        }
+        con = duckdb.connect()
+        population.load_facts(con, facts.values(), practice)
+        rules = evaluate_population(con, as_of, params)
+        flag_cols = [(i, r) for i, r in enumerate(rules) if r.kind == "flag"]
+        fired_sql = " , ".join(f"n{i}" for i, _ in flag_cols)
+        rows = con.execute(
+            f"SELECT patient_id, in_cohort, score, {fired_sql} FROM review_results"
+        ).fetchall()
+        session.execute(delete(WorklistEntry))
+        session.execute(delete(IndicatorRate).where(IndicatorRate.as_of == as_of))
+        on_list = findings = 0
+        for pid, in_cohort, score, *flags in rows:
+            ids = [r.id for (_, r), hit in zip(flag_cols, flags, strict=True) if hit]
+            findings += len(ids)
+            if not in_cohort:
+                continue
+            py_score, reasons, _ = priority(ids, params)
+            assert py_score == score  # same formula, rendered twice
+            session.add(
+                WorklistEntry(
+                    patient_id=pid,
+                    practice_code=practice[pid],
+                    pcn_code=pcn.get(practice[pid]),
+                    care_home_code=care_home[pid],
+                    score=score,
+                    reasons=reasons,
+                    rule_ids=ids,
+                    as_of=as_of,
+                )
+            )
+            on_list += 1
+        sums = ", ".join(f"sum(d{i}::INT), sum(n{i}::INT)" for i, _ in flag_cols)
+        for practice_code, *counts in con.execute(
+            f"SELECT p.practice_code, {sums} FROM review_results r JOIN patients p "
+            f"USING (patient_id) GROUP BY 1"
+        ).fetchall():
+            for k, (_, r) in enumerate(flag_cols):
+                d, n = counts[2 * k], counts[2 * k + 1]
+                if d:
+                    session.add(
+                        IndicatorRate(
+                            practice_code=practice_code,
+                            rule_id=r.id,
+                            as_of=as_of,
+                            denominator=d,
+                            numerator=n,
+                        )
+                    )
+        return RunSummary(len(patients), on_list, findings)
+
+
+def rates(session: Session, group_by: str = "practice") -> list[dict]:
+    """Latest rates per practice or PCN with disclosure control applied (analytics zone)."""
+    from ipmo.analytics.disclosure import disclose
+
+    latest = session.scalar(select(IndicatorRate.as_of).order_by(IndicatorRate.as_of.desc()))
+    if latest is None:
+        return []
+    pcn = {
+        o.ods_code: o.parent_code
+        for o in session.scalars(select(Organisation).where(Organisation.kind == "practice"))
+    }
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for r in session.scalars(select(IndicatorRate).where(IndicatorRate.as_of == latest)):
+        key = r.practice_code if group_by == "practice" else pcn.get(r.practice_code or "")
+        t = totals[(key or "unknown", r.rule_id)]
+        t[0] += r.denominator
+        t[1] += r.numerator
+    out = []
+    for (org, rule_id), (d, n) in sorted(totals.items()):
+        dd, nn = disclose(d), disclose(n)
+        out.append(
+            {
+                "org": org,
+                "rule_id": rule_id,
+                "as_of": latest.isoformat(),
+                "denominator": dd,
+                "numerator": nn,
+                "rate_percent": round(100 * nn / dd, 1) if dd and nn is not None else None,
+            }
+        )
+    return out
+
+
+def record_review(
+    session: Session,
+    principal,
+    patient: Patient,
+    *,
+    review_date: date,
+    findings_addressed: list[str],
+    interventions: list[dict],
+    shared_decision: str,
+    decision_with: str = "patient",
+    follow_up_date: date | None = None,
+    notes: str = "",
+) -> MedicationReview:
+    """Record a review with its interventions and write one audit entry (caller's transaction)."""
+    from ipmo.security.access import audit_event
+
+    if decision_with not in ("patient", "carer"):
+        raise ValueError("decision_with must be 'patient' or 'carer'")
+    if follow_up_date is not None and follow_up_date < review_date:
+        raise ValueError("follow-up date is before the review date")
+    review = MedicationReview(
+        patient_id=patient.id,
+        reviewer=principal.username,
+        review_date=review_date,
+        findings_addressed=list(findings_addressed),
+        shared_decision=shared_decision,
+        decision_with=decision_with,
+        follow_up_date=follow_up_date,
+        notes=notes,
+    )
+    for item in interventions:
+        kind = InterventionKind(item["kind"])  # ValueError on an unknown kind
+        review.interventions.append(
+            Intervention(
+                kind=kind.value,
+                rule_id=item.get("rule_id"),
+                dmd_code=item.get("dmd_code"),
+                medicine=item.get("medicine"),
+                detail=item.get("detail", ""),
+                accepted_by_patient=bool(item.get("accepted_by_patient", True)),
+            )
+        )
+    session.add(review)
+    session.flush()
+    audit_event(
+        session,
+        principal,
+        "review.record",
+        patient,
+        detail={
+            "review_id": review.id,
+            "interventions": len(review.interventions),
+            "findings_addressed": list(findings_addressed),
+        },
+    )
+    return review

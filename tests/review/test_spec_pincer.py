@@ -1,0 +1,175 @@
+"""PINCER: one test per indicator (RULES.md §1.3), intended logic (not the §1.5 defects)."""
+
+from __future__ import annotations
+
+IBU, OME, WARF, ASP, CLOP = (
+    "Ibuprofen 400mg tablets",
+    "Omeprazole 20mg gastro-resistant capsules",
+    "Warfarin 1mg tablets",
+    "Aspirin 75mg dispersible tablets",
+    "Clopidogrel 75mg tablets",
+)
+
+
+def test_pincer_A_age_65_on_nsaid_without_gastroprotection(rv):
+    assert "PINCER-A" in rv.ids(rv.patient(rv.rx(IBU, 30), age=70))
+    assert "PINCER-A" not in rv.ids(rv.patient(rv.rx(IBU, 30), rv.rx(OME, 40), age=70))
+    assert "PINCER-A" not in rv.ids(rv.patient(rv.rx(IBU, 30), age=64))
+    assert "PINCER-A" not in rv.ids(rv.patient(rv.rx(IBU, 100), age=70))  # outside 3 months
+    # topical NSAIDs are not oral NSAIDs
+    assert "PINCER-A" not in rv.ids(rv.patient(rv.rx("Ibuprofen 5% gel", 30), age=70))
+
+
+def test_pincer_B_nsaid_with_peptic_ulcer_history_without_gastroprotection(rv):
+    assert "PINCER-B" in rv.ids(rv.patient(rv.rx(IBU, 10), rv.dx("pincer_pep", 400), age=40))
+    assert "PINCER-B" in rv.ids(rv.patient(rv.rx(IBU, 10), rv.dx("pincer_gi_bleed", 400), age=40))
+    assert "PINCER-B" not in rv.ids(
+        rv.patient(rv.rx(IBU, 10), rv.rx(OME, 10), rv.dx("pincer_pep", 400), age=40)
+    )
+    # the history must be on or before t−3m
+    assert "PINCER-B" not in rv.ids(rv.patient(rv.rx(IBU, 10), rv.dx("pincer_pep", 30), age=40))
+
+
+def test_pincer_C_antiplatelet_with_ulcer_history_without_gastroprotection(rv):
+    assert "PINCER-C" in rv.ids(rv.patient(rv.rx(CLOP, 10), rv.dx("pincer_pep", 400), age=50))
+    assert "PINCER-C" in rv.ids(rv.patient(rv.rx(ASP, 10), rv.dx("pincer_gi_bleed", 400), age=50))
+    assert "PINCER-C" not in rv.ids(
+        rv.patient(
+            rv.rx(CLOP, 10),
+            rv.rx("Lansoprazole 15mg capsules", 5),
+            rv.dx("pincer_pep", 400),
+            age=50,
+        )
+    )
+    assert "PINCER-C" not in rv.ids(rv.patient(rv.rx(CLOP, 10), age=50))
+
+
+def test_pincer_D_anticoagulant_with_nsaid(rv):
+    assert "PINCER-D" in rv.ids(rv.patient(rv.rx(WARF, 10), rv.rx(IBU, 60), age=40))
+    assert "PINCER-D" in rv.ids(
+        rv.patient(rv.rx("Apixaban 5mg tablets", 10), rv.rx(IBU, 60), age=40)
+    )
+    assert "PINCER-D" not in rv.ids(rv.patient(rv.rx(WARF, 10), age=40))
+    assert "PINCER-D" not in rv.ids(rv.patient(rv.rx(WARF, 10), rv.rx(IBU, 120), age=40))
+
+
+def test_pincer_E_anticoagulant_and_antiplatelet_within_28_days_without_gastroprotection(rv):
+    assert "PINCER-E" in rv.ids(rv.patient(rv.rx(WARF, 10), rv.rx(CLOP, 37), age=40))
+    # 28 days apart is not "less than 28 days apart"
+    assert "PINCER-E" not in rv.ids(rv.patient(rv.rx(WARF, 10), rv.rx(CLOP, 38), age=40))
+    assert "PINCER-E" not in rv.ids(
+        rv.patient(rv.rx(WARF, 10), rv.rx(CLOP, 12), rv.rx(OME, 12), age=40)
+    )
+
+
+def test_pincer_F_aspirin_and_another_antiplatelet_without_gastroprotection(rv):
+    assert "PINCER-F" in rv.ids(rv.patient(rv.rx(ASP, 10), rv.rx(CLOP, 20), age=40))
+    assert "PINCER-F" not in rv.ids(rv.patient(rv.rx(ASP, 10), rv.rx(CLOP, 60), age=40))
+    assert "PINCER-F" not in rv.ids(
+        rv.patient(rv.rx(ASP, 10), rv.rx(CLOP, 20), rv.rx(OME, 20), age=40)
+    )
+
+
+def test_pincer_G_asthma_and_non_selective_beta_blocker(rv):
+    pro = rv.rx("Propranolol 40mg tablets", 10)
+    assert "PINCER-G" in rv.ids(rv.patient(pro, rv.dx("pincer_ast", 500), age=40))
+    # resolved after the latest asthma code: not asthmatic (intended logic, §1.5.2)
+    assert "PINCER-G" not in rv.ids(
+        rv.patient(pro, rv.dx("pincer_ast", 500), rv.dx("pincer_ast_res", 300), age=40)
+    )
+    # asthma recorded again after the resolved code: asthmatic again
+    assert "PINCER-G" in rv.ids(
+        rv.patient(pro, rv.dx("pincer_ast_res", 600), rv.dx("pincer_ast", 500), age=40)
+    )
+    assert "PINCER-G" not in rv.ids(
+        rv.patient(rv.rx("Bisoprolol 5mg tablets", 10), rv.dx("pincer_ast", 500), age=40)
+    )
+
+
+def test_pincer_G_eye_drop_option(rv):
+    eye = rv.patient(rv.rx("Timolol 0.5% eye drops", 10), rv.dx("pincer_ast", 500), age=40)
+    assert "PINCER-G" in rv.ids(eye)
+    assert "PINCER-G" not in rv.ids(eye, rv.Params(pincer_g_include_eye_drops=False))
+
+
+def test_pincer_I_heart_failure_and_nsaid(rv):
+    assert "PINCER-I" in rv.ids(rv.patient(rv.rx(IBU, 10), rv.dx("pincer_hf", 400), age=40))
+    assert "PINCER-I" not in rv.ids(rv.patient(rv.rx(IBU, 10), age=40))
+
+
+def test_pincer_K_egfr_below_45_and_nsaid(rv):
+    def pat(value, comparator=None, days=120):
+        return rv.patient(rv.rx(IBU, 10), rv.lab("egfr", value, days, comparator), age=40)
+
+    assert "PINCER-K" in rv.ids(pat(40))
+    assert "PINCER-K" not in rv.ids(pat(45))
+    assert "PINCER-K" not in rv.ids(pat(40, days=30))  # latest eGFR must be ≤ t−3m
+    assert "PINCER-K" not in rv.ids(pat(1, "<"))  # "<1" excluded
+    assert "PINCER-K" not in rv.ids(pat(30, ">"))  # ">" comparators excluded
+    assert "PINCER-K" not in rv.ids(pat(30, "~"))
+    # the latest result decides: an older low value is superseded by a newer normal one
+    later = rv.patient(rv.rx(IBU, 10), rv.lab("egfr", 30, 300), rv.lab("egfr", 70, 120), age=40)
+    assert "PINCER-K" not in rv.ids(later)
+
+
+def test_pincer_AC_age_75_on_long_term_acei_or_loop_without_renal_and_electrolyte_check(rv):
+    rami = rv.repeat("Ramipril 5mg capsules", 500, 60)
+    assert "PINCER-AC" in rv.ids(rv.patient(*rami, age=80))
+    u_e = [rv.lab("egfr", 60, 100), rv.lab("potassium", 4.5, 100)]
+    assert "PINCER-AC" not in rv.ids(rv.patient(*rami, *u_e, age=80))
+    # renal test alone is not enough: electrolytes missing
+    assert "PINCER-AC" in rv.ids(rv.patient(*rami, u_e[0], age=80))
+    # operator precedence defect (§1.5.1) not reproduced: a 60-year-old on a loop is not counted
+    furo = rv.repeat("Furosemide 40mg tablets", 500, 60)
+    assert "PINCER-AC" not in rv.ids(rv.patient(*furo, age=60))
+    assert "PINCER-AC" in rv.ids(rv.patient(*furo, age=76))
+    # not long-term: first issue after t−15m
+    assert "PINCER-AC" not in rv.ids(
+        rv.patient(*rv.repeat("Ramipril 5mg capsules", 200, 60), age=80)
+    )
+
+
+def test_pincer_AC_loop_only_option(rv):
+    spiro = rv.patient(*rv.repeat("Spironolactone 25mg tablets", 500, 60), age=80)
+    assert "PINCER-AC" in rv.ids(spiro)
+    assert "PINCER-AC" not in rv.ids(spiro, rv.Params(pincer_ac_broad_diuretics=False))
+
+
+def test_pincer_ME_FBC_methotrexate_without_full_blood_count(rv):
+    mtx = rv.repeat("Methotrexate 2.5mg tablets", 150, 30)
+    assert "PINCER-ME-FBC" in rv.ids(rv.patient(*mtx, age=50))
+    assert "PINCER-ME-FBC" not in rv.ids(rv.patient(*mtx, rv.lab("fbc", None, 40), age=50))
+    # not on it for 3 months
+    assert "PINCER-ME-FBC" not in rv.ids(
+        rv.patient(rv.rx("Methotrexate 2.5mg tablets", 30), age=50)
+    )
+
+
+def test_pincer_ME_LFT_methotrexate_without_liver_function_test(rv):
+    mtx = rv.repeat("Methotrexate 2.5mg tablets", 150, 30)
+    assert "PINCER-ME-LFT" in rv.ids(rv.patient(*mtx, rv.lab("fbc", None, 40), age=50))
+    assert "PINCER-ME-LFT" not in rv.ids(rv.patient(*mtx, rv.lab("lft", None, 40), age=50))
+
+
+def test_pincer_LI_lithium_without_level(rv):
+    li = rv.repeat("Lithium carbonate 400mg modified-release tablets", 150, 30)
+    assert "PINCER-LI" in rv.ids(rv.patient(*li, age=50))
+    assert "PINCER-LI" not in rv.ids(rv.patient(*li, rv.lab("lithium", 0.6, 20), age=50))
+    assert "PINCER-LI" in rv.ids(rv.patient(*li, rv.lab("lithium", 0.6, 120), age=50))
+
+
+def test_pincer_AM_amiodarone_without_thyroid_function_test(rv):
+    am = rv.repeat("Amiodarone 200mg tablets", 250, 30)
+    assert "PINCER-AM" in rv.ids(rv.patient(*am, age=50))
+    assert "PINCER-AM" not in rv.ids(rv.patient(*am, rv.lab("tft", 1.2, 100), age=50))
+    # on it for less than 6 months
+    assert "PINCER-AM" not in rv.ids(
+        rv.patient(*rv.repeat("Amiodarone 200mg tablets", 150, 30), age=50)
+    )
+
+
+def test_pincer_population_is_adults_male_or_female(rv):
+    assert "PINCER-D" not in rv.ids(rv.patient(rv.rx(WARF, 10), rv.rx(IBU, 10), age=17))
+    assert "PINCER-D" not in rv.ids(
+        rv.patient(rv.rx(WARF, 10), rv.rx(IBU, 10), age=40, sex="unknown")
+    )
