@@ -1,0 +1,286 @@
+"""The measure engine: one Ibis expression, run on DuckDB (default), PostgreSQL or Spark.
+
+Semantics are OpenPrescribing's (fixtures/README.md §1, reproduced exactly by
+``tests/analytics/test_spec_measures_golden.py``):
+
+* practice numerator/denominator = Σ weight × value over the practice-month's prescribing; org
+  values (PCN, place = sub-ICB/CCG, ICB/STP, region, national) are sums of their practices';
+* ``calc_value`` = numerator / denominator (null when the denominator is 0);
+* ``percentile`` = PERCENT_RANK × 100 among the orgs of that type and month with a non-null value;
+* deciles = PERCENTILE_CONT (linear interpolation) of ``calc_value`` at 0.1 … 0.9;
+* cost saving at decile c, percentage measures:
+  ``den_cost − (p_c·den_qty·num_unit_cost + (den_qty − p_c·den_qty)·other_unit_cost)``, with the
+  national unit cost when the org has no numerator (or no non-numerator) quantity; other
+  cost-based measures: ``(calc_value − p_c) × denominator``; negative savings are kept per org;
+* global saving = Σ of positive org savings.
+
+The heavy step is a single join of prescribing with a weights table (measure × code), so all
+measures cost about one pass over the data whatever their number.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from ipmo.analytics.plan import VALUE_COLUMNS, MeasurePlan
+
+DECILES = tuple(range(10, 100, 10))
+# org_type → column of the practices table holding that level's code (None: whole country)
+LEVELS: dict[str, str | None] = {
+    "practice": "practice",
+    "pcn": "pcn",
+    "place": "place",
+    "icb": "icb",
+    "region": "region",
+    "national": None,
+}
+NATIONAL_CODE = "ENG"
+
+
+@dataclass(frozen=True)
+class MeasureResults:
+    values: pa.Table  # one row per measure × org_type × org_code × month
+    globals: pa.Table  # one row per measure × org_type × month: deciles and positive savings
+
+
+def _weights_table(plans: Sequence[MeasurePlan]) -> pa.Table:
+    """measure × bnf_code → a weight per value column for each side, plus side membership."""
+    cols: dict[str, list] = {"measure": [], "bnf_code": []}
+    for side in ("num", "den"):
+        for value in VALUE_COLUMNS:
+            cols[f"{side}_{value}"] = []
+        cols[f"in_{side}"] = []
+    for plan in plans:
+        num, den = plan.numerator, plan.denominator
+        codes = set(num.weights) | set(den.weights)
+        for code in sorted(codes):
+            cols["measure"].append(plan.id)
+            cols["bnf_code"].append(code)
+            for prefix, side in (("num", num), ("den", den)):
+                weight = side.weights.get(code, 0.0) * side.scale
+                for value in VALUE_COLUMNS:
+                    cols[f"{prefix}_{value}"].append(weight if side.column == value else 0.0)
+                cols[f"in_{prefix}"].append(1.0 if code in side.weights else 0.0)
+    types = {k: pa.string() if k in ("measure", "bnf_code") else pa.float64() for k in cols}
+    return pa.table({k: pa.array(v, type=types[k]) for k, v in cols.items()})
+
+
+def _measures_table(plans: Sequence[MeasurePlan]) -> pa.Table:
+    """Per measure: list-size scale per side (0 when that side is prescribing) and flags."""
+    return pa.table(
+        {
+            "measure": pa.array([p.id for p in plans], pa.string()),
+            "num_ls": pa.array(
+                [p.numerator.scale if p.numerator.source == "list_size" else 0.0 for p in plans],
+                pa.float64(),
+            ),
+            "den_ls": pa.array(
+                [
+                    p.denominator.scale if p.denominator.source == "list_size" else 0.0
+                    for p in plans
+                ],
+                pa.float64(),
+            ),
+            "percentage": pa.array([p.definition.is_percentage for p in plans], pa.bool_()),
+            "cost_based": pa.array([p.definition.is_cost_based for p in plans], pa.bool_()),
+        }
+    )
+
+
+def practice_values(
+    prescribing: ir.Table,
+    practices: ir.Table,
+    list_sizes: ir.Table | None,
+    weights: ir.Table,
+    measures: ir.Table,
+) -> ir.Table:
+    """measure × practice × month with numerator, denominator and the four cost components."""
+    joined = prescribing.inner_join(weights, "bnf_code")
+    sums = {}
+    for side in ("num", "den"):
+        sums[side] = sum(joined[v] * joined[f"{side}_{v}"] for v in VALUE_COLUMNS)
+    agg = joined.group_by(["measure", "practice", "month"]).aggregate(
+        num_p=sums["num"].sum(),
+        den_p=sums["den"].sum(),
+        num_cost=(joined.actual_cost * joined.in_num).sum(),
+        num_qty=(joined.quantity * joined.in_num).sum(),
+        den_cost=(joined.actual_cost * joined.in_den).sum(),
+        den_qty=(joined.quantity * joined.in_den).sum(),
+    )
+    # every practice-month with prescribing gets a row for every measure (0 when nothing matched)
+    grid = prescribing.select("practice", "month").distinct().cross_join(measures)
+    grid = grid.semi_join(practices, "practice")
+    out = grid.left_join(agg, ["measure", "practice", "month"]).select(
+        grid.measure,
+        grid.practice,
+        grid.month,
+        grid.num_ls,
+        grid.den_ls,
+        grid.percentage,
+        grid.cost_based,
+        *[agg[c].fill_null(0.0).name(c) for c in ("num_cost", "num_qty", "den_cost", "den_qty")],
+        agg.num_p.fill_null(0.0).name("num_p"),
+        agg.den_p.fill_null(0.0).name("den_p"),
+    )
+    if list_sizes is not None:
+        ls = list_sizes.select("practice", "month", "total_list_size")
+        out = out.left_join(ls, ["practice", "month"]).drop("practice_right", "month_right")
+        size = out.total_list_size.cast("float64").fill_null(0.0)
+    else:
+        size = ibis.literal(0.0)
+    return out.mutate(
+        numerator=out.num_p + size * out.num_ls,
+        denominator=out.den_p + size * out.den_ls,
+    ).select(
+        "measure",
+        "practice",
+        "month",
+        "percentage",
+        "cost_based",
+        "numerator",
+        "denominator",
+        "num_cost",
+        "num_qty",
+        "den_cost",
+        "den_qty",
+    )
+
+
+def org_values(values: ir.Table, practices: ir.Table, levels: Sequence[str]) -> ir.Table:
+    """Sum practice values up to each level; one union of all levels."""
+    joined = values.inner_join(practices, "practice")
+    parts = []
+    for org_type in levels:
+        column = LEVELS[org_type]
+        code = joined[column] if column else ibis.literal(NATIONAL_CODE)
+        keyed = joined.mutate(org_type=ibis.literal(org_type), org_code=code.cast("string"))
+        keyed = keyed.filter(keyed.org_code.notnull())
+        parts.append(
+            keyed.group_by(["measure", "org_type", "org_code", "month"]).aggregate(
+                percentage=keyed.percentage.max(),
+                cost_based=keyed.cost_based.max(),
+                numerator=keyed.numerator.sum(),
+                denominator=keyed.denominator.sum(),
+                num_cost=keyed.num_cost.sum(),
+                num_qty=keyed.num_qty.sum(),
+                den_cost=keyed.den_cost.sum(),
+                den_qty=keyed.den_qty.sum(),
+            )
+        )
+    return ibis.union(*parts, distinct=False)
+
+
+def ranked(orgs: ir.Table) -> tuple[ir.Table, ir.Table]:
+    """Add calc_value, percentile and cost savings; return (values, globals)."""
+    calc = ibis.ifelse(orgs.denominator != 0, orgs.numerator / orgs.denominator, ibis.null())
+    orgs = orgs.mutate(calc_value=calc.cast("float64"))
+    has = orgs.calc_value.notnull()
+    window = ibis.window(
+        group_by=[orgs.measure, orgs.org_type, orgs.month, has], order_by=orgs.calc_value
+    )
+    orgs = orgs.mutate(
+        percentile=ibis.ifelse(has, ibis.percent_rank().over(window) * 100, ibis.null()).cast(
+            "float64"
+        )
+    )
+    keys = ["measure", "org_type", "month"]
+    deciles = orgs.group_by(keys).aggregate(
+        **{f"p{c}": orgs.calc_value.quantile(c / 100) for c in DECILES}
+    )
+    national = orgs.filter(orgs.org_type == "national").select(
+        "measure",
+        "month",
+        nat_num_unit=orgs.num_cost / orgs.num_qty,
+        nat_other_unit=(orgs.den_cost - orgs.num_cost) / (orgs.den_qty - orgs.num_qty),
+    )
+    t = orgs.inner_join(deciles, keys).left_join(national, ["measure", "month"])
+    num_unit = ibis.ifelse(t.num_qty > 0, t.num_cost / t.num_qty, t.nat_num_unit)
+    other_qty = t.den_qty - t.num_qty
+    other_unit = ibis.ifelse(other_qty > 0, (t.den_cost - t.num_cost) / other_qty, t.nat_other_unit)
+    savings = {}
+    for c in DECILES:
+        p = t[f"p{c}"]
+        pct = t.den_cost - (p * t.den_qty * num_unit + (t.den_qty - p * t.den_qty) * other_unit)
+        other = (t.calc_value - p) * t.denominator
+        value = ibis.ifelse(t.percentage, pct, other)
+        savings[f"cost_saving_{c}"] = ibis.ifelse(t.cost_based, value, ibis.null()).cast("float64")
+    values = t.select(
+        "measure",
+        "org_type",
+        "org_code",
+        "month",
+        "numerator",
+        "denominator",
+        "calc_value",
+        "percentile",
+        **savings,
+    )
+    positive = values.group_by(keys).aggregate(
+        **{
+            f"total_positive_cost_saving_{c}": ibis.ifelse(
+                values[f"cost_saving_{c}"] > 0, values[f"cost_saving_{c}"], 0.0
+            ).sum()
+            for c in DECILES
+        }
+    )
+    globals_ = deciles.inner_join(positive, keys)
+    return values, globals_
+
+
+def _plan_tables(con, plans: Sequence[MeasurePlan]) -> tuple[str, str]:
+    """Create the weights and measures tables on ``con``; return their (unique) names.
+
+    Real tables rather than memtables: ibis's PySpark backend does not register memtables before
+    ``cache()``. ``run_measures`` drops them again.
+    """
+    suffix = uuid.uuid4().hex[:12]
+    names = (f"ipmo_weights_{suffix}", f"ipmo_measures_{suffix}")
+    con.create_table(names[0], _weights_table(plans))
+    con.create_table(names[1], _measures_table(plans))
+    return names
+
+
+def measure_expressions(
+    con,
+    plan_tables: tuple[str, str],
+    levels: Sequence[str] = tuple(LEVELS),
+    list_sizes: bool = True,
+) -> ir.Table:
+    """The org-level sums (every requested level plus national) over ``con``'s tables."""
+    prescribing = con.table("prescribing")
+    practices = con.table("practices")
+    ls = con.table("list_sizes") if list_sizes and "list_sizes" in con.list_tables() else None
+    weights, measures = (con.table(name) for name in plan_tables)
+    needed = sorted(set(levels) | {"national"}, key=list(LEVELS).index)
+    values = practice_values(prescribing, practices, ls, weights, measures)
+    return org_values(values, practices, needed)
+
+
+def run_measures(
+    con, plans: Sequence[MeasurePlan], levels: Sequence[str] = tuple(LEVELS)
+) -> MeasureResults:
+    """Run on ``con``: the heavy sums are materialised once in a temporary table, then ranked."""
+    plan_tables = _plan_tables(con, plans)
+    try:
+        table = measure_expressions(con, plan_tables, levels).cache()  # temp table / cached view
+        try:
+            values, globals_ = ranked(table)
+            wanted = [lv for lv in LEVELS if lv in levels]
+            values = values.filter(values.org_type.isin(wanted))
+            globals_ = globals_.filter(globals_.org_type.isin(wanted))
+            order = ["measure", "org_type", "org_code", "month"]
+            return MeasureResults(
+                values=con.to_pyarrow(values.order_by(order)),
+                globals=con.to_pyarrow(globals_.order_by(["measure", "org_type", "month"])),
+            )
+        finally:
+            table.release()
+    finally:
+        for name in plan_tables:
+            con.drop_table(name, force=True)

@@ -1,0 +1,237 @@
+"""Ingest of the NHSBSA English Prescribing Dataset (EPD) into the analytics Parquet tables.
+
+Two published layouts are accepted, recognised by their exact header (anything else is refused):
+
+* ``epd_2016`` — the 26-column layout (AREA_TEAM_*, BNF_CODE, ADQUSAGE …) of
+  fixtures/epd_format/EPD_201601.csv;
+* ``epd_snomed`` — "EPD with SNOMED code" published since 2025 (fixtures/README.md §4): ICB_NAME /
+  ICB_CODE, BNF_CHEMICAL_SUBSTANCE_CODE / _NAME, BNF_PRESENTATION_CODE / _NAME, ADQ_USAGE and a
+  trailing SNOMED_CODE, which is dropped as OpenPrescribing does.
+
+Rows are aggregated to practice × BNF presentation × month (pack-size rows merge: items, NIC,
+ACTUAL_COST and TOTAL_QUANTITY are summed), and practices whose code ends in ``998``
+(unidentified prescribers, OpenPrescribing issue #349) are dropped. Practice attributes feed the
+org hierarchy: place = first three characters of PCO_CODE, ICB = AREA_TEAM_CODE / ICB_CODE.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ipmo.analytics import datastore
+
+_ADDRESS = ["ADDRESS_1", "ADDRESS_2", "ADDRESS_3", "ADDRESS_4", "POSTCODE"]
+_MEASURES = ["QUANTITY", "ITEMS", "TOTAL_QUANTITY"]
+LAYOUTS: dict[str, list[str]] = {
+    "epd_2016": [
+        "YEAR_MONTH", "REGIONAL_OFFICE_NAME", "REGIONAL_OFFICE_CODE", "AREA_TEAM_NAME",
+        "AREA_TEAM_CODE", "PCO_NAME", "PCO_CODE", "PRACTICE_NAME", "PRACTICE_CODE", *_ADDRESS,
+        "BNF_CHEMICAL_SUBSTANCE", "CHEMICAL_SUBSTANCE_BNF_DESCR", "BNF_CODE", "BNF_DESCRIPTION",
+        "BNF_CHAPTER_PLUS_CODE", *_MEASURES, "ADQUSAGE", "NIC", "ACTUAL_COST", "UNIDENTIFIED",
+    ],
+    "epd_snomed": [
+        "YEAR_MONTH", "REGIONAL_OFFICE_NAME", "REGIONAL_OFFICE_CODE", "ICB_NAME", "ICB_CODE",
+        "PCO_NAME", "PCO_CODE", "PRACTICE_NAME", "PRACTICE_CODE", *_ADDRESS,
+        "BNF_CHEMICAL_SUBSTANCE_CODE", "BNF_CHEMICAL_SUBSTANCE_NAME", "BNF_PRESENTATION_CODE",
+        "BNF_PRESENTATION_NAME", "BNF_CHAPTER_PLUS_CODE", *_MEASURES, "ADQ_USAGE", "NIC",
+        "ACTUAL_COST", "UNIDENTIFIED", "SNOMED_CODE",
+    ],
+}  # fmt: skip
+# layout → (ICB column, BNF code column, BNF name column)
+_ROLES = {
+    "epd_2016": ("AREA_TEAM_CODE", "BNF_CODE", "BNF_DESCRIPTION"),
+    "epd_snomed": ("ICB_CODE", "BNF_PRESENTATION_CODE", "BNF_PRESENTATION_NAME"),
+}
+_TYPES = {"ITEMS": "BIGINT", "QUANTITY": "DOUBLE", "TOTAL_QUANTITY": "DOUBLE", "NIC": "DOUBLE"}
+_TYPES |= {"ACTUAL_COST": "DOUBLE", "ADQUSAGE": "DOUBLE", "ADQ_USAGE": "DOUBLE"}
+
+
+class IngestError(ValueError):
+    """Bad input; the message names the file (and row when there is one)."""
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    files: int
+    raw_rows: int
+    rows: int  # practice × presentation × month rows written
+    dropped_unidentified_rows: int
+    months: tuple[str, ...]
+
+
+def detect_layout(path: Path) -> str:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), None)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IngestError(f"{path}: cannot read: {exc}") from exc
+    if not header:
+        raise IngestError(f"{path}: empty file, expected an EPD header row")
+    header = [h.strip().upper() for h in header]
+    for name, columns in LAYOUTS.items():
+        if header == columns:
+            return name
+    best = min(LAYOUTS, key=lambda n: len(set(LAYOUTS[n]) ^ set(header)))
+    unknown = [h for h in header if h not in LAYOUTS[best]]
+    missing = [c for c in LAYOUTS[best] if c not in header]
+    detail = []
+    if unknown:
+        detail.append(f"unknown columns {', '.join(unknown)}")
+    if missing:
+        detail.append(f"missing {', '.join(missing)}")
+    if not detail:
+        detail.append("columns out of order")
+    raise IngestError(f"{path}: not an EPD layout (closest {best}: {'; '.join(detail)})")
+
+
+def _read_sql(path: Path, layout: str) -> str:
+    columns = ", ".join(f"'{c}': '{_TYPES.get(c, 'VARCHAR')}'" for c in LAYOUTS[layout])
+    quoted = str(path).replace("'", "''")
+    return (
+        f"read_csv('{quoted}', header = true, delim = ',', columns = {{{columns}}}, quote = '\"', "
+        "escape = '\"', strict_mode = true, null_padding = false, auto_detect = false)"
+    )
+
+
+def _month_sql() -> str:
+    # YEAR_MONTH is 2016_01 in old files and 201601 in current ones
+    return "TRY_STRPTIME(REPLACE(YEAR_MONTH, '_', ''), '%Y%m')::DATE"
+
+
+def _aggregate_sql(path: Path, layout: str) -> str:
+    """One scan: group on the raw key strings, sum, and count missing numbers for validation.
+
+    Parsing dates and checking values happen afterwards on the (2× smaller) grouped rows; string
+    attributes use ``any_value`` because they are constant per practice / presentation.
+    """
+    icb, code, name = _ROLES[layout]
+    return f"""
+        SELECT {_month_sql()} AS month, *
+        FROM (
+            SELECT YEAR_MONTH, PRACTICE_CODE AS practice, {code} AS bnf_code,
+                   any_value({name}) AS bnf_name, sum(ITEMS)::BIGINT AS items,
+                   sum(TOTAL_QUANTITY)::DOUBLE AS quantity, sum(ACTUAL_COST)::DOUBLE AS actual_cost,
+                   sum(NIC)::DOUBLE AS net_cost, count(*) AS raw_rows,
+                   any_value(PRACTICE_NAME) AS practice_name, any_value(LEFT(PCO_CODE, 3)) AS place,
+                   any_value({icb}) AS icb, any_value(REGIONAL_OFFICE_CODE) AS region,
+                   4 * count(*) - count(ITEMS) - count(TOTAL_QUANTITY) - count(ACTUAL_COST)
+                       - count(NIC) AS missing_numbers
+            FROM {_read_sql(path, layout)}
+            GROUP BY 1, 2, 3)
+    """
+
+
+def _first_bad_row(con: duckdb.DuckDBPyConnection, path: Path, layout: str) -> str:
+    _, code, _ = _ROLES[layout]
+    month = _month_sql()
+    row = con.execute(
+        f"""SELECT n, YEAR_MONTH, PRACTICE_CODE, {code} FROM (
+              SELECT row_number() OVER () + 1 AS n, * FROM {_read_sql(path, layout)})
+            WHERE {month} IS NULL OR PRACTICE_CODE IS NULL OR {code} IS NULL OR ITEMS IS NULL
+               OR TOTAL_QUANTITY IS NULL OR ACTUAL_COST IS NULL OR NIC IS NULL
+            ORDER BY n LIMIT 1"""
+    ).fetchone()
+    if row is None:
+        return f"{path}: malformed rows"
+    n, year_month, practice, bnf = row
+    if practice is None or bnf is None:
+        return f"{path}, row {n}: missing practice or BNF code"
+    if year_month is None or not re.fullmatch(r"\d{4}_?\d{2}", year_month or ""):
+        return f"{path}, row {n}: YEAR_MONTH {year_month!r} is not YYYYMM or YYYY_MM"
+    return f"{path}, row {n}: a required number (items, quantity, cost) is empty"
+
+
+def _duckdb_error(path: Path, exc: Exception) -> IngestError:
+    """DuckDB's multi-line CSV error → one line naming the file, the row and the cause."""
+    text = str(exc)
+    line = re.search(r"Line: (\d+)", text)
+    cause = re.search(
+        r"(Error when converting column .*|Expected Number of Columns: \d+ Found: \d+)", text
+    )
+    reason = cause.group(1) if cause else re.sub(r"^[A-Za-z ]*Error: ", "", text.splitlines()[0])
+    reason = reason.replace("Expected Number of Columns", "expected columns")
+    where = f"{path}, row {line.group(1)}" if line else str(path)
+    return IngestError(f"{where}: {reason}")
+
+
+def ingest_epd(
+    paths: Sequence[Path], root: Path | None = None, threads: int | None = None
+) -> IngestReport:
+    """Validate every file, then write all months together (or nothing)."""
+    root = datastore.data_dir(root)
+    layouts = [(Path(p), detect_layout(Path(p))) for p in paths]
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET preserve_insertion_order = false")
+    raw = dropped = 0
+    seen: dict[object, Path] = {}
+    for index, (path, layout) in enumerate(layouts):
+        try:
+            con.execute(f"CREATE TEMP TABLE agg_{index} AS {_aggregate_sql(path, layout)}")
+        except duckdb.Error as exc:
+            raise _duckdb_error(path, exc) from exc
+        con.execute(f"ALTER TABLE agg_{index} DROP COLUMN YEAR_MONTH")
+        bad = con.execute(
+            f"""SELECT count(*) FROM agg_{index} WHERE month IS NULL OR practice IS NULL
+                OR bnf_code IS NULL OR missing_numbers > 0"""
+        ).fetchone()[0]
+        if bad:
+            raise IngestError(_first_bad_row(con, path, layout))
+        total, unidentified = con.execute(
+            f"SELECT sum(raw_rows), coalesce(sum(raw_rows) FILTER (practice LIKE '%998'), 0) "
+            f"FROM agg_{index}"
+        ).fetchone()
+        raw += int(total or 0)
+        dropped += int(unidentified)
+        for (month,) in con.execute(f"SELECT DISTINCT month FROM agg_{index}").fetchall():
+            if month in seen:
+                raise IngestError(f"{path}: month {month:%Y-%m} is also in {seen[month]}")
+            seen[month] = path
+    union = " UNION ALL ".join(f"SELECT * FROM agg_{i}" for i in range(len(layouts)))
+    con.execute(f"CREATE TEMP VIEW agg AS SELECT * FROM ({union}) WHERE practice NOT LIKE '%998'")
+    months = sorted(seen)
+    rows = 0
+    with datastore.staged() as writes:
+        for month in months:
+            final = datastore.prescribing_dir(root) / f"{month:%Y-%m}.parquet"
+            tmp = writes.path_for(final)
+            con.execute(
+                f"""COPY (SELECT month, practice, bnf_code, bnf_name, items, quantity,
+                           actual_cost, net_cost FROM agg WHERE month = DATE '{month}')
+                    TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)"""
+            )
+            rows += con.execute(
+                f"SELECT count(*) FROM agg WHERE month = DATE '{month}'"
+            ).fetchone()[0]
+        _stage_practices(con, root, writes)
+        datastore.stage_presentations(con, root, writes, "agg")
+    return IngestReport(len(layouts), raw, rows, dropped, tuple(f"{m:%Y-%m}" for m in months))
+
+
+def _stage_practices(con, root: Path, writes: datastore.StagedWrites) -> None:
+    """Add practices first seen in this EPD; keep existing rows (an orgs file knows PCNs)."""
+    final = root / "practices.parquet"
+    con.execute(
+        """CREATE TEMP TABLE new_practices AS
+           SELECT practice, arg_max(practice_name, month) AS name, NULL::VARCHAR AS pcn,
+                  arg_max(place, month) AS place, arg_max(icb, month) AS icb,
+                  arg_max(region, month) AS region
+           FROM agg GROUP BY practice"""
+    )
+    if final.exists():
+        old = f"read_parquet('{final}')"
+        query = f"""SELECT * FROM {old} UNION ALL
+                    SELECT * FROM new_practices
+                    WHERE practice NOT IN (SELECT practice FROM {old})"""
+    else:
+        query = "SELECT * FROM new_practices"
+    tmp = writes.path_for(final)
+    con.execute(f"COPY ({query} ORDER BY practice) TO '{tmp}' (FORMAT parquet)")

@@ -1,0 +1,118 @@
+"""Dashboard pages: the ICS overview, a measure's deciles chart and league table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse
+from markupsafe import Markup
+
+from ipmo.analytics import dashboard
+from ipmo.analytics.api import check_org_type
+from ipmo.analytics.definitions import load_definitions
+from ipmo.analytics.engine import LEVELS
+from ipmo.analytics.service import cached_results
+from ipmo.security import Activity, Principal
+from ipmo.web.deps import require
+from ipmo.web.nav import NavItem
+from ipmo.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+NAV = [
+    NavItem(
+        "Medicines dashboard",
+        "/analytics",
+        Activity.ANALYTICS_VIEW,
+        "OpenPrescribing-style measures by practice, PCN, place and ICB, sorted by opportunity",
+    )
+]
+
+
+STATIC = Path(__file__).with_name("static")
+ASSETS = {p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*.js")}
+
+
+@router.get("/analytics/assets/{name:path}")
+def asset(name: str):
+    """The chart scripts (served here as well as /static/analytics: the spine mounts /static
+    first, which shadows domain folders)."""
+    if name not in ASSETS:
+        raise HTTPException(404, "no such asset")
+    return FileResponse(STATIC / name, media_type="text/javascript")
+
+
+def _orgs(values, org_type: str) -> list[str]:
+    return sorted({r for r in dashboard.pc.unique(
+        values.filter(dashboard.pc.equal(values["org_type"], org_type))["org_code"]
+    ).to_pylist()})  # fmt: skip
+
+
+def _json_script(data) -> Markup:
+    # JSON for a <script type="application/json"> block: "<" escaped so it cannot close the tag
+    return Markup(json.dumps(data, default=str).replace("<", "\\u003c"))  # noqa: S704
+
+
+@router.get("/analytics")
+def overview_page(
+    request: Request,
+    org_type: str = "icb",
+    org_code: str = "",
+    principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
+):
+    check_org_type(org_type)
+    results = cached_results(request.app.state.settings.analytics_dir)
+    context = {"levels": [lv for lv in LEVELS if lv != "national"], "org_type": org_type}
+    if results is None:
+        return render(request, "analytics/overview.html", context | {"rows": None})
+    orgs = _orgs(results.values, org_type)
+    org_code = org_code if org_code in orgs else (orgs[0] if orgs else "")
+    rows = dashboard.overview(results.values, load_definitions(), org_type, org_code)
+    return render(
+        request,
+        "analytics/overview.html",
+        context | {"rows": rows, "orgs": orgs, "org_code": org_code,
+                   "month": dashboard.latest_month(results.values)},
+    )  # fmt: skip
+
+
+@router.get("/analytics/measures/{measure_id}")
+def measure_page(
+    request: Request,
+    measure_id: str,
+    org_type: str = "icb",
+    org_code: str = "",
+    principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
+):
+    definitions = load_definitions()
+    if measure_id not in definitions:
+        raise HTTPException(404, f"unknown measure {measure_id}")
+    check_org_type(org_type)
+    definition = definitions[measure_id]
+    results = cached_results(request.app.state.settings.analytics_dir)
+    if results is None:
+        raise HTTPException(404, "no prescribing data loaded")
+    orgs = _orgs(results.values, org_type)
+    org_code = org_code if org_code in orgs else (orgs[0] if orgs else "")
+    chart = dashboard.deciles_chart(results.globals, results.values, definition, org_type, org_code)
+    return render(
+        request,
+        "analytics/measure.html",
+        {
+            "d": definition,
+            "why": Markup(
+                definition.raw.get("why_it_matters")
+                and "".join(definition.raw["why_it_matters"])
+                or ""
+            ),  # noqa: S704,E501 - the peer's reviewed HTML
+            "org_type": org_type,
+            "org_code": org_code,
+            "orgs": orgs,
+            "levels": [lv for lv in LEVELS if lv != "national"],
+            "league": dashboard.league(
+                results.values, measure_id, org_type, definition.low_is_good
+            ),
+            "spec": _json_script(chart),
+        },
+    )

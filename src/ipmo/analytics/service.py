@@ -1,0 +1,99 @@
+"""The one call the CLI, API and benchmark use: measures over the analytics data on an engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ipmo.analytics import datastore
+from ipmo.analytics.aware import aware_definition
+from ipmo.analytics.definitions import MeasureDefinition, load_definitions
+from ipmo.analytics.engine import LEVELS, MeasureResults, run_measures
+from ipmo.analytics.plan import MeasurePlan, plan_measures
+
+
+@dataclass(frozen=True)
+class MeasureRun:
+    results: MeasureResults
+    plans: list[MeasurePlan]
+    skipped: dict[str, str]  # measure id → why it cannot run on this data
+
+
+def presentations(con) -> dict[str, str]:
+    """Every BNF code in the data with a name (custom SQL may filter on names)."""
+    if "presentations" in con.list_tables():
+        table = con.to_pyarrow(con.table("presentations"))
+        return dict(zip(table["bnf_code"].to_pylist(), table["bnf_name"].to_pylist(), strict=True))
+    p = con.table("prescribing")
+    table = con.to_pyarrow(p.group_by("bnf_code").aggregate(bnf_name=p.bnf_name.min()))
+    return dict(zip(table["bnf_code"].to_pylist(), table["bnf_name"].to_pylist(), strict=True))
+
+
+def select_definitions(
+    definitions: dict[str, MeasureDefinition], ids: Iterable[str] | None
+) -> list[MeasureDefinition]:
+    if not ids:
+        return list(definitions.values())
+    unknown = [i for i in ids if i not in definitions]
+    if unknown:
+        raise KeyError(f"unknown measure {', '.join(unknown)}")
+    return [definitions[i] for i in ids]
+
+
+def compute(
+    con,
+    definitions: Sequence[MeasureDefinition],
+    levels: Sequence[str] = tuple(LEVELS),
+    with_ipmo: bool = False,
+) -> MeasureRun:
+    """Run ``definitions`` (plus ipmo's own measures, e.g. AWaRe, when ``with_ipmo``)."""
+    codes = presentations(con)
+    definitions = list(definitions) + [aware_definition(codes)] if with_ipmo else definitions
+    plans, skipped = plan_measures(definitions, codes)
+    if not plans:
+        raise ValueError("none of the selected measures can run on this data: " + str(skipped))
+    return MeasureRun(run_measures(con, plans, levels), plans, skipped)
+
+
+def compute_from_store(
+    root: Path | None = None,
+    engine: str = "duckdb",
+    measure_ids: Iterable[str] | None = None,
+    levels: Sequence[str] = tuple(LEVELS),
+    definitions_dir: Path | None = None,
+) -> MeasureRun:
+    root = datastore.data_dir(root)
+    definitions = select_definitions(load_definitions(definitions_dir), measure_ids)
+    con = datastore.connect(engine, root)
+    return compute(con, definitions, levels, with_ipmo=not measure_ids)
+
+
+def results_paths(root: Path) -> tuple[Path, Path]:
+    return root / "measure_values.parquet", root / "measure_globals.parquet"
+
+
+def cached_results(root: Path) -> MeasureResults | None:
+    """All shipped measures at every level, computed once per data change and kept as Parquet.
+
+    Pages and the API read this file rather than recompute (a run takes seconds; a page must
+    not). The cache is rebuilt when any input table is newer than it. None when no data loaded.
+    """
+    import pyarrow.parquet as pq
+
+    values_path, globals_path = results_paths(root)
+    inputs = datastore.prescribing_files(root)
+    if not inputs or not (root / "practices.parquet").exists():
+        return None
+    inputs += [p for p in (root / "practices.parquet", root / "list_sizes.parquet") if p.exists()]
+    newest = max(p.stat().st_mtime for p in inputs)
+    if not (values_path.exists() and globals_path.exists()) or (
+        values_path.stat().st_mtime < newest
+    ):
+        definitions = list(load_definitions().values())
+        run = compute(datastore.connect_duckdb(root), definitions, with_ipmo=True)
+        with datastore.staged() as writes:
+            pq.write_table(run.results.values, writes.path_for(values_path))
+            pq.write_table(run.results.globals, writes.path_for(globals_path))
+        return run.results
+    return MeasureResults(pq.read_table(values_path), pq.read_table(globals_path))
