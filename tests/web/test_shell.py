@@ -37,3 +37,23 @@ def test_sign_in_refuses_open_redirects(client_as):
         follow_redirects=False,
     )
     assert r.headers["location"] == "/"
+
+
+def test_domain_static_files_are_served_beside_the_shared_ones(client_as):
+    from pathlib import Path
+
+    import ipmo
+
+    anon = client_as(None)
+    assert anon.get("/assets/nhsuk-frontend.min.css").status_code == 200
+    root = Path(ipmo.__file__).parent
+    served = 0
+    for static in root.glob("*/static"):
+        if static.parent.name == "web":
+            continue
+        first = next((p for p in static.rglob("*") if p.is_file()), None)
+        if first is not None:
+            url = f"/static/{static.parent.name}/{first.relative_to(static).as_posix()}"
+            assert anon.get(url).status_code == 200, url
+            served += 1
+    assert served >= 1

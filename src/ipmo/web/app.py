@@ -94,7 +94,6 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         return response
 
     app.mount("/assets", StaticFiles(directory=STATIC / "nhsuk"), name="assets")
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_handlers(app)
     _install_core_routes(app)
 
@@ -108,6 +107,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         if static.is_dir():
             domain = module.__name__.split(".")[1]
             app.mount(f"/static/{domain}", StaticFiles(directory=static), name=f"static-{domain}")
+    # mounted last so each domain's /static/<domain> above wins over the shared folder
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.nav = nav
     return app
 
