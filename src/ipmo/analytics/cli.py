@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from ipmo.analytics.engine import DECILES, LEVELS
+from ipmo.analytics.levels import DECILES, LEVELS
 
 analytics = typer.Typer(help="Population prescribing measures (analytics zone).")
 OUTPUT_COLUMNS = ["measure", "org_type", "org_code", "month", "numerator", "denominator"]

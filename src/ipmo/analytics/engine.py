@@ -28,19 +28,8 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from ipmo.analytics.levels import DECILES, LEVELS, NATIONAL_CODE  # noqa: F401 (re-exported)
 from ipmo.analytics.plan import VALUE_COLUMNS, MeasurePlan
-
-DECILES = tuple(range(10, 100, 10))
-# org_type → column of the practices table holding that level's code (None: whole country)
-LEVELS: dict[str, str | None] = {
-    "practice": "practice",
-    "pcn": "pcn",
-    "place": "place",
-    "icb": "icb",
-    "region": "region",
-    "national": None,
-}
-NATIONAL_CODE = "ENG"
 
 
 @dataclass(frozen=True)
