@@ -34,6 +34,8 @@ _OTHER_VERSION_TYPES = {
     "MedicationKnowledge": None,  # R4 has it but it is not a medication *record*
 }
 _JEKYLL = re.compile(r"^\s*\{%.*?%\}\s*$", re.MULTILINE)
+# A comment, or a CDATA section (kept: a "<!--" inside one is text, not a comment).
+_XML_COMMENT_OR_CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>|<!--.*?-->", re.DOTALL)
 
 
 class FhirInputError(ValueError):
@@ -68,6 +70,13 @@ class FhirDocument:
 def strip_jekyll(text: str) -> str:
     """Drop Jekyll/Liquid lines (``{% highlight json %}``) that wrap the GP Connect examples."""
     return _JEKYLL.sub("", text)
+
+
+def strip_xml_comments(text: str) -> str:
+    """Remove XML comments. They carry no FHIR content, and fhir.resources' XML reader mistakes a
+    comment (e.g. the explanatory ones in the BaRS and UK Core examples) for an extension and
+    rejects the resource (``Bundle.id__ext``). Call on well-formed XML only (checked first)."""
+    return _XML_COMMENT_OR_CDATA.sub(lambda m: m[0] if m[0].startswith("<![") else "", text)
 
 
 def _decode(data: bytes | str) -> str:
@@ -221,6 +230,7 @@ def read_fhir(
             raise FhirInputError("security", f"unsafe XML refused: {exc}") from None
         if not root.tag.startswith(_FHIR_NS):
             raise FhirInputError("structure", "the XML is not in the FHIR namespace")
+        text = strip_xml_comments(text)
         resource_type = _check_type(root.tag[len(_FHIR_NS) :])
         if precheck:
             precheck(resource_type, _xml_entry_types(root))

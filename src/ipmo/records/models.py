@@ -141,3 +141,34 @@ class ReconciliationDecision(Base):
     record_version: Mapped[int] = mapped_column(Integer)  # the version this decision created
 
     record: Mapped[ReconciledRecord] = relationship(back_populates="decisions")
+
+
+class ProposedChangeKind:
+    """The changes a medication review can propose (issue 6; ``review.models.InterventionKind``
+    minus monitoring and referral, which do not change the list)."""
+
+    STOP = "stop"
+    START = "start"
+    SWITCH = "switch"
+    DOSE_CHANGE = "dose_change"
+    ALL = (STOP, START, SWITCH, DOSE_CHANGE)
+
+
+class ProposedChange(Base):
+    """A change to a patient's medicines proposed elsewhere (a structured medication review) and
+    shown on the One Medication Record as *pending* until the prescriber acts on it. It does not
+    alter the reconciled list: the sources (the GP record) remain the truth."""
+
+    __tablename__ = "record_proposed_changes"
+    __table_args__ = (Index("ix_record_proposed_changes_record", "record_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("reconciled_records.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # ProposedChangeKind
+    medicine: Mapped[str | None] = mapped_column(String(255))
+    dmd_code: Mapped[str | None] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending
+    origin: Mapped[str] = mapped_column(String(60))  # e.g. "review-intervention:12"
+    proposed_by: Mapped[str] = mapped_column(String(100))
+    proposed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -7,12 +7,16 @@
   Decisions carry the ETag they were made against (If-Match); a compare-and-set update refuses a
   stale one with :class:`VersionConflict` so concurrent edits are refused, never lost.
 * Callers own the transaction (``session_scope`` / the web request): on any error nothing is
-  written. Access checks and audit belong to the caller (API / pages) before calling in here.
+  written. Access checks and audit belong to the caller (API / pages) before calling in here,
+  except :func:`propose_change`, which other domains call and which audits itself.
+* Other domains use two small functions, never the tables: :func:`current_medications` (the
+  reconciled current list, e.g. for the Discharge Medicines Service, issue 5) and
+  :func:`propose_change` (a pending change from a medication review, issue 6).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -24,6 +28,8 @@ from ipmo.patients.models import Patient
 from ipmo.records.canonical import MedItem, SourceDocument
 from ipmo.records.models import (
     DecisionAction,
+    ProposedChange,
+    ProposedChangeKind,
     ReconciledRecord,
     ReconciliationDecision,
     SourceItem,
@@ -256,6 +262,7 @@ class RecordView:
     reconciliation: Reconciliation
     sources: list[SourceDocument]
     decisions: dict[str, dict[str, Any]]  # latest decision per discrepancy id
+    proposals: list[dict[str, Any]] = field(default_factory=list)  # pending proposed changes
 
     @property
     def etag(self) -> str:
@@ -269,6 +276,7 @@ class RecordView:
     def to_json(self) -> dict[str, Any]:
         body = as_json(self.reconciliation, self.nhs_number, decisions=self.decisions)
         body["version"] = self.version
+        body["proposed_changes"] = self.proposals
         for d in body["discrepancies"]:
             d["open"] = d["id"] in self.open_ids
         return body
@@ -309,7 +317,14 @@ def get_record(
                 and decisions.get(disc.id, {}).get("action") == DecisionAction.STOP
             ):
                 line.status = "stopped"
-    return RecordView(patient.nhs_number, rec.version if rec else 1, result, docs, decisions)
+    return RecordView(
+        patient.nhs_number,
+        rec.version if rec else 1,
+        result,
+        docs,
+        decisions,
+        _pending(session, rec.id) if rec else [],
+    )
 
 
 def decide(
@@ -355,3 +370,110 @@ def decide(
     )
     session.flush()
     return new_version
+
+
+def _pending(session: Session, record_id: int) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(ProposedChange)
+        .where(ProposedChange.record_id == record_id, ProposedChange.status == "pending")
+        .order_by(ProposedChange.id)
+    )
+    return [
+        {
+            "id": p.id,
+            "kind": p.kind,
+            "medicine": p.medicine,
+            "dmd_code": p.dmd_code,
+            "detail": p.detail,
+            "status": p.status,
+            "origin": p.origin,
+            "proposed_by": p.proposed_by,
+            "proposed_at": p.proposed_at.isoformat(),
+        }
+        for p in rows
+    ]
+
+
+def propose_change(
+    session: Session,
+    principal: Any,
+    patient: Patient,
+    *,
+    kind: str,
+    medicine: str | None,
+    dmd_code: str | None = None,
+    detail: str = "",
+    origin: str,
+) -> ProposedChange:
+    """Attach a *pending* change (stop/start/switch/dose change) to the patient's record and audit
+    it (issue 6: "Interventions become proposed changes on the One Medication Record and are
+    audited"). The reconciled list itself is not changed; the record version is bumped because
+    what the record shows has changed (a writer holding the old ETag must reload)."""
+    from ipmo.security.access import audit_event
+
+    if kind not in ProposedChangeKind.ALL:
+        raise RecordError(f"a proposed change must be one of {', '.join(ProposedChangeKind.ALL)}")
+    if not (medicine and medicine.strip()) and not (dmd_code and dmd_code.strip()):
+        raise RecordError(f"a proposed {kind.replace('_', ' ')} must name the medicine")
+    rec = _record(session, patient.id)
+    change = ProposedChange(
+        record_id=rec.id,
+        kind=kind,
+        medicine=(medicine or "").strip()[:255] or None,
+        dmd_code=(dmd_code or "").strip()[:20] or None,
+        detail=(detail or "")[:2000],
+        origin=origin[:60],
+        proposed_by=principal.username[:100],
+    )
+    session.add(change)
+    session.flush()
+    version = _bump(session, rec)
+    audit_event(
+        session,
+        principal,
+        "record.propose_change",
+        patient,
+        detail={"proposal_id": change.id, "kind": kind, "origin": origin, "version": version},
+    )
+    return change
+
+
+@dataclass(frozen=True)
+class CurrentMedication:
+    """One line of the reconciled current list, as other domains need it."""
+
+    name: str
+    dmd_code: str | None  # the VMP when mapped, else the first source's own code
+    dose_text: str | None
+    codes: tuple[str, ...] = ()  # every code the line is known by: sources' own, VMP, VTM
+
+
+def current_medications(
+    session: Session, patient_id: int, as_of: date, dictionary: DictionaryLike | None = None
+) -> list[CurrentMedication] | None:
+    """The patient's reconciled *current* medicines at ``as_of`` (FCI current rule, stop
+    decisions applied), or ``None`` when the patient has no One Medication Record (no source
+    lists) so the caller can fall back to what it used before. No access check or audit here:
+    the caller has already checked its own access to the patient."""
+    has_sources = session.scalar(
+        select(SourceList.id).where(SourceList.patient_id == patient_id).limit(1)
+    )
+    patient = session.get(Patient, patient_id)
+    if has_sources is None or patient is None:
+        return None
+    if dictionary is None:
+        from ipmo.records.terminology import default_dictionary
+
+        dictionary = default_dictionary()
+    view = get_record(session, patient.nhs_number, as_of, dictionary)
+    out = []
+    for line in view.reconciliation.lines:
+        if line.status == "stopped":
+            continue
+        items = [i for group in line.by_source.values() for i in group]
+        # the product as a source names it ("Ramipril 5mg capsules"), not the bare VTM name
+        chosen = next((i for i in items if i.dose_text == line.dose_text), items[0])
+        code = line.vmp or chosen.code or next((i.code for i in items if i.code), None)
+        codes = dict.fromkeys(c for c in (*(i.code for i in items), line.vmp, line.vtm) if c)
+        out.append(CurrentMedication(chosen.name, code, line.dose_text, tuple(codes)))
+    return out

@@ -4,10 +4,11 @@ NHS England DMS toolkit (PAR366), stage 1 (within 72 hours): the community pharm
 clinical check of the discharge medicines, *compares them with the medicines the patient was taking
 before admission* and checks queued prescriptions. ../shared/fhir/STANDARDS.md §4.4.
 
-The "before admission" list is the patient's current GP repeat medication (``MedicationIssue``
-rows of type repeat issued in the ``LOOKBACK`` before the referral). When the One Medication Record
-(``ipmo.records``) offers a reconciled current list, it should replace :func:`community_list`;
-the comparison (:func:`reconcile`) stays the same.
+The "before admission" list is, when the patient has a One Medication Record (issue 5: "the
+discharge medication list ... is reconciled against the One Medication Record when both exist"),
+its reconciled current list at the referral date (``ipmo.records.service.current_medications``);
+otherwise the current GP repeat medication (``MedicationIssue`` rows of type repeat issued in the
+``LOOKBACK`` before the referral). The comparison (:func:`reconcile`) is the same for both.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Line:
     dmd_code: str | None = None
     dose_text: str | None = None
     change: str | None = None  # discharge lines only: started | stopped | changed | unchanged
+    codes: tuple[str, ...] = ()  # community lines: every other code the medicine is known by
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,16 @@ def _key(line: Line) -> str:
 def reconcile(discharge: list[Line], community: list[Line]) -> list[Finding]:
     """Pure comparison of the discharge list with the pre-admission (GP) list."""
     gp = {_key(c): c for c in community}
+    by_code = {"dmd:" + code: c for c in community for code in c.codes}
     by_name = {"name:" + " ".join(c.name.lower().split()[:2]): c for c in community}
     seen: set[str] = set()
     out: list[Finding] = []
     for d in discharge:
-        c = gp.get(_key(d)) or by_name.get("name:" + " ".join(d.name.lower().split()[:2]))
+        c = (
+            gp.get(_key(d))
+            or by_code.get(_key(d))
+            or by_name.get("name:" + " ".join(d.name.lower().split()[:2]))
+        )
         if c is not None:
             seen.add(_key(c))
         if d.change == "stopped":
@@ -89,7 +96,20 @@ def reconcile(discharge: list[Line], community: list[Line]) -> list[Finding]:
     return out
 
 
+def record_list(session: Session, ref: Referral) -> list[Line] | None:
+    """The One Medication Record's current list at the referral date, or None without one."""
+    from ipmo.records.service import current_medications
+
+    if ref.patient_id is None:
+        return None
+    current = current_medications(session, ref.patient_id, ref.created_at.date())
+    if current is None:
+        return None
+    return [Line(m.name, m.dmd_code, m.dose_text, codes=m.codes) for m in current]
+
+
 def community_list(session: Session, ref: Referral) -> list[Line]:
+    """GP repeat medication issued in the six months before the referral (the fallback)."""
     if ref.patient_id is None:
         return []
     since = (ref.created_at - LOOKBACK).date()
@@ -111,11 +131,16 @@ def community_list(session: Session, ref: Referral) -> list[Line]:
 
 def reconcile_for(session: Session, ref: Referral) -> dict:
     discharge = [Line(d.name, d.dmd_code, d.dose_text, d.change) for d in ref.discharge_items]
-    community = community_list(session, ref)
+    community = record_list(session, ref)
+    compared_with = "one-medication-record"
+    if community is None:
+        community, compared_with = community_list(session, ref), "gp-repeat-medication"
     return {
         "reference": ref.reference,
-        "compared_with": "gp-repeat-medication" if community else None,
-        "discharge_items": [asdict(x) for x in discharge],
+        "compared_with": compared_with if community else None,
+        "discharge_items": [
+            {k: v for k, v in asdict(x).items() if k != "codes"} for x in discharge
+        ],
         "findings": [asdict(f) for f in reconcile(discharge, community)] if community else [],
         "checked_at": ref.dms_checked_at.isoformat() if ref.dms_checked_at else None,
         "checked_by": ref.dms_checked_by,

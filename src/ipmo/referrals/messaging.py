@@ -25,7 +25,6 @@ the submitter, the ``MessageHeader.sender`` organisation as the referrer that ge
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -132,17 +131,11 @@ def check_content_type(content_type: str | None) -> None:
             )
 
 
-_XML_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
-
-
 def read_message(body: bytes) -> tuple[dict, BundleIndex, dict]:
     """Parse and validate the Bundle with ``fhir.resources.R4B``; return (bundle, index, header).
 
-    XML comments are removed first: they carry no FHIR content, and fhir.resources' XML reader
-    mistakes a comment (e.g. the explanatory ones before the root element in the BaRS examples)
-    for an extension and rejects the message (``Bundle.id__ext``)."""
-    if body.lstrip()[:1] == b"<":
-        body = _XML_COMMENT.sub(b"", body)
+    XML comments (e.g. the explanatory ones before the root element in the BaRS examples) are
+    removed by the shared parser (``ipmo.fhir.versions.strip_xml_comments``)."""
     try:
         doc = read_fhir(body, version="R4")
     except FhirInputError as exc:

@@ -183,6 +183,7 @@ def review_json(r: MedicationReview) -> dict:
         "follow_up_date": r.follow_up_date.isoformat() if r.follow_up_date else None,
         "interventions": [
             {
+                "id": i.id,
                 "kind": i.kind,
                 "medicine": i.medicine,
                 "rule_id": i.rule_id,

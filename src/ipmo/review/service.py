@@ -203,6 +203,35 @@ def rates(session: Session, group_by: str = "practice") -> list[dict]:
     return out
 
 
+# Interventions that change the medicines list; monitoring and referral do not.
+_CHANGES_LIST = {
+    InterventionKind.STOP,
+    InterventionKind.START,
+    InterventionKind.SWITCH,
+    InterventionKind.DOSE_CHANGE,
+}
+
+
+def _propose_on_record(session: Session, principal, patient: Patient, item: Intervention) -> None:
+    """Issue 6: "Interventions become proposed changes on the One Medication Record and are
+    audited" — through the records domain's service function (which audits the proposal). A
+    change the patient (or carer) did not accept in the shared decision is not proposed."""
+    from ipmo.records.service import propose_change
+
+    if item.kind not in _CHANGES_LIST or not item.accepted_by_patient:
+        return
+    propose_change(
+        session,
+        principal,
+        patient,
+        kind=item.kind,
+        medicine=item.medicine,
+        dmd_code=item.dmd_code,
+        detail=item.detail,
+        origin=f"review-intervention:{item.id}",
+    )
+
+
 def record_review(
     session: Session,
     principal,
@@ -247,6 +276,8 @@ def record_review(
         )
     session.add(review)
     session.flush()
+    for intervention in review.interventions:
+        _propose_on_record(session, principal, patient, intervention)
     audit_event(
         session,
         principal,

@@ -536,6 +536,23 @@ def upgrade() -> None:
     with op.batch_alter_table('reconciliation_decisions', schema=None) as batch_op:
         batch_op.create_index('ix_reconciliation_decisions_record', ['record_id', 'discrepancy_id'], unique=False)
 
+    op.create_table('record_proposed_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('medicine', sa.String(length=255), nullable=True),
+    sa.Column('dmd_code', sa.String(length=20), nullable=True),
+    sa.Column('detail', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('origin', sa.String(length=60), nullable=False),
+    sa.Column('proposed_by', sa.String(length=100), nullable=False),
+    sa.Column('proposed_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['record_id'], ['reconciled_records.id'], name=op.f('fk_record_proposed_changes_record_id_reconciled_records'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_record_proposed_changes'))
+    )
+    with op.batch_alter_table('record_proposed_changes', schema=None) as batch_op:
+        batch_op.create_index('ix_record_proposed_changes_record', ['record_id', 'status'], unique=False)
+
     op.create_table('referral_discharge_items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('referral_id', sa.Integer(), nullable=False),
@@ -687,6 +704,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_referral_discharge_items_referral_id'))
 
     op.drop_table('referral_discharge_items')
+    with op.batch_alter_table('record_proposed_changes', schema=None) as batch_op:
+        batch_op.drop_index('ix_record_proposed_changes_record')
+
+    op.drop_table('record_proposed_changes')
     with op.batch_alter_table('reconciliation_decisions', schema=None) as batch_op:
         batch_op.drop_index('ix_reconciliation_decisions_record')
 
