@@ -23,5 +23,8 @@ def normalise_nhs_number(value: str) -> str:
 
 
 def is_synthetic(value: str) -> bool:
-    """Synthetic/test numbers are allocated from the 999 range."""
-    return str(value).startswith("999")
+    """Synthetic/test numbers come from the range NHS England never issues to people
+    (9000000000–9999999999, ``nhs_number.REGION_SYNTHETIC``); ipmo draws from 999… first and,
+    for populations larger than that block's ~909k valid numbers, from 998… and below."""
+    digits = "".join(ch for ch in str(value) if ch.isdigit())
+    return len(digits) == 10 and digits.startswith("9")
