@@ -3,9 +3,10 @@
 Seeds the sample ICS in a temporary SQLite store, gives each of its patients three sources
 (GP, hospital, pharmacy; ~10 lines each), then times ``GET /api/records/patients/{nhs}`` through
 the full app served by uvicorn on loopback (bearer token, access check + audit write,
-reconciliation, JSON; one keep-alive HTTP client). The baseline is
-the bare service call (``get_record`` in a session, no HTTP, no access check, no audit) measured
-in the same run; the ratio is what the web layer and the audit trail cost.
+reconciliation, JSON; one keep-alive HTTP client). By default the server is a separate
+``ipmo serve`` process, as in production; ``--in-process`` serves from a thread of the benchmark.
+The baseline is the bare service call (``get_record`` in a session, no HTTP, no access check, no
+audit) measured in the same run; the ratio is what the web layer and the audit trail cost.
 
     uv run python bench/bench_records_api.py [--reads 300]
 """
@@ -13,8 +14,11 @@ in the same run; the ratio is what the web layer and the audit trail cost.
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -60,6 +64,7 @@ def pct(values: list[float], p: float) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reads", type=int, default=300)
+    ap.add_argument("--in-process", action="store_true", help="serve from a thread of this process")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ipmo-bench-"))
     engine = create_store_engine(f"sqlite:///{tmp / 'store.sqlite3'}")
@@ -75,14 +80,35 @@ def main() -> None:
             for kind, org, skip, twice in (("gp", "A10001", -1, -1), ("hospital", "RXX", n, 3),
                                            ("pharmacy", "FA001", 9 - n, -1)):  # fmt: skip
                 ingest(s, from_csv(source_csv(nhs, kind, org, skip, twice)))
-    app = create_app(engine, Settings(data_dir=tmp, database_url="sqlite://", secret_key="bench"))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
+    server = None
+    if args.in_process:  # client and server share one interpreter (and its GIL)
+        app = create_app(
+            engine, Settings(data_dir=tmp, database_url="sqlite://", secret_key="bench")
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        threading.Thread(target=server.run, daemon=True).start()
+        while not server.started:
+            time.sleep(0.05)
+    else:  # what a real client sees: `ipmo serve` in its own process
+        env = {**os.environ, "IPMO_DATA_DIR": str(tmp), "IPMO_SECRET_KEY": "bench",
+               "IPMO_DATABASE_URL": f"sqlite:///{tmp / 'store.sqlite3'}"}  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ipmo", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(600):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}")
     token = client.post(
         "/api/auth/token", data={"username": "pcn.pharmacist", "password": DEMO_PASSWORD}
@@ -110,7 +136,11 @@ def main() -> None:
     print(f"bare service p50/95 {statistics.median(bare):.1f} / {pct(bare, 95):.1f} ms (baseline)")
     print(f"ratio               {pct(api, 95) / pct(bare, 95):.1f}× (web layer + access audit)")
     client.close()
-    server.should_exit = True
+    if server is not None:
+        server.should_exit = True
+    else:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 if __name__ == "__main__":
