@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import sys
 from pathlib import Path
+
+from ipmo.terminology.verhoeff import verhoeff_ok as check_digit_ok
 
 DATA = Path(__file__).with_name("data")
 PUB = "terminology/public_codelists"
@@ -120,38 +123,10 @@ CODE_SETS: dict[str, list[str]] = {
 CODE_COLS = ("dmd_id", "dmd", "code", "id", "snomed_id", "snomedid")
 TERM_COLS = ("dmd_name", "term", "nm", "name", "dmd_description")
 
-_D = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
-    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
-    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
-    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
-    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
-    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
-    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
-]
-_P = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-    [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
-    [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
-    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
-    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
-    [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
-    [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
-]
-
 
 def verhoeff_ok(code: str) -> bool:
     """SNOMED CT identifiers end in a Verhoeff check digit; damaged ids fail it."""
-    if not code.isdigit() or not 6 <= len(code) <= 18:
-        return False
-    c = 0
-    for i, ch in enumerate(reversed(code)):
-        c = _D[c][_P[i % 8][int(ch)]]
-    return c == 0
+    return 6 <= len(code) <= 18 and check_digit_ok(code)
 
 
 def _rows(path: Path) -> list[tuple[str, str, str]]:
@@ -210,7 +185,12 @@ def build_products(shared: Path) -> int:
                 continue
             old_name, old_bnf = products.get(code, ("", ""))
             products[code] = (old_name or term, old_bnf or bnf)
-    with gzip.open(DATA / "products.csv.gz", "wt", newline="") as f:
+    # mtime=0: the same inputs give the same bytes (reproducible build)
+    with (
+        open(DATA / "products.csv.gz", "wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz,
+        io.TextIOWrapper(gz, newline="") as f,
+    ):
         w = csv.writer(f)
         w.writerow(["dmd_id", "name", "bnf_code"])
         for code in sorted(products):

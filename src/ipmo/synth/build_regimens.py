@@ -18,41 +18,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-OUT = Path(__file__).with_name("data") / "regimens.csv"
+from ipmo.terminology.verhoeff import verhoeff_ok as check_digit_ok
 
-# Verhoeff tables (SNOMED CT check digit; SNOMED CT Technical Implementation Guide §6.7).
-_D = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
-    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
-    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
-    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
-    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
-    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
-    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
-]
-_P = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-    [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
-    [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
-    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
-    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
-    [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
-    [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
-]
+OUT = Path(__file__).with_name("data") / "regimens.csv"
 
 
 def verhoeff_ok(code: str) -> bool:
     """True when a SNOMED CT / dm+d id's last digit is its Verhoeff check digit."""
-    if not code.isdigit() or len(code) < 6:
-        return False
-    c = 0
-    for i, ch in enumerate(reversed(code)):
-        c = _D[c][_P[i % 8][int(ch)]]
-    return c == 0
+    return len(code) >= 6 and check_digit_ok(code)
 
 
 CODE_COLS = ("dmd_id", "dmd", "code", "id", "snomed_id", "snomedid")
