@@ -1,0 +1,37 @@
+"""The medicines dashboard in a real browser: overview, measure page with its rendered Vega-Lite
+deciles chart, and no serious accessibility issues."""
+
+import pytest
+
+from ipmo.analytics.prescribing_csv import ingest_prescribing
+from tests.browser.conftest import serious_accessibility_violations, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def golden(app_settings, shared_dir):
+    folder = shared_dir / "peers/openprescribing/fixtures/measures_golden"
+    ingest_prescribing(
+        folder / "derived_prescribing_input.csv", folder / "derived_orgs.csv",
+        app_settings.analytics_dir,
+    )  # fmt: skip
+
+
+def test_analyst_sees_overview_then_a_measure_chart(page, golden, live_server):
+    sign_in(page, live_server, "analyst")
+    page.goto(f"{live_server}/analytics?org_type=icb&org_code=E00")
+    rows = page.locator("#overview tbody tr")
+    assert rows.count() > 0
+    assert serious_accessibility_violations(page) == []
+    page.goto(f"{live_server}/analytics/measures/trimethoprim?org_type=place&org_code=AAA")
+    # vega-embed draws the chart client-side; wait for the rendered SVG/canvas
+    page.wait_for_selector("#deciles-chart svg, #deciles-chart canvas", timeout=15000)
+    assert page.locator("#league tbody tr").count() > 0
+    assert serious_accessibility_violations(page) == []
+
+
+def test_care_home_staff_without_the_analytics_activity_are_refused(page, golden, live_server):
+    sign_in(page, live_server, "carehome")
+    response = page.goto(f"{live_server}/analytics")
+    assert response.status == 403
