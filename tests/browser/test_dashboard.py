@@ -2,9 +2,9 @@
 deciles chart, and no serious accessibility issues."""
 
 import pytest
+from tests.browser.conftest import serious_accessibility_violations, sign_in
 
 from ipmo.analytics.prescribing_csv import ingest_prescribing
-from tests.browser.conftest import serious_accessibility_violations, sign_in
 
 pytestmark = pytest.mark.browser
 
