@@ -3,36 +3,19 @@ the same aggregates without names."""
 
 import pytest
 from tests.browser.conftest import serious_accessibility_violations, sign_in
-from tests.workforce.helpers import csv_text, row
+from tests.workforce.helpers import LEADER, csv_text, leader_and_report
 
 from ipmo.store import session_scope
 from ipmo.workforce.importer import import_assignments
 
 pytestmark = pytest.mark.browser
-NAMED = "Lee Leader"
+NAMED = LEADER
 
 
 @pytest.fixture
 def workforce(sample_ics):
     text = csv_text(
-        row(
-            assignment_number="L1",
-            employee_number="E1",
-            full_name=NAMED,
-            organisation_code="QXX",
-            position_title="ICS Chief Pharmacist",
-            afc_band="9",
-            leadership="Y",
-            independent_prescriber="Y",
-        ),
-        row(
-            assignment_number="S1",
-            employee_number="E3",
-            full_name="Sam Staff",
-            organisation_code="A10001",
-            wte="0.5",
-            reports_to="L1",
-        ),
+        *leader_and_report(),
     )
     with session_scope(sample_ics) as s:
         import_assignments(s, text)

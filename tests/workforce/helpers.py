@@ -85,3 +85,31 @@ class Site:
         for c in self._clients.values():
             c.close()
         self.engine.dispose()
+
+
+LEADER = "Lee Leader"
+
+
+def leader_and_report() -> tuple[dict[str, str], dict[str, str]]:
+    """An ICS chief pharmacist (named, independent prescriber) and a half-time post reporting to
+    them: the smallest registry with a line of accountability."""
+    return (
+        row(
+            assignment_number="L1",
+            employee_number="E1",
+            full_name=LEADER,
+            organisation_code="QXX",
+            position_title="ICS Chief Pharmacist",
+            afc_band="9",
+            leadership="Y",
+            independent_prescriber="Y",
+        ),
+        row(
+            assignment_number="S1",
+            employee_number="E3",
+            full_name="Sam Staff",
+            organisation_code="A10001",
+            wte="0.5",
+            reports_to="L1",
+        ),
+    )

@@ -8,31 +8,14 @@ import pytest
 from ipmo.store import session_scope
 from ipmo.workforce.importer import import_assignments
 
-from .helpers import Site, csv_text, row
+from .helpers import LEADER, Site, csv_text, leader_and_report, row
 
-NAMED = "Lee Leader"
+NAMED = LEADER
 
 
 def _populate(engine) -> None:
     text = csv_text(
-        row(
-            assignment_number="L1",
-            employee_number="E1",
-            full_name=NAMED,
-            organisation_code="QXX",
-            position_title="ICS Chief Pharmacist",
-            afc_band="9",
-            leadership="Y",
-            independent_prescriber="Y",
-        ),
-        row(
-            assignment_number="S1",
-            employee_number="E3",
-            full_name="Sam Staff",
-            organisation_code="A10001",
-            wte="0.5",
-            reports_to="L1",
-        ),
+        *leader_and_report(),
         row(
             assignment_number="V1",
             employee_number="",
