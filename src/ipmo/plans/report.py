@@ -9,7 +9,7 @@ from __future__ import annotations
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from ipmo.workforce.svg import line_chart
+from ipmo.web.charts import line_chart
 
 RAG_LABELS = {"green": "On track", "amber": "At risk", "red": "Off track", "grey": "No data"}
 

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ipmo.organisations.models import OrgKind
+from ipmo.web.charts import Node, tree_svg
 from ipmo.workforce.geography import Geography, load_geography
 from ipmo.workforce.models import Post
-from ipmo.workforce.svg import Node, tree_svg
 from ipmo.workforce.views import PostFacts, load_posts
 from ipmo.workforce.vocab import SECTOR_LABELS, Sector
 
