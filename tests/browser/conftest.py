@@ -11,6 +11,7 @@ import shutil
 import socket
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -54,9 +55,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def live_server(sample_ics, app_settings):
-    """Serve the sample ICS with uvicorn in a thread; yields the base URL."""
+@contextmanager
+def serving(engine, settings):
+    """Serve ``engine``'s store with uvicorn in a thread; yields the base URL."""
     import uvicorn
 
     from ipmo.web.app import create_app
@@ -64,7 +65,7 @@ def live_server(sample_ics, app_settings):
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(sample_ics, app_settings), host="127.0.0.1", port=port, log_level="warning"
+            create_app(engine, settings), host="127.0.0.1", port=port, log_level="warning"
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)
@@ -74,9 +75,18 @@ def live_server(sample_ics, app_settings):
         if time.time() > deadline:
             raise RuntimeError("server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(sample_ics, app_settings):
+    """The sample ICS served on a free loopback port; yields the base URL."""
+    with serving(sample_ics, app_settings) as url:
+        yield url
 
 
 @pytest.fixture
