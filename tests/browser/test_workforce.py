@@ -1,5 +1,5 @@
-"""Browser: the workforce lead sees the summary, organogram and named posts; an analyst sees
-the same aggregates without names."""
+"""Browser: the workforce lead sees the summary, organogram and named posts, and adds a post with
+the form (a mistake is explained, then fixed); an analyst sees the same aggregates without names."""
 
 import pytest
 from tests.browser.conftest import serious_accessibility_violations, sign_in
@@ -83,3 +83,30 @@ def test_plan_page_and_service_evaluation_are_accessible(page, workforce, sample
     page.goto(f"{live_server}/workforce/services")
     assert page.get_by_role("heading", level=1).inner_text() == "Service evaluation"
     assert serious_accessibility_violations(page) == []
+
+
+def test_workforce_lead_adds_a_post_with_the_form(page, workforce, live_server):
+    sign_in(page, live_server, "workforce.lead")
+    page.goto(f"{live_server}/workforce/people")
+    page.get_by_role("button", name="Add a post").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Add a post"
+    assert serious_accessibility_violations(page) == []
+    page.get_by_label("Assignment number").fill("N1")
+    page.get_by_label("Organisation", exact=True).select_option("A10001")
+    page.get_by_label("Position title").fill("Care home pharmacist")
+    page.get_by_label("Staff role").select_option("pharmacist")
+    page.get_by_label("Agenda for Change band").select_option("7")
+    page.get_by_label("Whole-time equivalent").fill("1.5")
+    page.get_by_label("Start date").fill("2025-04-01")
+    page.get_by_label("Employee number").fill("E9")
+    page.get_by_label("Full name").fill("Robin New")
+    page.get_by_role("button", name="Add post").click()
+    summary = page.locator(".nhsuk-error-summary")
+    assert "at most 1.0" in summary.inner_text()
+    assert serious_accessibility_violations(page) == []
+    assert page.get_by_label("Position title").input_value() == "Care home pharmacist"
+    summary.get_by_role("link").click()
+    page.get_by_label("Whole-time equivalent").fill("0.8")
+    page.get_by_role("button", name="Add post").click()
+    assert page.get_by_text("Post N1 added.").is_visible()
+    assert "Robin New" in page.locator("#people").inner_text()

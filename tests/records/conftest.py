@@ -109,3 +109,65 @@ def rec(dictionary):
 
     return SimpleNamespace(item=item, source=source, tablets=tablets, INDEX=INDEX, run=run,
                            types=types_of)  # fmt: skip
+
+
+# --- the sample ICS on both engines, for proposed-change tests ---------------------------------
+
+
+def _seed_sample_ics(engine):
+    from ipmo.organisations.sample import seed_sample_ics
+    from ipmo.security.users import seed_demo_users
+    from ipmo.store import session_scope
+
+    with session_scope(engine) as s:
+        seed_sample_ics(s)
+        seed_demo_users(s)
+    return engine
+
+
+@pytest.fixture
+def ics_any(any_engine):
+    """The sample ICS with demo users, on SQLite and on PostgreSQL."""
+    return _seed_sample_ics(any_engine)
+
+
+@pytest.fixture
+def principal_of():
+    """``principal_of(session, "pcn.pharmacist")`` → that demo user's ``Principal``."""
+    from sqlalchemy import select
+
+    from ipmo.security.models import User
+    from ipmo.security.principal import Principal
+
+    def get(session, username: str) -> Principal:
+        return Principal.from_user(session.scalars(select(User).filter_by(username=username)).one())
+
+    return get
+
+
+@pytest.fixture
+def client_on(app_settings):
+    """``client_on(engine, "pcn.pharmacist")`` → a TestClient for ``engine``'s store, signed in."""
+    from fastapi.testclient import TestClient
+
+    from ipmo.security.users import DEMO_PASSWORD
+    from ipmo.web.app import create_app
+
+    clients = []
+    apps = {}
+
+    def make(engine, username: str):
+        app = apps.setdefault(id(engine), create_app(engine, app_settings))
+        client = TestClient(app, base_url="http://testserver")
+        clients.append(client)
+        r = client.post(
+            "/sign-in",
+            data={"username": username, "password": DEMO_PASSWORD},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+        return client
+
+    yield make
+    for c in clients:
+        c.close()

@@ -1,14 +1,19 @@
 """Issue 6: "Interventions become proposed changes on the One Medication Record and are audited".
 A review's stop/start/switch/dose-change interventions (accepted in the shared decision) show on
 the patient's record as pending proposals, each with an audit entry; monitoring and referral
-interventions, and changes the patient declined, do not."""
+interventions, and changes the patient declined, do not. When the proposal is accepted or
+rejected on the record, the intervention becomes applied or rejected with the reason."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
+import pytest
 from sqlalchemy import select
 
+from ipmo.patients.models import Patient
+from ipmo.review.models import Intervention, MedicationReview
+from ipmo.review.service import proposal_outcome
 from ipmo.security.models import AuditEvent
 from ipmo.store import session_scope
 
@@ -66,3 +71,52 @@ def test_a_change_without_a_medicine_is_refused_and_nothing_is_recorded(sample_i
     assert r.status_code == 422 and "must name the medicine" in r.text
     assert c.get(f"/api/review/patients/{ADA}/reviews").json() == []
     assert c.get(f"/api/records/patients/{ADA}").json()["proposed_changes"] == []
+
+
+def _intervention(engine, kind: str = "stop") -> int:
+    with session_scope(engine) as s:
+        ada = s.scalars(select(Patient).filter_by(nhs_number=ADA)).one()
+        review = MedicationReview(patient_id=ada.id, reviewer="p", review_date=date.today())
+        review.interventions.append(Intervention(kind=kind, medicine="Ibuprofen 400mg tablets"))
+        s.add(review)
+        s.flush()
+        return review.interventions[0].id
+
+
+def test_an_accepted_proposal_marks_the_intervention_applied(sample_ics):
+    iid = _intervention(sample_ics)
+    at = datetime(2026, 1, 2, 3, 4)
+    with session_scope(sample_ics) as s:
+        proposal_outcome(s, str(iid), status="accepted", reason=None, by="pharm", at=at)
+    with session_scope(sample_ics) as s:
+        i = s.get(Intervention, iid)
+        assert (i.status, i.outcome_by, i.outcome_at, i.outcome_reason) == (
+            "applied",
+            "pharm",
+            at,
+            None,
+        )
+
+
+def test_a_rejected_proposal_marks_the_intervention_rejected_with_the_reason(sample_ics):
+    iid = _intervention(sample_ics)
+    with session_scope(sample_ics) as s:
+        proposal_outcome(
+            s, str(iid), status="rejected", reason="not tolerated", by="gp", at=datetime.now()
+        )
+    with session_scope(sample_ics) as s:
+        i = s.get(Intervention, iid)
+        assert (i.status, i.outcome_reason) == ("rejected", "not tolerated")
+
+
+def test_an_unknown_outcome_is_refused_and_a_missing_intervention_ignored(sample_ics):
+    iid = _intervention(sample_ics)
+    with (
+        pytest.raises(ValueError, match="unknown proposal outcome"),
+        session_scope(sample_ics) as s,
+    ):
+        proposal_outcome(s, str(iid), status="pending", reason=None, by="x", at=None)
+    with session_scope(sample_ics) as s:
+        assert s.get(Intervention, iid).status == "proposed"
+        proposal_outcome(s, "999999", status="accepted", reason=None, by="x", at=None)  # no error
+        proposal_outcome(s, "not-a-number", status="accepted", reason=None, by="x", at=None)

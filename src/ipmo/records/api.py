@@ -2,7 +2,8 @@
 
 Every read and write of a patient's record goes through ``check_patient_access`` (relationship
 check + audit entry) before anything else is read or written. Writes name the version they were
-made against (``If-Match``); a stale one gets 412 and changes nothing.
+made against (``If-Match``); a stale one gets 412 and changes nothing. A proposed change is
+accepted or rejected once: acting on it again gets 409 and changes nothing.
 """
 
 from __future__ import annotations
@@ -20,12 +21,18 @@ from ipmo.fhir.versions import FhirInputError
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
 from ipmo.records.adapters import load_source
 from ipmo.records.service import (
+    PreconditionRequired,
+    ProposalNotFound,
+    ProposalResolved,
     RecordError,
     RecordView,
     VersionConflict,
+    accept_change,
     decide,
     get_record,
     ingest,
+    proposal_json,
+    reject_change,
 )
 from ipmo.records.terminology import default_dictionary
 from ipmo.security import Activity, Principal
@@ -176,6 +183,95 @@ def post_decision(
         return JSONResponse({"detail": str(exc)}, 422)
     response.headers["ETag"] = f'W/"{version}"'
     return {"version": version}
+
+
+class AcceptIn(BaseModel):
+    dose_text: str | None = Field(
+        None, max_length=500, description="the new dose: required for a dose change"
+    )
+    switch_to: str | None = Field(
+        None, max_length=255, description="for a switch: the medicine to start"
+    )
+    switch_to_code: str | None = Field(None, max_length=20, description="its dm+d code")
+    note: str = Field("", max_length=2000)
+
+
+class RejectIn(BaseModel):
+    reason: str = Field(..., max_length=2000, description="why the change is not made")
+
+
+def _resolution_refused(exc: RecordError) -> JSONResponse:
+    """A refused accept/reject: nothing but the access audit entry is written."""
+    if isinstance(exc, VersionConflict):
+        return JSONResponse(
+            {"detail": str(exc), "version": exc.current},
+            412,
+            headers={"ETag": f'W/"{exc.current}"'},
+        )
+    if isinstance(exc, PreconditionRequired):
+        return JSONResponse({"detail": str(exc)}, 428)
+    if isinstance(exc, ProposalNotFound):
+        return JSONResponse({"detail": str(exc)}, 404)
+    if isinstance(exc, ProposalResolved):
+        return JSONResponse({"detail": str(exc), "status": exc.status}, 409)
+    return JSONResponse({"detail": str(exc)}, 422)
+
+
+@router.post("/api/records/patients/{nhs_number}/proposed-changes/{proposal_id}/accept")
+def post_accept(
+    nhs_number: str,
+    proposal_id: int,
+    response: Response,
+    body: AcceptIn | None = None,
+    if_match: str | None = Header(None),
+    principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
+    session: Session = Depends(db_session),
+):
+    """Accept a pending proposed change: it is applied to the reconciled list from today (stop,
+    start, dose change; a switch stops one medicine and starts another). Needs ``If-Match``."""
+    patient = check_patient_access(session, principal, nhs_number, action="record.proposal.accept")
+    body = body or AcceptIn()
+    try:
+        change = accept_change(
+            session,
+            principal,
+            patient,
+            proposal_id,
+            if_match=if_match,
+            on=date.today(),
+            dictionary=default_dictionary(),
+            dose_text=body.dose_text,
+            switch_to=body.switch_to,
+            switch_to_code=body.switch_to_code,
+            note=body.note,
+        )
+    except RecordError as exc:
+        return _resolution_refused(exc)
+    response.headers["ETag"] = f'W/"{change.resolution_version}"'
+    return {"version": change.resolution_version, "proposed_change": proposal_json(change)}
+
+
+@router.post("/api/records/patients/{nhs_number}/proposed-changes/{proposal_id}/reject")
+def post_reject(
+    nhs_number: str,
+    proposal_id: int,
+    body: RejectIn,
+    response: Response,
+    if_match: str | None = Header(None),
+    principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
+    session: Session = Depends(db_session),
+):
+    """Reject a pending proposed change with a reason; the list is not changed and the proposer
+    sees the reason. Needs ``If-Match``."""
+    patient = check_patient_access(session, principal, nhs_number, action="record.proposal.reject")
+    try:
+        change = reject_change(
+            session, principal, patient, proposal_id, if_match=if_match, reason=body.reason
+        )
+    except RecordError as exc:
+        return _resolution_refused(exc)
+    response.headers["ETag"] = f'W/"{change.resolution_version}"'
+    return {"version": change.resolution_version, "proposed_change": proposal_json(change)}
 
 
 def _patient_param(patient: str | None) -> str:

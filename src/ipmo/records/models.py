@@ -154,10 +154,18 @@ class ProposedChangeKind:
     ALL = (STOP, START, SWITCH, DOSE_CHANGE)
 
 
+class ProposalStatus:
+    PENDING = "pending"
+    ACCEPTED = "accepted"  # applied to the reconciled list as amendments
+    REJECTED = "rejected"  # not applied; ``resolution_reason`` says why
+    ALL = (PENDING, ACCEPTED, REJECTED)
+
+
 class ProposedChange(Base):
     """A change to a patient's medicines proposed elsewhere (a structured medication review) and
-    shown on the One Medication Record as *pending* until the prescriber acts on it. It does not
-    alter the reconciled list: the sources (the GP record) remain the truth."""
+    shown on the One Medication Record as *pending* until someone with ``record.reconcile`` acts
+    on it: *accepted* (applied to the reconciled list as :class:`RecordAmendment` rows) or
+    *rejected* with a reason. A pending proposal does not alter the reconciled list."""
 
     __tablename__ = "record_proposed_changes"
     __table_args__ = (Index("ix_record_proposed_changes_record", "record_id", "status"),)
@@ -168,7 +176,45 @@ class ProposedChange(Base):
     medicine: Mapped[str | None] = mapped_column(String(255))
     dmd_code: Mapped[str | None] = mapped_column(String(20))
     detail: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # ProposalStatus
     origin: Mapped[str] = mapped_column(String(60))  # e.g. "review-intervention:12"
     proposed_by: Mapped[str] = mapped_column(String(100))
     proposed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # set once, when accepted or rejected
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolution_reason: Mapped[str | None] = mapped_column(Text)  # required when rejected
+    resolution_version: Mapped[int | None] = mapped_column(Integer)  # record version it created
+
+
+class AmendmentKind:
+    """What an amendment does to the reconciled list (a switch is a stop plus a start)."""
+
+    STOP = "stop"
+    START = "start"
+    DOSE_CHANGE = "dose_change"
+    ALL = (STOP, START, DOSE_CHANGE)
+
+
+class RecordAmendment(Base):
+    """A change made to the reconciled list itself (today: by accepting a proposed change),
+    applied over the reconciled sources from ``effective_on`` until a source says something newer
+    about the same medicine (see ``records.amend``)."""
+
+    __tablename__ = "record_amendments"
+    __table_args__ = (Index("ix_record_amendments_record", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("reconciled_records.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # AmendmentKind
+    medicine: Mapped[str | None] = mapped_column(String(255))
+    dmd_code: Mapped[str | None] = mapped_column(String(20))
+    dose_text: Mapped[str | None] = mapped_column(String(500))  # start / dose_change
+    reason: Mapped[str] = mapped_column(Text, default="")
+    made_by: Mapped[str] = mapped_column(String(100))
+    made_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    effective_on: Mapped[date] = mapped_column(Date)
+    record_version: Mapped[int] = mapped_column(Integer)  # the version this amendment created
+    proposal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("record_proposed_changes.id", ondelete="SET NULL")
+    )

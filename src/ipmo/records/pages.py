@@ -1,5 +1,6 @@
 """The patient medication record page: one list, a column per source, discrepancies highlighted
-with the decisions a pharmacist can record on them (NHS.UK design system)."""
+with the decisions a pharmacist can record on them, and proposed changes from medication reviews
+to accept or reject (NHS.UK design system)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,17 @@ from ipmo.fhir.versions import FhirInputError
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
 from ipmo.records.adapters import load_source
 from ipmo.records.models import DecisionAction
-from ipmo.records.service import RecordError, VersionConflict, decide, get_record, ingest
+from ipmo.records.service import (
+    ProposalNotFound,
+    ProposalResolved,
+    RecordError,
+    VersionConflict,
+    accept_change,
+    decide,
+    get_record,
+    ingest,
+    reject_change,
+)
 from ipmo.records.terminology import default_dictionary
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
@@ -113,6 +124,8 @@ def show(
     patient = check_patient_access(session, principal, nhs_number, action="record.read")
     messages = {
         "decided": "Decision recorded.",
+        "accepted": "Proposed change accepted: the medication list now shows it.",
+        "rejected": "Proposed change rejected. The reviewer can see your reason.",
         "ingested": "Source added to the record.",
         "unchanged": "That source was already on the record; nothing changed.",
     }
@@ -210,4 +223,79 @@ async def post_source(
         )
     notice = "unchanged" if result.action == "unchanged" else "ingested"
     url = f"/records/patients/{patient.nhs_number}?as_of={index.isoformat()}&notice={notice}"
+    return RedirectResponse(url, status_code=303)
+
+
+def _resolution_error(exc: RecordError, verb: str) -> tuple[int, str]:
+    if isinstance(exc, VersionConflict):
+        return 409, (
+            "Someone else changed this record while you were looking at it. The proposed change "
+            f"was not {verb}: check the record below and try again."
+        )
+    if isinstance(exc, ProposalResolved):
+        return 409, f"Nothing was changed: {exc}."
+    if isinstance(exc, ProposalNotFound):
+        return 404, f"Nothing was changed: {exc}."
+    return 422, f"The proposed change was not {verb}: {exc}."
+
+
+@router.post("/records/patients/{nhs_number}/proposed-changes/{proposal_id}/accept")
+def post_accept(
+    request: Request,
+    nhs_number: str,
+    proposal_id: int,
+    etag: str = Form(...),
+    dose_text: str = Form(""),
+    switch_to: str = Form(""),
+    note: str = Form(""),
+    as_of: str = Form(""),
+    principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
+    session: Session = Depends(db_session),
+):
+    patient = check_patient_access(session, principal, nhs_number, action="record.proposal.accept")
+    index = _as_of(as_of)
+    try:
+        accept_change(
+            session,
+            principal,
+            patient,
+            proposal_id,
+            if_match=etag,
+            on=date.today(),
+            dictionary=default_dictionary(),
+            dose_text=dose_text or None,
+            switch_to=switch_to or None,
+            note=note,
+        )
+    except RecordError as exc:
+        status, message = _resolution_error(exc, "accepted")
+        return _page(
+            request, session, principal, patient.nhs_number, index, status=status, error=message
+        )
+    # the change counts from today (records.amend M1), so show the list as it is today
+    url = f"/records/patients/{patient.nhs_number}?notice=accepted"
+    return RedirectResponse(url, status_code=303)
+
+
+@router.post("/records/patients/{nhs_number}/proposed-changes/{proposal_id}/reject")
+def post_reject(
+    request: Request,
+    nhs_number: str,
+    proposal_id: int,
+    etag: str = Form(...),
+    reason: str = Form(""),
+    as_of: str = Form(""),
+    principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
+    session: Session = Depends(db_session),
+):
+    patient = check_patient_access(session, principal, nhs_number, action="record.proposal.reject")
+    index = _as_of(as_of)
+    try:
+        reject_change(session, principal, patient, proposal_id, if_match=etag, reason=reason)
+    except RecordError as exc:
+        status, message = _resolution_error(exc, "rejected")
+        return _page(
+            request, session, principal, patient.nhs_number, index, status=status, error=message
+        )
+    url = f"/records/patients/{patient.nhs_number}?as_of={index.isoformat()}&notice=rejected"
     return RedirectResponse(url, status_code=303)

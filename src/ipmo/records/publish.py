@@ -5,7 +5,9 @@ Shape: STANDARDS.md §7.3 step 7 — a UK Core List coded 933361000000108 "Medic
 devices" (``mode=working`` for the live list), whose entries are MedicationStatements with
 ``derivedFrom`` naming the contributing source resources; discrepancies as DetectedIssue
 (UK Core has no discrepancy code system, so a local one is used, as the notes recommend); a
-Provenance for audit. Plain dicts, checked against ``fhir.resources.R4B`` in the tests.
+Provenance for audit. Amendments made on the record (an accepted proposed change: stop, start,
+dose change) show in the statements' status, dosage and ``note`` (``statusReason`` for a stop).
+Plain dicts, checked against ``fhir.resources.R4B`` in the tests.
 """
 
 from __future__ import annotations
@@ -73,6 +75,13 @@ def medication_statement(line: Line, nhs_number: str, asserted: str) -> dict[str
     }
     if line.dose_text:
         ms["dosage"] = [{"text": line.dose_text}]
+    if line.changes:  # amendments made on the record (records.amend): said in notes
+        ms["note"] = [
+            {"authorString": c["by"], "time": c["on"], "text": c["text"]} for c in line.changes
+        ]
+        stops = [c for c in line.changes if c["kind"] == "stop"]
+        if line.status == "stopped" and stops and stops[-1]["reason"]:
+            ms["statusReason"] = [{"text": stops[-1]["reason"]}]
     return ms
 
 

@@ -124,9 +124,11 @@ class Line:
     dose_text: str | None
     status: str  # current | stopped
     by_source: dict[str, list[MedItem]] = field(default_factory=dict)
+    # amendments applied to this line after reconciliation (records.amend), oldest first
+    changes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body = {
             "key": self.key,
             "name": self.name,
             "vtm": {"code": self.vtm, "name": self.vtm_name} if self.vtm else None,
@@ -149,6 +151,9 @@ class Line:
                 for item in items
             ],
         }
+        if self.changes:
+            body["changes"] = self.changes
+        return body
 
 
 @dataclass(slots=True)

@@ -12,10 +12,15 @@
 * Other domains use two small functions, never the tables: :func:`current_medications` (the
   reconciled current list, e.g. for the Discharge Medicines Service, issue 5) and
   :func:`propose_change` (a pending change from a medication review, issue 6).
+* A proposed change is acted on with :func:`accept_change` (applied to the list as amendments,
+  :mod:`.amend`) or :func:`reject_change` (with a reason). Both name the version they were made
+  against, act once only (a second attempt is :class:`ProposalResolved`, nothing changes), audit
+  themselves and tell the proposing domain the outcome (:data:`OUTCOME_HOOKS`).
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -25,13 +30,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from ipmo.patients.identity import normalise_nhs_number
 from ipmo.patients.models import Patient
+from ipmo.records import amend
 from ipmo.records.canonical import MedItem, SourceDocument
 from ipmo.records.models import (
+    AmendmentKind,
     DecisionAction,
+    ProposalStatus,
     ProposedChange,
     ProposedChangeKind,
     ReconciledRecord,
     ReconciliationDecision,
+    RecordAmendment,
     SourceItem,
     SourceList,
 )
@@ -55,6 +64,26 @@ class VersionConflict(RecordError):
     def __init__(self, current: int) -> None:
         super().__init__(f"the record has changed (now version {current}); reload and try again")
         self.current = current
+
+
+class PreconditionRequired(RecordError):
+    """A change was sent without the version it was made against (HTTP 428)."""
+
+
+class ProposalNotFound(RecordError):
+    """No proposed change with that id on this patient's record."""
+
+
+class ProposalResolved(RecordError):
+    """The proposed change was already accepted or rejected: acting on it again changes nothing."""
+
+    def __init__(self, change: ProposedChange) -> None:
+        when = change.resolved_at.date().isoformat() if change.resolved_at else "earlier"
+        super().__init__(
+            f"this proposed change was already {change.status} by {change.resolved_by} on "
+            f"{when}; nothing was changed"
+        )
+        self.status = change.status
 
 
 def etag(version: int) -> str:
@@ -263,6 +292,8 @@ class RecordView:
     sources: list[SourceDocument]
     decisions: dict[str, dict[str, Any]]  # latest decision per discrepancy id
     proposals: list[dict[str, Any]] = field(default_factory=list)  # pending proposed changes
+    resolved: list[dict[str, Any]] = field(default_factory=list)  # accepted / rejected ones
+    amendments: list[dict[str, Any]] = field(default_factory=list)  # with their state here
 
     @property
     def etag(self) -> str:
@@ -277,6 +308,8 @@ class RecordView:
         body = as_json(self.reconciliation, self.nhs_number, decisions=self.decisions)
         body["version"] = self.version
         body["proposed_changes"] = self.proposals
+        body["resolved_changes"] = self.resolved
+        body["amendments"] = self.amendments
         for d in body["discrepancies"]:
             d["open"] = d["id"] in self.open_ids
         return body
@@ -317,13 +350,26 @@ def get_record(
                 and decisions.get(disc.id, {}).get("action") == DecisionAction.STOP
             ):
                 line.status = "stopped"
+    amendments: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []
+    resolved: list[dict[str, Any]] = []
+    if rec is not None:
+        rows = _amendment_rows(session, rec.id)
+        states = amend.apply(result, docs, [_amendment(r) for r in rows], dictionary)
+        amendments = [
+            _amendment_json(r) | {"state": st} for r, st in zip(rows, states, strict=True)
+        ]
+        for change in _proposals(session, rec.id):
+            (pending if change["status"] == ProposalStatus.PENDING else resolved).append(change)
     return RecordView(
         patient.nhs_number,
         rec.version if rec else 1,
         result,
         docs,
         decisions,
-        _pending(session, rec.id) if rec else [],
+        pending,
+        resolved,
+        amendments,
     )
 
 
@@ -372,26 +418,73 @@ def decide(
     return new_version
 
 
-def _pending(session: Session, record_id: int) -> list[dict[str, Any]]:
+def proposal_json(p: ProposedChange) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": p.id,
+        "kind": p.kind,
+        "medicine": p.medicine,
+        "dmd_code": p.dmd_code,
+        "detail": p.detail,
+        "status": p.status,
+        "origin": p.origin,
+        "proposed_by": p.proposed_by,
+        "proposed_at": p.proposed_at.isoformat(),
+    }
+    if p.status != ProposalStatus.PENDING:
+        body["resolution"] = {
+            "by": p.resolved_by,
+            "at": p.resolved_at.isoformat() if p.resolved_at else None,
+            "reason": p.resolution_reason,
+            "version": p.resolution_version,
+        }
+    return body
+
+
+def _proposals(session: Session, record_id: int) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(ProposedChange)
-        .where(ProposedChange.record_id == record_id, ProposedChange.status == "pending")
+        .where(ProposedChange.record_id == record_id)
         .order_by(ProposedChange.id)
     )
-    return [
-        {
-            "id": p.id,
-            "kind": p.kind,
-            "medicine": p.medicine,
-            "dmd_code": p.dmd_code,
-            "detail": p.detail,
-            "status": p.status,
-            "origin": p.origin,
-            "proposed_by": p.proposed_by,
-            "proposed_at": p.proposed_at.isoformat(),
-        }
-        for p in rows
-    ]
+    return [proposal_json(p) for p in rows]
+
+
+def _amendment_rows(session: Session, record_id: int) -> list[RecordAmendment]:
+    return list(
+        session.scalars(
+            select(RecordAmendment)
+            .where(RecordAmendment.record_id == record_id)
+            .order_by(RecordAmendment.id)
+        )
+    )
+
+
+def _amendment(row: RecordAmendment) -> amend.Amendment:
+    return amend.Amendment(
+        kind=row.kind,
+        medicine=row.medicine,
+        dmd_code=row.dmd_code,
+        dose_text=row.dose_text,
+        effective_on=row.effective_on,
+        by=row.made_by,
+        reason=row.reason,
+        proposal_id=row.proposal_id,
+    )
+
+
+def _amendment_json(row: RecordAmendment) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "medicine": row.medicine,
+        "dmd_code": row.dmd_code,
+        "dose_text": row.dose_text,
+        "reason": row.reason,
+        "by": row.made_by,
+        "effective_on": row.effective_on.isoformat(),
+        "version": row.record_version,
+        "proposal_id": row.proposal_id,
+    }
 
 
 def propose_change(
@@ -434,6 +527,220 @@ def propose_change(
         "record.propose_change",
         patient,
         detail={"proposal_id": change.id, "kind": kind, "origin": origin, "version": version},
+    )
+    return change
+
+
+# A domain that proposes changes hears the outcome: origin "<prefix>:<ref>" → "module:function",
+# called as fn(session, ref, status=…, reason=…, by=…, at=…) inside the same transaction (so an
+# accepted review intervention is marked applied, or rejected with the reason, atomically).
+OUTCOME_HOOKS: dict[str, str] = {"review-intervention": "ipmo.review.service:proposal_outcome"}
+
+
+def _notify_origin(session: Session, change: ProposedChange) -> None:
+    prefix, _, ref = change.origin.partition(":")
+    target = OUTCOME_HOOKS.get(prefix)
+    if target is None or not ref:
+        return
+    module, _, name = target.partition(":")
+    hook = getattr(importlib.import_module(module), name)
+    hook(
+        session,
+        ref,
+        status=change.status,
+        reason=change.resolution_reason,
+        by=change.resolved_by,
+        at=change.resolved_at,
+    )
+
+
+def _pending_proposal(
+    session: Session, patient: Patient, proposal_id: int
+) -> tuple[ReconciledRecord, ProposedChange]:
+    row = session.execute(
+        select(ProposedChange, ReconciledRecord)
+        .join(ReconciledRecord, ReconciledRecord.id == ProposedChange.record_id)
+        .where(ProposedChange.id == proposal_id, ReconciledRecord.patient_id == patient.id)
+    ).first()
+    if row is None:
+        raise ProposalNotFound("no proposed change with that id on this patient's record")
+    change, rec = row
+    if change.status != ProposalStatus.PENDING:
+        raise ProposalResolved(change)
+    return rec, change
+
+
+def _resolve(
+    session: Session, change: ProposedChange, status: str, by: str, reason: str | None, version: int
+) -> None:
+    """Compare-and-set pending → ``status``. Runs after the version bump, which already
+    serialises writers, so losing here means a writer skipped the version check: fail loudly
+    (not a ``RecordError``) so the request is rolled back rather than half-written."""
+    result = session.execute(
+        update(ProposedChange)
+        .where(ProposedChange.id == change.id, ProposedChange.status == ProposalStatus.PENDING)
+        .values(
+            status=status,
+            resolved_by=by,
+            resolved_at=utcnow(),
+            resolution_reason=reason,
+            resolution_version=version,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise RuntimeError(f"proposed change {change.id} was resolved concurrently")
+    session.refresh(change)
+
+
+def _plan(
+    change: ProposedChange,
+    *,
+    on: date,
+    by: str,
+    reason: str,
+    dose_text: str | None,
+    switch_to: str | None,
+    switch_to_code: str | None,
+) -> list[amend.Amendment]:
+    """The amendments that carry out a proposed change (a switch is a stop and a start)."""
+    common = {"effective_on": on, "by": by, "reason": reason, "proposal_id": change.id}
+    dose = (dose_text or "").strip()[:500] or None
+    old = (change.medicine, change.dmd_code)
+    if change.kind == ProposedChangeKind.STOP:
+        return [amend.Amendment(AmendmentKind.STOP, *old, None, **common)]
+    if change.kind == ProposedChangeKind.START:
+        return [amend.Amendment(AmendmentKind.START, *old, dose, **common)]
+    if change.kind == ProposedChangeKind.DOSE_CHANGE:
+        return [amend.Amendment(AmendmentKind.DOSE_CHANGE, *old, dose, **common)]
+    if change.kind == ProposedChangeKind.SWITCH:
+        target = (switch_to or "").strip()[:255] or None
+        code = (switch_to_code or "").strip()[:20] or None
+        if not target and not code:
+            raise RecordError("accepting a switch needs the medicine to switch to")
+        return [
+            amend.Amendment(AmendmentKind.STOP, *old, None, **common),
+            amend.Amendment(AmendmentKind.START, target, code, dose, **common),
+        ]
+    raise RecordError(f"a proposed {change.kind!r} cannot be applied to the list")
+
+
+def accept_change(
+    session: Session,
+    principal: Any,
+    patient: Patient,
+    proposal_id: int,
+    *,
+    if_match: str | None,
+    on: date,
+    dictionary: DictionaryLike,
+    dose_text: str | None = None,
+    switch_to: str | None = None,
+    switch_to_code: str | None = None,
+    note: str = "",
+) -> ProposedChange:
+    """Apply a pending proposed change to the reconciled list from ``on`` (amendments, see
+    :mod:`.amend`): a new record version (If-Match checked), the proposal marked accepted, the
+    proposing domain told, one audit entry. ``dose_text`` is the new dose (required for a dose
+    change, optional for a start or switch); ``switch_to`` names what a switch starts.
+    Everything is checked before the first write: a refusal leaves nothing written."""
+    from ipmo.security.access import audit_event
+
+    rec, change = _pending_proposal(session, patient, proposal_id)
+    expected = parse_etag(if_match)
+    if expected is None:
+        raise PreconditionRequired("If-Match with the record's ETag is required to change it")
+    by = principal.username[:100]
+    reason = ((note or "").strip() or change.detail or "")[:2000]
+    plan = _plan(
+        change,
+        on=on,
+        by=by,
+        reason=reason,
+        dose_text=dose_text,
+        switch_to=switch_to,
+        switch_to_code=switch_to_code,
+    )
+    view = get_record(session, patient.nhs_number, on, dictionary)
+    result = view.reconciliation
+    if len(plan) == 2:
+        keys = {amend.key_of(a.medicine, a.dmd_code, result, dictionary) for a in plan}
+        if len(keys) == 1:
+            raise RecordError("a switch must be to a different medicine")
+    try:
+        for a in plan:
+            amend.check(a, result, dictionary)
+    except amend.AmendmentError as exc:
+        raise RecordError(str(exc)) from None
+    version = _bump(session, rec, expected)
+    _resolve(session, change, ProposalStatus.ACCEPTED, by, (note or "").strip() or None, version)
+    session.add_all(
+        RecordAmendment(
+            record_id=rec.id,
+            kind=a.kind,
+            medicine=(a.medicine or None) and a.medicine[:255],
+            dmd_code=a.dmd_code,
+            dose_text=a.dose_text,
+            reason=a.reason,
+            made_by=by,
+            effective_on=on,
+            record_version=version,
+            proposal_id=change.id,
+        )
+        for a in plan
+    )
+    session.flush()
+    _notify_origin(session, change)
+    audit_event(
+        session,
+        principal,
+        "record.proposal.accept",
+        patient,
+        detail={
+            "proposal_id": change.id,
+            "kind": change.kind,
+            "origin": change.origin,
+            "version": version,
+            "amendments": [a.kind for a in plan],
+        },
+    )
+    return change
+
+
+def reject_change(
+    session: Session,
+    principal: Any,
+    patient: Patient,
+    proposal_id: int,
+    *,
+    if_match: str | None,
+    reason: str,
+) -> ProposedChange:
+    """Decline a pending proposed change with a reason (shown to the proposer): the list is not
+    changed, the record version is bumped (the pending list changed), one audit entry."""
+    from ipmo.security.access import audit_event
+
+    rec, change = _pending_proposal(session, patient, proposal_id)
+    if not reason or not reason.strip():
+        raise RecordError("rejecting a proposed change needs a reason")
+    expected = parse_etag(if_match)
+    if expected is None:
+        raise PreconditionRequired("If-Match with the record's ETag is required to change it")
+    version = _bump(session, rec, expected)
+    by = principal.username[:100]
+    _resolve(session, change, ProposalStatus.REJECTED, by, reason.strip()[:2000], version)
+    _notify_origin(session, change)
+    audit_event(
+        session,
+        principal,
+        "record.proposal.reject",
+        patient,
+        detail={
+            "proposal_id": change.id,
+            "kind": change.kind,
+            "origin": change.origin,
+            "version": version,
+        },
     )
     return change
 

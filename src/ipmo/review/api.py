@@ -189,6 +189,13 @@ def review_json(r: MedicationReview) -> dict:
                 "rule_id": i.rule_id,
                 "detail": i.detail,
                 "status": i.status,
+                "outcome": {
+                    "reason": i.outcome_reason,
+                    "by": i.outcome_by,
+                    "at": i.outcome_at.isoformat() if i.outcome_at else None,
+                }
+                if i.outcome_at
+                else None,
             }
             for i in r.interventions
         ],

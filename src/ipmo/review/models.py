@@ -2,7 +2,8 @@
 
 The worklist and rates are *derived* (rebuilt by ``ipmo review run``); reviews and interventions
 are what pharmacists record. Interventions start as ``proposed`` changes for the One Medication
-Record (the records domain applies them); every write is audited via ``security.audit_event``.
+Record; the records domain accepts (``applied``) or rejects them with a reason and tells this
+domain through ``service.proposal_outcome``. Every write is audited via ``security.audit_event``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ class InterventionKind(StrEnum):
     DOSE_CHANGE = "dose_change"
     MONITORING = "monitoring"
     REFERRAL = "referral"
+
+
+class InterventionStatus(StrEnum):
+    PROPOSED = "proposed"
+    APPLIED = "applied"  # the proposed change was accepted onto the medication record
+    REJECTED = "rejected"  # not applied; ``Intervention.outcome_reason`` says why
 
 
 class WorklistEntry(Base):
@@ -96,7 +103,12 @@ class Intervention(Base):
     dmd_code: Mapped[str | None] = mapped_column(String(20))
     medicine: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default="proposed")  # proposed|applied
+    # InterventionStatus: proposed, then applied or rejected when the proposed change on the
+    # One Medication Record is accepted or rejected (``service.proposal_outcome``)
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
     accepted_by_patient: Mapped[bool] = mapped_column(Boolean, default=True)
+    outcome_reason: Mapped[str | None] = mapped_column(Text)  # why it was rejected
+    outcome_by: Mapped[str | None] = mapped_column(String(100))
+    outcome_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     review: Mapped[MedicationReview] = relationship(back_populates="interventions")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 from sqlalchemy import Engine, delete, select
@@ -23,6 +23,7 @@ from ipmo.review.models import (
     IndicatorRate,
     Intervention,
     InterventionKind,
+    InterventionStatus,
     MedicationReview,
     WorklistEntry,
 )
@@ -230,6 +231,32 @@ def _propose_on_record(session: Session, principal, patient: Patient, item: Inte
         detail=item.detail,
         origin=f"review-intervention:{item.id}",
     )
+
+
+def proposal_outcome(
+    session: Session,
+    ref: str,
+    *,
+    status: str,
+    reason: str | None,
+    by: str | None,
+    at: datetime | None,
+) -> None:
+    """Called by the records domain (``records.service.OUTCOME_HOOKS``) when the proposed change
+    made from intervention ``ref`` is accepted or rejected, in the same transaction (audited
+    there): the intervention becomes ``applied`` or ``rejected`` with the reason, so the reviewer
+    sees what happened to it."""
+    intervention = session.get(Intervention, int(ref)) if ref.isdigit() else None
+    if intervention is None:  # the review was deleted since: nothing to tell
+        return
+    outcome = {"accepted": InterventionStatus.APPLIED, "rejected": InterventionStatus.REJECTED}
+    if status not in outcome:
+        raise ValueError(f"unknown proposal outcome {status!r}")
+    intervention.status = outcome[status].value
+    intervention.outcome_reason = reason
+    intervention.outcome_by = by
+    intervention.outcome_at = at
+    session.flush()
 
 
 def record_review(

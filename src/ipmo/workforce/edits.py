@@ -1,20 +1,98 @@
-"""Edit one post from the web UI or API with the same rules as the CSV import."""
+"""Create or edit one post from the web UI or API with the same rules as the CSV import.
+
+A new post is one import row (``importer.COLUMNS``) checked by the import's own ``parse_row`` and
+``check_assignments`` and written by its ``write_assignments``, so the form and the file can never
+disagree; the only extra rule is that a new post's assignment number must not exist yet (the
+import would replace it; the form says to change that post instead).
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ipmo.organisations.models import Organisation
+from ipmo.workforce.importer import (
+    COLUMNS,
+    WorkforceImportError,
+    check_assignments,
+    existing_assignments,
+    parse_row,
+    write_assignments,
+)
 from ipmo.workforce.models import Post
 from ipmo.workforce.vocab import AFC_BANDS, StaffRole
 
 EDITABLE = ("wte", "band", "end_date", "title", "independent_prescriber", "prescriber_scope")
+# what the create-post form calls each import column (errors name the field the user sees)
+FIELD_LABELS = {
+    "assignment_number": "Assignment number",
+    "employee_number": "Employee number",
+    "full_name": "Full name",
+    "gphc_number": "GPhC number",
+    "organisation_code": "Organisation",
+    "position_title": "Position title",
+    "staff_role": "Staff role",
+    "afc_band": "Agenda for Change band",
+    "wte": "Whole-time equivalent",
+    "assignment_start": "Start date",
+    "assignment_end": "End date",
+    "independent_prescriber": "Independent prescriber",
+    "prescriber_scope": "Prescribing scope",
+    "sector_split": "Sector split",
+    "reports_to": "Reports to",
+    "leadership": "Leadership post",
+    "training_programme": "Training programme",
+}
+_COLUMN = re.compile(r"\b(" + "|".join(sorted(COLUMNS, key=len, reverse=True)) + r")\b")
 
 
 class EditError(ValueError):
-    pass
+    """Bad input, safe to show; ``field`` names the form field (import column) when known."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _form_error(exc: WorkforceImportError) -> EditError:
+    """The import's "line N: column …" message in the form's words."""
+    text = re.sub(r"^line \d+: ", "", str(exc))
+    found = _COLUMN.search(text)
+
+    def label(m: re.Match) -> str:
+        words = FIELD_LABELS[m.group(1)]
+        return words if m.start() == 0 or words.startswith("GPhC") else words.lower()
+
+    text = _COLUMN.sub(label, text)
+    return EditError(text[:1].upper() + text[1:], found.group(1) if found else None)
+
+
+def create_post(session: Session, form: Mapping[str, str]) -> Post:
+    """Create one post from form fields named like the import columns (blank = not given)."""
+    row = {c: str(form.get(c) or "").strip() for c in COLUMNS}
+    orgs = dict(session.execute(select(Organisation.ods_code, Organisation.kind)).all())
+    existing = existing_assignments(session)
+    numbers = [n for n, *_ in existing]
+    try:
+        assignment = parse_row(row, 1, orgs)
+        if assignment.assignment_number in numbers:
+            raise EditError(
+                f"Assignment number {assignment.assignment_number} already exists: change that "
+                "post instead",
+                "assignment_number",
+            )
+        check_assignments([assignment], existing, numbers)
+    except WorkforceImportError as exc:
+        raise _form_error(exc) from None
+    write_assignments(session, [assignment])
+    return session.scalars(
+        select(Post).filter_by(assignment_number=assignment.assignment_number)
+    ).one()
 
 
 def _overlaps(a: Post, start: date, end: date | None) -> bool:

@@ -305,16 +305,29 @@ def import_assignments(session: Session, text: str) -> ImportReport:
     rows = [parse_row(row, line, orgs) for line, row in _read_csv(text, COLUMNS)]
     if not rows:
         raise WorkforceImportError("line 2: the file has no rows")
-    existing = session.execute(
+    existing = existing_assignments(session)
+    check_assignments(rows, existing, [n for n, *_ in existing])
+    write_assignments(session, rows)
+    return ImportReport(
+        assignments=len(rows),
+        people=len({r.employee_number for r in rows if r.employee_number}),
+        vacancies=sum(1 for r in rows if not r.employee_number),
+    )
+
+
+def existing_assignments(session: Session) -> list[tuple[str, str | None, date, date | None]]:
+    """(assignment_number, employee_number, start, end) of every post in the store."""
+    rows = session.execute(
         select(
             Post.assignment_number, StaffMember.staff_number, Post.start_date, Post.end_date
         ).join(StaffMember, Post.staff_id == StaffMember.id, isouter=True)
     ).all()
-    check_assignments(
-        rows,
-        [(n, e, s, en) for n, e, s, en in existing],
-        [n for n, *_ in existing],
-    )
+    return [(n, e, s, en) for n, e, s, en in rows]
+
+
+def write_assignments(session: Session, rows: list[Assignment]) -> None:
+    """Write checked assignments (an assignment number already stored is replaced); used by the
+    import and by the create-post form (``edits.create_post``), so both write the same way."""
     staff = {s.staff_number: s for s in session.scalars(select(StaffMember))}
     posts = {p.assignment_number: p for p in session.scalars(select(Post))}
     for r in rows:
@@ -339,11 +352,6 @@ def import_assignments(session: Session, text: str) -> ImportReport:
         ]
         session.add(post)
     session.flush()
-    return ImportReport(
-        assignments=len(rows),
-        people=len({r.employee_number for r in rows if r.employee_number}),
-        vacancies=sum(1 for r in rows if not r.employee_number),
-    )
 
 
 def import_training_plan(session: Session, text: str) -> int:

@@ -1,5 +1,5 @@
-"""Workforce pages: the summary with gaps, organograms, named posts (detail roles), edits and
-imports (edit roles), and service evaluation."""
+"""Workforce pages: the summary with gaps, organograms, named posts (detail roles), new posts,
+edits and imports (edit roles), and service evaluation."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ipmo.organisations.models import Organisation
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
 from ipmo.web.charts import line_chart
@@ -18,12 +19,12 @@ from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 from ipmo.workforce import edits
-from ipmo.workforce.importer import WorkforceImportError, import_assignments
+from ipmo.workforce.importer import COLUMNS, WorkforceImportError, import_assignments
 from ipmo.workforce.models import Post
 from ipmo.workforce.organogram import ics_organogram, leadership_organogram
 from ipmo.workforce.services import BY_LEVELS, OTHERWISE_LABELS, evaluation
 from ipmo.workforce.views import GROUPINGS, named_posts, summary
-from ipmo.workforce.vocab import PROGRAMME_LABELS, ROLE_LABELS, SECTOR_LABELS
+from ipmo.workforce.vocab import AFC_BANDS, PROGRAMME_LABELS, ROLE_LABELS, SECTOR_LABELS
 
 router = APIRouter(include_in_schema=False)
 NAV = [
@@ -115,6 +116,7 @@ def leadership(
 @router.get("/workforce/people")
 def people(
     request: Request,
+    created: str = "",
     principal: Principal = Depends(require(Activity.WORKFORCE_DETAIL)),
     session: Session = Depends(db_session),
 ):
@@ -126,8 +128,61 @@ def people(
             "posts": named_posts(session),
             "labels": LABELS,
             "can_edit": principal.can(Activity.WORKFORCE_EDIT),
+            "created": created,
         },
     )
+
+
+def _new_post_page(
+    request: Request, session: Session, values: dict, error: edits.EditError | None = None
+):
+    orgs = session.execute(
+        select(Organisation.ods_code, Organisation.name).order_by(Organisation.name)
+    ).all()
+    return render(
+        request,
+        "workforce/post_new.html",
+        {
+            "values": values,
+            "error": error,
+            "orgs": orgs,
+            "labels": LABELS,
+            "band_options": [(b, f"Band {b}") for b in AFC_BANDS],
+            "sectors": list(SECTOR_LABELS),
+        },
+        status_code=422 if error else 200,
+    )
+
+
+# "/workforce/new-post", not "/workforce/posts/new": "new" could be an assignment number
+@router.get("/workforce/new-post")
+def new_post_form(
+    request: Request,
+    principal: Principal = Depends(require(Activity.WORKFORCE_EDIT, Activity.WORKFORCE_DETAIL)),
+    session: Session = Depends(db_session),
+):
+    return _new_post_page(request, session, {"wte": "1.0"})
+
+
+@router.post("/workforce/new-post")
+async def new_post_save(
+    request: Request,
+    principal: Principal = Depends(require(Activity.WORKFORCE_EDIT, Activity.WORKFORCE_DETAIL)),
+    session: Session = Depends(db_session),
+):
+    form = await request.form()
+    values = {c: str(form.get(c) or "") for c in COLUMNS}
+    for flag in ("independent_prescriber", "leadership"):  # checkboxes: present = yes
+        values[flag] = "Y" if values[flag] else ""
+    try:
+        post = edits.create_post(session, values)
+    except edits.EditError as exc:
+        session.rollback()
+        return _new_post_page(request, session, values, exc)
+    audit_event(
+        session, principal, "workforce.post.create", detail={"post": post.assignment_number}
+    )
+    return RedirectResponse(f"/workforce/people?created={post.assignment_number}", status_code=303)
 
 
 @router.get("/workforce/posts/{assignment_number}")
