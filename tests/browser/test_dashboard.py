@@ -1,5 +1,6 @@
 """The medicines dashboard in a real browser: overview, measure page with its rendered Vega-Lite
-deciles chart, and no serious accessibility issues."""
+deciles chart, ipmo's own and ICS-defined measures beside OpenPrescribing's, and no serious
+accessibility issues."""
 
 import pytest
 from tests.browser.conftest import serious_accessibility_violations, sign_in
@@ -28,6 +29,27 @@ def test_analyst_sees_overview_then_a_measure_chart(page, golden, live_server):
     # vega-embed draws the chart client-side; wait for the rendered SVG/canvas
     page.wait_for_selector("#deciles-chart svg, #deciles-chart canvas", timeout=15000)
     assert page.locator("#league tbody tr").count() > 0
+    assert serious_accessibility_violations(page) == []
+
+
+def test_analyst_filters_the_overview_by_origin_and_opens_an_ipmo_measure(
+    page, golden, live_server
+):
+    sign_in(page, live_server, "analyst")
+    page.goto(f"{live_server}/analytics?org_type=icb&org_code=E00")
+    for origin in ("openprescribing", "ipmo", "ics"):
+        assert page.locator(f'#overview tbody tr[data-origin="{origin}"]').count() > 0
+    page.select_option("#origin", "ics")
+    page.click("form button[type=submit]")
+    page.wait_for_url("**origin=ics**")
+    rows = page.locator("#overview tbody tr")
+    assert rows.count() > 0
+    assert rows.count() == page.locator('#overview tbody tr[data-origin="ics"]').count()
+    page.select_option("#origin", "ipmo")
+    page.click("form button[type=submit]")
+    page.click('#overview tr[data-measure="ipmo_aware_watch_reserve"] a')
+    page.wait_for_selector("#deciles-chart svg, #deciles-chart canvas", timeout=15000)
+    assert "ipmo/analytics/aware.py" in page.locator("#measure-source").inner_text()
     assert serious_accessibility_violations(page) == []
 
 

@@ -1,12 +1,16 @@
-"""JSON/CSV API of the medicines dashboard (population analytics; no patient-level data)."""
+"""JSON/CSV API of the medicines dashboard (population analytics; no patient-level data).
+
+Measures are those of ``catalogue.py``: the OpenPrescribing definitions and ipmo's own (AWaRe,
+biosimilars, inhaler carbon, ICS-defined YAML), each with its origin and source; ``origin=``
+(openprescribing | ipmo | ics) filters the measure list and the overview.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from ipmo.analytics import dashboard
-from ipmo.analytics.definitions import load_definitions
+from ipmo.analytics import catalogue, dashboard, report_pages, review_rates_pages
 from ipmo.analytics.engine import LEVELS
 from ipmo.analytics.service import cached_results
 from ipmo.security import Activity, Principal
@@ -20,6 +24,19 @@ def results_for(request: Request):
     if results is None:
         raise HTTPException(404, "no prescribing data loaded (ipmo analytics ingest-epd)")
     return results
+
+
+def catalogue_for(request: Request, results=None) -> catalogue.Catalogue:
+    """Every measure for the app's analytics folder (marked with results when given)."""
+    root = request.app.state.settings.analytics_dir
+    return catalogue.load(root, results.values if results is not None else None)
+
+
+def check_origin(origin: str) -> str | None:
+    try:
+        return catalogue.check_origin(origin)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 def check_org_type(org_type: str) -> str:
@@ -37,19 +54,33 @@ def respond(rows: list[dict], fmt: str, filename: str) -> Response:
         )
     if fmt != "json":
         raise HTTPException(422, "format must be json or csv")
-    keep = [*dashboard.CSV_COLUMNS, "title", "opportunity"]
+    keep = [*dashboard.CSV_COLUMNS, "title", "opportunity", "direction"]
     return JSONResponse(
         [{k: (str(v) if k == "month" else v) for k, v in r.items() if k in keep} for r in rows]
     )
 
 
 @router.get("/measures")
-def list_measures(principal: Principal = Depends(require(Activity.ANALYTICS_VIEW))):
-    return [
-        {"id": d.id, "name": d.name, "is_percentage": d.is_percentage,
-         "is_cost_based": d.is_cost_based, "low_is_good": d.low_is_good, "tags": list(d.tags)}
-        for d in load_definitions().values()
-    ]  # fmt: skip
+def list_measures(
+    request: Request,
+    origin: str = "",
+    principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
+):
+    """Every measure: OpenPrescribing's, ipmo's and ICS-defined; ``has_values`` when the loaded
+    data gave it results."""
+    results = cached_results(request.app.state.settings.analytics_dir)
+    cat = catalogue_for(request, results)
+    out = []
+    for measure_id in cat.ids(check_origin(origin)):
+        d, source = cat.definitions[measure_id], cat.sources[measure_id]
+        out.append(
+            {"id": d.id, "name": d.name, "title": d.title, "description": d.description,
+             "origin": source.origin, "source": source.as_dict(),
+             "is_percentage": d.is_percentage, "is_cost_based": d.is_cost_based,
+             "low_is_good": d.low_is_good, "tags": list(d.tags),
+             "has_values": measure_id in cat.with_values}
+        )  # fmt: skip
+    return out
 
 
 @router.get("/measures/{measure_id}/values")
@@ -60,10 +91,12 @@ def measure_values(
     format: str = "json",  # noqa: A002 - the query parameter's public name
     principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
 ):
-    if measure_id not in load_definitions():
+    results = results_for(request)
+    cat = catalogue_for(request)
+    if measure_id not in cat:
         raise HTTPException(404, f"unknown measure {measure_id}")
-    rows = dashboard.rows_for(results_for(request).values, measure_id, check_org_type(org_type))
-    return respond(rows, format, f"{measure_id}-{org_type}")
+    rows = dashboard.rows_for(results.values, measure_id, check_org_type(org_type))
+    return respond(dashboard.describe(rows, cat), format, f"{measure_id}-{org_type}")
 
 
 @router.get("/overview")
@@ -71,11 +104,18 @@ def overview(
     request: Request,
     org_type: str = "icb",
     org_code: str = "",
+    origin: str = "",
     format: str = "json",  # noqa: A002
     principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
 ):
     results = results_for(request)
     rows = dashboard.overview(
-        results.values, load_definitions(), check_org_type(org_type), org_code
-    )
+        results.values, catalogue_for(request), check_org_type(org_type), org_code,
+        check_origin(origin),
+    )  # fmt: skip
     return respond(rows, format, f"overview-{org_type}-{org_code}")
+
+
+router.include_router(report_pages.api_router)  # /api/analytics/inequalities
+
+router.include_router(review_rates_pages.api_router)  # /api/analytics/practice-review-rates

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ipmo.analytics.levels import DECILES, LEVELS
+from ipmo.analytics.report_cli import add_commands as add_report_commands
 
 analytics = typer.Typer(help="Population prescribing measures (analytics zone).")
 OUTPUT_COLUMNS = ["measure", "org_type", "org_code", "month", "numerator", "denominator"]
@@ -102,6 +103,9 @@ def measures_cmd(
     fmt: str = typer.Option("csv", "--format", help="csv|json"),
     output: Path = typer.Option(None, "--output", "-o", help="file (default: stdout)"),
     quiet: bool = typer.Option(False, "--quiet"),
+    ics_measures: Path = typer.Option(
+        None, "--ics-measures", help="folder of ICS measure YAML files to add (ics_measures.py)"
+    ),
 ) -> None:
     """Compute measures at every level (or one) and print them as CSV or JSON."""
     from ipmo.analytics.definitions import MeasureDefinitionError
@@ -117,7 +121,12 @@ def measures_cmd(
     with _progress(quiet) as progress:
         progress.add_task(f"computing measures on {engine}", total=None)
         try:
-            run = compute_from_store(engine=engine, measure_ids=measure or None, levels=levels)
+            if ics_measures is None:
+                run = compute_from_store(engine=engine, measure_ids=measure or None, levels=levels)
+            else:
+                from ipmo.analytics.ipmo_measures import compute_with_ics
+
+                run = compute_with_ics(ics_measures, None, engine, measure or None, levels)
         except (MeasureDefinitionError, FileNotFoundError, KeyError, ValueError) as exc:
             _fail(str(exc).strip("'\""))
     rows = run.results.values.select(OUTPUT_COLUMNS).to_pylist()
@@ -154,10 +163,13 @@ def coverage_cmd() -> None:
         _fail(str(exc))
     plans, skipped = plan_measures(load_definitions().values(), presentations(con))
     for plan in plans:
-        typer.echo(f"runs     {plan.id}")
+        typer.echo(f"runs     {plan.id}" + (f" ({plan.note})" if plan.note else ""))
     for measure_id, reason in sorted(skipped.items()):
         typer.echo(f"skipped  {measure_id}: {reason}")
     typer.echo(f"{len(plans)} of {len(plans) + len(skipped)} measures run")
+
+
+add_report_commands(analytics)  # report, inequalities, ingest-deprivation (report_cli.py)
 
 
 def register(app: typer.Typer) -> None:

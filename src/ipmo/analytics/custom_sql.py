@@ -7,8 +7,12 @@ e.g. ``SUM(CASE WHEN bnf_code = '0301011R0BMAAAP' THEN quantity * 9.72 … END)`
 ``carbon_salbutamol``. Such a fragment is a function of (bnf_code, bnf_name) times one value column,
 so we evaluate it once per distinct presentation with a small interpreter over the parsed SQL
 (sqlglot, BigQuery dialect) and hand the engine a weights table — the same shape as a BNF filter.
+Conditions on the month (``DATE(month) >= '2025-07-01' OR bnf_code NOT IN (…)`` in nhse_bgts and
+nhse_lancets, whose code lists change with each NHS England guidance version) are evaluated once per
+period between the dates the SQL names (:func:`month_breakpoints`), giving month-keyed weights.
 Anything outside that subset (dm+d joins, views, subqueries, per-item quantities, age-band list
-sizes) raises ``UnsupportedSql`` with a reason, listed one by one in the analytics README.
+sizes) raises ``UnsupportedSql`` with a reason, listed one by one in the analytics README; the dm+d
+ones are run by ``dmd_sql.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 import sqlglot
 import sqlglot.expressions as sx
@@ -87,11 +92,31 @@ def _like(value: str, pattern: str) -> bool:
     return re.fullmatch(regex, value, re.S) is not None
 
 
+def _as_date(value) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError as exc:
+        raise UnsupportedSql(f"its custom SQL compares the month with {value!r}") from exc
+
+
+def _compare(left, right):
+    """Dates compare with ISO date strings ("DATE(month) >= '2025-07-01'")."""
+    if isinstance(left, date) or isinstance(right, date):
+        return _as_date(left), _as_date(right)
+    return left, right
+
+
 def _eval(node: sx.Expression, row: Mapping[str, str]):  # noqa: C901 - one case per node type
     if isinstance(node, sx.Paren):
         return _eval(node.this, row)
     if isinstance(node, sx.Column):
         name = node.name.lower()
+        if name == "month":
+            if row.get("month") is None:
+                raise UnsupportedSql("its custom SQL depends on the month")
+            return row["month"]
         if name in ROW_COLUMNS:
             return row[name]
         if name in VALUE_COLUMNS:
@@ -113,6 +138,7 @@ def _eval(node: sx.Expression, row: Mapping[str, str]):  # noqa: C901 - one case
         left, right = _eval(node.this, row), _eval(node.expression, row)
         if isinstance(left, Linear) or isinstance(right, Linear):
             raise UnsupportedSql("its custom SQL filters on a quantity, not a presentation")
+        left, right = _compare(left, right)
         ops = {sx.EQ: "__eq__", sx.NEQ: "__ne__", sx.GT: "__gt__", sx.GTE: "__ge__"}
         ops |= {sx.LT: "__lt__", sx.LTE: "__le__"}
         return getattr(left, ops[type(node)])(right)
@@ -125,6 +151,11 @@ def _eval(node: sx.Expression, row: Mapping[str, str]):  # noqa: C901 - one case
             raise UnsupportedSql("its custom SQL uses a subquery (dm+d view)")
         value = _eval(node.this, row)
         return value in {_eval(e, row) for e in node.expressions}
+    if isinstance(node, sx.Date) and node.this is not None and not node.expressions:
+        return _as_date(_eval(node.this, row))
+    if isinstance(node, sx.Concat):
+        # BigQuery joins adjacent string literals ('a' 'b' = 'ab'), as a missing comma in a list
+        return "".join(str(_eval(e, row)) for e in node.expressions)
     if isinstance(node, sx.Lower):
         return str(_eval(node.this, row)).lower()
     if isinstance(node, sx.Upper):
@@ -163,10 +194,38 @@ def _arith(node: sx.Expression, left, right):
     return ops[type(node)](float(left), float(right))
 
 
+def month_breakpoints(side: Side) -> list[date]:
+    """The dates a custom side compares the month with, sorted (empty: month-independent)."""
+    if not side.columns or re.search(r"\bJOIN\b", side.from_ or "", re.I):
+        return []
+    try:
+        value, where = _parse(side)
+    except sqlglot.errors.ParseError:
+        return []
+    found: set[date] = set()
+    for tree in (value, where):
+        if tree is None:
+            continue
+        for node in tree.find_all(sx.EQ, sx.NEQ, sx.GT, sx.GTE, sx.LT, sx.LTE):
+            sides = (node.this, node.expression)
+            if any(_is_month(s) for s in sides):
+                for other in sides:
+                    if isinstance(other, sx.Literal) and other.is_string:
+                        found.add(_as_date(other.this))
+    return sorted(found)
+
+
+def _is_month(node: sx.Expression) -> bool:
+    if isinstance(node, sx.Date):
+        node = node.this
+    return isinstance(node, sx.Column) and node.name.lower() == "month"
+
+
 def compile_custom_side(
-    side: Side, presentations: Mapping[str, str]
+    side: Side, presentations: Mapping[str, str], month: date | None = None
 ) -> tuple[str, dict[str, float], float]:
-    """(value column, weight per BNF code, scale) for a custom side in the supported subset."""
+    """(value column, weight per BNF code, scale) for a custom side in the supported subset,
+    in ``month`` when the SQL depends on it (see :func:`month_breakpoints`)."""
     _source(side)
     try:
         value, where = _parse(side)
@@ -177,7 +236,7 @@ def compile_custom_side(
     column: str | None = None
     weights: dict[str, float] = {}
     for code, name in presentations.items():
-        row = {"bnf_code": code, "bnf_name": name or ""}
+        row = {"bnf_code": code, "bnf_name": name or "", "month": month}
         if condition is not None and not _eval(condition, row):
             continue
         result = _eval(argument, row)

@@ -1,7 +1,9 @@
 """What the dashboard shows, as plain data: overview rows, a measure's deciles chart and league.
 
 Pure functions over the cached measure results (Arrow tables) so pages, API and CSV downloads
-show the same numbers. The chart is a Vega-Lite spec (deciles over time, dashed; the median bold;
+show the same numbers. Every measure with results is shown — OpenPrescribing's, ipmo's own and
+ICS-defined ones — each row carrying its name, origin, direction and source citation from the
+``catalogue.Catalogue``. The chart is a Vega-Lite spec (deciles over time, dashed; the median bold;
 the selected organisation red), the OpenPrescribing measure chart in declarative form.
 """
 
@@ -14,11 +16,15 @@ from collections.abc import Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ipmo.analytics.catalogue import Catalogue
 from ipmo.analytics.definitions import MeasureDefinition
 from ipmo.analytics.engine import DECILES
+from ipmo.analytics.report import format_value
 
 CSV_COLUMNS = ["measure", "org_type", "org_code", "month", "numerator", "denominator"]
 CSV_COLUMNS += ["calc_value", "percentile"] + [f"cost_saving_{c}" for c in DECILES]
+# what the catalogue says about each row's measure (after the numbers, so old readers still work)
+CSV_COLUMNS += ["name", "origin", "low_is_good", "source"]
 
 
 def rows_for(values: pa.Table, measure: str | None, org_type: str, org_code: str | None = None):
@@ -34,10 +40,20 @@ def latest_month(values: pa.Table):
     return pc.max(values["month"]).as_py() if values.num_rows else None
 
 
+def describe(rows: Iterable[dict], catalogue: Catalogue) -> list[dict]:
+    """``rows`` of measures the catalogue knows, each with its name, origin, direction, source."""
+    return [r | catalogue.info(r["measure"]) for r in rows if r["measure"] in catalogue]
+
+
 def overview(
-    values: pa.Table, definitions: dict[str, MeasureDefinition], org_type: str, org_code: str
+    values: pa.Table,
+    catalogue: Catalogue,
+    org_type: str,
+    org_code: str,
+    origin: str | None = None,
 ) -> list[dict]:
-    """One row per measure for the organisation's latest month, biggest opportunity first.
+    """One row per measure for the organisation's latest month, biggest opportunity first
+    (``origin``: only OpenPrescribing, ipmo or ICS-defined measures; None: all).
 
     Opportunity = the saving if the organisation matched the best-decile practice level
     (``cost_saving_10`` when low is good, ``cost_saving_90`` otherwise); measures without costs
@@ -45,15 +61,19 @@ def overview(
     """
     out = []
     month = latest_month(values)
-    for row in rows_for(values, None, org_type, org_code):
-        if row["month"] != month or row["measure"] not in definitions:
+    wanted = set(catalogue.ids(origin))
+    for row in describe(rows_for(values, None, org_type, org_code), catalogue):
+        if row["month"] != month or row["measure"] not in wanted:
             continue
-        d = definitions[row["measure"]]
+        d = catalogue.definitions[row["measure"]]
         best = "cost_saving_90" if d.low_is_good is False else "cost_saving_10"
         badness = (
             row["percentile"] if d.low_is_good is not False else 100 - (row["percentile"] or 0)
         )
-        out.append(row | {"title": d.name, "opportunity": row[best], "badness": badness})
+        out.append(
+            row | {"title": d.name, "opportunity": row[best], "badness": badness,
+                   "value_text": format_value(row["calc_value"], d.is_percentage)}
+        )  # fmt: skip
     out.sort(key=lambda r: (-(r["opportunity"] or 0), -(r["badness"] or 0)))
     return out
 
@@ -88,7 +108,7 @@ def deciles_chart(
         if r["calc_value"] is not None:
             series.append({"month": str(r["month"]), "line": org, "value": r["calc_value"],
                            "kind": "organisation"})  # fmt: skip
-    y_title = "%" if definition.is_percentage else "per 1,000 patients"
+    y_title = "%" if definition.is_percentage else _y_label(definition)
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "description": f"{definition.name}: practice deciles and {org} over time",
@@ -110,6 +130,15 @@ def deciles_chart(
                         {"field": "value", "type": "quantitative", "format": ".3f"}],
         },
     }  # fmt: skip
+
+
+def _y_label(definition: MeasureDefinition) -> str:
+    label = definition.raw.get("y_label")
+    if label:
+        return " ".join(label) if isinstance(label, list) else str(label)
+    if definition.denominator.type == "list_size":
+        return "per 1,000 patients"
+    return "numerator ÷ denominator"
 
 
 def to_csv(rows: Iterable[dict]) -> str:

@@ -8,7 +8,9 @@ Files in ``Settings.analytics_dir`` (Parquet, one writer at a time):
 * ``practices.parquet`` — practice, name, pcn, place (sub-ICB/CCG), icb (ICB/STP), region;
 * ``list_sizes.parquet`` — practice, month, total_list_size (+ STAR-PU columns);
 * ``presentations.parquet`` — bnf_code, bnf_name: every presentation seen (measure plans are
-  resolved against it; reading it is ~1,000× cheaper than grouping the prescribing table).
+  resolved against it; reading it is ~1,000× cheaper than grouping the prescribing table);
+* ``practice_deprivation.parquet`` — practice, imd_decile (1 = most deprived): a table of its own
+  (another source and cycle; ingests that rebuild ``practices.parquet`` keep it) — inequalities.py.
 
 Every write goes to a temporary file in the same folder and is renamed into place only when all
 files of an import are complete, so a failed import leaves nothing half-written.
@@ -118,7 +120,7 @@ def connect_duckdb(root: Path, threads: int | None = None):
     if not practices.exists():
         raise FileNotFoundError(f"no practices table in {root}")
     con.raw_sql(f"CREATE VIEW practices AS SELECT * FROM read_parquet({_sql_list([practices])})")
-    for name in ("list_sizes", "presentations"):
+    for name in ("list_sizes", "presentations", "practice_deprivation"):
         path = root / f"{name}.parquet"
         if path.exists():
             con.raw_sql(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_list([path])})")

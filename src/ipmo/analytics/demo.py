@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from ipmo.analytics.epd import ingest_epd
+from ipmo.analytics.inequalities import populate_demo as populate_demo_deprivation
 from ipmo.synth.national_epd import generate_national_epd
 
 DEMO_MONTHS = ("2025_07", "2025_08", "2025_09", "2025_10", "2025_11", "2025_12")
@@ -26,4 +27,5 @@ def populate(engine: Engine, seed: int) -> str:  # noqa: ARG001 - the analytics 
             for i, m in enumerate(DEMO_MONTHS)
         ]
         report = ingest_epd(files)
+    populate_demo_deprivation(seed)  # synthetic IMD deciles for the inequality view
     return str(report)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import ibis
 import ibis.expr.types as ir
@@ -38,25 +39,38 @@ class MeasureResults:
     globals: pa.Table  # one row per measure × org_type × month: deciles and positive savings
 
 
+# bounds of month-keyed weights (MeasurePlan.rows); open ends are these dates
+_FIRST_MONTH, _LAST_MONTH = date(1900, 1, 1), date(9999, 12, 1)
+
+
 def _weights_table(plans: Sequence[MeasurePlan]) -> pa.Table:
-    """measure × bnf_code → a weight per value column for each side, plus side membership."""
-    cols: dict[str, list] = {"measure": [], "bnf_code": []}
+    """measure × bnf_code → a weight per value column for each side, plus side membership.
+
+    Codes whose weight changes with the month (nhse_bgts) have one row per period, and the table
+    then carries ``valid_from`` / ``valid_until`` (``practice_values`` keeps the matching row)."""
+    cols: dict[str, list] = {"measure": [], "bnf_code": [], "valid_from": [], "valid_until": []}
     for side in ("num", "den"):
         for value in VALUE_COLUMNS:
             cols[f"{side}_{value}"] = []
         cols[f"in_{side}"] = []
     for plan in plans:
         num, den = plan.numerator, plan.denominator
-        codes = set(num.weights) | set(den.weights)
-        for code in sorted(codes):
+        for code, lo, hi, num_w, den_w in plan.rows():
             cols["measure"].append(plan.id)
             cols["bnf_code"].append(code)
-            for prefix, side in (("num", num), ("den", den)):
-                weight = side.weights.get(code, 0.0) * side.scale
+            cols["valid_from"].append(lo or _FIRST_MONTH)
+            cols["valid_until"].append(hi or _LAST_MONTH)
+            for prefix, side, w in (("num", num, num_w), ("den", den, den_w)):
+                weight = (w or 0.0) * side.scale
                 for value in VALUE_COLUMNS:
                     cols[f"{prefix}_{value}"].append(weight if side.column == value else 0.0)
-                cols[f"in_{prefix}"].append(1.0 if code in side.weights else 0.0)
+                cols[f"in_{prefix}"].append(0.0 if w is None else 1.0)
+    if all(v == _FIRST_MONTH for v in cols["valid_from"]) and all(
+        v == _LAST_MONTH for v in cols["valid_until"]
+    ):
+        del cols["valid_from"], cols["valid_until"]  # no month-keyed weights: plain join
     types = {k: pa.string() if k in ("measure", "bnf_code") else pa.float64() for k in cols}
+    types |= {"valid_from": pa.date32(), "valid_until": pa.date32()}
     return pa.table({k: pa.array(v, type=types[k]) for k, v in cols.items()})
 
 
@@ -91,6 +105,10 @@ def practice_values(
 ) -> ir.Table:
     """measure × practice × month with numerator, denominator and the four cost components."""
     joined = prescribing.inner_join(weights, "bnf_code")
+    if "valid_from" in weights.columns:  # month-keyed weights (see _weights_table)
+        joined = joined.filter(
+            (joined.month >= joined.valid_from) & (joined.month < joined.valid_until)
+        )
     sums = {}
     for side in ("num", "den"):
         sums[side] = sum(joined[v] * joined[f"{side}_{v}"] for v in VALUE_COLUMNS)

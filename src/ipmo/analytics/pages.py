@@ -1,4 +1,8 @@
-"""Dashboard pages: the ICS overview, a measure's deciles chart and league table."""
+"""Dashboard pages: the ICS overview, a measure's deciles chart and league table.
+
+Every measure in the catalogue (``catalogue.py``: OpenPrescribing's, ipmo's own, ICS-defined)
+has a row in the overview, filterable by origin, and a measure page citing its source.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse
 from markupsafe import Markup
 
-from ipmo.analytics import dashboard
-from ipmo.analytics.api import check_org_type
-from ipmo.analytics.definitions import load_definitions
+from ipmo.analytics import dashboard, report_pages, review_rates_pages
+from ipmo.analytics.api import catalogue_for, check_org_type, check_origin
+from ipmo.analytics.catalogue import DIRECTIONS, ORIGINS
 from ipmo.analytics.engine import LEVELS
 from ipmo.analytics.service import cached_results
 from ipmo.security import Activity, Principal
@@ -25,7 +29,8 @@ NAV = [
         "Medicines dashboard",
         "/analytics",
         Activity.ANALYTICS_VIEW,
-        "OpenPrescribing-style measures by practice, PCN, place and ICB, sorted by opportunity",
+        "OpenPrescribing, ipmo and ICS-defined measures by practice, PCN, place and ICB, sorted "
+        "by opportunity",
     )
 ]
 
@@ -59,16 +64,20 @@ def overview_page(
     request: Request,
     org_type: str = "icb",
     org_code: str = "",
+    origin: str = "",
     principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
 ):
     check_org_type(org_type)
+    origin = check_origin(origin) or ""
     results = cached_results(request.app.state.settings.analytics_dir)
-    context = {"levels": [lv for lv in LEVELS if lv != "national"], "org_type": org_type}
+    context = {"levels": [lv for lv in LEVELS if lv != "national"], "org_type": org_type,
+               "origins": ORIGINS, "origin": origin}  # fmt: skip
     if results is None:
         return render(request, "analytics/overview.html", context | {"rows": None})
     orgs = _orgs(results.values, org_type)
     org_code = org_code if org_code in orgs else (orgs[0] if orgs else "")
-    rows = dashboard.overview(results.values, load_definitions(), org_type, org_code)
+    cat = catalogue_for(request, results)
+    rows = dashboard.overview(results.values, cat, org_type, org_code, origin or None)
     return render(
         request,
         "analytics/overview.html",
@@ -85,12 +94,12 @@ def measure_page(
     org_code: str = "",
     principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
 ):
-    definitions = load_definitions()
-    if measure_id not in definitions:
+    results = cached_results(request.app.state.settings.analytics_dir)
+    cat = catalogue_for(request, results)
+    if measure_id not in cat:
         raise HTTPException(404, f"unknown measure {measure_id}")
     check_org_type(org_type)
-    definition = definitions[measure_id]
-    results = cached_results(request.app.state.settings.analytics_dir)
+    definition = cat.definitions[measure_id]
     if results is None:
         raise HTTPException(404, "no prescribing data loaded")
     orgs = _orgs(results.values, org_type)
@@ -101,11 +110,14 @@ def measure_page(
         "analytics/measure.html",
         {
             "d": definition,
+            "source": cat.sources[measure_id],
+            "direction": DIRECTIONS[definition.low_is_good],
+            "has_values": measure_id in cat.with_values,
             "why": Markup(
                 definition.raw.get("why_it_matters")
                 and "".join(definition.raw["why_it_matters"])
                 or ""
-            ),  # noqa: S704,E501 - the peer's reviewed HTML
+            ),  # noqa: S704,E501 - the peer's reviewed HTML; ICS text is escaped (ics_measures.py)
             "org_type": org_type,
             "org_code": org_code,
             "orgs": orgs,
@@ -116,3 +128,12 @@ def measure_page(
             "spec": _json_script(chart),
         },
     )
+
+
+# medicines on a page (/analytics/report/…) and the inequality view (/analytics/inequalities)
+router.include_router(report_pages.router)
+NAV.extend(report_pages.NAV)
+
+# practice PINCER / SMR-cohort rates per 1,000 patients (/analytics/practice-review-rates)
+router.include_router(review_rates_pages.router)
+NAV.extend(review_rates_pages.NAV)

@@ -2,19 +2,25 @@
 
 Every runnable measure becomes the same shape — "numerator = Σ weight(code) × column over the
 practice's prescribing" (or the list size / 1,000) — so one join of the prescribing table with a
-small weights table computes all measures at once on any engine (see ``engine.py``). Definitions
-that need data we do not hold (dm+d views, raw per-item quantities) are reported as skipped with a
-reason rather than approximated.
+small weights table computes all measures at once on any engine (see ``engine.py``). Code lists
+and custom sides that read dm+d are resolved by running the definitions' own SQL over dm+d tables
+rebuilt from the terminology starter dictionary (``dmd_sql.py``, ``dmd_views.py``); where that
+dictionary cannot place some codes in a measure's scope the plan carries a coverage ``note``.
+Definitions that need data we do not hold (raw per-item quantities, some OpenPrescribing views,
+dm+d fields the dictionary lacks) are reported as skipped with a reason rather than approximated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from ipmo.analytics.codesets import matcher, parse_filter
-from ipmo.analytics.custom_sql import UnsupportedSql, compile_custom_side
+from ipmo.analytics.custom_sql import UnsupportedSql, compile_custom_side, month_breakpoints
 from ipmo.analytics.definitions import MeasureDefinition, Side
+from ipmo.analytics.dmd_sql import DmdDatabase
 
 # OpenPrescribing's column for each side type (import_measures.py: bnf_items → SUM(items),
 # bnf_quantity → SUM(quantity), bnf_cost → SUM(actual_cost), list_size → SUM(total_list_size /
@@ -22,16 +28,38 @@ from ipmo.analytics.definitions import MeasureDefinition, Side
 COLUMN_OF_TYPE = {"bnf_items": "items", "bnf_quantity": "quantity", "bnf_cost": "actual_cost"}
 VALUE_COLUMNS = ("items", "quantity", "actual_cost")
 LIST_SIZE_SCALE = 1 / 1000
+# A month-keyed weight applies from ``start`` (inclusive) to ``end`` (exclusive); None = open.
+Window = tuple[date | None, date | None, float]
 
 
 @dataclass(frozen=True)
 class SidePlan:
-    """``source`` is "prescribing" (weights by code on ``column``) or "list_size"."""
+    """``source`` is "prescribing" (weights by code on ``column``) or "list_size".
+
+    ``weights`` hold for every month; ``windows`` give the weights of codes whose membership
+    changes with the month (nhse_bgts: a code list per NHS England guidance version).
+    """
 
     source: str
     column: str
     weights: Mapping[str, float]
     scale: float = 1.0
+    note: str = ""  # coverage of a dm+d-resolved side ("" when complete)
+    windows: Mapping[str, tuple[Window, ...]] = field(default_factory=dict)
+
+    def codes(self) -> set[str]:
+        return set(self.weights) | set(self.windows)
+
+    def weight_in(self, code: str, start: date | None) -> float | None:
+        """The weight of ``code`` in the period starting ``start`` (None: not on this side)."""
+        if code in self.weights:
+            return self.weights[code]
+        for lo, hi, weight in self.windows.get(code, ()):
+            if (lo is None or (start is not None and start >= lo)) and (
+                hi is None or start is None or start < hi
+            ):
+                return weight
+        return None
 
 
 @dataclass(frozen=True)
@@ -48,24 +76,170 @@ class MeasurePlan:
     def has_cost_savings(self) -> bool:
         return self.definition.is_cost_based
 
+    def rows(self) -> Iterator[tuple[str, date | None, date | None, float | None, float | None]]:
+        """(code, from, until, numerator weight, denominator weight) per code and period; a
+        weight is None when the code is not on that side then. Periods are open (None, None)
+        unless a side has month-keyed windows for the code."""
+        num, den = self.numerator, self.denominator
+        for code in sorted(num.codes() | den.codes()):
+            cuts = sorted({d for side in (num, den) for w in side.windows.get(code, ())
+                           for d in w[:2] if d is not None})  # fmt: skip
+            bounds = [None, *cuts, None]
+            for lo, hi in zip(bounds, bounds[1:], strict=False):
+                yield code, lo, hi, num.weight_in(code, lo), den.weight_in(code, lo)
+
+    @property
+    def note(self) -> str:
+        """Coverage of the dm+d-resolved sides ("" when every code in scope was placed)."""
+        notes = [
+            f"{label}: {side.note}"
+            for label, side in (("numerator", self.numerator), ("denominator", self.denominator))
+            if side.note
+        ]
+        return "; ".join(notes)
+
 
 class Unsupported(Exception):
     """This definition cannot run on the data we hold; the message says why."""
 
 
-def _bnf_side(side: Side, presentations: Mapping[str, str]) -> SidePlan:
-    if side.codes_query:
-        raise Unsupported("its BNF code list comes from a dm+d query (bnf_codes_query)")
-    predicate = matcher(parse_filter(side.codes_filter))
-    codes = {code: 1.0 for code in presentations if predicate(code)}
-    return SidePlan("prescribing", COLUMN_OF_TYPE[side.type], codes)
+class _Dmd:
+    """The dm+d database, built on first use (most runs need it once, some not at all)."""
+
+    def __init__(self, presentations: Mapping[str, str]):
+        self.presentations = presentations
+        self._db: DmdDatabase | None = None
+
+    @property
+    def db(self) -> DmdDatabase:
+        if self._db is None:
+            self._db = DmdDatabase(self.presentations)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
 
 
-def plan_side(side: Side, presentations: Mapping[str, str]) -> SidePlan:
+def _needs_dmd(side: Side) -> bool:
+    """A custom side that reads more than the prescribing table (dm+d joins, subqueries)."""
+    text = f"{side.from_ or ''}\n{side.where or ''}"
+    return bool(re.search(r"\bJOIN\b|\bSELECT\b", text, re.I))
+
+
+def _coverage(db: DmdDatabase, scope: set[str], sql: str) -> str:
+    """Empty when the dictionary places every code in scope, else what it could not place."""
+    parts = []
+    unplaced = db.unplaced(scope, sql)
+    if unplaced:
+        shown = ", ".join(unplaced[:3]) + (", …" if len(unplaced) > 3 else "")
+        parts.append(
+            f"{len(unplaced)} of {len(scope)} codes in scope not placed by the starter dictionary "
+            f"(left out: {shown})"
+        )
+    missing = db.missing_ids(sql)
+    if missing:
+        parts.append(f"ids not in the starter dictionary: {', '.join(missing)}")
+    return "dm+d coverage partial: " + "; ".join(parts) if parts else ""
+
+
+def _reads_dmd(sql: str) -> bool:
+    """Whether SQL reads dm+d (not only the BNF presentation table, as lpbathshoweremollients)."""
+    return bool(re.search(r"\{dmd\}|\bdmd\.|vw__dmd|vw_aware|\bvpi\b|\bvmp\b", sql, re.I))
+
+
+def _chemicals(codes: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted({c[:9] for c in codes}))
+
+
+def _bnf_side(side: Side, presentations: Mapping[str, str], dmd: _Dmd) -> SidePlan:
+    column = COLUMN_OF_TYPE[side.type]
+    predicate = matcher(parse_filter(side.codes_filter)) if side.codes_filter else None
+    if not side.codes_query:
+        codes = {code: 1.0 for code in presentations if predicate(code)}
+        return SidePlan("prescribing", column, codes)
+    # import_measures.get_bnf_codes: the query's codes, filtered, among the codes in the data
+    try:
+        found = dmd.db.codes(side.codes_query)
+    except UnsupportedSql as exc:
+        raise Unsupported(str(exc)) from exc
+    candidates = {c for c in found if predicate is None or predicate(c)}
+    if not candidates:
+        raise Unsupported(
+            "the starter dictionary has no dm+d product matching its BNF code query "
+            "(needs a full dm+d release)"
+        )
+    codes = sorted(candidates & set(presentations))
+    if predicate is not None:
+        scope = {c for c in presentations if predicate(c)}
+    else:
+        chemicals = _chemicals(candidates)
+        scope = {c for c in presentations if c.startswith(chemicals)}
+    note = _coverage(dmd.db, scope, side.codes_query) if _reads_dmd(side.codes_query) else ""
+    return SidePlan("prescribing", column, dict.fromkeys(codes, 1.0), note=note)
+
+
+def _dmd_custom_side(side: Side, presentations: Mapping[str, str], dmd: _Dmd) -> SidePlan:
+    try:
+        result = dmd.db.custom_weights(side)
+    except UnsupportedSql as exc:
+        raise Unsupported(str(exc)) from exc
+    if not result.weights:
+        raise Unsupported(
+            "the starter dictionary has no dm+d product matching its custom SQL "
+            "(needs a full dm+d release)"
+        )
+    weights = {c: w for c, w in result.weights.items() if c in presentations}
+    chemicals = _chemicals(result.weights)
+    scope = {c for c in presentations if c.startswith(chemicals)}
+    note = _coverage(dmd.db, scope, f"{side.from_}\n{side.where}")
+    return SidePlan("prescribing", result.column, weights, note=note)
+
+
+def _month_keyed_side(
+    side: Side, presentations: Mapping[str, str], breakpoints: list[date]
+) -> SidePlan:
+    """Evaluate a month-dependent side once per period between the dates it names."""
+    bounds: list[date | None] = [None, *breakpoints, None]
+    periods = list(zip(bounds, bounds[1:], strict=False))
+    results = []
+    for lo, hi in periods:
+        month = lo if lo is not None else hi - timedelta(days=1)  # any month of the period
+        try:
+            results.append(compile_custom_side(side, presentations, month))
+        except UnsupportedSql as exc:
+            raise Unsupported(str(exc)) from exc
+    if len({(column, scale) for column, _, scale in results}) != 1:
+        raise Unsupported("its custom SQL changes value column with the month")
+    column, _, scale = results[0]
+    weights: dict[str, float] = {}
+    windows: dict[str, tuple[Window, ...]] = {}
+    for code in sorted({c for _, w, _ in results for c in w}):
+        per = [w.get(code) for _, w, _ in results]
+        if len(set(per)) == 1:
+            weights[code] = per[0]
+            continue
+        merged: list[list] = []
+        for (lo, hi), weight in zip(periods, per, strict=True):
+            if merged and merged[-1][2] == weight and merged[-1][1] == lo:
+                merged[-1][1] = hi
+            else:
+                merged.append([lo, hi, weight])
+        windows[code] = tuple((lo, hi, w) for lo, hi, w in merged if w is not None)
+    return SidePlan("prescribing", column, weights, scale, windows=windows)
+
+
+def plan_side(side: Side, presentations: Mapping[str, str], dmd: _Dmd | None = None) -> SidePlan:
+    dmd = dmd or _Dmd(presentations)
     if side.type in COLUMN_OF_TYPE:
-        return _bnf_side(side, presentations)
+        return _bnf_side(side, presentations, dmd)
     if side.type == "list_size":
         return SidePlan("list_size", "total_list_size", {}, LIST_SIZE_SCALE)
+    if _needs_dmd(side):
+        return _dmd_custom_side(side, presentations, dmd)
+    breakpoints = month_breakpoints(side)
+    if breakpoints:
+        return _month_keyed_side(side, presentations, breakpoints)
     try:
         column, weights, scale = compile_custom_side(side, presentations)
     except UnsupportedSql as exc:
@@ -84,12 +258,16 @@ def plan_measures(
     """
     plans: list[MeasurePlan] = []
     skipped: dict[str, str] = {}
-    for definition in definitions:
-        try:
-            numerator = plan_side(definition.numerator, presentations)
-            denominator = plan_side(definition.denominator, presentations)
-        except Unsupported as exc:
-            skipped[definition.id] = str(exc)
-            continue
-        plans.append(MeasurePlan(definition, numerator, denominator))
+    dmd = _Dmd(presentations)
+    try:
+        for definition in definitions:
+            try:
+                numerator = plan_side(definition.numerator, presentations, dmd)
+                denominator = plan_side(definition.denominator, presentations, dmd)
+            except Unsupported as exc:
+                skipped[definition.id] = str(exc)
+                continue
+            plans.append(MeasurePlan(definition, numerator, denominator))
+    finally:
+        dmd.close()
     return plans, skipped

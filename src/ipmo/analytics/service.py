@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ipmo.analytics import datastore
-from ipmo.analytics.aware import aware_definition
 from ipmo.analytics.definitions import MeasureDefinition, load_definitions
 from ipmo.analytics.engine import LEVELS, MeasureResults, run_measures
+from ipmo.analytics.ipmo_measures import with_ipmo_measures
 from ipmo.analytics.plan import MeasurePlan, plan_measures
 
 
@@ -47,9 +47,9 @@ def compute(
     levels: Sequence[str] = tuple(LEVELS),
     with_ipmo: bool = False,
 ) -> MeasureRun:
-    """Run ``definitions`` (plus ipmo's own measures, e.g. AWaRe, when ``with_ipmo``)."""
+    """Run ``definitions`` (plus ipmo's own measures when ``with_ipmo``: ipmo_measures.py)."""
     codes = presentations(con)
-    definitions = list(definitions) + [aware_definition(codes)] if with_ipmo else definitions
+    definitions = with_ipmo_measures(definitions, codes) if with_ipmo else definitions
     plans, skipped = plan_measures(definitions, codes)
     if not plans:
         raise ValueError("none of the selected measures can run on this data: " + str(skipped))

@@ -1,0 +1,84 @@
+"""ipmo's own measures — the ones none of the peers publishes — added to a run with ``with_ipmo``.
+
+* ``aware.py`` — antibiotics in the AWaRe Watch + Reserve groups;
+* ``biosimilars.py`` — biosimilar uptake, one measure per molecule found in the data;
+* ``inhalers.py`` — MDI share and inhaler kg CO2e per 1,000 patients and per inhaler;
+* ``ics_measures.py`` — measures an ICS writes in YAML: the shipped examples, plus any in
+  ``<analytics data dir>/ics_measures/``.
+
+All are OpenPrescribing-format ``MeasureDefinition``s built against the presentations in the
+data, so the engine runs them with the shipped 80 in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+
+from ipmo.analytics.aware import aware_definition
+from ipmo.analytics.biosimilars import biosimilar_definitions
+from ipmo.analytics.definitions import MeasureDefinition
+from ipmo.analytics.ics_measures import load_ics_measures, shipped_dir
+from ipmo.analytics.inhalers import inhaler_definitions
+
+
+def shipped_measure_ids() -> set[str]:
+    """Ids of the shipped OpenPrescribing definitions (file names; ICS ids may not reuse them)."""
+    folder = Path(str(resources.files("ipmo.analytics") / "data" / "measure_definitions"))
+    return {p.stem for p in folder.glob("*.json")}
+
+
+def ics_folders(root: Path | None = None) -> list[Path]:
+    """The shipped example folder, and ``<root>/ics_measures`` when it exists (``root``: the
+    analytics data folder, default from settings)."""
+    if root is None:
+        from ipmo.config import get_settings
+
+        root = get_settings().analytics_dir
+    own = root / "ics_measures"
+    return [shipped_dir(), *([own] if own.is_dir() else [])]
+
+
+def ipmo_definitions(
+    presentations: Mapping[str, str], ics: Iterable[Path] | None = None
+) -> list[MeasureDefinition]:
+    """Every ipmo measure for the presentations in the data (BNF code → name)."""
+    folders = ics_folders() if ics is None else list(ics)
+    return [
+        aware_definition(presentations),
+        *biosimilar_definitions(presentations),
+        *inhaler_definitions(presentations),
+        *load_ics_measures(folders, reserved=shipped_measure_ids()).values(),
+    ]
+
+
+def with_ipmo_measures(
+    definitions: Sequence[MeasureDefinition], presentations: Mapping[str, str]
+) -> list[MeasureDefinition]:
+    """``definitions`` plus the ipmo measures whose ids they do not already hold."""
+    present = {d.id for d in definitions}
+    extra = [d for d in ipmo_definitions(presentations) if d.id not in present]
+    return [*definitions, *extra]
+
+
+def compute_with_ics(
+    ics_dir: Path,
+    root: Path | None = None,
+    engine: str = "duckdb",
+    measure_ids: Iterable[str] | None = None,
+    levels: Sequence[str] | None = None,
+):
+    """``service.compute_from_store`` with the ICS measures of ``ics_dir`` added (and selectable
+    by ``measure_ids``); ``ipmo analytics measures --ics-measures DIR``. Every file in the folder
+    is validated before anything runs."""
+    from ipmo.analytics import datastore
+    from ipmo.analytics.definitions import load_definitions
+    from ipmo.analytics.engine import LEVELS
+    from ipmo.analytics.service import compute, select_definitions
+
+    extra = load_ics_measures([ics_dir], reserved=shipped_measure_ids())
+    ids = list(measure_ids or [])
+    definitions = select_definitions(load_definitions() | extra, ids)
+    con = datastore.connect(engine, datastore.data_dir(root))
+    return compute(con, definitions, tuple(levels or LEVELS), with_ipmo=not ids)

@@ -1,0 +1,142 @@
+"""Practice-level PINCER and SMR-cohort rates: patients flagged per 1,000 registered patients.
+
+Inputs, both from the store (SQLAlchemy, SQLite or PostgreSQL):
+
+* the review domain's ``IndicatorRate`` rows written by ``ipmo review run``: per practice and
+  rule, ``numerator`` = patients the rule flagged (PINCER hazards: PRIMIS/OpenSAFELY logic;
+  SMR cohorts: Network Contract DES criteria — see ``ipmo.review.rules``). The latest ``as_of``
+  is used unless one is given;
+* the registered list: patients with a practice who were alive on ``as_of`` (PINCER §1.2, the
+  same population ``review.service.run`` evaluates).
+
+Disclosure control (``analytics.disclosure``: counts ≤ 7 withheld, others rounded to 5) is
+applied to both counts *before* the rate is formed, and the rate is computed from the published
+counts, so it never reveals more than they do. Nothing is stored: the rates are derived on read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import date
+
+import pyarrow as pa
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from ipmo.analytics.disclosure import disclose
+from ipmo.organisations.models import Organisation
+from ipmo.patients.models import Patient
+from ipmo.review.models import IndicatorRate
+from ipmo.review.rules import all_rules
+
+FAMILIES = ("pincer", "smr")
+PER = 1000
+
+
+@dataclass(frozen=True)
+class PracticeRuleRate:
+    practice: str
+    practice_name: str
+    rule_id: str
+    family: str
+    title: str
+    as_of: date
+    registered: int | None  # disclosed (None = withheld)
+    flagged: int | None  # disclosed
+    per_1000: float | None  # from the disclosed counts
+
+
+def latest_as_of(session: Session) -> date | None:
+    return session.scalar(select(func.max(IndicatorRate.as_of)))
+
+
+def registered_patients(session: Session, as_of: date) -> dict[str, int]:
+    """Practice → patients registered and alive on ``as_of`` (raw counts: do not publish)."""
+    rows = session.execute(
+        select(Patient.practice_code, func.count(Patient.id))
+        .where(
+            Patient.practice_code.is_not(None),
+            or_(Patient.date_of_death.is_(None), Patient.date_of_death > as_of),
+        )
+        .group_by(Patient.practice_code)
+    )
+    return {practice: int(count) for practice, count in rows}
+
+
+def flagged_patients(session: Session, as_of: date, rule_ids: Iterable[str]) -> dict[tuple, int]:
+    """(practice, rule id) → patients flagged on ``as_of`` (raw counts: do not publish)."""
+    rows = session.execute(
+        select(IndicatorRate.practice_code, IndicatorRate.rule_id, IndicatorRate.numerator).where(
+            IndicatorRate.as_of == as_of, IndicatorRate.rule_id.in_(list(rule_ids))
+        )
+    )
+    out: dict[tuple, int] = {}
+    for practice, rule_id, numerator in rows:
+        key = (practice or "unknown", rule_id)
+        out[key] = out.get(key, 0) + int(numerator)
+    return out
+
+
+def practice_review_rates(
+    session: Session, as_of: date | None = None, families: Iterable[str] = FAMILIES
+) -> list[PracticeRuleRate]:
+    """One row per practice × PINCER indicator / SMR cohort, disclosure-controlled.
+
+    Empty when ``ipmo review run`` has not run (no rates stored for any date).
+    """
+    as_of = as_of or latest_as_of(session)
+    if as_of is None:
+        return []
+    families = tuple(families)
+    unknown = sorted(set(families) - {r.family for r in all_rules()})
+    if unknown:
+        raise ValueError(f"unknown rule family {', '.join(unknown)}")
+    rules = [r for r in all_rules() if r.kind == "flag" and r.family in families]
+    registered = registered_patients(session, as_of)
+    flagged = flagged_patients(session, as_of, [r.id for r in rules])
+    names = dict(
+        session.execute(
+            select(Organisation.ods_code, Organisation.name).where(
+                Organisation.ods_code.in_(list(registered))
+            )
+        ).all()
+    )
+    out: list[PracticeRuleRate] = []
+    for practice in sorted(registered):
+        listed = disclose(registered[practice])
+        for rule in rules:
+            count = disclose(flagged.get((practice, rule.id), 0))
+            rate = round(PER * count / listed, 1) if listed and count is not None else None
+            out.append(
+                PracticeRuleRate(
+                    practice=practice,
+                    practice_name=names.get(practice, practice),
+                    rule_id=rule.id,
+                    family=rule.family,
+                    title=rule.title,
+                    as_of=as_of,
+                    registered=listed,
+                    flagged=count,
+                    per_1000=rate,
+                )
+            )
+    return out
+
+
+def rates_table(rows: Iterable[PracticeRuleRate]) -> pa.Table:
+    """The rows as an Arrow table (for CSV/Parquet export or the dashboard)."""
+    schema = pa.schema(
+        [
+            ("practice", pa.string()),
+            ("practice_name", pa.string()),
+            ("rule_id", pa.string()),
+            ("family", pa.string()),
+            ("title", pa.string()),
+            ("as_of", pa.date32()),
+            ("registered", pa.int64()),
+            ("flagged", pa.int64()),
+            ("per_1000", pa.float64()),
+        ]
+    )
+    return pa.Table.from_pylist([asdict(r) for r in rows], schema=schema)

@@ -1,0 +1,81 @@
+"""Web routes for the practice PINCER / SMR-cohort rates (``practice_review_rates.py``).
+
+Included by ``pages.py`` (the page) and ``api.py`` (JSON/CSV under ``/api/analytics``); both need
+the ``analytics.view`` activity. Only disclosure-controlled aggregates leave these routes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from ipmo.analytics.practice_review_rates import FAMILIES, practice_review_rates, rates_table
+from ipmo.security import Activity, Principal
+from ipmo.web.deps import db_session, require
+from ipmo.web.nav import NavItem
+from ipmo.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter()
+VIEW = Depends(require(Activity.ANALYTICS_VIEW))
+NAV = [
+    NavItem(
+        "Practice safety and SMR rates",
+        "/analytics/practice-review-rates",
+        Activity.ANALYTICS_VIEW,
+        "Patients flagged by each PINCER indicator and SMR cohort per 1,000 registered patients",
+    )
+]
+
+
+def _families(family: str) -> tuple[str, ...]:
+    if family == "all":
+        return FAMILIES
+    if family not in FAMILIES:
+        raise HTTPException(422, f"family must be one of {', '.join(FAMILIES)} or all")
+    return (family,)
+
+
+@api_router.get("/practice-review-rates")
+def rates_api(
+    family: str = "all",
+    format: str = "json",  # noqa: A002 - the query parameter's public name
+    principal: Principal = VIEW,
+    session: Session = Depends(db_session),
+):
+    rows = practice_review_rates(session, families=_families(family))
+    if format == "csv":
+        table = rates_table(rows)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(table.column_names)
+        writer.writerows(zip(*(table[c].to_pylist() for c in table.column_names), strict=True))
+        return Response(
+            out.getvalue(),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="practice-review-rates.csv"'},
+        )
+    if format != "json":
+        raise HTTPException(422, "format must be json or csv")
+    return [asdict(r) | {"as_of": r.as_of.isoformat()} for r in rows]
+
+
+@router.get("/analytics/practice-review-rates")
+def rates_page(
+    request: Request,
+    family: str = "pincer",
+    principal: Principal = VIEW,
+    session: Session = Depends(db_session),
+):
+    family = family if family in FAMILIES else "pincer"
+    rows = practice_review_rates(session, families=(family,))
+    return render(
+        request,
+        "analytics/practice_review_rates.html",
+        {"rows": rows, "family": family, "families": FAMILIES},
+    )
