@@ -21,134 +21,53 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from ipmo.fhir.outcome import FhirError
-from ipmo.organisations.models import Organisation, OrgKind
-from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
 from ipmo.referrals import lifecycle as lc
 from ipmo.referrals import messaging as msg
 from ipmo.referrals import service as svc
-from ipmo.referrals.models import ReceivedMessage, Referral
+from ipmo.referrals.models import Referral
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
 from ipmo.store import utcnow
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import authorise, db_session, require, unit_of_work
 
 router = APIRouter(tags=["referrals"])
 FHIR_JSON = "application/fhir+json"
 
 
-async def raw_body(request: Request) -> bytes:
-    return await request.body()
-
-
-def _ack(bundle_id: str, ref: Referral, replay: bool) -> JSONResponse:
+def _ack(receipt: msg.Receipt) -> JSONResponse:
     return JSONResponse(
-        msg.acknowledgement(bundle_id, ref, utcnow()),
+        msg.acknowledgement(receipt.message_id, receipt.referral, utcnow()),
         status_code=200,
         media_type=FHIR_JSON,
-        headers={"X-Idempotent-Replay": "true"} if replay else {},
+        headers={"X-Idempotent-Replay": "true"} if receipt.replay else {},
     )
-
-
-def _replay(session: Session, message_id: str) -> JSONResponse | None:
-    seen = session.get(ReceivedMessage, message_id)
-    if seen is None or seen.referral_id is None:
-        return None
-    return _ack(message_id, session.get(Referral, seen.referral_id), replay=True)
 
 
 @router.post("/fhir/R4/$process-message", response_class=JSONResponse)
-def process_message(
-    request: Request,
-    body: bytes = Depends(raw_body),
-    principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
-    session: Session = Depends(db_session),
-):
+async def process_message(request: Request) -> JSONResponse:
     """Receive a BaRS referral (or cancellation) message."""
-    msg.check_content_type(request.headers.get("content-type"))
-    bundle, index, header = msg.read_message(body)
-    if (again := _replay(session, str(bundle["id"]))) is not None:
-        return again
-    kind = msg.message_kind(header)
-    try:
-        if kind == "cancel":
-            ref = _cancel_by_message(session, principal, msg.parse_cancel(bundle, index, header))
-        else:
-            ref = _create_by_message(session, principal, msg.parse_referral(bundle, index, header))
-        session.commit()  # durable before the sender hears "ok"
-    except IntegrityError:
-        session.rollback()  # the same message id raced in on another connection
-        if (again := _replay(session, str(bundle["id"]))) is not None:
-            return again
-        raise
-    return _ack(str(bundle["id"]), ref, replay=False)
+    body = await request.body()
+    # The whole unit of work (authentication, the message, commit) in one worker-thread hop;
+    # sync dependencies would cost one hop each (this is the busiest endpoint, issue 5).
+    return await run_in_threadpool(_process_message, request, body)
 
 
-def _create_by_message(
-    session: Session, principal: Principal, inc: msg.IncomingReferral
-) -> Referral:
-    if inc.nhs_number:
+def _process_message(request: Request, body: bytes) -> JSONResponse:
+    with unit_of_work(request) as session:
+        principal = authorise(request, session, Activity.REFERRAL_SEND)
+        msg.check_content_type(request.headers.get("content-type"))
         try:
-            normalise_nhs_number(inc.nhs_number)
-        except InvalidNhsNumber as exc:
-            raise FhirError(
-                400, "value", f"invalid NHS number: {exc}", "Patient.identifier"
-            ) from None
-    if inc.receiver_code:
-        org = session.scalar(select(Organisation).where(Organisation.ods_code == inc.receiver_code))
-        if org is None:
-            raise FhirError(
-                422,
-                "not-found",
-                f"unknown pharmacy {inc.receiver_code}",
-                "MessageHeader.destination.receiver",
-            )
-        if org.kind != OrgKind.PHARMACY:
-            raise FhirError(
-                422,
-                "not-supported",
-                f"{inc.receiver_code} is not a community pharmacy",
-                "MessageHeader.destination.receiver",
-            )
-    new = svc.NewReferral(
-        service=inc.service,
-        patient_name=inc.patient_name,
-        nhs_number=inc.nhs_number,
-        birth_date=inc.birth_date,
-        practice_code=inc.practice_code,
-        patient_choice=inc.receiver_code,
-        summary=inc.summary,
-        message_id=inc.message_id,
-        sender_org_code=inc.sender_code,
-        requested_due_by=inc.requested_due_by,
-        discharge_items=inc.discharge_items,
-    )
-    try:
-        return svc.create_referral(session, principal, new)
-    except svc.ReferralError as exc:
-        raise FhirError(422, "business-rule", str(exc)) from None
-
-
-def _cancel_by_message(session: Session, principal: Principal, inc: msg.IncomingCancel) -> Referral:
-    ref = None
-    if inc.reference:
-        ref = session.scalar(select(Referral).where(Referral.reference == inc.reference))
-    if ref is None and inc.original_message_id:
-        ref = session.scalar(select(Referral).where(Referral.message_id == inc.original_message_id))
-    if ref is None:
-        raise FhirError(
-            404, "not-found", "no referral matches this cancellation", "ServiceRequest.identifier"
-        )
-    try:
-        svc.cancel(session, principal, ref, inc.reason)
-    except svc.NotInvolved as exc:
-        raise FhirError(403, "forbidden", str(exc)) from None
-    except svc.ReferralConflict as exc:
-        raise FhirError(409, "conflict", str(exc)) from None
-    session.add(ReceivedMessage(message_id=inc.message_id, referral_id=ref.id, kind="cancel"))
-    session.flush()
-    return ref
+            receipt = msg.receive(session, principal, body)
+            session.commit()  # durable before the sender hears "ok"
+        except IntegrityError:
+            session.rollback()  # the same message id raced in on another connection
+            message_id = str(msg.read_message(body)[0]["id"])
+            if (ref := msg.already_received(session, message_id)) is None:
+                raise
+            receipt = msg.Receipt(message_id, ref, replay=True)
+        return _ack(receipt)
 
 
 # ---- REST for people's tools -------------------------------------------------------------

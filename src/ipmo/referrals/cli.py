@@ -37,26 +37,18 @@ def send(
 ) -> None:
     """Receive a referral message from FILE, exactly as POST /fhir/R4/$process-message would."""
     from ipmo.fhir.outcome import FhirError
-    from ipmo.referrals import messaging as msg
-    from ipmo.referrals.api import _cancel_by_message, _create_by_message
-    from ipmo.referrals.models import ReceivedMessage, Referral
+    from ipmo.referrals.messaging import receive
     from ipmo.store import session_scope
 
     engine = store_engine()
     try:
         with session_scope(engine) as s:
-            principal = _principal(s, as_user)
-            bundle, index, header = msg.read_message(file.read_bytes())
-            seen = s.get(ReceivedMessage, str(bundle["id"]))
-            if seen is not None:
-                ref = s.get(Referral, seen.referral_id)
-                typer.echo(f"already received: {ref.reference} ({ref.status})")
-                return
-            if msg.message_kind(header) == "cancel":
-                ref = _cancel_by_message(s, principal, msg.parse_cancel(bundle, index, header))
+            receipt = receive(s, _principal(s, as_user), file.read_bytes())
+            ref = receipt.referral
+            if receipt.replay:
+                line = f"already received: {ref.reference} ({ref.status})"
             else:
-                ref = _create_by_message(s, principal, msg.parse_referral(bundle, index, header))
-            line = f"{ref.reference} {ref.service} → {ref.target_org_code} ({ref.status})"
+                line = f"{ref.reference} {ref.service} → {ref.target_org_code} ({ref.status})"
     except FhirError as exc:
         fail(f"{exc.status} {exc.code}: {exc.diagnostics}")
     typer.echo(line)

@@ -1,4 +1,5 @@
-"""BaRS-shaped FHIR R4 messages: reading incoming referrals and cancellations, building the
+"""BaRS-shaped FHIR R4 messages: reading incoming referrals and cancellations and applying them
+(:func:`receive`, the one path for the HTTP API and ``ipmo referrals send``), building the
 acknowledgement and the outcome ``Task`` that goes back to the referrer.
 
 Shape (../shared/fhir/STANDARDS.md §4.1-4.4, BaRS Core 1.1.6 / Application 5): a ``Bundle`` of
@@ -29,11 +30,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from ipmo.fhir.bundles import BundleIndex, concept_text, fhir_date
 from ipmo.fhir.outcome import FhirError
 from ipmo.fhir.versions import FhirInputError, read_fhir
-from ipmo.referrals.models import Referral
+from ipmo.organisations.models import OrgKind
+from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
+from ipmo.referrals import service as svc
+from ipmo.referrals.models import ReceivedMessage, Referral
 from ipmo.referrals.services import ReferralService
+from ipmo.security.principal import Principal
 
 EVENT_SYSTEM = "https://fhir.nhs.uk/CodeSystem/message-events-bars"
 REASON_SYSTEM = "https://fhir.nhs.uk/CodeSystem/message-reason-bars"
@@ -137,7 +145,9 @@ def read_message(body: bytes) -> tuple[dict, BundleIndex, dict]:
     XML comments (e.g. the explanatory ones before the root element in the BaRS examples) are
     removed by the shared parser (``ipmo.fhir.versions.strip_xml_comments``)."""
     try:
-        doc = read_fhir(body, version="R4")
+        # as_given: the validated input itself, not a re-serialised copy (this module only reads
+        # strings and tolerates explicit nulls); half the cost of reading a message
+        doc = read_fhir(body, version="R4", as_given=True)
     except FhirInputError as exc:
         raise _bad(400, exc.code, exc.diagnostics, exc.expression) from None
     bundle = doc.resource
@@ -280,10 +290,8 @@ def parse_referral(bundle: dict, index: BundleIndex, header: dict) -> IncomingRe
         raise _bad(400, "required", "the message has no Task", "Bundle.entry")
     nhs = _ident(patient.get("identifier"), NHS_NUMBER_SYSTEM)
     names = patient.get("name") or [{}]
-    name = (
-        names[0].get("text")
-        or " ".join([*(names[0].get("given") or []), names[0].get("family") or ""]).strip()
-    )
+    given = [g for g in names[0].get("given") or [] if g]  # FHIR allows nulls in this list
+    name = names[0].get("text") or " ".join([*given, names[0].get("family") or ""]).strip()
     gp = None
     for ref in patient.get("generalPractitioner") or []:
         gp = _ident((index.resolve(ref) or {}).get("identifier"), *ODS_SYSTEMS) or gp
@@ -347,6 +355,113 @@ def parse_cancel(bundle: dict, index: BundleIndex, header: dict) -> IncomingCanc
         original_message_id=original or (based[0] if based else None),
         reason=concept_text((sr.get("reasonCode") or [None])[0]),
     )
+
+
+@dataclass
+class Receipt:
+    """What one received message did: the referral it created or cancelled, and whether it
+    repeated a message already taken (the sender gets the same reply again)."""
+
+    message_id: str
+    referral: Referral
+    replay: bool
+
+
+def already_received(session: Session, message_id: str) -> Referral | None:
+    """The referral a message with this id created or cancelled, if it was taken before."""
+    referral_id = session.scalar(
+        select(ReceivedMessage.referral_id).where(ReceivedMessage.message_id == message_id)
+    )
+    return session.get(Referral, referral_id) if referral_id is not None else None
+
+
+def receive(session: Session, principal: Principal, body: bytes) -> Receipt:
+    """Read one BaRS message and apply it in the caller's unit of work (the caller commits; the
+    HTTP API and ``ipmo referrals send`` both come here). A repeated message id changes nothing
+    and returns the referral it made. Bad input raises :class:`FhirError`, with nothing written
+    (the caller rolls back)."""
+    bundle, index, header = read_message(body)
+    message_id = str(bundle["id"])
+    if (ref := already_received(session, message_id)) is not None:
+        return Receipt(message_id, ref, replay=True)
+    if message_kind(header) == "cancel":
+        incoming: IncomingReferral | IncomingCancel = parse_cancel(bundle, index, header)
+    else:
+        incoming = parse_referral(bundle, index, header)
+    return Receipt(message_id, process_incoming(session, principal, incoming), replay=False)
+
+
+def process_incoming(
+    session: Session, principal: Principal, incoming: IncomingReferral | IncomingCancel
+) -> Referral:
+    """Create (or cancel) the referral a parsed message asks for; service errors become the
+    FHIR errors a sender sees (422 business rule, 404 unknown referral, 403, 409)."""
+    if isinstance(incoming, IncomingCancel):
+        return _cancel(session, principal, incoming)
+    return _create(session, principal, incoming)
+
+
+def _create(session: Session, principal: Principal, inc: IncomingReferral) -> Referral:
+    if inc.nhs_number:
+        try:
+            normalise_nhs_number(inc.nhs_number)
+        except InvalidNhsNumber as exc:
+            raise _bad(400, "value", f"invalid NHS number: {exc}", "Patient.identifier") from None
+    svc.load_organisations(session, inc.receiver_code, principal.org_code, inc.practice_code)
+    if inc.receiver_code:
+        org = svc.organisation(session, inc.receiver_code)
+        if org is None:
+            raise _bad(
+                422,
+                "not-found",
+                f"unknown pharmacy {inc.receiver_code}",
+                "MessageHeader.destination.receiver",
+            )
+        if org.kind != OrgKind.PHARMACY:
+            raise _bad(
+                422,
+                "not-supported",
+                f"{inc.receiver_code} is not a community pharmacy",
+                "MessageHeader.destination.receiver",
+            )
+    new = svc.NewReferral(
+        service=inc.service,
+        patient_name=inc.patient_name,
+        nhs_number=inc.nhs_number,
+        birth_date=inc.birth_date,
+        practice_code=inc.practice_code,
+        patient_choice=inc.receiver_code,
+        summary=inc.summary,
+        message_id=inc.message_id,
+        sender_org_code=inc.sender_code,
+        requested_due_by=inc.requested_due_by,
+        discharge_items=inc.discharge_items,
+    )
+    try:
+        return svc.create_referral(session, principal, new)
+    except svc.ReferralError as exc:
+        raise _bad(422, "business-rule", str(exc)) from None
+
+
+def _cancel(session: Session, principal: Principal, inc: IncomingCancel) -> Referral:
+    ref = None
+    if inc.reference:
+        ref = session.scalar(select(Referral).where(Referral.reference == inc.reference))
+    if ref is None and inc.original_message_id:
+        ref = session.scalar(select(Referral).where(Referral.message_id == inc.original_message_id))
+    if ref is None:
+        raise _bad(
+            404, "not-found", "no referral matches this cancellation", "ServiceRequest.identifier"
+        )
+    try:
+        svc.cancel(session, principal, ref, inc.reason)
+    except svc.NotInvolved as exc:
+        raise _bad(403, "forbidden", str(exc)) from None
+    except svc.ReferralConflict as exc:
+        raise _bad(409, "conflict", str(exc)) from None
+    session.add(ReceivedMessage(message_id=inc.message_id, referral_id=ref.id, kind="cancel"))
+    session.flush()
+    return ref
 
 
 def _iso(moment: datetime | None) -> str | None:

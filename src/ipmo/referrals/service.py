@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -95,10 +95,30 @@ def new_reference() -> str:
     return "R-" + "".join(secrets.choice(alphabet) for _ in range(8))
 
 
-def _org(session: Session, code: str | None) -> Organisation | None:
+def organisation(session: Session, code: str | None) -> Organisation | None:
+    """The organisation with this ODS code. One SELECT per code per session: the row is kept in
+    ``session.info`` (a message names the same pharmacy to check it and to route to it)."""
     if not code:
         return None
-    return session.scalar(select(Organisation).where(Organisation.ods_code == code))
+    known = session.info.setdefault("referrals.orgs", {})
+    org = known.get(code)
+    if org is None or org not in session:
+        org = session.scalar(select(Organisation).where(Organisation.ods_code == code))
+        if org is not None:
+            known[code] = org
+    return org
+
+
+def load_organisations(session: Session, *codes: str | None) -> None:
+    """Fetch several organisations in one SELECT, for :func:`organisation` to find later."""
+    known = session.info.setdefault("referrals.orgs", {})
+    wanted = sorted({c for c in codes if c and c not in known})
+    if wanted:
+        for org in session.scalars(select(Organisation).where(Organisation.ods_code.in_(wanted))):
+            known[org.ods_code] = org
+
+
+_org = organisation
 
 
 def pharmacies(session: Session) -> list[Pharmacy]:
@@ -178,7 +198,8 @@ def _event(
     now: datetime,
     detail: dict | None = None,
 ) -> ReferralEvent:
-    _flush(session)  # the referral's versioned UPDATE first, so a lost race surfaces here
+    if ref.id is not None:  # a new referral is inserted with its event, in one flush
+        _flush(session)  # the referral's versioned UPDATE first, so a lost race surfaces here
     event = ReferralEvent(
         referral=ref,
         at=now,
@@ -323,9 +344,6 @@ def create_referral(
                 note=item.get("note"),
             )
         )
-    if new.message_id:
-        session.flush()
-        session.add(ReceivedMessage(message_id=new.message_id, referral_id=ref.id, kind="new"))
     _event(
         session,
         principal,
@@ -335,7 +353,17 @@ def create_referral(
         now,
         {"service": ref.service, "target": target_code, "basis": ref.routing_basis},
     )
-    session.flush()
+    session.flush()  # one flush: the referral, its items and event (a repeated message id fails)
+    if new.message_id:  # a Core insert: cheaper than a second ORM flush on the ingest path
+        session.connection().execute(
+            insert(ReceivedMessage.__table__),
+            {
+                "message_id": new.message_id,
+                "referral_id": ref.id,
+                "kind": "new",
+                "received_at": now,
+            },
+        )
     return ref
 
 

@@ -17,7 +17,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+from starlette.datastructures import URL, Headers, MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import ipmo
 from ipmo.config import Settings, get_settings
@@ -74,24 +76,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         same_site="lax",
     )
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        # Cookie-authenticated form posts must come from our own pages (CSRF defence in depth on
-        # top of SameSite=Lax); API clients use bearer tokens and are not affected.
-        if (
-            request.method not in ("GET", "HEAD", "OPTIONS")
-            and "authorization" not in request.headers
-        ):
-            origin = request.headers.get("origin")
-            if origin and urlsplit(origin).netloc != request.url.netloc:
-                return JSONResponse({"detail": "cross-site request refused"}, status_code=403)
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.url.path.startswith(("/api", "/fhir")):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     app.mount("/assets", StaticFiles(directory=STATIC / "nhsuk"), name="assets")
     _install_error_handlers(app)
@@ -111,6 +96,42 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.nav = nav
     return app
+
+
+class SecurityHeaders:
+    """Refuse cross-site cookie-authenticated posts; add the security headers to every response.
+
+    Cookie-authenticated form posts must come from our own pages (CSRF defence in depth on top of
+    SameSite=Lax); API clients use bearer tokens and are not affected. Plain ASGI rather than
+    ``@app.middleware("http")``, whose wrapper costs a task group and two streams per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        no_store = scope["path"].startswith(("/api", "/fhir"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = MutableHeaders(scope=message)
+                out.setdefault("X-Content-Type-Options", "nosniff")
+                out.setdefault("X-Frame-Options", "DENY")
+                out.setdefault("Referrer-Policy", "same-origin")
+                if no_store:
+                    out.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        headers = Headers(scope=scope)
+        if scope["method"] not in ("GET", "HEAD", "OPTIONS") and "authorization" not in headers:
+            origin = headers.get("origin")
+            if origin and urlsplit(origin).netloc != URL(scope=scope).netloc:
+                refused = JSONResponse({"detail": "cross-site request refused"}, status_code=403)
+                await refused(scope, receive, send_with_headers)
+                return
+        await self.app(scope, receive, send_with_headers)
 
 
 def _error(request: Request, status: int, message: str, title: str) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -13,8 +14,9 @@ from ipmo.security.roles import Activity
 from ipmo.security.users import principal_for_user_id, principal_from_token
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back on error."""
+@contextmanager
+def unit_of_work(request: Request) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back on error."""
     session = Session(request.app.state.engine, expire_on_commit=False)
     try:
         yield session
@@ -24,6 +26,12 @@ def db_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back on error."""
+    with unit_of_work(request) as session:
+        yield session
 
 
 def current_principal(request: Request, session: Session) -> Principal:
@@ -52,16 +60,21 @@ def require(*activities: Activity):
     """Authenticate, then authorise on activities (all of them must be granted)."""
 
     def dependency(request: Request, session: Session = Depends(db_session)) -> Principal:
-        principal = current_principal(request, session)
-        missing = [a for a in activities if not principal.can(a)]
-        if missing:
-            raise Forbidden(
-                f"your role ({principal.role.title}) does not include: "
-                + ", ".join(str(a) for a in missing)
-            )
-        return principal
+        return authorise(request, session, *activities)
 
     return dependency
+
+
+def authorise(request: Request, session: Session, *activities: Activity) -> Principal:
+    """What :func:`require` does, for a handler that runs its own unit of work."""
+    principal = current_principal(request, session)
+    missing = [a for a in activities if not principal.can(a)]
+    if missing:
+        raise Forbidden(
+            f"your role ({principal.role.title}) does not include: "
+            + ", ".join(str(a) for a in missing)
+        )
+    return principal
 
 
 def optional_principal(
