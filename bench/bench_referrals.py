@@ -175,14 +175,18 @@ def _ingest(tmp: Path, url: str, n: int, workers: int, threads: int) -> None:
         "IPMO_SECRET_KEY": "bench-key",
         "IPMO_DATA_DIR": str(tmp),
     }
-    proc = subprocess.Popen(  # uvicorn, with TCP_NODELAY kept for --workers > 1 (see there)
+    proc = subprocess.Popen(  # `ipmo serve` (TCP_NODELAY kept for --workers > 1: web/server.py)
         [
             sys.executable,
-            str(Path(__file__).with_name("serve_workers.py")),
+            "-m",
+            "ipmo",
+            "serve",
             "--port",
             str(port),
             "--workers",
             str(workers),
+            "--log-level",
+            "warning",
         ],
         env=env,
     )

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from ipmo.organisations.models import Organisation
 from ipmo.store import create_store_engine, init_store, session_scope
+from ipmo.web.charts import tree_svg
 from ipmo.workforce.geography import Geography, Org
 from ipmo.workforce.importer import COLUMNS, import_assignments
 from ipmo.workforce.organogram import ics_tree
-from ipmo.workforce.svg import tree_svg
 from ipmo.workforce.views import PostFacts, summarise
 
 ON = date(2026, 1, 1)

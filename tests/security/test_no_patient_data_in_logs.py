@@ -1,5 +1,7 @@
 import logging
 
+import pytest
+
 from ipmo.logs import RedactPatientIdentifiers, redact
 
 
@@ -25,8 +27,10 @@ def test_application_code_logs_no_identifier_while_serving_patients(client_as, c
     assert "9990000018" not in caplog.text and "9990000042" not in caplog.text
 
 
-def test_the_served_access_log_carries_no_nhs_number(tmp_path):
-    """Run the real `ipmo serve`, read a patient over HTTP, and read what the server printed."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_served_access_log_carries_no_nhs_number(tmp_path, workers):
+    """Run the real `ipmo serve` (one process, and two worker processes), read a patient over
+    HTTP, and read what the server printed."""
     import os
     import signal
     import socket
@@ -52,7 +56,7 @@ def test_the_served_access_log_carries_no_nhs_number(tmp_path):
     env = {**os.environ, "IPMO_DATA_DIR": str(tmp_path)}
     env.pop("IPMO_DATABASE_URL", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ipmo", "serve", "--port", str(port)],
+        [sys.executable, "-m", "ipmo", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
