@@ -76,3 +76,31 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(store, tmp_path, args,
     assert result.exit_code == 2 and text in result.output
     with session_scope(store) as s:
         assert s.scalar(select(Referral.id)) is None
+
+
+def test_worker_writes_update_record_messages_for_the_gp_into_the_itk_outbox(store, tmp_path):
+    from ipmo.referrals import service as svc
+    from ipmo.security.models import User
+    from ipmo.security.principal import Principal
+
+    with session_scope(store) as s:
+        who = {
+            u.username: Principal.from_user(u)
+            for u in s.scalars(
+                select(User).where(User.username.in_(["nhs111", "community.pharmacist"]))
+            )
+        }
+        ref = svc.create_referral(
+            s,
+            who["nhs111"],
+            svc.NewReferral(
+                service="pharmacy-first", nhs_number="9990000018", patient_choice="FA001"
+            ),
+        )
+        svc.record_outcome(s, who["community.pharmacist"], ref, "advice-given", note="Rest")
+    outbox = tmp_path / "mesh"
+    once = runner.invoke(app, ["referrals", "worker", "--once", "--itk-outbox", str(outbox)])
+    assert once.exit_code == 0 and "2 delivered" in once.output, once.output
+    written = list(outbox.glob("*/out/*.json"))
+    assert [p.parent.parent.name for p in written] == ["A10001"]  # Ada's practice, not NHS 111
+    assert "ITK014M" in written[0].read_text()

@@ -92,14 +92,24 @@ def list_(
     Console(width=140).print(table)
 
 
-def sweep_once(engine) -> str:
-    from ipmo.referrals.outbox import deliver_pending
+ITK_OUTBOX = typer.Option(
+    None,
+    envvar="IPMO_ITK_OUTBOX",
+    help="also write GP Connect Update Record (ITK3) messages for GP practices into this MESH "
+    "client outbox folder (<DIR>/<practice ODS>/out/)",
+)
+
+
+def sweep_once(engine, itk_outbox: Path | None = None) -> str:
+    from ipmo.referrals.outbox import deliver_pending, local_inbox
     from ipmo.referrals.service import escalate_overdue
+    from ipmo.referrals.update_record import itk_folder_transport
     from ipmo.store import session_scope
 
     with session_scope(engine) as s:
         report = escalate_overdue(s)
-    sent = deliver_pending(engine)
+    transport = itk_folder_transport(itk_outbox) if itk_outbox else local_inbox
+    sent = deliver_pending(engine, transport)
     return (
         f"overdue: {report.scanned} scanned, {report.rerouted} re-routed, {report.returned} "
         f"returned to referrer, {report.conflicts} skipped (changed meanwhile); outcomes: "
@@ -108,20 +118,21 @@ def sweep_once(engine) -> str:
 
 
 @app.command("escalate-overdue")
-def escalate_overdue_cmd() -> None:
+def escalate_overdue_cmd(itk_outbox: Path | None = ITK_OUTBOX) -> None:
     """Re-route or return every referral not accepted by its deadline, then deliver outcomes."""
-    typer.echo(sweep_once(store_engine()))
+    typer.echo(sweep_once(store_engine(), itk_outbox))
 
 
 @app.command("worker")
 def worker(
     interval: int = typer.Option(60, min=1, help="seconds between sweeps"),
     once: bool = typer.Option(False, help="run one sweep and stop"),
+    itk_outbox: Path | None = ITK_OUTBOX,
 ) -> None:
     """The background worker: the overdue sweep and outbox delivery every INTERVAL seconds."""
     engine = store_engine()
     while True:
-        typer.echo(sweep_once(engine))
+        typer.echo(sweep_once(engine, itk_outbox))
         if once:
             return
         time.sleep(interval)
