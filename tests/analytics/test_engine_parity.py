@@ -82,3 +82,21 @@ def test_postgres_reproduces_golden_and_agrees_with_duckdb(golden_root, shared_d
                 assert other == pytest.approx(value, rel=1e-12, abs=1e-9), (key, column)
             else:
                 assert str(other) == str(value), (key, column)
+
+
+def test_a_duckdb_run_drops_its_working_tables(golden_root, shared_dir):
+    """The weights, measures and intermediate tables of a run are temporary: none is left."""
+    con = datastore.connect_duckdb(golden_root)
+    before = set(con.list_tables())
+    run = compute(con, fixture_definitions(shared_dir))
+    assert run.results.values.num_rows > 0
+    assert set(con.list_tables()) == before
+    assert not [t for t in con.list_tables() if t.startswith("ipmo_")]
+    assert set(run.seconds) == {"plan", "engine"} and all(s > 0 for s in run.seconds.values())
+
+
+def test_only_the_requested_levels_are_returned(golden_root, shared_dir):
+    con = datastore.connect_duckdb(golden_root)
+    run = compute(con, fixture_definitions(shared_dir), levels=("icb", "practice"))
+    assert set(run.results.values.column("org_type").to_pylist()) == {"practice", "icb"}
+    assert set(run.results.globals.column("org_type").to_pylist()) == {"practice", "icb"}

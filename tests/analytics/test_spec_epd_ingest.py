@@ -109,3 +109,37 @@ def test_same_month_in_two_files_is_refused(shared_dir, tmp_path):
     path = _epd(shared_dir) / "EPD_201601.csv"
     with pytest.raises(IngestError, match="2016-01"):
         ingest_epd([path, path], tmp_path)
+
+
+def test_empty_required_number_is_refused_naming_the_row_and_column(shared_dir, tmp_path):
+    lines = (_epd(shared_dir) / "EPD_201601.csv").read_text().splitlines()
+    assert ",1.0,2,2.0," in lines[3]
+    lines[3] = lines[3].replace(",1.0,2,2.0,", ",1.0,,2.0,")  # ITEMS of the 4th line is empty
+    bad = tmp_path / "EPD_empty.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(IngestError, match=r"EPD_empty\.csv, row 4: a required number \(ITEMS\)"):
+        ingest_epd([bad], tmp_path / "out")
+    assert not list((tmp_path / "out").rglob("*.parquet"))
+
+
+def test_empty_practice_code_is_refused_naming_the_row(shared_dir, tmp_path):
+    lines = (_epd(shared_dir) / "EPD_201601.csv").read_text().splitlines()
+    assert ",P92042," in lines[2]
+    lines[2] = lines[2].replace(",P92042,", ",,", 1)
+    bad = tmp_path / "EPD_nopractice.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(IngestError, match=r"EPD_nopractice\.csv, row 3: missing practice"):
+        ingest_epd([bad], tmp_path / "out")
+    ingest_epd([_epd(shared_dir) / "EPD_201601.csv"], tmp_path / "good")  # the unchanged file
+    assert list((tmp_path / "good").rglob("*.parquet"))
+
+
+def test_practice_attributes_and_names_come_from_the_file(shared_dir, tmp_path):
+    """Practice name, place (PCO_CODE[:3]), ICB and region, and presentation names, as given."""
+    ingest_epd([_epd(shared_dir) / "EPD_201601.csv"], tmp_path)
+    practices = duckdb.sql(f"SELECT * FROM '{tmp_path}/practices.parquet' ORDER BY 1").fetchall()
+    assert ("P92042", "DR CHAN", None, "02H", "Q46", "Y54") in practices
+    names = dict(duckdb.sql(f"SELECT * FROM '{tmp_path}/presentations.parquet'").fetchall())
+    assert names["0202010B0AAABAB"] == "Bendroflumethiazide_Tab 2.5mg"
+    row = [r for r in _rows(tmp_path) if r["bnf_code"] == "0202010B0AAABAB"][0]
+    assert row["bnf_name"] == "Bendroflumethiazide_Tab 2.5mg"

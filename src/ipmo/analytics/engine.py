@@ -15,7 +15,10 @@ Semantics are OpenPrescribing's (fixtures/README.md §1, reproduced exactly by
 * global saving = Σ of positive org savings.
 
 The heavy step is a single join of prescribing with a weights table (measure × code), so all
-measures cost about one pass over the data whatever their number.
+measures cost about one pass over the data whatever their number. A run is four queries: the org
+sums (that pass, the practice level as it is and the other levels summed from it) and the deciles
+are kept on the engine as temporary tables; values (with the percentile window) and globals are
+read from them (``run_measures``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class MeasureResults:
     globals: pa.Table  # one row per measure × org_type × month: deciles and positive savings
 
 
+_KEYS = ("measure", "org_type", "month")  # one group of orgs ranked together
+ORG_COLUMNS = tuple(c for c in LEVELS.values() if c and c != "practice")
 # bounds of month-keyed weights (MeasurePlan.rows); open ends are these dates
 _FIRST_MONTH, _LAST_MONTH = date(1900, 1, 1), date(9999, 12, 1)
 
@@ -129,8 +134,6 @@ def practice_values(
         grid.month,
         grid.num_ls,
         grid.den_ls,
-        grid.percentage,
-        grid.cost_based,
         *[agg[c].fill_null(0.0).name(c) for c in ("num_cost", "num_qty", "den_cost", "den_qty")],
         agg.num_p.fill_null(0.0).name("num_p"),
         agg.den_p.fill_null(0.0).name("den_p"),
@@ -148,8 +151,6 @@ def practice_values(
         "measure",
         "practice",
         "month",
-        "percentage",
-        "cost_based",
         "numerator",
         "denominator",
         "num_cost",
@@ -160,53 +161,65 @@ def practice_values(
 
 
 def org_values(values: ir.Table, practices: ir.Table, levels: Sequence[str]) -> ir.Table:
-    """Sum practice values up to each level; one union of all levels."""
-    joined = values.inner_join(practices, "practice")
+    """Sum practice values up to each level; one union of all levels.
+
+    Practice rows are already one per measure × practice × month (``practice_values``), so that
+    level is a projection rather than a group-by over every practice."""
+    sums = ("numerator", "denominator", "num_cost", "num_qty", "den_cost", "den_qty")
+    joined = values.inner_join(practices.select("practice", *ORG_COLUMNS), "practice")
     parts = []
     for org_type in levels:
         column = LEVELS[org_type]
+        if org_type == "practice":
+            parts.append(
+                values.select(
+                    "measure",
+                    org_type=ibis.literal(org_type),
+                    org_code=values.practice.cast("string"),
+                    month=values.month,
+                    **{c: values[c] for c in sums},
+                )
+            )
+            continue
         code = joined[column] if column else ibis.literal(NATIONAL_CODE)
         keyed = joined.mutate(org_type=ibis.literal(org_type), org_code=code.cast("string"))
         keyed = keyed.filter(keyed.org_code.notnull())
         parts.append(
             keyed.group_by(["measure", "org_type", "org_code", "month"]).aggregate(
-                percentage=keyed.percentage.max(),
-                cost_based=keyed.cost_based.max(),
-                numerator=keyed.numerator.sum(),
-                denominator=keyed.denominator.sum(),
-                num_cost=keyed.num_cost.sum(),
-                num_qty=keyed.num_qty.sum(),
-                den_cost=keyed.den_cost.sum(),
-                den_qty=keyed.den_qty.sum(),
+                **{c: keyed[c].sum() for c in sums}
             )
         )
     return ibis.union(*parts, distinct=False)
 
 
-def ranked(orgs: ir.Table) -> tuple[ir.Table, ir.Table]:
-    """Add calc_value, percentile and cost savings; return (values, globals)."""
+def _with_calc(orgs: ir.Table) -> ir.Table:
     calc = ibis.ifelse(orgs.denominator != 0, orgs.numerator / orgs.denominator, ibis.null())
-    orgs = orgs.mutate(calc_value=calc.cast("float64"))
-    has = orgs.calc_value.notnull()
-    window = ibis.window(
-        group_by=[orgs.measure, orgs.org_type, orgs.month, has], order_by=orgs.calc_value
-    )
-    orgs = orgs.mutate(
-        percentile=ibis.ifelse(has, ibis.percent_rank().over(window) * 100, ibis.null()).cast(
-            "float64"
-        )
-    )
-    keys = ["measure", "org_type", "month"]
-    deciles = orgs.group_by(keys).aggregate(
+    return orgs.mutate(calc_value=calc.cast("float64"))
+
+
+def decile_values(orgs: ir.Table) -> ir.Table:
+    """PERCENTILE_CONT of calc_value at each decile, per measure × org type × month."""
+    orgs = _with_calc(orgs)
+    return orgs.group_by(list(_KEYS)).aggregate(
         **{f"p{c}": orgs.calc_value.quantile(c / 100) for c in DECILES}
     )
+
+
+def _with_savings(orgs: ir.Table, measures: ir.Table, deciles: ir.Table) -> ir.Table:
+    """Org rows with calc_value and the cost saving at each decile (null if not cost-based)."""
+    orgs = _with_calc(orgs)
     national = orgs.filter(orgs.org_type == "national").select(
         "measure",
         "month",
         nat_num_unit=orgs.num_cost / orgs.num_qty,
         nat_other_unit=(orgs.den_cost - orgs.num_cost) / (orgs.den_qty - orgs.num_qty),
     )
-    t = orgs.inner_join(deciles, keys).left_join(national, ["measure", "month"])
+    flags = measures.select("measure", "percentage", "cost_based")
+    t = (
+        orgs.inner_join(flags, "measure")
+        .inner_join(deciles, list(_KEYS))
+        .left_join(national, ["measure", "month"])
+    )
     num_unit = ibis.ifelse(t.num_qty > 0, t.num_cost / t.num_qty, t.nat_num_unit)
     other_qty = t.den_qty - t.num_qty
     other_unit = ibis.ifelse(other_qty > 0, (t.den_cost - t.num_cost) / other_qty, t.nat_other_unit)
@@ -217,6 +230,18 @@ def ranked(orgs: ir.Table) -> tuple[ir.Table, ir.Table]:
         other = (t.calc_value - p) * t.denominator
         value = ibis.ifelse(t.percentage, pct, other)
         savings[f"cost_saving_{c}"] = ibis.ifelse(t.cost_based, value, ibis.null()).cast("float64")
+    return t.select(*_KEYS, "org_code", "numerator", "denominator", "calc_value", **savings)
+
+
+def ranked(orgs: ir.Table, measures: ir.Table, deciles: ir.Table) -> tuple[ir.Table, ir.Table]:
+    """Add calc_value, percentile and cost savings; return (values, globals).
+
+    ``deciles`` is ``decile_values(orgs)`` (materialised by ``run_measures``, as both outputs
+    read it); the percentile window is only in ``values``."""
+    t = _with_savings(orgs, measures, deciles)
+    has = t.calc_value.notnull()
+    window = ibis.window(group_by=[t.measure, t.org_type, t.month, has], order_by=t.calc_value)
+    percentile = ibis.ifelse(has, ibis.percent_rank().over(window) * 100, ibis.null())
     values = t.select(
         "measure",
         "org_type",
@@ -225,19 +250,18 @@ def ranked(orgs: ir.Table) -> tuple[ir.Table, ir.Table]:
         "numerator",
         "denominator",
         "calc_value",
-        "percentile",
-        **savings,
+        percentile=percentile.cast("float64"),
+        **{f"cost_saving_{c}": t[f"cost_saving_{c}"] for c in DECILES},
     )
-    positive = values.group_by(keys).aggregate(
+    positive = t.group_by(list(_KEYS)).aggregate(
         **{
             f"total_positive_cost_saving_{c}": ibis.ifelse(
-                values[f"cost_saving_{c}"] > 0, values[f"cost_saving_{c}"], 0.0
+                t[f"cost_saving_{c}"] > 0, t[f"cost_saving_{c}"], 0.0
             ).sum()
             for c in DECILES
         }
     )
-    globals_ = deciles.inner_join(positive, keys)
-    return values, globals_
+    return values, deciles.inner_join(positive, list(_KEYS))
 
 
 def _plan_tables(con, plans: Sequence[MeasurePlan]) -> tuple[str, str]:
@@ -269,25 +293,54 @@ def measure_expressions(
     return org_values(values, practices, needed)
 
 
+class _Temporary:
+    """Intermediate results kept on the engine for the rest of a run, then dropped.
+
+    DuckDB: ``CREATE TEMP TABLE … AS`` the compiled query (one statement; Ibis's ``cache()``
+    creates the table and then inserts into it, which DuckDB runs about twice as slowly). Other
+    backends: Ibis's ``cache()`` (a temporary table on PostgreSQL, a cached view on Spark)."""
+
+    def __init__(self, con) -> None:
+        self.con = con
+        self.duckdb = getattr(con, "name", "") == "duckdb"
+        self.kept: list = []
+
+    def keep(self, expr: ir.Table) -> ir.Table:
+        if not self.duckdb:
+            table = expr.cache()
+            self.kept.append(table.release)
+            return table
+        name = f"ipmo_tmp_{uuid.uuid4().hex[:12]}"
+        self.con.raw_sql(f'CREATE TEMP TABLE "{name}" AS {self.con.compile(expr)}')
+        self.kept.append(lambda: self.con.drop_table(name, force=True))
+        return self.con.table(name)
+
+    def release(self) -> None:
+        for drop in reversed(self.kept):
+            drop()
+        self.kept.clear()
+
+
 def run_measures(
     con, plans: Sequence[MeasurePlan], levels: Sequence[str] = tuple(LEVELS)
 ) -> MeasureResults:
-    """Run on ``con``: the heavy sums are materialised once in a temporary table, then ranked."""
+    """Run on ``con``: the heavy sums (one pass over prescribing) and the deciles are kept on the
+    engine, then values and globals are read from them — four queries in all."""
     plan_tables = _plan_tables(con, plans)
+    temporary = _Temporary(con)
     try:
-        table = measure_expressions(con, plan_tables, levels).cache()  # temp table / cached view
-        try:
-            values, globals_ = ranked(table)
-            wanted = [lv for lv in LEVELS if lv in levels]
-            values = values.filter(values.org_type.isin(wanted))
-            globals_ = globals_.filter(globals_.org_type.isin(wanted))
-            order = ["measure", "org_type", "org_code", "month"]
-            return MeasureResults(
-                values=con.to_pyarrow(values.order_by(order)),
-                globals=con.to_pyarrow(globals_.order_by(["measure", "org_type", "month"])),
-            )
-        finally:
-            table.release()
+        orgs = temporary.keep(measure_expressions(con, plan_tables, levels))
+        deciles = temporary.keep(decile_values(orgs))
+        values, globals_ = ranked(orgs, con.table(plan_tables[1]), deciles)
+        wanted = [lv for lv in LEVELS if lv in levels]
+        values = values.filter(values.org_type.isin(wanted))
+        globals_ = globals_.filter(globals_.org_type.isin(wanted))
+        order = ["measure", "org_type", "org_code", "month"]
+        return MeasureResults(
+            values=con.to_pyarrow(values.order_by(order)),
+            globals=con.to_pyarrow(globals_.order_by(list(_KEYS))),
+        )
     finally:
+        temporary.release()
         for name in plan_tables:
             con.drop_table(name, force=True)

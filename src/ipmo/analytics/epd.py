@@ -90,12 +90,25 @@ def detect_layout(path: Path) -> str:
     raise IngestError(f"{path}: not an EPD layout (closest {best}: {'; '.join(detail)})")
 
 
+_REQUIRED_NUMBERS = ("ITEMS", "TOTAL_QUANTITY", "ACTUAL_COST", "NIC")
+
+
 def _read_sql(path: Path, layout: str) -> str:
+    """DuckDB's reader over one file: the layout's columns and types, nothing auto-detected.
+
+    Keys and required numbers are read with ``force_not_null``: an empty number is then a
+    conversion error that names its line (rather than a NULL to count in every group); an empty
+    key is found on the grouped rows."""
     columns = ", ".join(f"'{c}': '{_TYPES.get(c, 'VARCHAR')}'" for c in LAYOUTS[layout])
+    _, code, _ = _ROLES[layout]
+    not_null = ", ".join(
+        f"'{c}'" for c in ("YEAR_MONTH", "PRACTICE_CODE", code, *_REQUIRED_NUMBERS)
+    )
     quoted = str(path).replace("'", "''")
     return (
         f"read_csv('{quoted}', header = true, delim = ',', columns = {{{columns}}}, quote = '\"', "
-        "escape = '\"', strict_mode = true, null_padding = false, auto_detect = false)"
+        "escape = '\"', strict_mode = true, null_padding = false, auto_detect = false, "
+        f"force_not_null = [{not_null}])"
     )
 
 
@@ -104,47 +117,59 @@ def _month_sql() -> str:
     return "TRY_STRPTIME(REPLACE(YEAR_MONTH, '_', ''), '%Y%m')::DATE"
 
 
-def _aggregate_sql(path: Path, layout: str) -> str:
-    """One scan: group on the raw key strings, sum, and count missing numbers for validation.
+# grouping sets of the one scan: GROUPING(PRACTICE_NAME, name column) tells them apart
+_ROWS, _PRACTICES, _NAMES = 3, 1, 2
 
-    Parsing dates and checking values happen afterwards on the (2× smaller) grouped rows; string
-    attributes use ``any_value`` because they are constant per practice / presentation.
+
+def _aggregate_sql(path: Path, layout: str) -> str:
+    """One scan, three groupings (the whole cost of an ingest):
+
+    * month × practice × presentation: the four sums and the raw row count;
+    * month × practice with its name, PCO (place) and ICB / region codes;
+    * month × presentation with its name.
+
+    The strings constant per practice or presentation are grouping keys of the two small sets
+    rather than ``any_value`` aggregates of the big one: copying them into ~8.6M groups costs
+    nearly as much as the rest of the ingest. Dates are parsed and keys checked afterwards on
+    the grouped rows.
     """
     icb, code, name = _ROLES[layout]
     return f"""
-        SELECT {_month_sql()} AS month, *
+        SELECT {_month_sql()} AS month, YEAR_MONTH, PRACTICE_CODE AS practice,
+               {code} AS bnf_code, {name} AS bnf_name, PRACTICE_NAME AS practice_name,
+               LEFT(PCO_CODE, 3) AS place, {icb} AS icb, REGIONAL_OFFICE_CODE AS region,
+               grouping_set, items, quantity, actual_cost, net_cost, raw_rows
         FROM (
-            SELECT YEAR_MONTH, PRACTICE_CODE AS practice, {code} AS bnf_code,
-                   any_value({name}) AS bnf_name, sum(ITEMS)::BIGINT AS items,
+            SELECT YEAR_MONTH, PRACTICE_CODE, {code}, {name}, PRACTICE_NAME, PCO_CODE, {icb},
+                   REGIONAL_OFFICE_CODE, GROUPING(PRACTICE_NAME, {name}) AS grouping_set,
+                   sum(ITEMS)::BIGINT AS items,
                    sum(TOTAL_QUANTITY)::DOUBLE AS quantity, sum(ACTUAL_COST)::DOUBLE AS actual_cost,
-                   sum(NIC)::DOUBLE AS net_cost, count(*) AS raw_rows,
-                   any_value(PRACTICE_NAME) AS practice_name, any_value(LEFT(PCO_CODE, 3)) AS place,
-                   any_value({icb}) AS icb, any_value(REGIONAL_OFFICE_CODE) AS region,
-                   4 * count(*) - count(ITEMS) - count(TOTAL_QUANTITY) - count(ACTUAL_COST)
-                       - count(NIC) AS missing_numbers
+                   sum(NIC)::DOUBLE AS net_cost, count(*) AS raw_rows
             FROM {_read_sql(path, layout)}
-            GROUP BY 1, 2, 3)
+            GROUP BY GROUPING SETS (
+                (YEAR_MONTH, PRACTICE_CODE, {code}),
+                (YEAR_MONTH, PRACTICE_CODE, PRACTICE_NAME, PCO_CODE, {icb}, REGIONAL_OFFICE_CODE),
+                (YEAR_MONTH, {code}, {name})))
     """
 
 
 def _first_bad_row(con: duckdb.DuckDBPyConnection, path: Path, layout: str) -> str:
+    """Only on the error path: scan again, in file order, for the first row with a bad key."""
     _, code, _ = _ROLES[layout]
     month = _month_sql()
+    con.execute("SET preserve_insertion_order = true")  # row_number() in file order
     row = con.execute(
         f"""SELECT n, YEAR_MONTH, PRACTICE_CODE, {code} FROM (
               SELECT row_number() OVER () + 1 AS n, * FROM {_read_sql(path, layout)})
-            WHERE {month} IS NULL OR PRACTICE_CODE IS NULL OR {code} IS NULL OR ITEMS IS NULL
-               OR TOTAL_QUANTITY IS NULL OR ACTUAL_COST IS NULL OR NIC IS NULL
+            WHERE {month} IS NULL OR coalesce(PRACTICE_CODE, '') = '' OR coalesce({code}, '') = ''
             ORDER BY n LIMIT 1"""
     ).fetchone()
     if row is None:
         return f"{path}: malformed rows"
     n, year_month, practice, bnf = row
-    if practice is None or bnf is None:
+    if not practice or not bnf:
         return f"{path}, row {n}: missing practice or BNF code"
-    if year_month is None or not re.fullmatch(r"\d{4}_?\d{2}", year_month or ""):
-        return f"{path}, row {n}: YEAR_MONTH {year_month!r} is not YYYYMM or YYYY_MM"
-    return f"{path}, row {n}: a required number (items, quantity, cost) is empty"
+    return f"{path}, row {n}: YEAR_MONTH {year_month!r} is not YYYYMM or YYYY_MM"
 
 
 def _duckdb_error(path: Path, exc: Exception) -> IngestError:
@@ -155,7 +180,10 @@ def _duckdb_error(path: Path, exc: Exception) -> IngestError:
         r"(Error when converting column .*|Expected Number of Columns: \d+ Found: \d+)", text
     )
     reason = cause.group(1) if cause else re.sub(r"^[A-Za-z ]*Error: ", "", text.splitlines()[0])
-    reason = reason.replace("Expected Number of Columns", "expected columns")
+    reason = reason.replace("Expected Number of Columns", "expected columns").strip()
+    empty = re.fullmatch(r'Error when converting column "(\w+)"\.', reason)
+    if empty:  # force_not_null: an empty required number
+        reason = f"a required number ({empty.group(1)}) is empty"
     where = f"{path}, row {line.group(1)}" if line else str(path)
     return IngestError(f"{where}: {reason}")
 
@@ -163,7 +191,11 @@ def _duckdb_error(path: Path, exc: Exception) -> IngestError:
 def ingest_epd(
     paths: Sequence[Path], root: Path | None = None, threads: int | None = None
 ) -> IngestReport:
-    """Validate every file, then write all months together (or nothing)."""
+    """Validate every file, then write all months together (or nothing).
+
+    Cost: one parallel DuckDB scan + group-by per file (CSV → practice × presentation × month
+    rows in memory), then one Parquet write per month; the checks, counts, practices and
+    presentations read the grouped rows, never the CSV again."""
     root = datastore.data_dir(root)
     layouts = [(Path(p), detect_layout(Path(p))) for p in paths]
     con = duckdb.connect()
@@ -175,44 +207,55 @@ def ingest_epd(
     seen: dict[object, Path] = {}
     for index, (path, layout) in enumerate(layouts):
         try:
-            con.execute(f"CREATE TEMP TABLE agg_{index} AS {_aggregate_sql(path, layout)}")
+            con.execute(f"CREATE TEMP TABLE grouped_{index} AS {_aggregate_sql(path, layout)}")
         except duckdb.Error as exc:
             raise _duckdb_error(path, exc) from exc
-        con.execute(f"ALTER TABLE agg_{index} DROP COLUMN YEAR_MONTH")
-        bad = con.execute(
-            f"""SELECT count(*) FROM agg_{index} WHERE month IS NULL OR practice IS NULL
-                OR bnf_code IS NULL OR missing_numbers > 0"""
-        ).fetchone()[0]
+        bad, total, unidentified, months = con.execute(
+            f"""SELECT count(*) FILTER (month IS NULL OR coalesce(practice, '') = ''
+                                           OR coalesce(bnf_code, '') = ''),
+                       sum(raw_rows), coalesce(sum(raw_rows) FILTER (practice LIKE '%998'), 0),
+                       list(DISTINCT month) FILTER (month IS NOT NULL)
+                FROM grouped_{index} WHERE grouping_set = {_ROWS}"""
+        ).fetchone()
         if bad:
             raise IngestError(_first_bad_row(con, path, layout))
-        total, unidentified = con.execute(
-            f"SELECT sum(raw_rows), coalesce(sum(raw_rows) FILTER (practice LIKE '%998'), 0) "
-            f"FROM agg_{index}"
-        ).fetchone()
         raw += int(total or 0)
         dropped += int(unidentified)
-        for (month,) in con.execute(f"SELECT DISTINCT month FROM agg_{index}").fetchall():
+        for month in months or []:
             if month in seen:
                 raise IngestError(f"{path}: month {month:%Y-%m} is also in {seen[month]}")
             seen[month] = path
-    union = " UNION ALL ".join(f"SELECT * FROM agg_{i}" for i in range(len(layouts)))
-    con.execute(f"CREATE TEMP VIEW agg AS SELECT * FROM ({union}) WHERE practice NOT LIKE '%998'")
+    groups = " UNION ALL ".join(f"SELECT * FROM grouped_{i}" for i in range(len(layouts)))
+    con.execute(f"CREATE TEMP VIEW grouped AS {groups}")
+    con.execute(
+        f"""CREATE TEMP TABLE names AS SELECT month, bnf_code, any_value(bnf_name) AS bnf_name
+            FROM grouped WHERE grouping_set = {_NAMES} GROUP BY ALL"""
+    )
+    con.execute(
+        f"""CREATE TEMP VIEW agg AS
+            SELECT g.month, g.practice, g.bnf_code, n.bnf_name, g.items, g.quantity,
+                   g.actual_cost, g.net_cost
+            FROM grouped g JOIN names n ON g.month = n.month AND g.bnf_code = n.bnf_code
+            WHERE g.grouping_set = {_ROWS} AND g.practice NOT LIKE '%998'"""
+    )
+    con.execute(
+        f"""CREATE TEMP VIEW practice_rows AS
+            SELECT month, practice, practice_name, place, icb, region FROM grouped
+            WHERE grouping_set = {_PRACTICES} AND practice NOT LIKE '%998'"""
+    )
     months = sorted(seen)
     rows = 0
     with datastore.staged() as writes:
         for month in months:
             final = datastore.prescribing_dir(root) / f"{month:%Y-%m}.parquet"
             tmp = writes.path_for(final)
-            con.execute(
-                f"""COPY (SELECT month, practice, bnf_code, bnf_name, items, quantity,
-                           actual_cost, net_cost FROM agg WHERE month = DATE '{month}')
-                    TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)"""
-            )
-            rows += con.execute(
-                f"SELECT count(*) FROM agg WHERE month = DATE '{month}'"
-            ).fetchone()[0]
+            (written,) = con.execute(
+                f"""COPY (SELECT * FROM agg WHERE month = DATE '{month}')
+                    TO '{tmp}' (FORMAT parquet, COMPRESSION snappy)"""
+            ).fetchone()
+            rows += int(written)
         _stage_practices(con, root, writes)
-        datastore.stage_presentations(con, root, writes, "agg")
+        datastore.stage_presentations(con, root, writes, "names")
     return IngestReport(len(layouts), raw, rows, dropped, tuple(f"{m:%Y-%m}" for m in months))
 
 
@@ -224,7 +267,7 @@ def _stage_practices(con, root: Path, writes: datastore.StagedWrites) -> None:
            SELECT practice, arg_max(practice_name, month) AS name, NULL::VARCHAR AS pcn,
                   arg_max(place, month) AS place, arg_max(icb, month) AS icb,
                   arg_max(region, month) AS region
-           FROM agg GROUP BY practice"""
+           FROM practice_rows GROUP BY practice"""
     )
     if final.exists():
         old = f"read_parquet('{final}')"

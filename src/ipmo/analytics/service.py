@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipmo.analytics import datastore
@@ -18,6 +19,7 @@ class MeasureRun:
     results: MeasureResults
     plans: list[MeasurePlan]
     skipped: dict[str, str]  # measure id → why it cannot run on this data
+    seconds: dict[str, float] = field(default_factory=dict)  # "plan", "engine": wall time
 
 
 def presentations(con) -> dict[str, str]:
@@ -48,12 +50,16 @@ def compute(
     with_ipmo: bool = False,
 ) -> MeasureRun:
     """Run ``definitions`` (plus ipmo's own measures when ``with_ipmo``: ipmo_measures.py)."""
+    start = time.perf_counter()
     codes = presentations(con)
     definitions = with_ipmo_measures(definitions, codes) if with_ipmo else definitions
     plans, skipped = plan_measures(definitions, codes)
     if not plans:
         raise ValueError("none of the selected measures can run on this data: " + str(skipped))
-    return MeasureRun(run_measures(con, plans, levels), plans, skipped)
+    planned = time.perf_counter()
+    results = run_measures(con, plans, levels)
+    seconds = {"plan": planned - start, "engine": time.perf_counter() - planned}
+    return MeasureRun(results, plans, skipped, seconds)
 
 
 def compute_from_store(
