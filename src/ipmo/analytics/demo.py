@@ -1,31 +1,108 @@
 """Demo hook: a few months of synthetic EPD-format prescribing for the dashboard.
 
 The analytics zone is pseudonymised and national-shaped, so the demo uses the national EPD
-generator (per-practice shape from the real samples) at a small scale rather than the direct-care
-store's patients.
+generator (per-practice shape from the real samples) rather than the direct-care store's patients.
+When the store holds a (synthetic) ICS, the EPD is generated for exactly its GP practices, under
+their ODS codes and names, and the analytics practices table and deprivation come from the store:
+the dashboard then shows the demo ICS's practices rolled up to its PCNs, places and ICB. Without
+practices in the store (the small hand-made sample ICS) it falls back to made-up practices.
 """
 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import Engine, select
 
+from ipmo.analytics import datastore
 from ipmo.analytics.epd import ingest_epd
 from ipmo.analytics.inequalities import populate_demo as populate_demo_deprivation
+from ipmo.analytics.inequalities import store_deprivation
 from ipmo.synth.national_epd import generate_national_epd
 
 DEMO_MONTHS = ("2025_07", "2025_08", "2025_09", "2025_10", "2025_11", "2025_12")
-DEMO_PRACTICES = 60
+DEMO_PRACTICES = 60  # made-up practices when the store has none
 
 
-def populate(engine: Engine, seed: int) -> str:  # noqa: ARG001 - the analytics zone has no store
+@dataclass(frozen=True)
+class StorePractice:
+    practice: str  # ODS code
+    name: str
+    pcn: str | None
+    place: str | None
+    icb: str | None
+    region: str | None
+    imd_decile: int | None
+
+
+def store_practices(engine: Engine | None) -> list[StorePractice]:
+    """The store's active GP practices with their PCN, place and ICB (walking ``parent_code``;
+    region: the ICB's parent, if the store has one), by ODS code."""
+    if engine is None:
+        return []
+    from ipmo.organisations.models import Organisation, OrgKind
+    from ipmo.store import session_scope
+
+    o = Organisation
+    with session_scope(engine) as s:
+        rows = s.execute(select(o.ods_code, o.kind, o.name, o.parent_code, o.imd_decile, o.active))
+        orgs = {r.ods_code: r for r in rows}
+    out = []
+    for code, org in sorted(orgs.items()):
+        if org.kind != OrgKind.PRACTICE or not org.active:
+            continue
+        above: dict[str, str] = {}
+        parent, seen = org.parent_code, {code}
+        while parent in orgs and parent not in seen:  # a cycle cannot loop forever
+            seen.add(parent)
+            kind = orgs[parent].kind
+            above.setdefault("region" if "icb" in above else kind, parent)
+            parent = orgs[parent].parent_code
+        out.append(
+            StorePractice(
+                code,
+                org.name,
+                above.get(OrgKind.PCN),
+                above.get(OrgKind.PLACE),
+                above.get(OrgKind.ICB),
+                above.get("region"),
+                org.imd_decile,
+            )
+        )
+    return out
+
+
+def write_practices(practices: list[StorePractice], root: Path) -> None:
+    """Replace the analytics practices table (datastore.PRACTICE_COLUMNS) with ``practices``."""
+    table = pa.table(
+        {c: [getattr(p, c) for p in practices] for c in datastore.PRACTICE_COLUMNS},
+        schema=pa.schema([(c, pa.string()) for c in datastore.PRACTICE_COLUMNS]),
+    )
+    with datastore.staged() as writes:
+        pq.write_table(table, writes.path_for(root / "practices.parquet"))
+
+
+def populate(engine: Engine | None, seed: int) -> str:
+    practices = store_practices(engine)
+    named = [(p.practice, p.name) for p in practices] or None
     with tempfile.TemporaryDirectory() as tmp:
         files = [
-            generate_national_epd(Path(tmp), seed + i, practices=DEMO_PRACTICES, month=m).path
+            generate_national_epd(
+                Path(tmp), seed + i, practices=DEMO_PRACTICES, month=m, named=named
+            ).path
             for i, m in enumerate(DEMO_MONTHS)
         ]
         report = ingest_epd(files)
-    populate_demo_deprivation(seed)  # synthetic IMD deciles for the inequality view
+    root = datastore.data_dir()
+    deciles = {p.practice: p.imd_decile for p in practices if p.imd_decile is not None}
+    if practices:
+        write_practices(practices, root)  # the store's hierarchy, not the EPD's made-up one
+    if deciles:
+        store_deprivation(deciles, root)
+    else:
+        populate_demo_deprivation(seed, root)  # synthetic IMD deciles for the inequality view
     return str(report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -79,11 +80,20 @@ def results_paths(root: Path) -> tuple[Path, Path]:
     return root / "measure_values.parquet", root / "measure_globals.parquet"
 
 
+def ics_measures_key(root: Path) -> str:
+    """Name, size and mtime of each YAML measure in ``<root>/ics_measures`` (an ICS's own,
+    ipmo_measures.ics_folders): adding, removing or editing one changes the key."""
+    own = root / "ics_measures"
+    files = sorted([*own.glob("*.yaml"), *own.glob("*.yml")]) if own.is_dir() else []
+    return json.dumps([[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files])
+
+
 def cached_results(root: Path) -> MeasureResults | None:
     """All shipped measures at every level, computed once per data change and kept as Parquet.
 
     Pages and the API read this file rather than recompute (a run takes seconds; a page must
-    not). The cache is rebuilt when any input table is newer than it. None when no data loaded.
+    not). The cache is rebuilt when any input table is newer than it, or when the ICS's own YAML
+    measures changed (``ics_measures_key``, kept next to it). None when no data loaded.
     """
     import pyarrow.parquet as pq
 
@@ -93,13 +103,17 @@ def cached_results(root: Path) -> MeasureResults | None:
         return None
     inputs += [p for p in (root / "practices.parquet", root / "list_sizes.parquet") if p.exists()]
     newest = max(p.stat().st_mtime for p in inputs)
-    if not (values_path.exists() and globals_path.exists()) or (
-        values_path.stat().st_mtime < newest
+    key_path, key = root / "measure_cache_key.json", ics_measures_key(root)
+    if (
+        not (values_path.exists() and globals_path.exists() and key_path.exists())
+        or values_path.stat().st_mtime < newest
+        or key_path.read_text() != key
     ):
         definitions = list(load_definitions().values())
         run = compute(datastore.connect_duckdb(root), definitions, with_ipmo=True)
         with datastore.staged() as writes:
             pq.write_table(run.results.values, writes.path_for(values_path))
             pq.write_table(run.results.globals, writes.path_for(globals_path))
+            writes.path_for(key_path).write_text(key)
         return run.results
     return MeasureResults(pq.read_table(values_path), pq.read_table(globals_path))

@@ -23,7 +23,7 @@ kept by one mask) in blocks of practices on a small thread pool.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -75,8 +75,10 @@ def practice_code(i: int) -> str:
     return f"{chr(65 + i % 22)}{81000 + i:05d}"
 
 
-def _practice_prefix(i: int, month: str) -> str:
-    """YEAR_MONTH … POSTCODE for practice ``i``, with the trailing comma."""
+def _practice_prefix(i: int, month: str, named: tuple[str, str] | None = None) -> str:
+    """YEAR_MONTH … POSTCODE for practice ``i``, with the trailing comma (``named``: its code and
+    name instead of the made-up ones)."""
+    code, name = named or (practice_code(i), f"SYNTHETIC PRACTICE {i}")
     icb = i % (len(REGIONS) * ICBS_PER_REGION)
     fields = [
         month,
@@ -86,8 +88,8 @@ def _practice_prefix(i: int, month: str) -> str:
         f"Q{10 + icb:02d}",
         "SYNTHETIC SUB-ICB",
         f"{icb * PLACES_PER_ICB + i % PLACES_PER_ICB:02d}X00",
-        f"SYNTHETIC PRACTICE {i}",
-        practice_code(i),
+        name,
+        code,
         *[""] * 5,  # ADDRESS_1..4, POSTCODE: empty, as in the samples
     ]
     return ",".join(_field(f) for f in fields) + ","
@@ -165,7 +167,13 @@ def _decimal(units: np.ndarray, places: int) -> list[tuple[np.ndarray, np.ndarra
 
 
 def _block(
-    profile: _Profile, seed: int, block: int, first: int, last: int, month: str
+    profile: _Profile,
+    seed: int,
+    block: int,
+    first: int,
+    last: int,
+    month: str,
+    named: Sequence[tuple[str, str]] | None = None,
 ) -> tuple[bytes, int]:
     """The CSV lines of practices ``first`` … ``last - 1`` and their number."""
     rng = np.random.default_rng([seed, block])
@@ -189,7 +197,12 @@ def _block(
     total = quantity * n
     nic = total * profile.nic_per_unit[code_row]
     rows = len(pair)
-    prefix, prefix_mask = _text([_practice_prefix(first + i, month) for i in range(count)])
+    prefix, prefix_mask = _text(
+        [
+            _practice_prefix(first + i, month, named[first + i] if named else None)
+            for i in range(count)
+        ]
+    )
     middle, middle_mask = profile.middle
     parts = [
         (prefix[practice[pair]], prefix_mask[practice[pair]]),
@@ -211,7 +224,12 @@ def _block(
 
 
 def _blocks(
-    profile: _Profile, seed: int, practices: int, month: str, threads: int
+    profile: _Profile,
+    seed: int,
+    practices: int,
+    month: str,
+    threads: int,
+    named: Sequence[tuple[str, str]] | None = None,
 ) -> Iterator[tuple[bytes, int]]:
     """Blocks in order, built ``threads`` at a time (numpy and Arrow release the GIL)."""
     starts = list(range(0, practices, BLOCK))
@@ -219,7 +237,7 @@ def _blocks(
         pending: list[Future] = []
         for index, first in enumerate(starts):
             last = min(first + BLOCK, practices)
-            pending.append(pool.submit(_block, profile, seed, index, first, last, month))
+            pending.append(pool.submit(_block, profile, seed, index, first, last, month, named))
             if len(pending) > threads:
                 yield pending.pop(0).result()
         for future in pending:
@@ -227,9 +245,20 @@ def _blocks(
 
 
 def generate_national_epd(
-    out_dir: Path, seed: int, practices: int = 6500, month: str = "2025_01", threads: int = 0
+    out_dir: Path,
+    seed: int,
+    practices: int = 6500,
+    month: str = "2025_01",
+    threads: int = 0,
+    named: Sequence[tuple[str, str]] | None = None,
 ) -> NationalEpd:
-    """Write ``out_dir/EPD_<month>.csv`` (26-column layout) and return its path and row count."""
+    """Write ``out_dir/EPD_<month>.csv`` (26-column layout) and return its path and row count.
+
+    ``named``: (code, name) of each practice to write instead of made-up ones (the demo's
+    practices); ``practices`` is then their number."""
+    if named is not None:
+        named = list(named)
+        practices = len(named)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"EPD_{month.replace('_', '')}.csv"
@@ -240,7 +269,8 @@ def generate_national_epd(
         with tmp.open("wb") as handle:
             handle.write((HEADER + EOL).encode())
             workers = threads or min(4, os.cpu_count() or 1)
-            for lines, count in _blocks(profile, int(seed), int(practices), month, workers):
+            blocks = _blocks(profile, int(seed), int(practices), month, workers, named)
+            for lines, count in blocks:
                 handle.write(lines)
                 rows += count
         tmp.replace(path)
