@@ -22,6 +22,14 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _plan_cache_in_tmp(tmp_path_factory):
+    """Measure-planning cache (analytics/plan_cache.py) in a folder of this run, not ~/.cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IPMO_PLAN_CACHE_DIR", str(tmp_path_factory.mktemp("plan-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     if not SHARED.exists():

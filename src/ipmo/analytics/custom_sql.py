@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import sqlglot
 import sqlglot.expressions as sx
@@ -87,9 +88,15 @@ def _substr(text: str, start: int, length: int | None) -> str:
     return text[begin:] if length is None else text[begin : begin + length]
 
 
-def _like(value: str, pattern: str) -> bool:
+@lru_cache(maxsize=1024)
+def _like_regex(pattern: str) -> re.Pattern[str]:
+    """A LIKE pattern as a regex, built once per pattern (sides test every presentation)."""
     regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, re.S) is not None
+    return re.compile(regex, re.S)
+
+
+def _like(value: str, pattern: str) -> bool:
+    return _like_regex(pattern).fullmatch(value) is not None
 
 
 def _as_date(value) -> date:

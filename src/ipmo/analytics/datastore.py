@@ -5,6 +5,9 @@ Files in ``Settings.analytics_dir`` (Parquet, one writer at a time):
 * ``prescribing/<YYYY-MM>.parquet`` — practice × BNF presentation × month: month, practice,
   bnf_code, bnf_name, items, quantity, actual_cost, net_cost (one file per month, so re-ingesting
   a month replaces it);
+* ``per_item/<YYYY-MM>.parquet`` — month, practice, bnf_code, quantity_per_item, items, quantity,
+  actual_cost: the prescribing of a few chemicals (``epd.PER_ITEM_CHEMICALS``) split by EPD
+  ``QUANTITY`` (quantity per item), for the per-item measures (amox_500_15_caps …);
 * ``practices.parquet`` — practice, name, pcn, place (sub-ICB/CCG), icb (ICB/STP), region;
 * ``list_sizes.parquet`` — practice, month, total_list_size (+ STAR-PU columns);
 * ``presentations.parquet`` — bnf_code, bnf_name: every presentation seen (measure plans are
@@ -52,6 +55,10 @@ def data_dir(path: Path | None = None) -> Path:
 
 def prescribing_dir(root: Path) -> Path:
     return root / "prescribing"
+
+
+def per_item_dir(root: Path) -> Path:
+    return root / "per_item"
 
 
 def prescribing_files(root: Path) -> list[Path]:
@@ -116,6 +123,9 @@ def connect_duckdb(root: Path, threads: int | None = None):
     if not files:
         raise FileNotFoundError(f"no prescribing data in {root}: run `ipmo analytics ingest-epd`")
     con.raw_sql(f"CREATE VIEW prescribing AS SELECT * FROM read_parquet({_sql_list(files)})")
+    per_item = sorted(per_item_dir(root).glob("*.parquet"))
+    if per_item:
+        con.raw_sql(f"CREATE VIEW per_item AS SELECT * FROM read_parquet({_sql_list(per_item)})")
     practices = root / "practices.parquet"
     if not practices.exists():
         raise FileNotFoundError(f"no practices table in {root}")
@@ -133,6 +143,9 @@ def read_tables(root: Path) -> dict[str, pa.Table]:
 
     tables = {"prescribing": pa.concat_tables(pq.read_table(p) for p in prescribing_files(root))}
     tables["practices"] = pq.read_table(root / "practices.parquet")
+    per_item = sorted(per_item_dir(root).glob("*.parquet"))
+    if per_item:
+        tables["per_item"] = pa.concat_tables(pq.read_table(p) for p in per_item)
     for name in ("list_sizes", "presentations"):
         if (root / f"{name}.parquet").exists():
             tables[name] = pq.read_table(root / f"{name}.parquet")

@@ -49,6 +49,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from ipmo.analytics import plan_cache
 from ipmo.terminology.names import parse_product_name
 
 # Definition-cited VTM ids that are newer than the dictionary's 2019 ones, by VTM name. Source: the
@@ -438,6 +439,14 @@ def build_views(rows: Iterable[Mapping[str, str]]) -> DmdViews:
 
 @lru_cache(maxsize=2)
 def load_views(path: Path | None = None) -> DmdViews:
-    """The views from the shipped starter dictionary (read once per process)."""
-    with gzip.open(path or dictionary_path(), "rt", encoding="utf-8", newline="") as handle:
+    """The views from the shipped starter dictionary (read once per process; the shipped one's
+    are also cached on disk, keyed by the dictionary and code — ``plan_cache.py``)."""
+    if path is None:
+        shipped = dictionary_path()
+        return plan_cache.cached(plan_cache.key("dmd-views"), lambda: _read_views(shipped))
+    return _read_views(path)
+
+
+def _read_views(path: Path) -> DmdViews:
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
         return build_views(csv.DictReader(handle))

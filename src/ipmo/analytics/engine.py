@@ -79,26 +79,71 @@ def _weights_table(plans: Sequence[MeasurePlan]) -> pa.Table:
     return pa.table({k: pa.array(v, type=types[k]) for k, v in cols.items()})
 
 
+def _item_weights_table(plans: Sequence[MeasurePlan]) -> pa.Table:
+    """measure × bnf_code × quantity-per-item band → weights, for sides on the ``per_item``
+    table (source "per_item": raw_prescribing_normalised in the definitions, see per_item.py).
+
+    One row per band of one side (the other side's weights 0): the sums are linear, so a per-item
+    row matching a numerator band and a denominator band adds to each side once."""
+    cols: dict[str, list] = {"measure": [], "bnf_code": [], "qpi_low": [], "qpi_high": []}
+    for side in ("num", "den"):
+        for value in VALUE_COLUMNS:
+            cols[f"{side}_{value}"] = []
+        cols[f"in_{side}"] = []
+    for plan in plans:
+        for prefix, side in (("num", plan.numerator), ("den", plan.denominator)):
+            if side.source != "per_item":
+                continue
+            for code, bands in sorted(side.bands.items()):
+                for low, high, weight in bands:
+                    cols["measure"].append(plan.id)
+                    cols["bnf_code"].append(code)
+                    cols["qpi_low"].append(low)
+                    cols["qpi_high"].append(high)
+                    for other in ("num", "den"):
+                        mine = other == prefix
+                        for value in VALUE_COLUMNS:
+                            w = weight * side.scale if mine and value == side.column else 0.0
+                            cols[f"{other}_{value}"].append(w)
+                        cols[f"in_{other}"].append(1.0 if mine else 0.0)
+    types = {k: pa.string() if k in ("measure", "bnf_code") else pa.float64() for k in cols}
+    return pa.table({k: pa.array(v, type=types[k]) for k, v in cols.items()})
+
+
+def _total_ls(side) -> float:
+    return side.scale if side.source == "list_size" and not side.list_columns else 0.0
+
+
+_NO_GATE = -1e300  # a side without a list-size condition: every practice passes
+
+
 def _measures_table(plans: Sequence[MeasurePlan]) -> pa.Table:
-    """Per measure: list-size scale per side (0 when that side is prescribing) and flags."""
-    return pa.table(
-        {
-            "measure": pa.array([p.id for p in plans], pa.string()),
-            "num_ls": pa.array(
-                [p.numerator.scale if p.numerator.source == "list_size" else 0.0 for p in plans],
-                pa.float64(),
-            ),
-            "den_ls": pa.array(
-                [
-                    p.denominator.scale if p.denominator.source == "list_size" else 0.0
-                    for p in plans
-                ],
-                pa.float64(),
-            ),
-            "percentage": pa.array([p.definition.is_percentage for p in plans], pa.bool_()),
-            "cost_based": pa.array([p.definition.is_cost_based for p in plans], pa.bool_()),
-        }
-    )
+    """Per measure: list-size scale per side (0 when that side is prescribing) and flags.
+
+    Sides on other list-size columns (age bands: cmpaperpt, tamoxifen) add a factor column
+    ``<side>_ls__<column>`` per column, and ``<side>_gate__<column>`` = n when only practices
+    with column > n get that side's list-size value (``_NO_GATE`` elsewhere)."""
+    cols = {
+        "measure": pa.array([p.id for p in plans], pa.string()),
+        "num_ls": pa.array([_total_ls(p.numerator) for p in plans], pa.float64()),
+        "den_ls": pa.array([_total_ls(p.denominator) for p in plans], pa.float64()),
+        "percentage": pa.array([p.definition.is_percentage for p in plans], pa.bool_()),
+        "cost_based": pa.array([p.definition.is_cost_based for p in plans], pa.bool_()),
+    }
+    sides = [("num", lambda p: p.numerator), ("den", lambda p: p.denominator)]
+    used = sorted({c for p in plans for _, get in sides for c in get(p).list_columns})
+    gated = sorted({get(p).list_gate[0] for p in plans for _, get in sides if get(p).list_gate})
+    for prefix, get in sides:
+        for column in used:
+            factors = [get(p).list_columns.get(column, 0.0) for p in plans]
+            cols[f"{prefix}_ls__{column}"] = pa.array(factors, pa.float64())
+        for column in gated:
+            gates = [
+                get(p).list_gate[1] if get(p).list_gate[:1] == (column,) else _NO_GATE
+                for p in plans
+            ]
+            cols[f"{prefix}_gate__{column}"] = pa.array(gates, pa.float64())
+    return pa.table(cols)
 
 
 def practice_values(
@@ -107,13 +152,27 @@ def practice_values(
     list_sizes: ir.Table | None,
     weights: ir.Table,
     measures: ir.Table,
+    per_item: ir.Table | None = None,
+    item_weights: ir.Table | None = None,
 ) -> ir.Table:
-    """measure × practice × month with numerator, denominator and the four cost components."""
+    """measure × practice × month with numerator, denominator and the four cost components.
+
+    ``per_item`` / ``item_weights``: the per-item measures' rows (practice × code × quantity per
+    item) joined with their bands, added to the same sums."""
     joined = prescribing.inner_join(weights, "bnf_code")
     if "valid_from" in weights.columns:  # month-keyed weights (see _weights_table)
         joined = joined.filter(
             (joined.month >= joined.valid_from) & (joined.month < joined.valid_until)
         )
+    if item_weights is not None:
+        items = per_item.inner_join(item_weights, "bnf_code")
+        items = items.filter(
+            (items.quantity_per_item >= items.qpi_low) & (items.quantity_per_item <= items.qpi_high)
+        )
+        keep = ["measure", "practice", "month", "actual_cost", *VALUE_COLUMNS]
+        keep += [f"{s}_{v}" for s in ("num", "den") for v in VALUE_COLUMNS] + ["in_num", "in_den"]
+        keep = list(dict.fromkeys(keep))
+        joined = ibis.union(joined.select(*keep), items.select(*keep), distinct=False)
     sums = {}
     for side in ("num", "den"):
         sums[side] = sum(joined[v] * joined[f"{side}_{v}"] for v in VALUE_COLUMNS)
@@ -128,25 +187,47 @@ def practice_values(
     # every practice-month with prescribing gets a row for every measure (0 when nothing matched)
     grid = prescribing.select("practice", "month").distinct().cross_join(measures)
     grid = grid.semi_join(practices, "practice")
+    extra = [c for c in measures.columns if "_ls__" in c or "_gate__" in c]
     out = grid.left_join(agg, ["measure", "practice", "month"]).select(
         grid.measure,
         grid.practice,
         grid.month,
         grid.num_ls,
         grid.den_ls,
+        *[grid[c] for c in extra],
         *[agg[c].fill_null(0.0).name(c) for c in ("num_cost", "num_qty", "den_cost", "den_qty")],
         agg.num_p.fill_null(0.0).name("num_p"),
         agg.den_p.fill_null(0.0).name("den_p"),
     )
+    columns = sorted({c.split("__", 1)[1] for c in extra} - {"total_list_size"})
     if list_sizes is not None:
-        ls = list_sizes.select("practice", "month", "total_list_size")
+        missing = [c for c in columns if c not in list_sizes.columns]
+        if missing:
+            raise ValueError(
+                f"list sizes lack {', '.join(missing)}: re-run `ipmo analytics ingest-list-sizes`"
+            )
+        ls = list_sizes.select("practice", "month", "total_list_size", *columns)
         out = out.left_join(ls, ["practice", "month"]).drop("practice_right", "month_right")
         size = out.total_list_size.cast("float64").fill_null(0.0)
+        sizes = {c: out[c].cast("float64").fill_null(0.0) for c in columns}
     else:
         size = ibis.literal(0.0)
+        sizes = {c: ibis.literal(0.0) for c in columns}
+    sizes["total_list_size"] = size
+    sides = {}
+    for prefix in ("num", "den"):
+        value = size * out[f"{prefix}_ls"]
+        for c in columns:
+            if f"{prefix}_ls__{c}" in out.columns:
+                value = value + sizes[c] * out[f"{prefix}_ls__{c}"]
+        for c in extra:
+            if c.startswith(f"{prefix}_gate__"):
+                gate = c.split("__", 1)[1]
+                value = ibis.ifelse(sizes[gate] > out[c], value, 0.0)
+        sides[prefix] = value
     return out.mutate(
-        numerator=out.num_p + size * out.num_ls,
-        denominator=out.den_p + size * out.den_ls,
+        numerator=out.num_p + sides["num"],
+        denominator=out.den_p + sides["den"],
     ).select(
         "measure",
         "practice",
@@ -265,7 +346,8 @@ def ranked(orgs: ir.Table, measures: ir.Table, deciles: ir.Table) -> tuple[ir.Ta
 
 
 def _plan_tables(con, plans: Sequence[MeasurePlan]) -> tuple[str, str]:
-    """Create the weights and measures tables on ``con``; return their (unique) names.
+    """Create the weights and measures tables (and the per-item weights when a measure reads
+    quantities per item) on ``con``; return their (unique) names.
 
     Real tables rather than memtables: ibis's PySpark backend does not register memtables before
     ``cache()``. ``run_measures`` drops them again.
@@ -274,6 +356,10 @@ def _plan_tables(con, plans: Sequence[MeasurePlan]) -> tuple[str, str]:
     names = (f"ipmo_weights_{suffix}", f"ipmo_measures_{suffix}")
     con.create_table(names[0], _weights_table(plans))
     con.create_table(names[1], _measures_table(plans))
+    items = _item_weights_table(plans)
+    if items.num_rows:  # a third table only when some measure reads quantities per item
+        names += (f"ipmo_item_weights_{suffix}",)
+        con.create_table(names[2], items)
     return names
 
 
@@ -287,9 +373,17 @@ def measure_expressions(
     prescribing = con.table("prescribing")
     practices = con.table("practices")
     ls = con.table("list_sizes") if list_sizes and "list_sizes" in con.list_tables() else None
-    weights, measures = (con.table(name) for name in plan_tables)
+    weights, measures = (con.table(name) for name in plan_tables[:2])
+    per_item = item_weights = None
+    if len(plan_tables) > 2:
+        if "per_item" not in con.list_tables():
+            raise ValueError(
+                "measures on quantities per item need the per_item table: re-run "
+                "`ipmo analytics ingest-epd` for these months"
+            )
+        per_item, item_weights = con.table("per_item"), con.table(plan_tables[2])
     needed = sorted(set(levels) | {"national"}, key=list(LEVELS).index)
-    values = practice_values(prescribing, practices, ls, weights, measures)
+    values = practice_values(prescribing, practices, ls, weights, measures, per_item, item_weights)
     return org_values(values, practices, needed)
 
 

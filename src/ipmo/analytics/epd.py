@@ -12,6 +12,12 @@ Rows are aggregated to practice × BNF presentation × month (pack-size rows mer
 ACTUAL_COST and TOTAL_QUANTITY are summed), and practices whose code ends in ``998``
 (unidentified prescribers, OpenPrescribing issue #349) are dropped. Practice attributes feed the
 org hierarchy: place = first three characters of PCO_CODE, ICB = AREA_TEAM_CODE / ICB_CODE.
+
+For the chemicals in ``PER_ITEM_CHEMICALS`` the same scan also keeps items by quantity per item
+(EPD ``QUANTITY`` = TOTAL_QUANTITY / ITEMS; OpenPrescribing's
+``raw_prescribing_normalised.quantity_per_item``) in ``per_item/<YYYY-MM>.parquet``: the big
+grouping set carries the quantity per item as an extra key for those chemicals only (NULL for the
+rest), and their presentation rows are summed back.
 """
 
 from __future__ import annotations
@@ -43,6 +49,16 @@ LAYOUTS: dict[str, list[str]] = {
         "ACTUAL_COST", "UNIDENTIFIED", "SNOMED_CODE",
     ],
 }  # fmt: skip
+# BNF chemicals read by the per-item measures (measure_definitions/*.json on
+# raw_prescribing_normalised): amox_500_15_caps 0501013B0; doxy_100_6_qty 0501030I0, 0501030Z0;
+# excess_pens 0601023AW, 0601023AZ; morphine_solution_high_quantity 0407020Q0 (morphine sulfate);
+# seven_day_prescribing 0205051R0, 0212000B0, 0212000Y0, 0602010V0, 0206020A0;
+# uti_antibiotics_3_day 0501015P0, 0501080W0, 0501130R0, 0501070AE.
+PER_ITEM_CHEMICALS = (
+    "0205051R0", "0206020A0", "0212000B0", "0212000Y0", "0407020Q0", "0501013B0", "0501015P0",
+    "0501030I0", "0501030Z0", "0501070AE", "0501080W0", "0501130R0", "0601023AW", "0601023AZ",
+    "0602010V0",
+)  # fmt: skip
 # layout → (ICB column, BNF code column, BNF name column)
 _ROLES = {
     "epd_2016": ("AREA_TEAM_CODE", "BNF_CODE", "BNF_DESCRIPTION"),
@@ -121,10 +137,14 @@ def _month_sql() -> str:
 _ROWS, _PRACTICES, _NAMES = 3, 1, 2
 
 
+_CHEMICALS_SQL = ", ".join(f"'{c}'" for c in PER_ITEM_CHEMICALS)
+
+
 def _aggregate_sql(path: Path, layout: str) -> str:
     """One scan, three groupings (the whole cost of an ingest):
 
-    * month × practice × presentation: the four sums and the raw row count;
+    * month × practice × presentation (× quantity per item for ``PER_ITEM_CHEMICALS``): the
+      four sums and the raw row count;
     * month × practice with its name, PCO (place) and ICB / region codes;
     * month × presentation with its name.
 
@@ -134,20 +154,24 @@ def _aggregate_sql(path: Path, layout: str) -> str:
     the grouped rows.
     """
     icb, code, name = _ROLES[layout]
+    per_item = (
+        f"CASE WHEN LEFT({code}, 9) IN ({_CHEMICALS_SQL}) THEN round(TOTAL_QUANTITY / ITEMS, 6) END"
+    )
     return f"""
         SELECT {_month_sql()} AS month, YEAR_MONTH, PRACTICE_CODE AS practice,
                {code} AS bnf_code, {name} AS bnf_name, PRACTICE_NAME AS practice_name,
                LEFT(PCO_CODE, 3) AS place, {icb} AS icb, REGIONAL_OFFICE_CODE AS region,
-               grouping_set, items, quantity, actual_cost, net_cost, raw_rows
+               quantity_per_item, grouping_set, items, quantity, actual_cost, net_cost, raw_rows
         FROM (
             SELECT YEAR_MONTH, PRACTICE_CODE, {code}, {name}, PRACTICE_NAME, PCO_CODE, {icb},
-                   REGIONAL_OFFICE_CODE, GROUPING(PRACTICE_NAME, {name}) AS grouping_set,
+                   REGIONAL_OFFICE_CODE, {per_item} AS quantity_per_item,
+                   GROUPING(PRACTICE_NAME, {name}) AS grouping_set,
                    sum(ITEMS)::BIGINT AS items,
                    sum(TOTAL_QUANTITY)::DOUBLE AS quantity, sum(ACTUAL_COST)::DOUBLE AS actual_cost,
                    sum(NIC)::DOUBLE AS net_cost, count(*) AS raw_rows
             FROM {_read_sql(path, layout)}
             GROUP BY GROUPING SETS (
-                (YEAR_MONTH, PRACTICE_CODE, {code}),
+                (YEAR_MONTH, PRACTICE_CODE, {code}, {per_item}),
                 (YEAR_MONTH, PRACTICE_CODE, PRACTICE_NAME, PCO_CODE, {icb}, REGIONAL_OFFICE_CODE),
                 (YEAR_MONTH, {code}, {name})))
     """
@@ -232,11 +256,21 @@ def ingest_epd(
             FROM grouped WHERE grouping_set = {_NAMES} GROUP BY ALL"""
     )
     con.execute(
+        f"""CREATE TEMP VIEW kept_rows AS SELECT * FROM grouped
+            WHERE grouping_set = {_ROWS} AND practice NOT LIKE '%998'"""
+    )
+    per_item = f"LEFT(bnf_code, 9) IN ({_CHEMICALS_SQL})"
+    con.execute(  # per-item chemicals' rows are split by quantity per item: sum them back
         f"""CREATE TEMP VIEW agg AS
             SELECT g.month, g.practice, g.bnf_code, n.bnf_name, g.items, g.quantity,
                    g.actual_cost, g.net_cost
-            FROM grouped g JOIN names n ON g.month = n.month AND g.bnf_code = n.bnf_code
-            WHERE g.grouping_set = {_ROWS} AND g.practice NOT LIKE '%998'"""
+            FROM (SELECT month, practice, bnf_code, items, quantity, actual_cost, net_cost
+                  FROM kept_rows WHERE NOT {per_item}
+                  UNION ALL
+                  SELECT month, practice, bnf_code, sum(items)::BIGINT, sum(quantity),
+                         sum(actual_cost), sum(net_cost)
+                  FROM kept_rows WHERE {per_item} GROUP BY month, practice, bnf_code) g
+            JOIN names n ON g.month = n.month AND g.bnf_code = n.bnf_code"""
     )
     con.execute(
         f"""CREATE TEMP VIEW practice_rows AS
@@ -254,6 +288,13 @@ def ingest_epd(
                     TO '{tmp}' (FORMAT parquet, COMPRESSION snappy)"""
             ).fetchone()
             rows += int(written)
+            final = datastore.per_item_dir(root) / f"{month:%Y-%m}.parquet"
+            con.execute(
+                f"""COPY (SELECT month, practice, bnf_code, quantity_per_item, items, quantity,
+                                 actual_cost
+                          FROM kept_rows WHERE month = DATE '{month}' AND {per_item})
+                    TO '{writes.path_for(final)}' (FORMAT parquet, COMPRESSION snappy)"""
+            )
         _stage_practices(con, root, writes)
         datastore.stage_presentations(con, root, writes, "names")
     return IngestReport(len(layouts), raw, rows, dropped, tuple(f"{m:%Y-%m}" for m in months))

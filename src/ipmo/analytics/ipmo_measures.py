@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
+from ipmo.analytics import plan_cache
 from ipmo.analytics.aware import aware_definition
 from ipmo.analytics.biosimilars import biosimilar_definitions
 from ipmo.analytics.definitions import MeasureDefinition
@@ -43,8 +44,18 @@ def ics_folders(root: Path | None = None) -> list[Path]:
 def ipmo_definitions(
     presentations: Mapping[str, str], ics: Iterable[Path] | None = None
 ) -> list[MeasureDefinition]:
-    """Every ipmo measure for the presentations in the data (BNF code → name)."""
+    """Every ipmo measure for the presentations in the data (BNF code → name); cached on disk
+    keyed by the presentations, the ICS measure files and the shipped code (``plan_cache.py``)."""
     folders = ics_folders() if ics is None else list(ics)
+    cache_key = plan_cache.key(
+        "ipmo-definitions",
+        repr(sorted(presentations.items())),
+        plan_cache.folder_fingerprint(folders),
+    )
+    return plan_cache.cached(cache_key, lambda: _build(presentations, folders))
+
+
+def _build(presentations: Mapping[str, str], folders: list[Path]) -> list[MeasureDefinition]:
     return [
         aware_definition(presentations),
         *biosimilar_definitions(presentations),

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from ipmo.analytics import plan_cache
 from ipmo.analytics.codesets import matcher, parse_filter
 from ipmo.analytics.custom_sql import UnsupportedSql, compile_custom_side, month_breakpoints
 from ipmo.analytics.definitions import MeasureDefinition, Side
@@ -46,6 +47,12 @@ class SidePlan:
     scale: float = 1.0
     note: str = ""  # coverage of a dm+d-resolved side ("" when complete)
     windows: Mapping[str, tuple[Window, ...]] = field(default_factory=dict)
+    # source "per_item": code → (low, high, weight) bands of quantity per item (per_item.py)
+    bands: Mapping[str, tuple[tuple[float, float, float], ...]] = field(default_factory=dict)
+    # source "list_size" on age bands: list-size column → factor, and (column, n): only
+    # practices with column > n (practice_statistics sides, list_sizes.list_size_side)
+    list_columns: Mapping[str, float] = field(default_factory=dict)
+    list_gate: tuple = ()
 
     def codes(self) -> set[str]:
         return set(self.weights) | set(self.windows)
@@ -119,6 +126,10 @@ class _Dmd:
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
+
+
+def _reads_per_item(side: Side) -> bool:
+    return "raw_prescribing_normalised" in (side.from_ or "")
 
 
 def _needs_dmd(side: Side) -> bool:
@@ -229,8 +240,37 @@ def _month_keyed_side(
     return SidePlan("prescribing", column, weights, scale, windows=windows)
 
 
+def _per_item_side(side: Side, presentations: Mapping[str, str], dmd: _Dmd) -> SidePlan:
+    """A side on raw_prescribing_normalised: weights by code and quantity-per-item band."""
+    from ipmo.analytics import per_item
+
+    try:
+        column, bands = per_item.per_item_weights(dmd.db, side)
+    except UnsupportedSql as exc:
+        raise Unsupported(str(exc)) from exc
+    if not bands:
+        raise Unsupported("no presentation matches its per-item SQL")
+    text = f"{side.from_}\n{side.where}"
+    note = ""
+    if _reads_dmd(text):
+        scope = {c for c in presentations if c.startswith(_chemicals(bands))}
+        note = _coverage(dmd.db, scope, text)
+    kept = per_item.restricted(bands, presentations)
+    return SidePlan("per_item", column, {}, note=note, bands=kept)
+
+
 def plan_side(side: Side, presentations: Mapping[str, str], dmd: _Dmd | None = None) -> SidePlan:
     dmd = dmd or _Dmd(presentations)
+    if side.type == "custom" and _reads_per_item(side):
+        return _per_item_side(side, presentations, dmd)
+    if side.type == "custom" and "practice_statistics" in (side.from_ or ""):
+        from ipmo.analytics.list_sizes import list_size_side
+
+        try:
+            factors, gate = list_size_side(side.columns, side.where)
+        except ValueError as exc:
+            raise Unsupported(str(exc)) from exc
+        return SidePlan("list_size", "age_bands", {}, list_columns=factors, list_gate=gate)
     if side.type in COLUMN_OF_TYPE:
         return _bnf_side(side, presentations, dmd)
     if side.type == "list_size":
@@ -255,7 +295,28 @@ def plan_measures(
     """Plans for the runnable definitions, and the reason for each one skipped.
 
     ``presentations`` maps every BNF code in the data to its name (custom SQL may filter on names).
+    The sides are cached on disk keyed by the definitions, presentations and shipped code and data
+    (``plan_cache.py``), so a fresh process with the same inputs skips planning.
     """
+    definitions = list(definitions)
+    cache_key = plan_cache.key("plan", repr(definitions), repr(sorted(presentations.items())))
+    sides, skipped = plan_cache.cached(cache_key, lambda: _plan_sides(definitions, presentations))
+    plans = [MeasurePlan(d, *pair) for d, pair in zip(definitions, sides, strict=True) if pair]
+    return plans, dict(skipped)
+
+
+def _plan_sides(
+    definitions: list[MeasureDefinition], presentations: Mapping[str, str]
+) -> tuple[list[tuple[SidePlan, SidePlan] | None], dict[str, str]]:
+    """(numerator, denominator) per definition, in order (None: skipped), and the reasons."""
+    plans, skipped = _plan_uncached(definitions, presentations)
+    by_definition = {id(p.definition): (p.numerator, p.denominator) for p in plans}
+    return [by_definition.get(id(d)) for d in definitions], skipped
+
+
+def _plan_uncached(
+    definitions: Iterable[MeasureDefinition], presentations: Mapping[str, str]
+) -> tuple[list[MeasurePlan], dict[str, str]]:
     plans: list[MeasurePlan] = []
     skipped: dict[str, str] = {}
     dmd = _Dmd(presentations)
