@@ -1,6 +1,7 @@
 """Referral benchmarks (issue 5): message ingest through the HTTP API, and the overdue scan.
 
-1. Ingest: a real uvicorn subprocess (``--workers``, default 2 = one per core) on a free loopback
+1. Ingest: a real uvicorn subprocess (``--workers``, default 4 = two per core: while one waits for
+   SQLite's write lock another works) on a free loopback
    port, with a file SQLite store (or a scratch PostgreSQL database: ``--database-url``). Four
    sender threads POST BaRS messages to /fhir/R4/$process-message over keep-alive connections
    (``http.client``: a light load generator, so the server gets the cores). Every worker is warmed
@@ -13,7 +14,7 @@
    ``overdue_ids`` (the query the worker runs). Baseline: a full ``count(*)`` of the table.
    Target ≤ 10 s.
 
-Run: uv run python bench/bench_referrals.py [--messages 1000] [--open 1000000] [--workers 2]
+Run: uv run python bench/bench_referrals.py [--messages 1000] [--open 1000000] [--workers 4]
      [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 Measured (issue 5) on the 2-core development machine shared with other test runs (load average
@@ -21,6 +22,9 @@ Measured (issue 5) on the 2-core development machine shared with other test runs
 SQLite, 2 workers 68-120 → 178-249 messages/s (server CPU 11.6-15.4 → 5.9-8.7 ms per message);
 1 worker 77 → 131-158; PostgreSQL, 2 workers 58 → 98-138, 1 worker 78. At load average ≈ 1.5,
 2 workers on SQLite reached 250-290. The ratio to GET /health (~1,000-2,700 req/s) is 0.07-0.14.
+Quiet machine (load 0.9-1.4, lead's runs at the end of session 2, 600-1,000 messages): SQLite,
+2 workers 189-228 messages/s (4 runs; SQLite lock waits leave cores idle), 3 workers 234,
+**4 workers 229-278 (4 runs)**; PostgreSQL, 4 workers 162. Overdue scan over 1M: 0.017 s.
 """
 
 from __future__ import annotations
@@ -151,7 +155,7 @@ def _request(conn: http.client.HTTPConnection, method: str, path: str, body=None
 
 
 def ingest(
-    tmp: Path, n: int, workers: int = 2, database_url: str | None = None, senders: int = SENDERS
+    tmp: Path, n: int, workers: int = 4, database_url: str | None = None, senders: int = SENDERS
 ) -> None:
     with store_url(tmp, database_url) as url:
         _ingest(tmp, url, n, workers, senders)
@@ -314,7 +318,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--open", type=int, default=1_000_000, help="0 skips the overdue scan")
-    ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    ap.add_argument("--workers", type=int, default=4, help="uvicorn worker processes")
     ap.add_argument(
         "--database-url",
         help="a PostgreSQL server to run the ingest on (a scratch database is created and "
