@@ -105,4 +105,7 @@ def populate(engine: Engine | None, seed: int) -> str:
         store_deprivation(deciles, root)
     else:
         populate_demo_deprivation(seed, root)  # synthetic IMD deciles for the inequality view
+    from ipmo.analytics.service import cached_results
+
+    cached_results(root)  # compute the measures now, so the first dashboard view is instant
     return str(report)
