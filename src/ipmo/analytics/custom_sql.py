@@ -18,7 +18,7 @@ ones are run by ``dmd_sql.py``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -61,10 +61,17 @@ def _source(side: Side) -> str:
 
 def _parse(side: Side) -> tuple[sx.Expression, sx.Expression | None]:
     sql = f"SELECT {side.columns} FROM t WHERE {side.where or '1 = 1'}".replace("%%", "%")
-    select = sqlglot.parse_one(sql, read="bigquery")
+    select = _parse_sql(sql)
     if len(select.expressions) != 1:
         raise UnsupportedSql("its custom SQL selects more than one column")
     return select.expressions[0], select.args.get("where")
+
+
+@lru_cache(maxsize=256)
+def _parse_sql(sql: str) -> sx.Select:
+    """Parsed once per text (a side is parsed for its month breakpoints, then per period); the
+    trees are only read, never changed."""
+    return sqlglot.parse_one(sql, read="bigquery")
 
 
 def _top(expr: sx.Expression) -> tuple[sx.Expression, float]:
@@ -240,13 +247,17 @@ def compile_custom_side(
         raise UnsupportedSql(f"its custom SQL does not parse: {str(exc).splitlines()[0]}") from exc
     argument, scale = _top(value)
     condition = where.this if where is not None else None
+    codes = list(presentations)
+    names = [presentations[c] or "" for c in codes]
+    try:  # one pass per SQL node over every presentation; per row on any doubt
+        results = _evaluate_all(condition, argument, codes, names, month)
+    except Exception:  # noqa: BLE001 - the row interpreter gives the exact error
+        results = _evaluate_rows(condition, argument, codes, names, month)
     column: str | None = None
     weights: dict[str, float] = {}
-    for code, name in presentations.items():
-        row = {"bnf_code": code, "bnf_name": name or "", "month": month}
-        if condition is not None and not _eval(condition, row):
+    for code, result in zip(codes, results, strict=True):
+        if result is _SKIP:
             continue
-        result = _eval(argument, row)
         if not isinstance(result, Linear):
             if float(result) == 0.0:
                 continue
@@ -257,3 +268,213 @@ def compile_custom_side(
         if result.factor:
             weights[code] = result.factor
     return column or "items", weights, scale
+
+
+_SKIP = object()  # the row fails the WHERE condition
+
+
+def _evaluate_rows(condition, argument, codes, names, month) -> Iterator:
+    """The argument per presentation (``_SKIP`` where the condition fails), row by row, lazily
+    (so an error surfaces at the same row as it always did)."""
+    for code, name in zip(codes, names, strict=True):
+        row = {"bnf_code": code, "bnf_name": name, "month": month}
+        if condition is not None and not _eval(condition, row):
+            yield _SKIP
+            continue
+        yield _eval(argument, row)
+
+
+def _evaluate_all(condition, argument, codes, names, month) -> list:
+    """As :func:`_evaluate_rows`, but each SQL node is evaluated once over all presentations.
+
+    Same operations as ``_eval`` per element; it evaluates both sides of AND/OR and every CASE
+    branch for all rows, so where that raises the caller falls back to the row interpreter.
+    """
+    columns = {"bnf_code": codes, "bnf_name": names, "month": month}
+    n = len(codes)
+    keep = _broadcast(_veval(condition, columns), n) if condition is not None else [True] * n
+    values = _broadcast(_veval(argument, columns), n)
+    return [v if k else _SKIP for k, v in zip(keep, values, strict=True)]
+
+
+def _broadcast(value, n: int) -> list:
+    return value if isinstance(value, list) else [value] * n
+
+
+def _vmap(fn, *args):
+    """``fn`` per row over arguments that are lists (one value per row) or scalars."""
+    if not any(isinstance(a, list) for a in args):
+        return fn(*args)
+    n = next(len(a) for a in args if isinstance(a, list))
+    return [fn(*row) for row in zip(*(_broadcast(a, n) for a in args), strict=True)]
+
+
+def _compare_op(node_type):
+    ops = {sx.EQ: "__eq__", sx.NEQ: "__ne__", sx.GT: "__gt__", sx.GTE: "__ge__"}
+    ops |= {sx.LT: "__lt__", sx.LTE: "__le__"}
+    name = ops[node_type]
+
+    def compare(left, right):
+        if isinstance(left, Linear) or isinstance(right, Linear):
+            raise UnsupportedSql("its custom SQL filters on a quantity, not a presentation")
+        left, right = _compare(left, right)
+        return getattr(left, name)(right)
+
+    return compare
+
+
+def _vlike(values, pattern, lower: bool):
+    if isinstance(pattern, list):
+        if lower:
+            return _vmap(lambda v, p: _like(str(v).lower(), str(p).lower()), values, pattern)
+        return _vmap(lambda v, p: _like(str(v), str(p)), values, pattern)
+    regex = _like_regex(str(pattern).lower() if lower else str(pattern))
+    prep = (lambda v: str(v).lower()) if lower else str
+    return _vmap(lambda v: regex.fullmatch(prep(v)) is not None, values)
+
+
+def _veval(node: sx.Expression, cols: Mapping):  # noqa: C901 - one case per node type
+    """``_eval`` over all rows at once: a list (one value per row) or a scalar (same for all)."""
+    if isinstance(node, sx.Paren):
+        return _veval(node.this, cols)
+    if isinstance(node, sx.Column):
+        name = node.name.lower()
+        if name == "month":
+            if cols["month"] is None:
+                raise UnsupportedSql("its custom SQL depends on the month")
+            return cols["month"]
+        if name in ROW_COLUMNS:
+            return cols[name]
+        if name in VALUE_COLUMNS:
+            return Linear(VALUE_COLUMNS[name], 1.0)
+        if name == "total_quantity":
+            return Linear("quantity", 1.0)
+        raise UnsupportedSql(f"its custom SQL uses column {name!r}")
+    if isinstance(node, (sx.Literal, sx.Boolean)):
+        return _eval(node, {})
+    if isinstance(node, sx.And):
+        left, right = _veval(node.this, cols), _veval(node.expression, cols)
+        return _vmap(lambda a, b: bool(a) and bool(b), left, right)
+    if isinstance(node, sx.Or):
+        left, right = _veval(node.this, cols), _veval(node.expression, cols)
+        return _vmap(lambda a, b: bool(a) or bool(b), left, right)
+    if isinstance(node, sx.Not):
+        return _vmap(lambda a: not a, _veval(node.this, cols))
+    if isinstance(node, (sx.EQ, sx.NEQ, sx.GT, sx.GTE, sx.LT, sx.LTE)):
+        left, right = _veval(node.this, cols), _veval(node.expression, cols)
+        if isinstance(node, (sx.EQ, sx.NEQ)) and _is_text(right) and _is_text_column(left):
+            equal = isinstance(node, sx.EQ)  # plain string equality, as _compare leaves it
+            return [(v == right) is equal for v in left]
+        return _vmap(_compare_op(type(node)), left, right)
+    if isinstance(node, (sx.Like, sx.ILike)):
+        values, pattern = _veval(node.this, cols), _veval(node.expression, cols)
+        return _vlike(values, pattern, isinstance(node, sx.ILike))
+    if isinstance(node, sx.In):
+        if node.args.get("query"):
+            raise UnsupportedSql("its custom SQL uses a subquery (dm+d view)")
+        value = _veval(node.this, cols)
+        members = [_veval(e, cols) for e in node.expressions]
+        if not any(isinstance(m, list) for m in members):
+            found = set(members)
+            return _vmap(lambda v: v in found, value)
+        return _vmap(lambda v, *ms: v in set(ms), value, *members)
+    if isinstance(node, sx.Date) and node.this is not None and not node.expressions:
+        return _vmap(_as_date, _veval(node.this, cols))
+    if isinstance(node, sx.Concat):
+        parts = [_veval(e, cols) for e in node.expressions]
+        return _vmap(lambda *ps: "".join(str(p) for p in ps), *parts)
+    if isinstance(node, sx.Lower):
+        return _vmap(lambda v: str(v).lower(), _veval(node.this, cols))
+    if isinstance(node, sx.Upper):
+        return _vmap(lambda v: str(v).upper(), _veval(node.this, cols))
+    if isinstance(node, sx.Substring):
+        length = node.args.get("length")
+        start = _veval(node.args["start"], cols) if node.args.get("start") else 1
+        size = _veval(length, cols) if length else None
+        return _vmap(
+            lambda v, b, k: _substr(str(v), int(b), int(k) if k is not None else None),
+            _veval(node.this, cols),
+            start,
+            size,
+        )
+    if isinstance(node, sx.Left):
+        return _vmap(
+            lambda v, k: str(v)[: int(k)], _veval(node.this, cols), _veval(node.expression, cols)
+        )
+    if isinstance(node, sx.Case):
+        lookup = _case_lookup(node, cols)
+        if lookup is not None:
+            return lookup
+        branches = [
+            (_veval(b.this, cols), _veval(b.args["true"], cols)) for b in node.args.get("ifs", [])
+        ]
+        default = node.args.get("default")
+        fallback = _veval(default, cols) if default is not None else 0.0
+
+        def pick(*row):
+            for i in range(0, len(row) - 1, 2):
+                if row[i]:
+                    return row[i + 1]
+            return row[-1]
+
+        return _vmap(pick, *(x for pair in branches for x in pair), fallback)
+    if isinstance(node, (sx.Mul, sx.Div, sx.Add, sx.Sub)):
+        left, right = _veval(node.this, cols), _veval(node.expression, cols)
+        return _vmap(lambda a, b: _arith(node, a, b), left, right)
+    raise UnsupportedSql(f"its custom SQL uses {node.key.upper()}, outside our subset")
+
+
+def _is_text(value) -> bool:
+    return isinstance(value, str)
+
+
+def _is_text_column(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _equals_literals(node: sx.Expression) -> tuple[sx.Expression, list[str]] | None:
+    """(expression, literals) when ``node`` is ``expression = 'x'`` or ``expression IN ('x', …)``
+    with string literals on one side; else None."""
+    while isinstance(node, sx.Paren):
+        node = node.this
+    if isinstance(node, sx.EQ):
+        key, other = node.this, node.expression
+        if isinstance(key, sx.Literal):
+            key, other = other, key
+        literals = [other]
+    elif isinstance(node, sx.In) and not node.args.get("query"):
+        key, literals = node.this, list(node.expressions)
+    else:
+        return None
+    if isinstance(key, sx.Literal):
+        return None
+    if not all(isinstance(lit, sx.Literal) and lit.is_string for lit in literals):
+        return None
+    return key, [lit.this for lit in literals]
+
+
+def _case_lookup(node: sx.Case, cols: Mapping) -> list | None:
+    """``CASE WHEN k = 'a' THEN x WHEN k IN ('b', 'c') THEN y … ELSE z END`` where every branch
+    tests the same text expression ``k`` (``bnf_code``, ``LEFT(bnf_code, 9)`` …) against string
+    literals: ``k`` is evaluated once and each row takes the result of its first matching branch
+    (as ``_eval`` does) by one dictionary lookup. None when the CASE has any other shape."""
+    branches = node.args.get("ifs", [])
+    tests = [_equals_literals(branch.this) for branch in branches]
+    if not tests or any(t is None for t in tests) or any(t[0] != tests[0][0] for t in tests):
+        return None
+    keys = _veval(tests[0][0], cols)
+    if not _is_text_column(keys):
+        return None
+    first: dict[str, int] = {}
+    for i, (_, literals) in enumerate(tests):
+        for literal in literals:
+            first.setdefault(literal, i)
+    default = node.args.get("default")
+    results = [_veval(branch.args["true"], cols) for branch in branches]
+    results.append(_veval(default, cols) if default is not None else 0.0)
+    otherwise = len(branches)
+    out = []
+    for row, key in enumerate(keys):
+        result = results[first.get(key, otherwise)]
+        out.append(result[row] if isinstance(result, list) else result)
+    return out

@@ -20,6 +20,7 @@ from ipmo.analytics import plan_cache
 from ipmo.analytics.aware import aware_definition
 from ipmo.analytics.biosimilars import biosimilar_definitions
 from ipmo.analytics.definitions import MeasureDefinition
+from ipmo.analytics.dmd_views import shipped_index
 from ipmo.analytics.ics_measures import load_ics_measures, shipped_dir
 from ipmo.analytics.inhalers import inhaler_definitions
 
@@ -56,10 +57,11 @@ def ipmo_definitions(
 
 
 def _build(presentations: Mapping[str, str], folders: list[Path]) -> list[MeasureDefinition]:
+    index = shipped_index()  # the dictionary read once for these and the dm+d views
     return [
         aware_definition(presentations),
-        *biosimilar_definitions(presentations),
-        *inhaler_definitions(presentations),
+        *biosimilar_definitions(presentations, index=index),
+        *inhaler_definitions(presentations, index=index),
         *load_ics_measures(folders, reserved=shipped_measure_ids()).values(),
     ]
 
