@@ -182,84 +182,58 @@ def _form_key(item: MedItem) -> str:
 def _compare(
     name: str, key: str, ref_label: str, ref: MedItem, label: str, other: MedItem
 ) -> list[Discrepancy]:
-    """Differences between two current lines for the same substance (tiers of §7.3 step 3–4)."""
+    """Differences between two current lines for the same substance (tiers of §7.3 step 3–4).
+
+    The tiers run in order; a difference that makes later comparisons meaningless (another form,
+    regular vs as required, a different daily amount or strength) ends the comparison."""
     out: list[Discrepancy] = []
-    pair = [ref_label, label]
     items = [ref, other]
+
+    def flag(kind: str, ref_value: Any, other_value: Any, text: str) -> None:
+        values = {ref_label: ref_value, label: other_value}
+        sev = _severity(kind, items)
+        out.append(Discrepancy(kind, name, key, [ref_label, label], values, text, sev))
+
     same_product = ref.vmp is not None and ref.vmp == other.vmp
     if not same_product:
         fa, fb = _form_key(ref), _form_key(other)
         if fa and fb and fa != fb:
-            out.append(
-                Discrepancy(
-                    "formulation",
-                    name,
-                    key,
-                    pair,
-                    {ref_label: ref.form, label: other.form},
-                    f"{ref.form} in {ref_label}, {other.form} in {label}",
-                    _severity("formulation", items),
-                )
+            flag(
+                "formulation",
+                ref.form,
+                other.form,
+                f"{ref.form} in {ref_label}, {other.form} in {label}",
             )
             return out  # doses of different forms are not comparable
     if ref.route and other.route and ref.route.lower() != other.route.lower():
-        out.append(
-            Discrepancy(
-                "route",
-                name,
-                key,
-                pair,
-                {ref_label: ref.route, label: other.route},
-                f"{ref.route} in {ref_label}, {other.route} in {label}",
-                _severity("route", items),
-            )
+        flag(
+            "route", ref.route, other.route, f"{ref.route} in {ref_label}, {other.route} in {label}"
         )
     if ref.as_needed != other.as_needed and (ref.dosage and other.dosage):
 
         def how(i: MedItem) -> str:
             return "as required" if i.as_needed else "regular"
 
-        out.append(
-            Discrepancy(
-                "frequency",
-                name,
-                key,
-                pair,
-                {ref_label: how(ref), label: how(other)},
-                f"{how(ref)} in {ref_label}, {how(other)} in {label}",
-                _severity("frequency", items),
-            )
+        flag(
+            "frequency", how(ref), how(other), f"{how(ref)} in {ref_label}, {how(other)} in {label}"
         )
         return out
     ta, tb = ref.daily_total, other.daily_total
     if ta is not None and tb is not None and ta[1] == tb[1]:
         if abs(ta[0] - tb[0]) > 1e-6:
-            out.append(
-                Discrepancy(
-                    "dose",
-                    name,
-                    key,
-                    pair,
-                    {
-                        ref_label: ref.dose_text or ref.strength,
-                        label: other.dose_text or other.strength,
-                    },
-                    f"{ta[0]:g}{ta[1]} a day in {ref_label}, {tb[0]:g}{tb[1]} a day in {label}",
-                    _severity("dose", items),
-                )
+            flag(
+                "dose",
+                ref.dose_text or ref.strength,
+                other.dose_text or other.strength,
+                f"{ta[0]:g}{ta[1]} a day in {ref_label}, {tb[0]:g}{tb[1]} a day in {label}",
             )
             return out
         if ref.per_day != other.per_day:
-            out.append(
-                Discrepancy(
-                    "frequency",
-                    name,
-                    key,
-                    pair,
-                    {ref_label: ref.dose_text, label: other.dose_text},
-                    f"same daily amount, {ref.per_day:g} vs {other.per_day:g} doses a day",
-                    _severity("frequency", items),
-                )
+            flag(
+                "frequency",
+                ref.dose_text,
+                other.dose_text,
+                f"same daily amount, {ref.per_day:g} vs {other.per_day:g} doses a day",
             )
         return out
     if (
@@ -268,45 +242,27 @@ def _compare(
         and other.strength_key
         and ref.strength_key != other.strength_key
     ):
-        out.append(
-            Discrepancy(
-                "dose",
-                name,
-                key,
-                pair,
-                {ref_label: ref.strength, label: other.strength},
-                f"strength {ref.strength} in {ref_label}, {other.strength} in {label}",
-                _severity("dose", items),
-            )
+        flag(
+            "dose",
+            ref.strength,
+            other.strength,
+            f"strength {ref.strength} in {ref_label}, {other.strength} in {label}",
         )
         return out
     if ref.dose_amount and other.dose_amount and ref.dose_amount != other.dose_amount:
-        out.append(
-            Discrepancy(
-                "dose",
-                name,
-                key,
-                pair,
-                {
-                    ref_label: ref.dose_text or ref.dose_amount,
-                    label: other.dose_text or other.dose_amount,
-                },
-                f"{ref.dose_amount} in {ref_label}, {other.dose_amount} in {label}",
-                _severity("dose", items),
-            )
+        flag(
+            "dose",
+            ref.dose_text or ref.dose_amount,
+            other.dose_text or other.dose_amount,
+            f"{ref.dose_amount} in {ref_label}, {other.dose_amount} in {label}",
         )
         return out
     if ref.per_day is not None and other.per_day is not None and ref.per_day != other.per_day:
-        out.append(
-            Discrepancy(
-                "frequency",
-                name,
-                key,
-                pair,
-                {ref_label: ref.dose_text, label: other.dose_text},
-                f"{ref.per_day:g} vs {other.per_day:g} doses a day",
-                _severity("frequency", items),
-            )
+        flag(
+            "frequency",
+            ref.dose_text,
+            other.dose_text,
+            f"{ref.per_day:g} vs {other.per_day:g} doses a day",
         )
     return out
 
