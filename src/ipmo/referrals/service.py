@@ -382,9 +382,11 @@ def _check_version(ref: Referral, expected: int | None) -> None:
         )
 
 
-def _require_receiver(principal: Principal, ref: Referral) -> None:
+def _require_receiver(principal: Principal, ref: Referral, expected_version: int | None) -> None:
+    """The receiving organisation acts, on the version the pharmacist saw."""
     if not principal.can(Activity.REFERRAL_RECEIVE) or principal.org_code != ref.target_org_code:
         raise NotInvolved("only the organisation the referral was sent to can do this")
+    _check_version(ref, expected_version)
 
 
 def _transition(ref: Referral, action: Action) -> str:
@@ -420,8 +422,7 @@ def accept(
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Referral:
-    _require_receiver(principal, ref)
-    _check_version(ref, expected_version)
+    _require_receiver(principal, ref, expected_version)
     now = now or utcnow()
     before = _transition(ref, Action.ACCEPT)
     ref.received_at = ref.received_at or now
@@ -439,8 +440,7 @@ def start(
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Referral:
-    _require_receiver(principal, ref)
-    _check_version(ref, expected_version)
+    _require_receiver(principal, ref, expected_version)
     now = now or utcnow()
     before = _transition(ref, Action.START)
     _event(session, principal, ref, "started", before, now)
@@ -487,8 +487,7 @@ def record_outcome(
 ) -> Referral:
     """Complete the referral with its business outcome; a referral on to the GP practice or
     NHS 111 becomes a new escalation referral linked to this one."""
-    _require_receiver(principal, ref)
-    _check_version(ref, expected_version)
+    _require_receiver(principal, ref, expected_version)
     try:
         chosen, reason, target = lc.check_outcome(outcome, reason, escalate_to)
     except ValueError as exc:
@@ -639,8 +638,7 @@ def reject(
     now: datetime | None = None,
 ) -> str:
     """The pharmacy declines (e.g. pharmacist unavailable): re-route, or return to the referrer."""
-    _require_receiver(principal, ref)
-    _check_version(ref, expected_version)
+    _require_receiver(principal, ref, expected_version)
     if ref.status not in lc.AWAITING_ACCEPT:
         raise ReferralConflict(f"referral {ref.reference} is already {ref.status}")
     now = now or utcnow()
@@ -715,8 +713,7 @@ def record_dms_check(
     now: datetime | None = None,
 ) -> Referral:
     """The community pharmacist's DMS clinical check of the discharge list (stage 1)."""
-    _require_receiver(principal, ref)
-    _check_version(ref, expected_version)
+    _require_receiver(principal, ref, expected_version)
     if ref.service != ReferralService.DMS:
         raise ReferralError("only Discharge Medicines Service referrals have a discharge check")
     if ref.status not in (Status.ACCEPTED, Status.IN_PROGRESS):
