@@ -35,6 +35,7 @@ from markupsafe import Markup
 from ipmo.analytics.aware import MEASURE_ID as AWARE_ID
 from ipmo.analytics.definitions import MeasureDefinition, load_definitions
 from ipmo.analytics.levels import DECILES, LEVELS
+from ipmo.web.pdf import PdfUnavailable, html_to_pdf  # noqa: F401 (re-exported)
 
 LEVEL_NAMES = {
     "practice": "Practice",
@@ -402,17 +403,9 @@ def render_html(view: dict) -> str:
     return _env().get_template("medicines_on_a_page.html").render(r=view)
 
 
-class PdfUnavailable(RuntimeError):
-    pass
-
-
 def render_pdf(view: dict) -> bytes:
-    """PDF from the same HTML (WeasyPrint needs Debian's pango; said clearly if missing)."""
-    try:
-        import weasyprint
-    except (ImportError, OSError) as exc:
-        raise PdfUnavailable(f"PDF output needs WeasyPrint and pango: {exc}") from None
-    return weasyprint.HTML(string=render_html(view)).write_pdf()
+    """PDF from the same HTML (``PdfUnavailable`` when WeasyPrint/pango are missing)."""
+    return html_to_pdf(render_html(view))
 
 
 def render_csv(view: dict) -> str:

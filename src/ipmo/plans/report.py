@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ipmo.web.charts import line_chart
+from ipmo.web.pdf import PdfUnavailable, html_to_pdf  # noqa: F401 (re-exported)
 
 RAG_LABELS = {"green": "On track", "amber": "At risk", "red": "Off track", "grey": "No data"}
 
@@ -41,14 +42,6 @@ def render_html(view: dict) -> str:
     return _env().get_template("plan_on_a_page.html").render(plan=view, charts=charts)
 
 
-class PdfUnavailable(RuntimeError):
-    pass
-
-
 def render_pdf(view: dict) -> bytes:
-    """PDF from the same HTML (WeasyPrint needs Debian's pango; said clearly if missing)."""
-    try:
-        import weasyprint
-    except (ImportError, OSError) as exc:
-        raise PdfUnavailable(f"PDF output needs WeasyPrint and pango: {exc}") from None
-    return weasyprint.HTML(string=render_html(view)).write_pdf()
+    """PDF from the same HTML (``PdfUnavailable`` when WeasyPrint/pango are missing)."""
+    return html_to_pdf(render_html(view))
