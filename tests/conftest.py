@@ -99,6 +99,25 @@ def sample_ics(engine):
 
 
 @pytest.fixture
+def cli_store(tmp_path, monkeypatch):
+    """For CLI tests: ``IPMO_DATA_DIR`` = ``tmp_path`` holding the default SQLite store, migrated,
+    with the sample ICS and the demo users; yields its engine."""
+    from ipmo.organisations.sample import seed_sample_ics
+    from ipmo.security.users import seed_demo_users
+    from ipmo.store import session_scope
+
+    monkeypatch.setenv("IPMO_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("IPMO_DATABASE_URL", raising=False)
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'ipmo.sqlite3'}")
+    init_store(engine)
+    with session_scope(engine) as s:
+        seed_sample_ics(s)
+        seed_demo_users(s)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def app_settings(tmp_path):
     from ipmo.config import Settings
 

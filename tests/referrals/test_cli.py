@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from ipmo.cli import app
 from ipmo.referrals.models import Referral
-from ipmo.store import create_store_engine, session_scope, utcnow
+from ipmo.store import session_scope, utcnow
 
 from .apihelpers import always_open, message
 
@@ -19,21 +19,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("IPMO_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("IPMO_DATABASE_URL", raising=False)
-    from ipmo.organisations.sample import seed_sample_ics
-    from ipmo.security.users import seed_demo_users
-    from ipmo.store import init_store
-
-    engine = create_store_engine(f"sqlite:///{tmp_path / 'ipmo.sqlite3'}")
-    init_store(engine)
-    with session_scope(engine) as s:
-        seed_sample_ics(s)
-        seed_demo_users(s)
-    always_open(engine, "FA001", "FB001")
-    yield engine
-    engine.dispose()
+def store(cli_store):
+    always_open(cli_store, "FA001", "FB001")
+    return cli_store
 
 
 def test_send_twice_list_and_sweep(store, tmp_path):

@@ -1,33 +1,16 @@
 """The CLI's security commands against a real store in a temporary data folder."""
 
-import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
 from ipmo.cli import app
 from ipmo.security.models import AuditEvent
-from ipmo.store import create_store_engine, session_scope
+from ipmo.store import session_scope
 
 runner = CliRunner()
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("IPMO_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("IPMO_DATABASE_URL", raising=False)
-    from ipmo.organisations.sample import seed_sample_ics
-    from ipmo.security.users import seed_demo_users
-    from ipmo.store import init_store
-
-    engine = create_store_engine(f"sqlite:///{tmp_path / 'ipmo.sqlite3'}")
-    init_store(engine)
-    with session_scope(engine) as s:
-        seed_sample_ics(s)
-        seed_demo_users(s)
-    return engine
-
-
-def test_users_token_prints_a_working_token(data_dir):
+def test_users_token_prints_a_working_token(cli_store):
     from fastapi.testclient import TestClient
 
     from ipmo.config import get_settings
@@ -36,19 +19,19 @@ def test_users_token_prints_a_working_token(data_dir):
     result = runner.invoke(app, ["users", "token", "gp"])
     assert result.exit_code == 0, result.output
     token = result.output.strip()
-    client = TestClient(create_app(data_dir, get_settings()))
+    client = TestClient(create_app(cli_store, get_settings()))
     assert (
         client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()["username"]
         == "gp"
     )
 
 
-def test_unknown_user_is_one_line_error(data_dir):
+def test_unknown_user_is_one_line_error(cli_store):
     result = runner.invoke(app, ["users", "token", "nobody"])
     assert result.exit_code == 2 and "no active user 'nobody'" in result.output
 
 
-def test_create_user_with_unknown_organisation_is_refused(data_dir):
+def test_create_user_with_unknown_organisation_is_refused(cli_store):
     result = runner.invoke(
         app,
         [
@@ -68,17 +51,17 @@ def test_create_user_with_unknown_organisation_is_refused(data_dir):
     assert result.exit_code == 2 and "unknown organisation code 'ZZZ99'" in result.output
 
 
-def test_audit_verify_passes_then_detects_tampering(data_dir):
+def test_audit_verify_passes_then_detects_tampering(cli_store):
     from ipmo.security import audit
 
-    with session_scope(data_dir) as s:
+    with session_scope(cli_store) as s:
         for _ in range(3):
             audit.append(s, username="gp", role_code="gp", org_code="A10001", action="patient.read")
     ok = runner.invoke(app, ["audit", "verify"])
     assert ok.exit_code == 0 and "3 entries" in ok.output
     from ipmo.security.tamper import drop_append_only_guard
 
-    with data_dir.begin() as conn:
+    with cli_store.begin() as conn:
         drop_append_only_guard(conn)
         conn.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(action="patient.write"))
     bad = runner.invoke(app, ["audit", "verify"])

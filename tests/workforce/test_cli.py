@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from ipmo.cli import app
-from ipmo.organisations.sample import seed_sample_ics
-from ipmo.store import create_store_engine, init_store, session_scope
+from ipmo.store import session_scope
 from ipmo.workforce.models import Post
 
 from .helpers import csv_text, row
@@ -18,25 +16,13 @@ from .helpers import csv_text, row
 runner = CliRunner()
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("IPMO_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("IPMO_DATABASE_URL", raising=False)
-    engine = create_store_engine(f"sqlite:///{tmp_path / 'ipmo.sqlite3'}")
-    init_store(engine)
-    with session_scope(engine) as s:
-        seed_sample_ics(s)
-    yield tmp_path, engine
-    engine.dispose()
-
-
 def _posts(engine) -> int:
     with session_scope(engine) as s:
         return s.scalar(select(func.count(Post.id)))
 
 
-def test_import_summary_organogram_and_a_refused_file(data_dir):
-    folder, engine = data_dir
+def test_import_summary_organogram_and_a_refused_file(cli_store, tmp_path):
+    folder, engine = tmp_path, cli_store
     good = folder / "esr.csv"
     good.write_text(
         csv_text(
@@ -77,8 +63,8 @@ def test_import_summary_organogram_and_a_refused_file(data_dir):
     assert result.exit_code == 0 and out.read_text().startswith("<svg")
 
 
-def test_plan_load_report_and_unknown_metric(data_dir):
-    folder, _engine = data_dir
+def test_plan_load_report_and_unknown_metric(cli_store, tmp_path):
+    folder = tmp_path
     plan = {
         "title": "P",
         "owner": "O",
