@@ -15,7 +15,9 @@ from ipmo.plans.service import PlanError, create_plan, plan_view
 from ipmo.store import session_scope
 from ipmo.workforce.importer import COLUMNS, import_assignments
 
-TODAY = date.today()
+# A fixed day, late in its month, so the month-end series points fall where the comments say
+# (date.today() made this file fail on days 1-14 of every month).
+TODAY = date(2026, 6, 24)
 
 
 def _csv(*rows):
@@ -82,7 +84,7 @@ def store(engine):
 
 def test_the_workforce_metric_series_moves_with_the_registry(store):
     with session_scope(store) as s:
-        points = metrics.series(s, "workforce.in_post_wte", months=3)
+        points = metrics.series(s, "workforce.in_post_wte", on=TODAY, months=3)
     assert len(points) == 3 and points[-1][0] == TODAY
     # B started 45 days ago: two months ago only A was in post
     assert points[0][1] == 1.0 and points[-1][1] == 2.0
@@ -90,8 +92,8 @@ def test_the_workforce_metric_series_moves_with_the_registry(store):
 
 def test_a_plan_takes_its_baseline_from_live_data_and_computes_progress(store):
     with session_scope(store) as s:
-        plan = create_plan(s, plan_data())
-        view = plan_view(s, plan.id)
+        plan = create_plan(s, plan_data(), on=TODAY)
+        view = plan_view(s, plan.id, on=TODAY)
     [o] = view["objectives"]
     assert o["baseline"] == 1.0  # in post 200 days ago
     assert o["current"] == 2.0
@@ -117,7 +119,7 @@ def test_a_plan_takes_its_baseline_from_live_data_and_computes_progress(store):
 )
 def test_bad_objectives_are_refused_and_nothing_is_written(store, change, message):
     with pytest.raises(PlanError) as err, session_scope(store) as s:
-        create_plan(s, plan_data(**change))
+        create_plan(s, plan_data(**change), on=TODAY)
     assert message in str(err.value)
     with session_scope(store) as s:
         assert s.scalar(select(func.count(Plan.id))) == 0
@@ -134,9 +136,9 @@ def test_known_analytics_and_review_ids_resolve(store):
 
 def test_plan_on_a_page_html(store):
     with session_scope(store) as s:
-        plan = create_plan(s, plan_data())
+        plan = create_plan(s, plan_data(), on=TODAY)
         s.flush()
-        view = plan_view(s, plan.id)
+        view = plan_view(s, plan.id, on=TODAY)
     html = render_html(view)
     assert "More pharmacists" in html and 'data-rag="red"' in html
     assert "<svg" in html and "polyline" in html and "target 5" in html
@@ -156,8 +158,8 @@ def test_plans_store_on_both_engines(any_engine):
                 "act": "a",
             }
         ]
-        plan_id = create_plan(s, data).id
+        plan_id = create_plan(s, data, on=TODAY).id
     with session_scope(any_engine) as s:
-        view = plan_view(s, plan_id)
+        view = plan_view(s, plan_id, on=TODAY)
     assert view["objectives"][0]["pdsa"][0]["act"] == "a"
     assert view["objectives"][0]["current"] == 2.0

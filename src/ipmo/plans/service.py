@@ -40,8 +40,11 @@ def _text(data: dict, key: str, where: str) -> str:
     return value
 
 
-def create_plan(session: Session, data: dict) -> Plan:
-    """A plan with its objectives, PDSA cycles and stakeholders, all validated first."""
+def create_plan(session: Session, data: dict, on: date | None = None) -> Plan:
+    """A plan with its objectives, PDSA cycles and stakeholders, all validated first.
+
+    ``on`` is the day the live baselines are read for (today unless a caller, such as a test,
+    states the day)."""
     plan = Plan(
         title=_text(data, "title", "plan"),
         owner=_text(data, "owner", "plan"),
@@ -55,7 +58,7 @@ def create_plan(session: Session, data: dict) -> Plan:
     session.flush()
     for i, obj in enumerate(data.get("objectives") or [], start=1):
         try:
-            objective = add_objective(session, plan, obj)
+            objective = add_objective(session, plan, obj, on=on)
             for cycle in obj.get("pdsa") or []:
                 add_cycle(session, objective, cycle)
         except PlanError as exc:
@@ -69,7 +72,9 @@ def create_plan(session: Session, data: dict) -> Plan:
     return plan
 
 
-def add_objective(session: Session, plan: Plan, data: dict) -> Objective:
+def add_objective(
+    session: Session, plan: Plan, data: dict, on: date | None = None
+) -> Objective:
     metric_id = _text(data, "metric", "objective")
     scope = (data.get("scope") or None) and str(data["scope"]).strip()
     try:
@@ -82,7 +87,7 @@ def add_objective(session: Session, plan: Plan, data: dict) -> Objective:
         raise PlanError("target_date must be after baseline_date")
     direction = str(data.get("direction") or metric.better)
     try:
-        live = metrics.series(session, metric_id, scope, on=date.today(), months=36)
+        live = metrics.series(session, metric_id, scope, on=on or date.today(), months=36)
     except metrics.MetricError as exc:
         raise PlanError(str(exc)) from None
     if data.get("baseline") is None:
