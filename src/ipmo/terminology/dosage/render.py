@@ -132,6 +132,16 @@ def _quantity(q: Mapping[str, Any], path: str) -> tuple[str, str]:
     return num(value), str(unit)
 
 
+def amount(value: str, unit: str) -> str:
+    """A number and its unit. A unit that starts with a digit ("5ml spoonful", "2.5ml
+    spoonful") is joined with " x ": "2 x 5ml spoonful", never "2 5ml spoonful", which reads
+    as 25 ml (NHS England dose syntax implementation guide; the dm+d unit of measure
+    "5ml spoonful" is written this way in NHS dose text)."""
+    if unit[:1].isdigit():
+        return f"{value} x {unit}"
+    return f"{value} {unit}"
+
+
 def _time_quantity(q: Mapping[str, Any], path: str) -> str:
     value = _need(q, "value", path)
     unit = q.get("unit")
@@ -156,14 +166,19 @@ def _display(concept: Mapping[str, Any] | None, path: str) -> str:
 
 
 def _range(r: Mapping[str, Any], path: str) -> str:
-    low = _need(r, "low", path)
     high = _need(r, "high", path)
-    lv = _need(low, "value", f"{path}.low")
     hv, hu = _quantity(high, f"{path}.high")
+    low = r.get("low")
+    if low is None:
+        # NHS England dose syntax implementation guide (doseRange): a range with only a high
+        # value is an upper limit, "up to 2 tablet". A low that is present but has no value is
+        # still an error (EPS vector "doseRange > missing low value results in an error").
+        return "up to " + amount(hv, hu)
+    lv = _need(low, "value", f"{path}.low")
     lu = low.get("unit")
     if lu is None or lu == hu:
-        return f"{num(lv)} to {hv} {hu}"
-    return f"{num(lv)} {lu} to {hv} {hu}"
+        return f"{num(lv)} to {amount(hv, hu)}"
+    return f"{amount(num(lv), str(lu))} to {amount(hv, hu)}"
 
 
 def _period_unit(rep: Mapping[str, Any]) -> str:
@@ -196,7 +211,7 @@ def _dose(dosage: Dosage) -> str | None:
         path = f"Dosage.doseAndRate[{i}]"
         if entry.get("doseQuantity") is not None:
             v, u = _quantity(entry["doseQuantity"], f"{path}.doseQuantity")
-            doses.append(f"{v} {u}")
+            doses.append(amount(v, u))
         elif entry.get("doseRange") is not None:
             doses.append(_range(entry["doseRange"], f"{path}.doseRange"))
     if not doses:
@@ -214,13 +229,13 @@ def _rate(dosage: Dosage) -> str | None:
             den = _need(ratio, "denominator", f"{path}.rateRatio")
             dv, du = _quantity(den, f"{path}.rateRatio.denominator")
             if _is_one(dv):
-                return f"at a rate of {nv} {nu} per {du}"
-            return f"at a rate of {nv} {nu} every {dv} {_plural(du, dv)}"
+                return f"at a rate of {amount(nv, nu)} per {du}"
+            return f"at a rate of {amount(nv, nu)} every {dv} {_plural(du, dv)}"
         if entry.get("rateRange") is not None:
             return "at a rate of " + _range(entry["rateRange"], f"{path}.rateRange")
         if entry.get("rateQuantity") is not None:
             v, u = _quantity(entry["rateQuantity"], f"{path}.rateQuantity")
-            return f"at a rate of {v} {u}"
+            return f"at a rate of {amount(v, u)}"
     return None
 
 
@@ -430,13 +445,13 @@ def _max_doses(dosage: Dosage) -> list[str]:
         nv, nu = _quantity(_need(ratio, "numerator", path), f"{path}.numerator")
         den = _need(ratio, "denominator", path)
         dv, du = _quantity(den, f"{path}.denominator")
-        out.append(f"up to a maximum of {nv} {nu} in {dv} {_plural(du, den['value'])}")
+        out.append(f"up to a maximum of {amount(nv, nu)} in {dv} {_plural(du, den['value'])}")
     if dosage.get("maxDosePerAdministration") is not None:
         v, u = _quantity(dosage["maxDosePerAdministration"], "Dosage.maxDosePerAdministration")
-        out.append(f"up to a maximum of {v} {u} per dose")
+        out.append(f"up to a maximum of {amount(v, u)} per dose")
     if dosage.get("maxDosePerLifetime") is not None:
         v, u = _quantity(dosage["maxDosePerLifetime"], "Dosage.maxDosePerLifetime")
-        out.append(f"up to a maximum of {v} {u} for the lifetime of the patient")
+        out.append(f"up to a maximum of {amount(v, u)} for the lifetime of the patient")
     return out
 
 
