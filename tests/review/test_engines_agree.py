@@ -111,6 +111,7 @@ SETS = [
     "pincer_hf",
     "af",
     "dementia",
+    "delirium",
     "falls",
     "vascular_disease",
     "chd",

@@ -12,7 +12,7 @@ FALLS = ("falls", 100), ("falls", 200)
 
 @pytest.fixture
 def chk(rv):
-    def check(rule_id, *items, age=75, **kw):
+    def check(rule_id, *items, age=75, params=None, **kw):
         built = []
         for it in items:
             if isinstance(it, str):
@@ -23,7 +23,8 @@ def chk(rv):
                 built.append(rv.dx(*it))
             else:
                 built.append(it)
-        return rule_id in rv.ids(rv.patient(*built, age=age, **kw))
+        facts = rv.patient(*built, age=age, **kw)
+        return rule_id in (rv.ids(facts, params) if params else rv.ids(facts))
 
     return check
 
@@ -196,9 +197,25 @@ def test_stopp_D13_antimuscarinic_for_extrapyramidal_side_effects(chk):
     assert not chk("STOPP-D13", "Procyclidine 5mg tablets")
 
 
-def test_stopp_D14_potent_anticholinergic_with_dementia(chk):
+def test_stopp_D14_potent_anticholinergic_with_delirium_or_dementia(chk):
+    # v3: "... in patients with delirium or dementia"
     assert chk("STOPP-D14", "Oxybutynin 5mg tablets", ("dementia", 300))
+    assert chk("STOPP-D14", "Oxybutynin 5mg tablets", ("delirium", 100))
+    assert chk("STOPP-D14", "Amitriptyline 10mg tablets", ("delirium", 30))
+    assert not chk("STOPP-D14", "Oxybutynin 5mg tablets")
     assert not chk("STOPP-D14", "Codeine phosphate 30mg tablets", ("dementia", 300))  # ACB 1
+    assert not chk("STOPP-D14", "Codeine phosphate 30mg tablets", ("delirium", 30))  # ACB 1
+
+
+def test_stopp_D14_delirium_counts_for_12_months(chk, rv):
+    assert chk("STOPP-D14", "Oxybutynin 5mg tablets", ("delirium", 360))
+    assert not chk("STOPP-D14", "Oxybutynin 5mg tablets", ("delirium", 400))
+    assert chk(
+        "STOPP-D14",
+        "Oxybutynin 5mg tablets",
+        ("delirium", 400),
+        params=rv.Params(stopp_d14_delirium_months=24),
+    )
 
 
 def test_stopp_D17_acetylcholinesterase_inhibitor_with_bradycardia(chk):

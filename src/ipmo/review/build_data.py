@@ -120,6 +120,39 @@ CODE_SETS: dict[str, list[str]] = {
     ],
 }
 
+# Curated SNOMED CT sets where ../shared holds no codelist: (code, term) pairs, each id checked
+# with its Verhoeff digit like the rest.
+CURATED_SETS: dict[str, list[tuple[str, str]]] = {
+    # STOPP v3 D14 "delirium or dementia" (O'Mahony D et al., Eur Geriatr Med 2023;14:625-632).
+    # Delirium disorders and findings, the delirium codes of OpenCodelists
+    # opensafely/symptoms-delirium; its procedures ("delirium management", "delirium care") and
+    # the non-specific confusion codes are left out. Dementia with delirium is already in the
+    # dementia set.
+    "delirium": [
+        ("2776000", "Delirium"),
+        ("154859007", "Delirium"),
+        ("231441005", "Delirium"),
+        ("191507002", "Subacute delirium"),
+        ("231440006", "Delirium of mixed origin"),
+        ("724746000", "Delirium due to multiple etiological factors"),
+        ("10361001", "Exhaustion delirium"),
+        ("419567006", "Delirious"),
+        ("162703005", "On examination - delirious"),
+        ("139929008", "O/E - delirious"),
+        ("192183008", "[X]Delirium not superimposed on dementia, so described"),
+        ("471881000000106", "[X]Delirium not superimposed on dementia, so described"),
+        ("192186000", "[X]Delirium, unspecified"),
+        ("414751000000103", "[X]Delirium, unspecified"),
+        ("268677005", "[X]Other delirium"),
+        ("426771000000107", "[X]Other delirium"),
+        ("192185001", "[X] Delirium: [mixed origin] or[other]"),
+        ("470731000000107", "[X] Delirium: [mixed origin] or[other]"),
+        ("725898002", "Delirium co-occurrent with dementia"),
+        ("192184002", "[X]Delirium superimposed on dementia"),
+        ("402771000000101", "[X]Delirium superimposed on dementia"),
+    ],
+}
+
 CODE_COLS = ("dmd_id", "dmd", "code", "id", "snomed_id", "snomedid")
 TERM_COLS = ("dmd_name", "term", "nm", "name", "dmd_description")
 
@@ -161,6 +194,12 @@ def build_code_sets(shared: Path) -> int:
                     seen.add(code)
                     w.writerow([name, code, term])
                     n += 1
+        for name, pairs in CURATED_SETS.items():
+            for code, term in pairs:
+                if not verhoeff_ok(code):
+                    raise ValueError(f"curated set {name}: {code} fails its check digit")
+                w.writerow([name, code, term])
+                n += 1
     return n
 
 

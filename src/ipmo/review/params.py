@@ -43,6 +43,7 @@ class Params:
     current_lab_months: int = 3
     #: D14 "delirium in 12 months / dementia", and "potent anticholinergic" = ACB score 3.
     potent_anticholinergic_score: int = 3
+    stopp_d14_delirium_months: int = 12
     # --- ACB (RULES.md §2) ---
     acb_total_threshold: int = 3  # total ≥3 is "clinically relevant" (Fox 2011)
     acb_moderate_min_score: int = 2  # NHSBSA comparator: ≥2 medicines scoring 2–3

@@ -326,9 +326,14 @@ def _stopp_start(p: Params) -> list[Rule]:
             on("antimuscarinic_antiparkinson") & on("antipsychotic"),
         ),
         (
+            # v3 D14: "Drugs with potent anticholinergic/antimuscarinic effects in patients with
+            # delirium or dementia" (O'Mahony 2023, Appendix 1). Dementia is long-standing;
+            # delirium is an episode, so a delirium code counts for p.stopp_d14_delirium_months
+            # (RULES.md §3.3: "dementia ∪ delirium in 12m").
             "D14",
-            "Potent anticholinergic with dementia",
-            dementia & AcbCount(a, p.potent_anticholinergic_score, 1),
+            "Potent anticholinergic with delirium or dementia",
+            (dementia | HasEvent("delirium", last(p.stopp_d14_delirium_months)))
+            & AcbCount(a, p.potent_anticholinergic_score, 1),
         ),
         (
             "D17",
