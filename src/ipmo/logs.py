@@ -1,28 +1,82 @@
 """Application logging that cannot leak patient identifiers.
 
 NHS numbers travel in URLs (``/api/patients/9990000018``) and error messages; every log record
-passes through :class:`RedactPatientIdentifiers`, which masks any 10-digit run (spaced or not)
-before a handler sees it. Uvicorn's access log is routed through the same filter.
+passes through :class:`RedactPatientIdentifiers`, which masks NHS-number-like digit runs before a
+handler sees it. Uvicorn's access log is routed through the same filter.
+
+People (and their tools) type NHS numbers in many layouts: ``9995986868``, ``999 598 6868``,
+``999-598-6868``, and in URLs ``999+598+6868`` or ``999%20598%206868`` (the access log prints the
+path percent-encoded and the query string raw). Masked here:
+
+* any 3-3-4 grouping whose separators are runs of spaces, ``-``, ``+``, ``.``, ``_`` or their
+  percent-encodings (the layout of NHS Digital's "NHS number" standard, DCB1078, plus what URL
+  encoding does to it);
+* any 10 digits with such separators *anywhere* that pass the NHS number's modulus-11 check
+  (DCB1078), so odd groupings (``99959 86868``) of real numbers are caught without masking every
+  date-time and address in the logs;
+* the same after percent-decoding (up to three rounds), for digits that are themselves encoded
+  (``%39%39%39…``) or double-encoded paths.
+
+The exception text and stack of a record are masked too (a traceback can quote a URL).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote_plus
 
-NHS_NUMBER_LIKE = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)")
+# one separator: whitespace, - + . _ or a percent-encoded space, tab, +, -, . or _
+_SEP = r"(?:[\s\-+._]|%(?:20|09|2[bBdDeE]|5[fF]))"
+NHS_NUMBER_LIKE = re.compile(rf"(?<![\d%])\d{{3}}{_SEP}{{0,3}}\d{{3}}{_SEP}{{0,3}}\d{{4}}(?!\d)")
+_ANY_SPACING = re.compile(rf"(?<![\d%])(?:\d{_SEP}{{0,3}}){{9}}\d(?!\d)")
 MASK = "[nhs-number]"
 
 
+def _valid_check_digit(digits: str) -> bool:
+    """The NHS number's modulus-11 check (NHS Data Dictionary, "NHS number")."""
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == int(digits[9])
+
+
+def _mask_valid(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", re.sub(r"%[0-9A-Fa-f]{2}", "", match.group(0)))
+    return MASK if len(digits) == 10 and _valid_check_digit(digits) else match.group(0)
+
+
+def _redact_plain(text: str) -> str:
+    return _ANY_SPACING.sub(_mask_valid, NHS_NUMBER_LIKE.sub(MASK, text))
+
+
 def redact(text: str) -> str:
-    return NHS_NUMBER_LIKE.sub(MASK, text)
+    masked = _redact_plain(text)
+    decoded = text
+    for _ in range(3):  # percent-encoded digits, double encoding
+        if "%" not in decoded and "+" not in decoded:
+            break
+        decoded = unquote_plus(decoded)
+        redacted = _redact_plain(decoded)
+        if redacted != decoded:
+            # something hid behind the encoding: log the decoded text, masked
+            return redacted
+    return masked
 
 
 class RedactPatientIdentifiers(logging.Filter):
+    _formatter = logging.Formatter()
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         record.msg = redact(message)
         record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 

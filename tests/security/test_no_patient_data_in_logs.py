@@ -1,4 +1,5 @@
 import logging
+import re
 
 import pytest
 
@@ -9,6 +10,56 @@ def test_nhs_numbers_are_masked_in_any_layout():
     assert redact("GET /api/patients/9990000018 200") == "GET /api/patients/[nhs-number] 200"
     assert redact("patient 999 000 0018 refused") == "patient [nhs-number] refused"
     assert redact("order 12345 took 1234567890123 ms") == "order 12345 took 1234567890123 ms"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "9995986868",
+        "999 598 6868",
+        "999  598   6868",
+        "999-598-6868",
+        "999+598+6868",
+        "999%20598%206868",
+        "999%2B598%2B6868",
+        "999%2520598%25206868",  # double-encoded
+        "%39%39%39%35%39%38%36%38%36%38",  # every digit encoded
+        "99959 86868",  # odd grouping of a valid number
+        "9 9 9 5 9 8 6 8 6 8",
+    ],
+)
+@pytest.mark.parametrize(
+    "template",
+    [
+        "GET /api/patients/{} HTTP/1.1 200",
+        'GET /patients?nhs_number={}&x=1 HTTP/1.1" 200',
+        "could not publish list for {}",
+    ],
+)
+def test_nhs_numbers_are_masked_in_any_spacing_or_url_encoding(typed, template):
+    out = redact(template.format(typed))
+    assert "[nhs-number]" in out
+    assert "9995986868" not in re.sub(r"\D", "", out.replace("[nhs-number]", "|")), out
+
+
+def test_ordinary_numbers_and_times_stay_readable():
+    for text in (
+        "took 1234567890123 ms",
+        "served 250 requests in 12.5 s at 2026-12-07 02:38:41",
+        "127.0.0.1:50312 - GET /api/plans/12 HTTP/1.1 200",
+        "progress 100% of 3",
+    ):
+        assert redact(text) == text
+
+
+def test_tracebacks_are_masked(caplog):
+    logger = logging.getLogger("ipmo.test")
+    caplog.handler.addFilter(RedactPatientIdentifiers())
+    try:
+        raise ValueError("no patient 999 598 6868")
+    except ValueError:
+        logger.exception("failed")
+    assert "6868" not in caplog.text and "[nhs-number]" in caplog.text
 
 
 def test_log_records_pass_through_the_filter(caplog):
@@ -80,8 +131,13 @@ def test_the_served_access_log_carries_no_nhs_number(tmp_path, workers):
         )
         assert r.status_code == 200
         httpx.get(f"{base}/api/patients/9990000042", headers={"Authorization": f"Bearer {token}"})
+        for typed in ("999+000+0018", "999 000 0018", "999-000-0018", "999%20000%200018"):
+            httpx.get(f"{base}/api/patients/{typed}", headers={"Authorization": f"Bearer {token}"})
+            httpx.get(f"{base}/patients?nhs_number={typed}")
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=20)
     assert "/api/patients/[nhs-number]" in output  # the access log ran …
     assert "9990000018" not in output and "9990000042" not in output  # … and masked them
+    digits_only = re.sub(r"\D", "", output.replace("[nhs-number]", "|"))
+    assert "9990000018" not in digits_only  # in any spacing or encoding
