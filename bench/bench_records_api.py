@@ -29,12 +29,12 @@ import httpx
 import uvicorn
 
 from ipmo.config import Settings
-from ipmo.organisations.sample import PATIENTS, seed_sample_ics
 from ipmo.records.adapters import from_csv
 from ipmo.records.service import get_record, ingest
 from ipmo.records.terminology import default_dictionary
 from ipmo.security.users import DEMO_PASSWORD, seed_demo_users
 from ipmo.store import create_store_engine, init_store, session_scope
+from ipmo.synth.sample import PATIENTS, seed_sample_ics
 from ipmo.web.app import create_app
 
 MEDS = [

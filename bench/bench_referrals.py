@@ -50,7 +50,6 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from ipmo.organisations.models import Organisation
-from ipmo.organisations.sample import seed_sample_ics
 from ipmo.referrals.messaging import build_referral_message
 from ipmo.referrals.models import Referral
 from ipmo.referrals.service import overdue_ids
@@ -59,6 +58,7 @@ from ipmo.security.models import User
 from ipmo.security.tokens import issue_token
 from ipmo.security.users import seed_demo_users
 from ipmo.store import create_store_engine, init_store, session_scope
+from ipmo.synth.sample import seed_sample_ics
 
 ALWAYS = {d: [["00:00", "00:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 SENDERS = 4

@@ -88,9 +88,9 @@ def any_engine(request, tmp_path):
 @pytest.fixture
 def sample_ics(engine):
     """The hand-made sample ICS (organisations, five patients, one admission) + demo users."""
-    from ipmo.organisations.sample import seed_sample_ics
     from ipmo.security.users import seed_demo_users
     from ipmo.store import session_scope
+    from ipmo.synth.sample import seed_sample_ics
 
     with session_scope(engine) as s:
         seed_sample_ics(s)
@@ -102,9 +102,9 @@ def sample_ics(engine):
 def cli_store(tmp_path, monkeypatch):
     """For CLI tests: ``IPMO_DATA_DIR`` = ``tmp_path`` holding the default SQLite store, migrated,
     with the sample ICS and the demo users; yields its engine."""
-    from ipmo.organisations.sample import seed_sample_ics
     from ipmo.security.users import seed_demo_users
     from ipmo.store import session_scope
+    from ipmo.synth.sample import seed_sample_ics
 
     monkeypatch.setenv("IPMO_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("IPMO_DATABASE_URL", raising=False)

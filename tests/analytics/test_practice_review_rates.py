@@ -163,7 +163,7 @@ def test_api_and_page_show_the_rates_to_analysts_only(store, client_as):
 
 
 def test_same_rates_on_sqlite_and_postgresql(any_engine):
-    from ipmo.organisations.sample import seed_sample_ics
+    from ipmo.synth.sample import seed_sample_ics
 
     with session_scope(any_engine) as s:
         seed_sample_ics(s)

@@ -7,12 +7,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from ipmo.organisations.sample import seed_sample_ics
 from ipmo.plans import metrics
 from ipmo.plans.models import Objective, Plan
 from ipmo.plans.report import render_html
 from ipmo.plans.service import PlanError, create_plan, plan_view
 from ipmo.store import session_scope
+from ipmo.synth.sample import seed_sample_ics
 from ipmo.workforce.importer import COLUMNS, import_assignments
 
 # A fixed day, late in its month, so the month-end series points fall where the comments say

@@ -115,9 +115,9 @@ def rec(dictionary):
 
 
 def _seed_sample_ics(engine):
-    from ipmo.organisations.sample import seed_sample_ics
     from ipmo.security.users import seed_demo_users
     from ipmo.store import session_scope
+    from ipmo.synth.sample import seed_sample_ics
 
     with session_scope(engine) as s:
         seed_sample_ics(s)

@@ -20,8 +20,8 @@ EVE = "9990000050"  # A20001, no nomination
 
 
 def _seed(engine):
-    from ipmo.organisations.sample import seed_sample_ics
     from ipmo.security.users import seed_demo_users
+    from ipmo.synth.sample import seed_sample_ics
 
     with session_scope(engine) as s:
         seed_sample_ics(s)
@@ -85,9 +85,9 @@ class ModuleApp:
         from fastapi.testclient import TestClient  # noqa: F401
 
         from ipmo.config import Settings
-        from ipmo.organisations.sample import seed_sample_ics
         from ipmo.security.users import seed_demo_users
         from ipmo.store import create_store_engine, init_store
+        from ipmo.synth.sample import seed_sample_ics
         from ipmo.web.app import create_app
 
         self.engine = create_store_engine(f"sqlite:///{tmp / 'store.sqlite3'}")

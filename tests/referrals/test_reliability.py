@@ -68,8 +68,8 @@ def _start(env: dict, port: int) -> subprocess.Popen:
 
 @pytest.mark.slow
 def test_sigkill_mid_burst_then_retries_leave_each_referral_exactly_once(tmp_path):
-    from ipmo.organisations.sample import seed_sample_ics
     from ipmo.security.users import seed_demo_users
+    from ipmo.synth.sample import seed_sample_ics
 
     url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
     engine = create_store_engine(url)

@@ -91,9 +91,9 @@ def test_the_served_access_log_carries_no_nhs_number(tmp_path, workers):
 
     import httpx
 
-    from ipmo.organisations.sample import seed_sample_ics
     from ipmo.security.users import DEMO_PASSWORD, seed_demo_users
     from ipmo.store import create_store_engine, init_store, session_scope
+    from ipmo.synth.sample import seed_sample_ics
 
     engine = create_store_engine(f"sqlite:///{tmp_path / 'ipmo.sqlite3'}")
     init_store(engine)

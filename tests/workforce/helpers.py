@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from ipmo.organisations.sample import seed_sample_ics
 from ipmo.store import session_scope
+from ipmo.synth.sample import seed_sample_ics
 from ipmo.workforce.importer import COLUMNS
 
 

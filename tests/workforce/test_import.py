@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from ipmo.organisations.sample import ORGS as SAMPLE_ORGS
 from ipmo.store import session_scope
+from ipmo.synth.sample import ORGS as SAMPLE_ORGS
 from ipmo.workforce.importer import (
     WorkforceImportError,
     check_assignments,

@@ -1,9 +1,8 @@
 """Prepare the demo store once (cached in the data folder) and say how to sign in.
 
 Steps, each skipped when already done: migrate the store; load the starter dm+d dictionary; generate
-the synthetic ICS (``ipmo synth --size demo``; the small hand-made ICS if the generator is not
-installed); run every domain's ``demo.populate(engine, seed)`` hook (referral streams, workforce …);
-create one demo user per role.
+the synthetic ICS (``ipmo synth --size demo``); run every domain's ``demo.populate(engine, seed)``
+hook (referral streams, workforce …); create one demo user per role.
 """
 
 from __future__ import annotations
@@ -21,6 +20,8 @@ from ipmo.config import Settings
 from ipmo.organisations.models import Organisation
 from ipmo.security.users import DEMO_PASSWORD, DEMO_USERS, seed_demo_users
 from ipmo.store import session_scope
+from ipmo.synth import generate
+from ipmo.terminology import load_starter_dictionary
 
 Say = Callable[[str], None]
 
@@ -52,32 +53,15 @@ def prepare_demo(
         )
         return info
     with session_scope(engine) as s:
-        has_orgs = s.scalar(select(func.count(Organisation.id))) > 0
+        has_orgs = (s.scalar(select(func.count(Organisation.id))) or 0) > 0
     started = time.perf_counter()
     steps: dict[str, object] = {}
-    try:
-        from ipmo.terminology import load_starter_dictionary  # type: ignore[attr-defined]
-    except ImportError:
-        load_starter_dictionary = None
-    if load_starter_dictionary is not None:
-        say("Loading the starter dm+d dictionary …")
-        with session_scope(engine) as s:
-            steps["dictionary"] = str(load_starter_dictionary(s))
+    say("Loading the starter dm+d dictionary …")
+    with session_scope(engine) as s:
+        steps["dictionary"] = str(load_starter_dictionary(s))
     if not has_orgs:
-        try:
-            from ipmo.synth import generate  # type: ignore[attr-defined]
-        except ImportError:
-            generate = None
-        if generate is not None:
-            say(f"Generating the synthetic ICS (size {size}, seed {seed}) …")
-            steps["synth"] = str(generate(engine, size=size, seed=seed, progress=True))
-        else:
-            from ipmo.organisations.sample import seed_sample_ics
-
-            say("Creating the small hand-made sample ICS …")
-            with session_scope(engine) as s:
-                seed_sample_ics(s)
-            size = "sample"
+        say(f"Generating the synthetic ICS (size {size}, seed {seed}) …")
+        steps["synth"] = str(generate(engine, size=size, seed=seed, progress=True))
     for module in _domain_hooks():
         say(f"Populating {module.__name__.split('.')[1]} …")
         steps[module.__name__] = str(module.populate(engine, seed))

@@ -254,7 +254,8 @@ def read_fhir(
             raise FhirInputError("structure", "a FHIR resource must be a JSON object")
         resource_type = _check_type(obj.get("resourceType"))
         if precheck:
-            entries = obj.get("entry") if isinstance(obj.get("entry"), list) else []
+            entry = obj.get("entry")
+            entries = entry if isinstance(entry, list) else []
             types = [
                 str((e.get("resource") or {}).get("resourceType"))
                 for e in entries

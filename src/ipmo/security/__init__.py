@@ -2,8 +2,11 @@
 
 Import what a domain needs from here::
 
-    from ipmo.security import Activity, Principal, require
+    from ipmo.security import Activity, Principal
     from ipmo.security.access import check_patient_access, audit_event
+    from ipmo.web.deps import require  # the FastAPI dependency lives with the web kit
+
+(The spine never imports the web layer, so ``require`` is not re-exported here.)
 """
 
 from ipmo.security.errors import Forbidden, NotAuthenticated, PatientAccessDenied, PatientNotFound
@@ -19,14 +22,4 @@ __all__ = [
     "Principal",
     "ROLES",
     "Role",
-    "require",
 ]
-
-
-def __getattr__(name: str):
-    # `require` is a FastAPI dependency; import lazily so CLI-only code does not load the web stack
-    if name == "require":
-        from ipmo.web.deps import require
-
-        return require
-    raise AttributeError(name)

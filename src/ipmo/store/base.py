@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import ClassVar
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
@@ -19,6 +20,9 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    # Every model here is mapped to one Table (no joins, no imperative mappings), so say so:
+    # `Model.__table__.insert()` and `insert(Model.__table__)` then type-check.
+    __table__: ClassVar[Table]
 
 
 def utcnow() -> datetime:

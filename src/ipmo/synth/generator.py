@@ -22,15 +22,18 @@ from sqlalchemy.orm import Session
 from ipmo.organisations.models import Organisation
 from ipmo.patients.models import Patient
 from ipmo.synth import targets as T
-from ipmo.synth.labs import KINDS, build_labs
+from ipmo.synth.labs import KINDS, Labs, build_labs
 from ipmo.synth.nhs_numbers import synthetic_nhs_numbers
-from ipmo.synth.orgs import build_orgs
-from ipmo.synth.people import build_people
-from ipmo.synth.prescribing import build_prescribing, load_products
+from ipmo.synth.orgs import Orgs, build_orgs
+from ipmo.synth.people import People, build_people
+from ipmo.synth.prescribing import Prescribing, Products, build_prescribing, load_products
 from ipmo.synth.realism import RealismRow, realism_rows
 from ipmo.synth.sizes import DEMO_CODES, SIZES, DemoCodes, Size
 from ipmo.synth.sources import build_admissions, build_sources
 from ipmo.synth.writer import BulkWriter
+
+# np.where(cond, value, None) as numpy's stubs accept it: an object-array None
+_NONE = np.array(None, dtype=object)
 
 
 class SynthError(ValueError):
@@ -64,7 +67,7 @@ def _iso(as_of: date, days_ago: np.ndarray) -> list[str]:
     return table[days - lo].tolist()
 
 
-def _present(table: str, extras: dict[str, list]) -> dict[str, list]:
+def _present(table: str, extras: dict[str, list | np.ndarray]) -> dict[str, list | np.ndarray]:
     """Only the optional columns the current schema has (records may add or drop them)."""
     from ipmo.store.registry import load_all_models
 
@@ -112,11 +115,11 @@ class Simulated:
     """The in-memory ICS before loading (what the realism report is computed from)."""
 
     streams: list[np.random.Generator]
-    orgs: object
-    people: object
-    products: object
-    presc: object
-    labs: object
+    orgs: Orgs
+    people: People
+    products: Products
+    presc: Prescribing
+    labs: Labs
 
 
 def simulate(spec: Size, seed: int, advance=lambda: None) -> Simulated:
@@ -416,7 +419,7 @@ def _write(writer, bar, as_of, orgs, people, presc, products, labs, adm, sources
                 "source_items",
                 {
                     "resource_type": [resource[k] for k in lists["kind"][items["list"]].tolist()],
-                    "status_reason": np.where(items["stopped"], "Stopped by GP", None),
+                    "status_reason": np.where(items["stopped"], "Stopped by GP", _NONE),
                 },
             ),
         },

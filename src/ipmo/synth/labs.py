@@ -40,6 +40,9 @@ KINDS: dict[str, tuple[str, str | None]] = {
 }
 WINDOW = 540
 
+# np.where(cond, value, None) as numpy's stubs accept it: an object-array None
+_NONE = np.array(None, dtype=object)
+
 
 @dataclass
 class Labs:
@@ -100,7 +103,7 @@ def build_labs(people: People, presc: Prescribing, products: Products, rng) -> L
         np.clip(rng.normal(118 - 0.7 * people.age[p], 12), 61, 130),
     )
     egfr = np.round(base)
-    comparator = np.where(egfr > 90, ">", None)
+    comparator = np.where(egfr > 90, ">", _NONE)
     add("egfr", p, ago, np.where(egfr > 90, 90, egfr), comparator)
     female = people.female[p]
     creat = np.where(female, 62, 80) * (90 / np.maximum(base, 5)) ** 0.9

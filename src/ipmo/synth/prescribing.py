@@ -14,6 +14,7 @@ anticoagulated or heart-failure patients keep an NSAID (see :func:`_safety_adjus
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from importlib import resources
 
@@ -104,8 +105,9 @@ class Products:
 
 def load_products() -> Products:
     path = resources.files("ipmo.synth") / "data" / "regimens.csv"
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    # Traversable.open() takes no newline argument; csv wants newline="" (embedded newlines),
+    # so read the text and let csv split it.
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
     col = {k: np.array([r[k] for r in rows], dtype=object) for k in rows[0]}
     classes = np.array([r["drug_class"] for r in rows])
     by_class = {c: np.flatnonzero(classes == c) for c in dict.fromkeys(classes)}
@@ -192,8 +194,8 @@ def _assign(people: People, products: Products, rng: np.random.Generator):
         "h2ra": np.where(adult, 0.006, 0.0),
         "strong_opioid": np.where(age >= 65, 0.02, 0.0) * boost,
     }
-    for cls, p in background.items():
-        give(np.flatnonzero(rng.random(n) < p), cls)
+    for cls, chance in background.items():
+        give(np.flatnonzero(rng.random(n) < chance), cls)
     # PINCER G: non-selective beta-blocker (propranolol for migraine/anxiety) in a few asthmatics
     give(np.flatnonzero(people.cond("asthma") & (rng.random(n) < 0.006)), "nsbb")
     give(np.flatnonzero(~people.cond("asthma") & adult & (rng.random(n) < 0.006)), "nsbb")

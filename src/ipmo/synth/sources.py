@@ -38,6 +38,9 @@ REASONS = np.array(
     ]
 )
 
+# np.where(cond, None, value) as numpy's stubs accept it: an object-array None
+_NONE = np.array(None, dtype=object)
+
 
 @dataclass
 class Admissions:
@@ -93,8 +96,13 @@ def build_sources(
     dosage = np.array([json.dumps([{"text": d}]) for d in products.dose], dtype=object)
 
     # (list index, product, status, category, dose override, as_amp) per item
-    l_pt, l_kind, l_org, l_system = [], [], [], []
-    it = {k: [] for k in ("list", "prod", "status", "category", "amp", "dose_alt", "course")}
+    l_pt: list[np.ndarray] = []
+    l_kind: list[np.ndarray] = []
+    l_org: list[np.ndarray] = []
+    l_system: list[np.ndarray] = []
+    it: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("list", "prod", "status", "category", "amp", "dose_alt", "course")
+    }
 
     def new_lists(pts, kind, org_codes, system):
         start = sum(len(x) for x in l_pt)
@@ -196,7 +204,7 @@ def build_sources(
     items["name"] = np.where(amp_mask, products.amp_name[prod], products.name[prod])
     items["mapping"] = np.where(amp_mask, "amp", "exact").astype(object)
     items["vmp_code"] = products.vmp[prod]
-    items["vtm_code"] = np.where(products.vtm[prod] == "", None, products.vtm[prod])
+    items["vtm_code"] = np.where(products.vtm[prod] == "", _NONE, products.vtm[prod])
     items["form"] = forms[prod]
     items["route"] = routes[prod]
     course = items["course"]
@@ -204,9 +212,9 @@ def build_sources(
     items["authored_ago"] = np.where(known, presc.start_ago[np.maximum(course, 0)], 0)
     items["last_ago"] = np.where(known, presc.last_ago[np.maximum(course, 0)], 0)
     items["stopped"] = known & presc.stopped[np.maximum(course, 0)] & (items["status"] == "stopped")
-    lists["hash"] = _content_hashes(len(lists["pt"]), items)
+    hashes = _content_hashes(len(lists["pt"]), items)
     _ = n_prod
-    return SourceData(lists, items)
+    return SourceData({**lists, "hash": hashes}, dict(items))
 
 
 def _content_hashes(n_lists: int, items) -> list[str]:

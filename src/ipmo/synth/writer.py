@@ -19,7 +19,10 @@ class BulkWriter:
     def __init__(self, connection: Connection):
         self.connection = connection
         self.dialect = connection.dialect.name
-        self.raw = connection.connection.dbapi_connection
+        raw = connection.connection.dbapi_connection
+        if raw is None:  # only after the pooled connection was invalidated
+            raise RuntimeError("bulk writer needs a live database connection")
+        self.raw = raw
         if self.dialect == "sqlite":
             # A big page cache keeps B-tree pages from spilling to the WAL and being rewritten;
             # index sorts stay in memory. Both are per-connection and reset when it closes.

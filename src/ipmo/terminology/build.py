@@ -468,8 +468,8 @@ def build_dictionary(shared: Path, out_dir: Path = DATA_DIR) -> BuildReport:
     counts = Counter(r["kind"] for r in rows)
     by_source: dict[str, dict[str, int]] = defaultdict(Counter)
     for r in rows:
-        for s in r["sources"].split(";"):
-            top = b.sources[int(s) - 1]["path"].split("/")
+        for n in r["sources"].split(";"):
+            top = b.sources[int(n) - 1]["path"].split("/")
             by_source[" / ".join(top[:2])][r["kind"]] += 1
     q_ids = {q["id"]: q["reason"] for q in quarantine if q["id"] not in b.ids}
     repaired = {c for c, e in b.ids.items() if e.status == "repaired"}

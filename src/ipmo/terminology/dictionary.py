@@ -138,7 +138,13 @@ class Dictionary:
         return self.name_index.match(name)
 
 
-_TABLES = {"VTM": DmdVtm, "VMP": DmdVmp, "AMP": DmdAmp, "VMPP": DmdVmpp, "AMPP": DmdAmpp}
+_TABLES: dict[str, type[DmdVtm | DmdVmp | DmdAmp | DmdVmpp | DmdAmpp]] = {
+    "VTM": DmdVtm,
+    "VMP": DmdVmp,
+    "AMP": DmdAmp,
+    "VMPP": DmdVmpp,
+    "AMPP": DmdAmpp,
+}
 _FIELDS = {
     "VTM": ("name", "invalid"),
     "VMP": ("vtm_id", "name", "form", "route", "strength_num_value", "strength_num_unit",

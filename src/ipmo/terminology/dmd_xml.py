@@ -101,11 +101,16 @@ def iter_records(path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
                 continue
             stack.pop()
             if tag in _RECORD_TAGS and len(stack) >= 1:
-                row = {child.tag: (child.text or "").strip() for child in elem}
+                row = {
+                    child.tag: (child.text or "").strip()
+                    for child in elem
+                    if isinstance(child.tag, str)
+                }
                 yield stack[-1], tag, row
                 elem.clear()
-                while elem.getprevious() is not None:
-                    del elem.getparent()[0]
+                parent = elem.getparent()
+                while parent is not None and elem.getprevious() is not None:
+                    del parent[0]
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or (exc.position[0] if exc.position else 0)
         msg = str(exc.msg if hasattr(exc, "msg") else exc).split(" (", 1)[0].split(", line")[0]
@@ -114,15 +119,15 @@ def iter_records(path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         raise DmdImportError(f"{path.name}:0: cannot read ({exc.strerror or exc})") from None
 
 
-def _find(directory: Path, prefix: str, *, required: bool = True) -> Path | None:
+def _find(directory: Path, prefix: str) -> Path | None:
     matches = sorted(directory.glob(f"{prefix}*.xml"))
-    if not matches:
-        if required:
-            raise DmdImportError(
-                f"{directory}:0: no {prefix}*.xml file (not a dm+d release folder)"
-            )
-        return None
-    return matches[-1]
+    return matches[-1] if matches else None
+
+
+def _require(directory: Path, prefix: str) -> Path:
+    if found := _find(directory, prefix):
+        return found
+    raise DmdImportError(f"{directory}:0: no {prefix}*.xml file (not a dm+d release folder)")
 
 
 def _num(value: str | None, where: str) -> float | None:
@@ -182,11 +187,11 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
     """Parse and check a whole release folder without touching the store."""
     if not directory.is_dir():
         raise DmdImportError(f"{directory}:0: not a folder")
-    paths = {key: _find(directory, prefix) for key, prefix in FAMILIES.items()}
+    paths = {key: _require(directory, prefix) for key, prefix in FAMILIES.items()}
     release = DmdRelease(name=directory.name)
 
     lookups: dict[str, dict[str, str]] = defaultdict(dict)
-    for list_tag, tag, row in iter_records(paths["lookup"]):  # type: ignore[arg-type]
+    for list_tag, tag, row in iter_records(paths["lookup"]):
         if tag == "INFO" and row.get("CD"):
             lookups[list_tag][row["CD"]] = row.get("DESC", "")
     units, forms, routes = lookups["UNIT_OF_MEASURE"], lookups["FORM"], lookups["ROUTE"]
@@ -194,15 +199,15 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
     bnf: dict[str, str] = {}
     if bnf_mapping is not None:
         bnf.update(read_bnf_mapping_xlsx(bnf_mapping))
-    if bnf_file := _find(directory, "f_bnf1_", required=False):
+    if bnf_file := _find(directory, "f_bnf1_"):
         for _list, _tag, row in iter_records(bnf_file):
-            code = next((row[k] for k in ("VPID", "APID", "VPPID", "APPID") if row.get(k)), "")
-            if code and row.get("BNF"):
-                bnf[code] = row["BNF"]
+            dmd_id = next((row[k] for k in ("VPID", "APID", "VPPID", "APPID") if row.get(k)), "")
+            if dmd_id and row.get("BNF"):
+                bnf[dmd_id] = row["BNF"]
 
     src = f"dmd:{directory.name}"
-    where = paths["vtm"].name  # type: ignore[union-attr]
-    for _list, tag, row in iter_records(paths["vtm"]):  # type: ignore[arg-type]
+    where = paths["vtm"].name
+    for _list, tag, row in iter_records(paths["vtm"]):
         if tag != "VTM":
             continue
         vtm_id = _need(row, "VTMID", where)
@@ -224,8 +229,8 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
     vmp_routes: dict[str, list[str]] = defaultdict(list)
     vpis: dict[str, list[dict[str, str]]] = defaultdict(list)
     vmps: list[dict[str, str]] = []
-    where = paths["vmp"].name  # type: ignore[union-attr]
-    for _list, tag, row in iter_records(paths["vmp"]):  # type: ignore[arg-type]
+    where = paths["vmp"].name
+    for _list, tag, row in iter_records(paths["vmp"]):
         if tag == "VMP":
             vmps.append(row)
         elif tag == "VPI":
@@ -236,8 +241,8 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
             vmp_routes[_need(row, "VPID", where)].append(routes.get(row.get("ROUTECD", ""), ""))
 
     vmpp_rows: list[dict] = []
-    where = paths["vmpp"].name  # type: ignore[union-attr]
-    for _list, tag, row in iter_records(paths["vmpp"]):  # type: ignore[arg-type]
+    where = paths["vmpp"].name
+    for _list, tag, row in iter_records(paths["vmpp"]):
         if tag != "VMPP":
             continue
         vppid = _need(row, "VPPID", where)
@@ -260,7 +265,7 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
             vmpp_bnf[r["vmp_id"]].add(r["bnf_code"])
 
     inferred = 0
-    where = paths["vmp"].name  # type: ignore[union-attr]
+    where = paths["vmp"].name
     for row in vmps:
         vpid = _need(row, "VPID", where)
         code = bnf.get(vpid)
@@ -301,8 +306,8 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
             )
 
     suppliers = lookups["SUPPLIER"]
-    where = paths["amp"].name  # type: ignore[union-attr]
-    for _list, tag, row in iter_records(paths["amp"]):  # type: ignore[arg-type]
+    where = paths["amp"].name
+    for _list, tag, row in iter_records(paths["amp"]):
         if tag != "AMP":
             continue
         apid = _need(row, "APID", where)
@@ -320,8 +325,8 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
         )
 
     legal = lookups["LEGAL_CATEGORY"]
-    where = paths["ampp"].name  # type: ignore[union-attr]
-    for _list, tag, row in iter_records(paths["ampp"]):  # type: ignore[arg-type]
+    where = paths["ampp"].name
+    for _list, tag, row in iter_records(paths["ampp"]):
         if tag != "AMPP":
             continue
         appid = _need(row, "APPID", where)

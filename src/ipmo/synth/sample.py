@@ -7,6 +7,7 @@ pharmacy "F####", trust "R##", care home "VM###") but are fictional.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,7 @@ LONG_HOURS = {
 }
 ALL_SERVICES = [s.value for s in PharmacyService]
 
-ORGS = [
+ORGS: list[tuple[str, str, OrgKind, str | None, dict[str, Any]]] = [
     # code, name, kind, parent, extra
     ("QXX", "Example Integrated Care Board", OrgKind.ICB, None, {}),
     ("00X", "North Place", OrgKind.PLACE, "QXX", {}),
