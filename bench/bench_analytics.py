@@ -46,7 +46,7 @@ def generate(work: Path, practices: int, seed: int) -> dict:
 
 @phase
 def ingest(work: Path, practices: int, seed: int) -> dict:
-    from ipmo.analytics.epd import ingest_epd
+    from ipmo.analytics.ingest.epd import ingest_epd
 
     files = sorted((work / "epd").glob("EPD_*.csv"))
     report = ingest_epd(files, work / "store")
@@ -55,7 +55,7 @@ def ingest(work: Path, practices: int, seed: int) -> dict:
 
 @phase
 def measures(work: Path, practices: int, seed: int) -> dict:
-    from ipmo.analytics.service import compute_from_store
+    from ipmo.analytics.compute.service import compute_from_store
 
     run = compute_from_store(work / "store")
     return {
@@ -145,9 +145,9 @@ def pandas_baseline(work: Path, practices: int, seed: int) -> dict:
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from ipmo.analytics.definitions import load_definitions
-    from ipmo.analytics.ipmo_measures import with_ipmo_measures
-    from ipmo.analytics.plan import plan_measures
+    from ipmo.analytics.measures.definitions import load_definitions
+    from ipmo.analytics.planning.ipmo_measures import with_ipmo_measures
+    from ipmo.analytics.planning.plan import plan_measures
 
     store = work / "store"
     columns = ["month", "practice", "bnf_code", "items", "quantity", "actual_cost"]
@@ -181,7 +181,7 @@ def pandas_baseline(work: Path, practices: int, seed: int) -> dict:
 PREAMBLE = (
     "import json, sys, time, resource; sys.path.insert(0, 'bench'); import bench_analytics as b; "
     "import duckdb, ibis, ibis.backends.duckdb, pyarrow, pandas, sqlglot; "
-    "import ipmo.analytics.service, ipmo.analytics.epd, ipmo.synth.national_epd; "
+    "import ipmo.analytics.compute.service, ipmo.analytics.ingest.epd, ipmo.synth.national_epd; "
 )
 
 

@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "analytic
 
 import golden  # noqa: E402 - the same fixture readers as the spec test
 
-from ipmo.analytics import datastore  # noqa: E402
-from ipmo.analytics.prescribing_csv import ingest_prescribing  # noqa: E402
-from ipmo.analytics.service import compute  # noqa: E402
+from ipmo.analytics.compute.service import compute  # noqa: E402
+from ipmo.analytics.ingest import datastore  # noqa: E402
+from ipmo.analytics.ingest.prescribing_csv import ingest_prescribing  # noqa: E402
 
 
 def check(name: str, con, shared: Path) -> None:

@@ -24,7 +24,7 @@ PG_ADMIN_URL = os.environ.get(
 
 @pytest.fixture(scope="session", autouse=True)
 def _plan_cache_in_tmp(tmp_path_factory):
-    """Measure-planning cache (analytics/plan_cache.py) in a folder of this run, not ~/.cache."""
+    """The measure-planning cache (analytics/planning/plan_cache.py) in this run's folder."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("IPMO_PLAN_CACHE_DIR", str(tmp_path_factory.mktemp("plan-cache")))
         yield

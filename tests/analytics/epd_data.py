@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ipmo.analytics.epd import ingest_epd
-from ipmo.analytics.inequalities import store_deprivation
-from ipmo.analytics.service import cached_results
+from ipmo.analytics.compute.service import cached_results
+from ipmo.analytics.ingest.epd import ingest_epd
+from ipmo.analytics.reports.inequalities import store_deprivation
 from ipmo.synth.national_epd import generate_national_epd
 
 MONTHS = ("2025_01", "2025_02", "2025_03")

@@ -11,7 +11,7 @@ import csv
 import json
 from pathlib import Path
 
-from ipmo.analytics.definitions import MeasureDefinition, parse_definition
+from ipmo.analytics.measures.definitions import MeasureDefinition, parse_definition
 
 # the peer's org types → ours (CCG = sub-ICB "place", STP = ICB)
 ORG_TYPE = {"practice": "practice", "pcn": "pcn", "ccg": "place", "stp": "icb"}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ipmo.analytics import datastore
-from ipmo.analytics.aware import MEASURE_ID, aware_table, classify
-from ipmo.analytics.epd import ingest_epd
-from ipmo.analytics.service import compute, presentations
+from ipmo.analytics.compute.service import compute, presentations
+from ipmo.analytics.ingest import datastore
+from ipmo.analytics.ingest.epd import ingest_epd
+from ipmo.analytics.measures.aware import MEASURE_ID, aware_table, classify
 
 NAMES = {
     "0501013B0AAABAB": "Amoxicillin_Cap 500mg",

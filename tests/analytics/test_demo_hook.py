@@ -9,9 +9,11 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import text
 
-from ipmo.analytics import catalogue, dashboard, demo, service
-from ipmo.analytics.ics_measures import shipped_dir
-from ipmo.analytics.inequalities import load_deprivation
+from ipmo.analytics import demo
+from ipmo.analytics.compute import service
+from ipmo.analytics.measures.ics_measures import shipped_dir
+from ipmo.analytics.reports import catalogue, dashboard
+from ipmo.analytics.reports.inequalities import load_deprivation
 from ipmo.store import create_store_engine, init_store
 from ipmo.synth import generate
 

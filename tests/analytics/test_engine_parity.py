@@ -12,9 +12,9 @@ import ibis
 import pytest
 from sqlalchemy import create_engine, text
 
-from ipmo.analytics import datastore
-from ipmo.analytics.prescribing_csv import ingest_prescribing
-from ipmo.analytics.service import compute
+from ipmo.analytics.compute.service import compute
+from ipmo.analytics.ingest import datastore
+from ipmo.analytics.ingest.prescribing_csv import ingest_prescribing
 
 from .golden import (
     expected_globals,

@@ -11,16 +11,16 @@ from collections import defaultdict
 import pytest
 from typer.testing import CliRunner
 
-from ipmo.analytics import datastore
-from ipmo.analytics.epd import ingest_epd
-from ipmo.analytics.ics_measures import (
+from ipmo.analytics.compute.service import compute
+from ipmo.analytics.ingest import datastore
+from ipmo.analytics.ingest.epd import ingest_epd
+from ipmo.analytics.measures.ics_measures import (
     IcsMeasureError,
     load_ics_measure,
     load_ics_measures,
     shipped_dir,
 )
-from ipmo.analytics.ipmo_measures import shipped_measure_ids
-from ipmo.analytics.service import compute
+from ipmo.analytics.planning.ipmo_measures import shipped_measure_ids
 from ipmo.cli import app
 
 EPD = "peers/openprescribing/fixtures/epd_format/epd_201709_e2e_4practices.csv"
@@ -187,7 +187,7 @@ def test_shipped_folder_holds_only_valid_examples():
 
 
 def test_an_ics_folder_in_the_analytics_data_dir_is_added_to_ipmo_measures(tmp_path):
-    from ipmo.analytics.ipmo_measures import ics_folders, ipmo_definitions
+    from ipmo.analytics.planning.ipmo_measures import ics_folders, ipmo_definitions
 
     assert ics_folders(tmp_path) == [shipped_dir()]  # no folder of its own yet
     own = tmp_path / "ics_measures"

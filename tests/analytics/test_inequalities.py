@@ -16,8 +16,8 @@ from tests.analytics import epd_data
 from typer.testing import CliRunner
 
 from ipmo.analytics import demo
-from ipmo.analytics import inequalities as ineq
-from ipmo.analytics.epd import IngestError
+from ipmo.analytics.ingest.epd import IngestError
+from ipmo.analytics.reports import inequalities as ineq
 from ipmo.cli import app as cli_app
 
 M1, M2 = date(2025, 1, 1), date(2025, 2, 1)
@@ -169,7 +169,7 @@ def built(epd_folder):
 
 def _expected_q1(root, deciles, measure):
     """Quintile 1 of the first month, summed here straight from the cached practice rows."""
-    from ipmo.analytics.service import cached_results
+    from ipmo.analytics.compute.service import cached_results
 
     rows = [r for r in cached_results(root).values.to_pylist()
             if r["org_type"] == "practice" and r["measure"] == measure]  # fmt: skip

@@ -8,12 +8,12 @@ from tests.analytics.test_engine_parity import postgres_con  # noqa: F401 (fixtu
 from tests.analytics.test_spec_age_band_list_sizes import _list_sizes
 from tests.analytics.test_spec_per_item_measures import CASES, PER_ITEM, write_epd
 
-from ipmo.analytics import datastore
-from ipmo.analytics.definitions import load_definitions
-from ipmo.analytics.engine import run_measures
-from ipmo.analytics.epd import ingest_epd
-from ipmo.analytics.list_sizes import ingest_list_sizes
-from ipmo.analytics.plan import plan_measures
+from ipmo.analytics.compute.engine import run_measures
+from ipmo.analytics.ingest import datastore
+from ipmo.analytics.ingest.epd import ingest_epd
+from ipmo.analytics.ingest.list_sizes import ingest_list_sizes
+from ipmo.analytics.measures.definitions import load_definitions
+from ipmo.analytics.planning.plan import plan_measures
 
 AGE_BAND = ("cmpaperpt", "tamoxifen")
 EXTRA_ROWS = [

@@ -8,8 +8,8 @@ from importlib import resources
 
 import pytest
 
-from ipmo.analytics import dmd_views, ipmo_measures, plan, plan_cache
-from ipmo.analytics.definitions import load_definitions
+from ipmo.analytics.measures.definitions import load_definitions
+from ipmo.analytics.planning import dmd_views, ipmo_measures, plan, plan_cache
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ the ipmo measures' index (``dmd_views.shipped_index``).
 
 from __future__ import annotations
 
-from ipmo.analytics import custom_sql
-from ipmo.analytics.custom_sql import compile_custom_side, month_breakpoints
-from ipmo.analytics.definitions import Side, load_definitions
-from ipmo.analytics.dmd_index import dmd_index
-from ipmo.analytics.dmd_views import load_views, shipped_index
-from ipmo.analytics.ipmo_measures import with_ipmo_measures
-from ipmo.analytics.plan import _needs_dmd, _reads_per_item
+from ipmo.analytics.measures.definitions import Side, load_definitions
+from ipmo.analytics.measures.dmd_index import dmd_index
+from ipmo.analytics.planning import custom_sql
+from ipmo.analytics.planning.custom_sql import compile_custom_side, month_breakpoints
+from ipmo.analytics.planning.dmd_views import load_views, shipped_index
+from ipmo.analytics.planning.ipmo_measures import with_ipmo_measures
+from ipmo.analytics.planning.plan import _needs_dmd, _reads_per_item
 
 
 def _custom(columns: str, where: str | None = None) -> Side:

@@ -15,10 +15,10 @@ import pytest
 from tests.analytics import epd_data
 from typer.testing import CliRunner
 
-from ipmo.analytics import report
-from ipmo.analytics.aware import MEASURE_ID as AWARE_ID
-from ipmo.analytics.engine import DECILES
-from ipmo.analytics.service import cached_results
+from ipmo.analytics.compute.engine import DECILES
+from ipmo.analytics.compute.service import cached_results
+from ipmo.analytics.measures.aware import MEASURE_ID as AWARE_ID
+from ipmo.analytics.reports import report
 from ipmo.cli import app as cli_app
 
 JAN, FEB = date(2025, 1, 1), date(2025, 2, 1)

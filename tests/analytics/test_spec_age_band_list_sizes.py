@@ -14,18 +14,18 @@ from pathlib import Path
 import pytest
 from tests.analytics.test_spec_per_item_measures import write_epd
 
-from ipmo.analytics import datastore
-from ipmo.analytics.definitions import load_definitions
-from ipmo.analytics.engine import run_measures
-from ipmo.analytics.epd import ingest_epd
-from ipmo.analytics.list_sizes import (
+from ipmo.analytics.compute.engine import run_measures
+from ipmo.analytics.ingest import datastore
+from ipmo.analytics.ingest.epd import ingest_epd
+from ipmo.analytics.ingest.list_sizes import (
     BAND_COLUMNS,
     COLUMNS,
     ingest_list_sizes,
     list_size_side,
     read_list_sizes,
 )
-from ipmo.analytics.plan import plan_measures
+from ipmo.analytics.measures.definitions import load_definitions
+from ipmo.analytics.planning.plan import plan_measures
 
 E2E = "peers/openprescribing/fixtures/list_size_star_pu/gp-reg-pat-prac-quin-age_e2e_2017_09.csv"
 

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from ipmo.analytics import datastore
-from ipmo.analytics.biosimilars import (
+from ipmo.analytics.compute.service import compute
+from ipmo.analytics.ingest import datastore
+from ipmo.analytics.ingest.epd import ingest_epd
+from ipmo.analytics.measures.biosimilars import (
     BrandTableError,
     biosimilar_definitions,
     brand_of,
@@ -23,9 +25,7 @@ from ipmo.analytics.biosimilars import (
     classify,
     measure_id,
 )
-from ipmo.analytics.dmd_index import DmdIndex, dmd_index
-from ipmo.analytics.epd import ingest_epd
-from ipmo.analytics.service import compute
+from ipmo.analytics.measures.dmd_index import DmdIndex, dmd_index
 
 EPD = "peers/openprescribing/fixtures/epd_format/epd_201709_e2e_4practices.csv"
 NO_DMD = DmdIndex({}, {}, {})  # name rules only

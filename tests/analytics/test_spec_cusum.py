@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ipmo.analytics.cusum import cusum, delta_words, last_alert_change
+from ipmo.analytics.reports.cusum import cusum, delta_words, last_alert_change
 
 CASES = Path(__file__).resolve().parents[2].parent / "shared/peers/openprescribing/fixtures"
 CASES = CASES / "alerts_cusum/alert_test_cases.txt"

@@ -20,11 +20,16 @@ from importlib import resources
 
 import pytest
 
-from ipmo.analytics.custom_sql import UnsupportedSql
-from ipmo.analytics.definitions import load_definitions
-from ipmo.analytics.dmd_sql import DmdDatabase, _prepare
-from ipmo.analytics.dmd_views import INGREDIENTS, generic_equivalent, load_views, ont_form_routes
-from ipmo.analytics.plan import MeasurePlan, plan_measures
+from ipmo.analytics.measures.definitions import load_definitions
+from ipmo.analytics.planning.custom_sql import UnsupportedSql
+from ipmo.analytics.planning.dmd_sql import DmdDatabase, _prepare
+from ipmo.analytics.planning.dmd_views import (
+    INGREDIENTS,
+    generic_equivalent,
+    load_views,
+    ont_form_routes,
+)
+from ipmo.analytics.planning.plan import MeasurePlan, plan_measures
 
 # Real BNF presentations (codes and names as in the English Prescribing Dataset).
 PRESENTATIONS = {
@@ -447,9 +452,9 @@ def test_nhse_lancets():
 def test_month_keyed_weights_apply_by_month_in_the_engine(tmp_path):
     """nhse_bgts run on June and July 2025 (one practice): GlucoRx Nexus counts only in July,
     GlucoRx Smart only in June; WaveSense JAZZ not before October."""
-    from ipmo.analytics import datastore
-    from ipmo.analytics.prescribing_csv import ingest_prescribing
-    from ipmo.analytics.service import compute
+    from ipmo.analytics.compute.service import compute
+    from ipmo.analytics.ingest import datastore
+    from ipmo.analytics.ingest.prescribing_csv import ingest_prescribing
 
     items = dict(zip(BGTS, (10_000, 10, 100, 1_000, 1), strict=True))  # distinct per strip
     rows = ["practice,month,bnf_code,items,quantity,actual_cost,net_cost,bnf_name"]

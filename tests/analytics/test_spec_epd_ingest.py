@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ipmo.analytics.epd import LAYOUTS, IngestError, detect_layout, ingest_epd
+from ipmo.analytics.ingest.epd import LAYOUTS, IngestError, detect_layout, ingest_epd
 
 
 def _epd(shared_dir: Path) -> Path:

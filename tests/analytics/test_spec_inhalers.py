@@ -14,12 +14,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ipmo.analytics import datastore
-from ipmo.analytics.custom_sql import compile_custom_side
-from ipmo.analytics.definitions import load_definitions
-from ipmo.analytics.dmd_index import DmdIndex, dmd_index
-from ipmo.analytics.epd import ingest_epd
-from ipmo.analytics.inhalers import (
+from ipmo.analytics.compute.service import compute
+from ipmo.analytics.ingest import datastore
+from ipmo.analytics.ingest.epd import ingest_epd
+from ipmo.analytics.measures.definitions import load_definitions
+from ipmo.analytics.measures.dmd_index import DmdIndex, dmd_index
+from ipmo.analytics.measures.inhalers import (
     MDI_SHARE_ID,
     PER_1000_ID,
     PER_INHALER_ID,
@@ -29,7 +29,7 @@ from ipmo.analytics.inhalers import (
     inhaler_definitions,
     inhalers,
 )
-from ipmo.analytics.service import compute
+from ipmo.analytics.planning.custom_sql import compile_custom_side
 
 EPD = "peers/openprescribing/fixtures/epd_format/epd_201709_e2e_4practices.csv"
 NO_DMD = DmdIndex({}, {}, {})  # name rules only

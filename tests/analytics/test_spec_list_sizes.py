@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ipmo.analytics.epd import IngestError
-from ipmo.analytics.list_sizes import read_list_sizes, star_pu, star_pu_weights
+from ipmo.analytics.ingest.epd import IngestError
+from ipmo.analytics.ingest.list_sizes import read_list_sizes, star_pu, star_pu_weights
 
 
 def _path(shared_dir):

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from ipmo.analytics.codesets import parse_filter, resolve
-from ipmo.analytics.custom_sql import UnsupportedSql, compile_custom_side
-from ipmo.analytics.definitions import (
+from ipmo.analytics.measures.definitions import (
     MeasureDefinitionError,
     load_definition,
     load_definitions,
     parse_definition,
 )
-from ipmo.analytics.plan import plan_measures
+from ipmo.analytics.planning.codesets import parse_filter, resolve
+from ipmo.analytics.planning.custom_sql import UnsupportedSql, compile_custom_side
+from ipmo.analytics.planning.plan import plan_measures
 
 
 def _tests_dir(shared_dir: Path) -> Path:

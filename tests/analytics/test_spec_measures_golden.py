@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from ipmo.analytics import datastore
-from ipmo.analytics.engine import LEVELS
-from ipmo.analytics.prescribing_csv import ingest_prescribing
-from ipmo.analytics.service import compute
+from ipmo.analytics.compute.engine import LEVELS
+from ipmo.analytics.compute.service import compute
+from ipmo.analytics.ingest import datastore
+from ipmo.analytics.ingest.prescribing_csv import ingest_prescribing
 
 from .golden import (
     expected_globals,

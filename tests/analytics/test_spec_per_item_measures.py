@@ -16,12 +16,12 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from ipmo.analytics import datastore
-from ipmo.analytics.definitions import load_definitions
-from ipmo.analytics.dmd_views import load_views
-from ipmo.analytics.engine import run_measures
-from ipmo.analytics.epd import LAYOUTS, PER_ITEM_CHEMICALS, ingest_epd
-from ipmo.analytics.plan import plan_measures
+from ipmo.analytics.compute.engine import run_measures
+from ipmo.analytics.ingest import datastore
+from ipmo.analytics.ingest.epd import LAYOUTS, PER_ITEM_CHEMICALS, ingest_epd
+from ipmo.analytics.measures.definitions import load_definitions
+from ipmo.analytics.planning.dmd_views import load_views
+from ipmo.analytics.planning.plan import plan_measures
 
 PER_ITEM = (
     "amox_500_15_caps", "doxy_100_6_qty", "excess_pens", "morphine_solution_high_quantity",

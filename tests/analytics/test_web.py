@@ -15,10 +15,10 @@ import pyarrow.compute as pc
 import pytest
 from tests.analytics import epd_data
 
-from ipmo.analytics.aware import MEASURE_ID as AWARE_ID
-from ipmo.analytics.ipmo_measures import shipped_measure_ids
-from ipmo.analytics.prescribing_csv import ingest_prescribing
-from ipmo.analytics.service import cached_results
+from ipmo.analytics.compute.service import cached_results
+from ipmo.analytics.ingest.prescribing_csv import ingest_prescribing
+from ipmo.analytics.measures.aware import MEASURE_ID as AWARE_ID
+from ipmo.analytics.planning.ipmo_measures import shipped_measure_ids
 
 ICS_ID = "ics_broad_spectrum_antibiotics"  # a shipped ICS YAML example (data/ics_measures/)
 
@@ -151,9 +151,17 @@ def test_overview_filters_by_origin(client_as, epd_web):
 @pytest.mark.parametrize(
     ("measure", "cited", "direction"),
     [
-        (AWARE_ID, "ipmo/analytics/aware.py", "Lower is better"),
-        ("ipmo_biosimilar_enoxaparin", "ipmo/analytics/biosimilars.py", "Higher is better"),
-        ("ipmo_inhalers_co2e_per_inhaler", "ipmo/analytics/inhalers.py", "Lower is better"),
+        (AWARE_ID, "ipmo/analytics/measures/aware.py", "Lower is better"),
+        (
+            "ipmo_biosimilar_enoxaparin",
+            "ipmo/analytics/measures/biosimilars.py",
+            "Higher is better",
+        ),
+        (
+            "ipmo_inhalers_co2e_per_inhaler",
+            "ipmo/analytics/measures/inhalers.py",
+            "Lower is better",
+        ),
         (ICS_ID, f"data/ics_measures/{ICS_ID}.yaml", "Lower is better"),
         ("aware_antibiotics", "measure_definitions/aware_antibiotics.json", "Lower is better"),
     ],
@@ -189,7 +197,7 @@ def test_measures_api_lists_every_measure_with_results_and_its_source(client_as,
     )
     aware = measures[AWARE_ID]
     assert (aware["origin"], aware["low_is_good"], aware["is_percentage"]) == ("ipmo", True, True)
-    assert aware["source"]["file"] == "ipmo/analytics/aware.py"
+    assert aware["source"]["file"] == "ipmo/analytics/measures/aware.py"
     assert measures[ICS_ID]["source"]["file"].endswith(f"{ICS_ID}.yaml")
     assert "Quality Premium" in measures[ICS_ID]["source"]["text"]
     links = measures["trimethoprim"]["source"]["links"]
@@ -218,6 +226,6 @@ def test_ipmo_measure_values_api_json_and_csv(client_as, epd_web):
 def test_report_cites_ipmo_modules_and_ics_yaml_files(client_as, epd_web):
     html = client_as("analyst").get("/analytics/report/U00001.html?org_type=pcn").text
     assert "Antibiotics in the AWaRe Watch and Reserve groups" in html
-    assert "ipmo/analytics/biosimilars.py" in html
+    assert "ipmo/analytics/measures/biosimilars.py" in html
     assert f"{ICS_ID}.yaml" in html
     assert "https://openprescribing.net/measure/aware_antibiotics/" in html

@@ -5,7 +5,7 @@ accessibility issues."""
 import pytest
 from tests.browser.conftest import serious_accessibility_violations, sign_in
 
-from ipmo.analytics.prescribing_csv import ingest_prescribing
+from ipmo.analytics.ingest.prescribing_csv import ingest_prescribing
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,7 @@ def test_analyst_filters_the_overview_by_origin_and_opens_an_ipmo_measure(
     page.click("form button[type=submit]")
     page.click('#overview tr[data-measure="ipmo_aware_watch_reserve"] a')
     page.wait_for_selector("#deciles-chart svg, #deciles-chart canvas", timeout=15000)
-    assert "ipmo/analytics/aware.py" in page.locator("#measure-source").inner_text()
+    assert "ipmo/analytics/measures/aware.py" in page.locator("#measure-source").inner_text()
     assert serious_accessibility_violations(page) == []
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ipmo.analytics.epd import LAYOUTS, detect_layout, ingest_epd
+from ipmo.analytics.ingest.epd import LAYOUTS, detect_layout, ingest_epd
 from ipmo.synth.national_epd import generate_national_epd
 
 PRACTICES = 30  # practice 0 is an unidentified prescriber (code ending 998)

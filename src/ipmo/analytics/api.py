@@ -10,9 +10,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from ipmo.analytics import catalogue, dashboard, report_pages, review_rates_pages
-from ipmo.analytics.engine import LEVELS
-from ipmo.analytics.service import cached_results
+from ipmo.analytics import report_pages, review_rates_pages
+from ipmo.analytics.compute.engine import LEVELS
+from ipmo.analytics.compute.service import cached_results
+from ipmo.analytics.reports import catalogue, dashboard
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import require
 

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from ipmo.analytics.levels import DECILES, LEVELS
+from ipmo.analytics.compute.levels import DECILES, LEVELS
 from ipmo.analytics.report_cli import add_commands as add_report_commands
 
 analytics = typer.Typer(help="Population prescribing measures (analytics zone).")
@@ -41,7 +41,7 @@ def ingest_epd_cmd(
     quiet: bool = typer.Option(False, "--quiet"),
 ) -> None:
     """Aggregate EPD files to practice × presentation × month Parquet in the data folder."""
-    from ipmo.analytics.epd import IngestError, ingest_epd
+    from ipmo.analytics.ingest.epd import IngestError, ingest_epd
 
     for path in files:
         if not path.is_file():
@@ -65,8 +65,8 @@ def ingest_prescribing_cmd(
     orgs: Path = typer.Option(..., "--orgs", help="practice,setting,pcn,ccg,stp,regional_team"),
 ) -> None:
     """Load aggregated prescribing and the organisation hierarchy."""
-    from ipmo.analytics.epd import IngestError
-    from ipmo.analytics.prescribing_csv import ingest_prescribing
+    from ipmo.analytics.ingest.epd import IngestError
+    from ipmo.analytics.ingest.prescribing_csv import ingest_prescribing
 
     for path in (prescribing, orgs):
         if not path.is_file():
@@ -83,8 +83,8 @@ def ingest_list_sizes_cmd(
     path: Path = typer.Argument(..., help="NHS Digital GP list sizes by quinary age band and sex"),
 ) -> None:
     """Load list sizes (total and STAR-PU) for per-1,000-patient denominators."""
-    from ipmo.analytics.epd import IngestError
-    from ipmo.analytics.list_sizes import ingest_list_sizes
+    from ipmo.analytics.ingest.epd import IngestError
+    from ipmo.analytics.ingest.list_sizes import ingest_list_sizes
 
     if not path.is_file():
         _fail(f"{path}: no such file")
@@ -108,8 +108,8 @@ def measures_cmd(
     ),
 ) -> None:
     """Compute measures at every level (or one) and print them as CSV or JSON."""
-    from ipmo.analytics.definitions import MeasureDefinitionError
-    from ipmo.analytics.service import compute_from_store
+    from ipmo.analytics.compute.service import compute_from_store
+    from ipmo.analytics.measures.definitions import MeasureDefinitionError
 
     if org_type is not None and org_type not in LEVELS:
         _fail(f"--org-type must be one of {', '.join(LEVELS)}, not {org_type!r}")
@@ -124,7 +124,7 @@ def measures_cmd(
             if ics_measures is None:
                 run = compute_from_store(engine=engine, measure_ids=measure or None, levels=levels)
             else:
-                from ipmo.analytics.ipmo_measures import compute_with_ics
+                from ipmo.analytics.compute.service import compute_with_ics
 
                 run = compute_with_ics(ics_measures, None, engine, measure or None, levels)
         except (MeasureDefinitionError, FileNotFoundError, KeyError, ValueError) as exc:
@@ -152,10 +152,10 @@ def measures_cmd(
 @analytics.command("coverage")
 def coverage_cmd() -> None:
     """Which shipped measures can run on the loaded data, and why the others cannot."""
-    from ipmo.analytics import datastore
-    from ipmo.analytics.definitions import load_definitions
-    from ipmo.analytics.plan import plan_measures
-    from ipmo.analytics.service import presentations
+    from ipmo.analytics.compute.service import presentations
+    from ipmo.analytics.ingest import datastore
+    from ipmo.analytics.measures.definitions import load_definitions
+    from ipmo.analytics.planning.plan import plan_measures
 
     try:
         con = datastore.connect_duckdb(datastore.data_dir())

@@ -18,10 +18,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, select
 
-from ipmo.analytics import datastore
-from ipmo.analytics.epd import ingest_epd
-from ipmo.analytics.inequalities import populate_demo as populate_demo_deprivation
-from ipmo.analytics.inequalities import store_deprivation
+from ipmo.analytics.ingest import datastore
+from ipmo.analytics.ingest.epd import ingest_epd
+from ipmo.analytics.reports.inequalities import populate_demo as populate_demo_deprivation
+from ipmo.analytics.reports.inequalities import store_deprivation
 from ipmo.synth.national_epd import generate_national_epd
 
 DEMO_MONTHS = ("2025_07", "2025_08", "2025_09", "2025_10", "2025_11", "2025_12")
@@ -105,7 +105,7 @@ def populate(engine: Engine | None, seed: int) -> str:
         store_deprivation(deciles, root)
     else:
         populate_demo_deprivation(seed, root)  # synthetic IMD deciles for the inequality view
-    from ipmo.analytics.service import cached_results
+    from ipmo.analytics.compute.service import cached_results
 
     cached_results(root)  # compute the measures now, so the first dashboard view is instant
     return str(report)

@@ -13,11 +13,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse
 from markupsafe import Markup
 
-from ipmo.analytics import dashboard, report_pages, review_rates_pages
+from ipmo.analytics import report_pages, review_rates_pages
 from ipmo.analytics.api import catalogue_for, check_org_type, check_origin
-from ipmo.analytics.catalogue import DIRECTIONS, ORIGINS
-from ipmo.analytics.engine import LEVELS
-from ipmo.analytics.service import cached_results
+from ipmo.analytics.compute.engine import LEVELS
+from ipmo.analytics.compute.service import cached_results
+from ipmo.analytics.reports import dashboard
+from ipmo.analytics.reports.catalogue import DIRECTIONS, ORIGINS
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import require
 from ipmo.web.nav import NavItem

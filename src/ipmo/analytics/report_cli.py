@@ -16,8 +16,8 @@ def _fail(message: str) -> None:
 
 
 def _results():
-    from ipmo.analytics import datastore
-    from ipmo.analytics.service import cached_results
+    from ipmo.analytics.compute.service import cached_results
+    from ipmo.analytics.ingest import datastore
 
     root = datastore.data_dir()
     results = cached_results(root)
@@ -33,7 +33,7 @@ def report_cmd(
     output: Path = typer.Option(None, "--output", "-o", help="file (default: named after org)"),
 ) -> None:
     """Medicines on a page: an organisation's measures, biggest opportunity first."""
-    from ipmo.analytics import report
+    from ipmo.analytics.reports import report
 
     if fmt not in ("html", "pdf", "csv"):
         _fail(f"--format must be html, pdf or csv, not {fmt!r}")
@@ -60,8 +60,8 @@ def inequalities_cmd(
     output: Path = typer.Option(None, "--output", "-o", help="file (default: stdout)"),
 ) -> None:
     """Measure values by practice IMD quintile (1 = most deprived), gap and slope index."""
-    from ipmo.analytics import inequalities as ineq
-    from ipmo.analytics.report import report_definitions
+    from ipmo.analytics.reports import inequalities as ineq
+    from ipmo.analytics.reports.report import report_definitions
 
     if fmt not in ("csv", "json"):
         _fail(f"--format must be csv or json, not {fmt!r}")
@@ -85,8 +85,8 @@ def ingest_deprivation_cmd(
     path: Path = typer.Argument(..., help="CSV: practice,imd_decile (1–10) or practice,imd_score"),
 ) -> None:
     """Load each practice's IMD decile (replaces the previous table)."""
-    from ipmo.analytics.epd import IngestError
-    from ipmo.analytics.inequalities import ingest_deprivation
+    from ipmo.analytics.ingest.epd import IngestError
+    from ipmo.analytics.reports.inequalities import ingest_deprivation
 
     if not path.is_file():
         _fail(f"{path}: no such file")

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 
-from ipmo.analytics import inequalities as ineq
-from ipmo.analytics import report
-from ipmo.analytics.service import cached_results
+from ipmo.analytics.compute.service import cached_results
+from ipmo.analytics.reports import inequalities as ineq
+from ipmo.analytics.reports import report
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import require
 from ipmo.web.nav import NavItem

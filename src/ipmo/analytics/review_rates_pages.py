@@ -14,7 +14,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from ipmo.analytics.practice_review_rates import FAMILIES, practice_review_rates, rates_table
+from ipmo.analytics.reports.practice_review_rates import (
+    FAMILIES,
+    practice_review_rates,
+    rates_table,
+)
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem

@@ -1,7 +1,7 @@
 """The registry of metrics a plan objective can track, by id ``<provider>.<name>``.
 
 Providers: ``workforce.*`` and ``services.*`` (``ipmo.workforce.metrics``), ``analytics.<measure
-id>`` (the OpenPrescribing-format dashboard measures, through ``ipmo.analytics.service``) and
+id>`` (the OpenPrescribing-format dashboard measures, through ``ipmo.analytics``) and
 ``review.<rule id>`` (case-finding indicators; the id is checked, figures appear when the review
 domain publishes counts). Other domains add theirs with :func:`register`. Domains are reached
 only through their public service functions, so a missing domain removes its metrics, not the plan.
@@ -106,7 +106,7 @@ def catalogue(session: Session) -> list[Metric]:
 @lru_cache(maxsize=1)
 def _measure_titles() -> dict[str, str]:
     try:
-        from ipmo.analytics.definitions import load_definitions
+        from ipmo.analytics.measures.definitions import load_definitions
     except ImportError:
         return {}
     return {k: d.title for k, d in load_definitions().items()}
@@ -139,7 +139,7 @@ class AnalyticsMetrics:
         if not any((get_settings().analytics_dir / "prescribing").glob("*.parquet")):
             return []
         try:
-            from ipmo.analytics.service import compute_from_store
+            from ipmo.analytics.compute.service import compute_from_store
 
             run = compute_from_store(measure_ids=[name], levels=("pcn", "place", "icb"))
             rows = run.results.values.to_pylist()

@@ -72,9 +72,7 @@ def create_plan(session: Session, data: dict, on: date | None = None) -> Plan:
     return plan
 
 
-def add_objective(
-    session: Session, plan: Plan, data: dict, on: date | None = None
-) -> Objective:
+def add_objective(session: Session, plan: Plan, data: dict, on: date | None = None) -> Objective:
     metric_id = _text(data, "metric", "objective")
     scope = (data.get("scope") or None) and str(data["scope"]).strip()
     try:

@@ -173,7 +173,7 @@ def run(engine: Engine, as_of: date, params: Params = DEFAULT) -> RunSummary:
 
 def rates(session: Session, group_by: str = "practice") -> list[dict]:
     """Latest rates per practice or PCN with disclosure control applied (analytics zone)."""
-    from ipmo.analytics.disclosure import disclose
+    from ipmo.analytics.reports.disclosure import disclose
 
     latest = session.scalar(select(IndicatorRate.as_of).order_by(IndicatorRate.as_of.desc()))
     if latest is None:

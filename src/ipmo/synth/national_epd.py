@@ -38,7 +38,7 @@ ICBS_PER_REGION = 6  # 42 ICBs
 PLACES_PER_ICB = 2  # ~100 sub-ICB locations
 BLOCK = 50  # practices per block (~140k rows, ~35 MB of line bytes: small blocks reuse freed
 # memory instead of faulting in fresh pages); fixed, so the output does not depend on the threads
-# The pre-2025 26-column layout (ipmo.analytics.epd.LAYOUTS["epd_2016"]; not imported here so
+# The pre-2025 26-column layout (ipmo.analytics.ingest.epd.LAYOUTS["epd_2016"]; not imported here so
 # the generator does not load the analytics engine).
 HEADER = (
     "YEAR_MONTH,REGIONAL_OFFICE_NAME,REGIONAL_OFFICE_CODE,AREA_TEAM_NAME,AREA_TEAM_CODE,PCO_NAME,"

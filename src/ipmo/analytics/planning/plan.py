@@ -17,11 +17,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ipmo.analytics import plan_cache
-from ipmo.analytics.codesets import matcher, parse_filter
-from ipmo.analytics.custom_sql import UnsupportedSql, compile_custom_side, month_breakpoints
-from ipmo.analytics.definitions import MeasureDefinition, Side
-from ipmo.analytics.dmd_sql import DmdDatabase
+from ipmo.analytics.measures.definitions import MeasureDefinition, Side
+from ipmo.analytics.planning import plan_cache
+from ipmo.analytics.planning.codesets import matcher, parse_filter
+from ipmo.analytics.planning.custom_sql import (
+    UnsupportedSql,
+    compile_custom_side,
+    month_breakpoints,
+)
+from ipmo.analytics.planning.dmd_sql import DmdDatabase
 
 # OpenPrescribing's column for each side type (import_measures.py: bnf_items → SUM(items),
 # bnf_quantity → SUM(quantity), bnf_cost → SUM(actual_cost), list_size → SUM(total_list_size /
@@ -242,7 +246,7 @@ def _month_keyed_side(
 
 def _per_item_side(side: Side, presentations: Mapping[str, str], dmd: _Dmd) -> SidePlan:
     """A side on raw_prescribing_normalised: weights by code and quantity-per-item band."""
-    from ipmo.analytics import per_item
+    from ipmo.analytics.planning import per_item
 
     try:
         column, bands = per_item.per_item_weights(dmd.db, side)
@@ -264,7 +268,7 @@ def plan_side(side: Side, presentations: Mapping[str, str], dmd: _Dmd | None = N
     if side.type == "custom" and _reads_per_item(side):
         return _per_item_side(side, presentations, dmd)
     if side.type == "custom" and "practice_statistics" in (side.from_ or ""):
-        from ipmo.analytics.list_sizes import list_size_side
+        from ipmo.analytics.ingest.list_sizes import list_size_side
 
         try:
             factors, gate = list_size_side(side.columns, side.where)

@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from ipmo.analytics.definitions import MeasureDefinition, parse_definition
-from ipmo.analytics.dmd_index import DmdIndex, dmd_index
+from ipmo.analytics.measures.definitions import MeasureDefinition, parse_definition
+from ipmo.analytics.measures.dmd_index import DmdIndex, dmd_index
 
 MEASURE_PREFIX = "ipmo_biosimilar_"
 ROLES = ("originator", "biosimilar", "excluded")

@@ -26,8 +26,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ipmo.analytics import datastore
-from ipmo.analytics.epd import IngestError
+from ipmo.analytics.ingest import datastore
+from ipmo.analytics.ingest.epd import IngestError
 
 BAND_OF: dict[str, str] = {"0_4": "0-4", "5_9": "5-14", "10_14": "5-14"}
 for _lo, _band in ((15, "15-24"), (25, "25-34"), (35, "35-44"), (45, "45-54"), (55, "55-64")):

@@ -16,10 +16,10 @@ from collections.abc import Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ipmo.analytics.catalogue import Catalogue
-from ipmo.analytics.definitions import MeasureDefinition
-from ipmo.analytics.engine import DECILES
-from ipmo.analytics.report import format_value
+from ipmo.analytics.compute.engine import DECILES
+from ipmo.analytics.measures.definitions import MeasureDefinition
+from ipmo.analytics.reports.catalogue import Catalogue
+from ipmo.analytics.reports.report import format_value
 
 CSV_COLUMNS = ["measure", "org_type", "org_code", "month", "numerator", "denominator"]
 CSV_COLUMNS += ["calc_value", "percentile"] + [f"cost_saving_{c}" for c in DECILES]

@@ -24,7 +24,7 @@ import pyarrow as pa
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ipmo.analytics.disclosure import disclose
+from ipmo.analytics.reports.disclosure import disclose
 from ipmo.organisations.models import Organisation
 from ipmo.patients.models import Patient
 from ipmo.review.models import IndicatorRate

@@ -20,9 +20,9 @@ from collections.abc import Mapping
 import pyarrow as pa
 import sqlglot.expressions as sx
 
-from ipmo.analytics.custom_sql import UnsupportedSql
-from ipmo.analytics.definitions import Side
-from ipmo.analytics.dmd_sql import DmdDatabase, _prepare
+from ipmo.analytics.measures.definitions import Side
+from ipmo.analytics.planning.custom_sql import UnsupportedSql
+from ipmo.analytics.planning.dmd_sql import DmdDatabase, _prepare
 
 TABLE = "raw_prescribing_normalised"
 # raw_prescribing_normalised column → our value column

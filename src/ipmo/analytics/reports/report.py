@@ -32,9 +32,9 @@ import pyarrow.compute as pc
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from ipmo.analytics.aware import MEASURE_ID as AWARE_ID
-from ipmo.analytics.definitions import MeasureDefinition, load_definitions
-from ipmo.analytics.levels import DECILES, LEVELS
+from ipmo.analytics.compute.levels import DECILES, LEVELS
+from ipmo.analytics.measures.aware import MEASURE_ID as AWARE_ID
+from ipmo.analytics.measures.definitions import MeasureDefinition, load_definitions
 from ipmo.web.pdf import PdfUnavailable, html_to_pdf  # noqa: F401 (re-exported)
 
 LEVEL_NAMES = {
@@ -88,8 +88,8 @@ def report_definitions(root: Path | None = None) -> dict[str, MeasureDefinition]
 
 @lru_cache(maxsize=4)
 def _definitions(root: str | None, stamp: tuple) -> dict[str, MeasureDefinition]:  # noqa: ARG001
-    from ipmo.analytics.ics_measures import shipped_dir
-    from ipmo.analytics.ipmo_measures import ics_folders, ipmo_definitions
+    from ipmo.analytics.measures.ics_measures import shipped_dir
+    from ipmo.analytics.planning.ipmo_measures import ics_folders, ipmo_definitions
 
     codes: dict[str, str] = {}
     if root is not None and (Path(root) / "presentations.parquet").exists():
@@ -273,7 +273,7 @@ def report_view(
             pc.and_(pc.equal(values["org_type"], org_type), pc.equal(values["month"], month))
         )["org_code"]
     ).as_py()
-    from ipmo.analytics.ipmo_measures import shipped_measure_ids
+    from ipmo.analytics.planning.ipmo_measures import shipped_measure_ids
 
     shipped = shipped_measure_ids()
     rows = []
@@ -346,12 +346,13 @@ def _source(d: MeasureDefinition, shipped: set[str], root: Path | None = None) -
     ipmo's own measures (ipmo_measures.py) their module or ICS YAML file (catalogue.py)."""
     if d.id == AWARE_ID:
         return {
-            "text": "ipmo measure: UKHSA AWaRe 2024 classification of BNF 5.1 antibacterials "
-            "(ipmo/analytics/aware.py), the list behind OpenPrescribing's aware_antibiotics",
+            "text": "ipmo measure: UKHSA AWaRe 2024 classification of BNF 5.1 antibacterials"
+            " (ipmo/analytics/measures/aware.py),"
+            " the list behind OpenPrescribing's aware_antibiotics",
             "links": [("aware_antibiotics", OP_MEASURE_URL.format(id="aware_antibiotics"))],
         }
     if d.id not in shipped:
-        from ipmo.analytics.catalogue import ics_files, source_of
+        from ipmo.analytics.reports.catalogue import ics_files, source_of
 
         return {"text": source_of(d, shipped, ics_files(root)).text, "links": []}
     return {

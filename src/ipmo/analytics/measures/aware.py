@@ -21,7 +21,7 @@ import json
 from collections.abc import Mapping
 from importlib import resources
 
-from ipmo.analytics.definitions import MeasureDefinition, parse_definition
+from ipmo.analytics.measures.definitions import MeasureDefinition, parse_definition
 
 MEASURE_ID = "ipmo_aware_watch_reserve"
 CLASSES = ("Access", "Watch", "Reserve")

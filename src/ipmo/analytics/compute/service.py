@@ -8,11 +8,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ipmo.analytics import datastore
-from ipmo.analytics.definitions import MeasureDefinition, load_definitions
-from ipmo.analytics.engine import LEVELS, MeasureResults, run_measures
-from ipmo.analytics.ipmo_measures import with_ipmo_measures
-from ipmo.analytics.plan import MeasurePlan, plan_measures
+from ipmo.analytics.compute.engine import LEVELS, MeasureResults, run_measures
+from ipmo.analytics.ingest import datastore
+from ipmo.analytics.measures.definitions import MeasureDefinition, load_definitions
+from ipmo.analytics.measures.ics_measures import load_ics_measures
+from ipmo.analytics.planning.ipmo_measures import shipped_measure_ids, with_ipmo_measures
+from ipmo.analytics.planning.plan import MeasurePlan, plan_measures
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,23 @@ def compute_from_store(
     definitions = select_definitions(load_definitions(definitions_dir), measure_ids)
     con = datastore.connect(engine, root)
     return compute(con, definitions, levels, with_ipmo=not measure_ids)
+
+
+def compute_with_ics(
+    ics_dir: Path,
+    root: Path | None = None,
+    engine: str = "duckdb",
+    measure_ids: Iterable[str] | None = None,
+    levels: Sequence[str] | None = None,
+):
+    """``compute_from_store`` with the ICS measures of ``ics_dir`` added (and selectable
+    by ``measure_ids``); ``ipmo analytics measures --ics-measures DIR``. Every file in the folder
+    is validated before anything runs."""
+    extra = load_ics_measures([ics_dir], reserved=shipped_measure_ids())
+    ids = list(measure_ids or [])
+    definitions = select_definitions(load_definitions() | extra, ids)
+    con = datastore.connect(engine, datastore.data_dir(root))
+    return compute(con, definitions, tuple(levels or LEVELS), with_ipmo=not ids)
 
 
 def results_paths(root: Path) -> tuple[Path, Path]:

@@ -32,8 +32,8 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from ipmo.analytics.levels import DECILES, LEVELS, NATIONAL_CODE  # noqa: F401 (re-exported)
-from ipmo.analytics.plan import VALUE_COLUMNS, MeasurePlan
+from ipmo.analytics.compute.levels import DECILES, LEVELS, NATIONAL_CODE  # noqa: F401 (re-exported)
+from ipmo.analytics.planning.plan import VALUE_COLUMNS, MeasurePlan
 
 
 @dataclass(frozen=True)

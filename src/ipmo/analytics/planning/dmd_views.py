@@ -49,8 +49,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from ipmo.analytics import plan_cache
-from ipmo.analytics.dmd_index import DmdIndex, build_index
+from ipmo.analytics.measures.dmd_index import DmdIndex, build_index
+from ipmo.analytics.planning import plan_cache
 from ipmo.terminology.names import parse_product_name
 
 # Definition-cited VTM ids that are newer than the dictionary's 2019 ones, by VTM name. Source: the

@@ -39,8 +39,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ipmo.analytics import datastore
-from ipmo.analytics.epd import IngestError
+from ipmo.analytics.ingest import datastore
+from ipmo.analytics.ingest.epd import IngestError
 
 DEPRIVATION_FILE = "practice_deprivation.parquet"
 DEPRIVATION_SCHEMA = pa.schema([("practice", pa.string()), ("imd_decile", pa.int8())])

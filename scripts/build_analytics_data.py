@@ -1,6 +1,6 @@
 """Rebuild ``ipmo/analytics/data`` from ../shared (run by a developer, never at run time).
 
-    uv run python -m ipmo.analytics.build_data ../shared
+    uv run python scripts/build_analytics_data.py ../shared
 
 * ``measure_definitions/`` — OpenPrescribing's 80 definitions, copied unchanged;
 * ``star_pu_weights.json``, ``aware_vtms.csv`` — reference tables, unchanged;
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-DATA = Path(__file__).with_name("data")
+DATA = Path(__file__).resolve().parents[1] / "src" / "ipmo" / "analytics" / "data"
 
 
 def build_profile(sample: Path, out: Path) -> None:

@@ -16,13 +16,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
-from ipmo.analytics import plan_cache
-from ipmo.analytics.aware import aware_definition
-from ipmo.analytics.biosimilars import biosimilar_definitions
-from ipmo.analytics.definitions import MeasureDefinition
-from ipmo.analytics.dmd_views import shipped_index
-from ipmo.analytics.ics_measures import load_ics_measures, shipped_dir
-from ipmo.analytics.inhalers import inhaler_definitions
+from ipmo.analytics.measures.aware import aware_definition
+from ipmo.analytics.measures.biosimilars import biosimilar_definitions
+from ipmo.analytics.measures.definitions import MeasureDefinition
+from ipmo.analytics.measures.ics_measures import load_ics_measures, shipped_dir
+from ipmo.analytics.measures.inhalers import inhaler_definitions
+from ipmo.analytics.planning import plan_cache
+from ipmo.analytics.planning.dmd_views import shipped_index
 
 
 def shipped_measure_ids() -> set[str]:
@@ -73,25 +73,3 @@ def with_ipmo_measures(
     present = {d.id for d in definitions}
     extra = [d for d in ipmo_definitions(presentations) if d.id not in present]
     return [*definitions, *extra]
-
-
-def compute_with_ics(
-    ics_dir: Path,
-    root: Path | None = None,
-    engine: str = "duckdb",
-    measure_ids: Iterable[str] | None = None,
-    levels: Sequence[str] | None = None,
-):
-    """``service.compute_from_store`` with the ICS measures of ``ics_dir`` added (and selectable
-    by ``measure_ids``); ``ipmo analytics measures --ics-measures DIR``. Every file in the folder
-    is validated before anything runs."""
-    from ipmo.analytics import datastore
-    from ipmo.analytics.definitions import load_definitions
-    from ipmo.analytics.engine import LEVELS
-    from ipmo.analytics.service import compute, select_definitions
-
-    extra = load_ics_measures([ics_dir], reserved=shipped_measure_ids())
-    ids = list(measure_ids or [])
-    definitions = select_definitions(load_definitions() | extra, ids)
-    con = datastore.connect(engine, datastore.data_dir(root))
-    return compute(con, definitions, tuple(levels or LEVELS), with_ipmo=not ids)

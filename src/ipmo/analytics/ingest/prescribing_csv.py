@@ -13,8 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from ipmo.analytics import datastore
-from ipmo.analytics.epd import IngestError, IngestReport, _duckdb_error
+from ipmo.analytics.ingest import datastore
+from ipmo.analytics.ingest.epd import IngestError, IngestReport, _duckdb_error
 
 PRESCRIBING_COLUMNS = ["practice", "month", "bnf_code", "items", "quantity", "actual_cost"]
 OPTIONAL = ["net_cost", "bnf_name"]

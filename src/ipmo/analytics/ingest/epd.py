@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from ipmo.analytics import datastore
+from ipmo.analytics.ingest import datastore
 
 _ADDRESS = ["ADDRESS_1", "ADDRESS_2", "ADDRESS_3", "ADDRESS_4", "POSTCODE"]
 _MEASURES = ["QUANTITY", "ITEMS", "TOTAL_QUANTITY"]

@@ -41,7 +41,11 @@ from typing import Any
 
 import yaml
 
-from ipmo.analytics.definitions import MeasureDefinition, MeasureDefinitionError, parse_definition
+from ipmo.analytics.measures.definitions import (
+    MeasureDefinition,
+    MeasureDefinitionError,
+    parse_definition,
+)
 
 SIDE_TYPES = {"items": "bnf_items", "quantity": "bnf_quantity", "cost": "bnf_cost"}
 REQUIRED = ("name", "description", "source", "numerator", "denominator", "is_percentage",

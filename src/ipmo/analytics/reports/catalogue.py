@@ -22,30 +22,30 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ipmo.analytics import aware, biosimilars, inhalers
-from ipmo.analytics.definitions import MeasureDefinition
-from ipmo.analytics.ics_measures import load_ics_measure, shipped_dir
-from ipmo.analytics.ipmo_measures import ics_folders, shipped_measure_ids
-from ipmo.analytics.report import OP_DEFINITION_URL, OP_MEASURE_URL, report_definitions
+from ipmo.analytics.measures import aware, biosimilars, inhalers
+from ipmo.analytics.measures.definitions import MeasureDefinition
+from ipmo.analytics.measures.ics_measures import load_ics_measure, shipped_dir
+from ipmo.analytics.planning.ipmo_measures import ics_folders, shipped_measure_ids
+from ipmo.analytics.reports.report import OP_DEFINITION_URL, OP_MEASURE_URL, report_definitions
 
 ORIGINS = {"openprescribing": "OpenPrescribing", "ipmo": "ipmo", "ics": "ICS-defined"}
 # ipmo's measure modules: (measure ids, or an id prefix ending in "_") → module, what it rests on
 IPMO_MODULES: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (
         (aware.MEASURE_ID,),
-        "ipmo/analytics/aware.py",
+        "ipmo/analytics/measures/aware.py",
         "UKHSA AWaRe 2024 classification of BNF 5.1 antibacterials by VTM "
         "(data/aware_vtms.csv), the list behind OpenPrescribing's aware_antibiotics",
     ),
     (
         (biosimilars.MEASURE_PREFIX,),
-        "ipmo/analytics/biosimilars.py",
+        "ipmo/analytics/measures/biosimilars.py",
         "NHS England commissioning framework for best value biological medicines; originator "
         "and biosimilar brands cited row by row in data/biosimilar_brands.csv",
     ),
     (
         (inhalers.MDI_SHARE_ID, inhalers.PER_1000_ID, inhalers.PER_INHALER_ID),
-        "ipmo/analytics/inhalers.py",
+        "ipmo/analytics/measures/inhalers.py",
         "device classes as OpenPrescribing's environmental_inhalers; kg CO2e per inhaler cited "
         "row by row in data/inhaler_co2e.csv",
     ),
@@ -100,7 +100,7 @@ def source_of(
     if module is not None:
         return Source("ipmo", f"ipmo measure ({module[0]}): {module[1]}", module[0])
     return Source(
-        "ipmo", f"ipmo measure {d.id}: {d.description}", "ipmo/analytics/ipmo_measures.py"
+        "ipmo", f"ipmo measure {d.id}: {d.description}", "ipmo/analytics/planning/ipmo_measures.py"
     )
 
 

@@ -26,7 +26,7 @@ from functools import lru_cache
 import sqlglot
 import sqlglot.expressions as sx
 
-from ipmo.analytics.definitions import Side
+from ipmo.analytics.measures.definitions import Side
 
 VALUE_COLUMNS = {"items": "items", "quantity": "quantity", "actual_cost": "actual_cost"}
 ROW_COLUMNS = {"bnf_code", "bnf_name"}

@@ -31,9 +31,9 @@ import pyarrow as pa
 import sqlglot
 import sqlglot.expressions as sx
 
-from ipmo.analytics.custom_sql import UnsupportedSql
-from ipmo.analytics.definitions import Side
-from ipmo.analytics.dmd_views import INGREDIENTS, DmdViews, generic_equivalent, load_views
+from ipmo.analytics.measures.definitions import Side
+from ipmo.analytics.planning.custom_sql import UnsupportedSql
+from ipmo.analytics.planning.dmd_views import INGREDIENTS, DmdViews, generic_equivalent, load_views
 
 VALUE_COLUMNS = ("items", "quantity", "actual_cost")
 

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ipmo.analytics.definitions import MeasureDefinition, parse_definition
-from ipmo.analytics.dmd_index import DmdIndex, dmd_index
+from ipmo.analytics.measures.definitions import MeasureDefinition, parse_definition
+from ipmo.analytics.measures.dmd_index import DmdIndex, dmd_index
 
 CHAPTER, SALBUTAMOL = "03", "0301011R0"
 DEVICES = ("MDI", "DPI", "SMI")
