@@ -25,7 +25,7 @@ from ipmo.web.charts import tree_svg
 from ipmo.workforce.geography import Geography, Org
 from ipmo.workforce.importer import COLUMNS, import_assignments
 from ipmo.workforce.organogram import ics_tree
-from ipmo.workforce.views import PostFacts, summarise
+from ipmo.workforce.staffing import PostFacts, summarise
 
 ON = date(2026, 1, 1)
 

@@ -6,12 +6,9 @@ mounted here by discovery so the tree of folders stays the map of the commands.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import typer
 
-import ipmo
+from ipmo.hooks import domain_modules
 
 app = typer.Typer(
     name="ipmo",
@@ -23,15 +20,7 @@ app = typer.Typer(
 
 
 def _mount_domains() -> None:
-    for info in sorted(pkgutil.iter_modules(ipmo.__path__), key=lambda i: i.name):
-        if not info.ispkg:
-            continue
-        try:
-            module = importlib.import_module(f"ipmo.{info.name}.cli")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ipmo.{info.name}.cli":
-                raise
-            continue
+    for module in domain_modules("cli"):
         module.register(app)
 
 

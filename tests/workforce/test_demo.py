@@ -9,7 +9,7 @@ from ipmo.plans.service import plan_view
 from ipmo.store import session_scope
 from ipmo.workforce.demo import populate
 from ipmo.workforce.models import Post, ServiceActivity
-from ipmo.workforce.views import summary
+from ipmo.workforce.staffing import summary
 
 from .helpers import seed
 

@@ -11,7 +11,7 @@ import pytest
 from ipmo.store import session_scope
 from ipmo.workforce.importer import import_assignments
 from ipmo.workforce.organogram import ics_organogram, leadership_organogram
-from ipmo.workforce.views import named_posts, summary
+from ipmo.workforce.staffing import named_posts, summary
 
 from .helpers import csv_text, row, seed
 

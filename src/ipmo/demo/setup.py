@@ -7,16 +7,14 @@ hook (referral streams, workforce …); create one demo user per role.
 
 from __future__ import annotations
 
-import importlib
 import json
-import pkgutil
 import time
 from collections.abc import Callable
 
 from sqlalchemy import Engine, func, select
 
-import ipmo
 from ipmo.config import Settings
+from ipmo.hooks import domain_modules
 from ipmo.organisations.models import Organisation
 from ipmo.security.users import DEMO_PASSWORD, DEMO_USERS, seed_demo_users
 from ipmo.store import session_scope
@@ -27,18 +25,7 @@ Say = Callable[[str], None]
 
 
 def _domain_hooks() -> list:
-    hooks = []
-    for info in sorted(pkgutil.iter_modules(ipmo.__path__), key=lambda i: i.name):
-        if info.ispkg and info.name not in ("demo", "synth"):
-            try:
-                module = importlib.import_module(f"ipmo.{info.name}.demo")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"ipmo.{info.name}.demo":
-                    raise
-                continue
-            if hasattr(module, "populate"):
-                hooks.append(module)
-    return hooks
+    return [m for m in domain_modules("demo", exclude=("demo", "synth")) if hasattr(m, "populate")]
 
 
 def prepare_demo(

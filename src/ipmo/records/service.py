@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from ipmo import hooks
 from ipmo.patients.identity import normalise_nhs_number
 from ipmo.patients.models import Patient
 from ipmo.records import amend
@@ -531,19 +531,18 @@ def propose_change(
     return change
 
 
-# A domain that proposes changes hears the outcome: origin "<prefix>:<ref>" → "module:function",
-# called as fn(session, ref, status=…, reason=…, by=…, at=…) inside the same transaction (so an
-# accepted review intervention is marked applied, or rejected with the reason, atomically).
-OUTCOME_HOOKS: dict[str, str] = {"review-intervention": "ipmo.review.service:proposal_outcome"}
+# A domain that proposes changes hears the outcome: origin "<prefix>:<ref>" → the function its
+# hooks.py offers under PROPOSAL_OUTCOMES[<prefix>] (ipmo.hooks), called as fn(session, ref,
+# status=…, reason=…, by=…, at=…) inside the same transaction (so an accepted review intervention
+# is marked applied, or rejected with the reason, atomically).
+OUTCOME_HOOKS = "PROPOSAL_OUTCOMES"
 
 
 def _notify_origin(session: Session, change: ProposedChange) -> None:
     prefix, _, ref = change.origin.partition(":")
-    target = OUTCOME_HOOKS.get(prefix)
-    if target is None or not ref:
+    hook = hooks.offered_map(OUTCOME_HOOKS).get(prefix)
+    if hook is None or not ref:
         return
-    module, _, name = target.partition(":")
-    hook = getattr(importlib.import_module(module), name)
     hook(
         session,
         ref,

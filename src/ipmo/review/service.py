@@ -242,7 +242,7 @@ def proposal_outcome(
     by: str | None,
     at: datetime | None,
 ) -> None:
-    """Called by the records domain (``records.service.OUTCOME_HOOKS``) when the proposed change
+    """Called by the records domain (through ``review/hooks.py``) when the proposed change
     made from intervention ``ref`` is accepted or rejected, in the same transaction (audited
     there): the intervention becomes ``applied`` or ``rejected`` with the reason, so the reviewer
     sees what happened to it."""

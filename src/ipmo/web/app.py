@@ -6,9 +6,7 @@ Domains plug in by file name (see docs/DOMAINS.md): every ``ipmo/<domain>/api.py
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -24,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import ipmo
 from ipmo.config import Settings, get_settings
 from ipmo.fhir.outcome import FhirError, operation_outcome
+from ipmo.hooks import domain_modules
 from ipmo.patients.identity import InvalidNhsNumber
 from ipmo.security.errors import Forbidden, NotAuthenticated, PatientNotFound
 from ipmo.security.principal import Principal
@@ -39,16 +38,7 @@ STATIC = Path(__file__).with_name("static")
 
 
 def _domain_modules(name: str) -> list:
-    found = []
-    for info in sorted(pkgutil.iter_modules(ipmo.__path__), key=lambda i: i.name):
-        if not info.ispkg or info.name == "web":
-            continue
-        try:
-            found.append(importlib.import_module(f"ipmo.{info.name}.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ipmo.{info.name}.{name}":
-                raise
-    return found
+    return domain_modules(name, exclude=("web",))
 
 
 def _wants_json(request: Request) -> bool:

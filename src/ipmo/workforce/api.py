@@ -16,9 +16,14 @@ from ipmo.web.deps import db_session, require
 from ipmo.workforce import edits
 from ipmo.workforce.importer import WorkforceImportError, import_assignments
 from ipmo.workforce.organogram import ics_organogram, leadership_organogram
-from ipmo.workforce.services import BY_LEVELS, ActivityImportError, evaluation, import_activity
-from ipmo.workforce.services import to_csv as services_csv
-from ipmo.workforce.views import GROUPINGS, named_posts, summary
+from ipmo.workforce.service_evaluation import (
+    BY_LEVELS,
+    ActivityImportError,
+    evaluation,
+    import_activity,
+)
+from ipmo.workforce.service_evaluation import to_csv as services_csv
+from ipmo.workforce.staffing import GROUPINGS, named_posts, summary
 
 router = APIRouter(prefix="/api/workforce", tags=["workforce"])
 SVG = "image/svg+xml"

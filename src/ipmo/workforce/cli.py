@@ -54,7 +54,7 @@ def import_plan_cmd(file: Path = typer.Argument(..., help="CSV: programme,year,p
 @workforce.command("import-activity")
 def import_activity_cmd(file: Path = typer.Argument(..., help="service figures CSV (README)")):
     """Import monthly service figures for services run outside ipmo's referrals module."""
-    from ipmo.workforce.services import ActivityImportError, import_activity
+    from ipmo.workforce.service_evaluation import ActivityImportError, import_activity
 
     text = _read(file)
     try:
@@ -76,7 +76,7 @@ def summary_cmd(
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables"),
 ):
     """WTE per 10,000 registered patients, IP coverage, vacancies and training (aggregates)."""
-    from ipmo.workforce.views import GROUPINGS, summary
+    from ipmo.workforce.staffing import GROUPINGS, summary
 
     if by not in GROUPINGS:
         fail(f"--by must be one of {', '.join(GROUPINGS)}, not {by!r}")
@@ -161,7 +161,7 @@ def services_cmd(
     csv_out: Path | None = typer.Option(None, "--csv", help="write the table as CSV here"),
 ):
     """Service evaluation per service, area and month (referrals, supply, times, feedback)."""
-    from ipmo.workforce.services import BY_LEVELS, evaluation, to_csv
+    from ipmo.workforce.service_evaluation import BY_LEVELS, evaluation, to_csv
 
     if by not in BY_LEVELS:
         fail(f"--by must be one of {', '.join(BY_LEVELS)}, not {by!r}")

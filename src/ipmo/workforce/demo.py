@@ -447,7 +447,7 @@ def populate(engine: Engine, seed: int) -> str:
         )
         import_training_plan(s, "programme,year,planned_places\n" + plan_rows + "\n")
         months = _activity(s, random.Random(seed + 1), today)
-        from ipmo.plans.demo import create_demo_plan
+        from ipmo.plans import create_demo_plan
 
         plan = create_demo_plan(s, today)
     return f"{report}; {months} service-months; plan {plan}"

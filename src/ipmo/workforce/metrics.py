@@ -15,10 +15,10 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from ipmo.organisations.models import OrgKind, PharmacyService
-from ipmo.plans.metrics import BadScope, Metric, UnknownMetric
+from ipmo.plans import BadScope, Metric, UnknownMetric
 from ipmo.workforce.geography import load_geography
-from ipmo.workforce.services import BY_LEVELS, evaluation
-from ipmo.workforce.views import Row, load_posts, rotations, summarise
+from ipmo.workforce.service_evaluation import BY_LEVELS, evaluation
+from ipmo.workforce.staffing import Row, load_posts, rotations, summarise
 
 
 @dataclass(frozen=True)

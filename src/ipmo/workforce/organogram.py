@@ -17,7 +17,7 @@ from ipmo.organisations.models import OrgKind
 from ipmo.web.charts import Node, tree_svg
 from ipmo.workforce.geography import Geography, load_geography
 from ipmo.workforce.models import Post
-from ipmo.workforce.views import PostFacts, load_posts
+from ipmo.workforce.staffing import PostFacts, load_posts
 from ipmo.workforce.vocab import SECTOR_LABELS, Sector
 
 STACK_OVER = 6

@@ -22,8 +22,8 @@ from ipmo.workforce import edits
 from ipmo.workforce.importer import COLUMNS, WorkforceImportError, import_assignments
 from ipmo.workforce.models import Post
 from ipmo.workforce.organogram import ics_organogram, leadership_organogram
-from ipmo.workforce.services import BY_LEVELS, OTHERWISE_LABELS, evaluation
-from ipmo.workforce.views import GROUPINGS, named_posts, summary
+from ipmo.workforce.service_evaluation import BY_LEVELS, OTHERWISE_LABELS, evaluation
+from ipmo.workforce.staffing import GROUPINGS, named_posts, summary
 from ipmo.workforce.vocab import AFC_BANDS, PROGRAMME_LABELS, ROLE_LABELS, SECTOR_LABELS
 
 router = APIRouter(include_in_schema=False)

@@ -3,7 +3,7 @@ supply" share and reasons, time to accept and complete, escalations, satisfactio
 patients would otherwise have gone.
 
 The figures the NHS England Pharmacy First / CPCS evaluation slides report, from two sources:
-``ipmo.referrals.activity_figures`` (when that module provides it) and monthly figures imported
+the referrals domain's activity figures (offered in its ``hooks.py``) and monthly figures imported
 from CSV for services run elsewhere (layout in ``workforce/README.md``). Times are combined as
 totals over counts so means stay correct when summed over pharmacies and months.
 """
@@ -11,7 +11,6 @@ totals over counts so means stay correct when summed over pharmacies and months.
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 import re
 from collections.abc import Iterable, Mapping
@@ -20,6 +19,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ipmo import hooks
 from ipmo.organisations.models import Organisation, OrgKind, PharmacyService
 from ipmo.workforce.geography import Geography, load_geography
 from ipmo.workforce.models import ServiceActivity
@@ -204,17 +204,18 @@ def _months_back(today: date, n: int) -> list[str]:
 
 
 def _referral_figures(session: Session, months: int = 12) -> list[dict]:
-    """Pharmacy-level monthly figures from ``ipmo.referrals.figures.activity_figures`` when that
-    module is installed. It reports medians and splits referrals (not outcomes) by service, so a
-    pharmacy-month with one service is attributed to it and a mixed one to "all-referrals"; the
-    median x count stands in for the time totals (an approximation, said on the page)."""
-    try:
-        module = importlib.import_module("ipmo.referrals.figures")
-    except ModuleNotFoundError:
-        return []
-    fn = getattr(module, "activity_figures", None)
-    if fn is None:
-        return []
+    """Pharmacy-level monthly figures offered by the referrals domain (``PHARMACY_ACTIVITY_FIGURES``
+    in its hooks.py; none when no domain offers them). They report medians and split referrals
+    (not outcomes) by service, so a pharmacy-month with one service is attributed to it and a mixed
+    one to "all-referrals"; the median x count stands in for the time totals (an approximation,
+    said on the page)."""
+    out = []
+    for fn in hooks.offered("PHARMACY_ACTIVITY_FIGURES"):
+        out.extend(_figures_rows(fn, session, months))
+    return out
+
+
+def _figures_rows(fn, session: Session, months: int) -> list[dict]:
     out = []
     for month in _months_back(date.today(), months):
         for r in fn(session, by="pharmacy", month=month):

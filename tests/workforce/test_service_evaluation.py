@@ -8,7 +8,7 @@ import pytest
 
 from ipmo.store import session_scope
 from ipmo.workforce.geography import Geography, Org
-from ipmo.workforce.services import (
+from ipmo.workforce.service_evaluation import (
     ACTIVITY_COLUMNS,
     ActivityImportError,
     evaluation,
@@ -149,9 +149,10 @@ def test_a_repeated_row_is_refused_and_nothing_written(engine):
 
 
 def test_referral_figures_are_used_and_win_over_imported_ones(engine, monkeypatch):
-    """``ipmo.referrals.figures.activity_figures`` rows (pharmacy level, medians in minutes)
-    join the evaluation; an imported row for the same service, pharmacy and month is dropped."""
-    import ipmo.referrals.figures as figures
+    """The activity figures the referrals domain offers (``PHARMACY_ACTIVITY_FIGURES`` in its
+    hooks.py; pharmacy level, medians in minutes) join the evaluation; an imported row for the same
+    service, pharmacy and month is dropped."""
+    import ipmo.referrals.hooks as referral_hooks
 
     seed(engine)
     month = date.today().strftime("%Y-%m")
@@ -168,7 +169,7 @@ def test_referral_figures_are_used_and_win_over_imported_ones(engine, monkeypatc
                  "median_minutes_to_accept": 30.0, "median_minutes_to_complete": 120.0,
                  "escalations": 0}]  # fmt: skip
 
-    monkeypatch.setattr(figures, "activity_figures", fake)
+    monkeypatch.setattr(referral_hooks, "PHARMACY_ACTIVITY_FIGURES", fake)
     with session_scope(engine) as s:
         [row] = evaluation(s, by="pharmacy", service="contraception")
     assert (row["group"], row["referrals"], row["completed"]) == ("FA001", 4, 3)

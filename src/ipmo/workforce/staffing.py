@@ -1,4 +1,4 @@
-"""Workforce views: WTE per 10,000 registered patients, IP coverage, vacancies, rotations and the
+"""Staffing figures: WTE per 10,000 registered patients, IP coverage, vacancies, rotations and the
 training pipeline against the plan, with gaps flagged.
 
 Everything here is aggregate (no names), so any role with ``workforce.view`` may see it; the one

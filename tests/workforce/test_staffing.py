@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from ipmo.workforce.geography import Geography, Org
-from ipmo.workforce.views import (
+from ipmo.workforce.staffing import (
     PostFacts,
     rotations,
     summarise,

@@ -1,0 +1,14 @@
+"""What the review domain offers other domains, found by name (``ipmo.hooks``).
+
+* ``PROPOSAL_OUTCOMES`` — the records domain calls ``proposal_outcome`` when a change proposed
+  from a review intervention (origin ``review-intervention:<id>``) is accepted or rejected.
+* ``PLAN_METRICS`` — ``review.<rule id>`` metrics for plan objectives.
+"""
+
+from __future__ import annotations
+
+from ipmo.review.plan_metrics import ReviewMetrics
+from ipmo.review.service import proposal_outcome
+
+PROPOSAL_OUTCOMES = {"review-intervention": proposal_outcome}
+PLAN_METRICS = (ReviewMetrics(),)
