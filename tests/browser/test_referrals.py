@@ -27,7 +27,8 @@ def test_refer_accept_record_outcome_and_referrer_sees_it(page, live_server, sam
     page.get_by_label("Service").select_option("urgent-repeat-supply")
     page.get_by_label("Clinical summary").fill("Ran out of amlodipine 5 mg")
     page.get_by_role("button", name="Send referral").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Ada Smith"
+    assert page.get_by_role("heading", level=1).inner_text() == "Urgent repeat medicine supply"
+    assert page.locator(".ipmo-patient-banner").inner_text().startswith("Ada Smith")
     assert page.locator("#referral-status").inner_text().startswith("requested")
     assert serious_accessibility_violations(page) == []
     reference = page.locator(".nhsuk-caption-l").inner_text().removeprefix("Referral ")

@@ -34,5 +34,8 @@ def test_find_a_patient_then_open_the_summary(page, live_server):
     sign_in(page, live_server, "gp")
     page.get_by_role("link", name="Find a patient").click()
     page.get_by_label("NHS number").fill("999 000 0018")
-    page.get_by_role("button", name="Find").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Ada Smith"
+    page.get_by_role("button", name="Find by NHS number").click()
+    banner = page.locator(".ipmo-patient-banner")
+    assert banner.get_by_text("Ada Smith").is_visible()
+    assert banner.get_by_text("999 000 0018").is_visible()
+    assert banner.get_by_text("Riverside Medical Centre").is_visible()

@@ -1,15 +1,18 @@
-"""Find a patient by NHS number and see their summary."""
+"""Find a patient (by NHS number, or by name and date of birth) and see who they are."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
-from ipmo.patients.service import summary
+from ipmo.patients.service import SearchError, banner, search
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
+from ipmo.web.dates import DateInputError, parse_date_input
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
@@ -17,7 +20,10 @@ from ipmo.web.templating import render
 router = APIRouter(include_in_schema=False)
 NAV = [
     NavItem(
-        "Find a patient", "/patients", Activity.RECORD_VIEW, "Open a patient's record by NHS number"
+        "Find a patient",
+        "/patients",
+        Activity.RECORD_VIEW,
+        "Find a patient by NHS number, or by name and date of birth",
     )
 ]
 
@@ -26,15 +32,56 @@ NAV = [
 def find(
     request: Request,
     nhs_number: str = "",
+    family_name: str = "",
+    given_name: str = "",
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
+    session: Session = Depends(db_session),
 ):
-    if not nhs_number:
-        return render(request, "patients/find.html", {"error": None, "value": ""})
+    q = request.query_params
+    form = {
+        "nhs_number": nhs_number,
+        "family_name": family_name,
+        "given_name": given_name,
+        "dob_day": q.get("dob[day]", ""),
+        "dob_month": q.get("dob[month]", ""),
+        "dob_year": q.get("dob[year]", ""),
+    }
+    ctx: dict = {"form": form, "errors": {}, "results": None, "too_many": False}
+    by_name = any(form[k].strip() for k in form if k != "nhs_number")
+    if nhs_number.strip():
+        try:
+            digits = normalise_nhs_number(nhs_number)
+        except InvalidNhsNumber as exc:
+            ctx["errors"] = {"nhs_number": f"{exc}, for example 999 000 0018"}
+            return render(request, "patients/find.html", ctx, 422)
+        return RedirectResponse(f"/patients/{digits}", status_code=303)
+    if not by_name:
+        return render(request, "patients/find.html", ctx)
+    errors: dict[str, str] = {}
+    born: date | None = None
     try:
-        digits = normalise_nhs_number(nhs_number)
-    except InvalidNhsNumber as exc:
-        return render(request, "patients/find.html", {"error": str(exc), "value": nhs_number}, 422)
-    return RedirectResponse(f"/patients/{digits}", status_code=303)
+        born = parse_date_input(
+            form["dob_day"], form["dob_month"], form["dob_year"], "Date of birth"
+        )
+    except DateInputError as exc:
+        errors[f"dob-{exc.field}"] = str(exc)
+    try:
+        if not errors:
+            result = search(
+                session,
+                principal,
+                family_name=family_name,
+                given_name=given_name,
+                birth_date=born,
+            )
+            ctx.update(results=result.patients, too_many=result.too_many)
+    except SearchError as exc:
+        field = "dob-day" if "birth" in str(exc) else "family_name"
+        errors[field] = str(exc)
+    if errors:
+        ctx["errors"] = errors
+        return render(request, "patients/find.html", ctx, 422)
+    return render(request, "patients/find.html", ctx)
 
 
 @router.get("/patients/{nhs_number}")
@@ -45,4 +92,9 @@ def show(
     session: Session = Depends(db_session),
 ):
     patient = check_patient_access(session, principal, nhs_number, action="patient.read")
-    return render(request, "patients/summary.html", {"p": summary(session, patient)})
+    b = banner(session, patient)
+    return render(
+        request,
+        "patients/summary.html",
+        {"p": b, "banner": b, "back": {"href": "/patients", "text": "Find another patient"}},
+    )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ipmo.organisations.models import Organisation
 from ipmo.patients.models import Patient
+from ipmo.security.access import audit_event
+from ipmo.security.principal import Principal
+from ipmo.security.relationships import find_relationship
 
 
 def age_on(birth_date: date, on: date) -> int:
@@ -33,4 +38,120 @@ def summary(session: Session, patient: Patient, today: date | None = None) -> di
         "nominated_pharmacy": org(patient.nominated_pharmacy_code),
         "care_home": org(patient.care_home_code),
         "imd_decile": patient.imd_decile,
+    }
+
+
+# ---- finding a patient -------------------------------------------------------------------
+
+# A name + date of birth search reads at most this many candidates before the relationship
+# check; more than that is a search too vague to show anyone (PDS likewise refuses wide searches).
+MAX_CANDIDATES = 200
+MAX_SHOWN = 50
+
+
+class SearchError(ValueError):
+    """The search terms cannot be used (the message says what to change, in plain English)."""
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    patients: list[dict]
+    too_many: bool = False
+
+
+def _like_term(value: str) -> str:
+    escaped = value.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(
+    session: Session,
+    principal: Principal,
+    *,
+    family_name: str = "",
+    given_name: str = "",
+    birth_date: date | None = None,
+    today: date | None = None,
+) -> SearchResult:
+    """Patients whose names contain the given parts (case-insensitive) and who were born on
+    ``birth_date``, limited to those the principal has a legitimate relationship with.
+
+    Every patient shown is audited (``patient.search``, with the relationship that allowed it);
+    the search terms are not written anywhere (they are patient data)."""
+    family, given = family_name.strip(), given_name.strip()
+    if not family and not given:
+        raise SearchError("Enter the patient's last name (or part of it)")
+    if birth_date is None:
+        raise SearchError("Enter the patient's date of birth")
+    q = select(Patient).where(Patient.birth_date == birth_date)
+    if family:
+        q = q.where(func.lower(Patient.family_name).like(_like_term(family), escape="\\"))
+    if given:
+        q = q.where(func.lower(Patient.given_name).like(_like_term(given), escape="\\"))
+    candidates = list(
+        session.scalars(q.order_by(Patient.family_name, Patient.given_name).limit(MAX_CANDIDATES))
+    )
+    found: list[dict] = []
+    for patient in candidates:
+        reason = find_relationship(session, principal, patient)
+        if reason is None:
+            continue
+        if len(found) == MAX_SHOWN:
+            break
+        audit_event(session, principal, "patient.search", patient, reason=reason)
+        found.append(banner(session, patient, today))
+    too_many = len(candidates) == MAX_CANDIDATES or len(found) == MAX_SHOWN
+    audit_event(
+        session, principal, "patient.search", detail={"by": "name-dob", "shown": len(found)}
+    )
+    return SearchResult(found, too_many)
+
+
+def format_nhs_number(digits: str) -> str:
+    """NHS numbers are shown 3 3 4 ("943 476 5919", NHS Digital identity guidance)."""
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}" if len(digits) == 10 else digits
+
+
+def banner(session: Session, patient: Patient | str, today: date | None = None) -> dict:
+    """What the patient banner shows: identity, registration, nominated pharmacy, care home.
+
+    Call it only after the page's own access check (which audits the read)."""
+    if not isinstance(patient, Patient):
+        found = session.scalar(select(Patient).where(Patient.nhs_number == patient))
+        if found is None:
+            raise ValueError("no such patient")
+        patient = found
+    s = summary(session, patient, today)
+    return {
+        **s,
+        "nhs_number_display": format_nhs_number(patient.nhs_number),
+        "birth_date": patient.birth_date,
+        "deceased": patient.date_of_death,
+    }
+
+
+def referral_banner(session: Session, principal: Principal, referral, today: date | None = None):
+    """The banner on a referral's page. With a legitimate relationship to the patient (the
+    referral page's own read is audited with the patient's NHS number) it is the full banner;
+    otherwise (a closed referral, a patient from outside the ICS) it shows only what the
+    referral itself says, without the links to the record."""
+    patient = session.get(Patient, referral.patient_id) if referral.patient_id else None
+    if patient is not None and find_relationship(session, principal, patient):
+        return banner(session, patient, today)
+    practice = None
+    if referral.practice_code:
+        name = session.scalar(
+            select(Organisation.name).where(Organisation.ods_code == referral.practice_code)
+        )
+        practice = {"ods_code": referral.practice_code, "name": name}
+    born = referral.birth_date
+    return {
+        "name": referral.patient_name,
+        "nhs_number": referral.nhs_number or "",
+        "nhs_number_display": format_nhs_number(referral.nhs_number or "") or "Not given",
+        "birth_date": born,
+        "age": age_on(born, today or date.today()) if born else None,
+        "practice": practice,
+        "deceased": None,
+        "no_links": True,
     }

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ipmo.fhir.versions import FhirInputError
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
+from ipmo.patients.service import banner
 from ipmo.records.adapters import load_source
 from ipmo.records.models import DecisionAction
 from ipmo.records.service import (
@@ -83,6 +84,7 @@ def _page(
         "records/patient.html",
         {
             "nhs": nhs_number,
+            "banner": banner(session, nhs_number),
             "view": view,
             "rec": rec,
             "as_of": as_of.isoformat(),

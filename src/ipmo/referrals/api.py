@@ -115,6 +115,7 @@ def list_visible(
     pharmacy: str | None = None,
     overdue: bool = False,
     limit: int = 200,
+    nhs_number: str | None = None,
 ) -> list[Referral]:
     q = select(Referral)
     cond = svc.visible_filter(session, principal)
@@ -126,6 +127,8 @@ def list_visible(
         q = q.where(Referral.service == service)
     if pharmacy:
         q = q.where(Referral.target_org_code == pharmacy)
+    if nhs_number:
+        q = q.where(Referral.nhs_number == nhs_number)
     if overdue:
         now = utcnow()
         q = q.where(

@@ -9,11 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ipmo.organisations.models import Organisation, OrgKind
+from ipmo.patients.service import banner, referral_banner
 from ipmo.referrals import lifecycle as lc
 from ipmo.referrals import service as svc
 from ipmo.referrals.api import is_overdue, list_visible, open_referral
-from ipmo.referrals.services import RULES
+from ipmo.referrals.services import RULES, rule_for
 from ipmo.security import Activity, Principal
+from ipmo.security.access import check_patient_access
 from ipmo.store import utcnow
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
@@ -55,6 +57,13 @@ def _services_for(session: Session, principal: Principal) -> list[tuple[str, str
         for r in RULES.values()
         if kind in r.senders and r.pharmacy_service
     ]
+
+
+def _service_title(service: str) -> str:
+    try:
+        return rule_for(service).title
+    except ValueError:
+        return service
 
 
 def _pharmacies(session: Session) -> list[tuple[str, str]]:
@@ -111,6 +120,27 @@ def inbox(
             "inbox": True,
         },
     )
+
+
+@router.get("/referrals/patients/{nhs_number}")
+def for_patient(
+    request: Request,
+    nhs_number: str,
+    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
+    session: Session = Depends(db_session),
+):
+    """One patient's referrals (those the user's organisation is involved in), under the banner."""
+    patient = check_patient_access(session, principal, nhs_number, action="referral.list-patient")
+    rows = list_visible(session, principal, nhs_number=patient.nhs_number)
+    ctx = {
+        "title": "Referrals",
+        "rows": rows,
+        "now": utcnow(),
+        "is_overdue": is_overdue,
+        "inbox": False,
+        "banner": banner(session, patient),
+    }
+    return render(request, "referrals/list.html", ctx)
 
 
 @router.get("/referrals/new")
@@ -198,6 +228,8 @@ def show(
     org_names = dict(session.execute(select(Organisation.ods_code, Organisation.name)).all())
     ctx = {
         "r": ref,
+        "banner": referral_banner(session, principal, ref),
+        "service_title": _service_title(ref.service),
         "dms": dms,
         "names": org_names,
         "error": error,

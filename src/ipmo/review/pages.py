@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ipmo.patients.service import banner
 from ipmo.review import service
 from ipmo.review.api import review_json, worklist_rows
 from ipmo.review.check import check
@@ -93,6 +94,7 @@ def patient_page(
         "review/patient.html",
         {
             "patient": patient,
+            "banner": banner(session, patient),
             "result": result,
             "reviews": reviews,
             "saved": saved,
@@ -145,6 +147,7 @@ def record_page(
             "review/patient.html",
             {
                 "patient": patient,
+                "banner": banner(session, patient),
                 "result": result,
                 "reviews": [],
                 "saved": None,

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader
 
 import ipmo
+from ipmo.web.dates import nhs_date, nhs_datetime
 
 WEB_DIR = Path(__file__).parent
 
@@ -33,6 +34,8 @@ def _environment() -> Environment:
         undefined=ChainableUndefined,  # required by nhsuk-frontend-jinja
         autoescape=True,
     )
+    env.filters["nhs_date"] = nhs_date
+    env.filters["nhs_datetime"] = nhs_datetime
     return env
 
 

@@ -1,0 +1,79 @@
+"""Dates the NHS.UK way: written "7 December 2026" and typed into the three-field date input.
+
+NHS digital service manual, content style guide "Dates": day, month in full, year, no leading
+zero and no ordinal; the date input component asks for day, month and year in separate fields
+(browser date pickers are hard to use for dates of birth and with assistive technology).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+def nhs_date(value: date | datetime | str | None, default: str = "") -> str:
+    """``date(2026, 12, 7)`` → "7 December 2026"; ISO strings are read first; None → default."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            return value
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def nhs_datetime(value: datetime | str | None, default: str = "") -> str:
+    """ "7 December 2026 at 2:05pm" (the style guide's 12-hour clock, no leading zero)."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, datetime):
+        return nhs_date(value)
+    hour = value.hour % 12 or 12
+    suffix = "am" if value.hour < 12 else "pm"
+    return f"{nhs_date(value)} at {hour}:{value.minute:02d}{suffix}"
+
+
+class DateInputError(ValueError):
+    """What is wrong with a typed date, in the words the NHS.UK error message pattern uses."""
+
+    def __init__(self, message: str, field: str = "day") -> None:
+        super().__init__(message)
+        self.field = field  # which of day / month / year to mark (and link the summary to)
+
+
+def parse_date_input(day: str, month: str, year: str, what: str = "Date") -> date | None:
+    """Read the three fields of the NHS.UK date input; all empty → None."""
+    parts = {"day": day.strip(), "month": month.strip(), "year": year.strip()}
+    if not any(parts.values()):
+        return None
+    for name, text in parts.items():
+        if not text:
+            raise DateInputError(f"{what} must include a {name}", name)
+        if not text.isdigit():
+            raise DateInputError(f"{what} must be a real date", name)
+    if len(parts["year"]) != 4:
+        raise DateInputError("Year must include 4 numbers", "year")
+    try:
+        return date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
+    except ValueError:
+        raise DateInputError(f"{what} must be a real date", "day") from None

@@ -1,0 +1,40 @@
+"""Dates written and typed the NHS.UK way (content style guide "Dates", date input component)."""
+
+from datetime import date, datetime
+
+import pytest
+
+from ipmo.web.dates import DateInputError, nhs_date, nhs_datetime, parse_date_input
+
+
+def test_dates_are_written_day_month_year_without_leading_zero():
+    assert nhs_date(date(2026, 12, 7)) == "7 December 2026"
+    assert nhs_date("2026-01-02") == "2 January 2026"
+    assert nhs_date(None, "Not known") == "Not known"
+    assert nhs_date("not a date") == "not a date"
+
+
+def test_times_use_the_12_hour_clock():
+    assert nhs_datetime(datetime(2026, 12, 7, 14, 5)) == "7 December 2026 at 2:05pm"
+    assert nhs_datetime(datetime(2026, 12, 7, 0, 30)) == "7 December 2026 at 12:30am"
+
+
+def test_date_input_reads_three_fields():
+    assert parse_date_input("7", "12", "2026") == date(2026, 12, 7)
+    assert parse_date_input("", " ", "") is None
+
+
+@pytest.mark.parametrize(
+    ("day", "month", "year", "message", "field"),
+    [
+        ("", "3", "1940", "Date of birth must include a day", "day"),
+        ("1", "", "1940", "Date of birth must include a month", "month"),
+        ("1", "3", "40", "Year must include 4 numbers", "year"),
+        ("31", "2", "1940", "Date of birth must be a real date", "day"),
+        ("1", "March", "1940", "Date of birth must be a real date", "month"),
+    ],
+)
+def test_date_input_errors_name_the_field(day, month, year, message, field):
+    with pytest.raises(DateInputError) as err:
+        parse_date_input(day, month, year, "Date of birth")
+    assert (str(err.value), err.value.field) == (message, field)
