@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ipmo.analytics.reports.disclosure import ROUNDING_MULTIPLE, SUPPRESSION_THRESHOLD, disclose
+from ipmo.disclosure import ROUNDING_MULTIPLE, SUPPRESSION_THRESHOLD, disclose
 
 
 def test_counts_at_or_below_threshold_are_withheld():

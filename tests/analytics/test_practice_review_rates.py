@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 from sqlalchemy import insert
 
-from ipmo.analytics.reports.practice_review_rates import practice_review_rates, rates_table
 from ipmo.patients.models import Patient
+from ipmo.review import practice_review_rates, rates_table
 from ipmo.review import service as review_service
 from ipmo.review.models import IndicatorRate
 from ipmo.store import session_scope

@@ -1,4 +1,4 @@
-"""Web routes for the practice PINCER / SMR-cohort rates (``practice_review_rates.py``).
+"""Web routes for the practice PINCER / SMR-cohort rates (computed in ``review/rates.py``).
 
 Included by ``pages.py`` (the page) and ``api.py`` (JSON/CSV under ``/api/analytics``); both need
 the ``analytics.view`` activity. Only disclosure-controlled aggregates leave these routes.
@@ -14,11 +14,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from ipmo.analytics.reports.practice_review_rates import (
-    FAMILIES,
-    practice_review_rates,
-    rates_table,
-)
+from ipmo.review import RATE_FAMILIES as FAMILIES
+from ipmo.review import practice_review_rates, rates_table
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem

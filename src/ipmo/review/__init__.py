@@ -1,0 +1,12 @@
+"""Medicines optimisation case finding: PINCER, STOPP/START, ACB and SMR-cohort rules over the
+store, the SMR worklist and the population rates.
+
+Published names (other domains import only these): the practice rates the analytics dashboard
+shows — :func:`practice_review_rates` (patients flagged per 1,000 registered, per practice and
+rule, disclosure-controlled), :func:`rates_table`, :data:`RATE_FAMILIES`, :class:`PracticeRuleRate`.
+"""
+
+from ipmo.review.rates import FAMILIES as RATE_FAMILIES
+from ipmo.review.rates import PracticeRuleRate, practice_review_rates, rates_table
+
+__all__ = ["RATE_FAMILIES", "PracticeRuleRate", "practice_review_rates", "rates_table"]

@@ -6,7 +6,6 @@ Nothing here logs patient identifiers; counts and row ids only.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -28,6 +27,7 @@ from ipmo.review.models import (
     WorklistEntry,
 )
 from ipmo.review.params import DEFAULT, Params
+from ipmo.review.rates import rates  # noqa: F401 - re-exported: api and pages call service.rates
 from ipmo.review.units import normalise
 from ipmo.review.worklist import priority
 from ipmo.store import session_scope
@@ -169,39 +169,6 @@ def run(engine: Engine, as_of: date, params: Params = DEFAULT) -> RunSummary:
                         )
                     )
         return RunSummary(len(patients), on_list, findings)
-
-
-def rates(session: Session, group_by: str = "practice") -> list[dict]:
-    """Latest rates per practice or PCN with disclosure control applied (analytics zone)."""
-    from ipmo.analytics.reports.disclosure import disclose
-
-    latest = session.scalar(select(IndicatorRate.as_of).order_by(IndicatorRate.as_of.desc()))
-    if latest is None:
-        return []
-    pcn = {
-        o.ods_code: o.parent_code
-        for o in session.scalars(select(Organisation).where(Organisation.kind == "practice"))
-    }
-    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for r in session.scalars(select(IndicatorRate).where(IndicatorRate.as_of == latest)):
-        key = r.practice_code if group_by == "practice" else pcn.get(r.practice_code or "")
-        t = totals[(key or "unknown", r.rule_id)]
-        t[0] += r.denominator
-        t[1] += r.numerator
-    out = []
-    for (org, rule_id), (d, n) in sorted(totals.items()):
-        dd, nn = disclose(d), disclose(n)
-        out.append(
-            {
-                "org": org,
-                "rule_id": rule_id,
-                "as_of": latest.isoformat(),
-                "denominator": dd,
-                "numerator": nn,
-                "rate_percent": round(100 * nn / dd, 1) if dd and nn is not None else None,
-            }
-        )
-    return out
 
 
 # Interventions that change the medicines list; monitoring and referral do not.

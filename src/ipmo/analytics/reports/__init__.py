@@ -1,3 +1,3 @@
 """Reports: what is shown from computed measures — catalogue, dashboard data, the medicines-on-a-
-page report, inequalities, CUSUM alerts, practice review rates and disclosure control. The top
-inner layer; the web and CLI adapters (``api``, ``pages``, ``cli``…) sit above it."""
+page report, inequalities, CUSUM alerts. The top inner layer; the web and CLI adapters (``api``,
+``pages``, ``cli``…) sit above it."""

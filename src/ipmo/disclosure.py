@@ -1,4 +1,5 @@
-"""Statistical disclosure control for anything in the analytics zone that counts patients.
+"""Statistical disclosure control for anything that publishes counts of patients (population
+analytics, the review rates). Part of the spine: any domain may use it.
 
 Two constants and one pure function, applied before display or export (ARCHITECTURE.md,
 "population analytics … counts below the disclosure threshold suppressed"). The values follow

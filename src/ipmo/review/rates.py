@@ -1,6 +1,14 @@
-"""Practice-level PINCER and SMR-cohort rates: patients flagged per 1,000 registered patients.
+"""The one home of the review rates, both derived from the ``IndicatorRate`` rows ``ipmo review
+run`` writes (per practice and rule: patients the rule flagged, and its own denominator):
 
-Inputs, both from the store (SQLAlchemy, SQLite or PostgreSQL):
+* :func:`rates` — each rule's rate within its own denominator, per practice or PCN, in percent
+  (``/review/rates``, ``/api/review/rates``);
+* :func:`practice_review_rates` — PINCER and SMR-cohort patients flagged per 1,000 registered
+  patients, per practice (the analytics dashboard's ``/analytics/practice-review-rates``).
+
+Both apply disclosure control (``ipmo.disclosure``) to every count before a rate is formed.
+
+Inputs of the per-1,000 rates, both from the store (SQLAlchemy, SQLite or PostgreSQL):
 
 * the review domain's ``IndicatorRate`` rows written by ``ipmo review run``: per practice and
   rule, ``numerator`` = patients the rule flagged (PINCER hazards: PRIMIS/OpenSAFELY logic;
@@ -9,14 +17,15 @@ Inputs, both from the store (SQLAlchemy, SQLite or PostgreSQL):
 * the registered list: patients with a practice who were alive on ``as_of`` (PINCER §1.2, the
   same population ``review.service.run`` evaluates).
 
-Disclosure control (``analytics.disclosure``: counts ≤ 7 withheld, others rounded to 5) is
+Disclosure control (``ipmo.disclosure``: counts ≤ 7 withheld, others rounded to 5) is
 applied to both counts *before* the rate is formed, and the rate is computed from the published
 counts, so it never reveals more than they do. Nothing is stored: the rates are derived on read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
 
@@ -24,11 +33,13 @@ import pyarrow as pa
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ipmo.analytics.reports.disclosure import disclose
+from ipmo.disclosure import disclose
 from ipmo.organisations.models import Organisation
 from ipmo.patients.models import Patient
 from ipmo.review.models import IndicatorRate
 from ipmo.review.rules import all_rules
+
+GROUPINGS = ("practice", "pcn")
 
 FAMILIES = ("pincer", "smr")
 PER = 1000
@@ -64,17 +75,58 @@ def registered_patients(session: Session, as_of: date) -> dict[str, int]:
     return {practice: int(count) for practice, count in rows}
 
 
+def indicator_totals(
+    session: Session,
+    as_of: date,
+    org_of: Callable[[str | None], str | None] = lambda practice: practice,
+    rule_ids: Iterable[str] | None = None,
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(organisation, rule id) → (denominator, numerator) summed over the ``IndicatorRate`` rows
+    of ``as_of``; ``org_of`` maps a practice code to the organisation it counts in (raw counts:
+    do not publish)."""
+    query = select(IndicatorRate).where(IndicatorRate.as_of == as_of)
+    if rule_ids is not None:
+        query = query.where(IndicatorRate.rule_id.in_(list(rule_ids)))
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for r in session.scalars(query):
+        t = totals[(org_of(r.practice_code) or "unknown", r.rule_id)]
+        t[0] += r.denominator
+        t[1] += r.numerator
+    return {key: (d, n) for key, (d, n) in totals.items()}
+
+
 def flagged_patients(session: Session, as_of: date, rule_ids: Iterable[str]) -> dict[tuple, int]:
     """(practice, rule id) → patients flagged on ``as_of`` (raw counts: do not publish)."""
-    rows = session.execute(
-        select(IndicatorRate.practice_code, IndicatorRate.rule_id, IndicatorRate.numerator).where(
-            IndicatorRate.as_of == as_of, IndicatorRate.rule_id.in_(list(rule_ids))
-        )
+    return {k: n for k, (_d, n) in indicator_totals(session, as_of, rule_ids=rule_ids).items()}
+
+
+def rates(session: Session, group_by: str = "practice") -> list[dict]:
+    """Latest rates per practice or PCN, each within its rule's own denominator, in percent,
+    with disclosure control applied."""
+    latest = latest_as_of(session)
+    if latest is None:
+        return []
+    pcn = {
+        o.ods_code: o.parent_code
+        for o in session.scalars(select(Organisation).where(Organisation.kind == "practice"))
+    }
+    by_pcn = group_by != "practice"
+    totals = indicator_totals(
+        session, latest, (lambda p: pcn.get(p or "")) if by_pcn else (lambda p: p)
     )
-    out: dict[tuple, int] = {}
-    for practice, rule_id, numerator in rows:
-        key = (practice or "unknown", rule_id)
-        out[key] = out.get(key, 0) + int(numerator)
+    out = []
+    for (org, rule_id), (d, n) in sorted(totals.items()):
+        dd, nn = disclose(d), disclose(n)
+        out.append(
+            {
+                "org": org,
+                "rule_id": rule_id,
+                "as_of": latest.isoformat(),
+                "denominator": dd,
+                "numerator": nn,
+                "rate_percent": round(100 * nn / dd, 1) if dd and nn is not None else None,
+            }
+        )
     return out
 
 
