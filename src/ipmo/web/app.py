@@ -31,6 +31,7 @@ from ipmo.security.users import authenticate
 from ipmo.store import StoreError, create_store_engine
 from ipmo.web.deps import db_session, optional_principal
 from ipmo.web.nav import NavItem
+from ipmo.web.openapi import document_error_responses
 from ipmo.web.templating import render
 
 log = logging.getLogger("ipmo.web")
@@ -85,6 +86,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     # mounted last so each domain's /static/<domain> above wins over the shared folder
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.nav = nav
+    document_error_responses(app)
     return app
 
 
