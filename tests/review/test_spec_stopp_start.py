@@ -202,6 +202,7 @@ def test_stopp_D14_potent_anticholinergic_with_delirium_or_dementia(chk):
     assert chk("STOPP-D14", "Oxybutynin 5mg tablets", ("dementia", 300))
     assert chk("STOPP-D14", "Oxybutynin 5mg tablets", ("delirium", 100))
     assert chk("STOPP-D14", "Amitriptyline 10mg tablets", ("delirium", 30))
+    assert chk("STOPP-D14", "Procyclidine 5mg tablets", ("delirium", 30))  # Boustani 3
     assert not chk("STOPP-D14", "Oxybutynin 5mg tablets")
     assert not chk("STOPP-D14", "Codeine phosphate 30mg tablets", ("dementia", 300))  # ACB 1
     assert not chk("STOPP-D14", "Codeine phosphate 30mg tablets", ("delirium", 30))  # ACB 1

@@ -237,31 +237,80 @@ def build_products(shared: Path) -> int:
     return len(products)
 
 
-def build_acb(shared: Path) -> tuple[int, int]:
-    """Boustani ACB scores (primary) with the UK ACB calculator list as the cross-check."""
+# Boustani 2008 names (US usage, brands) -> the UK/dm+d (BAN) name the products carry.
+ACB_SYNONYMS = {
+    "benztropine": "benzatropine",
+    "meclizine": "meclozine",
+    "chlorpheniramine": "chlorphenamine",
+    "chlorthalidone": "chlortalidone",
+    "coumadin": "warfarin",  # a brand of warfarin
+    "dicyclomine": "dicycloverine",
+    "meperidine": "pethidine",
+    "mepethidine": "pethidine",  # misspelling of meperidine in the collated table
+    "methotrimeprazine": "levomepromazine",
+    "pyrilamine": "mepyramine",
+    "scopolamine": "hyoscine hydrobromide",
+}
+# Boustani entries that are not a single substance dm+d can name (see the ACB spec test).
+ACB_NOT_SUBSTANCES = {
+    "empracet": "a Canadian brand of paracetamol with codeine; codeine is scored on its own",
+    "brompheniramine maleate": "a second entry (score 1) for brompheniramine, which the table"
+    " also scores 3 under its substance name as the MIT copy does; the substance entry is used",
+}
+
+
+def _boustani(shared: Path) -> dict[str, tuple[int, str]]:
+    """Every drug the ACB scale scores (Boustani M, Campbell N, Munger S, Maidment I, Fox C.
+    Impact of anticholinergics on the aging brain: a review and practical application. Aging
+    Health 2008;4(3):311-320), from both copies of it: the ``boustani`` column of
+    ``aas_combined.csv`` (MIT, © 2025 JuM24) and the ``Boustani2008`` column of ``ACB_table.csv``
+    (g-b-f/ACB-data, no licence stated; the scores are published facts). Neither copy alone is
+    complete: the first lacks procyclidine and promazine (both 3). substance -> (score, copies)."""
     acb = shared / "clinical/acb"
-    boustani: dict[str, int] = {}
+    found: dict[str, dict[str, int]] = {}
     with (acb / "JuM24_Pseudoscales_simulation/aas_combined.csv").open(newline="") as f:
         for r in csv.DictReader(f):
-            score = float(r["boustani"])
-            if score > 0:
-                boustani[r["drug"].strip().lower()] = int(score)
+            if float(r["boustani"]) > 0:
+                name = r["drug"].strip().lower()
+                found.setdefault(ACB_SYNONYMS.get(name, name), {})["aas_combined"] = int(
+                    float(r["boustani"])
+                )
+    with (acb / "g-b-f_ACB-data/ACB_table.csv").open(newline="") as f:
+        for r in csv.DictReader(f):
+            name, score = r["Name"].strip().lower(), r["Boustani2008"].strip()
+            if score and name not in ACB_NOT_SUBSTANCES:
+                found.setdefault(ACB_SYNONYMS.get(name, name), {})["ACB_table"] = int(score)
+    out = {}
+    for name, by_copy in found.items():
+        if len(set(by_copy.values())) != 1:
+            raise ValueError(f"the two copies of Boustani 2008 disagree on {name}: {by_copy}")
+        out[name] = (next(iter(by_copy.values())), "+".join(sorted(by_copy)))
+    return out
+
+
+def build_acb(shared: Path) -> tuple[int, int]:
+    """Boustani ACB scores (primary) with the UK ACB calculator list as the cross-check."""
+    boustani = _boustani(shared)
+    # The UK calculator's names are compared as written (it lists some substances under two
+    # names with different scores, e.g. levomepromazine 3 and methotrimeprazine 2).
     calc: dict[str, int] = {}
-    with (acb / "g-b-f_ACB-data/ACBcalc.csv").open(newline="") as f:
+    with (shared / "clinical/acb/g-b-f_ACB-data/ACBcalc.csv").open(newline="") as f:
         for r in csv.DictReader(f):
             calc[r["Name"].strip().lower()] = int(float(r["Score"]))
     rows, disagreements = [], []
     for name in sorted(set(boustani) | set(calc)):
-        b, c = boustani.get(name), calc.get(name)
+        b, src = boustani.get(name, (None, ""))
+        c = calc.get(name)
         status = (
             "agree"
             if b == c
             else ("boustani_only" if c is None else "acbcalc_only" if b is None else "differ")
         )
-        rows.append([name, b or "", c if c is not None else "", status])
+        row = [name, b or "", c if c is not None else "", status, src]
+        rows.append(row)
         if status != "agree":
-            disagreements.append([name, b or "", c if c is not None else "", status])
-    header = ["substance", "boustani", "acbcalc", "status"]
+            disagreements.append(row)
+    header = ["substance", "boustani", "acbcalc", "status", "boustani_from"]
     for fname, data in (("acb.csv", rows), ("acb_disagreements.csv", disagreements)):
         with (DATA / fname).open("w", newline="") as f:
             w = csv.writer(f)
