@@ -1,16 +1,27 @@
-"""Builders for review tests: a patient, prescriptions, codes and results relative to ``AS_OF``."""
+"""Builders for review tests: a patient, prescriptions, codes and results relative to ``AS_OF``.
+
+The spec tests (``test_spec_*.py``) run on every engine, as ehrQL's spec tests do: the ``rv``
+helpers answer through the per-patient Python engine (``engine_python`` via ``check``) or the
+set-based DuckDB engine (``engine_sql``). A test of a feature one engine does not have is marked
+``@pytest.mark.engine_lacks("duckdb", reason)``: on that engine it runs and must fail with
+``NotImplementedError`` (a strict xfail, shown in the report), never a silent skip.
+"""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from types import SimpleNamespace
 
+import duckdb
 import pytest
 
-from ipmo.review.check import fired
+from ipmo.review.check import check, fired
 from ipmo.review.codelists import codes
+from ipmo.review.engine_sql import evaluate_population, hits
 from ipmo.review.facts import Event, Issue, Obs, PatientFacts, Stay
 from ipmo.review.params import DEFAULT, Params
+from ipmo.review.population import load_facts
+from ipmo.review.rules import all_rules
 
 AS_OF = date(2024, 6, 30)
 
@@ -71,17 +82,103 @@ def ids(facts: PatientFacts, params: Params = DEFAULT, as_of: date = AS_OF) -> s
     return {r.id for r, _ in fired(facts, as_of, params)}
 
 
+def _duckdb_results(facts: PatientFacts, params: Params, as_of: date, rules=None):
+    con = duckdb.connect(config={"threads": 1})
+    load_facts(con, [facts])
+    return con, evaluate_population(con, as_of, params, rules)
+
+
+class DuckdbHits:
+    """The DuckDB engine's answer to "did rule X fire for this patient?". Each rule asked about
+    is evaluated on its own (the whole rule set per patient would cost over a second a call);
+    an unknown rule id is an error, not a silent "no"."""
+
+    def __init__(self, facts: PatientFacts, params: Params, as_of: date) -> None:
+        self.facts, self.params, self.as_of = facts, params, as_of
+        self.rules = {r.id: r for r in all_rules(params)}
+        self.cache: dict[str, bool] = {}
+
+    def __contains__(self, rule_id: object) -> bool:
+        assert isinstance(rule_id, str)
+        if rule_id not in self.cache:
+            con, rules = _duckdb_results(
+                self.facts, self.params, self.as_of, (self.rules[rule_id],)
+            )
+            self.cache[rule_id] = (self.facts.patient_id, rule_id) in hits(con, rules)
+            con.close()
+        return self.cache[rule_id]
+
+
+ENGINES = ("python", "duckdb")
+
+
+def pytest_generate_tests(metafunc):
+    """Every spec test that uses the ``rv`` helpers runs once per engine."""
+    if metafunc.module.__name__.rsplit(".", 1)[-1].startswith("test_spec_") and (
+        "rv" in metafunc.fixturenames
+    ):
+        metafunc.parametrize("review_engine", ENGINES, indirect=True)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        engine = getattr(getattr(item, "callspec", None), "params", {}).get("review_engine")
+        for mark in item.iter_markers("engine_lacks"):
+            if mark.args[0] == engine:
+                item.add_marker(
+                    pytest.mark.xfail(reason=mark.args[1], raises=NotImplementedError, strict=True)
+                )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "engine_lacks(engine, reason): the feature under test is not in that engine"
+    )
+
+
 @pytest.fixture
-def rv() -> SimpleNamespace:
+def review_engine(request) -> str:
+    """The rule engine a spec test runs on (named apart from the SQLAlchemy ``engine``)."""
+    return getattr(request, "param", "python")
+
+
+@pytest.fixture
+def rv(review_engine: str) -> SimpleNamespace:
+    engine = review_engine
+
+    def engine_ids(facts: PatientFacts, params: Params = DEFAULT, as_of: date = AS_OF):
+        if engine == "duckdb":
+            return DuckdbHits(facts, params, as_of)
+        return ids(facts, params, as_of)
+
+    def priority(facts: PatientFacts, params: Params = DEFAULT, as_of: date = AS_OF) -> int:
+        """The SMR worklist score (both engines compute it)."""
+        if engine == "duckdb":
+            con, _ = _duckdb_results(facts, params, as_of)
+            (score,) = con.execute("SELECT score FROM review_results").fetchone()
+            con.close()
+            return score
+        return check(facts, as_of, params).smr_priority
+
+    def python_check(facts: PatientFacts, as_of: date = AS_OF, feature: str = ""):
+        """``check`` (evidence, ACB total, medicine count, prompts): the per-patient engine's
+        features; the set-based engine returns hits and scores only."""
+        if engine != "python":
+            raise NotImplementedError(f"{engine} engine has no per-patient {feature or 'check'}")
+        return check(facts, as_of)
+
     return SimpleNamespace(
         AS_OF=AS_OF,
+        engine=engine,
         ago=ago,
         patient=patient,
         rx=rx,
         repeat=repeat,
         dx=dx,
         lab=lab,
-        ids=ids,
+        ids=engine_ids,
+        priority=priority,
+        check=python_check,
         code=code,
         Stay=Stay,
         Params=Params,

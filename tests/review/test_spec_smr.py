@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from ipmo.review.check import check
 from ipmo.review.doac import allowed_strengths, cockcroft_gault
 from ipmo.review.worklist import priority
 
@@ -43,9 +42,7 @@ def test_smr_care_home_resident(rv):
 
 def test_smr_polypharmacy_10_unique_medicines_in_bnf_chapters_1_to_4_and_6_to_10(rv):
     ten = [rv.rx(n, bnf=BNF[n]) for n in TEN]
-    r = check(rv.patient(*ten), rv.AS_OF)
-    assert r.medicine_count == 10
-    assert "SMR-POLYPHARMACY-10" in {f.rule_id for f in r.findings}
+    assert "SMR-POLYPHARMACY-10" in rv.ids(rv.patient(*ten))
     # two strengths of one substance are one medicine
     dup = ten[:9] + [rv.rx("Atorvastatin 40mg tablets", bnf="0212000B0AAACAC")]
     assert "SMR-POLYPHARMACY-10" not in rv.ids(rv.patient(*dup))
@@ -53,6 +50,11 @@ def test_smr_polypharmacy_10_unique_medicines_in_bnf_chapters_1_to_4_and_6_to_10
     abx = ten[:9] + [rv.rx("Amoxicillin 500mg capsules", bnf="0501013B0AAABAB")]
     assert "SMR-POLYPHARMACY-10" not in rv.ids(rv.patient(*abx))
     assert "SMR-POLYPHARMACY-6" in rv.ids(rv.patient(*ten[:6]))
+
+
+@pytest.mark.engine_lacks("duckdb", "the set-based engine gives the SMR hits, not the count")
+def test_smr_polypharmacy_count_on_the_patient_check(rv):
+    assert rv.check(rv.patient(*[rv.rx(n, bnf=BNF[n]) for n in TEN])).medicine_count == 10
 
 
 def test_smr_severe_frailty(rv):
@@ -82,7 +84,7 @@ def test_smr_dmard_and_teratogenic_in_women_55_or_under(rv):
     assert "SMR-TERATOGENIC" not in rv.ids(rv.patient(*valp, sex="female", age=60))
 
 
-def test_worklist_score_follows_the_section_4_2_proposal(rv):
+def test_worklist_score_follows_the_section_4_2_proposal():
     # care home +3, ≥10 medicines +2, one hazard +2, ACB ≥3 +2, no SMR in 12 months +1
     score, reasons, cohort = priority(
         ["SMR-CARE-HOME", "SMR-POLYPHARMACY-10", "PINCER-A", "ACB-TOTAL"]
@@ -97,19 +99,22 @@ def test_worklist_score_follows_the_section_4_2_proposal(rv):
 def test_worklist_weights_are_configurable(rv):
     p = rv.Params(weights={**rv.Params().weights, "care_home": 10})
     assert priority(["SMR-CARE-HOME"], p)[0] == 11
+    # care home +10, no SMR in 12 months +1, on the engine's own score
+    assert rv.priority(rv.patient(care_home=True), p) == 11
 
 
 def test_recent_smr_lowers_priority(rv):
-    ch = check(rv.patient(care_home=True), rv.AS_OF)
-    reviewed = check(rv.patient(rv.lab("smr", None, 100), care_home=True), rv.AS_OF)
-    assert reviewed.smr_priority == ch.smr_priority - 1
+    ch = rv.priority(rv.patient(care_home=True))
+    reviewed = rv.priority(rv.patient(rv.lab("smr", None, 100), care_home=True))
+    assert (ch, reviewed) == (4, 3)  # care home +3, no SMR in 12 months +1
 
 
 def test_monitoring_doac_renal_function_and_weight_in_12_months(rv):
     doac = rv.rx("Apixaban 5mg tablets")
-    assert {"MON-DOAC-RENAL", "MON-DOAC-WEIGHT"} <= rv.ids(rv.patient(doac))
-    done = rv.patient(doac, rv.lab("creatinine", 90, 100), rv.lab("weight", 70, 100))
-    assert not {"MON-DOAC-RENAL", "MON-DOAC-WEIGHT"} & rv.ids(done)
+    undone = rv.ids(rv.patient(doac))
+    assert "MON-DOAC-RENAL" in undone and "MON-DOAC-WEIGHT" in undone
+    done = rv.ids(rv.patient(doac, rv.lab("creatinine", 90, 100), rv.lab("weight", 70, 100)))
+    assert "MON-DOAC-RENAL" not in done and "MON-DOAC-WEIGHT" not in done
 
 
 def test_monitoring_amiodarone_liver_function(rv):
@@ -152,6 +157,110 @@ def test_monitoring_doac_dose_mismatch_in_af(rv):
     right = rv.patient(rv.rx("Apixaban 2.5mg tablets"), *base, age=85, sex="female")
     assert "MON-DOAC-DOSE" in rv.ids(wrong)
     assert "MON-DOAC-DOSE" not in rv.ids(right)
-    ev = next(f for f in check(wrong, rv.AS_OF).findings if f.rule_id == "MON-DOAC-DOSE")
+
+
+@pytest.mark.engine_lacks("duckdb", "the set-based engine returns hits, not evidence")
+def test_monitoring_doac_dose_evidence_shows_the_calculation(rv):
+    base = [rv.dx("af", 900), rv.lab("creatinine", 100, 30), rv.lab("weight", 55, 30)]
+    wrong = rv.patient(rv.rx("Apixaban 5mg tablets"), *base, age=85, sex="female")
+    ev = next(f for f in rv.check(wrong).findings if f.rule_id == "MON-DOAC-DOSE")
     calc = next(e for e in ev.evidence if e["type"] == "calculation")
     assert calc["crcl_ml_min"] == pytest.approx((140 - 85) * 55 * 1.04 / 100, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    "substance,kwargs,expected",
+    [
+        # Lixiana SmPC 4.2: 30 mg with ciclosporin, dronedarone, erythromycin or ketoconazole
+        ("edoxaban", {"edoxaban_pgp_inhibitor": True}, {30.0}),
+        ("edoxaban", {}, {60.0}),
+        ("edoxaban", {"verapamil": True}, {60.0}),  # verapamil is not one of the four
+        # Pradaxa SmPC 4.2: 110 mg twice daily with verapamil
+        ("dabigatran", {"verapamil": True}, {110.0}),
+        ("dabigatran", {}, {150.0}),
+        ("dabigatran", {"edoxaban_pgp_inhibitor": True}, {150.0}),
+    ],
+)
+def test_doac_dose_smpc_interacting_drugs(substance, kwargs, expected):
+    # age 70, 80 kg, creatinine 80, CrCl 60: the full dose without an interacting drug
+    assert allowed_strengths(substance, 70, 80, 80, 60, **kwargs) == expected
+
+
+def test_doac_dose_smpc_interacting_drugs_without_renal_results():
+    # the interaction decides the dose on any CrCl; otherwise no judgement without the inputs
+    assert allowed_strengths("edoxaban", 70, None, None, None, edoxaban_pgp_inhibitor=True) == {
+        30.0
+    }
+    assert allowed_strengths("dabigatran", 70, None, None, None, verapamil=True) == {110.0}
+    assert allowed_strengths("edoxaban", 70, None, None, None) is None
+    assert allowed_strengths("dabigatran", 70, 80, None, None) is None
+    # the interaction does not lift "not recommended" at low CrCl
+    assert allowed_strengths("edoxaban", 70, 80, 400, 10, edoxaban_pgp_inhibitor=True) == set()
+    assert allowed_strengths("dabigatran", 70, 80, 300, 25, verapamil=True) == set()
+
+
+def _doac_patient(rv, *drugs, labs=True):
+    """AF, age 70, 80 kg man, creatinine 80 (CrCl 107 mL/min): the full dose otherwise."""
+    items = [rv.dx("af", 900)] + [rv.rx(d) for d in drugs]
+    if labs:
+        items += [rv.lab("creatinine", 80, 30), rv.lab("weight", 80, 30)]
+    return rv.patient(*items, age=70)
+
+
+@pytest.mark.parametrize(
+    "interacting",
+    [
+        "Ciclosporin 100mg capsules",
+        "Dronedarone 400mg tablets",
+        "Erythromycin 250mg gastro-resistant tablets",
+        "Ketoconazole 200mg tablets",
+    ],
+)
+def test_monitoring_doac_dose_edoxaban_60mg_with_pgp_inhibitor(rv, interacting):
+    assert "MON-DOAC-DOSE" in rv.ids(_doac_patient(rv, "Edoxaban 60mg tablets", interacting))
+    assert "MON-DOAC-DOSE" not in rv.ids(_doac_patient(rv, "Edoxaban 30mg tablets", interacting))
+    # the interaction decides it even without renal function or weight
+    assert "MON-DOAC-DOSE" in rv.ids(
+        _doac_patient(rv, "Edoxaban 60mg tablets", interacting, labs=False)
+    )
+
+
+def test_monitoring_doac_dose_edoxaban_negative_cases(rv):
+    assert "MON-DOAC-DOSE" not in rv.ids(_doac_patient(rv, "Edoxaban 60mg tablets"))
+    # topical ketoconazole and erythromycin gel are not systemic P-gp inhibition
+    assert "MON-DOAC-DOSE" not in rv.ids(
+        _doac_patient(rv, "Edoxaban 60mg tablets", "Ketoconazole 2% shampoo")
+    )
+    assert "MON-DOAC-DOSE" not in rv.ids(
+        _doac_patient(rv, "Edoxaban 60mg tablets", "Erythromycin 40mg/g / Zinc acetate 12mg/g gel")
+    )
+    # clarithromycin is a P-gp inhibitor (STOPP C14) but not one the Lixiana SmPC reduces for
+    assert "MON-DOAC-DOSE" not in rv.ids(
+        _doac_patient(rv, "Edoxaban 60mg tablets", "Clarithromycin 500mg tablets")
+    )
+    # an interacting drug last issued before the 3-month window does not count
+    old = _doac_patient(rv, "Edoxaban 60mg tablets")
+    old.issues.append(rv.rx("Dronedarone 400mg tablets", 120))
+    assert "MON-DOAC-DOSE" not in rv.ids(old)
+
+
+def test_monitoring_doac_dose_dabigatran_150mg_with_verapamil(rv):
+    drug = "Dabigatran etexilate 150mg capsules"
+    assert "MON-DOAC-DOSE" in rv.ids(_doac_patient(rv, drug, "Verapamil 80mg tablets"))
+    assert "MON-DOAC-DOSE" in rv.ids(_doac_patient(rv, drug, "Verapamil 80mg tablets", labs=False))
+    ok = _doac_patient(rv, "Dabigatran etexilate 110mg capsules", "Verapamil 80mg tablets")
+    assert "MON-DOAC-DOSE" not in rv.ids(ok)
+    assert "MON-DOAC-DOSE" not in rv.ids(_doac_patient(rv, drug))
+    # diltiazem is not named for a reduction in the Pradaxa SmPC posology
+    assert "MON-DOAC-DOSE" not in rv.ids(_doac_patient(rv, drug, "Diltiazem 60mg tablets"))
+
+
+@pytest.mark.engine_lacks("duckdb", "the set-based engine returns hits, not evidence")
+def test_monitoring_doac_dose_evidence_names_the_interacting_drug(rv):
+    p = _doac_patient(rv, "Dabigatran etexilate 150mg capsules", "Verapamil 80mg tablets")
+    ev = next(f for f in rv.check(p).findings if f.rule_id == "MON-DOAC-DOSE")
+    assert any("Verapamil" in e.get("name", "") for e in ev.evidence)
+    p = _doac_patient(rv, "Edoxaban 60mg tablets", "Dronedarone 400mg tablets", labs=False)
+    ev = next(f for f in rv.check(p).findings if f.rule_id == "MON-DOAC-DOSE")
+    assert any("Dronedarone" in e.get("name", "") for e in ev.evidence)
+    assert not any(e["type"] == "calculation" for e in ev.evidence)  # no renal results

@@ -264,6 +264,16 @@ CLASSES: dict[str, DrugClass] = {
         DrugClass("vka", "vitamin K antagonist", _s("warfarin, acenocoumarol, phenindione")),
         DrugClass("warfarin", "warfarin", ("warfarin",), ("0208020V0",)),
         DrugClass("pgp_inhibitor", "P-gp inhibitor (STOPP-C14 list)", PGP_INHIBITORS),
+        # DOAC dose reductions for interacting drugs (doac.py): Lixiana (edoxaban) SmPC 4.2
+        # names these four P-gp inhibitors for 30 mg; Pradaxa (dabigatran) SmPC 4.2 names
+        # verapamil for 110 mg twice daily. Systemic products only (not ketoconazole shampoo,
+        # erythromycin gel or ciclosporin eye drops).
+        DrugClass(
+            "edoxaban_pgp_inhibitor",
+            "ciclosporin, dronedarone, erythromycin or ketoconazole (systemic)",
+            _s("ciclosporin, dronedarone, erythromycin, ketoconazole"),
+        ),
+        DrugClass("verapamil", "verapamil (systemic)", ("verapamil",), ("0206020T0",)),
         DrugClass("ssri", "SSRI", SSRIS, ("0403030",)),
         DrugClass("snri", "SNRI", ("venlafaxine", "duloxetine")),
         DrugClass("tca", "tricyclic antidepressant", TCAS),

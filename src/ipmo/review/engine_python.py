@@ -270,36 +270,57 @@ def latest_numeric(ctx: Context, testset: str, w: E.Window, pick=max) -> Obs | N
 
 
 def _doac(ctx: Context, w: E.Window, lab_w: E.Window) -> tuple[bool, Evidence]:
-    doacs = [(i, p) for i, p in ctx.in_window(w) if p.doac and p.strength_mg]
+    current = ctx.in_window(w)
+    doacs = [(i, p) for i, p in current if p.doac and p.strength_mg]
     if not doacs:
         return False, []
     creat = latest_numeric(ctx, "creatinine", lab_w, max)  # conservative: highest creatinine
     weight_obs = latest_numeric(ctx, "weight", lab_w, min)  # conservative: lowest weight
     weight = weight_obs.value if weight_obs else ctx.facts.weight_kg
-    if creat is None or weight is None or creat.value is None or creat.value <= 0:
-        return False, []
+    cr = creat.value if creat is not None and creat.value is not None else None
     age = ctx.facts.age(ctx.t)
-    crcl = cockcroft_gault(age, weight, creat.value, ctx.facts.sex)
+    crcl = None
+    if weight is not None and cr is not None and cr > 0:
+        crcl = cockcroft_gault(age, weight, cr, ctx.facts.sex)
+    labs = crcl is not None
+    # SmPC interacting drugs issued in the same window (doac.py)
+    pgp = [(i, p) for i, p in current if "edoxaban_pgp_inhibitor" in p.classes]
+    verapamil = [(i, p) for i, p in current if "verapamil" in p.classes]
     latest = max(i.issue_date for i, _ in doacs)
-    bad = [
-        (i, p)
-        for i, p in doacs
-        if i.issue_date == latest
-        and p.strength_mg not in allowed_strengths(p.doac or "", age, weight, creat.value, crcl)
-    ]
+    bad = []
+    for i, p in doacs:
+        if i.issue_date != latest:
+            continue
+        allowed = allowed_strengths(
+            p.doac or "",
+            age,
+            weight if labs else None,
+            cr if labs else None,
+            crcl,
+            edoxaban_pgp_inhibitor=bool(pgp),
+            verapamil=bool(verapamil),
+        )
+        if allowed is not None and p.strength_mg not in allowed:
+            bad.append((i, p))
     if not bad:
         return False, []
     ev = [_issue_ev(i, f"{p.doac} {p.strength_mg:g} mg") for i, p in bad]
-    ev.append(
-        {
-            "type": "calculation",
-            "what": "Cockcroft–Gault creatinine clearance",
-            "crcl_ml_min": round(crcl, 1),
-            "age": age,
-            "weight_kg": weight,
-            "creatinine_umol_l": round(creat.value, 1),
-        }
-    )
+    substances = {p.doac for _, p in bad}
+    if "edoxaban" in substances:
+        ev += [_issue_ev(i, "interacting drug (Lixiana SmPC 4.2)") for i, _ in pgp]
+    if "dabigatran" in substances:
+        ev += [_issue_ev(i, "interacting drug (Pradaxa SmPC 4.2)") for i, _ in verapamil]
+    if labs:
+        ev.append(
+            {
+                "type": "calculation",
+                "what": "Cockcroft–Gault creatinine clearance",
+                "crcl_ml_min": round(crcl or 0.0, 1),
+                "age": age,
+                "weight_kg": weight,
+                "creatinine_umol_l": round(cr or 0.0, 1),
+            }
+        )
     return True, ev
 
 

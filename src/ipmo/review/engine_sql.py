@@ -198,6 +198,8 @@ class Compiler:
             f"JOIN product_attr a USING (product_id) WHERE a.doac IS NOT NULL AND "
             f"a.strength_mg IS NOT NULL AND {self.window('i.issue_date', w)}"
         )
+        pgp = self.cls_issues("edoxaban_pgp_inhibitor", w)
+        ver = self.cls_issues("verapamil", w)
         return f"""
         WITH d AS ({d}),
         dl AS (SELECT d.* FROM d JOIN (SELECT patient_id, max(issue_date) AS m FROM d GROUP BY 1)
@@ -206,20 +208,27 @@ class Compiler:
         wt AS ({latest("weight", "min")}),
         x AS (SELECT dl.patient_id, dl.doac, dl.strength_mg AS s, {age_sql(self.t)} AS age,
                      coalesce(wt.v, p.weight_kg) AS kg, c.v AS cr,
-                     CASE WHEN p.sex = 'male' THEN 1.23 ELSE 1.04 END AS k
-              FROM dl JOIN patients p USING (patient_id) JOIN c USING (patient_id)
+                     CASE WHEN p.sex = 'male' THEN 1.23 ELSE 1.04 END AS k,
+                     dl.patient_id IN (SELECT patient_id FROM ({pgp})) AS pgp,
+                     dl.patient_id IN (SELECT patient_id FROM ({ver})) AS ver
+              FROM dl JOIN patients p USING (patient_id) LEFT JOIN c USING (patient_id)
               LEFT JOIN wt USING (patient_id)),
-        y AS (SELECT *, (140 - age) * kg * k / cr AS crcl FROM x WHERE kg IS NOT NULL AND cr > 0)
-        SELECT DISTINCT patient_id FROM y WHERE NOT coalesce(CASE doac
+        y AS (SELECT *, CASE WHEN kg IS NOT NULL AND cr > 0 THEN (140 - age) * kg * k / cr END
+              AS crcl FROM x)
+        SELECT DISTINCT patient_id FROM y WHERE coalesce(CASE
+          WHEN crcl IS NULL THEN CASE doac
+            WHEN 'edoxaban' THEN pgp AND s <> 30.0
+            WHEN 'dabigatran' THEN ver AND s <> 110.0 END
+          ELSE NOT coalesce(CASE doac
           WHEN 'apixaban' THEN crcl >= 15 AND s = CASE WHEN
               (age >= 80)::INT + (kg <= 60)::INT + (cr >= 133)::INT >= 2 OR crcl < 30
               THEN 2.5 ELSE 5.0 END
           WHEN 'rivaroxaban' THEN crcl >= 15 AND s = CASE WHEN crcl < 50 THEN 15.0 ELSE 20.0 END
-          WHEN 'edoxaban' THEN crcl >= 15 AND s = CASE WHEN crcl <= 50 OR kg <= 60
+          WHEN 'edoxaban' THEN crcl >= 15 AND s = CASE WHEN crcl <= 50 OR kg <= 60 OR pgp
               THEN 30.0 ELSE 60.0 END
-          WHEN 'dabigatran' THEN crcl >= 30 AND CASE WHEN age >= 80 THEN s = 110.0
+          WHEN 'dabigatran' THEN crcl >= 30 AND CASE WHEN age >= 80 OR ver THEN s = 110.0
               WHEN age >= 75 OR crcl <= 50 THEN s IN (110.0, 150.0) ELSE s = 150.0 END
-          END, FALSE)"""
+          END, FALSE) END, FALSE)"""
 
 
 def age_sql(t: date) -> str:
