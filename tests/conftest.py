@@ -30,6 +30,16 @@ def _plan_cache_in_tmp(tmp_path_factory):
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _audit_key_and_checkpoints_in_tmp(tmp_path_factory):
+    """The audit MAC key and checkpoint file of this run (never ./ipmo-data); a test that checks
+    checkpoints points ``IPMO_AUDIT_CHECKPOINTS`` at a file of its own."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IPMO_AUDIT_KEY", "test-audit-key")
+        mp.setenv("IPMO_AUDIT_CHECKPOINTS", str(tmp_path_factory.mktemp("audit") / "cp.jsonl"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     if not SHARED.exists():

@@ -3,7 +3,10 @@
 `IPMO_DATA_DIR` (default `./ipmo-data`) holds the SQLite store, DuckDB/Parquet analytics files and
 the cached demo ICS. `IPMO_DATABASE_URL` overrides the store (e.g. a PostgreSQL URL in production).
 `IPMO_SECRET_KEY` signs sessions and tokens; by default a random key is created once in the data
-folder so a local install is safe without configuration.
+folder so a local install is safe without configuration. `IPMO_AUDIT_KEY` keys the audit log's MAC
+chain the same way (its own key, never stored in the database: ``security/audit.py``), and
+`IPMO_AUDIT_CHECKPOINTS` names the file the audit log's signed checkpoints are appended to (default
+``audit-checkpoints.jsonl`` in the data folder).
 """
 
 from __future__ import annotations
@@ -25,11 +28,20 @@ class Settings:
     def analytics_dir(self) -> Path:
         return self.data_dir / "analytics"
 
+    @property
+    def audit_key(self) -> str:
+        return audit_key(self.data_dir)
 
-def _secret_key(data_dir: Path) -> str:
-    if key := os.environ.get("IPMO_SECRET_KEY"):
+    @property
+    def audit_checkpoints(self) -> Path:
+        return audit_checkpoints(self.data_dir)
+
+
+def _generated_secret(data_dir: Path, env: str, filename: str) -> str:
+    """The value of ``env`` if set, else a random key created once in ``data_dir/filename``."""
+    if key := os.environ.get(env):
         return key
-    path = data_dir / "secret.key"
+    path = data_dir / filename
     if path.exists():
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -39,7 +51,25 @@ def _secret_key(data_dir: Path) -> str:
     return key
 
 
+def _secret_key(data_dir: Path) -> str:
+    return _generated_secret(data_dir, "IPMO_SECRET_KEY", "secret.key")
+
+
+def audit_key(data_dir: Path) -> str:
+    return _generated_secret(data_dir, "IPMO_AUDIT_KEY", "audit.key")
+
+
+def audit_checkpoints(data_dir: Path) -> Path:
+    if path := os.environ.get("IPMO_AUDIT_CHECKPOINTS"):
+        return Path(path).resolve()
+    return data_dir / "audit-checkpoints.jsonl"
+
+
+def resolve_data_dir() -> Path:
+    return Path(os.environ.get("IPMO_DATA_DIR", "ipmo-data")).resolve()
+
+
 def get_settings() -> Settings:
-    data_dir = Path(os.environ.get("IPMO_DATA_DIR", "ipmo-data")).resolve()
+    data_dir = resolve_data_dir()
     url = os.environ.get("IPMO_DATABASE_URL") or f"sqlite:///{data_dir / 'ipmo.sqlite3'}"
     return Settings(data_dir=data_dir, database_url=url, secret_key=_secret_key(data_dir))

@@ -1,6 +1,6 @@
 """The CLI's security commands against a real store in a temporary data folder."""
 
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
 from ipmo.cli import app
@@ -54,18 +54,40 @@ def test_create_user_with_unknown_organisation_is_refused(cli_store):
 def test_audit_verify_passes_then_detects_tampering(cli_store):
     from ipmo.security import audit
 
-    with session_scope(cli_store) as s:
-        for _ in range(3):
+    from .tamper import drop_append_only_guard
+
+    for _ in range(3):
+        with session_scope(cli_store) as s:
             audit.append(s, username="gp", role_code="gp", org_code="A10001", action="patient.read")
     ok = runner.invoke(app, ["audit", "verify"])
-    assert ok.exit_code == 0 and "3 entries" in ok.output
-    from ipmo.security.tamper import drop_append_only_guard
+    assert ok.exit_code == 0 and "3 entries" in ok.output and "0 earlier checkpoint" in ok.output
+    again = runner.invoke(app, ["audit", "verify"])
+    assert again.exit_code == 0 and "1 earlier checkpoint(s) matched" in again.output
 
     with cli_store.begin() as conn:
         drop_append_only_guard(conn)
         conn.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(action="patient.write"))
     bad = runner.invoke(app, ["audit", "verify"])
     assert bad.exit_code == 1 and "entry 2 was altered" in bad.output
+
+
+def test_audit_verify_catches_a_rewound_log_by_its_checkpoint(cli_store):
+    from ipmo.security import audit
+    from ipmo.security.models import AuditHead
+
+    from .tamper import drop_append_only_guard
+
+    for _ in range(3):
+        with session_scope(cli_store) as s:
+            audit.append(s, username="gp", role_code="gp", org_code="A10001", action="patient.read")
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0  # writes a checkpoint
+    with cli_store.begin() as conn:
+        drop_append_only_guard(conn)
+        conn.execute(delete(AuditEvent).where(AuditEvent.chain_seq == 3))
+        second = conn.execute(select(AuditEvent.mac).where(AuditEvent.chain_seq == 2)).scalar()
+        conn.execute(update(AuditHead).values(seq=2, mac=second))
+    bad = runner.invoke(app, ["audit", "verify"])
+    assert bad.exit_code == 1 and "saw entry 3" in bad.output
 
 
 def test_wrong_database_url_is_one_line(monkeypatch, tmp_path):

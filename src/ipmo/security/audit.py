@@ -1,63 +1,167 @@
-"""The append-only, hash-chained audit log of patient-data access.
+"""The append-only, MAC-chained audit log of patient-data access.
 
-Each entry's hash is SHA-256 over the previous entry's hash and the entry's own canonical JSON, so
-changing or removing any entry breaks the chain from that point; the head row (newest seq + hash)
-also catches a truncated tail. Appending first *updates* the head row, which takes the write lock
-on both SQLite and PostgreSQL, so concurrent writers get consecutive sequence numbers (the lock is
-held until the appender's transaction ends, so the chain is serialised across processes too).
+**Keyed chains.** Each entry's MAC is HMAC-SHA256(key, previous MAC + the entry's canonical JSON).
+The key lives outside the database (``IPMO_AUDIT_KEY``, else ``audit.key`` generated once in the
+data folder, like ``IPMO_SECRET_KEY``), so someone who can write the database can delete or edit
+entries but cannot forge MACs for what they wrote: an edited entry, and every entry "re-hashed"
+after it, fails verification.
+
+**Signed checkpoints outside the store.** A chain alone cannot show that its newest entries were
+cut off and its head row rewound, or that everything was deleted. So the newest (seq, MAC) of each
+chain is appended, HMAC-signed, to a checkpoint file outside the database
+(``IPMO_AUDIT_CHECKPOINTS``, default ``audit-checkpoints.jsonl`` in the data folder): by each
+process every
+``IPMO_AUDIT_CHECKPOINT_EVERY`` (1000) committed entries and at exit, and by ``ipmo audit verify``
+after a clean run. ``verify`` requires every checkpointed entry to still be there with the same MAC.
+
+**Several chains, written at commit** (docs/decisions/0008). Entries are spread over a few
+independent chains (``audit_head`` has one row per chain; ``IPMO_AUDIT_CHAINS``, default 8 on
+PostgreSQL, 1 on SQLite where writers are serialised by the database anyway). :func:`append` only
+*queues* the entry on the session; it is written in the session's own transaction just before it
+commits (a ``before_commit`` hook), so the chain's head row is locked for the commit only, not for
+the whole request, and is still committed together with — and before the response to — the work it
+records. On PostgreSQL the writer takes any chain nobody holds (``FOR UPDATE SKIP LOCKED``). On
+SQLite a writer that finds the database locked waits (busy timeout) and, if this is the
+transaction's first write, rolls back its empty transaction and tries again: a lock wait does not
+become an error.
+
+**Refusals survive a rollback.** An entry with ``outcome="refused"`` (or ``durable=True``) is
+recorded even when the caller's transaction rolls back: if the session ends without committing,
+its durable entries are written and committed in a separate transaction as it ends (before the
+exception that rolled it back reaches the web layer). So a use case can simply::
+
+    audit.append(session, ..., outcome="refused")
+    raise Forbidden(...)            # the business transaction rolls back; the refusal stays
+
+:func:`append_committed` writes one entry in its own transaction at once (on SQLite: only while the
+caller's transaction holds no write lock, else it waits for it). :func:`flush` writes queued entries
+now (and holds the chain until the transaction ends), for a caller that must read its entries back.
 """
 
 from __future__ import annotations
 
+import atexit
+import fcntl
 import hashlib
+import hmac
 import json
+import logging
+import os
+import random
+import threading
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, event, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, SessionTransaction
 
+from ipmo.config import audit_checkpoints, audit_key, resolve_data_dir
 from ipmo.security.models import AuditEvent, AuditHead
 from ipmo.store import utcnow
 
+log = logging.getLogger(__name__)
+
 GENESIS = "0" * 64
-_BUMP = (
-    update(AuditHead)
-    .where(AuditHead.id == 1)
-    .values(seq=AuditHead.seq + 1)
-    .returning(AuditHead.seq, AuditHead.hash)
-)
-_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
-_NEW_HEAD = insert(AuditHead.__table__)
-_INSERT = insert(AuditEvent.__table__)
-_SET_HASH = (
-    update(AuditHead.__table__)
-    .where(AuditHead.__table__.c.id == 1)
-    .values(hash=bindparam("new_hash"))
+_EVENTS = AuditEvent.__table__
+_HEADS = AuditHead.__table__
+_INSERT = insert(_EVENTS)
+_SET_MAC = text("UPDATE audit_head SET mac = :mac WHERE id = :chain")
+_BUMP = text("UPDATE audit_head SET seq = seq + :n WHERE id = :chain RETURNING id, seq, mac")
+# PostgreSQL: bump any chain no other transaction holds (queue-table idiom); none if all are busy
+_BUMP_FREE = text(
+    "UPDATE audit_head SET seq = seq + :n WHERE id = ("
+    " SELECT id FROM audit_head WHERE id < :k ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED"
+    ") RETURNING id, seq, mac"
 )
 
+# session.info keys
+_PENDING = "ipmo.audit.pending"  # [(entry, durable)] not yet committed
+_WRITTEN = "ipmo.audit.written"  # how many of them are written in the open transaction
+_HELD = "ipmo.audit.chain"  # the chain this transaction has locked
+_TIPS = "ipmo.audit.tips"  # {chain: (seq, mac)} written by the open transaction
 
-_HASHED = (
-    "seq",
-    "at",
-    "username",
-    "role_code",
-    "org_code",
-    "action",
-    "outcome",
-    "patient_nhs_number",
-    "reason",
-    "detail",
-)
+_SQLITE_RETRIES = 6
+
+
+# ---------------------------------------------------------------- key, chains, checkpoint file
+
+
+@dataclass(frozen=True)
+class Keeping:
+    """Where the audit key and checkpoints come from (resolved from the environment)."""
+
+    key: bytes
+    checkpoints: Path
+    chains: int | None  # None: the default for the database
+    checkpoint_every: int
+
+
+_KEEPING: dict[tuple[str | None, ...], Keeping] = {}
+
+
+def keeping() -> Keeping:
+    env = tuple(
+        os.environ.get(v)
+        for v in (
+            "IPMO_DATA_DIR",
+            "IPMO_AUDIT_KEY",
+            "IPMO_AUDIT_CHECKPOINTS",
+            "IPMO_AUDIT_CHAINS",
+            "IPMO_AUDIT_CHECKPOINT_EVERY",
+        )
+    )
+    found = _KEEPING.get(env)
+    if found is None:
+        data_dir = resolve_data_dir()
+        found = _KEEPING[env] = Keeping(
+            key=audit_key(data_dir).encode(),
+            checkpoints=audit_checkpoints(data_dir),
+            chains=int(env[3]) if env[3] else None,
+            checkpoint_every=int(env[4]) if env[4] else 1000,
+        )
+    return found
+
+
+def _chains(k: Keeping, dialect: str) -> int:
+    if k.chains is not None:
+        return max(1, k.chains)
+    return 8 if dialect == "postgresql" else 1
+
+
+def store_id(bind: Engine | Connection | Session) -> str:
+    """Names the database in checkpoint lines (one checkpoint file may serve several stores)."""
+    engine = _engine(bind)
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        db = url.database or ":memory:"
+        return "sqlite:" + (db if db == ":memory:" else str(Path(db).resolve()))
+    return f"{url.get_backend_name()}://{url.host or ''}:{url.port or ''}/{url.database or ''}"
+
+
+def _engine(bind: Engine | Connection | Session) -> Engine:
+    if isinstance(bind, Session):
+        bind = bind.get_bind()  # type: ignore[assignment]
+    if isinstance(bind, Connection):
+        return bind.engine
+    assert isinstance(bind, Engine)
+    return bind
+
+
+# ---------------------------------------------------------------- the MAC
 
 
 def _canonical(e: Mapping[str, Any]) -> str:
     return json.dumps(
         {
-            "seq": e["seq"],
+            "chain": e["chain"],
+            "seq": e["chain_seq"],
             "at": e["at"].isoformat(timespec="microseconds"),
             "username": e["username"],
             "role": e["role_code"],
@@ -74,9 +178,27 @@ def _canonical(e: Mapping[str, Any]) -> str:
     )
 
 
-def _digest(prev_hash: str, entry: Mapping[str, Any]) -> str:
-    """The entry's hash; ``entry`` has the AuditEvent column names as keys."""
-    return hashlib.sha256((prev_hash + _canonical(entry)).encode()).hexdigest()
+def entry_mac(key: bytes, prev_mac: str, entry: Mapping[str, Any]) -> str:
+    """The entry's MAC; ``entry`` has the AuditEvent column names as keys."""
+    return hmac.new(key, (prev_mac + _canonical(entry)).encode(), hashlib.sha256).hexdigest()
+
+
+_MACED = (
+    "chain",
+    "chain_seq",
+    "at",
+    "username",
+    "role_code",
+    "org_code",
+    "action",
+    "outcome",
+    "patient_nhs_number",
+    "reason",
+    "detail",
+)
+
+
+# ---------------------------------------------------------------- appending
 
 
 def append(
@@ -91,26 +213,16 @@ def append(
     reason: str | None = None,
     detail: dict | None = None,
     at: datetime | None = None,
-) -> int:
-    """Add one entry to the chain inside the session's transaction (committed with it); return
-    its sequence number.
-
-    Three statements on the session's connection: bump the head (``UPDATE … RETURNING``, which
-    also takes the write lock until commit), insert the entry, store the new head hash. Core
-    statements, not an ORM flush: the caller's pending objects are left to its own flush."""
-    conn = session.connection()
-    head = conn.execute(_BUMP).first()
-    if head is None:
-        # first entry ever: create the head; if another writer just did, bump theirs instead
-        try:
-            with session.begin_nested():  # a savepoint (emitted by session.connection())
-                session.connection().execute(_NEW_HEAD, {"id": 1, "seq": 1, "hash": GENESIS})
-            head = conn.execute(_HEAD).one()
-        except IntegrityError:
-            head = conn.execute(_BUMP).one()
-    row = {
-        "seq": head.seq,
-        "at": at or utcnow(),
+    durable: bool | None = None,
+) -> None:
+    """Queue one entry on the session; it is written and committed with the session's
+    transaction. ``durable`` (default: ``outcome == "refused"``) entries are committed even if
+    that transaction rolls back."""
+    when = at or utcnow()
+    if when.tzinfo is not None:  # the column is naive UTC; store exactly what the MAC covers
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    entry = {
+        "at": when,
         "username": username,
         "role_code": role_code,
         "org_code": org_code,
@@ -118,13 +230,252 @@ def append(
         "outcome": outcome,
         "patient_nhs_number": patient_nhs_number,
         "reason": reason,
-        "detail": detail,
-        "prev_hash": head.hash,
+        # as it will read back from the JSON column, so the MAC is over what is stored
+        "detail": None if detail is None else json.loads(json.dumps(detail, default=str)),
     }
-    row["hash"] = _digest(head.hash, row)
-    conn.execute(_INSERT, row)
-    conn.execute(_SET_HASH, {"new_hash": row["hash"]})
-    return row["seq"]
+    session.info.setdefault(_PENDING, []).append(
+        (entry, outcome == "refused" if durable is None else durable)
+    )
+    if not session.in_transaction():
+        # begin (as any query would) so that closing the session without a commit still ends a
+        # transaction, which writes the durable entries
+        session.connection()
+
+
+def append_committed(bind: Engine | Session, **entry: Any) -> None:
+    """Write one entry in a transaction of its own, committed before this returns."""
+    with Session(_engine(bind)) as side:
+        append(side, **entry)
+        side.commit()
+
+
+def flush(session: Session) -> None:
+    """Write the session's queued entries now, in its transaction (which then holds a chain's
+    head row until it ends)."""
+    pending = session.info.get(_PENDING) or []
+    done = session.info.get(_WRITTEN, 0)
+    if len(pending) > done:
+        _write(session, [e for e, _ in pending[done:]])
+        session.info[_WRITTEN] = len(pending)
+
+
+def _write(session: Session, entries: list[dict]) -> None:
+    k = keeping()
+    conn = session.connection()
+    chain, last, prev = _reserve(session, conn, len(entries), k)
+    rows = []
+    for i, e in enumerate(entries):
+        row = {**e, "chain": chain, "chain_seq": last - len(entries) + 1 + i, "prev_mac": prev}
+        row["mac"] = prev = entry_mac(k.key, prev, row)
+        rows.append(row)
+    conn.execute(_INSERT, rows)
+    conn.execute(_SET_MAC, {"chain": chain, "mac": prev})
+    session.info[_HELD] = chain
+    session.info.setdefault(_TIPS, {})[chain] = (last, prev)
+
+
+def _reserve(session: Session, conn: Connection, n: int, k: Keeping) -> tuple[int, int, str]:
+    """Advance one chain's head by ``n``; return (chain, its new seq, its MAC before)."""
+    dialect = conn.dialect.name
+    held = session.info.get(_HELD)
+    if held is not None:  # this transaction already holds a chain: keep to it (no second lock)
+        return _bump(conn, held, n)
+    if dialect == "postgresql":
+        row = conn.execute(_BUMP_FREE, {"n": n, "k": _chains(k, dialect)}).first()
+        if row is not None:
+            return row.id, row.seq, row.mac
+    chain = random.randrange(_chains(k, dialect))
+    if dialect != "sqlite":
+        return _bump(conn, chain, n)
+    dbapi = conn.connection.dbapi_connection
+    first_write = not getattr(dbapi, "in_transaction", True)
+    for attempt in range(_SQLITE_RETRIES):
+        try:
+            return _bump(conn, chain, n)
+        except OperationalError as exc:
+            # the busy timeout ran out. If this is the transaction's first write, nothing of the
+            # caller's is lost by ending the (empty) transaction and queueing again.
+            if not first_write or "locked" not in str(exc.orig) or attempt == _SQLITE_RETRIES - 1:
+                raise
+            dbapi.rollback()  # type: ignore[union-attr]
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _bump(conn: Connection, chain: int, n: int) -> tuple[int, int, str]:
+    row = conn.execute(_BUMP, {"n": n, "chain": chain}).first()
+    if row is None:  # the chain's first entry: create its head (or find another writer's)
+        ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        conn.execute(ins(_HEADS).values(id=chain, seq=0, mac=GENESIS).on_conflict_do_nothing())
+        row = conn.execute(_BUMP, {"n": n, "chain": chain}).one()
+    return row.id, row.seq, row.mac
+
+
+def _reset(session: Session) -> list[tuple[dict, bool]]:
+    pending = session.info.pop(_PENDING, None) or []
+    for key in (_WRITTEN, _HELD, _TIPS):
+        session.info.pop(key, None)
+    return pending
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    flush(session)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    tips = session.info.get(_TIPS)
+    written = session.info.get(_WRITTEN, 0)
+    _reset(session)
+    if tips:
+        _note_committed(session, tips, written)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None or not session.info.get(_PENDING):
+        return
+    # ended without committing: the business work is gone, durable entries (refusals) are not
+    durable = [e for e, keep in _reset(session) if keep]
+    if durable:
+        try:
+            with Session(session.get_bind()) as side:
+                side.info[_PENDING] = [(e, True) for e in durable]
+                side.commit()
+        except Exception:
+            log.exception("could not record %d refused-access audit entries", len(durable))
+            raise
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+@dataclass
+class _Noted:
+    """What this process has committed to one store since its last checkpoint line."""
+
+    path: Path
+    key: bytes
+    tips: dict[int, tuple[int, str]] = field(default_factory=dict)
+    since: int = 0
+
+
+_NOTED: dict[str, _Noted] = {}
+_NOTED_LOCK = threading.Lock()
+
+
+def _note_committed(session: Session, tips: dict[int, tuple[int, str]], n: int) -> None:
+    k = keeping()
+    store = store_id(session)
+    with _NOTED_LOCK:
+        noted = _NOTED.setdefault(store, _Noted(k.checkpoints, k.key))
+        for chain, (seq, mac) in tips.items():
+            if seq > noted.tips.get(chain, (0, ""))[0]:
+                noted.tips[chain] = (seq, mac)
+        noted.since += n
+        if noted.since < k.checkpoint_every:
+            return
+        noted.since = 0
+        line = _signed_line(noted.key, store, noted.tips)
+    _append_line(noted.path, line)
+
+
+@atexit.register
+def _checkpoint_at_exit() -> None:
+    with _NOTED_LOCK:
+        lines = [
+            (noted.path, _signed_line(noted.key, store, noted.tips))
+            for store, noted in _NOTED.items()
+            if noted.since and noted.tips
+        ]
+        _NOTED.clear()
+    for path, line in lines:
+        try:
+            _append_line(path, line)
+        except OSError:
+            log.exception("could not write the audit checkpoint at exit")
+
+
+def _signed_line(key: bytes, store: str, tips: Mapping[int, tuple[int, str]]) -> str:
+    body = {
+        "store": store,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "chains": {str(c): [seq, mac] for c, (seq, mac) in sorted(tips.items())},
+        "entries": sum(seq for seq, _ in tips.values()),
+    }
+    body["sig"] = _sign(key, body)
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def _sign(key: bytes, body: Mapping[str, Any]) -> str:
+    unsigned = {k: v for k, v in body.items() if k != "sig"}
+    payload = "checkpoint:" + json.dumps(unsigned, sort_keys=True, separators=(",", ":"))
+    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+
+
+def _append_line(path: Path, line: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # several workers append to one file
+        f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def checkpoint(bind: Engine | Session) -> dict[int, tuple[int, str]]:
+    """Append a signed checkpoint of every chain's committed head; return those heads."""
+    k = keeping()
+    with Session(_engine(bind)) as s:
+        tips = {h.id: (h.seq, h.mac) for h in s.execute(select(_HEADS)).all() if h.seq > 0}
+    if tips:
+        _append_line(k.checkpoints, _signed_line(k.key, store_id(bind), tips))
+    return tips
+
+
+@dataclass(frozen=True)
+class Claim:
+    line: int
+    at: str
+    chain: int
+    seq: int
+    mac: str
+
+
+def read_checkpoints(path: Path, key: bytes, store: str) -> tuple[list[Claim], int, str | None]:
+    """This store's checkpoint claims, how many lines they came from, and the first problem."""
+    claims: list[Claim] = []
+    lines = 0
+    if not path.exists():
+        return claims, 0, None
+    with path.open(encoding="utf-8") as f:
+        for number, raw in enumerate(f, 1):
+            if not raw.strip():
+                continue
+            try:
+                body = json.loads(raw)
+                sig, line_store = body["sig"], body["store"]
+                chains = {int(c): (int(v[0]), str(v[1])) for c, v in body["chains"].items()}
+            except (ValueError, KeyError, TypeError, IndexError):
+                return claims, lines, f"checkpoint line {number} of {path} is unreadable"
+            if not hmac.compare_digest(str(sig), _sign(key, body)):
+                return (
+                    claims,
+                    lines,
+                    f"checkpoint line {number} of {path} is not signed with the audit key",
+                )
+            if line_store != store:
+                continue
+            lines += 1
+            claims.extend(
+                Claim(number, str(body.get("at")), c, seq, mac) for c, (seq, mac) in chains.items()
+            )
+    return claims, lines, None
+
+
+# ---------------------------------------------------------------- verifying
 
 
 @dataclass
@@ -132,30 +483,79 @@ class VerifyResult:
     ok: bool
     entries: int
     problem: str | None = None
+    chains: int = 0
+    checkpoints: int = 0  # checkpoint lines of this store that were checked
+    tips: dict[int, tuple[int, str]] = field(default_factory=dict)
 
 
-def verify(session: Session) -> VerifyResult:
-    """Walk the chain; report the first entry that was edited, removed or re-ordered."""
-    expected_prev = GENESIS
-    expected_seq = 1
+def verify(
+    session: Session, *, checkpoints: Path | None = None, key: bytes | None = None
+) -> VerifyResult:
+    """Walk every chain and check it against its head row and the signed checkpoints; report the
+    first entry that was edited, removed or re-ordered, or a checkpointed entry that is gone."""
+    k = keeping()
+    key = key or k.key
+    claims, lines, bad_file = read_checkpoints(checkpoints or k.checkpoints, key, store_id(session))
+    # heads first: anything committed after this read is newer than the head we compare with
+    heads = {h.id: (h.seq, h.mac) for h in session.execute(select(_HEADS)).all()}
+    wanted: dict[tuple[int, int], str | None] = {(c.chain, c.seq): None for c in claims}
+    wanted.update({(c, seq): None for c, (seq, _) in heads.items()})
+    tips: dict[int, tuple[int, str]] = {}
     count = 0
-    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).yield_per(5000):
-        if event.seq != expected_seq:
-            return VerifyResult(
-                False, count, f"entry {expected_seq} is missing (next is {event.seq})"
+
+    def result(ok: bool, problem: str | None = None) -> VerifyResult:
+        return VerifyResult(ok, count, problem, len(tips), lines, tips)
+
+    chain, expected_seq, expected_prev = None, 1, GENESIS
+    query = select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.chain_seq)
+    for event_ in session.scalars(query).yield_per(5000):
+        if event_.chain != chain:
+            chain, expected_seq, expected_prev = event_.chain, 1, GENESIS
+        where = f" (chain {chain})"
+        if event_.chain_seq != expected_seq:
+            return result(
+                False, f"entry {expected_seq} is missing (next is {event_.chain_seq}){where}"
             )
-        if event.prev_hash != expected_prev:
-            return VerifyResult(
-                False, count, f"entry {event.seq} does not follow entry {event.seq - 1}"
+        if event_.prev_mac != expected_prev:
+            return result(
+                False, f"entry {expected_seq} does not follow entry {expected_seq - 1}{where}"
             )
-        if _digest(event.prev_hash, {f: getattr(event, f) for f in _HASHED}) != event.hash:
-            return VerifyResult(False, count, f"entry {event.seq} was altered")
-        expected_prev = event.hash
+        entry = {f: getattr(event_, f) for f in _MACED}
+        if not hmac.compare_digest(entry_mac(key, event_.prev_mac, entry), event_.mac):
+            return result(False, f"entry {expected_seq} was altered{where}")
+        if (chain, expected_seq) in wanted:
+            wanted[(chain, expected_seq)] = event_.mac
+        tips[chain] = (expected_seq, event_.mac)
+        expected_prev = event_.mac
         expected_seq += 1
         count += 1
-    head = session.get(AuditHead, 1)
-    if head is None:
-        return VerifyResult(count == 0, count, None if count == 0 else "audit head is missing")
-    if head.seq != count or head.hash != expected_prev:
-        return VerifyResult(False, count, f"the newest entries were removed (head says {head.seq})")
-    return VerifyResult(True, count)
+    for c in tips:
+        if c not in heads:
+            return result(False, f"the audit head of chain {c} is missing")
+    for c, (seq, mac) in sorted(heads.items()):
+        last = tips.get(c, (0, GENESIS))[0]
+        if seq > last:
+            return result(
+                False,
+                f"the newest entries were removed (chain {c}: head says {seq}, log ends at {last})",
+            )
+        if seq and wanted[(c, seq)] != mac:
+            return result(False, f"the audit head of chain {c} does not match entry {seq}")
+    if bad_file:
+        return result(False, bad_file)
+    for claim in sorted(claims, key=lambda c: (c.chain, -c.seq)):
+        found = wanted[(claim.chain, claim.seq)]
+        if found is None:
+            last = tips.get(claim.chain, (0, ""))[0]
+            return result(
+                False,
+                f"entries were removed: chain {claim.chain} ends at entry {last} but the signed "
+                f"checkpoint of {claim.at} saw entry {claim.seq}",
+            )
+        if found != claim.mac:
+            return result(
+                False,
+                f"entry {claim.seq} of chain {claim.chain} differs from the signed checkpoint of "
+                f"{claim.at}",
+            )
+    return result(True)

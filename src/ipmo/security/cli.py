@@ -14,7 +14,7 @@ from ipmo.store import session_scope
 
 users = typer.Typer(help="Users, roles and API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(
-    help="The hash-chained audit log of patient-data access.", no_args_is_help=True
+    help="The MAC-chained audit log of patient-data access.", no_args_is_help=True
 )
 
 
@@ -92,14 +92,22 @@ def roles() -> None:
 
 @audit_app.command("verify")
 def verify() -> None:
-    """Check the audit log's hash chain; exit 1 naming the first bad entry."""
+    """Check the audit log's MAC chains against their heads and the signed checkpoints; exit 1
+    naming the first problem. A clean run appends a new signed checkpoint."""
+    from ipmo.security.audit import checkpoint, keeping
     from ipmo.security.audit import verify as verify_chain
 
-    with session_scope(store_engine()) as s:
+    engine = store_engine()
+    with session_scope(engine) as s:
         result = verify_chain(s)
     if not result.ok:
         fail(f"audit log broken: {result.problem} ({result.entries} entries verified before it)", 1)
-    typer.echo(f"audit log intact: {result.entries} entries")
+    checkpoint(engine)
+    typer.echo(
+        f"audit log intact: {result.entries} entries in {result.chains} chain(s), "
+        f"{result.checkpoints} earlier checkpoint(s) matched; checkpoint written to "
+        f"{keeping().checkpoints}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,15 +1,16 @@
 """Users and the audit log.
 
 The audit table has no foreign keys (as in OpenSAFELY job-server): the log must never block, or be
-cascaded away by, changes to live data. It is append-only by contract and hash-chained so that an
-edited or deleted entry is detected by ``ipmo audit verify``.
+cascaded away by, changes to live data. It is append-only (database triggers) and MAC-chained with a
+key kept outside the database, so that an edited, deleted or truncated log is detected by
+``ipmo audit verify``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ipmo.store import Base, utcnow
@@ -31,9 +32,16 @@ class User(Base):
 
 
 class AuditEvent(Base):
-    __tablename__ = "audit_events"
+    """One audit entry. ``seq`` orders all entries (in the order they were written); the MAC chain
+    runs along (``chain``, ``chain_seq``): entries are spread over a few independent chains so
+    concurrent writers do not queue on one head row (docs/decisions/0008)."""
 
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("chain", "chain_seq"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chain: Mapped[int] = mapped_column(Integer)
+    chain_seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(DateTime)
     username: Mapped[str] = mapped_column(String(64))
     role_code: Mapped[str] = mapped_column(String(40))
@@ -43,16 +51,18 @@ class AuditEvent(Base):
     patient_nhs_number: Mapped[str | None] = mapped_column(String(10), index=True)
     reason: Mapped[str | None] = mapped_column(String(60))  # the legitimate relationship used
     detail: Mapped[dict | None] = mapped_column(JSON)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 under a key kept outside the database (security/audit.py)
+    prev_mac: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
 
 
 class AuditHead(Base):
-    """One row: the newest sequence number and hash. Locked while appending so concurrent
-    writers serialise, and compared by ``verify`` so a deleted tail is detected too."""
+    """One row per chain: its newest ``seq`` and MAC. Locked while appending to that chain so its
+    writers serialise, and compared by ``verify`` so a deleted tail is detected too (a rewound
+    head is caught by the signed checkpoints kept outside the database)."""
 
     __tablename__ = "audit_head"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # the chain
     seq: Mapped[int] = mapped_column(Integer)
-    hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))

@@ -1,4 +1,4 @@
-"""audit log is append-only: the database refuses UPDATE and DELETE on audit entries
+"""audit log is append-only: the database refuses UPDATE, DELETE (and on PostgreSQL TRUNCATE) on audit entries
 
 Revision ID: 0002
 Revises: 0001
@@ -30,6 +30,11 @@ def upgrade() -> None:
             "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
             "FOR EACH ROW EXECUTE FUNCTION ipmo_audit_append_only()"
         )
+        # row triggers do not fire on TRUNCATE; a statement trigger does
+        op.execute(
+            "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
+            "FOR EACH STATEMENT EXECUTE FUNCTION ipmo_audit_append_only()"
+        )
     else:
         for verb in ("UPDATE", "DELETE"):
             op.execute(
@@ -41,6 +46,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events")
+        op.execute("DROP TRIGGER IF EXISTS audit_events_no_truncate ON audit_events")
         op.execute("DROP FUNCTION IF EXISTS ipmo_audit_append_only()")
     else:
         op.execute("DROP TRIGGER IF EXISTS audit_events_no_update")
