@@ -66,6 +66,7 @@ def test_golden_percentile_is_percent_rank_among_non_null_values(golden_run):
     by_key: dict = {}
     for r in rows:
         by_key.setdefault((r["measure"], r["month"]), []).append(r)
+    assert by_key, "the golden run has practice values to rank"
     for group in by_key.values():
         lowest = min(group, key=lambda r: r["calc_value"])
         highest = max(group, key=lambda r: r["calc_value"])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, Depends
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from ipmo.patients.service import summary
@@ -13,12 +16,31 @@ from ipmo.web.deps import db_session, require
 router = APIRouter(prefix="/api/patients", tags=["patients"])
 
 
+class OrganisationRef(BaseModel):
+    ods_code: str
+    name: str | None  # None when the code is not in this ICS's organisation list
+
+
+class PatientRead(BaseModel):
+    """patients.service.summary: identity, registration, nominated pharmacy and care home."""
+
+    nhs_number: str
+    name: str
+    birth_date: date
+    age: int
+    sex: str
+    practice: OrganisationRef | None
+    nominated_pharmacy: OrganisationRef | None
+    care_home: OrganisationRef | None
+    imd_decile: int | None  # 1 = most deprived
+
+
 @router.get("/{nhs_number}")
 def read_patient(
     nhs_number: str,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
     session: Session = Depends(db_session),
-) -> dict:
+) -> PatientRead:
     """A patient's identity, registration, nominated pharmacy and care home."""
     patient = check_patient_access(session, principal, nhs_number, action="patient.read")
-    return summary(session, patient)
+    return PatientRead.model_validate(summary(session, patient))

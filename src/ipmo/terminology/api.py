@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from ipmo.security import Activity, Principal
@@ -19,16 +20,39 @@ from ipmo.web.deps import db_session, require
 router = APIRouter(prefix="/api/terminology", tags=["terminology"])
 
 
+class ConceptRead(BaseModel):
+    """One dm+d concept (terminology.concept.Concept) with ipmo's therapeutic class."""
+
+    id: str
+    level: str  # VTM | VMP | AMP | VMPP | AMPP
+    name: str
+    vmp_id: str | None = None
+    vtm_id: str | None = None
+    bnf_code: str | None = None
+    form: str | None = None
+    route: str | None = None
+    supplier: str | None = None
+    invalid: bool = False
+    replaced_id: str | None = None
+    therapeutic_class: str | None = None
+
+
+class SearchResults(BaseModel):
+    query: str
+    count: int
+    results: list[ConceptRead]
+
+
 @router.get("/search")
 def search_concepts(
     q: str = Query(..., min_length=2, max_length=200, description="Name words or a dm+d id"),
     limit: int = Query(20, ge=1, le=100),
     principal: Principal = Depends(require(Activity.TERMINOLOGY_VIEW)),
     session: Session = Depends(db_session),
-) -> dict:
+) -> SearchResults:
     """dm+d concepts whose name holds every word of ``q`` (VTMs, then VMPs, then AMPs)."""
     results = [
-        {**asdict(c), "therapeutic_class": therapeutic_class(c.bnf_code)}
+        ConceptRead(**asdict(c), therapeutic_class=therapeutic_class(c.bnf_code))
         for c in search(session, q, limit)
     ]
-    return {"query": q, "count": len(results), "results": results}
+    return SearchResults(query=q, count=len(results), results=results)

@@ -31,7 +31,7 @@ from ipmo.security.users import authenticate
 from ipmo.store import StoreError, create_store_engine
 from ipmo.web.deps import db_session, optional_principal
 from ipmo.web.nav import NavItem
-from ipmo.web.openapi import document_error_responses
+from ipmo.web.openapi import Health, Me, Token, document_error_responses
 from ipmo.web.templating import render
 
 log = logging.getLogger("ipmo.web")
@@ -169,7 +169,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def _install_core_routes(app: FastAPI) -> None:
     @app.get("/health", tags=["system"])
-    def health(request: Request) -> dict:
+    def health(request: Request) -> Health:
         """Liveness and store reachability (no patient data)."""
         try:
             with request.app.state.engine.connect() as conn:
@@ -177,11 +177,9 @@ def _install_core_routes(app: FastAPI) -> None:
             store = "ok"
         except Exception:  # noqa: BLE001 - reported, not raised
             store = "unavailable"
-        return {
-            "status": "ok" if store == "ok" else "degraded",
-            "store": store,
-            "version": ipmo.__version__,
-        }
+        return Health(
+            status="ok" if store == "ok" else "degraded", store=store, version=ipmo.__version__
+        )
 
     @app.get("/", include_in_schema=False)
     def home(request: Request, principal: Principal | None = Depends(optional_principal)):
@@ -227,35 +225,35 @@ def _install_core_routes(app: FastAPI) -> None:
         username: str = Form(...),
         password: str = Form(...),
         session: Session = Depends(db_session),
-    ) -> dict:
+    ) -> Token:
         """Exchange a username and password for a bearer token (development identity provider)."""
         principal = authenticate(session, username, password)
         settings = request.app.state.settings
-        return {
-            "access_token": issue_token(
+        return Token(
+            access_token=issue_token(
                 settings.secret_key, principal.user_id, _generation(session, principal.user_id)
             ),
-            "token_type": "bearer",
-            "expires_in": settings.token_ttl_seconds,
-        }
+            token_type="bearer",
+            expires_in=settings.token_ttl_seconds,
+        )
 
     @app.get("/api/me", tags=["system"])
-    def me(request: Request, session: Session = Depends(db_session)) -> dict:
+    def me(request: Request, session: Session = Depends(db_session)) -> Me:
         from ipmo.web.deps import current_principal
 
         p = current_principal(request, session)
-        return {
-            "username": p.username,
-            "role": p.role.code,
-            "organisation": p.org_code,
-            "activities": sorted(p.activities),
-        }
+        return Me(
+            username=p.username,
+            role=p.role.code,
+            organisation=p.org_code,
+            activities=sorted(p.activities),
+        )
 
 
 def _generation(session: Session, user_id: int) -> int:
     from ipmo.security.models import User
 
-    return session.get(User, user_id).token_generation
+    return session.get_one(User, user_id).token_generation
 
 
 def _safe_next(target: str) -> str:

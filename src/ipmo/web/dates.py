@@ -30,10 +30,11 @@ def nhs_date(value: date | datetime | str | None, default: str = "") -> str:
     if value is None or value == "":
         return default
     if isinstance(value, str):
+        text = value
         try:
-            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+            value = datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
         except ValueError:
-            return value
+            return text
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
@@ -42,10 +43,11 @@ def nhs_datetime(value: datetime | str | None, default: str = "") -> str:
     if value is None or value == "":
         return default
     if isinstance(value, str):
+        text = value
         try:
-            value = datetime.fromisoformat(value)
+            value = datetime.fromisoformat(text)
         except ValueError:
-            return value
+            return text
     if not isinstance(value, datetime):
         return nhs_date(value)
     hour = value.hour % 12 or 12

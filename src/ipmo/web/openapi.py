@@ -25,6 +25,25 @@ class ErrorMessage(BaseModel):
     detail: str
 
 
+class Health(BaseModel):
+    status: str  # ok | degraded
+    store: str  # ok | unavailable
+    version: str
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str  # bearer
+    expires_in: int  # seconds
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+    organisation: str | None
+    activities: list[str]
+
+
 def _is_json_api(path: str) -> bool:
     return path.startswith("/api/") or path == "/health"
 
