@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from ipmo.plans import metrics
 from ipmo.plans.models import Objective
 from ipmo.plans.report import PdfUnavailable, render_html, render_pdf
+from ipmo.plans.schemas import Created, MetricRead, PlanRead, PlanSummary
 from ipmo.plans.service import (
     PlanError,
     add_cycle,
@@ -35,18 +36,18 @@ def _plan(session: Session, plan_id: int):
         raise HTTPException(404, str(exc)) from None
 
 
-@router.get("")
+@router.get("", response_model=list[PlanSummary])
 def read_plans(principal: Principal = VIEW, session: Session = Depends(db_session)) -> list:
     return list_plans(session)
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_model=list[MetricRead])
 def read_metrics(principal: Principal = VIEW, session: Session = Depends(db_session)) -> list:
     """Metric ids an objective can link to."""
     return [m.__dict__ for m in metrics.catalogue(session)]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=Created)
 def new_plan(body: dict, principal: Principal = EDIT, session: Session = Depends(db_session)):
     """A plan with objectives, PDSA cycles and stakeholders (layout in plans/README.md)."""
     try:
@@ -57,14 +58,14 @@ def new_plan(body: dict, principal: Principal = EDIT, session: Session = Depends
     return {"id": plan.id}
 
 
-@router.get("/{plan_id}")
+@router.get("/{plan_id}", response_model=PlanRead)
 def read_plan(plan_id: int, principal: Principal = VIEW, session: Session = Depends(db_session)):
     """The plan with each objective's live series, current value, progress and RAG status."""
     _plan(session, plan_id)
     return plan_view(session, plan_id)
 
 
-@router.post("/{plan_id}/objectives", status_code=201)
+@router.post("/{plan_id}/objectives", status_code=201, response_model=Created)
 def new_objective(
     plan_id: int, body: dict, principal: Principal = EDIT, session: Session = Depends(db_session)
 ):
@@ -84,7 +85,7 @@ def _objective(session: Session, plan_id: int, objective_id: int) -> Objective:
     return objective
 
 
-@router.post("/{plan_id}/objectives/{objective_id}/pdsa", status_code=201)
+@router.post("/{plan_id}/objectives/{objective_id}/pdsa", status_code=201, response_model=Created)
 def new_cycle(
     plan_id: int,
     objective_id: int,
@@ -100,7 +101,7 @@ def new_cycle(
     return {"id": cycle.id}
 
 
-@router.post("/{plan_id}/stakeholders", status_code=201)
+@router.post("/{plan_id}/stakeholders", status_code=201, response_model=Created)
 def new_stakeholder(
     plan_id: int, body: dict, principal: Principal = EDIT, session: Session = Depends(db_session)
 ):
@@ -112,7 +113,11 @@ def new_stakeholder(
     return {"id": sh.id}
 
 
-@router.get("/{plan_id}/report", response_class=Response)
+@router.get(
+    "/{plan_id}/report",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
+)
 def report(
     plan_id: int,
     format: str = Query("html", description="html | pdf"),

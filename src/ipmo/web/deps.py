@@ -84,3 +84,12 @@ def optional_principal(
         return current_principal(request, session)
     except NotAuthenticated:
         return None
+
+
+async def request_body(request: Request) -> bytes:
+    """The raw request body, for handlers that take CSV or other non-JSON payloads.
+
+    Reading the body needs the event loop, so this dependency is async; the handler using it can
+    then be a plain ``def`` that FastAPI runs in its thread pool, and its synchronous database
+    work never blocks the loop (an ``async def`` handler calling the ORM would)."""
+    return await request.body()

@@ -4,18 +4,26 @@ imports and edits for ``workforce.edit``, service evaluation for ``analytics.vie
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
 from ipmo.security.errors import Forbidden
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import db_session, request_body, require
 from ipmo.workforce import edits
 from ipmo.workforce.importer import WorkforceImportError, import_assignments
 from ipmo.workforce.organogram import ics_organogram, leadership_organogram
+from ipmo.workforce.schemas import (
+    ActivityImported,
+    EditedPost,
+    ImportCounts,
+    NamedPost,
+    WorkforceSummary,
+)
 from ipmo.workforce.service_evaluation import (
     BY_LEVELS,
     ActivityImportError,
@@ -27,6 +35,11 @@ from ipmo.workforce.staffing import GROUPINGS, named_posts, summary
 
 router = APIRouter(prefix="/api/workforce", tags=["workforce"])
 SVG = "image/svg+xml"
+# the CSV imports read the raw body (web.deps.request_body), so the document is told its type
+_CSV_BODY = {"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+_SVG_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"content": {SVG: {"schema": {"type": "string"}}}}
+}
 
 
 def _day(on: str | None) -> date | None:
@@ -38,7 +51,7 @@ def _day(on: str | None) -> date | None:
         raise HTTPException(422, f"on={on!r} is not a date (YYYY-MM-DD)") from None
 
 
-@router.get("/summary")
+@router.get("/summary", response_model=WorkforceSummary)
 def read_summary(
     by: str = Query("place", description="pcn | place | sector"),
     on: str | None = Query(None, description="as on this date (default today)"),
@@ -51,7 +64,7 @@ def read_summary(
     return summary(session, by=by, on=_day(on))
 
 
-@router.get("/posts")
+@router.get("/posts", response_model=list[NamedPost])
 def read_posts(
     principal: Principal = Depends(require(Activity.WORKFORCE_DETAIL)),
     session: Session = Depends(db_session),
@@ -61,14 +74,18 @@ def read_posts(
     return named_posts(session)
 
 
-@router.post("/import")
-async def import_csv(
-    request: Request,
+@router.post(
+    "/import",
+    response_model=ImportCounts,
+    openapi_extra=_CSV_BODY,
+)
+def import_csv(
+    body: bytes = Depends(request_body),
     principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
     session: Session = Depends(db_session),
 ) -> dict:
     """Body: the ESR-like CSV (text/csv). All rows or none; 422 names the bad line."""
-    text = (await request.body()).decode("utf-8-sig", errors="replace")
+    text = body.decode("utf-8-sig", errors="replace")
     try:
         report = import_assignments(session, text)
     except WorkforceImportError as exc:
@@ -81,7 +98,7 @@ async def import_csv(
     }
 
 
-@router.patch("/posts/{assignment_number}")
+@router.patch("/posts/{assignment_number}", response_model=EditedPost)
 def edit_post(
     assignment_number: str,
     changes: dict,
@@ -103,7 +120,7 @@ def edit_post(
     }
 
 
-@router.get("/organogram/ics.svg", response_class=Response)
+@router.get("/organogram/ics.svg", response_class=Response, responses=_SVG_DOC)
 def ics_svg(
     principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
     session: Session = Depends(db_session),
@@ -111,7 +128,7 @@ def ics_svg(
     return Response(ics_organogram(session), media_type=SVG)
 
 
-@router.get("/organogram/leadership.svg", response_class=Response)
+@router.get("/organogram/leadership.svg", response_class=Response, responses=_SVG_DOC)
 def leadership_svg(
     names: bool = False,
     principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
@@ -125,7 +142,11 @@ def leadership_svg(
     return Response(leadership_organogram(session, show_names=names), media_type=SVG)
 
 
-@router.get("/services")
+@router.get(
+    "/services",
+    response_model=list[dict[str, Any]],
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def read_services(
     by: str = Query("place", description="pharmacy | pcn | place | ics"),
     service: str | None = None,
@@ -146,13 +167,17 @@ def read_services(
     return rows
 
 
-@router.post("/services/import")
-async def import_services(
-    request: Request,
+@router.post(
+    "/services/import",
+    response_model=ActivityImported,
+    openapi_extra=_CSV_BODY,
+)
+def import_services(
+    body: bytes = Depends(request_body),
     principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
     session: Session = Depends(db_session),
 ) -> dict:
-    text = (await request.body()).decode("utf-8-sig", errors="replace")
+    text = body.decode("utf-8-sig", errors="replace")
     try:
         n = import_activity(session, text)
     except ActivityImportError as exc:

@@ -1,0 +1,84 @@
+"""Response models of the workforce API (workforce/api.py), so /openapi.json describes every body.
+
+Aggregates keep their nested breakdowns (vacancies, rotations, training pipeline, service
+evaluation rows) as open objects: their keys follow the loaded data (roles, programmes, services).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class AreaRow(BaseModel):
+    """One area's staffing (staffing.AreaFigures.as_dict); WTE figures rounded to 3 places."""
+
+    key: str
+    name: str
+    patients: int | None
+    in_post_wte: float | None
+    vacant_wte: float | None
+    funded_wte: float | None
+    wte_per_10k: float | None
+    pharmacist_wte: float | None
+    technician_wte: float | None
+    ip_wte: float | None
+    ip_coverage: float | None
+    vacancy_rate: float | None
+    wte_by_role: dict[str, float | None]
+    gaps: list[str]
+
+
+class WorkforceSummary(BaseModel):
+    by: str  # pcn | place | sector
+    on: date
+    rows: list[AreaRow]
+    total: AreaRow
+    vacancies: Any
+    rotations: Any
+    training: Any
+    gap_rules: dict[str, Any]
+
+
+class Allocation(BaseModel):
+    sector: str
+    org_code: str
+    wte: float
+
+
+class NamedPost(BaseModel):
+    assignment_number: str
+    org_code: str
+    title: str
+    role: str
+    band: str | None
+    wte: float
+    name: str | None
+    staff_number: str | None
+    independent_prescriber: bool
+    prescriber_scope: str | None
+    start_date: date
+    end_date: date | None
+    active: bool
+    reports_to: str | None
+    training_programme: str | None
+    sectors: list[Allocation]
+
+
+class ImportCounts(BaseModel):
+    assignments: int
+    people: int
+    vacancies: int
+
+
+class EditedPost(BaseModel):
+    assignment_number: str
+    wte: float
+    band: str | None
+    end_date: date | None
+
+
+class ActivityImported(BaseModel):
+    rows: int
