@@ -42,13 +42,24 @@ def _generated_secret(data_dir: Path, env: str, filename: str) -> str:
     if key := os.environ.get(env):
         return key
     path = data_dir / filename
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    if not path.exists():
+        # several worker processes may get here at once: each writes its own candidate and links
+        # it into place; link() fails if the name exists, so exactly one key wins and all read it
+        data_dir.mkdir(parents=True, exist_ok=True)
+        candidate = data_dir / f".{filename}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, secrets.token_urlsafe(48).encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
+    return path.read_text().strip()
 
 
 def _secret_key(data_dir: Path) -> str:

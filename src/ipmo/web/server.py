@@ -10,8 +10,9 @@ Several workers use uvicorn's own supervisor, with two fixes:
   :func:`ipmo.logs.configure_logging` in :func:`worker_app`, so NHS numbers are masked in every
   worker's access log too (tests/security/test_no_patient_data_in_logs.py).
 
-SQLite allows this (WAL, one writer at a time, busy timeout); the audit chain stays serialised by
-its head row (``security/audit.py``). PostgreSQL is the store for heavier multi-worker use.
+SQLite allows this (WAL, one writer at a time, busy timeout); audit entries are written at commit
+so the write lock is held briefly (``security/audit.py``, docs/decisions/0008). PostgreSQL is the
+store for heavier multi-worker use.
 """
 
 from __future__ import annotations
