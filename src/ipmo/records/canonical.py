@@ -43,6 +43,14 @@ class MedItem:
     resource_id: str | None = None
     resource_version: str | None = None
     status_reason: str | None = None
+    # which element of the message dated the line (authoredOn, dispenseRequest.validityPeriod.
+    # start, Provenance.recorded, Bundle.timestamp, whenHandedOver, …): shown with the line
+    date_source: str | None = None
+    # dispenses: days the supply lasts and what that figure came from (records.current D1)
+    supply_days: float | None = None
+    supply_basis: str | None = None
+    # set by reconcile(): the records.current clause that made the line current or not
+    clause: str | None = None
     # derived by normalise() for fast comparison (not provenance; never stored as truth)
     strength_key: tuple | None = None
     therapeutic_class: str | None = None
@@ -52,6 +60,12 @@ class MedItem:
     as_needed: bool = False
     key: str = ""  # match key (normalise.match_key), filled by normalise()
     signature: tuple | None = None  # everything _compare looks at; equal ⇒ nothing to report
+
+    def why(self) -> str:
+        """The clause that made this line current or not, in words (set by reconcile())."""
+        from ipmo.records.current import explain  # current.py imports this module
+
+        return explain(self, self.clause) if self.clause else "not yet decided"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -72,6 +86,19 @@ class MedItem:
 
 
 @dataclass(slots=True)
+class NotUsed:
+    """A medication line of a source that is not used in the list, with the reason (issue 13:
+    nothing is dropped silently)."""
+
+    reason: str
+    resource: str | None = None  # e.g. "MedicationRequest/abc"
+    name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"resource": self.resource, "name": self.name, "reason": self.reason}
+
+
+@dataclass(slots=True)
 class SourceDocument:
     """One system's list for one patient, as read by an adapter."""
 
@@ -87,6 +114,9 @@ class SourceDocument:
     as_of: date | None = None
     warnings: list[str] = field(default_factory=list)
     content_hash: str = ""
+    not_used: list[NotUsed] = field(default_factory=list)
+    # why the source is of its kind: "stated by the caller", or what in the content said so
+    kind_reason: str | None = None
 
     @property
     def label(self) -> str:

@@ -73,15 +73,29 @@ def _print_table(result: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = Console()
+    if result.get("source_kinds"):
+        kinds = Table(title="Sources")
+        for col in ("source", "kind", "why"):
+            kinds.add_column(col)
+        for k in result["source_kinds"]:
+            kinds.add_row(k["source"], k["kind"], k["why"] or "")
+        console.print(kinds)
     meds = Table(
         title=f"Medicines at {result['index_date']} (reference: {result['reference_source']})"
     )
-    for col in ("medicine", "dose", *result["sources"]):
+    for col in ("medicine", "dose", *result["sources"], "why current"):
         meds.add_column(col)
     for m in result["medications"]:
         present = {s["source"]: s.get("dose_text") or "✓" for s in m["sources"]}
+        why = "; ".join(
+            f"{s['source']}: {s['clause']} ({s['date_source'] or 'no date'} {s['date'] or ''})"
+            for s in m["sources"]
+        )
         meds.add_row(
-            m["name"], m["dose_text"] or "", *[present.get(s, "—") for s in result["sources"]]
+            m["name"],
+            m["dose_text"] or "",
+            *[present.get(s, "—") for s in result["sources"]],
+            why,
         )
     console.print(meds)
     issues = Table(title="Discrepancies")
@@ -90,20 +104,61 @@ def _print_table(result: dict[str, Any]) -> None:
     for d in result["discrepancies"]:
         issues.add_row(d["type"], d["severity"], d["medication"]["name"], d["detail"])
     console.print(issues)
+    out = Table(title="Not current at the index date")
+    for col in ("source", "line", "date", "why"):
+        out.add_column(col)
+    for n in result["not_current"]:
+        out.add_row(
+            n["source"],
+            n["name"],
+            f"{n['date'] or '—'} ({n['date_source'] or 'no date'})",
+            n["why"],
+        )
+    console.print(out)
+    unused = Table(title="Not used")
+    for col in ("source", "line", "resource", "reason"):
+        unused.add_column(col)
+    for n in result["not_used"]:
+        unused.add_row(n["source"], n["name"] or "", n["resource"] or "", n["reason"])
+    console.print(unused)
+
+
+KINDS = ("gp", "pharmacy", "hospital", "specialist")
+
+
+def _sources_of(files: list[Path], stated: list[str]) -> list[tuple[str | None, Path]]:
+    """FILE arguments (kind from the content) and ``--source KIND=FILE`` options (kind stated)."""
+    out: list[tuple[str | None, Path]] = [(None, f) for f in files]
+    for option in stated:
+        kind, sep, name = option.partition("=")
+        if not sep or kind not in KINDS or not name:
+            raise _fail(
+                f"--source {option!r}: expected KIND=FILE with KIND one of {', '.join(KINDS)}"
+            )
+        out.append((kind, Path(name)))
+    return out
 
 
 @records_app.command("reconcile")
 def reconcile_cmd(
     files: list[Path] = typer.Argument(
-        ..., help="one source per file: FHIR R4/STU3 (JSON/XML) or CSV"
+        None, help="one source per file: FHIR R4/STU3 (JSON/XML) or CSV; kind read from content"
+    ),
+    source: list[str] = typer.Option(
+        [],
+        "--source",
+        help="KIND=FILE: a source whose kind you state (gp, pharmacy, hospital, "
+        "specialist); repeatable",
     ),
     as_of: str = typer.Option(None, "--as-of", help="index date YYYY-MM-DD (default today)"),
     fmt: str = typer.Option("json", "--format", help="json | fhir | table"),
     nhs_number: str = typer.Option(None, "--nhs-number", help="when no file names the patient"),
 ) -> None:
-    """Reconcile one patient's sources at an index date and print the list and discrepancies."""
+    """Reconcile one patient's sources at an index date and print the list and discrepancies,
+    with every line that is not in the list (not current, or not used) and why."""
     from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
     from ipmo.records.adapters import FhirInputError, load_source
+    from ipmo.records.adapters.fhir import UNKNOWN_KIND
     from ipmo.records.normalise import normalise
     from ipmo.records.publish import as_json, publish_bundle
     from ipmo.records.reconcile import reconcile
@@ -115,16 +170,26 @@ def reconcile_cmd(
         index = date.fromisoformat(as_of) if as_of else date.today()
     except ValueError:
         raise _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    inputs = _sources_of(files or [], source)
+    if not inputs:
+        raise _fail("name at least one source: FILE or --source KIND=FILE")
     docs = []
-    for path in files:
+    for kind, path in inputs:
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise _fail(f"cannot read {path}: {exc.strerror}") from None
+        options = {"source_kind": kind} if kind else {}
         try:
-            docs.append(load_source(data, filename=path.name))
+            doc = load_source(data, filename=path.name, **options)
         except FhirInputError as exc:
             raise _fail(f"{path.name}: {exc.diagnostics}") from None
+        if doc.source_kind == UNKNOWN_KIND:
+            raise _fail(
+                f"{path.name}: cannot tell what kind of source this is ({doc.kind_reason}); "
+                f"state it with --source KIND={path}"
+            )
+        docs.append(doc)
     numbers = {d.nhs_number for d in docs if d.nhs_number}
     if nhs_number:
         try:
@@ -143,9 +208,9 @@ def reconcile_cmd(
     if fmt == "fhir":
         typer.echo(json.dumps(publish_bundle(result, patient), indent=2))
     elif fmt == "json":
-        typer.echo(json.dumps(as_json(result, patient), indent=2, default=str))
+        typer.echo(json.dumps(as_json(result, patient, sources=docs), indent=2, default=str))
     else:
-        _print_table(as_json(result, patient))
+        _print_table(as_json(result, patient, sources=docs))
 
 
 def register(app: typer.Typer) -> None:

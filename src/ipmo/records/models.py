@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -55,6 +56,8 @@ class SourceList(Base):
     as_of: Mapped[date | None] = mapped_column(Date)
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     fhir_version: Mapped[str | None] = mapped_column(String(8))  # R4 | STU3 | None (CSV)
+    # why the source is of its kind ("stated by the caller", or what in the content said so)
+    kind_reason: Mapped[str | None] = mapped_column(String(200))
 
     items: Mapped[list[SourceItem]] = relationship(
         back_populates="source_list", cascade="all, delete-orphan", order_by="SourceItem.id"
@@ -79,7 +82,7 @@ class SourceItem(Base):
     form: Mapped[str | None] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(
         String(20)
-    )  # active|stopped|completed|on-hold|entered-in-error
+    )  # active|stopped|completed|on-hold|intended|unknown, or "not-used" (reason in status_reason)
     category: Mapped[str | None] = mapped_column(
         String(20)
     )  # acute|repeat|repeat-dispensing|inpatient
@@ -91,6 +94,11 @@ class SourceItem(Base):
     resource_version: Mapped[str | None] = mapped_column(String(40))
     resource_type: Mapped[str | None] = mapped_column(String(40))  # MedicationStatement|…|csv
     status_reason: Mapped[str | None] = mapped_column(String(255))
+    # the element that dated the line (authoredOn, dispenseRequest.validityPeriod.start, …)
+    date_source: Mapped[str | None] = mapped_column(String(60))
+    # dispenses: days the supply lasts and where that figure came from (records.current D1)
+    supply_days: Mapped[float | None] = mapped_column(Float)
+    supply_basis: Mapped[str | None] = mapped_column(String(60))
 
     source_list: Mapped[SourceList] = relationship(back_populates="items")
 

@@ -200,6 +200,7 @@ async def post_source(
     nhs_number: str,
     file: UploadFile = File(...),
     as_of: str = Form(""),
+    source_kind: str = Form(""),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
     session: Session = Depends(db_session),
 ):
@@ -209,7 +210,7 @@ async def post_source(
     try:
         if len(data) > 5_000_000:
             raise FhirInputError("too-costly", "a source file must be under 5 MB")
-        doc = load_source(data, filename=file.filename or "")
+        doc = load_source(data, filename=file.filename or "", source_kind=source_kind or None)
         if doc.nhs_number and doc.nhs_number != patient.nhs_number:
             raise FhirInputError("business-rule", "the file is about a different patient")
         result = ingest(session, doc, nhs_number=patient.nhs_number)

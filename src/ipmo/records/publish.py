@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ipmo.fhir.bundles import NHS_NUMBER_SYSTEM
-from ipmo.records.reconcile import Discrepancy, Line, Reconciliation
+from ipmo.records.canonical import SourceDocument
+from ipmo.records.current import explain
+from ipmo.records.reconcile import Discrepancy, Line, Reconciliation, line_facts
 
 DMD_SYSTEM = "https://dmd.nhs.uk"
 SNOMED = "http://snomed.info/sct"
@@ -109,6 +111,13 @@ def detected_issue(
     return issue
 
 
+def _resource(thing: Any) -> str:
+    if getattr(thing, "resource_type", None) and getattr(thing, "resource_id", None):
+        return f"{thing.resource_type}/{thing.resource_id} "
+    resource = getattr(thing, "resource", None)
+    return f"{resource} " if resource else ""
+
+
 def publish_bundle(
     rec: Reconciliation,
     nhs_number: str,
@@ -159,6 +168,17 @@ def publish_bundle(
             ]
         }
         del med_list["entry"]
+    # lines left out of the list, each with its reason (issue 13: nothing dropped silently)
+    notes = [
+        {"text": f"not current: {label}: {_resource(i)}{i.name}: {explain(i, i.clause)}"}
+        for label, i in rec.not_current
+        if i.clause
+    ] + [
+        {"text": f"not used: {label}: {_resource(n)}{n.name or 'no name'}: {n.reason}"}
+        for label, n in rec.not_used
+    ]
+    if notes:
+        med_list["note"] = notes
     provenance = {
         "resourceType": "Provenance",
         "id": _uuid(nhs_number, "provenance", when),
@@ -177,11 +197,16 @@ def publish_bundle(
 
 
 def as_json(
-    rec: Reconciliation, nhs_number: str, *, decisions: dict[str, Any] | None = None
+    rec: Reconciliation,
+    nhs_number: str,
+    *,
+    decisions: dict[str, Any] | None = None,
+    sources: list[SourceDocument] | None = None,
 ) -> dict[str, Any]:
-    """The CLI/API JSON shape (issue 4 "Interfaces")."""
+    """The CLI/API JSON shape (issue 4 "Interfaces"), with every line not in the list under
+    ``not_current`` (the clause that decided it) or ``not_used`` (the reason) — issue 13."""
     decisions = decisions or {}
-    return {
+    body: dict[str, Any] = {
         "patient": {"nhs_number": nhs_number},
         "index_date": rec.index_date.isoformat(),
         "reference_source": rec.reference,
@@ -191,4 +216,28 @@ def as_json(
             d.to_json() | ({"decision": decisions[d.id]} if d.id in decisions else {})
             for d in rec.discrepancies
         ],
+        "not_current": [
+            {
+                "source": label,
+                "name": item.name,
+                "status": item.status,
+                "resource": f"{item.resource_type}/{item.resource_id}"
+                if item.resource_id
+                else None,
+                **line_facts(item),
+            }
+            for label, item in rec.not_current
+        ],
+        "not_used": [{"source": label, **n.to_json()} for label, n in rec.not_used],
     }
+    if sources is not None:
+        body["source_kinds"] = [
+            {
+                "source": label,
+                "kind": doc.source_kind,
+                "organisation": doc.source_org_code,
+                "why": doc.kind_reason,
+            }
+            for label, doc in zip(rec.sources, sources, strict=True)
+        ]
+    return body

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ipmo.records.canonical import MedItem, SourceDocument
-from ipmo.records.current import is_current, is_stopped, two_years_before
+from ipmo.records.canonical import MedItem, NotUsed, SourceDocument
+from ipmo.records.current import CURRENT_CLAUSES, decide, explain, is_stopped, two_years_before
 from ipmo.records.normalise import match_key
 from ipmo.terminology.names import substance_key
 
@@ -140,12 +140,13 @@ class Line:
                     "source": label,
                     "name": item.name,
                     "code": item.code,
-                    "mapping": item.mapping,
+                    "mapping": mapping_text(item.mapping),
                     "dose_text": item.dose_text,
                     "status": item.status,
                     "resource": f"{item.resource_type}/{item.resource_id}"
                     if item.resource_id
                     else None,
+                    **line_facts(item),
                 }
                 for label, items in self.by_source.items()
                 for item in items
@@ -156,6 +157,37 @@ class Line:
         return body
 
 
+MAPPING_TEXT = {
+    "vmp": "dm+d VMP",
+    "amp": "dm+d AMP → VMP",
+    "vtm": "dm+d VTM",
+    "name": "by name",
+    "name-vtm": "by name (substance only)",
+    "unmapped": "unmapped (matched on its own name)",
+}
+
+
+def mapping_text(mapping: str) -> str:
+    """How a line was matched, in words ("by name" when no dm+d code fitted: issue 13 item 6)."""
+    return MAPPING_TEXT.get(mapping, mapping)
+
+
+def line_facts(item: MedItem) -> dict[str, Any]:
+    """What decided a line: the current clause, its date and which element gave that date."""
+    facts: dict[str, Any] = {
+        "clause": item.clause,
+        "why": explain(item, item.clause) if item.clause else None,
+        "date": item.authored_on.isoformat() if item.authored_on else None,
+        "date_source": item.date_source,
+    }
+    if item.last_issued:
+        facts["last_issued"] = item.last_issued.isoformat()
+    if item.supply_days is not None or item.supply_basis:
+        facts["supply_days"] = item.supply_days
+        facts["supply_basis"] = item.supply_basis
+    return facts
+
+
 @dataclass(slots=True)
 class Reconciliation:
     index_date: date
@@ -163,6 +195,10 @@ class Reconciliation:
     sources: list[str]
     lines: list[Line]
     discrepancies: list[Discrepancy]
+    # every line that is not in the list, with its source label: not current at the index date
+    # (item.clause says why) or not used at all (NotUsed.reason) — nothing is dropped silently
+    not_current: list[tuple[str, MedItem]] = field(default_factory=list)
+    not_used: list[tuple[str, NotUsed]] = field(default_factory=list)
 
 
 def _severity(kind: str, items: list[MedItem]) -> str:
@@ -285,12 +321,20 @@ def reconcile(sources: list[SourceDocument], index_date: date) -> Reconciliation
 
     current: dict[str, dict[str, list[MedItem]]] = {}
     stopped: dict[str, dict[str, MedItem]] = {}
+    not_current: list[tuple[str, MedItem]] = []
+    not_used: list[tuple[str, NotUsed]] = []
     pending_names: list[tuple[str, str, MedItem, bool]] = []
     since = two_years_before(index_date)
     for doc, label in zip(sources, labels, strict=True):
+        if doc.not_used:
+            not_used.extend((label, n) for n in doc.not_used)
         for item in doc.items:
             key = item.key or match_key(item)
-            cur = is_current(item, index_date, window_start=since)
+            clause = decide(item, index_date, window_start=since)
+            item.clause = clause
+            cur = clause in CURRENT_CLAUSES
+            if not cur:
+                not_current.append((label, item))
             if key[0] == "n":  # "name:…", unmapped
                 pending_names.append((key, label, item, cur))
                 continue
@@ -441,4 +485,6 @@ def reconcile(sources: list[SourceDocument], index_date: date) -> Reconciliation
                 _severity("duplication", [m[1] for m in members]),
             )
         )
-    return Reconciliation(index_date, reference, labels, lines, discrepancies)
+    return Reconciliation(
+        index_date, reference, labels, lines, discrepancies, not_current, not_used
+    )

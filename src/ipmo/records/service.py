@@ -28,10 +28,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ipmo import hooks
+from ipmo.organisations.models import Organisation
 from ipmo.patients.identity import normalise_nhs_number
 from ipmo.patients.models import Patient
 from ipmo.records import amend
-from ipmo.records.canonical import MedItem, SourceDocument
+from ipmo.records.adapters.fhir import ORG_KIND_TO_SOURCE, UNKNOWN_KIND
+from ipmo.records.canonical import MedItem, NotUsed, SourceDocument
 from ipmo.records.models import (
     AmendmentKind,
     DecisionAction,
@@ -170,7 +172,44 @@ def _row(item: MedItem) -> SourceItem:
         resource_version=item.resource_version,
         resource_type=item.resource_type,
         status_reason=(item.status_reason or None) and item.status_reason[:255],
+        date_source=item.date_source,
+        supply_days=item.supply_days,
+        supply_basis=item.supply_basis,
     )
+
+
+NOT_USED = "not-used"  # SourceItem.status of a line kept only to show why it is not used
+
+
+def _not_used_row(entry: NotUsed) -> SourceItem:
+    resource_type, _, resource_id = (entry.resource or "").partition("/")
+    return SourceItem(
+        name=(entry.name or "(no name)")[:255],
+        mapping="unmapped",
+        status=NOT_USED,
+        status_reason=entry.reason[:255],
+        resource_type=resource_type[:40] or None,
+        resource_id=resource_id[:100] or None,
+    )
+
+
+def settle_kind(session: Session, doc: SourceDocument) -> None:
+    """The organisations table says what an organisation is; it wins over what the content
+    suggests (not over what the caller stated). A source whose kind nobody can tell is refused
+    and the caller asked to state it (issue 13 item 5)."""
+    if doc.kind_reason and doc.kind_reason.startswith("stated"):
+        return
+    org_kind = session.scalar(
+        select(Organisation.kind).where(Organisation.ods_code == doc.source_org_code)
+    )
+    if org_kind in ORG_KIND_TO_SOURCE:
+        doc.source_kind = ORG_KIND_TO_SOURCE[org_kind]
+        doc.kind_reason = f"{doc.source_org_code} is a {org_kind} in the organisations table"
+    elif doc.source_kind == UNKNOWN_KIND:
+        raise RecordError(
+            f"cannot tell what kind of source this is ({doc.kind_reason}); state it "
+            "(source_kind: gp, pharmacy, hospital or specialist)"
+        )
 
 
 def ingest(session: Session, doc: SourceDocument, *, nhs_number: str | None = None) -> IngestResult:
@@ -180,6 +219,7 @@ def ingest(session: Session, doc: SourceDocument, *, nhs_number: str | None = No
         raise RecordError("the source does not identify the patient by NHS number")
     if doc.nhs_number and nhs_number and normalise_nhs_number(nhs_number) != doc.nhs_number:
         raise RecordError("the source is about a different patient than the one addressed")
+    settle_kind(session, doc)
     patient = _patient(session, number)
     rec = _record(session, patient.id)
     existing = session.scalar(
@@ -211,8 +251,10 @@ def ingest(session: Session, doc: SourceDocument, *, nhs_number: str | None = No
     target.content_hash = doc.content_hash
     target.as_of = doc.as_of
     target.fhir_version = doc.fhir_version
+    target.kind_reason = (doc.kind_reason or None) and doc.kind_reason[:200]
     target.received_at = utcnow()
     target.items.extend(_row(i) for i in doc.items)
+    target.items.extend(_not_used_row(n) for n in doc.not_used)
     session.flush()
     return IngestResult(action, target.id, _bump(session, rec))
 
@@ -223,6 +265,7 @@ _ITEM_COLUMNS = (
     SourceItem.form, SourceItem.category, SourceItem.authored_on, SourceItem.last_issued,
     SourceItem.end_date, SourceItem.prescriber_type, SourceItem.resource_type,
     SourceItem.resource_id, SourceItem.resource_version, SourceItem.status_reason,
+    SourceItem.date_source, SourceItem.supply_days, SourceItem.supply_basis,
 )  # fmt: skip
 
 
@@ -240,6 +283,7 @@ def load_sources(session: Session, patient_id: int) -> list[SourceDocument]:
             SourceList.as_of,
             SourceList.fhir_version,
             SourceList.content_hash,
+            SourceList.kind_reason,
         )  # fmt: skip
         .where(SourceList.patient_id == patient_id)
         .order_by(SourceList.id)
@@ -253,6 +297,7 @@ def load_sources(session: Session, patient_id: int) -> list[SourceDocument]:
             source_system=row.source_system, items=[], resource_id=row.resource_id,
             resource_version=row.resource_version, as_of=row.as_of,
             fhir_version=row.fhir_version, content_hash=row.content_hash,
+            kind_reason=row.kind_reason,
         )  # fmt: skip
     rows = session.execute(
         select(*_ITEM_COLUMNS)
@@ -260,6 +305,12 @@ def load_sources(session: Session, patient_id: int) -> list[SourceDocument]:
         .order_by(SourceItem.source_list_id, SourceItem.id)
     ).all()
     for r in rows:
+        if r.status == NOT_USED:
+            resource = f"{r.resource_type}/{r.resource_id}" if r.resource_id else None
+            docs[r.source_list_id].not_used.append(
+                NotUsed(r.status_reason or "not used", resource, r.name)
+            )
+            continue
         docs[r.source_list_id].items.append(
             MedItem(
                 name=r.name,
@@ -279,6 +330,9 @@ def load_sources(session: Session, patient_id: int) -> list[SourceDocument]:
                 resource_id=r.resource_id,
                 resource_version=r.resource_version,
                 status_reason=r.status_reason,
+                date_source=r.date_source,
+                supply_days=r.supply_days,
+                supply_basis=r.supply_basis,
             )  # fmt: skip
         )
     return list(docs.values())
@@ -305,7 +359,9 @@ class RecordView:
         return {d.id for d in self.reconciliation.discrepancies if d.id not in closed}
 
     def to_json(self) -> dict[str, Any]:
-        body = as_json(self.reconciliation, self.nhs_number, decisions=self.decisions)
+        body = as_json(
+            self.reconciliation, self.nhs_number, decisions=self.decisions, sources=self.sources
+        )
         body["version"] = self.version
         body["proposed_changes"] = self.proposals
         body["resolved_changes"] = self.resolved

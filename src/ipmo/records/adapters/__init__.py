@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ipmo.fhir.versions import FhirInputError
 from ipmo.records.adapters.csv import from_csv
-from ipmo.records.adapters.fhir import from_fhir
+from ipmo.records.adapters.fhir import KINDS, from_fhir
 from ipmo.records.canonical import SourceDocument
 
 __all__ = ["FhirInputError", "SourceDocument", "from_csv", "from_fhir", "load_source"]
@@ -19,5 +19,13 @@ def load_source(data: bytes | str, *, filename: str = "", **options: str | None)
     head = data[:200].decode("utf-8", "replace") if isinstance(data, bytes) else data[:200]
     stripped = head.lstrip("\ufeff \t\r\n")
     if filename.lower().endswith(".csv") or stripped.startswith("nhs_number"):
-        return from_csv(data)
+        doc = from_csv(data)
+        kind = options.get("source_kind")
+        if kind:  # what the caller states wins over the file's column
+            if kind not in KINDS:
+                raise FhirInputError(
+                    "value", f"source_kind {kind!r} is not one of {', '.join(KINDS)}", "source_kind"
+                )
+            doc.source_kind, doc.kind_reason = kind, "stated by the caller"
+        return doc
     return from_fhir(data, **options)

@@ -114,4 +114,5 @@ def from_csv(data: bytes | str) -> SourceDocument:
         items=items,
         nhs_number=nhs,
         content_hash=content_hash(rows),
+        kind_reason="stated in the file (source_kind column)",
     )

@@ -503,6 +503,7 @@ def upgrade() -> None:
     sa.Column('as_of', sa.Date(), nullable=True),
     sa.Column('received_at', sa.DateTime(), nullable=False),
     sa.Column('fhir_version', sa.String(length=8), nullable=True),
+    sa.Column('kind_reason', sa.String(length=200), nullable=True),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_source_lists_patient_id_patients'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_source_lists')),
     sa.UniqueConstraint('patient_id', 'source_org_code', 'source_system', name='uq_source_lists_origin')
@@ -676,6 +677,9 @@ def upgrade() -> None:
     sa.Column('resource_version', sa.String(length=40), nullable=True),
     sa.Column('resource_type', sa.String(length=40), nullable=True),
     sa.Column('status_reason', sa.String(length=255), nullable=True),
+    sa.Column('date_source', sa.String(length=60), nullable=True),
+    sa.Column('supply_days', sa.Float(), nullable=True),
+    sa.Column('supply_basis', sa.String(length=60), nullable=True),
     sa.ForeignKeyConstraint(['source_list_id'], ['source_lists.id'], name=op.f('fk_source_items_source_list_id_source_lists'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_source_items'))
     )
