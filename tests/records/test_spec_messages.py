@@ -382,3 +382,26 @@ def test_spec_uk_core_profile_on_stu3_content_refused(shared_dir):
     with pytest.raises(FhirInputError) as exc:
         from_fhir(json.dumps(data))
     assert exc.value.expression == "MedicationRequest.meta.profile"
+
+
+def test_spec_malformed_source_refused_by_the_api_and_nothing_written(client_as):
+    ada = "9990000018"  # registered at A10001: the PCN pharmacist may see her
+    c = client_as("pcn.pharmacist")
+    url = f"/api/records/patients/{ada}/sources"
+    headers = {"content-type": "application/fhir+json"}
+    for case, (payload, element) in sorted(MALFORMED.items()):
+        text = payload.replace(NHS, ada)
+        r = c.post(url, content=text, params={"source_kind": "gp"}, headers=headers)
+        assert r.status_code in (400, 422), (case, r.text)
+        assert r.json()["issue"][0]["expression"] == [element], case
+    # a list whose kind nobody can tell is refused with the question, not guessed
+    plain = bundle(request("r1", authoredOn="2025-05-01")).replace(NHS, ada)
+    r = c.post(url, content=plain, headers=headers)
+    assert r.status_code in (409, 422) and "state it" in r.text
+    body = c.get(f"/api/records/patients/{ada}", params={"as_of": "2025-06-01"}).json()
+    assert body["sources"] == [] and body["medications"] == []
+    r = c.post(url, content=plain, params={"source_kind": "hospital"}, headers=headers)
+    assert r.status_code == 201, r.text
+    body = c.get(f"/api/records/patients/{ada}", params={"as_of": "2025-06-01"}).json()
+    assert body["source_kinds"][0]["why"] == "stated by the caller"
+    assert body["medications"][0]["sources"][0]["date_source"] == "authoredOn"

@@ -14,13 +14,21 @@ from ipmo.records.canonical import SourceDocument
 __all__ = ["FhirInputError", "SourceDocument", "from_csv", "from_fhir", "load_source"]
 
 
-def load_source(data: bytes | str, *, filename: str = "", **options: str | None) -> SourceDocument:
-    """Read one source from bytes; CSV by extension or by a header line, else FHIR."""
+def load_source(
+    data: bytes | str,
+    *,
+    filename: str = "",
+    source_kind: str | None = None,
+    source_org_code: str | None = None,
+    source_system: str | None = None,
+) -> SourceDocument:
+    """Read one source from bytes; CSV by extension or by a header line, else FHIR. A stated
+    ``source_kind`` wins over what the content says (FHIR) or the file's column (CSV)."""
     head = data[:200].decode("utf-8", "replace") if isinstance(data, bytes) else data[:200]
     stripped = head.lstrip("\ufeff \t\r\n")
     if filename.lower().endswith(".csv") or stripped.startswith("nhs_number"):
         doc = from_csv(data)
-        kind = options.get("source_kind")
+        kind = source_kind
         if kind:  # what the caller states wins over the file's column
             if kind not in KINDS:
                 raise FhirInputError(
@@ -28,4 +36,9 @@ def load_source(data: bytes | str, *, filename: str = "", **options: str | None)
                 )
             doc.source_kind, doc.kind_reason = kind, "stated by the caller"
         return doc
-    return from_fhir(data, **options)
+    return from_fhir(
+        data,
+        source_kind=source_kind,
+        source_org_code=source_org_code,
+        source_system=source_system,
+    )
