@@ -173,3 +173,38 @@ def test_pincer_population_is_adults_male_or_female(rv):
     assert "PINCER-D" not in rv.ids(
         rv.patient(rv.rx(WARF, 10), rv.rx(IBU, 10), age=40, sex="unknown")
     )
+
+
+# dm+d VMPs (ipmo's starter dictionary): route Rectal and route Oral
+DICLOFENAC_SUPPOSITORY_VMP = "42101311000001103"  # Diclofenac 100mg suppositories
+IBUPROFEN_CAPSULE_VMP = "10774611000001104"  # Ibuprofen 400mg capsules
+
+
+def test_pincer_nsaid_indicators_count_oral_nsaids_only(rv):
+    """A, B, D, I and K are about oral NSAIDs (PRIMIS GI_P3A/B/D, HF_P3I, KI_P3K)."""
+
+    def a_fires(*issues):
+        return "PINCER-A" in rv.ids(rv.patient(*issues, age=70))
+
+    # oral: by dm+d route, and by the name's form when the code is not in the dictionary
+    assert a_fires(rv.rx("Ibuprofen 400mg", 30, dmd=IBUPROFEN_CAPSULE_VMP))
+    assert a_fires(rv.rx("Naproxen 500mg tablets", 30))
+    assert a_fires(rv.rx("Ibuprofen 100mg/5ml oral suspension", 30))
+    # not oral: the dm+d route decides even when the name gives no form
+    assert not a_fires(rv.rx("Diclofenac 100mg", 30, dmd=DICLOFENAC_SUPPOSITORY_VMP))
+    for name in (
+        "Diclofenac sodium 100mg suppositories",
+        "Diclofenac sodium 75mg/3ml solution for injection ampoules",
+        "Ketorolac 30mg/1ml solution for injection ampoules",
+        "Ketoprofen 2.5% gel",
+    ):
+        assert not a_fires(rv.rx(name, 30, bnf="1001010C0AAACAC")), name  # BNF 10.1.1
+
+
+def test_pincer_D_and_I_negative_for_rectal_and_injected_nsaids(rv):
+    rectal = rv.rx("Diclofenac sodium 100mg suppositories", 20)
+    injected = rv.rx("Ketorolac 30mg/1ml solution for injection ampoules", 20)
+    for nsaid in (rectal, injected):
+        assert "PINCER-D" not in rv.ids(rv.patient(rv.rx(WARF, 10), nsaid, age=40))
+        assert "PINCER-I" not in rv.ids(rv.patient(nsaid, rv.dx("pincer_hf", 400), age=40))
+    assert "PINCER-D" in rv.ids(rv.patient(rv.rx(WARF, 10), rv.rx(IBU, 20), age=40))

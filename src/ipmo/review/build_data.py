@@ -319,6 +319,33 @@ def build_acb(shared: Path) -> tuple[int, int]:
     return len(boustani), len(disagreements)
 
 
+TERMINOLOGY_DICTIONARY = Path(__file__).parents[1] / "terminology/data/starter_dictionary.csv.gz"
+
+
+def build_routes() -> int:
+    """dm+d id (VMP, AMP) -> dm+d route of administration, from ipmo's own starter dictionary
+    (terminology/data, built from the same public codelists; an AMP takes its VMP's route).
+    The PINCER NSAID indicators count oral NSAIDs only (products.is_oral)."""
+    with gzip.open(TERMINOLOGY_DICTIONARY, "rt", encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["kind"] in ("VMP", "AMP")]
+    vmp_route = {r["id"]: r["route"] for r in rows if r["kind"] == "VMP"}
+    routes = {}
+    for r in rows:
+        route = r["route"] or (vmp_route.get(r["vmp_id"], "") if r["kind"] == "AMP" else "")
+        if route:
+            routes[r["id"]] = route
+    with (
+        open(DATA / "dmd_routes.csv.gz", "wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz,
+        io.TextIOWrapper(gz, newline="") as out,
+    ):
+        w = csv.writer(out)
+        w.writerow(["dmd_id", "route"])
+        for code in sorted(routes):
+            w.writerow([code, routes[code]])
+    return len(routes)
+
+
 def build_stopp_start_index(shared: Path) -> None:
     src = shared / "clinical/stopp_start/stopp_start_v3_criteria_index.csv"
     (DATA / "stopp_start_v3_index.csv").write_text(src.read_text(encoding="utf-8"))
@@ -330,6 +357,7 @@ def main(argv: list[str]) -> None:
     print("codes", build_code_sets(shared))
     print("products", build_products(shared))
     print("acb (boustani>0, disagreements)", build_acb(shared))
+    print("dm+d routes", build_routes())
     build_stopp_start_index(shared)
 
 

@@ -91,3 +91,10 @@ def product_dictionary() -> dict[str, tuple[str, str]]:
         for row in csv.DictReader(f):
             out[row["dmd_id"]] = (row["name"], row["bnf_code"])
     return out
+
+
+@lru_cache(maxsize=1)
+def dmd_routes() -> dict[str, str]:
+    """dm+d id (VMP or AMP) -> dm+d route ("Oral", "Rectal", …), where the dictionary has one."""
+    with gzip.open(DATA / "dmd_routes.csv.gz", "rt", newline="") as f:
+        return {row["dmd_id"]: row["route"] for row in csv.DictReader(f)}

@@ -25,6 +25,8 @@ class DrugClass:
     routes: frozenset[str] = SYSTEMIC
     exclude_bnf: tuple[str, ...] = ()
     exclude_substances: tuple[str, ...] = ()
+    #: only products taken by mouth (products.is_oral: the dm+d route, else the name's form)
+    oral_only: bool = False
 
 
 def _s(text: str) -> tuple[str, ...]:
@@ -112,7 +114,11 @@ CLASSES: dict[str, DrugClass] = {
     c.name: c
     for c in [
         # --- PINCER (RULES.md §1.3): the published dm+d lists, extended by substance and BNF ---
-        DrugClass("pincer_nsaid", "oral NSAID", NSAIDS, ("1001010",), ("pincer_nsaid",)),
+        # PINCER A, B, D, I and K are about *oral* NSAIDs (PRIMIS GI_P3A…KI_P3K, RULES.md §1.3);
+        # the pincer-nsaid list and BNF 10.1.1 also hold suppositories and injections.
+        DrugClass(
+            "pincer_nsaid", "oral NSAID", NSAIDS, ("1001010",), ("pincer_nsaid",), oral_only=True
+        ),
         DrugClass(
             "nsaid_non_cox2",
             "NSAID other than COX-2 selective",

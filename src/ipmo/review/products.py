@@ -10,6 +10,9 @@ Documented assumptions:
 - Route: eye (BNF ch. 11 or "eye" in the name), inhaled (inhaler/nebuliser wording), topical
   (BNF ch. 12–13 or cream/gel/ointment/… wording), otherwise systemic (oral, injection, rectal,
   transdermal patch).
+- Oral (``is_oral``, for classes marked ``oral_only`` such as PINCER's NSAIDs): the dm+d route
+  when the shipped route table (``data/dmd_routes.csv.gz``) has the product, else no non-oral
+  form word (suppository, injection, gel, patch, …) in the name.
 - ACB counts systemic products only (RULES.md §2: topical/ophthalmic/inhaled excluded);
   combination products score the sum of their distinct ingredients.
 - Polypharmacy "unique medicines" = distinct BNF chemical substances (first 9 characters) in BNF
@@ -24,7 +27,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ipmo.review.codelists import DATA, codes, product_dictionary
+from ipmo.review.codelists import DATA, codes, dmd_routes, product_dictionary
 from ipmo.review.doac import DOAC_SUBSTANCES
 from ipmo.review.drug_classes import CLASSES, DrugClass
 
@@ -125,8 +128,30 @@ def route_of(name: str, bnf: str | None) -> str:
     return "systemic"
 
 
-def _in_class(c: DrugClass, ids: set[str], bnf: str, text: str, route: str) -> bool:
-    if route not in c.routes:
+# Forms that are not taken by mouth, for products whose dm+d route is not known.
+_NOT_ORAL = re.compile(
+    r"suppositor|\brectal|enema|inject|infusion|parenteral|ampoules?\b|vials?\b|"
+    r"intravenous|intramuscular|subcutaneous|transdermal|\bpatch|plaster|oromucosal|"
+    r"buccal|sublingual|nasal|spray|inhal|\beye\b|ophthalmic|\bgel\b|cream|ointment|foam|"
+    r"lotion|pessar|vaginal|cutaneous|topical"
+)
+
+
+def is_oral(dmd_code: str, vmp_code: str | None, name: str) -> bool:
+    """Taken by mouth: the dm+d route of the product (or its VMP) when the dictionary has it,
+    else the name does not name a non-oral form ("suppositories", "solution for injection", …).
+    dm+d "Oral" only: sublingual and buccal products are oromucosal, not oral."""
+    routes = dmd_routes()
+    route = routes.get(dmd_code) or (routes.get(vmp_code) if vmp_code else None)
+    if route:
+        return route == "Oral"
+    return _NOT_ORAL.search(name.lower()) is None
+
+
+def _in_class(
+    c: DrugClass, ids: set[str], bnf: str, text: str, route: str, oral: bool = True
+) -> bool:
+    if route not in c.routes or (c.oral_only and not oral):
         return False
     if bnf and any(bnf.startswith(p) for p in c.exclude_bnf):
         return False
@@ -163,7 +188,10 @@ def product_info(
     text = f"{lower} {generic} {extra}"
     route = route_of(name, bnf)
     ids = {c for c in (dmd_code, vmp_code, vtm_code) if c}
-    classes = frozenset(c.name for c in CLASSES.values() if _in_class(c, ids, bnf, text, route))
+    oral = is_oral(dmd_code, vmp_code, name)
+    classes = frozenset(
+        c.name for c in CLASSES.values() if _in_class(c, ids, bnf, text, route, oral)
+    )
     acb: tuple[tuple[str, int], ...] = ()
     pattern = _acb_pattern()
     if route == "systemic" and pattern is not None:
