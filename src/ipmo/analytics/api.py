@@ -14,6 +14,7 @@ from ipmo.analytics import report_pages, review_rates_pages
 from ipmo.analytics.compute.engine import LEVELS
 from ipmo.analytics.compute.service import cached_results
 from ipmo.analytics.reports import catalogue, dashboard
+from ipmo.analytics.schemas import CSV, MeasureRead, MeasureValue
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import require
 
@@ -61,7 +62,7 @@ def respond(rows: list[dict], fmt: str, filename: str) -> Response:
     )
 
 
-@router.get("/measures")
+@router.get("/measures", response_model=list[MeasureRead])
 def list_measures(
     request: Request,
     origin: str = "",
@@ -84,7 +85,7 @@ def list_measures(
     return out
 
 
-@router.get("/measures/{measure_id}/values")
+@router.get("/measures/{measure_id}/values", response_model=list[MeasureValue], responses=CSV)
 def measure_values(
     request: Request,
     measure_id: str,
@@ -100,7 +101,7 @@ def measure_values(
     return respond(dashboard.describe(rows, cat), format, f"{measure_id}-{org_type}")
 
 
-@router.get("/overview")
+@router.get("/overview", response_model=list[MeasureValue], responses=CSV)
 def overview(
     request: Request,
     org_type: str = "icb",
