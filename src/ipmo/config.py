@@ -7,13 +7,14 @@ folder so a local install is safe without configuration. `IPMO_AUDIT_KEY` keys t
 chain the same way (its own key, never stored in the database: ``security/audit.py``), and
 `IPMO_AUDIT_CHECKPOINTS` names the file the audit log's signed checkpoints are appended to (default
 ``audit-checkpoints.jsonl`` in the data folder).
+`IPMO_MAX_BODY_BYTES` caps request bodies (default 10 MiB).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -23,6 +24,8 @@ class Settings:
     database_url: str
     secret_key: str
     token_ttl_seconds: int = 8 * 3600
+    # largest request body accepted (413 beyond); uploads with stricter limits check their own
+    max_body_bytes: int = 10 * 1024 * 1024
 
     @property
     def analytics_dir(self) -> Path:
@@ -83,4 +86,7 @@ def resolve_data_dir() -> Path:
 def get_settings() -> Settings:
     data_dir = resolve_data_dir()
     url = os.environ.get("IPMO_DATABASE_URL") or f"sqlite:///{data_dir / 'ipmo.sqlite3'}"
-    return Settings(data_dir=data_dir, database_url=url, secret_key=_secret_key(data_dir))
+    settings = Settings(data_dir=data_dir, database_url=url, secret_key=_secret_key(data_dir))
+    if limit := os.environ.get("IPMO_MAX_BODY_BYTES"):
+        settings = replace(settings, max_body_bytes=int(limit))
+    return settings

@@ -22,6 +22,8 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 from pydantic import ValidationError
 
+from ipmo.limits import InputTooComplex, check_json_depth, check_xml_depth
+
 R4 = "R4"
 STU3 = "STU3"
 SUPPORTED = (R4, STU3)
@@ -234,6 +236,10 @@ def read_fhir(
             raise FhirInputError("invalid", f"malformed XML: {exc}") from None
         except Exception as exc:  # defusedxml refuses entities/DTDs
             raise FhirInputError("security", f"unsafe XML refused: {exc}") from None
+        try:  # the FHIR XML reader recurses per level (a 500 past Python's stack)
+            check_xml_depth(root)
+        except InputTooComplex as exc:
+            raise FhirInputError("too-costly", str(exc)) from None
         if not root.tag.startswith(_FHIR_NS):
             raise FhirInputError("structure", "the XML is not in the FHIR namespace")
         text = strip_xml_comments(text)
@@ -246,6 +252,10 @@ def read_fhir(
         validate: Any = lambda v: _validate_xml(text, resource_type, v)  # noqa: E731
     else:
         fmt = "json"
+        try:  # the validators recurse per level: a 500 at ~115 nested extensions
+            check_json_depth(text)
+        except InputTooComplex as exc:
+            raise FhirInputError("too-costly", str(exc)) from None
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:

@@ -23,6 +23,7 @@ from ipmo.plans.service import (
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
 from ipmo.web.deps import db_session, require
+from ipmo.web.params import RowId
 
 router = APIRouter(prefix="/api/plans", tags=["plans"])
 VIEW = Depends(require(Activity.PLAN_VIEW))
@@ -59,7 +60,7 @@ def new_plan(body: dict, principal: Principal = EDIT, session: Session = Depends
 
 
 @router.get("/{plan_id}", response_model=PlanRead)
-def read_plan(plan_id: int, principal: Principal = VIEW, session: Session = Depends(db_session)):
+def read_plan(plan_id: RowId, principal: Principal = VIEW, session: Session = Depends(db_session)):
     """The plan with each objective's live series, current value, progress and RAG status."""
     _plan(session, plan_id)
     return plan_view(session, plan_id)
@@ -67,7 +68,7 @@ def read_plan(plan_id: int, principal: Principal = VIEW, session: Session = Depe
 
 @router.post("/{plan_id}/objectives", status_code=201, response_model=Created)
 def new_objective(
-    plan_id: int, body: dict, principal: Principal = EDIT, session: Session = Depends(db_session)
+    plan_id: RowId, body: dict, principal: Principal = EDIT, session: Session = Depends(db_session)
 ):
     plan = _plan(session, plan_id)
     try:
@@ -87,8 +88,8 @@ def _objective(session: Session, plan_id: int, objective_id: int) -> Objective:
 
 @router.post("/{plan_id}/objectives/{objective_id}/pdsa", status_code=201, response_model=Created)
 def new_cycle(
-    plan_id: int,
-    objective_id: int,
+    plan_id: RowId,
+    objective_id: RowId,
     body: dict,
     principal: Principal = EDIT,
     session: Session = Depends(db_session),
@@ -103,7 +104,7 @@ def new_cycle(
 
 @router.post("/{plan_id}/stakeholders", status_code=201, response_model=Created)
 def new_stakeholder(
-    plan_id: int, body: dict, principal: Principal = EDIT, session: Session = Depends(db_session)
+    plan_id: RowId, body: dict, principal: Principal = EDIT, session: Session = Depends(db_session)
 ):
     plan = _plan(session, plan_id)
     try:
@@ -119,7 +120,7 @@ def new_stakeholder(
     responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
 )
 def report(
-    plan_id: int,
+    plan_id: RowId,
     format: str = Query("html", description="html | pdf"),
     principal: Principal = VIEW,
     session: Session = Depends(db_session),

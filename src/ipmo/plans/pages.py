@@ -25,6 +25,7 @@ from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
+from ipmo.web.params import RowId
 from ipmo.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -103,7 +104,7 @@ def _page(
 @router.get("/plans/{plan_id}")
 def plan_page(
     request: Request,
-    plan_id: int,
+    plan_id: RowId,
     principal: Principal = VIEW,
     session: Session = Depends(db_session),
 ):
@@ -117,7 +118,7 @@ async def _form(request: Request) -> dict:
 @router.post("/plans/{plan_id}/objectives")
 async def objective_add(
     request: Request,
-    plan_id: int,
+    plan_id: RowId,
     principal: Principal = EDIT,
     session: Session = Depends(db_session),
 ):
@@ -133,8 +134,8 @@ async def objective_add(
 @router.post("/plans/{plan_id}/objectives/{objective_id}/pdsa")
 async def pdsa_add(
     request: Request,
-    plan_id: int,
-    objective_id: int,
+    plan_id: RowId,
+    objective_id: RowId,
     principal: Principal = EDIT,
     session: Session = Depends(db_session),
 ):
@@ -153,7 +154,7 @@ async def pdsa_add(
 @router.post("/plans/{plan_id}/stakeholders")
 async def stakeholder_add(
     request: Request,
-    plan_id: int,
+    plan_id: RowId,
     principal: Principal = EDIT,
     session: Session = Depends(db_session),
 ):

@@ -38,6 +38,7 @@ from ipmo.records.terminology import default_dictionary
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
 from ipmo.web.deps import db_session, require
+from ipmo.web.params import RowId
 
 router = APIRouter(tags=["records"])
 NHS_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
@@ -102,7 +103,7 @@ async def ingest_source(
             body, filename="upload.csv" if is_csv else "", **({} if is_csv else options)
         )
     except FhirInputError as exc:
-        status = 400 if exc.code in ("invalid", "security") else 422
+        status = 400 if exc.code in ("invalid", "security", "too-costly") else 422
         return _outcome(status, exc.code, exc.diagnostics, exc.expression)
     if doc.nhs_number and doc.nhs_number != patient.nhs_number:
         return _outcome(422, "business-rule", "the payload is about a different patient")
@@ -220,7 +221,7 @@ def _resolution_refused(exc: RecordError) -> JSONResponse:
 @router.post("/api/records/patients/{nhs_number}/proposed-changes/{proposal_id}/accept")
 def post_accept(
     nhs_number: str,
-    proposal_id: int,
+    proposal_id: RowId,
     response: Response,
     body: AcceptIn | None = None,
     if_match: str | None = Header(None),
@@ -254,7 +255,7 @@ def post_accept(
 @router.post("/api/records/patients/{nhs_number}/proposed-changes/{proposal_id}/reject")
 def post_reject(
     nhs_number: str,
-    proposal_id: int,
+    proposal_id: RowId,
     body: RejectIn,
     response: Response,
     if_match: str | None = Header(None),

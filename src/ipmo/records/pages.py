@@ -31,6 +31,7 @@ from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
+from ipmo.web.params import RowId
 from ipmo.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -246,7 +247,7 @@ def _resolution_error(exc: RecordError, verb: str) -> tuple[int, str]:
 def post_accept(
     request: Request,
     nhs_number: str,
-    proposal_id: int,
+    proposal_id: RowId,
     etag: str = Form(...),
     dose_text: str = Form(""),
     switch_to: str = Form(""),
@@ -284,7 +285,7 @@ def post_accept(
 def post_reject(
     request: Request,
     nhs_number: str,
-    proposal_id: int,
+    proposal_id: RowId,
     etag: str = Form(...),
     reason: str = Form(""),
     as_of: str = Form(""),

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import date, datetime
+from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
 from ipmo.store import utcnow
 from ipmo.web.deps import authorise, db_session, require, unit_of_work
+from ipmo.web.params import DB_INT_MAX
 
 router = APIRouter(tags=["referrals"])
 FHIR_JSON = "application/fhir+json"
@@ -157,7 +159,7 @@ def list_referrals(
     service: str | None = None,
     pharmacy: str | None = None,
     overdue: bool = False,
-    limit: int = 200,
+    limit: int = Query(200, ge=1, le=1000),
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
     session: Session = Depends(db_session),
 ) -> list[dict]:
@@ -246,6 +248,16 @@ def http_errors():
         raise HTTPException(404, str(exc)) from None
 
 
+class DischargeItemIn(BaseModel):
+    """One line of a DMS discharge medication list (the columns of ``DischargeItem``)."""
+
+    name: str = Field(min_length=1, max_length=255)
+    change: Literal["started", "stopped", "changed", "unchanged"]
+    dmd_code: str | None = Field(None, max_length=20)
+    dose_text: str | None = Field(None, max_length=500)
+    note: str | None = Field(None, max_length=500)
+
+
 class NewReferralIn(BaseModel):
     service: str
     nhs_number: str | None = None
@@ -253,11 +265,11 @@ class NewReferralIn(BaseModel):
     birth_date: date | None = None
     patient_choice: str | None = None
     summary: str | None = None
-    discharge_items: list[dict] = []
+    discharge_items: list[DischargeItemIn] = []
 
 
 class VersionIn(BaseModel):
-    version: int | None = None
+    version: int | None = Field(None, ge=0, le=DB_INT_MAX)
 
 
 class OutcomeIn(VersionIn):

@@ -19,6 +19,7 @@ from ipmo.security.access import check_patient_access
 from ipmo.store import utcnow
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
+from ipmo.web.params import DB_INT_MAX
 from ipmo.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -263,7 +264,7 @@ def _do(request: Request, session: Session, principal: Principal, reference: str
 def accept(
     request: Request,
     reference: str,
-    version: int = Form(...),
+    version: int = Form(..., ge=0, le=DB_INT_MAX),
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
     session: Session = Depends(db_session),
 ):
@@ -274,7 +275,7 @@ def accept(
 def outcome(
     request: Request,
     reference: str,
-    version: int = Form(...),
+    version: int = Form(..., ge=0, le=DB_INT_MAX),
     outcome: str = Form(""),
     reason: str = Form(""),
     note: str = Form(""),
@@ -300,7 +301,7 @@ def outcome(
 def dms_check(
     request: Request,
     reference: str,
-    version: int = Form(...),
+    version: int = Form(..., ge=0, le=DB_INT_MAX),
     issues: str = Form(""),
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
     session: Session = Depends(db_session),
@@ -312,7 +313,7 @@ def dms_check(
 def cancel(
     request: Request,
     reference: str,
-    version: int = Form(...),
+    version: int = Form(..., ge=0, le=DB_INT_MAX),
     reason: str = Form(""),
     principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
     session: Session = Depends(db_session),

@@ -22,6 +22,7 @@ from ipmo.review.scope import worklist_filter
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event, check_patient_access
 from ipmo.web.deps import db_session, require
+from ipmo.web.params import DB_INT_MAX
 
 router = APIRouter(prefix="/api/review", tags=["review"])
 
@@ -79,7 +80,7 @@ def worklist(
     pcn: str | None = None,
     care_home: str | None = None,
     rule: str | None = None,
-    min_score: int = Query(0, ge=0),
+    min_score: int = Query(0, ge=0, le=DB_INT_MAX),
     limit: int = Query(200, ge=1, le=1000),
     principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
     session: Session = Depends(db_session),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
+from ipmo.web.params import DB_INT_MAX
 from ipmo.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -44,7 +45,7 @@ def worklist_page(
     practice: str = "",
     care_home: str = "",
     rule: str = "",
-    min_score: int = 0,
+    min_score: int = Query(0, ge=0, le=DB_INT_MAX),
     principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
     session: Session = Depends(db_session),
 ):
@@ -75,7 +76,7 @@ def worklist_page(
 def patient_page(
     request: Request,
     nhs_number: str,
-    saved: int | None = None,
+    saved: int | None = Query(None, ge=1, le=DB_INT_MAX),
     principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
     session: Session = Depends(db_session),
 ):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 SALT = "ipmo.api-token"
+_ID_MAX = 2**63 - 1  # what an id column holds
 
 
 class InvalidToken(Exception):
@@ -26,4 +27,12 @@ def read_token(secret: str, token: str, max_age_seconds: int) -> tuple[int, int]
         raise InvalidToken("token expired") from None
     except BadSignature:
         raise InvalidToken("token invalid") from None
-    return int(data["u"]), int(data["g"])
+    # A token signed with our key but not in the shape we issue (another salt's payload, an old
+    # format, a key shared by mistake) is refused like a forged one, never a 500.
+    if not isinstance(data, dict) or set(data) != {"u", "g"}:
+        raise InvalidToken("token invalid")
+    user_id, generation = data["u"], data["g"]
+    for value in (user_id, generation):
+        if type(value) is not int or not 0 <= value <= _ID_MAX:
+            raise InvalidToken("token invalid")
+    return user_id, generation

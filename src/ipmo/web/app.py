@@ -6,11 +6,15 @@ Domains plug in by file name (see docs/DOMAINS.md): every ``ipmo/<domain>/api.py
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Form, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
@@ -23,12 +27,14 @@ import ipmo
 from ipmo.config import Settings, get_settings
 from ipmo.fhir.outcome import FhirError, operation_outcome
 from ipmo.hooks import domain_modules
+from ipmo.limits import BadText, InputTooComplex, TooLarge
 from ipmo.patients.identity import InvalidNhsNumber
 from ipmo.security.errors import Forbidden, NotAuthenticated, PatientNotFound
 from ipmo.security.principal import Principal
 from ipmo.security.tokens import issue_token
 from ipmo.security.users import authenticate
 from ipmo.store import StoreError, create_store_engine
+from ipmo.web.bodies import RequestLimits
 from ipmo.web.deps import db_session, optional_principal
 from ipmo.web.nav import NavItem
 from ipmo.web.openapi import Health, Me, Token, document_error_responses
@@ -59,6 +65,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     )
     app.state.engine = engine
     app.state.settings = settings
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -132,7 +139,29 @@ def _error(request: Request, status: int, message: str, title: str) -> Response:
     return render(request, "error.html", {"title": title, "message": message}, status_code=status)
 
 
+_ECHO_LIMIT = 100  # characters of a refused value worth showing back
+
+
+def _brief_error(error: dict[str, Any]) -> dict[str, Any]:
+    """One validation error without the echo of what was sent when that is large: FastAPI's
+    default puts the whole ``input`` (a 10 MB body came back in the 422). ``loc``, ``msg`` and
+    ``type`` always stay (the documented ``ValidationError`` schema); ``input`` and ``ctx`` only
+    when short."""
+    out = {"loc": list(error["loc"]), "msg": str(error["msg"])[:500], "type": error["type"]}
+    value = error.get("input")
+    if isinstance(value, (str, int, float, bool)) and len(str(value)) <= _ECHO_LIMIT:
+        out["input"] = value
+    ctx = jsonable_encoder(error.get("ctx") or {})
+    if ctx and len(json.dumps(ctx, default=str)) <= 2 * _ECHO_LIMIT:
+        out["ctx"] = ctx
+    return out
+
+
 def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        return JSONResponse({"detail": [_brief_error(e) for e in exc.errors()]}, status_code=422)
+
     @app.exception_handler(NotAuthenticated)
     async def not_authenticated(request: Request, exc: NotAuthenticated):
         if _wants_json(request):
@@ -158,6 +187,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             exc.outcome(), status_code=exc.status, media_type="application/fhir+json"
         )
+
+    @app.exception_handler(BadText)
+    @app.exception_handler(InputTooComplex)
+    async def unreadable_input(request: Request, exc: ValueError):
+        if request.url.path.startswith("/fhir"):
+            return JSONResponse(
+                operation_outcome("invalid", str(exc)),
+                status_code=400,
+                media_type="application/fhir+json",
+            )
+        return _error(request, 400, str(exc), "The file could not be read")
+
+    @app.exception_handler(TooLarge)
+    async def too_large(request: Request, exc: TooLarge):
+        return _error(request, 413, str(exc), "The file is too large")
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError):

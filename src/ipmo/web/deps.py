@@ -51,9 +51,16 @@ def current_principal(request: Request, session: Session) -> Principal:
         uid, gen = request.session.get("uid"), request.session.get("gen")
         if uid is None:
             raise NotAuthenticated("sign in first")
+        if not _session_int(uid) or not _session_int(gen or 0):
+            request.session.clear()
+            raise NotAuthenticated("sign in again")
         principal = principal_for_user_id(session, int(uid), int(gen or 0))
     request.state.principal = principal
     return principal
+
+
+def _session_int(value: object) -> bool:
+    return type(value) is int and 0 <= value <= 2**63 - 1
 
 
 def require(*activities: Activity):

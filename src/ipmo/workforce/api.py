@@ -10,12 +10,17 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from ipmo.limits import decode_utf8
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
 from ipmo.security.errors import Forbidden
 from ipmo.web.deps import db_session, request_body, require
 from ipmo.workforce import edits
-from ipmo.workforce.importer import WorkforceImportError, import_assignments
+from ipmo.workforce.importer import (
+    MAX_UPLOAD_BYTES,
+    WorkforceImportError,
+    import_assignments,
+)
 from ipmo.workforce.organogram import ics_organogram, leadership_organogram
 from ipmo.workforce.schemas import (
     ActivityImported,
@@ -85,7 +90,7 @@ def import_csv(
     session: Session = Depends(db_session),
 ) -> dict:
     """Body: the ESR-like CSV (text/csv). All rows or none; 422 names the bad line."""
-    text = body.decode("utf-8-sig", errors="replace")
+    text = decode_utf8(body, "the CSV", MAX_UPLOAD_BYTES)
     try:
         report = import_assignments(session, text)
     except WorkforceImportError as exc:
@@ -177,7 +182,7 @@ def import_services(
     principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
     session: Session = Depends(db_session),
 ) -> dict:
-    text = body.decode("utf-8-sig", errors="replace")
+    text = decode_utf8(body, "the CSV", MAX_UPLOAD_BYTES)
     try:
         n = import_activity(session, text)
     except ActivityImportError as exc:

@@ -7,8 +7,6 @@ reported as one line naming the CSV line. Re-importing an assignment number repl
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,9 +15,13 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ipmo.limits import CheckedDictReader
 from ipmo.organisations.models import Organisation
 from ipmo.workforce.models import Post, PostAllocation, StaffMember, TrainingPlanLine
 from ipmo.workforce.vocab import AFC_BANDS, DEFAULT_SECTOR, Programme, Sector, StaffRole
+
+# An ICS's ESR extract is a few thousand rows (~1 MB); anything far larger is a mistake.
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 COLUMNS = (
     "assignment_number",
@@ -277,7 +279,7 @@ def check_assignments(
 
 
 def _read_csv(text: str, expected: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = CheckedDictReader(text.lstrip("\ufeff"))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in expected if c not in header]
     if missing:

@@ -11,6 +11,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ipmo.limits import decode_utf8
 from ipmo.organisations.models import Organisation
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
@@ -19,7 +20,12 @@ from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 from ipmo.workforce import edits
-from ipmo.workforce.importer import COLUMNS, WorkforceImportError, import_assignments
+from ipmo.workforce.importer import (
+    COLUMNS,
+    MAX_UPLOAD_BYTES,
+    WorkforceImportError,
+    import_assignments,
+)
 from ipmo.workforce.models import Post
 from ipmo.workforce.organogram import ics_organogram, leadership_organogram
 from ipmo.workforce.service_evaluation import BY_LEVELS, OTHERWISE_LABELS, evaluation
@@ -82,7 +88,7 @@ async def workforce_import(
     principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
     session: Session = Depends(db_session),
 ):
-    text = (await file.read()).decode("utf-8-sig", errors="replace")
+    text = decode_utf8(await file.read(), file.filename or "the file", MAX_UPLOAD_BYTES)
     try:
         report = import_assignments(session, text)
     except WorkforceImportError as exc:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ipmo import hooks
+from ipmo.limits import CheckedDictReader
 from ipmo.organisations.models import Organisation, OrgKind, PharmacyService
 from ipmo.workforce.geography import Geography, load_geography
 from ipmo.workforce.models import ServiceActivity
@@ -160,7 +161,7 @@ def parse_activity_row(row: Mapping[str, str], line: int, orgs: set[str]) -> dic
 
 def import_activity(session: Session, text: str) -> int:
     """Validate every row, then write (a repeated service × organisation × month replaces)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = CheckedDictReader(text.lstrip("\ufeff"))
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [c for c in ACTIVITY_COLUMNS[:5] if c not in header]
     if missing:

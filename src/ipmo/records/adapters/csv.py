@@ -7,11 +7,10 @@ dose and frequency comparison like FHIR ones.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 from ipmo.fhir.versions import FhirInputError
+from ipmo.limits import BadText, CheckedDictReader, decode_utf8
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
 from ipmo.records.canonical import MedItem, SourceDocument, content_hash
 from ipmo.terminology.dosage import DoseParseError, parse_dose_text
@@ -46,8 +45,14 @@ def _date(value: str, line: int, column: str) -> date | None:
 
 def from_csv(data: bytes | str) -> SourceDocument:
     """Read a CSV source; any bad row rejects the whole file (nothing is half-loaded)."""
-    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _from_csv(data)
+    except BadText as exc:  # not UTF-8, malformed, or a field over the csv limit
+        raise FhirInputError("invalid", str(exc)) from None
+
+
+def _from_csv(data: bytes | str) -> SourceDocument:
+    reader = CheckedDictReader(decode_utf8(data))
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
