@@ -135,7 +135,7 @@ def test_patient_referrals_page_is_relationship_checked(client_as):
 
 
 def test_banner_age_is_on_the_day_asked(sample_ics):
-    from ipmo.patients.service import banner
+    from ipmo.lookup import banner
 
     with session_scope(sample_ics) as s:
         b = banner(s, "9990000018", today=date(2026, 2, 28))

@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from ipmo.fhir.versions import FhirInputError
+from ipmo.lookup import banner
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
-from ipmo.patients.service import banner
 from ipmo.records.adapters import load_source
 from ipmo.records.models import DecisionAction
 from ipmo.records.service import (

@@ -8,8 +8,8 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ipmo.lookup import banner, referral_banner
 from ipmo.organisations.models import Organisation, OrgKind
-from ipmo.patients.service import banner, referral_banner
 from ipmo.referrals import lifecycle as lc
 from ipmo.referrals import service as svc
 from ipmo.referrals.api import is_overdue, list_visible, open_referral

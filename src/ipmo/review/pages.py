@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ipmo.patients.service import banner
+from ipmo.lookup import banner
 from ipmo.review import service
 from ipmo.review.api import review_json, worklist_rows
 from ipmo.review.check import check

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from ipmo.patients.service import summary
+from ipmo.lookup.service import summary
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
 from ipmo.web.deps import db_session, require
