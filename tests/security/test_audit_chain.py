@@ -304,3 +304,29 @@ def test_the_database_refuses_to_change_history(any_engine, statement):
     with pytest.raises(DatabaseError, match="append-only"), any_engine.begin() as conn:
         conn.execute(statement)
     assert _verify(any_engine).ok
+
+
+def test_a_process_writes_a_checkpoint_when_it_exits(engine, checkpoints):
+    import subprocess
+    import sys
+
+    url = str(engine.url)
+    script = (
+        "from ipmo.security import audit\n"
+        "from ipmo.store import create_store_engine, session_scope\n"
+        f"engine = create_store_engine({url!r})\n"
+        "for i in range(3):\n"
+        "    with session_scope(engine) as s:\n"
+        "        audit.append(s, username='gp', role_code='gp', org_code='A10001', action='x')\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    lines = [json.loads(x) for x in checkpoints.read_text().splitlines()]
+    assert [line["entries"] for line in lines] == [3]
+    rows = _rows(engine)
+    _tamper(  # cut the newest entry and rewind the head: the exit checkpoint saw it
+        engine,
+        delete(AuditEvent).where(AuditEvent.chain_seq == 3),
+        update(AuditHead).values(seq=2, mac=rows[1].mac),
+    )
+    result = _verify(engine)
+    assert not result.ok and "saw entry 3" in result.problem

@@ -147,7 +147,7 @@ def store_id(bind: Engine | Connection | Session) -> str:
 
 def _engine(bind: Engine | Connection | Session) -> Engine:
     if isinstance(bind, Session):
-        bind = bind.get_bind()  # type: ignore[assignment]
+        bind = bind.get_bind()
     if isinstance(bind, Connection):
         return bind.engine
     assert isinstance(bind, Engine)
