@@ -83,3 +83,12 @@ def test_search_orders_levels_and_matches_every_word(loaded):
         assert search(s, "22480211000001104")[0].name == "Diclofenac 2.32% gel"
         assert search(s, "zzzz-nothing") == []
         assert search(s, "100%_") == []  # LIKE wildcards are escaped
+
+
+def test_a_missing_dictionary_file_is_an_error_not_an_empty_dictionary(tmp_path):
+    from ipmo.terminology import DictionaryMissing, read_artifact
+
+    with pytest.raises(DictionaryMissing, match="missing.csv.gz is missing"):
+        Dictionary.load(tmp_path / "missing.csv.gz")
+    with pytest.raises(DictionaryMissing):
+        read_artifact(tmp_path / "missing.csv.gz")

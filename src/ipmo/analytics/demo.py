@@ -44,7 +44,7 @@ def store_practices(engine: Engine | None) -> list[StorePractice]:
     region: the ICB's parent, if the store has one), by ODS code."""
     if engine is None:
         return []
-    from ipmo.organisations.models import Organisation, OrgKind
+    from ipmo.organisations import Organisation, OrgKind
     from ipmo.store import session_scope
 
     o = Organisation

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 
 from ipmo.config import Settings
 from ipmo.hooks import domain_modules
-from ipmo.organisations.models import Organisation
+from ipmo.organisations import Organisation
 from ipmo.security.users import DEMO_PASSWORD, DEMO_USERS, seed_demo_users
 from ipmo.store import session_scope
 from ipmo.synth import generate

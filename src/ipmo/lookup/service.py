@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ipmo.organisations.models import Organisation
+from ipmo.organisations import Organisation
 from ipmo.patients.models import Patient
 from ipmo.security.access import audit_event
 from ipmo.security.principal import Principal

@@ -19,8 +19,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
-from ipmo.organisations.models import Organisation
-from ipmo.patients.models import Patient
+from ipmo.organisations import Organisation
+from ipmo.patients import Patient
 from ipmo.synth import targets as T
 from ipmo.synth.labs import KINDS, Labs, build_labs
 from ipmo.synth.nhs_numbers import synthetic_nhs_numbers

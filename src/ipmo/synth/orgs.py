@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ipmo.organisations.models import OrgKind, PharmacyService
+from ipmo.organisations import OrgKind, PharmacyService
 from ipmo.synth import sizes as codes
 from ipmo.synth.sizes import Size
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ipmo.organisations.models import Organisation, OrgKind, PharmacyService
-from ipmo.patients.models import Admission, Patient
+from ipmo.organisations import Organisation, OrgKind, PharmacyService
+from ipmo.patients import Admission, Patient
 
 WEEKDAYS = {d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
 LONG_HOURS = {

@@ -11,9 +11,13 @@ Stable service API for other domains (keep these signatures; add, don't change):
 - ``Dictionary`` — the same lookups in memory from the shipped starter dictionary, no database:
   ``Dictionary.load().lookup(code)``, ``.resolve_to_vmp_vtm(code)``, ``.search(text)``,
   ``.by_bnf(code)``, ``.match_by_name(name)``.
+- ``read_artifact(path=None)`` — the dictionary file's rows; ``Dictionary.load`` and
+  ``read_artifact`` raise ``DictionaryMissing`` when the file is not there (never an empty
+  dictionary: a missing dm+d dictionary is an error, not a switch to name matching).
 - ``load_starter_dictionary(session) -> dict[str, int]`` — bulk-load the shipped dictionary into
   the store (idempotent; seconds).
-- ``parse_product_name(name) -> ParsedName`` and ``match_by_name(name, index)``.
+- ``parse_product_name(name) -> ParsedName`` and ``match_by_name(name, index)``;
+  ``substance_key(name)`` and ``normalise_form(form)`` for comparing names.
 - ``therapeutic_class(bnf_code) -> str | None``, plus ``ipmo.terminology.bnf`` for chapters and
   sections.
 - ``verhoeff_ok(code)`` / ``is_valid_sctid(code)`` for SNOMED CT / dm+d id checks.
@@ -23,23 +27,39 @@ Dose syntax lives in ``ipmo.terminology.dosage`` (separate owner).
 
 from ipmo.terminology.bnf import therapeutic_class
 from ipmo.terminology.concept import Concept
-from ipmo.terminology.dictionary import Dictionary, load_starter_dictionary
-from ipmo.terminology.names import NameIndex, ParsedName, match_by_name, parse_product_name
+from ipmo.terminology.dictionary import (
+    Dictionary,
+    DictionaryMissing,
+    load_starter_dictionary,
+    read_artifact,
+)
+from ipmo.terminology.names import (
+    NameIndex,
+    ParsedName,
+    match_by_name,
+    normalise_form,
+    parse_product_name,
+    substance_key,
+)
 from ipmo.terminology.service import lookup, resolve_to_vmp_vtm, search
 from ipmo.terminology.verhoeff import is_valid_sctid, verhoeff_ok
 
 __all__ = [
     "Concept",
     "Dictionary",
+    "DictionaryMissing",
     "NameIndex",
     "ParsedName",
     "is_valid_sctid",
     "load_starter_dictionary",
     "lookup",
     "match_by_name",
+    "normalise_form",
     "parse_product_name",
+    "read_artifact",
     "resolve_to_vmp_vtm",
     "search",
+    "substance_key",
     "therapeutic_class",
     "verhoeff_ok",
 ]

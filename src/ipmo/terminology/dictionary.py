@@ -36,7 +36,19 @@ ARTIFACT = DATA_DIR / "starter_dictionary.csv.gz"
 _MAX_HOPS = 10  # an id re-coded more than this many times is treated as a loop
 
 
-def read_artifact(path: Path = ARTIFACT) -> list[dict[str, str]]:
+class DictionaryMissing(FileNotFoundError):
+    """The dm+d dictionary file is not there. A broken install: callers must fail, never fall
+    back to matching medicines by name alone (that would reconcile differently, silently)."""
+
+
+def read_artifact(path: Path | None = None) -> list[dict[str, str]]:
+    """The rows of the dictionary file (default: the shipped starter dictionary)."""
+    path = ARTIFACT if path is None else path
+    if not path.is_file():
+        raise DictionaryMissing(
+            f"the dm+d dictionary {path} is missing; reinstall ipmo, or rebuild it with "
+            "`uv run python scripts/build_terminology.py`"
+        )
     with gzip.open(path, "rt", encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
 
@@ -65,7 +77,9 @@ class Dictionary:
                     self._by_bnf[r["bnf_code"]].append(r["id"])
 
     @classmethod
-    def load(cls, path: Path = ARTIFACT) -> Dictionary:
+    def load(cls, path: Path | None = None) -> Dictionary:
+        """The dictionary at ``path`` (default: the shipped starter dictionary);
+        :class:`DictionaryMissing` when the file is not there."""
         return cls(read_artifact(path))
 
     def _concept(self, r: dict[str, str]) -> Concept:

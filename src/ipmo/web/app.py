@@ -24,11 +24,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import ipmo
+from ipmo import hooks
 from ipmo.config import Settings, get_settings
 from ipmo.fhir.outcome import FhirError, operation_outcome
 from ipmo.hooks import domain_modules
 from ipmo.limits import BadText, InputTooComplex, TooLarge
-from ipmo.patients.identity import InvalidNhsNumber
 from ipmo.security.errors import Forbidden, NotAuthenticated, PatientNotFound
 from ipmo.security.principal import Principal
 from ipmo.security.tokens import issue_token
@@ -157,6 +157,13 @@ def _brief_error(error: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _error_handler(status: int, title: str):
+    async def handler(request: Request, exc: Exception) -> Response:
+        return _error(request, status, str(exc), title)
+
+    return handler
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
@@ -178,9 +185,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def not_found(request: Request, exc: PatientNotFound):
         return _error(request, 404, str(exc), "Patient not found")
 
-    @app.exception_handler(InvalidNhsNumber)
-    async def invalid_nhs_number(request: Request, exc: InvalidNhsNumber):
-        return _error(request, 422, str(exc), "Check the NHS number")
+    # a domain's own errors and their status: HTTP_ERRORS {exception class: (status, page title)}
+    # in its hooks.py (the web app imports no domain)
+    for errors in hooks.offered("HTTP_ERRORS"):
+        for exc_type, (status, title) in errors.items():
+            app.add_exception_handler(exc_type, _error_handler(status, title))
 
     @app.exception_handler(FhirError)
     async def fhir_error(request: Request, exc: FhirError):

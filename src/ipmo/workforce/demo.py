@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine, func, select
 
-from ipmo.organisations.models import OrgKind, PharmacyService
+from ipmo.organisations import OrgKind, PharmacyService
 from ipmo.store import session_scope
 from ipmo.workforce.geography import load_geography
 from ipmo.workforce.importer import COLUMNS, import_assignments, import_training_plan

@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ipmo.organisations.models import Organisation
+from ipmo.organisations import Organisation
 from ipmo.workforce.importer import (
     COLUMNS,
     WorkforceImportError,

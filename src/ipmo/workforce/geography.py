@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ipmo.organisations.models import Organisation, OrgKind
-from ipmo.patients.models import Patient
+from ipmo.organisations import Organisation, OrgKind
+from ipmo.patients import Patient
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ipmo.limits import CheckedDictReader
-from ipmo.organisations.models import Organisation
+from ipmo.organisations import Organisation
 from ipmo.workforce.models import Post, PostAllocation, StaffMember, TrainingPlanLine
 from ipmo.workforce.vocab import AFC_BANDS, DEFAULT_SECTOR, Programme, Sector, StaffRole
 

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from ipmo.organisations.models import OrgKind, PharmacyService
+from ipmo.organisations import OrgKind, PharmacyService
 from ipmo.plans import BadScope, Metric, UnknownMetric
 from ipmo.workforce.geography import load_geography
 from ipmo.workforce.service_evaluation import BY_LEVELS, evaluation

@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ipmo.organisations.models import OrgKind
+from ipmo.organisations import OrgKind
 from ipmo.web.charts import Node, tree_svg
 from ipmo.workforce.geography import Geography, load_geography
 from ipmo.workforce.models import Post

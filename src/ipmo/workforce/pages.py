@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ipmo.limits import decode_utf8
-from ipmo.organisations.models import Organisation
+from ipmo.organisations import Organisation
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
 from ipmo.web.charts import line_chart

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ipmo import hooks
 from ipmo.limits import CheckedDictReader
-from ipmo.organisations.models import Organisation, OrgKind, PharmacyService
+from ipmo.organisations import Organisation, OrgKind, PharmacyService
 from ipmo.workforce.geography import Geography, load_geography
 from ipmo.workforce.models import ServiceActivity
 

@@ -19,7 +19,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ipmo.organisations.models import OrgKind
+from ipmo.organisations import OrgKind
 from ipmo.workforce.geography import Geography, load_geography
 from ipmo.workforce.models import Post, TrainingPlanLine
 from ipmo.workforce.vocab import PROGRAMME_LABELS, SECTOR_LABELS, Sector, StaffRole

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from ipmo.organisations.models import OrgKind
+from ipmo.organisations import OrgKind
 
 
 class Sector(StrEnum):

@@ -47,6 +47,6 @@ def build_index(rows: Iterable[Mapping[str, str]]) -> DmdIndex:
 @lru_cache(maxsize=1)
 def dmd_index() -> DmdIndex:
     """The index of the shipped starter dictionary (read once per process, ~0.3 s)."""
-    from ipmo.terminology.dictionary import read_artifact
+    from ipmo.terminology import read_artifact
 
     return build_index(read_artifact())

@@ -51,7 +51,7 @@ from pathlib import Path
 
 from ipmo.analytics.measures.dmd_index import DmdIndex, build_index
 from ipmo.analytics.planning import plan_cache
-from ipmo.terminology.names import parse_product_name
+from ipmo.terminology import parse_product_name
 
 # Definition-cited VTM ids that are newer than the dictionary's 2019 ones, by VTM name. Source: the
 # definitions themselves — lpfentanylir.json (``vtm =775934002``, "Fentanyl immediate release"),
