@@ -7,10 +7,10 @@ from importlib import resources
 
 import nhs_number
 import numpy as np
+from build_regimens import build, verhoeff_ok
 from typer.testing import CliRunner
 
 from ipmo.cli import app
-from ipmo.synth.build_regimens import build, verhoeff_ok
 from ipmo.synth.nhs_numbers import synthetic_nhs_numbers
 
 

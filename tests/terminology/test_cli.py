@@ -50,6 +50,9 @@ def test_load_dictionary_then_search_prints_a_table():
     assert "Omeprazole 20mg" in result.output and "Proton pump" in result.output
 
 
-def test_build_dictionary_with_missing_shared_folder(tmp_path):
-    result = runner.invoke(app, ["build-dictionary", "--shared", str(tmp_path / "nope")])
-    assert result.exit_code == 2 and "shared data folder not found" in result.output
+def test_build_script_with_missing_shared_folder(tmp_path, capsys):
+    from build_terminology import main  # scripts/build_terminology.py (development time)
+
+    assert main(["--shared", str(tmp_path / "nope"), "--out", str(tmp_path / "out")]) == 2
+    assert "shared data folder not found" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -6,14 +6,14 @@ import gzip
 import shutil
 
 import pytest
-
-from ipmo.terminology.build import (
+from build_terminology import (
     ARTIFACT,
     QUARANTINE,
     SOURCES,
     BuildError,
     build_dictionary,
 )
+
 from ipmo.terminology.dictionary import DATA_DIR, Dictionary, read_artifact
 from ipmo.terminology.verhoeff import is_valid_sctid
 

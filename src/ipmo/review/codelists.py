@@ -1,4 +1,5 @@
-"""Code sets shipped in ``data/codes.csv`` (built by ``build_data.py``; sources in SOURCE.md).
+"""Code sets shipped in ``data/codes.csv`` (built by ``scripts/build_review_data.py``; sources in
+SOURCE.md).
 
 A set holds SNOMED CT clinical codes (conditions, tests) or dm+d ids (medicine lists such as
 ``pincer_nsaid``). Tests are also matched by the store's short ``kind`` name so that records

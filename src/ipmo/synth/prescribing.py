@@ -4,7 +4,8 @@ Regimens are data (:data:`REGIMENS`): for each condition, a list of *slots*; eac
 most one drug class with the stated probabilities (e.g. hypertension: ACE inhibitor 40% *or* ARB
 17%). Proportions are rounded from NICE pathways and common English prescribing patterns; they
 are generator assumptions, checked only through the realism report's polypharmacy and PINCER rows.
-Products come from ``data/regimens.csv`` (real dm+d VMP ids, built by ``build_regimens``).
+Products come from ``data/regimens.csv`` (real dm+d VMP ids, built by
+``scripts/build_regimens.py``).
 
 Safety problems are injected on purpose so case finding has something to find: NSAIDs in older
 people are co-prescribed a PPI only 60% of the time, a few asthmatics get propranolol, some

@@ -29,16 +29,6 @@ def _engine():
     return engine
 
 
-def _default_shared() -> Path:
-    """``../shared`` next to the working tree, as on developer machines and CI."""
-    for base in (Path.cwd(), *Path.cwd().parents):
-        if (base / "shared" / "terminology").is_dir():
-            return base / "shared"
-        if (base.parent / "shared" / "terminology").is_dir():
-            return base.parent / "shared"
-    return Path.cwd().parent / "shared"
-
-
 @app.command("import-dmd")
 def import_dmd(
     directory: Path = typer.Argument(..., help="Folder holding the dm+d XML release files."),
@@ -62,48 +52,6 @@ def import_dmd(
     typer.echo(f"imported dm+d release {release.name}: {counts} in {seconds:.2f}s")
     for key, value in release.stats.items():
         typer.echo(f"  {key}: {value}")
-
-
-@app.command("build-dictionary")
-def build_dictionary_cmd(
-    shared: Path | None = typer.Option(None, "--shared", help="The ../shared data folder."),
-    out: Path | None = typer.Option(None, "--out", help="Output folder (default: shipped data/)."),
-) -> None:
-    """Rebuild the shipped starter dictionary from the public data in ../shared."""
-    from ipmo.terminology.build import DATA_DIR, BuildError, build_dictionary
-    from ipmo.terminology.dmd_xml import DmdImportError
-
-    shared = shared or _default_shared()
-    if not shared.is_dir():
-        _fail(f"{shared}:0: shared data folder not found (pass --shared PATH)")
-    start = time.perf_counter()
-    try:
-        report = build_dictionary(shared, out or DATA_DIR)
-    except (BuildError, DmdImportError) as exc:
-        _fail(str(exc))
-    seconds = time.perf_counter() - start
-    c = report.counts
-    typer.echo(
-        f"starter dictionary: {c.get('VTM', 0):,} VTMs, {c.get('VMP', 0):,} VMPs, "
-        f"{c.get('AMP', 0):,} AMPs, {c.get('VMPP', 0):,} VMPPs, {c.get('AMPP', 0):,} AMPPs, "
-        f"{c.get('DMD', 0):,} ids of unknown level, {c.get('MAP', 0):,} previous ids, "
-        f"{c.get('BNF', 0):,} BNF presentations; {report.artifact_bytes / 1e6:.2f} MB "
-        f"from {report.files} files in {seconds:.1f}s"
-    )
-    table = Table(title="rows by source (a row counts once per source folder holding it)")
-    kinds = ["VTM", "VMP", "AMP", "VMPP", "AMPP", "MAP", "BNF"]
-    table.add_column("source")
-    for k in kinds:
-        table.add_column(k, justify="right")
-    for src, per in report.by_source.items():
-        table.add_row(src, *[f"{per.get(k, 0):,}" for k in kinds])
-    Console().print(table)
-    typer.echo(
-        f"ids: {report.failed_check:,} failed the Verhoeff check; {report.repaired:,} repaired "
-        f"({report.repaired_confirmed:,} confirmed by clean lists); {report.quarantined:,} "
-        f"quarantined {report.quarantine_reasons}"
-    )
-    typer.echo(f"AMP → VMP mapping: {report.amp_mapping}")
 
 
 @app.command("load-dictionary")

@@ -1,6 +1,6 @@
 """Build the files in ``review/data/`` from the shared research folder (``../shared``).
 
-Run ``uv run python -m ipmo.review.build_data ../shared`` after the shared codelists change. The
+Run ``uv run python scripts/build_review_data.py ../shared`` after the shared codelists change. The
 product never reads ``../shared`` at run time: it reads only what this script writes, with the
 attribution in ``data/SOURCE.md``. Ids are read as text and checked with the Verhoeff check digit
 (SNOMED CT and dm+d ids carry one) because some upstream CSVs were float-damaged
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ipmo.terminology.verhoeff import verhoeff_ok as check_digit_ok
 
-DATA = Path(__file__).with_name("data")
+DATA = Path(__file__).resolve().parents[1] / "src" / "ipmo" / "review" / "data"
 PUB = "terminology/public_codelists"
 SMR = "clinical/smr/opensafely_medication-reviews_codelists"
 DOAC = "clinical/high_risk_monitoring/opensafely_doacs-covid19_codelists"

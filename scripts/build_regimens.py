@@ -7,7 +7,7 @@ This script reads the OpenSAFELY codelists (``shared/terminology/public_codelist
 ids were damaged by float conversion — see ``shared/terminology/README.md``), looks up each product
 named in :data:`WANTED` by exact name, and writes the curated table with its provenance.
 
-Run: ``uv run python -m ipmo.synth.build_regimens [SHARED_DIR]``.
+Run: ``uv run python scripts/build_regimens.py [SHARED_DIR]`` (development time only).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ipmo.terminology.verhoeff import verhoeff_ok as check_digit_ok
 
-OUT = Path(__file__).with_name("data") / "regimens.csv"
+OUT = Path(__file__).resolve().parents[1] / "src" / "ipmo" / "synth" / "data" / "regimens.csv"
 
 
 def verhoeff_ok(code: str) -> bool:
@@ -370,7 +370,7 @@ def build(shared: Path) -> list[dict[str, str]]:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    shared = Path(argv[0]) if argv else Path(__file__).resolve().parents[3].parent / "shared"
+    shared = Path(argv[0]) if argv else Path(__file__).resolve().parents[1].parent / "shared"
     rows = build(shared)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with OUT.open("w", newline="", encoding="utf-8") as fh:

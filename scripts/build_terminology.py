@@ -1,6 +1,9 @@
-"""Build the shipped starter dictionary from the public data under ../shared.
+"""Build the shipped starter dictionary from the public data under ../shared (a development-time
+step: the product only reads what this writes, ``src/ipmo/terminology/data``).
 
-``ipmo terminology build-dictionary`` runs :func:`build_dictionary`. Inputs (all public, see
+    uv run python scripts/build_terminology.py [--shared PATH] [--out DIR]
+
+runs :func:`build_dictionary`. Inputs (all public, see
 ``data/SOURCE.md``):
 
 1. ``terminology/public_codelists`` — 561 OpenSAFELY codelists (dm+d ids with names, types and
@@ -31,6 +34,7 @@ import csv
 import gzip
 import io
 import re
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +50,7 @@ from ipmo.terminology.verhoeff import (
     repair_candidates,
 )
 
-DATA_DIR = Path(__file__).with_name("data")
+DATA_DIR = Path(__file__).resolve().parents[1] / "src" / "ipmo" / "terminology" / "data"
 ARTIFACT = "starter_dictionary.csv.gz"
 SOURCES = "starter_dictionary_sources.csv"
 QUARANTINE = "starter_dictionary_quarantine.csv.gz"
@@ -543,3 +547,54 @@ def _write_csv(path: Path, fields: list[str], rows: list[dict[str, str]]) -> Non
         return
     with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
         gz.write(data)
+
+
+def _default_shared() -> Path:
+    """``../shared`` next to the working tree, as on developer machines and CI."""
+    for base in (Path.cwd(), *Path.cwd().parents):
+        if (base / "shared" / "terminology").is_dir():
+            return base / "shared"
+        if (base.parent / "shared" / "terminology").is_dir():
+            return base.parent / "shared"
+    return Path("../shared")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build, print the counts; a one-line error and status 2 for bad input."""
+    import argparse
+    import time
+
+    from ipmo.terminology.dmd_xml import DmdImportError
+
+    parser = argparse.ArgumentParser(description="Rebuild the shipped dm+d starter dictionary.")
+    parser.add_argument("--shared", type=Path, default=None, help="the ../shared data folder")
+    parser.add_argument("--out", type=Path, default=DATA_DIR, help="output folder")
+    args = parser.parse_args(argv)
+    shared = args.shared or _default_shared()
+    if not shared.is_dir():
+        print(f"{shared}:0: shared data folder not found (pass --shared PATH)", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    try:
+        report = build_dictionary(shared, args.out)
+    except (BuildError, DmdImportError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    c = report.counts
+    print(
+        f"starter dictionary: {c.get('VTM', 0):,} VTMs, {c.get('VMP', 0):,} VMPs, "
+        f"{c.get('AMP', 0):,} AMPs, {c.get('VMPP', 0):,} VMPPs, {c.get('AMPP', 0):,} AMPPs, "
+        f"{c.get('DMD', 0):,} ids of unknown level, {c.get('MAP', 0):,} previous ids, "
+        f"{c.get('BNF', 0):,} BNF presentations; {report.artifact_bytes / 1e6:.2f} MB "
+        f"from {report.files} files in {time.perf_counter() - start:.1f}s"
+    )
+    kinds = ["VTM", "VMP", "AMP", "VMPP", "AMPP", "MAP", "BNF"]
+    print("rows by source (a row counts once per source folder holding it):")
+    print("\t".join(["source", *kinds]))
+    for src, per in report.by_source.items():
+        print("\t".join([src, *(f"{per.get(k, 0):,}" for k in kinds)]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
