@@ -13,15 +13,12 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ipmo.analytics.compute.levels import DECILES, LEVELS
 from ipmo.analytics.report_cli import add_commands as add_report_commands
+from ipmo.analytics.report_cli import fail as _fail
+from ipmo.analytics.report_cli import ingest_file
 
 analytics = typer.Typer(help="Population prescribing measures (analytics zone).")
 OUTPUT_COLUMNS = ["measure", "org_type", "org_code", "month", "numerator", "denominator"]
 OUTPUT_COLUMNS += ["calc_value", "percentile"] + [f"cost_saving_{c}" for c in DECILES]
-
-
-def _fail(message: str) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(2)
 
 
 def _progress(quiet: bool) -> Progress:
@@ -83,15 +80,9 @@ def ingest_list_sizes_cmd(
     path: Path = typer.Argument(..., help="NHS Digital GP list sizes by quinary age band and sex"),
 ) -> None:
     """Load list sizes (total and STAR-PU) for per-1,000-patient denominators."""
-    from ipmo.analytics.ingest.epd import IngestError
     from ipmo.analytics.ingest.list_sizes import ingest_list_sizes
 
-    if not path.is_file():
-        _fail(f"{path}: no such file")
-    try:
-        rows = ingest_list_sizes(path)
-    except IngestError as exc:
-        _fail(str(exc))
+    rows = ingest_file(ingest_list_sizes, path)
     typer.echo(f"{rows:,} practice-month list sizes stored")
 
 

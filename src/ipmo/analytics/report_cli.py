@@ -5,14 +5,31 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn, TypeVar
 
 import typer
 
+T = TypeVar("T")
 
-def _fail(message: str) -> None:
+
+def fail(message: str) -> NoReturn:
+    """The message on stderr, exit status 2 (every analytics command's bad-input answer)."""
     typer.echo(message, err=True)
     raise typer.Exit(2)
+
+
+def ingest_file(ingest: Callable[[Path], T], path: Path) -> T:
+    """``ingest(path)``, or a one-line error (exit 2) for a missing file or bad content."""
+    from ipmo.analytics.ingest.epd import IngestError
+
+    if not path.is_file():
+        fail(f"{path}: no such file")
+    try:
+        return ingest(path)
+    except IngestError as exc:
+        fail(str(exc))
 
 
 def _results():
@@ -22,7 +39,7 @@ def _results():
     root = datastore.data_dir()
     results = cached_results(root)
     if results is None:
-        _fail(f"no prescribing data in {root}: run `ipmo analytics ingest-epd`")
+        fail(f"no prescribing data in {root}: run `ipmo analytics ingest-epd`")
     return root, results
 
 
@@ -36,21 +53,17 @@ def report_cmd(
     from ipmo.analytics.reports import report
 
     if fmt not in ("html", "pdf", "csv"):
-        _fail(f"--format must be html, pdf or csv, not {fmt!r}")
+        fail(f"--format must be html, pdf or csv, not {fmt!r}")
     root, results = _results()
     try:
-        view = report.report_view(
-            results.values, results.globals, org, org_type,
-            practices=report.Practices.read(root), root=root,
-        )  # fmt: skip
-        body = report.render(view, fmt)
+        view, body = report.for_org(results, root, org, org_type, fmt)
     except (report.ReportError, report.PdfUnavailable) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     output = output or Path(report.file_name(view, fmt))
     try:
         output.write_bytes(body)
     except OSError as exc:
-        _fail(f"{output}: cannot write: {exc.strerror}")
+        fail(f"{output}: cannot write: {exc.strerror}")
     typer.echo(f"wrote {output} ({len(view['rows'])} measures, {view['month']:%B %Y})")
 
 
@@ -64,13 +77,13 @@ def inequalities_cmd(
     from ipmo.analytics.reports.report import report_definitions
 
     if fmt not in ("csv", "json"):
-        _fail(f"--format must be csv or json, not {fmt!r}")
+        fail(f"--format must be csv or json, not {fmt!r}")
     root, results = _results()
     if measure and measure not in report_definitions(root):
-        _fail(f"unknown measure {measure!r}")
+        fail(f"unknown measure {measure!r}")
     deciles = ineq.load_deprivation(root)
     if deciles is None:
-        _fail(f"no practice deprivation in {root}: run `ipmo analytics ingest-deprivation FILE`")
+        fail(f"no practice deprivation in {root}: run `ipmo analytics ingest-deprivation FILE`")
     rows = ineq.inequalities(results.values, deciles, measure)
     text = json.dumps(ineq.to_json(rows)) + "\n" if fmt == "json" else ineq.to_csv(rows)
     if output:
@@ -85,15 +98,9 @@ def ingest_deprivation_cmd(
     path: Path = typer.Argument(..., help="CSV: practice,imd_decile (1–10) or practice,imd_score"),
 ) -> None:
     """Load each practice's IMD decile (replaces the previous table)."""
-    from ipmo.analytics.ingest.epd import IngestError
     from ipmo.analytics.reports.inequalities import ingest_deprivation
 
-    if not path.is_file():
-        _fail(f"{path}: no such file")
-    try:
-        rows = ingest_deprivation(path)
-    except IngestError as exc:
-        _fail(str(exc))
+    rows = ingest_file(ingest_deprivation, path)
     typer.echo(f"{rows:,} practice IMD deciles stored")
 
 

@@ -57,11 +57,7 @@ def report_download(
     results = _results(request)
     root = request.app.state.settings.analytics_dir
     try:
-        view = report.report_view(
-            results.values, results.globals, org_code, org_type,
-            practices=report.Practices.read(root), root=root,
-        )  # fmt: skip
-        body = report.render(view, fmt)
+        view, body = report.for_org(results, root, org_code, org_type, fmt)
     except report.ReportError as exc:
         raise HTTPException(404, str(exc)) from None
     except report.PdfUnavailable as exc:

@@ -6,22 +6,12 @@ the HTML is one self-contained file and the PDF needs no browser) and its RAG st
 
 from __future__ import annotations
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ipmo.web.charts import line_chart
-from ipmo.web.pdf import PdfUnavailable, html_to_pdf  # noqa: F401 (re-exported)
+from ipmo.web.pdf import PdfUnavailable, html_to_pdf, report_templates  # noqa: F401 (re-exported)
 
 RAG_LABELS = {"green": "On track", "amber": "At risk", "red": "Off track", "grey": "No data"}
-
-
-def _env() -> Environment:
-    env = Environment(
-        loader=PackageLoader("ipmo.plans", "report_templates"),
-        autoescape=select_autoescape(["html"]),
-    )
-    env.globals["RAG_LABELS"] = RAG_LABELS
-    return env
 
 
 def chart(objective: dict) -> Markup:
@@ -39,7 +29,11 @@ def chart(objective: dict) -> Markup:
 
 def render_html(view: dict) -> str:
     charts = {o["id"]: chart(o) for o in view["objectives"]}
-    return _env().get_template("plan_on_a_page.html").render(plan=view, charts=charts)
+    return (
+        report_templates("ipmo.plans", RAG_LABELS=RAG_LABELS)
+        .get_template("plan_on_a_page.html")
+        .render(plan=view, charts=charts)
+    )
 
 
 def render_pdf(view: dict) -> bytes:

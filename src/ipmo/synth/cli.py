@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -44,7 +44,9 @@ def synth(
     size: str = typer.Option("demo", "--size", help=SIZE_HELP),
     seed: str = typer.Option("1", "--seed", help="whole number; same seed, same data"),
     replace: bool = typer.Option(False, "--replace", help="empty a non-empty store first"),
-    as_of: str = typer.Option(None, "--as-of", help="reference date YYYY-MM-DD (default today)"),
+    as_of: datetime | None = typer.Option(
+        None, "--as-of", formats=["%Y-%m-%d"], help="reference date YYYY-MM-DD (default today)"
+    ),
     out: Path = typer.Option(None, "--out", help="national-epd only: output folder"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
 ) -> None:
@@ -60,10 +62,7 @@ def synth(
         return
     if size not in SIZES:
         _fail(f"unknown size {size!r}: choose {SIZE_HELP}")
-    try:
-        as_of_date = date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        _fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
+    as_of_date = as_of.date() if as_of else None
 
     from ipmo.config import get_settings
     from ipmo.store import StoreError, create_store_engine, init_store

@@ -14,30 +14,22 @@ the same float64 value.
 
 from __future__ import annotations
 
-# Dihedral group D5 multiplication, permutation and inverse tables (Verhoeff 1969; as printed in
-# the SNOMED CT Technical Implementation Guide, Appendix "Check-digit computation").
-_D = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
-    (1, 2, 3, 4, 0, 6, 7, 8, 9, 5),
-    (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
-    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7),
-    (4, 0, 1, 2, 3, 9, 5, 6, 7, 8),
-    (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
-    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2),
-    (7, 6, 5, 9, 8, 2, 1, 0, 4, 3),
-    (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
-    (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-)
-_P = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
-    (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
-    (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
-    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
-    (9, 4, 5, 3, 1, 2, 6, 8, 7, 0),
-    (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
-    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5),
-    (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
-)
+
+# Verhoeff (1969), the tables the SNOMED CT Technical Implementation Guide prints in its appendix
+# "Check-digit computation", generated from their definitions rather than copied out:
+# d is multiplication in the dihedral group D5 (elements 0-4 rotations, 5-9 reflections), and
+# permutation i is permutation 1 applied i times.
+def _d5(j: int, k: int) -> int:
+    if j < 5:
+        return (j + k) % 5 + (5 if k >= 5 else 0)
+    return (j - k) % 5 + (0 if k >= 5 else 5)
+
+
+_D = tuple(tuple(_d5(j, k) for k in range(10)) for j in range(10))
+_P1 = (1, 5, 7, 6, 2, 8, 3, 0, 9, 4)
+_P = [tuple(range(10))]
+for _ in range(7):
+    _P.append(tuple(_P1[x] for x in _P[-1]))
 _INV = (0, 4, 3, 2, 1, 5, 6, 7, 8, 9)
 
 FLOAT_EXACT_LIMIT = 2**53

@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from ipmo.cli_support import fail, store_engine
 from ipmo.store import session_scope
 
+T = TypeVar("T")
+
 workforce = typer.Typer(help="Pharmacy workforce registry, summaries and service evaluation.")
 
 
-def _read(path: Path) -> str:
+def _import(path: Path, load: Callable[[Session, str], T], error: type[Exception]) -> T:
+    """Read ``path`` and ``load`` it into the store in one transaction; a file that cannot be
+    read, or content ``load`` refuses (``error``), is a one-line error and changes nothing."""
     try:
-        return path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"cannot read {path}: {exc}")
+    try:
+        with session_scope(store_engine()) as s:
+            return load(s, text)
+    except error as exc:
+        fail(f"{path.name}: {exc}")
 
 
 @workforce.command("import")
@@ -28,13 +40,7 @@ def import_cmd(file: Path = typer.Argument(..., help="ESR-like CSV (see workforc
     """Import posts, people, vacancies and training places; all rows or none."""
     from ipmo.workforce.importer import WorkforceImportError, import_assignments
 
-    text = _read(file)
-    try:
-        with session_scope(store_engine()) as s:
-            report = import_assignments(s, text)
-    except WorkforceImportError as exc:
-        fail(f"{file.name}: {exc}")
-    typer.echo(str(report))
+    typer.echo(str(_import(file, import_assignments, WorkforceImportError)))
 
 
 @workforce.command("import-training-plan")
@@ -42,12 +48,7 @@ def import_plan_cmd(file: Path = typer.Argument(..., help="CSV: programme,year,p
     """Import the planned training places (replacing the same programme and year)."""
     from ipmo.workforce.importer import WorkforceImportError, import_training_plan
 
-    text = _read(file)
-    try:
-        with session_scope(store_engine()) as s:
-            n = import_training_plan(s, text)
-    except WorkforceImportError as exc:
-        fail(f"{file.name}: {exc}")
+    n = _import(file, import_training_plan, WorkforceImportError)
     typer.echo(f"{n} training plan line(s) imported")
 
 
@@ -56,12 +57,7 @@ def import_activity_cmd(file: Path = typer.Argument(..., help="service figures C
     """Import monthly service figures for services run outside ipmo's referrals module."""
     from ipmo.workforce.service_evaluation import ActivityImportError, import_activity
 
-    text = _read(file)
-    try:
-        with session_scope(store_engine()) as s:
-            n = import_activity(s, text)
-    except ActivityImportError as exc:
-        fail(f"{file.name}: {exc}")
+    n = _import(file, import_activity, ActivityImportError)
     typer.echo(f"{n} service-month row(s) imported")
 
 
@@ -72,7 +68,9 @@ def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
 @workforce.command("summary")
 def summary_cmd(
     by: str = typer.Option("place", "--by", help="pcn | place | sector"),
-    on: str = typer.Option("", help="as on this date (YYYY-MM-DD; default today)"),
+    on: datetime | None = typer.Option(
+        None, formats=["%Y-%m-%d"], help="as on this date (YYYY-MM-DD; default today)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables"),
 ):
     """WTE per 10,000 registered patients, IP coverage, vacancies and training (aggregates)."""
@@ -80,12 +78,8 @@ def summary_cmd(
 
     if by not in GROUPINGS:
         fail(f"--by must be one of {', '.join(GROUPINGS)}, not {by!r}")
-    try:
-        day = date.fromisoformat(on) if on else None
-    except ValueError:
-        fail(f"--on {on!r} is not a date (YYYY-MM-DD)")
     with session_scope(store_engine()) as s:
-        data = summary(s, by=by, on=day)
+        data = summary(s, by=by, on=on.date() if on else None)
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return

@@ -13,8 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from ipmo.organisations import Organisation, OrgKind, PharmacyService
 from ipmo.workforce.geography import Geography, load_geography
 from ipmo.workforce.models import ServiceActivity
 
+N = TypeVar("N", int, float)
 BY_LEVELS = ("pharmacy", "pcn", "place", "ics")
 COUNT_COLUMNS = (
     "referrals",
@@ -96,6 +98,20 @@ def _counts(text: str, line: int, column: str, allowed: Iterable[str] | None) ->
     return out
 
 
+def _non_negative(
+    get: Mapping[str, str], column: str, kind: Callable[[str], N], what: str, line: int
+) -> N:
+    """``column`` of the row as ``kind`` (int or float), blank as 0; not ``what`` or negative →
+    ActivityImportError naming the line and column."""
+    try:
+        value = kind(get[column] or "0")
+    except ValueError:
+        raise ActivityImportError(f"line {line}: {column} {get[column]!r} is not {what}") from None
+    if value < 0:
+        raise ActivityImportError(f"line {line}: {column} is negative")
+    return value
+
+
 def parse_activity_row(row: Mapping[str, str], line: int, orgs: set[str]) -> dict:
     """One CSV row → a dict of ServiceActivity fields, or a one-line error naming the line."""
     get = {k: (row.get(k) or "").strip() for k in ACTIVITY_COLUMNS}
@@ -110,26 +126,11 @@ def parse_activity_row(row: Mapping[str, str], line: int, orgs: set[str]) -> dic
         month = date.fromisoformat(get["month"][:7] + "-01")
     except ValueError:
         raise ActivityImportError(f"line {line}: month {get['month']!r} is not YYYY-MM") from None
-    counts: dict[str, int] = {}
-    for column in COUNT_COLUMNS:
-        try:
-            counts[column] = int(get[column] or 0)
-        except ValueError:
-            raise ActivityImportError(
-                f"line {line}: {column} {get[column]!r} is not a whole number"
-            ) from None
-        if counts[column] < 0:
-            raise ActivityImportError(f"line {line}: {column} is negative")
-    hours = {}
-    for column in ("mean_hours_to_accept", "mean_hours_to_complete"):
-        try:
-            hours[column] = float(get[column] or 0)
-        except ValueError:
-            raise ActivityImportError(
-                f"line {line}: {column} {get[column]!r} is not a number"
-            ) from None
-        if hours[column] < 0:
-            raise ActivityImportError(f"line {line}: {column} is negative")
+    counts = {c: _non_negative(get, c, int, "a whole number", line) for c in COUNT_COLUMNS}
+    hours = {
+        c: _non_negative(get, c, float, "a number", line)
+        for c in ("mean_hours_to_accept", "mean_hours_to_complete")
+    }
     for part, whole in (
         ("completed", "referrals"),
         ("accepted", "referrals"),

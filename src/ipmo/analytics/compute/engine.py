@@ -48,16 +48,22 @@ ORG_COLUMNS = tuple(c for c in LEVELS.values() if c and c != "practice")
 _FIRST_MONTH, _LAST_MONTH = date(1900, 1, 1), date(9999, 12, 1)
 
 
+def _weight_columns(*keys: str) -> dict[str, list]:
+    """Empty columns: ``keys``, then per side (num, den) one weight per value column and the
+    side's membership flag ``in_<side>``."""
+    cols: dict[str, list] = {k: [] for k in keys}
+    for side in ("num", "den"):
+        cols |= {f"{side}_{value}": [] for value in VALUE_COLUMNS}
+        cols[f"in_{side}"] = []
+    return cols
+
+
 def _weights_table(plans: Sequence[MeasurePlan]) -> pa.Table:
     """measure × bnf_code → a weight per value column for each side, plus side membership.
 
     Codes whose weight changes with the month (nhse_bgts) have one row per period, and the table
     then carries ``valid_from`` / ``valid_until`` (``practice_values`` keeps the matching row)."""
-    cols: dict[str, list] = {"measure": [], "bnf_code": [], "valid_from": [], "valid_until": []}
-    for side in ("num", "den"):
-        for value in VALUE_COLUMNS:
-            cols[f"{side}_{value}"] = []
-        cols[f"in_{side}"] = []
+    cols = _weight_columns("measure", "bnf_code", "valid_from", "valid_until")
     for plan in plans:
         num, den = plan.numerator, plan.denominator
         for code, lo, hi, num_w, den_w in plan.rows():
@@ -85,11 +91,7 @@ def _item_weights_table(plans: Sequence[MeasurePlan]) -> pa.Table:
 
     One row per band of one side (the other side's weights 0): the sums are linear, so a per-item
     row matching a numerator band and a denominator band adds to each side once."""
-    cols: dict[str, list] = {"measure": [], "bnf_code": [], "qpi_low": [], "qpi_high": []}
-    for side in ("num", "den"):
-        for value in VALUE_COLUMNS:
-            cols[f"{side}_{value}"] = []
-        cols[f"in_{side}"] = []
+    cols = _weight_columns("measure", "bnf_code", "qpi_low", "qpi_high")
     for plan in plans:
         for prefix, side in (("num", plan.numerator), ("den", plan.denominator)):
             if side.source != "per_item":

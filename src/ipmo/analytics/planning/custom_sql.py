@@ -126,18 +126,7 @@ def _eval(node: sx.Expression, row: Mapping[str, str]):  # noqa: C901 - one case
     if isinstance(node, sx.Paren):
         return _eval(node.this, row)
     if isinstance(node, sx.Column):
-        name = node.name.lower()
-        if name == "month":
-            if row.get("month") is None:
-                raise UnsupportedSql("its custom SQL depends on the month")
-            return row["month"]
-        if name in ROW_COLUMNS:
-            return row[name]
-        if name in VALUE_COLUMNS:
-            return Linear(VALUE_COLUMNS[name], 1.0)
-        if name == "total_quantity":
-            return Linear("quantity", 1.0)
-        raise UnsupportedSql(f"its custom SQL uses column {name!r}")
+        return _column(node, row)
     if isinstance(node, sx.Literal):
         return node.this if node.is_string else float(node.this)
     if isinstance(node, sx.Boolean):
@@ -333,23 +322,29 @@ def _vlike(values, pattern, lower: bool):
     return _vmap(lambda v: regex.fullmatch(prep(v)) is not None, values)
 
 
+def _column(node: sx.Column, values: Mapping):
+    """A column's value from ``values`` (one row, or every row's list for ``_veval``): presentation
+    and month columns as given, quantity and cost columns as a weight on that column."""
+    name = node.name.lower()
+    if name == "month":
+        if values.get("month") is None:
+            raise UnsupportedSql("its custom SQL depends on the month")
+        return values["month"]
+    if name in ROW_COLUMNS:
+        return values[name]
+    if name in VALUE_COLUMNS:
+        return Linear(VALUE_COLUMNS[name], 1.0)
+    if name == "total_quantity":
+        return Linear("quantity", 1.0)
+    raise UnsupportedSql(f"its custom SQL uses column {name!r}")
+
+
 def _veval(node: sx.Expression, cols: Mapping):  # noqa: C901 - one case per node type
     """``_eval`` over all rows at once: a list (one value per row) or a scalar (same for all)."""
     if isinstance(node, sx.Paren):
         return _veval(node.this, cols)
     if isinstance(node, sx.Column):
-        name = node.name.lower()
-        if name == "month":
-            if cols["month"] is None:
-                raise UnsupportedSql("its custom SQL depends on the month")
-            return cols["month"]
-        if name in ROW_COLUMNS:
-            return cols[name]
-        if name in VALUE_COLUMNS:
-            return Linear(VALUE_COLUMNS[name], 1.0)
-        if name == "total_quantity":
-            return Linear("quantity", 1.0)
-        raise UnsupportedSql(f"its custom SQL uses column {name!r}")
+        return _column(node, cols)
     if isinstance(node, (sx.Literal, sx.Boolean)):
         return _eval(node, {})
     if isinstance(node, sx.And):

@@ -20,6 +20,7 @@ from ipmo.analytics.compute.engine import DECILES
 from ipmo.analytics.measures.definitions import MeasureDefinition
 from ipmo.analytics.reports.catalogue import Catalogue
 from ipmo.analytics.reports.report import format_value
+from ipmo.analytics.reports.vega import monthly_lines
 
 CSV_COLUMNS = ["measure", "org_type", "org_code", "month", "numerator", "denominator"]
 CSV_COLUMNS += ["calc_value", "percentile"] + [f"cost_saving_{c}" for c in DECILES]
@@ -108,28 +109,20 @@ def deciles_chart(
         if r["calc_value"] is not None:
             series.append({"month": str(r["month"]), "line": org, "value": r["calc_value"],
                            "kind": "organisation"})  # fmt: skip
-    y_title = "%" if definition.is_percentage else _y_label(definition)
-    return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "description": f"{definition.name}: practice deciles and {org} over time",
-        "width": "container",
-        "height": 300,
-        "data": {"values": series},
-        "mark": {"type": "line", "point": True},
-        "encoding": {
-            "x": {"field": "month", "type": "temporal", "title": "Month"},
-            "y": {"field": "value", "type": "quantitative", "title": y_title,
-                  **({"axis": {"format": "%"}} if definition.is_percentage else {})},
-            "detail": {"field": "line"},
-            "color": {"field": "kind", "type": "nominal", "title": None,
-                      "scale": {"domain": ["decile", "median", "organisation"],
-                                "range": ["#768692", "#005eb8", "#d5281b"]}},
-            "strokeDash": {"condition": {"test": "datum.kind === 'decile'", "value": [4, 3]},
-                           "value": [1, 0]},
-            "tooltip": [{"field": "line"}, {"field": "month", "type": "temporal"},
-                        {"field": "value", "type": "quantitative", "format": ".3f"}],
-        },
-    }  # fmt: skip
+    return monthly_lines(
+        f"{definition.name}: practice deciles and {org} over time",
+        series,
+        "%" if definition.is_percentage else _y_label(definition),
+        definition.is_percentage,
+        detail={"field": "line"},
+        color={"field": "kind", "type": "nominal", "title": None,
+               "scale": {"domain": ["decile", "median", "organisation"],
+                         "range": ["#768692", "#005eb8", "#d5281b"]}},
+        strokeDash={"condition": {"test": "datum.kind === 'decile'", "value": [4, 3]},
+                    "value": [1, 0]},
+        tooltip=[{"field": "line"}, {"field": "month", "type": "temporal"},
+                 {"field": "value", "type": "quantitative", "format": ".3f"}],
+    )  # fmt: skip
 
 
 def _y_label(definition: MeasureDefinition) -> str:

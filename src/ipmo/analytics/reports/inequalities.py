@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 
 from ipmo.analytics.ingest import datastore
 from ipmo.analytics.ingest.epd import IngestError
+from ipmo.analytics.reports.vega import monthly_lines
 
 DEPRIVATION_FILE = "practice_deprivation.parquet"
 DEPRIVATION_SCHEMA = pa.schema([("practice", pa.string()), ("imd_decile", pa.int8())])
@@ -278,28 +279,19 @@ def chart_spec(rows: list[dict], title: str, is_percentage: bool) -> dict:
         for r in rows
         if r["value"] is not None
     ]
-    return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "description": f"{title}: value by practice deprivation quintile over time",
-        "width": "container",
-        "height": 300,
-        "data": {"values": data},
-        "mark": {"type": "line", "point": True},
-        "encoding": {
-            "x": {"field": "month", "type": "temporal", "timeUnit": "yearmonth",
-                  "title": "Month", "axis": {"format": "%b %Y"}},
-            "y": {"field": "value", "type": "quantitative",
-                  "title": "%" if is_percentage else "value",
-                  **({"axis": {"format": "%"}} if is_percentage else {})},
-            "color": {"field": "quintile", "type": "ordinal",
-                      "title": "IMD quintile (Q1 most deprived)",
-                      "scale": {"domain": ["Q1", "Q2", "Q3", "Q4", "Q5"],
-                                "range": ["#003087", "#005eb8", "#41b6e6", "#768692",
-                                          "#aeb7bd"]}},
-            "tooltip": [{"field": "quintile"}, {"field": "month", "type": "temporal"},
-                        {"field": "value", "type": "quantitative", "format": ".4f"}],
-        },
-    }  # fmt: skip
+    return monthly_lines(
+        f"{title}: value by practice deprivation quintile over time",
+        data,
+        "%" if is_percentage else "value",
+        is_percentage,
+        x={"field": "month", "type": "temporal", "timeUnit": "yearmonth", "title": "Month",
+           "axis": {"format": "%b %Y"}},
+        color={"field": "quintile", "type": "ordinal", "title": "IMD quintile (Q1 most deprived)",
+               "scale": {"domain": ["Q1", "Q2", "Q3", "Q4", "Q5"],
+                         "range": ["#003087", "#005eb8", "#41b6e6", "#768692", "#aeb7bd"]}},
+        tooltip=[{"field": "quintile"}, {"field": "month", "type": "temporal"},
+                 {"field": "value", "type": "quantitative", "format": ".4f"}],
+    )  # fmt: skip
 
 
 def to_csv(rows: list[dict]) -> str:

@@ -29,13 +29,12 @@ from xml.sax.saxutils import escape
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ipmo.analytics.compute.levels import DECILES, LEVELS
 from ipmo.analytics.measures.aware import MEASURE_ID as AWARE_ID
 from ipmo.analytics.measures.definitions import MeasureDefinition, load_definitions
-from ipmo.web.pdf import PdfUnavailable, html_to_pdf  # noqa: F401 (re-exported)
+from ipmo.web.pdf import PdfUnavailable, html_to_pdf, report_templates  # noqa: F401 (re-exported)
 
 LEVEL_NAMES = {
     "practice": "Practice",
@@ -391,17 +390,9 @@ def _headlines(rows: list[dict]) -> list[dict]:
 # ── output ─────────────────────────────────────────────────────────────────────────────────────
 
 
-def _env() -> Environment:
-    env = Environment(
-        loader=PackageLoader("ipmo.analytics", "report_templates"),
-        autoescape=select_autoescape(["html"]),
-    )
-    env.filters["ordinal"] = ordinal
-    return env
-
-
 def render_html(view: dict) -> str:
-    return _env().get_template("medicines_on_a_page.html").render(r=view)
+    env = report_templates("ipmo.analytics", filters={"ordinal": ordinal})
+    return env.get_template("medicines_on_a_page.html").render(r=view)
 
 
 def render_pdf(view: dict) -> bytes:
@@ -426,6 +417,18 @@ def render(view: dict, fmt: str) -> bytes:
     if fmt == "csv":
         return render_csv(view).encode("utf-8")
     raise ValueError(f"format must be html, pdf or csv, not {fmt!r}")
+
+
+def for_org(
+    results, root: Path, org_code: str, org_type: str | None, fmt: str
+) -> tuple[dict, bytes]:
+    """The report of one organisation from the cached ``results``: its view and its bytes in
+    ``fmt`` (the CLI and the web page both call this). ReportError, PdfUnavailable."""
+    view = report_view(
+        results.values, results.globals, org_code, org_type,
+        practices=Practices.read(root), root=root,
+    )  # fmt: skip
+    return view, render(view, fmt)
 
 
 def file_name(view: dict, fmt: str) -> str:
