@@ -162,3 +162,22 @@ def test_record_review_rejects_bad_input_and_writes_nothing(store, bad):
         service.record_review(s, _principal(s), ada, **kwargs)
     with session_scope(store) as s:
         assert s.scalars(select(MedicationReview)).all() == []
+
+
+def test_run_stores_the_pincer_composites_per_practice(store):
+    """PINCER composites (OpenSAFELY composite_indicators.py) per practice, from the set-based
+    run: a patient with several hazards counts once, and a composite is a practice measure, not
+    a worklist reason."""
+    service.run(store, AS_OF)
+    with session_scope(store) as s:
+        rates = {
+            (r.practice_code, r.rule_id): (r.denominator, r.numerator)
+            for r in s.scalars(select(IndicatorRate).where(IndicatorRate.as_of == AS_OF))
+        }
+        # A10001: Ada (A, D and K: counted once) and Bert (in A's denominator) — 2, 1
+        assert rates[("A10001", "PINCER-COMPOSITE-GI-BLEED")] == (2, 1)
+        assert rates[("A10001", "PINCER-COMPOSITE-ALL")][1] == 1
+        assert rates[("A10001", "PINCER-COMPOSITE-OTHER-PRESCRIBING")][1] == 1  # Ada's K
+        assert rates[("A20001", "PINCER-COMPOSITE-GI-BLEED")] == (1, 0)  # Eve: A's denominator
+        entries = s.scalars(select(WorklistEntry)).all()
+        assert entries and not any("COMPOSITE" in i for e in entries for i in e.rule_ids)

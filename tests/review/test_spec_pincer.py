@@ -208,3 +208,59 @@ def test_pincer_D_and_I_negative_for_rectal_and_injected_nsaids(rv):
         assert "PINCER-D" not in rv.ids(rv.patient(rv.rx(WARF, 10), nsaid, age=40))
         assert "PINCER-I" not in rv.ids(rv.patient(nsaid, rv.dx("pincer_hf", 400), age=40))
     assert "PINCER-D" in rv.ids(rv.patient(rv.rx(WARF, 10), rv.rx(IBU, 20), age=40))
+
+
+def test_pincer_composite_gi_bleed_A_to_F(rv):
+    """At least one of A–F (OpenSAFELY composite_indicators.py), among A–F's denominators."""
+    gi = "PINCER-COMPOSITE-GI-BLEED"
+    assert gi in rv.ids(rv.patient(rv.rx(IBU, 30), age=70))  # A
+    assert gi in rv.ids(rv.patient(rv.rx(WARF, 10), rv.rx(CLOP, 20), age=40))  # E
+    assert gi not in rv.ids(rv.patient(rv.rx(WARF, 10), age=40))  # D's denominator only
+    # G (asthma + non-selective β-blocker) is "other prescribing", not GI bleed
+    asthma = rv.patient(rv.rx("Propranolol 40mg tablets", 10), rv.dx("pincer_ast", 500), age=40)
+    assert gi not in rv.ids(asthma)
+
+
+def test_pincer_composite_other_prescribing_G_I_K(rv):
+    other = "PINCER-COMPOSITE-OTHER-PRESCRIBING"
+    asthma = rv.patient(rv.rx("Propranolol 40mg tablets", 10), rv.dx("pincer_ast", 500), age=40)
+    assert other in rv.ids(asthma)  # G
+    assert other in rv.ids(rv.patient(rv.rx(IBU, 10), rv.dx("pincer_hf", 400), age=40))  # I
+    assert other not in rv.ids(rv.patient(rv.rx(IBU, 30), age=70))  # A only: GI bleed
+    assert other not in rv.ids(rv.patient(rv.dx("pincer_hf", 400), age=40))  # I's denominator
+
+
+def test_pincer_composite_monitoring_AC_ME_LI_AM(rv):
+    mon = "PINCER-COMPOSITE-MONITORING"
+    lithium = rv.repeat("Lithium carbonate 400mg modified-release tablets", 150, 60, 20)
+    assert mon in rv.ids(rv.patient(*lithium, age=50))  # LI: no level in 3 months
+    assert mon not in rv.ids(rv.patient(*lithium, rv.lab("lithium", 0.6, 30), age=50))
+    assert mon not in rv.ids(rv.patient(rv.rx(IBU, 30), age=70))
+
+
+def test_pincer_composite_all(rv):
+    every = "PINCER-COMPOSITE-ALL"
+    lithium = rv.repeat("Lithium carbonate 400mg modified-release tablets", 150, 60, 20)
+    assert every in rv.ids(rv.patient(rv.rx(IBU, 30), age=70))
+    assert every in rv.ids(rv.patient(*lithium, age=50))
+    assert every not in rv.ids(rv.patient(rv.rx(IBU, 30), rv.rx(OME, 30), age=70))
+    assert every not in rv.ids(rv.patient(age=70))
+
+
+def test_pincer_K_uses_the_latest_egfr_with_a_value(rv):
+    """README "deliberate differences": a later eGFR code without a value does not hide the
+    latest numeric result."""
+    low_then_empty = rv.patient(
+        rv.rx(IBU, 10), rv.lab("egfr", 38, 300), rv.lab("egfr", None, 120), age=40
+    )
+    assert "PINCER-K" in rv.ids(low_then_empty)
+    # negative: a later numeric result does supersede it
+    low_then_normal = rv.patient(
+        rv.rx(IBU, 10), rv.lab("egfr", 38, 300), rv.lab("egfr", 80, 120), age=40
+    )
+    assert "PINCER-K" not in rv.ids(low_then_normal)
+    # negative: a later ">90" result is the latest with a value, and does not satisfy <45
+    low_then_bounded = rv.patient(
+        rv.rx(IBU, 10), rv.lab("egfr", 38, 300), rv.lab("egfr", 90, 120, ">"), age=40
+    )
+    assert "PINCER-K" not in rv.ids(low_then_bounded)

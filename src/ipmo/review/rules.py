@@ -56,7 +56,7 @@ class Rule:
     criteria: Expr
     source: str
     denominator: Expr = Const(True)
-    kind: str = "flag"  # flag | prompt
+    kind: str = "flag"  # flag | prompt | composite (a practice measure, not a patient finding)
 
     @property
     def is_hazard(self) -> bool:
@@ -178,10 +178,43 @@ def _pincer(p: Params) -> list[Rule]:
             ~TestDone("pincer_tft", l6),
         ),
     ]
-    return [
+    indicators = [
         Rule(f"PINCER-{rid}", title, "pincer", crit, src(code=code), pop & denom)
         for rid, code, title, denom, crit in rules
     ]
+    return indicators + _pincer_composites(indicators)
+
+
+# OpenSAFELY pincer-measures analysis/composite_indicators.py (RULES.md §1.3 "Composites"): per
+# group, patients with at least one of the group's numerators among those in any of the group's
+# denominators ("<group>_composite_denominator").
+PINCER_COMPOSITES = {
+    "GI-BLEED": ("GI bleed", ("A", "B", "C", "D", "E", "F")),
+    "OTHER-PRESCRIBING": ("other prescribing", ("G", "I", "K")),
+    "MONITORING": ("monitoring", ("AC", "ME-FBC", "ME-LFT", "LI", "AM")),
+}
+
+
+def _pincer_composites(indicators: list[Rule]) -> list[Rule]:
+    by_id = {r.id.removeprefix("PINCER-"): r for r in indicators}
+    groups = dict(PINCER_COMPOSITES)
+    groups["ALL"] = ("all", tuple(i for _, ids in PINCER_COMPOSITES.values() for i in ids))
+    out = []
+    for key, (name, ids) in groups.items():
+        members = [by_id[i] for i in ids]
+        out.append(
+            Rule(
+                f"PINCER-COMPOSITE-{key}",
+                f"PINCER composite, {name} ({', '.join(ids)}): at least one hazard",
+                "pincer",
+                Any(tuple(r.denominator & r.criteria for r in members)),
+                "PINCER composite indicators as implemented by OpenSAFELY pincer-measures "
+                "2e158943 (analysis/composite_indicators.py), RULES.md §1.3",
+                Any(tuple(r.denominator for r in members)),
+                kind="composite",
+            )
+        )
+    return out
 
 
 def _stopp_start(p: Params) -> list[Rule]:

@@ -151,12 +151,14 @@ def run(engine: Engine, as_of: date, params: Params = DEFAULT) -> RunSummary:
                 )
             )
             on_list += 1
-        sums = ", ".join(f"sum(d{i}::INT), sum(n{i}::INT)" for i, _ in flag_cols)
+        # per-practice rates: every flag, and the PINCER composites (practice measures only)
+        rate_cols = [(i, r) for i, r in enumerate(rules) if r.kind in ("flag", "composite")]
+        sums = ", ".join(f"sum(d{i}::INT), sum(n{i}::INT)" for i, _ in rate_cols)
         for practice_code, *counts in con.execute(
             f"SELECT p.practice_code, {sums} FROM review_results r JOIN patients p "
             f"USING (patient_id) GROUP BY 1"
         ).fetchall():
-            for k, (_, r) in enumerate(flag_cols):
+            for k, (_, r) in enumerate(rate_cols):
                 d, n = counts[2 * k], counts[2 * k + 1]
                 if d:
                     session.add(
