@@ -319,7 +319,7 @@ def build_acb(shared: Path) -> tuple[int, int]:
     return len(boustani), len(disagreements)
 
 
-TERMINOLOGY_DICTIONARY = Path(__file__).parents[1] / "terminology/data/starter_dictionary.csv.gz"
+TERMINOLOGY_DICTIONARY = DATA.parents[1] / "terminology/data/starter_dictionary.csv.gz"
 
 
 def build_routes() -> int:

@@ -8,8 +8,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from build_review_data import ACB_NOT_SUBSTANCES, ACB_SYNONYMS  # scripts/ (build time)
 
-from ipmo.review.build_data import ACB_NOT_SUBSTANCES, ACB_SYNONYMS
 from ipmo.review.products import acb_scores, product_info
 from ipmo.terminology.dictionary import read_artifact
 

@@ -78,7 +78,7 @@ class ProductInfo:
 def acb_scores() -> dict[str, int]:
     """Boustani ACB (primary scale, RULES.md §2; Boustani M et al., Aging Health
     2008;4(3):311-320): every drug the published list scores, by UK substance name (built by
-    ``build_data._boustani``). UK-calculator-only drugs are reported in
+    ``scripts/build_review_data._boustani``). UK-calculator-only drugs are reported in
     ``data/acb_disagreements.csv`` for curation but not scored."""
     with (DATA / "acb.csv").open(newline="") as f:
         return {r["substance"]: int(r["boustani"]) for r in csv.DictReader(f) if r["boustani"]}
