@@ -14,7 +14,7 @@ substance per day in base units (mg, ml, unit) so that "2 × 5mg" and "1 × 10mg
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from ipmo.records.canonical import MedItem
@@ -63,20 +63,41 @@ _PRODUCT_UNITS = {
 
 
 class ConceptLike(Protocol):
-    id: str
-    level: str
-    name: str
-    vmp_id: str | None
-    vtm_id: str | None
-    bnf_code: str | None
-    form: str | None
-    route: str | None
+    # read-only members: terminology's Concept is a frozen dataclass
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def level(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def vmp_id(self) -> str | None: ...
+
+    @property
+    def vtm_id(self) -> str | None: ...
+
+    @property
+    def bnf_code(self) -> str | None: ...
+
+    @property
+    def form(self) -> str | None: ...
+
+    @property
+    def route(self) -> str | None: ...
 
 
 class NameMatchLike(Protocol):
-    vmp_id: str
-    name: str
-    how: str
+    @property
+    def vmp_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def how(self) -> str: ...
 
 
 class DictionaryLike(Protocol):
@@ -84,7 +105,7 @@ class DictionaryLike(Protocol):
 
     def lookup(self, code: str) -> ConceptLike | None: ...
 
-    def match_by_name(self, name: str) -> list[NameMatchLike]: ...
+    def match_by_name(self, name: str) -> Sequence[NameMatchLike]: ...
 
 
 class EmptyDictionary:
@@ -136,9 +157,9 @@ def summarise_dosage(dosages: list[dict[str, Any]] | None) -> tuple[str | None, 
     repeat = (first.get("timing") or {}).get("repeat") or {}
     per_day = None
     freq = _num(repeat.get("frequency")) or _num(repeat.get("frequencyMax"))
-    period, unit = _num(repeat.get("period")), repeat.get("periodUnit")
-    if period and unit in _PER_DAY:
-        per_day = (freq or 1.0) * _PER_DAY[unit] / period
+    period, period_unit = _num(repeat.get("period")), repeat.get("periodUnit")
+    if period and period_unit in _PER_DAY:
+        per_day = (freq or 1.0) * _PER_DAY[period_unit] / period
     elif repeat.get("when"):
         per_day = float(len(repeat["when"]))
     elif repeat.get("timeOfDay"):
@@ -262,7 +283,7 @@ def _normalise_uncached(item: MedItem, dictionary: DictionaryLike) -> MedItem:
             first = candidates[0]
             item.mapping = "name-vtm"
             item.vtm = first.vtm_id
-            vtm = dictionary.lookup(first.vtm_id)
+            vtm = dictionary.lookup(first.vtm_id) if first.vtm_id else None
             item.vtm_name = vtm.name if vtm else None
             if len({(c.bnf_code, c.form) for c in candidates}) == 1:
                 item.bnf_code, item.form = first.bnf_code, item.form or first.form

@@ -111,6 +111,8 @@ def populate(engine: Engine, seed: int = 1) -> str:
                 made += 1
                 if back <= 1 or rng.random() < 0.08:
                     continue  # still open, or never accepted: the sweep below escalates it
+                if ref.target_org_code is None:
+                    continue  # a referral without a receiving pharmacy is never accepted
                 pharmacist = _person("community-pharmacist", ref.target_org_code)
                 accepted = at + timedelta(minutes=rng.randint(5, 50))
                 svc.accept(s, pharmacist, ref, now=accepted)

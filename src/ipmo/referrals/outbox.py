@@ -92,7 +92,7 @@ def deliver_pending(
             report.delivered += 1
         except Exception as exc:  # noqa: BLE001 - any transport failure is retried later
             with session_scope(engine) as s:
-                message = s.get(OutboxMessage, mid)
+                message = s.get_one(OutboxMessage, mid)  # it was there a moment ago
                 message.attempts += 1
                 message.next_attempt_at = now + backoff(message.attempts)
                 message.last_error = f"{type(exc).__name__}: {exc}"[:300]

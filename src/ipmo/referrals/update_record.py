@@ -136,6 +136,8 @@ def _impression(
 
 
 def _summary(ref: Referral) -> str:
+    if ref.business_status is None:
+        raise ValueError(f"referral {ref.reference} has no outcome to report")
     parts = [OUTCOME_TEXT[Outcome(ref.business_status)]]
     if ref.outcome_reason:
         parts.append(f"reason: {ref.outcome_reason.replace('-', ' ')}")
@@ -253,7 +255,7 @@ def update_record_message(
         "type": "document",
         "entry": [_entry(url["composition"], composition), *entries],
     }
-    handling = [
+    handling: list[tuple[str, dict[str, Any]]] = [
         ("BusAckRequested", {"valueBoolean": True}),
         ("InfAckRequested", {"valueBoolean": True}),
         (

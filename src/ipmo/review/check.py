@@ -61,13 +61,13 @@ def acb_total(facts: PatientFacts, as_of: date, params: Params = DEFAULT) -> tup
     """(ACB total, unique medicine count) over the active window."""
     ctx = Context(facts, as_of)
     lo, hi = last(params.active_months).bounds(as_of)
-    active = [p for i, p in ctx.issues if lo <= i.issue_date <= hi]
+    active = [p for i, p in ctx.issues if (lo is None or lo <= i.issue_date) and i.issue_date <= hi]
     total = sum(s for _, s in {ing for p in active for ing in p.acb})
     lo, hi = last(params.polypharmacy_months).bounds(as_of)
     meds = {
         p.substance_key
         for i, p in ctx.issues
-        if lo <= i.issue_date <= hi and p.counts_for_polypharmacy
+        if (lo is None or lo <= i.issue_date) and i.issue_date <= hi and p.counts_for_polypharmacy
     }
     return total, len(meds)
 

@@ -149,7 +149,8 @@ def load_resources(path: Path) -> list[Any]:
             f"{path}: invalid FHIR R4 {raw['resourceType']} at {where}: {err.get('msg')}"
         ) from None
     if raw["resourceType"] == "Bundle":
-        return [e.resource for e in (res.entry or []) if e.resource is not None]
+        entries = getattr(res, "entry", None) or []  # a Bundle model (the class is looked up)
+        return [e.resource for e in entries if e.resource is not None]
     return [res]
 
 

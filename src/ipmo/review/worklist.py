@@ -7,7 +7,7 @@ check and from the set-based run (``sql_score`` renders the same formula as SQL)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ipmo.review.params import DEFAULT, Params
 from ipmo.review.rules import all_rules
@@ -66,7 +66,7 @@ def priority(fired: Iterable[str], params: Params = DEFAULT) -> tuple[int, list[
     return score, reasons, in_cohort
 
 
-def sql_score(col: callable, params: Params = DEFAULT) -> str:  # type: ignore[valid-type]
+def sql_score(col: Callable[[str], str], params: Params = DEFAULT) -> str:
     """The same score as SQL, given ``col(rule_id)`` naming each rule's boolean column."""
     w = params.weights
     terms = [f"CASE WHEN {col(rid)} THEN {w[key]} ELSE 0 END" for key, rid, _ in FLAG_WEIGHTS]
@@ -81,6 +81,6 @@ def sql_score(col: callable, params: Params = DEFAULT) -> str:  # type: ignore[v
     return " + ".join(terms)
 
 
-def sql_in_cohort(col: callable, params: Params = DEFAULT) -> str:  # type: ignore[valid-type]
+def sql_in_cohort(col: Callable[[str], str], params: Params = DEFAULT) -> str:
     ids = list(COHORT_RULES) + sorted(hazard_ids(params))
     return " OR ".join(col(r) for r in ids)

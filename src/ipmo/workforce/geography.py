@@ -87,4 +87,4 @@ def load_geography(session: Session) -> Geography:
             .group_by(Patient.practice_code)
         ).all()
     )
-    return Geography(orgs, {k: int(v) for k, v in counts.items()})
+    return Geography(orgs, {k: int(v) for k, v in counts.items() if k is not None})

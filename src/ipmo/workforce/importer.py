@@ -218,7 +218,7 @@ def _overlaps(a_start: date, a_end: date | None, b_start: date, b_end: date | No
 
 def check_assignments(
     rows: list[Assignment],
-    existing: Iterable[tuple[str, str, date, date | None]] = (),
+    existing: Iterable[tuple[str, str | None, date, date | None]] = (),
     existing_numbers: Iterable[str] = (),
 ) -> None:
     """Cross-row rules: unique assignment numbers, one name per employee, no overlapping
@@ -268,7 +268,8 @@ def check_assignments(
             raise WorkforceImportError(
                 f"line {r.line}: reports_to {r.reports_to!r} is not a known assignment_number"
             )
-        chain, cursor = {r.assignment_number}, r.reports_to
+        chain = {r.assignment_number}
+        cursor: str | None = r.reports_to
         while cursor is not None and cursor in manager:
             if cursor in chain:
                 raise WorkforceImportError(

@@ -285,13 +285,14 @@ class _Reader:
             rf"(?:\s+(?:{_PER}\s+{_TUNIT}|(daily|weekly|hourly)|every\s+({_NUM})\s+{_TUNIT}))?"
         )
         if m:
-            freq = 1 if m[2] == "once" else 2 if m[2] == "twice" else _number(m[3])
-            fmax = _number(m[4]) if m[4] else None
+            freq: float | None = 1 if m[2] == "once" else 2 if m[2] == "twice" else _number(m[3])
+            fmax: float | None = _number(m[4]) if m[4] else None
             if m[1]:
                 if fmax is not None:
                     raise DoseParseError("'up to' with a frequency range is ambiguous")
                 freq, fmax = None, freq
-            period, unit = None, None
+            period: float | None = None
+            unit: str | None = None
             if m[5]:
                 period, unit = 1, _TIME_UNIT[m[5]]
             elif m[6]:
