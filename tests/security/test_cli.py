@@ -80,7 +80,10 @@ def test_audit_verify_catches_a_rewound_log_by_its_checkpoint(cli_store):
     for _ in range(3):
         with session_scope(cli_store) as s:
             audit.append(s, username="gp", role_code="gp", org_code="A10001", action="patient.read")
-    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0  # writes a checkpoint
+    first = runner.invoke(app, ["audit", "verify"])  # writes a checkpoint
+    assert first.exit_code == 0 and "warning: no earlier checkpoint of this store" in first.output
+    cron = runner.invoke(app, ["audit", "checkpoint"])
+    assert cron.exit_code == 0 and "1 chain(s), 3 entries" in cron.output
     with cli_store.begin() as conn:
         drop_append_only_guard(conn)
         conn.execute(delete(AuditEvent).where(AuditEvent.chain_seq == 3))

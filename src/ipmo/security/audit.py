@@ -142,7 +142,9 @@ def store_id(bind: Engine | Connection | Session) -> str:
     if url.get_backend_name() == "sqlite":
         db = url.database or ":memory:"
         return "sqlite:" + (db if db == ":memory:" else str(Path(db).resolve()))
-    return f"{url.get_backend_name()}://{url.host or ''}:{url.port or ''}/{url.database or ''}"
+    # the database name only: the server answers to several host names (localhost, 127.0.0.1, a
+    # service name), and the web workers and the CLI must agree on the name
+    return f"{url.get_backend_name()}:{url.database or ''}"
 
 
 def _engine(bind: Engine | Connection | Session) -> Engine:
@@ -444,12 +446,19 @@ class Claim:
     mac: str
 
 
-def read_checkpoints(path: Path, key: bytes, store: str) -> tuple[list[Claim], int, str | None]:
+@dataclass
+class Checkpoints:
+    claims: list[Claim] = field(default_factory=list)
+    lines: int = 0  # lines naming this store
+    other_stores: int = 0  # lines naming another store (a mis-set URL would show up here)
+    problem: str | None = None
+
+
+def read_checkpoints(path: Path, key: bytes, store: str) -> Checkpoints:
     """This store's checkpoint claims, how many lines they came from, and the first problem."""
-    claims: list[Claim] = []
-    lines = 0
+    found = Checkpoints()
     if not path.exists():
-        return claims, 0, None
+        return found
     with path.open(encoding="utf-8") as f:
         for number, raw in enumerate(f, 1):
             if not raw.strip():
@@ -459,20 +468,21 @@ def read_checkpoints(path: Path, key: bytes, store: str) -> tuple[list[Claim], i
                 sig, line_store = body["sig"], body["store"]
                 chains = {int(c): (int(v[0]), str(v[1])) for c, v in body["chains"].items()}
             except (ValueError, KeyError, TypeError, IndexError):
-                return claims, lines, f"checkpoint line {number} of {path} is unreadable"
+                found.problem = f"checkpoint line {number} of {path} is unreadable"
+                return found
             if not hmac.compare_digest(str(sig), _sign(key, body)):
-                return (
-                    claims,
-                    lines,
-                    f"checkpoint line {number} of {path} is not signed with the audit key",
+                found.problem = (
+                    f"checkpoint line {number} of {path} is not signed with the audit key"
                 )
+                return found
             if line_store != store:
+                found.other_stores += 1
                 continue
-            lines += 1
-            claims.extend(
+            found.lines += 1
+            found.claims.extend(
                 Claim(number, str(body.get("at")), c, seq, mac) for c, (seq, mac) in chains.items()
             )
-    return claims, lines, None
+    return found
 
 
 # ---------------------------------------------------------------- verifying
@@ -486,6 +496,7 @@ class VerifyResult:
     chains: int = 0
     checkpoints: int = 0  # checkpoint lines of this store that were checked
     tips: dict[int, tuple[int, str]] = field(default_factory=dict)
+    other_stores: int = 0  # checkpoint lines of other stores in the same file
 
 
 def verify(
@@ -495,7 +506,8 @@ def verify(
     first entry that was edited, removed or re-ordered, or a checkpointed entry that is gone."""
     k = keeping()
     key = key or k.key
-    claims, lines, bad_file = read_checkpoints(checkpoints or k.checkpoints, key, store_id(session))
+    found = read_checkpoints(checkpoints or k.checkpoints, key, store_id(session))
+    claims, bad_file = found.claims, found.problem
     # heads first: anything committed after this read is newer than the head we compare with
     heads = {h.id: (h.seq, h.mac) for h in session.execute(select(_HEADS)).all()}
     wanted: dict[tuple[int, int], str | None] = {(c.chain, c.seq): None for c in claims}
@@ -504,7 +516,7 @@ def verify(
     count = 0
 
     def result(ok: bool, problem: str | None = None) -> VerifyResult:
-        return VerifyResult(ok, count, problem, len(tips), lines, tips)
+        return VerifyResult(ok, count, problem, len(tips), found.lines, tips, found.other_stores)
 
     chain, expected_seq, expected_prev = None, 1, GENESIS
     query = select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.chain_seq)
@@ -544,15 +556,15 @@ def verify(
     if bad_file:
         return result(False, bad_file)
     for claim in sorted(claims, key=lambda c: (c.chain, -c.seq)):
-        found = wanted[(claim.chain, claim.seq)]
-        if found is None:
+        seen = wanted[(claim.chain, claim.seq)]
+        if seen is None:
             last = tips.get(claim.chain, (0, ""))[0]
             return result(
                 False,
                 f"entries were removed: chain {claim.chain} ends at entry {last} but the signed "
                 f"checkpoint of {claim.at} saw entry {claim.seq}",
             )
-        if found != claim.mac:
+        if seen != claim.mac:
             return result(
                 False,
                 f"entry {claim.seq} of chain {claim.chain} differs from the signed checkpoint of "

@@ -103,10 +103,34 @@ def verify() -> None:
     if not result.ok:
         fail(f"audit log broken: {result.problem} ({result.entries} entries verified before it)", 1)
     checkpoint(engine)
+    if not result.checkpoints and result.entries:
+        typer.echo(
+            "warning: no earlier checkpoint of this store"
+            + (
+                f" ({result.other_stores} of other stores: is IPMO_DATABASE_URL the one the "
+                "server uses?)"
+                if result.other_stores
+                else ""
+            )
+            + "; entries removed before this run could not be detected",
+            err=True,
+        )
     typer.echo(
         f"audit log intact: {result.entries} entries in {result.chains} chain(s), "
         f"{result.checkpoints} earlier checkpoint(s) matched; checkpoint written to "
         f"{keeping().checkpoints}"
+    )
+
+
+@audit_app.command("checkpoint")
+def checkpoint_now() -> None:
+    """Append a signed checkpoint of every chain's head (e.g. from cron) without verifying."""
+    from ipmo.security.audit import checkpoint, keeping
+
+    heads = checkpoint(store_engine())
+    typer.echo(
+        f"checkpoint of {len(heads)} chain(s), {sum(s for s, _ in heads.values())} entries, "
+        f"written to {keeping().checkpoints}"
     )
 
 
