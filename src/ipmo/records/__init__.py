@@ -1,0 +1,24 @@
+"""The One Medication Record: source lists in, reconciled record out, proposed changes.
+
+Published names (other domains import only these; loaded on first use, so importing the package
+does not load the reconciliation): :func:`current_medications` (the current list on a day, e.g.
+for a referral) and :func:`propose_change` (a change another domain proposes on the record,
+audited; its outcome comes back through that domain's ``PROPOSAL_OUTCOMES`` hook).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ipmo.records.service import current_medications, propose_change
+
+__all__ = ["current_medications", "propose_change"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from ipmo.records import service
+
+        return getattr(service, name)
+    raise AttributeError(name)

@@ -98,7 +98,7 @@ def reconcile(discharge: list[Line], community: list[Line]) -> list[Finding]:
 
 def record_list(session: Session, ref: Referral) -> list[Line] | None:
     """The One Medication Record's current list at the referral date, or None without one."""
-    from ipmo.records.service import current_medications
+    from ipmo.records import current_medications
 
     if ref.patient_id is None:
         return None

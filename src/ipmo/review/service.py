@@ -186,7 +186,7 @@ def _propose_on_record(session: Session, principal, patient: Patient, item: Inte
     """Issue 6: "Interventions become proposed changes on the One Medication Record and are
     audited" — through the records domain's service function (which audits the proposal). A
     change the patient (or carer) did not accept in the shared decision is not proposed."""
-    from ipmo.records.service import propose_change
+    from ipmo.records import propose_change
 
     if item.kind not in _CHANGES_LIST or not item.accepted_by_patient:
         return
