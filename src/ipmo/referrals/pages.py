@@ -231,6 +231,9 @@ def show(
         "r": ref,
         "banner": referral_banner(session, principal, ref),
         "service_title": _service_title(ref.service),
+        "back": {"href": "/referrals/inbox", "text": "Referral inbox"}
+        if principal.org_code == ref.target_org_code and principal.can(Activity.REFERRAL_RECEIVE)
+        else {"href": "/referrals", "text": "Referrals"},
         "dms": dms,
         "names": org_names,
         "error": error,

@@ -96,6 +96,7 @@ def patient_page(
         {
             "patient": patient,
             "banner": banner(session, patient),
+            "back": {"href": "/review/worklist", "text": "SMR worklist"},
             "result": result,
             "reviews": reviews,
             "saved": saved,

@@ -34,6 +34,7 @@ from ipmo.security.principal import Principal
 from ipmo.security.tokens import issue_token
 from ipmo.security.users import authenticate
 from ipmo.store import StoreError, create_store_engine
+from ipmo.web import docs, error_pages
 from ipmo.web.bodies import RequestLimits
 from ipmo.web.deps import db_session, optional_principal
 from ipmo.web.nav import NavItem
@@ -62,6 +63,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         title="ipmo",
         summary="Integrated Pharmacy and Medicines Optimisation — API and FHIR endpoints",
         version=ipmo.__version__,
+        docs_url=None,  # served by ipmo.web.docs from vendored Swagger UI (works offline)
+        redoc_url=None,
     )
     app.state.engine = engine
     app.state.settings = settings
@@ -78,6 +81,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     app.mount("/assets", StaticFiles(directory=STATIC / "nhsuk"), name="assets")
     _install_error_handlers(app)
+    error_pages.install(app, _wants_json)
+    docs.install(app)
     _install_core_routes(app)
 
     nav: list[NavItem] = []

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader
 
 import ipmo
+from ipmo.security.roles import Activity
 from ipmo.web.dates import nhs_date, nhs_datetime
 
 WEB_DIR = Path(__file__).parent
@@ -46,6 +47,35 @@ assert importlib.util.find_spec("nhsuk_frontend_jinja") is not None
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ):
-    ctx = {"principal": getattr(request.state, "principal", None)}
+    principal = getattr(request.state, "principal", None)
+    ctx = {"principal": principal, "navigation": navigation(request, principal)}
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+# one patient's care first (what the day is spent on), then population work, then administration
+NAV_ORDER = [
+    Activity.RECORD_VIEW,
+    Activity.REVIEW_VIEW,
+    Activity.REFERRAL_RECEIVE,
+    Activity.REFERRAL_SEND,
+    Activity.REFERRAL_VIEW,
+    Activity.ANALYTICS_VIEW,
+    Activity.PLAN_VIEW,
+    Activity.WORKFORCE_VIEW,
+]
+
+
+def navigation(request: Request, principal: Any) -> list[dict[str, Any]]:
+    """The header links for the signed-in role: every domain's NAV item whose activity the role
+    has; the one whose address is the longest prefix of this page's is marked current."""
+    if principal is None or request.url.path == "/":
+        return []  # the home page's cards are the same links, described
+    items = sorted(
+        (n for n in getattr(request.app.state, "nav", []) if principal.can(n.activity)),
+        key=lambda n: NAV_ORDER.index(n.activity) if n.activity in NAV_ORDER else len(NAV_ORDER),
+    )
+    path = request.url.path
+    matches = [n.href for n in items if path == n.href or path.startswith(n.href.rstrip("/") + "/")]
+    current = max(matches, key=len, default=None)
+    return [{"href": n.href, "text": n.title, "current": n.href == current} for n in items]

@@ -1,0 +1,5 @@
+// Start the NHS.UK frontend components (header "More" menu, error summary focus, …): the module
+// only exports them. A file, not an inline script, so a strict Content-Security-Policy allows it.
+import { initAll } from "/assets/nhsuk-frontend.min.js";
+
+initAll();

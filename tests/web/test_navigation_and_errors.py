@@ -1,0 +1,89 @@
+"""Header navigation per role, and error pages: HTML in the NHS.UK layout for browsers, JSON for
+the API (issue 14)."""
+
+import re
+
+HTML = {"accept": "text/html"}
+
+
+def _nav(html: str) -> list[str]:
+    block = html.split('class="nhsuk-header__navigation-list"', 1)
+    if len(block) == 1:
+        return []
+    block = block[1].split("</ul>", 1)[0]
+    return re.findall(r'class="nhsuk-header__navigation-link" href="([^"]+)"', block)
+
+
+def test_each_role_sees_the_areas_its_activities_allow(client_as):
+    gp = _nav(client_as("gp").get("/patients", headers=HTML).text)
+    assert "/patients" in gp and "/review/worklist" in gp and "/referrals/new" in gp
+    assert "/workforce" not in gp  # aggregates of the workforce registry: not a GP activity
+    analyst = _nav(client_as("analyst").get("/review/rates", headers=HTML).text)
+    assert "/patients" not in analyst and "/records" not in analyst
+    assert "/review/rates" in analyst
+    carehome = _nav(client_as("carehome").get("/patients", headers=HTML).text)
+    assert carehome == ["/patients", "/records"]
+
+
+def test_the_current_area_is_marked(client_as):
+    html = client_as("community.pharmacist").get("/referrals/inbox", headers=HTML).text
+    items = html.split('class="nhsuk-header__navigation-item')[1:]
+    current = [
+        re.search(r'href="([^"]+)"', i).group(1)
+        for i in items
+        if i.startswith(" nhsuk-header__navigation-item--current")
+    ]
+    assert current == ["/referrals/inbox"]
+
+
+def test_no_navigation_when_signed_out(client_as):
+    assert _nav(client_as(None).get("/sign-in", headers=HTML).text) == []
+
+
+def test_unknown_page_is_an_nhs_page_for_browsers_and_json_for_the_api(client_as):
+    c = client_as("gp")
+    r = c.get("/no-such-page", headers=HTML)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "<h1>Page not found</h1>" in r.text and "check it is correct" in r.text
+    assert "/referrals/new" in _nav(r.text)  # the signed-in header, with navigation
+    r = c.get("/api/no-such-thing", headers=HTML)
+    assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+    r = c.get("/no-such-page")
+    assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+
+
+def test_unknown_referral_page_says_so_in_html(client_as):
+    r = client_as("gp").get("/referrals/REF-NOPE", headers=HTML)
+    assert r.status_code == 404 and "<h1>Page not found</h1>" in r.text
+
+
+def test_forbidden_area_is_an_nhs_page(client_as):
+    r = client_as("carehome").get("/review/worklist", headers=HTML)
+    assert r.status_code == 403 and "<h1>You do not have access to this</h1>" in r.text
+    r = client_as("carehome").get("/api/review/worklist")
+    assert r.status_code == 403 and "detail" in r.json()
+
+
+def test_server_error_is_an_nhs_page_for_browsers(sample_ics, app_settings):
+    from fastapi.testclient import TestClient
+
+    from ipmo.security.users import DEMO_PASSWORD
+    from ipmo.web.app import create_app
+
+    app = create_app(sample_ics, app_settings)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("broken on purpose")
+
+    @app.get("/api/boom")
+    def api_boom():
+        raise RuntimeError("broken on purpose")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        c.post("/sign-in", data={"username": "gp", "password": DEMO_PASSWORD})
+        r = c.get("/boom", headers=HTML)
+        assert r.status_code == 500 and "there is a problem with the service" in r.text
+        assert "broken on purpose" not in r.text
+        r = c.get("/api/boom", headers=HTML)
+        assert r.status_code == 500 and r.json() == {"detail": "internal server error"}
