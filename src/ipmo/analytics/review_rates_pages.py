@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from ipmo.analytics.schemas import CSV, PracticeRuleRateRead
+from ipmo.analytics.schemas import CSV
 from ipmo.review import RATE_FAMILIES as FAMILIES
-from ipmo.review import practice_review_rates, rates_table
+from ipmo.review import PracticeRuleRate, practice_review_rates, rates_table
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
@@ -43,7 +43,7 @@ def _families(family: str) -> tuple[str, ...]:
     return (family,)
 
 
-@api_router.get("/practice-review-rates", response_model=list[PracticeRuleRateRead], responses=CSV)
+@api_router.get("/practice-review-rates", response_model=list[PracticeRuleRate], responses=CSV)
 def rates_api(
     family: str = "all",
     format: str = "json",  # noqa: A002 - the query parameter's public name

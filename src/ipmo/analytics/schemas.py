@@ -6,7 +6,6 @@ Population figures only: no row here identifies a patient.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -59,17 +58,3 @@ class MeasureValue(BaseModel):
     denominator: float | None = None
     calc_value: float | None = None
     percentile: float | None = None
-
-
-class PracticeRuleRateRead(BaseModel):
-    """review.rates.PracticeRuleRate: disclosed counts only (None = withheld, small numbers)."""
-
-    practice: str
-    practice_name: str
-    rule_id: str
-    family: str
-    title: str
-    as_of: date
-    registered: int | None
-    flagged: int | None
-    per_1000: float | None
