@@ -23,7 +23,7 @@ from ipmo.plans.service import (
 )
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import db_session, form_fields, require
 from ipmo.web.nav import NavItem
 from ipmo.web.params import RowId
 from ipmo.web.templating import render
@@ -55,12 +55,14 @@ def plans(request: Request, principal: Principal = VIEW, session: Session = Depe
 
 
 @router.post("/plans")
-async def new_plan(
-    request: Request, principal: Principal = EDIT, session: Session = Depends(db_session)
+def new_plan(
+    request: Request,
+    principal: Principal = EDIT,
+    session: Session = Depends(db_session),
+    form: dict[str, str] = Depends(form_fields),
 ):
-    form = dict(await request.form())
     try:
-        plan = create_plan(session, {k: str(v) for k, v in form.items()})
+        plan = create_plan(session, form)
     except PlanError as exc:
         session.rollback()
         return render(
@@ -111,18 +113,19 @@ def plan_page(
     return _page(request, session, principal, plan_id)
 
 
-async def _form(request: Request) -> dict:
-    return {k: (str(v).strip() or None) for k, v in (await request.form()).items()}
+def _clean(form: dict[str, str]) -> dict[str, str | None]:
+    return {k: (v.strip() or None) for k, v in form.items()}
 
 
 @router.post("/plans/{plan_id}/objectives")
-async def objective_add(
+def objective_add(
     request: Request,
     plan_id: RowId,
     principal: Principal = EDIT,
     session: Session = Depends(db_session),
+    form: dict[str, str] = Depends(form_fields),
 ):
-    data = await _form(request)
+    data = _clean(form)
     try:
         add_objective(session, get_plan(session, plan_id), data)
     except PlanError as exc:
@@ -132,14 +135,15 @@ async def objective_add(
 
 
 @router.post("/plans/{plan_id}/objectives/{objective_id}/pdsa")
-async def pdsa_add(
+def pdsa_add(
     request: Request,
     plan_id: RowId,
     objective_id: RowId,
     principal: Principal = EDIT,
     session: Session = Depends(db_session),
+    form: dict[str, str] = Depends(form_fields),
 ):
-    data = await _form(request)
+    data = _clean(form)
     objective = session.get(Objective, objective_id)
     if objective is None or objective.plan_id != plan_id:
         return render(request, "error.html", {"title": "Objective not found", "message": ""}, 404)
@@ -152,13 +156,14 @@ async def pdsa_add(
 
 
 @router.post("/plans/{plan_id}/stakeholders")
-async def stakeholder_add(
+def stakeholder_add(
     request: Request,
     plan_id: RowId,
     principal: Principal = EDIT,
     session: Session = Depends(db_session),
+    form: dict[str, str] = Depends(form_fields),
 ):
-    data = await _form(request)
+    data = _clean(form)
     try:
         add_stakeholder(session, get_plan(session, plan_id), data)
     except PlanError as exc:

@@ -100,3 +100,10 @@ async def request_body(request: Request) -> bytes:
     then be a plain ``def`` that FastAPI runs in its thread pool, and its synchronous database
     work never blocks the loop (an ``async def`` handler calling the ORM would)."""
     return await request.body()
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The posted form's fields as text (the last value of a repeated field), read on the event
+    loop so the page handler using this dependency can be a plain ``def``: its database work
+    then runs in the thread pool instead of blocking the loop."""
+    return {k: str(v) for k, v in (await request.form()).items()}

@@ -16,7 +16,7 @@ from ipmo.organisations import Organisation
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
 from ipmo.web.charts import line_chart
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import db_session, form_fields, require
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 from ipmo.workforce import edits
@@ -82,13 +82,15 @@ def workforce_home(
 
 
 @router.post("/workforce/import")
-async def workforce_import(
+def workforce_import(
     request: Request,
     file: UploadFile = File(...),
     principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
     session: Session = Depends(db_session),
 ):
-    text = decode_utf8(await file.read(), file.filename or "the file", MAX_UPLOAD_BYTES)
+    # a plain def (FastAPI has already spooled the upload): the import's database work runs in
+    # the thread pool, not on the event loop
+    text = decode_utf8(file.file.read(), file.filename or "the file", MAX_UPLOAD_BYTES)
     try:
         report = import_assignments(session, text)
     except WorkforceImportError as exc:
@@ -171,12 +173,12 @@ def new_post_form(
 
 
 @router.post("/workforce/new-post")
-async def new_post_save(
+def new_post_save(
     request: Request,
     principal: Principal = Depends(require(Activity.WORKFORCE_EDIT, Activity.WORKFORCE_DETAIL)),
     session: Session = Depends(db_session),
+    form: dict[str, str] = Depends(form_fields),
 ):
-    form = await request.form()
     values = {c: str(form.get(c) or "") for c in COLUMNS}
     for flag in ("independent_prescriber", "leadership"):  # checkboxes: present = yes
         values[flag] = "Y" if values[flag] else ""
