@@ -37,7 +37,7 @@ from ipmo.records.service import (
 from ipmo.records.terminology import default_dictionary
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import db_session, request_body, require
 from ipmo.web.params import RowId
 
 router = APIRouter(tags=["records"])
@@ -77,7 +77,7 @@ def _sources_side_by_side(view: RecordView) -> list[dict[str, Any]]:
 
 
 @router.post("/api/records/patients/{nhs_number}/sources", status_code=201, response_model=None)
-async def ingest_source(
+def ingest_source(
     request: Request,
     nhs_number: str,
     response: Response,
@@ -86,10 +86,10 @@ async def ingest_source(
     source_system: str | None = Query(None),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
     session: Session = Depends(db_session),
+    body: bytes = Depends(request_body),  # read on the loop; this handler runs in the pool
 ) -> dict[str, Any] | JSONResponse:
     """Ingest one source's list: a FHIR R4/STU3 Bundle or resource (JSON or XML), or CSV."""
     patient = check_patient_access(session, principal, nhs_number, action="record.ingest")
-    body = await request.body()
     if len(body) > 5_000_000:
         return _outcome(413, "too-costly", "a source payload must be under 5 MB")
     is_csv = "csv" in request.headers.get("content-type", "")
