@@ -204,6 +204,14 @@ def test_spec_every_eps_message_line_is_accounted_for(shared_dir, dictionary):
         result = reconcile([doc], when)
         listed = sum(len(v) for line in result.lines for v in line.by_source.values())
         assert listed + len(result.not_current) == len(doc.items), path.name
+        # every medication resource of the message is a line of its own here (none folded)
+        raw = json.loads(path.read_text())
+        meds = [
+            e
+            for e in raw.get("entry", [])
+            if e["resource"]["resourceType"].startswith("Medication")
+        ]
+        assert len(doc.items) + len(doc.not_used) == len(meds) == doc.resources_read, path.name
         assert all(i.clause for _, i in result.not_current)
 
 
@@ -405,3 +413,27 @@ def test_spec_malformed_source_refused_by_the_api_and_nothing_written(client_as)
     body = c.get(f"/api/records/patients/{ada}", params={"as_of": "2025-06-01"}).json()
     assert body["source_kinds"][0]["why"] == "stated by the caller"
     assert body["medications"][0]["sources"][0]["date_source"] == "authoredOn"
+
+
+def test_spec_conformance_command_json_and_table(shared_dir, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from ipmo.cli import app
+
+    for name in (CANCEL, ACUTE, "primary-care_acute_nominated-pharmacy_medical-prescriber_2-"
+                 "Claim-Request-400_Missing_Endorsement_Code"):  # fmt: skip
+        shutil.copy(shared_dir / EPS / f"{name}.json", tmp_path / f"{name}.json")
+    runner = CliRunner()
+    r = runner.invoke(app, ["records", "conformance", str(tmp_path), "--format", "json"])
+    assert r.exit_code == 0, r.stderr
+    rows = {row["file"]: row for row in json.loads(r.stdout)}
+    cancel = rows[f"{CANCEL}.json"]
+    assert (cancel["lines_read"], cancel["current"], cancel["not_current"]) == (1, 0, {"X1": 1})
+    send = rows[f"{ACUTE}.json"]
+    assert (send["lines_read"], send["current"]) == (4, 4)
+    claim = next(v for v in rows.values() if "Claim" in v["file"])
+    assert claim["result"] == "rejected" and "Claim" in claim["detail"]
+    r = runner.invoke(app, ["records", "conformance", str(tmp_path)])
+    assert r.exit_code == 0 and "3 files: 2 load (5 lines, 4 current), 1 rejected" in r.stdout

@@ -117,6 +117,9 @@ class SourceDocument:
     not_used: list[NotUsed] = field(default_factory=list)
     # why the source is of its kind: "stated by the caller", or what in the content said so
     kind_reason: str | None = None
+    # medication resources (or CSV rows) the payload held; more than lines + not used when some
+    # were folded into one line (issues of an authorisation, repeat instances, partial dispenses)
+    resources_read: int = 0
 
     @property
     def label(self) -> str:

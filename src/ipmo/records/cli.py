@@ -163,6 +163,7 @@ def reconcile_cmd(
     from ipmo.records.publish import as_json, publish_bundle
     from ipmo.records.reconcile import reconcile
     from ipmo.records.terminology import default_dictionary
+    from ipmo.terminology import DictionaryMissing
 
     if fmt not in ("json", "fhir", "table"):
         raise _fail("--format must be json, fhir or table")
@@ -201,7 +202,10 @@ def reconcile_cmd(
     if not numbers:
         raise _fail("no file identifies the patient by NHS number; pass --nhs-number")
     patient = numbers.pop()
-    dictionary = default_dictionary()
+    try:
+        dictionary = default_dictionary()
+    except DictionaryMissing as exc:
+        raise _fail(str(exc)) from None
     for doc in docs:
         normalise(doc.items, dictionary)
     result = reconcile(docs, index)
@@ -211,6 +215,70 @@ def reconcile_cmd(
         typer.echo(json.dumps(as_json(result, patient, sources=docs), indent=2, default=str))
     else:
         _print_table(as_json(result, patient, sources=docs))
+
+
+@records_app.command("conformance")
+def conformance_cmd(
+    folder: Path = typer.Argument(
+        ..., help="a folder of messages (FHIR JSON/XML, CSV), read recursively"
+    ),
+    as_of: str = typer.Option(
+        None, "--as-of", help="index date YYYY-MM-DD (default: each file's own latest line date)"
+    ),
+    fmt: str = typer.Option("table", "--format", help="json | table"),
+) -> None:
+    """Per file: lines read, current, not current (why), not used (why), or rejected (why)."""
+    from ipmo.records.conformance import check_folder, counts_text
+    from ipmo.records.terminology import default_dictionary
+    from ipmo.terminology import DictionaryMissing
+
+    if fmt not in ("json", "table"):
+        raise _fail("--format must be json or table")
+    if not folder.is_dir():
+        raise _fail(f"{folder} is not a folder")
+    try:
+        index = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    try:
+        dictionary = default_dictionary()
+    except DictionaryMissing as exc:
+        raise _fail(str(exc)) from None
+    rows = check_folder(folder, dictionary, index)
+    if fmt == "json":
+        typer.echo(json.dumps([r.to_json() for r in rows], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Conformance of {folder}")
+    for col in (
+        "file",
+        "result",
+        "read",
+        "current",
+        "not current (why)",
+        "not used (why)",
+        "detail",
+    ):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r.file,
+            r.result,
+            str(r.read),
+            str(r.folded),
+            str(r.current),
+            counts_text(r.not_current),
+            counts_text(r.not_used),
+            r.detail,
+        )
+    Console(width=220).print(table)
+    loaded = [r for r in rows if r.result == "loads"]
+    typer.echo(
+        f"{len(rows)} files: {len(loaded)} load ({sum(r.read for r in loaded)} lines, "
+        f"{sum(r.current for r in loaded)} current), {len(rows) - len(loaded)} rejected"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -120,4 +120,5 @@ def _from_csv(data: bytes | str) -> SourceDocument:
         nhs_number=nhs,
         content_hash=content_hash(rows),
         kind_reason="stated in the file (source_kind column)",
+        resources_read=len(items),
     )

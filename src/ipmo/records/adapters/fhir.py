@@ -676,7 +676,7 @@ def from_fhir(
         return True
 
     items: list[MedItem] = []
-    by_request: dict[str, MedItem] = {}
+    by_request: dict[int, MedItem] = {}
     statements = [r for r in meds if r["resourceType"] == "MedicationStatement"]
     requests = [r for r in meds if r["resourceType"] == "MedicationRequest"]
     dispenses = [r for r in meds if r["resourceType"] == "MedicationDispense"]
@@ -687,7 +687,7 @@ def from_fhir(
         for ref in _refs(st, "basedOn"):
             plan = index.resolve(ref)
             if plan and plan.get("resourceType") == "MedicationRequest":
-                by_request[f"MedicationRequest/{plan.get('id')}"] = item
+                by_request[id(plan)] = item
                 item.category = (
                     item.category
                     if item.category not in (None, "community")
@@ -706,7 +706,7 @@ def from_fhir(
     issued_alone: dict[int, str] = {}  # id(item) → intent, for requests that are lines alone
     request_items: list[MedItem] = []
     for req in sorted(requests, key=lambda r: r.get("intent") != "plan"):
-        key = f"MedicationRequest/{req.get('id')}"
+        key = id(req)  # by identity: EPS resources carry no id (only a fullUrl)
         if entered_in_error(req):
             continue
         if key in by_request:
@@ -715,7 +715,7 @@ def from_fhir(
         for ref in _refs(req, "basedOn"):
             target = index.resolve(ref)
             if target is not None:
-                line = by_request.get(f"MedicationRequest/{target.get('id')}")
+                line = by_request.get(id(target))
         if line is not None:  # an issue of a known authorisation: it dates the last issue
             issued, _ = dates.request(req)
             if issued and (line.last_issued is None or issued > line.last_issued):
@@ -738,7 +738,7 @@ def from_fhir(
             target = index.resolve(ref, disp)
             prescription = ref.get("reference") or prescription
             if target is not None:
-                line = by_request.get(f"MedicationRequest/{target.get('id')}")
+                line = by_request.get(id(target))
         item = _item_from(index, disp, doc.version, warnings, dates)
         if line is not None:
             # the dispense names the product most specifically (UK Core guidance)
@@ -778,4 +778,5 @@ def from_fhir(
         content_hash=content_hash(doc.resource),
         not_used=not_used,
         kind_reason=kind_reason,
+        resources_read=len(meds) + sum(1 for _ in index.of_type("MedicationAdministration")),
     )
