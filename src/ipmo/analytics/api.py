@@ -17,6 +17,7 @@ from ipmo.analytics.reports import catalogue, dashboard
 from ipmo.analytics.schemas import CSV, MeasureRead, MeasureValue
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import require
+from ipmo.web.downloads import csv_download
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
@@ -49,11 +50,7 @@ def check_org_type(org_type: str) -> str:
 
 def respond(rows: list[dict], fmt: str, filename: str) -> Response:
     if fmt == "csv":
-        return Response(
-            dashboard.to_csv(rows),
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
-        )
+        return csv_download(dashboard.to_csv(rows), f"{filename}.csv")
     if fmt != "json":
         raise HTTPException(422, "format must be json or csv")
     keep = [*dashboard.CSV_COLUMNS, "title", "opportunity", "direction"]

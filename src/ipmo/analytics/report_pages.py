@@ -19,6 +19,7 @@ from ipmo.analytics.reports import report
 from ipmo.analytics.schemas import CSV
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import require
+from ipmo.web.downloads import csv_download
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 
@@ -132,10 +133,5 @@ def inequalities_api(
         raise HTTPException(404, f"unknown measure {measure}")
     rows = ineq.inequalities(results.values, deciles, measure or None)
     if format == "csv":
-        name = f"inequalities-{measure or 'all'}.csv"
-        return Response(
-            ineq.to_csv(rows),
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return csv_download(ineq.to_csv(rows), f"inequalities-{measure or 'all'}.csv")
     return JSONResponse(ineq.to_json(rows))

@@ -6,12 +6,9 @@ the ``analytics.view`` activity. Only disclosure-controlled aggregates leave the
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from ipmo.analytics.schemas import CSV
@@ -19,6 +16,7 @@ from ipmo.review import RATE_FAMILIES as FAMILIES
 from ipmo.review import PracticeRuleRate, practice_review_rates, rates_table
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import db_session, require
+from ipmo.web.downloads import csv_download, csv_text
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 
@@ -53,15 +51,8 @@ def rates_api(
     rows = practice_review_rates(session, families=_families(family))
     if format == "csv":
         table = rates_table(rows)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(table.column_names)
-        writer.writerows(zip(*(table[c].to_pylist() for c in table.column_names), strict=True))
-        return Response(
-            out.getvalue(),
-            media_type="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="practice-review-rates.csv"'},
-        )
+        text = csv_text(table.to_pylist(), table.column_names)
+        return csv_download(text, "practice-review-rates.csv")
     if format != "json":
         raise HTTPException(422, "format must be json or csv")
     return [asdict(r) | {"as_of": r.as_of.isoformat()} for r in rows]

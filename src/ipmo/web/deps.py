@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -12,20 +12,13 @@ from ipmo.security.errors import Forbidden, NotAuthenticated
 from ipmo.security.principal import Principal
 from ipmo.security.roles import Activity
 from ipmo.security.users import principal_for_user_id, principal_from_token
+from ipmo.store import session_scope
 
 
-@contextmanager
-def unit_of_work(request: Request) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back on error."""
-    session = Session(request.app.state.engine, expire_on_commit=False)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+def unit_of_work(request: Request) -> AbstractContextManager[Session]:
+    """One transaction on the app's store (``store.session_scope``): committed when the block
+    ends, rolled back on error."""
+    return session_scope(request.app.state.engine)
 
 
 def db_session(request: Request) -> Iterator[Session]:

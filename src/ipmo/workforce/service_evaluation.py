@@ -10,8 +10,6 @@ totals over counts so means stay correct when summed over pharmacies and months.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
@@ -23,6 +21,7 @@ from sqlalchemy.orm import Session
 from ipmo import hooks
 from ipmo.limits import CheckedDictReader
 from ipmo.organisations import Organisation, OrgKind, PharmacyService
+from ipmo.web.downloads import csv_text
 from ipmo.workforce.geography import Geography, load_geography
 from ipmo.workforce.models import ServiceActivity
 
@@ -334,7 +333,6 @@ def evaluation(session: Session, by: str = "place", service: str | None = None) 
 
 def to_csv(rows: list[dict]) -> str:
     """Flat CSV: reasons and "otherwise" answers as ``key=n;…`` like the import layout."""
-    out = io.StringIO()
     columns = [
         "service",
         "group",
@@ -349,11 +347,11 @@ def to_csv(rows: list[dict]) -> str:
         "no_supply_reasons",
         "otherwise",
     ]
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    for r in rows:
-        flat = dict(r)
-        for field in ("no_supply_reasons", "otherwise"):
-            flat[field] = ";".join(f"{k}={v}" for k, v in r[field].items() if v)
-        writer.writerow(flat)
-    return out.getvalue()
+    flat = [
+        r | {f: ";".join(f"{k}={v}" for k, v in r[f].items() if v) for f in _KEYED_COUNTS}
+        for r in rows
+    ]
+    return csv_text(flat, columns, lineterminator="\n")
+
+
+_KEYED_COUNTS = ("no_supply_reasons", "otherwise")

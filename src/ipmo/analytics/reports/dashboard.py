@@ -9,8 +9,6 @@ the selected organisation red), the OpenPrescribing measure chart in declarative
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 
 import pyarrow as pa
@@ -21,6 +19,7 @@ from ipmo.analytics.measures.definitions import MeasureDefinition
 from ipmo.analytics.reports.catalogue import Catalogue
 from ipmo.analytics.reports.report import format_value
 from ipmo.analytics.reports.vega import monthly_lines
+from ipmo.web.downloads import csv_text
 
 CSV_COLUMNS = ["measure", "org_type", "org_code", "month", "numerator", "denominator"]
 CSV_COLUMNS += ["calc_value", "percentile"] + [f"cost_saving_{c}" for c in DECILES]
@@ -135,8 +134,4 @@ def _y_label(definition: MeasureDefinition) -> str:
 
 
 def to_csv(rows: Iterable[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    return csv_text(rows, CSV_COLUMNS)

@@ -29,7 +29,6 @@ re-added by hand from the practice league tables):
 from __future__ import annotations
 
 import csv
-import io
 import math
 import random
 from collections import defaultdict
@@ -42,6 +41,7 @@ import pyarrow.parquet as pq
 from ipmo.analytics.ingest import datastore
 from ipmo.analytics.ingest.epd import IngestError
 from ipmo.analytics.reports.vega import monthly_lines
+from ipmo.web.downloads import csv_text
 
 DEPRIVATION_FILE = "practice_deprivation.parquet"
 DEPRIVATION_SCHEMA = pa.schema([("practice", pa.string()), ("imd_decile", pa.int8())])
@@ -295,11 +295,7 @@ def chart_spec(rows: list[dict], title: str, is_percentage: bool) -> dict:
 
 
 def to_csv(rows: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    return csv_text(rows, CSV_COLUMNS)
 
 
 def to_json(rows: list[dict]) -> list[dict]:

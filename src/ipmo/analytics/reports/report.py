@@ -19,8 +19,6 @@ footnotes cite each measure's OpenPrescribing definition.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -34,6 +32,7 @@ from markupsafe import Markup
 from ipmo.analytics.compute.levels import DECILES, LEVELS
 from ipmo.analytics.measures.aware import MEASURE_ID as AWARE_ID
 from ipmo.analytics.measures.definitions import MeasureDefinition, load_definitions
+from ipmo.web.downloads import csv_text
 from ipmo.web.pdf import PdfUnavailable, html_to_pdf, report_templates  # noqa: F401 (re-exported)
 
 LEVEL_NAMES = {
@@ -401,11 +400,7 @@ def render_pdf(view: dict) -> bytes:
 
 
 def render_csv(view: dict) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(view["rows"])
-    return out.getvalue()
+    return csv_text(view["rows"], CSV_COLUMNS)
 
 
 def render(view: dict, fmt: str) -> bytes:
