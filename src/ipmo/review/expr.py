@@ -12,6 +12,9 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar, dataclass_transform
+
+N = TypeVar("N")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,31 @@ def last(n: int, unit: str = "months") -> Window:
 EVER = Window(None)
 
 
+@dataclass_transform(frozen_default=True)
+def node(cls: type[N]) -> type[N]:
+    """A frozen dataclass whose hash is computed once. Both engines key memos and primitive
+    tables by expression, and a composite rule (e.g. PINCER-COMPOSITE-ALL) nests 14 rules:
+    re-hashing its tree on every lookup cost more than evaluating it."""
+    cls = dataclass(frozen=True)(cls)
+    field_hash = cls.__hash__
+
+    def __hash__(self: object) -> int:
+        try:
+            return self.__dict__["_hash"]
+        except KeyError:
+            h = field_hash(self)
+            object.__setattr__(self, "_hash", h)
+            return h
+
+    def __getstate__(self: object) -> dict:
+        # str hashes differ between processes: a pickled node recomputes its hash
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
+    cls.__hash__ = __hash__  # type: ignore[method-assign]
+    cls.__getstate__ = __getstate__  # type: ignore[method-assign]
+    return cls
+
+
 class Expr:
     """Base of every node; ``&``, ``|`` and ``~`` build All / Any / Not."""
 
@@ -73,28 +101,28 @@ class Expr:
         return Not(self)
 
 
-@dataclass(frozen=True)
+@node
 class All(Expr):
     parts: tuple[Expr, ...]
 
 
-@dataclass(frozen=True)
+@node
 class Any(Expr):
     parts: tuple[Expr, ...]
 
 
-@dataclass(frozen=True)
+@node
 class Not(Expr):
     part: Expr
 
 
-@dataclass(frozen=True)
+@node
 class Const(Expr):
     value: bool
 
 
 # ---- medicines ------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@node
 class Issued(Expr):
     """At least ``min_count`` issues of a drug class in the window (regular_only skips PRN)."""
 
@@ -104,7 +132,7 @@ class Issued(Expr):
     regular_only: bool = False
 
 
-@dataclass(frozen=True)
+@node
 class IssueSpan(Expr):
     """First and last issue of the class in the window are at least ``min_days`` apart."""
 
@@ -113,7 +141,7 @@ class IssueSpan(Expr):
     min_days: int
 
 
-@dataclass(frozen=True)
+@node
 class DistinctSubstances(Expr):
     """At least ``n`` different substances of one class in the window (duplicate therapy)."""
 
@@ -123,7 +151,7 @@ class DistinctSubstances(Expr):
     regular_only: bool = False
 
 
-@dataclass(frozen=True)
+@node
 class CoIssued(Expr):
     """An issue of ``a`` and an issue of ``b`` less than ``gap_days`` apart, both in the window
     (RULES.md §1.4 recommendation for PINCER E and F)."""
@@ -134,7 +162,7 @@ class CoIssued(Expr):
     gap_days: int
 
 
-@dataclass(frozen=True)
+@node
 class MedicineCount(Expr):
     """At least ``n`` unique medicines (polypharmacy definition, see ``products.py``)."""
 
@@ -142,7 +170,7 @@ class MedicineCount(Expr):
     n: int
 
 
-@dataclass(frozen=True)
+@node
 class AcbTotal(Expr):
     """Sum of Boustani ACB scores over distinct active ingredients is at least ``threshold``."""
 
@@ -150,7 +178,7 @@ class AcbTotal(Expr):
     threshold: int
 
 
-@dataclass(frozen=True)
+@node
 class AcbCount(Expr):
     """At least ``n`` distinct ingredients scoring ``min_score`` or more."""
 
@@ -160,7 +188,7 @@ class AcbCount(Expr):
 
 
 # ---- clinical events, tests, demographics ---------------------------------------------------
-@dataclass(frozen=True)
+@node
 class HasEvent(Expr):
     """A code from ``codeset`` dated in the window (conditions and observations; undated
     conditions count as long-standing). ``unresolved`` drops conditions resolved by ``t``."""
@@ -171,7 +199,7 @@ class HasEvent(Expr):
     min_count: int = 1
 
 
-@dataclass(frozen=True)
+@node
 class LatestNotResolved(Expr):
     """Latest ``present`` code (≤ t − present_end) exists and no ``resolved`` code (≤ t) is on or
     after it — PINCER G's intended logic (RULES.md §1.5.2)."""
@@ -181,7 +209,7 @@ class LatestNotResolved(Expr):
     present_end: Ago
 
 
-@dataclass(frozen=True)
+@node
 class TestDone(Expr):
     """Any observation of the test set in the window (with or without a usable value)."""
 
@@ -189,7 +217,7 @@ class TestDone(Expr):
     window: Window
 
 
-@dataclass(frozen=True)
+@node
 class LabLatest(Expr):
     """The latest numeric result of the set in the window satisfies ``op threshold``.
 
@@ -205,29 +233,29 @@ class LabLatest(Expr):
     min_valid: float | None = None
 
 
-@dataclass(frozen=True)
+@node
 class AgeBetween(Expr):
     lo: int
     hi: int = 120
 
 
-@dataclass(frozen=True)
+@node
 class SexIs(Expr):
     sex: str
 
 
-@dataclass(frozen=True)
+@node
 class CareHome(Expr):
     """Care-home resident: registered at a care home (store) or a CAREHOME_COD code."""
 
 
-@dataclass(frozen=True)
+@node
 class Admitted(Expr):
     window: Window
     falls_only: bool = False
 
 
-@dataclass(frozen=True)
+@node
 class DoacDoseMismatch(Expr):
     """The latest DOAC strength disagrees with the SmPC dose for AF given age, weight and
     Cockcroft–Gault creatinine clearance (``doac.py``); needs all three inputs."""
