@@ -18,6 +18,7 @@ from ipmo.patients.models import Patient
 from ipmo.review import service
 from ipmo.review.check import check
 from ipmo.review.models import MedicationReview, WorklistEntry
+from ipmo.review.schemas import CheckRead, RateRow, ReviewRead, WorklistRow
 from ipmo.review.scope import worklist_filter
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event, check_patient_access
@@ -74,7 +75,7 @@ def worklist_rows(
     return rows
 
 
-@router.get("/worklist")
+@router.get("/worklist", response_model=list[WorklistRow])
 def worklist(
     practice: str | None = None,
     pcn: str | None = None,
@@ -98,7 +99,7 @@ def worklist(
     )
 
 
-@router.get("/patients/{nhs_number}")
+@router.get("/patients/{nhs_number}", response_model=CheckRead)
 def patient_findings(
     nhs_number: str,
     as_of: date | None = None,
@@ -130,7 +131,7 @@ class ReviewIn(BaseModel):
     notes: str = ""
 
 
-@router.post("/patients/{nhs_number}/reviews", status_code=201)
+@router.post("/patients/{nhs_number}/reviews", status_code=201, response_model=ReviewRead)
 def record(
     nhs_number: str,
     body: ReviewIn,
@@ -158,7 +159,7 @@ def record(
     return review_json(review)
 
 
-@router.get("/patients/{nhs_number}/reviews")
+@router.get("/patients/{nhs_number}/reviews", response_model=list[ReviewRead])
 def list_reviews(
     nhs_number: str,
     principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
@@ -203,7 +204,7 @@ def review_json(r: MedicationReview) -> dict:
     }
 
 
-@router.get("/rates")
+@router.get("/rates", response_model=list[RateRow])
 def rates(
     group_by: str = Query("practice", pattern="^(practice|pcn)$"),
     principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
