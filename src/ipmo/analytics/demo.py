@@ -22,7 +22,7 @@ from ipmo.analytics.ingest import datastore
 from ipmo.analytics.ingest.epd import ingest_epd
 from ipmo.analytics.reports.inequalities import populate_demo as populate_demo_deprivation
 from ipmo.analytics.reports.inequalities import store_deprivation
-from ipmo.synth.national_epd import generate_national_epd
+from ipmo.synth import generate_national_epd
 
 DEMO_MONTHS = ("2025_07", "2025_08", "2025_09", "2025_10", "2025_11", "2025_12")
 DEMO_PRACTICES = 60  # made-up practices when the store has none

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from ipmo.lookup.service import SearchError, banner, search
-from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
+from ipmo.patients import InvalidNhsNumber, normalise_nhs_number
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
 from ipmo.web.dates import DateInputError, parse_date_input

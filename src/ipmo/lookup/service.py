@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ipmo.organisations import Organisation
-from ipmo.patients.models import Patient
+from ipmo.patients import Patient
 from ipmo.security.access import audit_event
 from ipmo.security.principal import Principal
 from ipmo.security.relationships import find_relationship

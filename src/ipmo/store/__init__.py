@@ -4,5 +4,14 @@ production). Every domain declares its tables on :class:`Base`; Alembic migratio
 
 from ipmo.store.base import Base, utcnow
 from ipmo.store.engine import StoreError, create_store_engine, init_store, session_scope
+from ipmo.store.registry import load_all_models
 
-__all__ = ["Base", "utcnow", "StoreError", "create_store_engine", "session_scope", "init_store"]
+__all__ = [
+    "Base",
+    "utcnow",
+    "StoreError",
+    "create_store_engine",
+    "session_scope",
+    "init_store",
+    "load_all_models",
+]

@@ -69,7 +69,7 @@ def _iso(as_of: date, days_ago: np.ndarray) -> list[str]:
 
 def _present(table: str, extras: dict[str, list | np.ndarray]) -> dict[str, list | np.ndarray]:
     """Only the optional columns the current schema has (records may add or drop them)."""
-    from ipmo.store.registry import load_all_models
+    from ipmo.store import load_all_models
 
     columns = load_all_models().metadata.tables[table].c
     return {name: values for name, values in extras.items() if name in columns}
@@ -98,7 +98,7 @@ def _clear(conn: Connection) -> None:
     Tables with no path to organisations or patients are kept: the dm+d dictionary, plans, and
     the append-only audit log (which the database refuses to delete from, by design).
     """
-    from ipmo.store.registry import load_all_models
+    from ipmo.store import load_all_models
 
     tables = load_all_models().metadata.sorted_tables
     doomed = {"organisations", "patients"}
