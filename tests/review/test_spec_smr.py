@@ -264,3 +264,54 @@ def test_monitoring_doac_dose_evidence_names_the_interacting_drug(rv):
     ev = next(f for f in rv.check(p).findings if f.rule_id == "MON-DOAC-DOSE")
     assert any("Dronedarone" in e.get("name", "") for e in ev.evidence)
     assert not any(e["type"] == "calculation" for e in ev.evidence)  # no renal results
+
+
+@pytest.mark.parametrize(
+    "product,strength,age,kg,creatinine,sex,interacting",
+    [
+        ("Apixaban {}mg tablets", (2.5, 5), 82, 58, 90, "female", None),
+        ("Apixaban {}mg tablets", (2.5, 5), 70, 80, 80, "male", None),
+        ("Rivaroxaban {}mg tablets", (15, 20), 78, 60, 150, "female", None),
+        ("Edoxaban {}mg tablets", (30, 60), 70, 80, 80, "male", "Erythromycin 250mg tablets"),
+        ("Edoxaban {}mg tablets", (30, 60), 70, 80, 80, "male", None),
+        ("Dabigatran etexilate {}mg capsules", (110, 150), 70, 80, 80, "male", None),
+        (
+            "Dabigatran etexilate {}mg capsules",
+            (110, 150),
+            70,
+            80,
+            80,
+            "male",
+            "Verapamil 80mg tablets",
+        ),
+        ("Dabigatran etexilate {}mg capsules", (110, 150), 82, 70, 80, "male", None),
+    ],
+)
+def test_monitoring_doac_dose_table_on_the_engine(
+    rv, product, strength, age, kg, creatinine, sex, interacting
+):
+    """Each engine's MON-DOAC-DOSE against ``doac.allowed_strengths`` (the SmPC table above)."""
+    crcl = cockcroft_gault(age, kg, creatinine, sex)
+    substance = product.split()[0].lower()
+    allowed = allowed_strengths(
+        substance,
+        age,
+        kg,
+        creatinine,
+        crcl,
+        edoxaban_pgp_inhibitor=interacting is not None and substance == "edoxaban",
+        verapamil=interacting is not None and substance == "dabigatran",
+    )
+    # every case has a wrong strength, so both outcomes are checked
+    assert allowed is not None and any(float(s) not in allowed for s in strength)
+    for s in strength:
+        items = [
+            rv.dx("af", 900),
+            rv.rx(product.format(f"{s:g}")),
+            rv.lab("creatinine", creatinine, 30),
+            rv.lab("weight", kg, 30),
+        ]
+        if interacting:
+            items.append(rv.rx(interacting))
+        fires = "MON-DOAC-DOSE" in rv.ids(rv.patient(*items, age=age, sex=sex))
+        assert fires == (float(s) not in allowed), (product, s, sorted(allowed))
