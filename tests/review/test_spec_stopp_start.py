@@ -445,3 +445,12 @@ def test_at_least_40_computable_stopp_start_criteria():
 
     computable = [r for r in all_rules() if r.family in ("stopp", "start") and r.kind == "flag"]
     assert len(computable) >= 40
+
+
+def test_stopp_nsaid_criteria_count_every_systemic_nsaid(chk):
+    # STOPP v3 says "NSAID": a rectal or injected NSAID carries the same risks (PINCER's
+    # indicators are the ones about oral NSAIDs)
+    rectal = "Diclofenac sodium 100mg suppositories"
+    assert chk("STOPP-E4", rectal, ("lab", "egfr", 35, 30))
+    assert chk("STOPP-C10", rectal, "Warfarin 1mg tablets")
+    assert not chk("STOPP-C10", "Ibuprofen 5% gel", "Warfarin 1mg tablets")  # topical

@@ -119,6 +119,9 @@ CLASSES: dict[str, DrugClass] = {
         DrugClass(
             "pincer_nsaid", "oral NSAID", NSAIDS, ("1001010",), ("pincer_nsaid",), oral_only=True
         ),
+        # STOPP/START v3 say "NSAID": every systemic route (rectal and injected NSAIDs carry the
+        # same renal, bleeding and cardiac risks), so those criteria use this class.
+        DrugClass("nsaid", "NSAID (systemic)", NSAIDS, ("1001010",), ("pincer_nsaid",)),
         DrugClass(
             "nsaid_non_cox2",
             "NSAID other than COX-2 selective",

@@ -248,7 +248,7 @@ def _stopp_start(p: Params) -> list[Rule]:
                 tuple(
                     DistinctSubstances(c, a, 2, True)
                     for c in (
-                        "pincer_nsaid",
+                        "nsaid",
                         "ssri",
                         "loop_diuretic",
                         "acei",
@@ -296,7 +296,7 @@ def _stopp_start(p: Params) -> list[Rule]:
         (
             "B17",
             "Long-term NSAID with coronary, cerebral or peripheral vascular disease",
-            long_term("pincer_nsaid") & vascular,
+            long_term("nsaid") & vascular,
         ),
         (
             "B18",
@@ -306,7 +306,7 @@ def _stopp_start(p: Params) -> list[Rule]:
         (
             "B19",
             "NSAID or systemic corticosteroid with heart failure on a loop diuretic",
-            on("pincer_nsaid", "systemic_corticosteroid") & hf & on("loop_diuretic"),
+            on("nsaid", "systemic_corticosteroid") & hf & on("loop_diuretic"),
         ),
         (
             "C4",
@@ -324,7 +324,7 @@ def _stopp_start(p: Params) -> list[Rule]:
             "Antiplatelet instead of anticoagulant for stroke prevention in AF",
             af & on("antiplatelet") & ~on("oac"),
         ),
-        ("C10", "NSAID with anticoagulant", on("pincer_nsaid") & on("oac")),
+        ("C10", "NSAID with anticoagulant", on("nsaid") & on("oac")),
         (
             "C12",
             "SSRI with anticoagulant after major (GI) haemorrhage",
@@ -389,7 +389,7 @@ def _stopp_start(p: Params) -> list[Rule]:
         (
             "E4",
             f"NSAID with eGFR <{p.stopp_e4_egfr_below:g}",
-            on("pincer_nsaid") & egfr_below(p.stopp_e4_egfr_below),
+            on("nsaid") & egfr_below(p.stopp_e4_egfr_below),
         ),
         ("E5", "Colchicine with eGFR <10", on("colchicine") & egfr_below(10)),
         ("E6", "Metformin with eGFR <30", on("metformin") & egfr_below(30)),
@@ -410,14 +410,14 @@ def _stopp_start(p: Params) -> list[Rule]:
         (
             "H6",
             "Long-term NSAID or colchicine for gout without allopurinol/febuxostat",
-            (long_term("pincer_nsaid") | long_term("colchicine"))
+            (long_term("nsaid") | long_term("colchicine"))
             & HasEvent("gout")
             & ~on("xanthine_oxidase_inhibitor"),
         ),
         (
             "H7",
             "NSAID with a systemic corticosteroid",
-            on("pincer_nsaid") & on("systemic_corticosteroid"),
+            on("nsaid") & on("systemic_corticosteroid"),
         ),
         ("I1", "Bladder antimuscarinic with dementia", on("bladder_antimuscarinic") & dementia),
         (
@@ -475,7 +475,7 @@ def _stopp_start(p: Params) -> list[Rule]:
             "Antiplatelet with vascular disease (not anticoagulated)",
             vascular & ~on("antiplatelet") & ~on("oac"),
         ),
-        ("F3", "PPI with an NSAID", on("pincer_nsaid") & ~ppi),
+        ("F3", "PPI with an NSAID", on("nsaid") & ~ppi),
         (
             "H2",
             "Bone protection with long-term systemic corticosteroid",
@@ -532,7 +532,7 @@ PROMPT_TRIGGERS: dict[str, tuple[str, ...]] = {
     "STOPP-G1": ("theophylline",),
     "STOPP-G2": ("systemic_corticosteroid",),
     "STOPP-G3": ("lama",),
-    "STOPP-H3": ("pincer_nsaid",),
+    "STOPP-H3": ("nsaid",),
     "STOPP-H4": ("systemic_corticosteroid",),
     "STOPP-H9": ("opioid",),
     "STOPP-I2": ("bladder_antimuscarinic",),
