@@ -14,10 +14,15 @@ source, still active in another" — a status conflict).
 3. The *reference* source is the GP record when present (the usual "best possible medication
    history" starting point), else the source read first. Missing from another source what the
    reference has = ``omission``; present elsewhere but not in the reference = ``commission``.
-4. Hazardous class duplication: STOPP/START v3 criterion A3 ("any duplicate drug class
-   prescription for daily regular use (as distinct from PRN use), e.g. two concurrent NSAIDs,
-   SSRIs, loop diuretics, ACE inhibitors, anticoagulants, antipsychotics, opioid analgesics"),
-   plus proton pump inhibitors as named in issue 4.
+4. Hazardous class duplication, across sources or within one: STOPP/START v3 criterion A3
+   ("any duplicate drug class prescription for daily regular use (as distinct from PRN use),
+   e.g. two concurrent NSAIDs, SSRIs, loop diuretics, ACE inhibitors, anticoagulants,
+   antipsychotics, opioid analgesics"), plus proton pump inhibitors (issue 4), statins, and an
+   ACE inhibitor with an ARB (issue 13; :func:`duplication_class` cites each). Legitimate
+   combinations of one BNF section (statin + ezetimibe) are not flagged.
+5. ``dose`` vs ``frequency``: the amount per administration and the administrations per day are
+   compared separately, so 1 tablet twice vs three times a day is ``frequency`` only; both are
+   reported when both change.
 """
 
 from __future__ import annotations
@@ -42,20 +47,52 @@ TYPES = (
     "duplication",
     "stopped_elsewhere",
 )
-# STOPP v3 A3 classes (BNF headings as named by ipmo.terminology.bnf.therapeutic_class) + PPIs.
+# STOPP v3 A3 classes (BNF headings as named by ipmo.terminology.bnf.therapeutic_class) + PPIs,
+# and the classes issue 13 names (statins, ACE inhibitors or ARBs, anticoagulants), grouped so
+# that members of one *duplication class* are flagged together (duplication_class below).
 DUPLICATION_HAZARD_CLASSES = frozenset(
     {
         "Non-steroidal anti-inflammatory drugs",
         "Selective serotonin re-uptake inhibitors",
         "Loop diuretics",
         "ACE inhibitors",
+        "Angiotensin-II receptor antagonists",
         "Oral anticoagulants",
         "Parenteral anticoagulants",
         "Antipsychotics",
         "Opioid analgesics",
         "Proton pump inhibitors",
+        "Lipid-regulating drugs",  # statins only (duplication_class)
     }
 )
+# BNF classes that duplicate each other: dual renin-angiotensin blockade (an ACE inhibitor with
+# an ARB) is not recommended (MHRA Drug Safety Update, June 2014, "Combination use of medicines
+# from different classes of renin-angiotensin system blocking agents"); an oral with a parenteral
+# anticoagulant is two anticoagulants (STOPP v3 A3 names "anticoagulants").
+_DUPLICATION_GROUP = {
+    "ACE inhibitors": "ACE inhibitors or angiotensin-II receptor antagonists",
+    "Angiotensin-II receptor antagonists": "ACE inhibitors or angiotensin-II receptor antagonists",
+    "Oral anticoagulants": "Anticoagulants",
+    "Parenteral anticoagulants": "Anticoagulants",
+}
+
+
+def duplication_class(item: MedItem) -> str | None:
+    """The class two of which, taken regularly together, are a duplication (None: no hazard).
+
+    BNF 2.12 "Lipid-regulating drugs" holds statins, ezetimibe, fibrates and others; only two
+    statins duplicate each other (statin + ezetimibe is a recommended combination: NICE NG238,
+    2023, lipid modification), so the class is narrowed to statins by the INN stem "-statin"
+    (WHO INN stem book: "-vastatin", antihyperlipidaemic HMG-CoA reductase inhibitors)."""
+    cls = item.therapeutic_class
+    if cls not in DUPLICATION_HAZARD_CLASSES:
+        return None
+    if cls == "Lipid-regulating drugs":
+        substance = (item.vtm_name or item.vmp_name or item.name).lower()
+        return "Statins" if "statin" in substance.split(" ")[0] else None
+    return _DUPLICATION_GROUP.get(cls, cls)
+
+
 # High-risk medicines where an unintended change most often harms (NHS England / ISMP
 # high-alert medicines: anticoagulants, insulin, opioids, antiepileptics, lithium, methotrexate).
 HIGH_RISK_CLASSES = frozenset(
@@ -204,9 +241,7 @@ class Reconciliation:
 def _severity(kind: str, items: list[MedItem]) -> str:
     if any(i.therapeutic_class in HIGH_RISK_CLASSES for i in items):
         return "high"
-    if kind == "duplication" and any(
-        i.therapeutic_class in DUPLICATION_HAZARD_CLASSES for i in items
-    ):
+    if kind == "duplication" and any(duplication_class(i) is not None for i in items):
         return "high"
     return _BASE_SEVERITY[kind]
 
@@ -257,6 +292,28 @@ def _compare(
     ta, tb = ref.daily_total, other.daily_total
     if ta is not None and tb is not None and ta[1] == tb[1]:
         if abs(ta[0] - tb[0]) > 1e-6:
+            # the unit dose (per administration) and the frequency are told apart: 1 tablet
+            # twice vs three times a day is a frequency change, not a dose change (issue 13)
+            pa, pb = ref.per_day, other.per_day
+            if pa and pb:
+                ua, ub = ta[0] / pa, tb[0] / pb
+                if abs(ua - ub) > 1e-6:
+                    flag(
+                        "dose",
+                        ref.dose_text or ref.strength,
+                        other.dose_text or other.strength,
+                        f"{ta[0]:g}{ta[1]} a day in {ref_label}, {tb[0]:g}{tb[1]} a day in "
+                        f"{label} ({ua:g}{ta[1]} vs {ub:g}{tb[1]} a dose)",
+                    )
+                if abs(pa - pb) > 1e-6:
+                    flag(
+                        "frequency",
+                        ref.dose_text,
+                        other.dose_text,
+                        f"{pa:g} vs {pb:g} doses a day"
+                        + (" (same dose each time)" if abs(ua - ub) <= 1e-6 else ""),
+                    )
+                return out
             flag(
                 "dose",
                 ref.dose_text or ref.strength,
@@ -466,8 +523,11 @@ def reconcile(sources: list[SourceDocument], index_date: date) -> Reconciliation
     for line in lines:
         for label, items in line.by_source.items():
             item = items[0]
-            if item.therapeutic_class in DUPLICATION_HAZARD_CLASSES and not item.as_needed:
-                by_class.setdefault(item.therapeutic_class, []).append((line, item, label))
+            if item.as_needed or item.therapeutic_class not in DUPLICATION_HAZARD_CLASSES:
+                continue
+            cls = duplication_class(item)
+            if cls is not None:
+                by_class.setdefault(cls, []).append((line, item, label))
                 break
     for cls, members in by_class.items():
         if len({m[0].key for m in members}) < 2:
