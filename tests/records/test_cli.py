@@ -58,8 +58,9 @@ def test_records_reconcile_json(tmp_path):
     for m in body["medications"]:
         assert {"name", "vtm", "vmp", "dose_text", "status", "sources"} <= set(m)
     kinds = {d["type"] for d in body["discrepancies"]}
-    # omeprazole missing at the pharmacy; amlodipine 5mg a day vs 10mg a day (od vs bd)
-    assert kinds == {"omission", "dose"}
+    # omeprazole missing at the pharmacy; amlodipine 1 tablet once vs twice a day: the same
+    # unit dose more often is a frequency difference (issue 13), not a dose one
+    assert kinds == {"omission", "frequency"}
     for d in body["discrepancies"]:
         assert {"type", "medication", "sources", "detail", "severity"} <= set(d)
         assert d["medication"]["name"]
