@@ -45,6 +45,14 @@ class DmdImportError(ValueError):
     """The release cannot be imported; the message is one line naming the file and line."""
 
 
+STRENGTH_COLUMNS = (
+    "strength_num_value",
+    "strength_num_unit",
+    "strength_den_value",
+    "strength_den_unit",
+)
+
+
 @dataclass
 class DmdRelease:
     """A parsed release: rows ready for the store plus the figures the import reports."""
@@ -146,6 +154,24 @@ def _need(row: dict[str, str], key: str, where: str) -> str:
     return value
 
 
+def _concept(row: dict[str, str], concept_id: str, where: str, src: str, **fields: object) -> dict:
+    """A concept's store row: its id and name (required), ``fields``, the invalid flag and the
+    release it came from."""
+    return {
+        "id": concept_id,
+        "name": _need(row, "NM", where),
+        **fields,
+        "invalid": row.get("INVALID") == "1",
+        "source": src,
+    }
+
+
+def _previous(release: DmdRelease, old_id: str | None, new_id: str, level: str, src: str) -> None:
+    """Record that ``old_id`` (VTMIDPREV / VPIDPREV: a previous id) now means ``new_id``."""
+    if old_id:
+        release.code_map.append({"old_id": old_id, "new_id": new_id, "level": level, "source": src})
+
+
 def read_bnf_mapping_xlsx(path: Path) -> dict[str, str]:
     """SNOMED id → BNF code from NHSBSA's "BNF SNOMED mapping" spreadsheet.
 
@@ -211,19 +237,8 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
         if tag != "VTM":
             continue
         vtm_id = _need(row, "VTMID", where)
-        release.vtms.append(
-            {
-                "id": vtm_id,
-                "name": _need(row, "NM", where),
-                "invalid": row.get("INVALID") == "1",
-                "prev_id": row.get("VTMIDPREV") or None,
-                "source": src,
-            }
-        )
-        if row.get("VTMIDPREV"):
-            release.code_map.append(
-                {"old_id": row["VTMIDPREV"], "new_id": vtm_id, "level": "VTM", "source": src}
-            )
+        release.vtms.append(_concept(row, vtm_id, where, src, prev_id=row.get("VTMIDPREV") or None))
+        _previous(release, row.get("VTMIDPREV"), vtm_id, "VTM", src)
 
     vmp_forms: dict[str, str] = {}
     vmp_routes: dict[str, list[str]] = defaultdict(list)
@@ -247,17 +262,14 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
             continue
         vppid = _need(row, "VPPID", where)
         vmpp_rows.append(
-            {
-                "id": vppid,
-                "vmp_id": _need(row, "VPID", where),
-                "name": _need(row, "NM", where),
-                "qty_value": _num(row.get("QTYVAL"), f"{where}: VMPP {vppid}"),
-                "qty_unit": units.get(row.get("QTY_UOMCD", "")) or None,
-                "bnf_code": bnf.get(vppid),
-                "invalid": row.get("INVALID") == "1",
-                "source": src,
-            }
-        )
+            _concept(
+                row, vppid, where, src,
+                vmp_id=_need(row, "VPID", where),
+                qty_value=_num(row.get("QTYVAL"), f"{where}: VMPP {vppid}"),
+                qty_unit=units.get(row.get("QTY_UOMCD", "")) or None,
+                bnf_code=bnf.get(vppid),
+            )
+        )  # fmt: skip
     release.vmpps = vmpp_rows
     vmpp_bnf: dict[str, set[str]] = defaultdict(set)
     for r in vmpp_rows:
@@ -283,27 +295,17 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
                 "strength_den_unit": units.get(ing.get("STRNT_DNMTR_UOMCD", "")) or None,
             }
         release.vmps.append(
-            {
-                "id": vpid,
-                "vtm_id": row.get("VTMID") or None,
-                "name": _need(row, "NM", where),
-                "form": vmp_forms.get(vpid) or None,
-                "route": ", ".join(r for r in vmp_routes.get(vpid, []) if r) or None,
-                "strength_num_value": None,
-                "strength_num_unit": None,
-                "strength_den_value": None,
-                "strength_den_unit": None,
-                **strength,
-                "bnf_code": code,
-                "invalid": row.get("INVALID") == "1",
-                "prev_id": row.get("VPIDPREV") or None,
-                "source": src,
-            }
-        )
-        if row.get("VPIDPREV"):
-            release.code_map.append(
-                {"old_id": row["VPIDPREV"], "new_id": vpid, "level": "VMP", "source": src}
+            _concept(
+                row, vpid, where, src,
+                vtm_id=row.get("VTMID") or None,
+                form=vmp_forms.get(vpid) or None,
+                route=", ".join(r for r in vmp_routes.get(vpid, []) if r) or None,
+                **(dict.fromkeys(STRENGTH_COLUMNS) | strength),
+                bnf_code=code,
+                prev_id=row.get("VPIDPREV") or None,
             )
+        )  # fmt: skip
+        _previous(release, row.get("VPIDPREV"), vpid, "VMP", src)
 
     suppliers = lookups["SUPPLIER"]
     where = paths["amp"].name
@@ -312,17 +314,14 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
             continue
         apid = _need(row, "APID", where)
         release.amps.append(
-            {
-                "id": apid,
-                "vmp_id": _need(row, "VPID", where),
-                "name": _need(row, "NM", where),
-                "description": row.get("DESC") or None,
-                "supplier": suppliers.get(row.get("SUPPCD", "")) or None,
-                "bnf_code": bnf.get(apid),
-                "invalid": row.get("INVALID") == "1",
-                "source": src,
-            }
-        )
+            _concept(
+                row, apid, where, src,
+                vmp_id=_need(row, "VPID", where),
+                description=row.get("DESC") or None,
+                supplier=suppliers.get(row.get("SUPPCD", "")) or None,
+                bnf_code=bnf.get(apid),
+            )
+        )  # fmt: skip
 
     legal = lookups["LEGAL_CATEGORY"]
     where = paths["ampp"].name
@@ -331,17 +330,14 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
             continue
         appid = _need(row, "APPID", where)
         release.ampps.append(
-            {
-                "id": appid,
-                "amp_id": _need(row, "APID", where),
-                "vmpp_id": row.get("VPPID") or None,
-                "name": _need(row, "NM", where),
-                "legal_category": legal.get(row.get("LEGAL_CATCD", "")) or None,
-                "bnf_code": bnf.get(appid),
-                "invalid": row.get("INVALID") == "1",
-                "source": src,
-            }
-        )
+            _concept(
+                row, appid, where, src,
+                amp_id=_need(row, "APID", where),
+                vmpp_id=row.get("VPPID") or None,
+                legal_category=legal.get(row.get("LEGAL_CATCD", "")) or None,
+                bnf_code=bnf.get(appid),
+            )
+        )  # fmt: skip
 
     # An id retired twice (seen in real releases) keeps its latest successor: one row per old id.
     release.code_map = list({m["old_id"]: m for m in release.code_map}.values())
