@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from tests.web_session import sign_in
 
 from ipmo.store import create_store_engine, init_store
 
@@ -150,11 +151,7 @@ def client_as(sample_ics, app_settings):
         client = TestClient(app, base_url="http://testserver")
         clients.append(client)
         if username is not None:
-            r = client.post(
-                "/sign-in",
-                data={"username": username, "password": DEMO_PASSWORD},
-                follow_redirects=False,
-            )
+            r = sign_in(client, username, DEMO_PASSWORD)
             assert r.status_code == 303, r.text
         return client
 

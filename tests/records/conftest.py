@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from tests.web_session import sign_in
 
 from ipmo.records.canonical import MedItem, SourceDocument
 from ipmo.terminology.dictionary import Dictionary
@@ -160,11 +161,7 @@ def client_on(app_settings):
         app = apps.setdefault(id(engine), create_app(engine, app_settings))
         client = TestClient(app, base_url="http://testserver")
         clients.append(client)
-        r = client.post(
-            "/sign-in",
-            data={"username": username, "password": DEMO_PASSWORD},
-            follow_redirects=False,
-        )
+        r = sign_in(client, username, DEMO_PASSWORD)
         assert r.status_code == 303, r.text
         return client
 

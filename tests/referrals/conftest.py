@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import select
+from tests.web_session import sign_in
 
 from ipmo.security.models import User
 from ipmo.security.principal import Principal
@@ -110,11 +111,7 @@ class ModuleApp:
 
         if username not in self._clients:
             c = TestClient(self.app)
-            r = c.post(
-                "/sign-in",
-                data={"username": username, "password": DEMO_PASSWORD},
-                follow_redirects=False,
-            )
+            r = sign_in(c, username, DEMO_PASSWORD)
             assert r.status_code == 303
             self._clients[username] = c
         return self._clients[username]

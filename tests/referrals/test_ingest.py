@@ -9,6 +9,7 @@ import json
 import pytest
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
+from tests.web_session import sign_in
 
 from ipmo.fhir.outcome import FhirError
 from ipmo.organisations.models import Organisation
@@ -167,7 +168,7 @@ def test_the_same_message_sent_at_once_on_four_connections_makes_one_referral(mo
     clients = []
     for _ in range(4):
         c = TestClient(mod.app)
-        c.post("/sign-in", data={"username": "nhs111", "password": DEMO_PASSWORD})
+        sign_in(c, "nhs111", DEMO_PASSWORD)
         clients.append(c)
     for _ in range(5):
         body = message(receiver="FA001")

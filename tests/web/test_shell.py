@@ -29,13 +29,11 @@ def test_invalid_nhs_number_on_the_find_page(client_as):
 
 
 def test_sign_in_refuses_open_redirects(client_as):
+    from tests.web_session import sign_in
+
     from ipmo.security.users import DEMO_PASSWORD
 
-    r = client_as(None).post(
-        "/sign-in",
-        data={"username": "gp", "password": DEMO_PASSWORD, "next": "//evil.example"},
-        follow_redirects=False,
-    )
+    r = sign_in(client_as(None), "gp", DEMO_PASSWORD, next="//evil.example")
     assert r.headers["location"] == "/"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+from tests.web_session import sign_in
+
 from ipmo.store import session_scope
 from ipmo.synth.sample import seed_sample_ics
 from ipmo.workforce.importer import COLUMNS
@@ -72,11 +74,7 @@ class Site:
         if username not in self._clients:
             client = self._client_cls(self.app, base_url="http://testserver")
             if username is not None:
-                r = client.post(
-                    "/sign-in",
-                    data={"username": username, "password": DEMO_PASSWORD},
-                    follow_redirects=False,
-                )
+                r = sign_in(client, username, DEMO_PASSWORD)
                 assert r.status_code == 303, r.text
             self._clients[username] = client
         return self._clients[username]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -31,12 +32,21 @@ from ipmo.hooks import domain_modules
 from ipmo.limits import BadText, InputTooComplex, TooLarge
 from ipmo.security.errors import Forbidden, NotAuthenticated, PatientNotFound
 from ipmo.security.principal import Principal
+from ipmo.security.sessions import (
+    Throttled,
+    check_throttle,
+    end_session,
+    record_failure,
+    record_success,
+    start_session,
+)
 from ipmo.security.tokens import issue_token
 from ipmo.security.users import authenticate
-from ipmo.store import StoreError, create_store_engine
+from ipmo.store import StoreError, create_store_engine, utcnow
 from ipmo.web import docs, error_pages
 from ipmo.web.bodies import RequestLimits
-from ipmo.web.deps import db_session, optional_principal
+from ipmo.web.csrf import CsrfProtection
+from ipmo.web.deps import db_session, optional_principal, unit_of_work
 from ipmo.web.nav import NavItem
 from ipmo.web.openapi import Health, Me, Token, document_error_responses
 from ipmo.web.templating import render
@@ -68,6 +78,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     )
     app.state.engine = engine
     app.state.settings = settings
+    app.state.clock = utcnow  # tests replace it (sign-in throttling windows)
+    app.add_middleware(CsrfProtection)  # innermost: needs the session and a bounded body
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         SessionMiddleware,
@@ -130,7 +142,8 @@ class SecurityHeaders:
 
         headers = Headers(scope=scope)
         if scope["method"] not in ("GET", "HEAD", "OPTIONS") and "authorization" not in headers:
-            origin = headers.get("origin")
+            # Origin, or the Referer when a browser sends no Origin: a foreign one is refused
+            origin = headers.get("origin") or headers.get("referer")
             if origin and urlsplit(origin).netloc != URL(scope=scope).netloc:
                 refused = JSONResponse({"detail": "cross-site request refused"}, status_code=403)
                 await refused(scope, receive, send_with_headers)
@@ -181,6 +194,12 @@ def _install_error_handlers(app: FastAPI) -> None:
                 {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )
         return RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
+
+    @app.exception_handler(Throttled)
+    async def throttled(request: Request, exc: Throttled):
+        response = _error(request, 429, str(exc), "Too many failed sign-ins")
+        response.headers.update(_retry_after(exc))
+        return response
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden):
@@ -259,21 +278,25 @@ def _install_core_routes(app: FastAPI) -> None:
         session: Session = Depends(db_session),
     ):
         try:
-            principal = authenticate(session, username.strip(), password)
-        except NotAuthenticated as exc:
-            return render(
+            principal = _authenticate_throttled(request, username.strip(), password)
+        except (NotAuthenticated, Throttled) as exc:
+            response = render(
                 request,
                 "sign_in.html",
                 {"next": _safe_next(next), "error": str(exc), "username": username},
-                status_code=401,
+                status_code=429 if isinstance(exc, Throttled) else 401,
             )
-        request.session.clear()
+            response.headers.update(_retry_after(exc))
+            return response
+        request.session.clear()  # a new session (and CSRF token) at every sign-in
         request.session["uid"] = principal.user_id
         request.session["gen"] = _generation(session, principal.user_id)
+        request.session["sid"] = start_session(session, principal.user_id, _now(request))
         return RedirectResponse(_safe_next(next), status_code=303)
 
     @app.post("/sign-out", include_in_schema=False)
-    def sign_out(request: Request):
+    def sign_out(request: Request, session: Session = Depends(db_session)):
+        end_session(session, request.session.get("sid"), _now(request))  # a copy stops working
         request.session.clear()
         return RedirectResponse("/sign-in", status_code=303)
 
@@ -285,7 +308,7 @@ def _install_core_routes(app: FastAPI) -> None:
         session: Session = Depends(db_session),
     ) -> Token:
         """Exchange a username and password for a bearer token (development identity provider)."""
-        principal = authenticate(session, username, password)
+        principal = _authenticate_throttled(request, username, password)
         settings = request.app.state.settings
         return Token(
             access_token=issue_token(
@@ -306,6 +329,35 @@ def _install_core_routes(app: FastAPI) -> None:
             organisation=p.org_code,
             activities=sorted(p.activities),
         )
+
+
+def _now(request: Request) -> datetime:
+    return request.app.state.clock()
+
+
+def _retry_after(exc: Exception) -> dict[str, str]:
+    return {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, Throttled) else {}
+
+
+def _authenticate_throttled(request: Request, username: str, password: str) -> Principal:
+    """Check the password unless this username or address has failed too often lately
+    (``security/sessions.py``). The count is written in its own transaction, committed even
+    though the request is refused."""
+    now = _now(request)
+    address = request.client.host if request.client else None
+    refused: NotAuthenticated | None = None
+    with unit_of_work(request) as session:
+        check_throttle(session, username, address, now)
+        try:
+            principal = authenticate(session, username, password)
+        except NotAuthenticated as exc:
+            record_failure(session, username, address, now)
+            refused = exc
+        else:
+            record_success(session, username)
+    if refused is not None:
+        raise refused
+    return principal
 
 
 def _generation(session: Session, user_id: int) -> int:

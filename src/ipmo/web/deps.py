@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ipmo.security.errors import Forbidden, NotAuthenticated
 from ipmo.security.principal import Principal
 from ipmo.security.roles import Activity
+from ipmo.security.sessions import session_is_live
 from ipmo.security.users import principal_for_user_id, principal_from_token
 from ipmo.store import session_scope
 
@@ -46,6 +47,9 @@ def current_principal(request: Request, session: Session) -> Principal:
             raise NotAuthenticated("sign in first")
         if not _session_int(uid) or not _session_int(gen or 0):
             request.session.clear()
+            raise NotAuthenticated("sign in again")
+        if not session_is_live(session, request.session.get("sid"), int(uid)):
+            request.session.clear()  # signed out (perhaps from another copy of this cookie)
             raise NotAuthenticated("sign in again")
         principal = principal_for_user_id(session, int(uid), int(gen or 0))
     request.state.principal = principal

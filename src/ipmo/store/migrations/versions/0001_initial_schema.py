@@ -174,6 +174,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_review_indicator_rates_practice_code'), ['practice_code'], unique=False)
         batch_op.create_index('ix_review_rates_rule', ['rule_id', 'as_of'], unique=False)
 
+    op.create_table('sign_in_failures',
+    sa.Column('key', sa.String(length=120), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('window_start', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_sign_in_failures'))
+    )
     op.create_table('workforce_staff',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('staff_number', sa.String(length=20), nullable=False),
@@ -511,6 +517,17 @@ def upgrade() -> None:
     with op.batch_alter_table('source_lists', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_source_lists_patient_id'), ['patient_id'], unique=False)
 
+    op.create_table('web_sessions',
+    sa.Column('id_hash', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_web_sessions_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id_hash', name=op.f('pk_web_sessions'))
+    )
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_sessions_user_id'), ['user_id'], unique=False)
+
     op.create_table('workforce_post_allocations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('post_id', sa.Integer(), nullable=False),
@@ -754,6 +771,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_workforce_post_allocations_post_id'))
 
     op.drop_table('workforce_post_allocations')
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_sessions_user_id'))
+
+    op.drop_table('web_sessions')
     with op.batch_alter_table('source_lists', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_source_lists_patient_id'))
 
@@ -830,6 +851,7 @@ def downgrade() -> None:
     op.drop_table('patients')
     op.drop_table('workforce_training_plan')
     op.drop_table('workforce_staff')
+    op.drop_table('sign_in_failures')
     with op.batch_alter_table('review_indicator_rates', schema=None) as batch_op:
         batch_op.drop_index('ix_review_rates_rule')
         batch_op.drop_index(batch_op.f('ix_review_indicator_rates_practice_code'))
