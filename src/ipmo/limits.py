@@ -97,21 +97,13 @@ class CheckedDictReader(csv.DictReader):
     def __init__(self, text: str, max_field: int = MAX_CSV_FIELD) -> None:
         super().__init__(io.StringIO(text))
         self.max_field = max_field
-
-    @property  # type: ignore[override]
-    def fieldnames(self) -> Any:
         try:
-            names = csv.DictReader.fieldnames.fget(self)  # type: ignore[attr-defined]
+            names = self.fieldnames  # reads the header row now, so its errors are caught here
         except csv.Error as exc:
             raise BadText(f"row 1: malformed CSV ({exc})") from None
         for n, name in enumerate(names or [], start=1):
-            if len(name) > self.max_field:
+            if len(name) > max_field:
                 raise BadText(f"row 1, column {n}: the column name is too long")
-        return names
-
-    @fieldnames.setter
-    def fieldnames(self, value: Any) -> None:
-        csv.DictReader.fieldnames.fset(self, value)  # type: ignore[attr-defined]
 
     def __next__(self) -> dict[Any, Any]:
         try:

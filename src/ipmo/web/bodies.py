@@ -81,8 +81,8 @@ class RequestLimits:
         body = b"".join(chunks)
         content_type = headers.get("content-type", "").lower()
         if body and _is_json(content_type, body) and json_too_deep(body):
-            message = f"the JSON is nested too deep (more than {MAX_JSON_DEPTH} levels)"
-            await _refuse(scope, headers, 400, "too-costly", message)(scope, receive, send)
+            too_deep = f"the JSON is nested too deep (more than {MAX_JSON_DEPTH} levels)"
+            await _refuse(scope, headers, 400, "too-costly", too_deep)(scope, receive, send)
             return
 
         replayed = False
