@@ -10,30 +10,22 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 from sqlalchemy.orm import Session
 
 from ipmo.security import Activity, Principal
 from ipmo.terminology.bnf import therapeutic_class
+from ipmo.terminology.concept import Concept
 from ipmo.terminology.service import search
 from ipmo.web.deps import db_session, require
 
 router = APIRouter(prefix="/api/terminology", tags=["terminology"])
 
 
-class ConceptRead(BaseModel):
-    """One dm+d concept (terminology.concept.Concept) with ipmo's therapeutic class."""
+@pydantic_dataclass(frozen=True)
+class ConceptRead(Concept):
+    """One dm+d concept (its fields are :class:`Concept`'s) with ipmo's therapeutic class."""
 
-    id: str
-    level: str  # VTM | VMP | AMP | VMPP | AMPP
-    name: str
-    vmp_id: str | None = None
-    vtm_id: str | None = None
-    bnf_code: str | None = None
-    form: str | None = None
-    route: str | None = None
-    supplier: str | None = None
-    invalid: bool = False
-    replaced_id: str | None = None
     therapeutic_class: str | None = None
 
 
