@@ -61,3 +61,27 @@ def test_domain_modules_skip_packages_without_one_and_raise_on_a_broken_one(tmp_
     # an import error inside a found module is not "not offered": it propagates
     with pytest.raises(ModuleNotFoundError, match="ipmo_no_such_module_anywhere"):
         hooks.domain_modules("probe")
+
+
+def test_every_published_name_of_every_package_resolves():
+    """A package's ``__all__`` is its published face: each name must be there (eagerly or through
+    ``published_later``), so a module moved away cannot leave a dangling name behind."""
+    import importlib
+    import pkgutil
+
+    checked = 0
+    for info in pkgutil.iter_modules(ipmo.__path__):
+        if not info.ispkg:
+            continue
+        package = importlib.import_module(f"ipmo.{info.name}")
+        for name in getattr(package, "__all__", ()):
+            assert getattr(package, name) is not None, f"ipmo.{info.name}.{name}"
+            checked += 1
+    assert checked >= 30  # the faces of analytics, plans, records, review, patients, …
+
+
+def test_a_name_published_later_loads_on_use_and_others_are_attribute_errors():
+    getter = hooks.published_later({"offered_map": "ipmo.hooks"})
+    assert getter("offered_map") is hooks.offered_map
+    with pytest.raises(AttributeError):
+        getter("not_published")

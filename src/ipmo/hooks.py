@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from types import ModuleType
 from typing import Any
@@ -47,6 +47,19 @@ def domain_modules(name: str, exclude: Iterable[str] = ()) -> list[ModuleType]:
             if exc.name != qualified:
                 raise
     return found
+
+
+def published_later(names: dict[str, str]) -> Callable[[str], Any]:
+    """A package ``__getattr__`` that imports each published name from its module on first use
+    (``{"compute_from_store": "ipmo.analytics.compute.service"}``), so importing the package
+    stays cheap and free of import cycles; a name not listed is an AttributeError."""
+
+    def __getattr__(name: str) -> Any:
+        if name not in names:
+            raise AttributeError(name)
+        return getattr(importlib.import_module(names[name]), name)
+
+    return __getattr__
 
 
 @lru_cache(maxsize=1)

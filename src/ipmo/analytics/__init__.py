@@ -10,24 +10,21 @@ over the analytics store), :func:`load_definitions` (the shipped measure definit
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from ipmo.hooks import published_later
 
 if TYPE_CHECKING:
     from ipmo.analytics.compute.levels import LEVELS
     from ipmo.analytics.compute.service import cached_results, compute_from_store
     from ipmo.analytics.measures.definitions import load_definitions
 
-_PUBLISHED = {
-    "LEVELS": "ipmo.analytics.compute.levels",
-    "cached_results": "ipmo.analytics.compute.service",
-    "compute_from_store": "ipmo.analytics.compute.service",
-    "load_definitions": "ipmo.analytics.measures.definitions",
-}
 __all__ = ["LEVELS", "cached_results", "compute_from_store", "load_definitions"]
-
-
-def __getattr__(name: str):
-    if name in _PUBLISHED:
-        return getattr(import_module(_PUBLISHED[name]), name)
-    raise AttributeError(name)
+__getattr__ = published_later(
+    {
+        "LEVELS": "ipmo.analytics.compute.levels",
+        "cached_results": "ipmo.analytics.compute.service",
+        "compute_from_store": "ipmo.analytics.compute.service",
+        "load_definitions": "ipmo.analytics.measures.definitions",
+    }
+)

@@ -3,8 +3,8 @@ admissions): part of the spine.
 
 Published names (other packages import only these): the tables :class:`Patient`,
 :class:`Condition`, :class:`Observation`, :class:`MedicationIssue`, :class:`Admission`; NHS number
-checks :func:`normalise_nhs_number`, :class:`InvalidNhsNumber`, :func:`is_synthetic`; and the
-patient banner every patient page shows, :func:`banner` / :func:`referral_banner`.
+checks :func:`normalise_nhs_number`, :class:`InvalidNhsNumber`, :func:`is_synthetic`. (Finding a
+patient and the patient banner are the ``lookup`` package's.)
 """
 
 from ipmo.patients.identity import InvalidNhsNumber, is_synthetic, normalise_nhs_number
@@ -17,18 +17,6 @@ __all__ = [
     "MedicationIssue",
     "Observation",
     "Patient",
-    "banner",
     "is_synthetic",
     "normalise_nhs_number",
-    "referral_banner",
 ]
-
-
-def __getattr__(name: str):
-    # the banner reads relationships (ipmo.security), which itself imports the patient tables:
-    # loaded on first use so importing the tables never needs the security package
-    if name in ("banner", "referral_banner"):
-        from ipmo.patients import service
-
-        return getattr(service, name)
-    raise AttributeError(name)

@@ -7,6 +7,7 @@ offer plan metrics (``PLAN_METRICS`` in its ``hooks.py``) — :class:`Metric`,
 ``create_demo_plan`` for the demo.
 """
 
+from ipmo.hooks import published_later
 from ipmo.plans.metrics import BadScope, Metric, MetricError, MetricProvider, UnknownMetric
 
 __all__ = [
@@ -18,11 +19,5 @@ __all__ = [
     "create_demo_plan",
 ]
 
-
-def __getattr__(name: str):
-    # the demo plan pulls in the plans service; load it only when the demo asks for it
-    if name == "create_demo_plan":
-        from ipmo.plans.demo import create_demo_plan
-
-        return create_demo_plan
-    raise AttributeError(name)
+# the demo plan pulls in the plans service; loaded only when the demo asks for it
+__getattr__ = published_later({"create_demo_plan": "ipmo.plans.demo"})

@@ -10,15 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ipmo.hooks import published_later
+
 if TYPE_CHECKING:
     from ipmo.records.service import current_medications, propose_change
 
 __all__ = ["current_medications", "propose_change"]
-
-
-def __getattr__(name: str):
-    if name in __all__:
-        from ipmo.records import service
-
-        return getattr(service, name)
-    raise AttributeError(name)
+__getattr__ = published_later(dict.fromkeys(__all__, "ipmo.records.service"))

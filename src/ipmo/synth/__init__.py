@@ -5,6 +5,7 @@
 ``generate_national_epd`` writes a national month of EPD-format prescribing for the dashboard.
 """
 
+from ipmo.hooks import published_later
 from ipmo.synth.generator import Report, SynthError, generate
 from ipmo.synth.sizes import DEMO_CODES, SIZES, DemoCodes
 
@@ -18,11 +19,5 @@ __all__ = [
     "generate_national_epd",
 ]
 
-
-def __getattr__(name: str):
-    # the national EPD generator (DuckDB, the EPD profile) loads only when asked for
-    if name == "generate_national_epd":
-        from ipmo.synth.national_epd import generate_national_epd
-
-        return generate_national_epd
-    raise AttributeError(name)
+# the national EPD generator (DuckDB, the EPD profile) loads only when asked for
+__getattr__ = published_later({"generate_national_epd": "ipmo.synth.national_epd"})
