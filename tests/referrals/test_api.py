@@ -212,6 +212,11 @@ def test_filters_and_rest_errors(mod, sample_ics):
     other = [r for r in nhs111.get("/api/referrals").json() if r["pharmacy"] == "FB001"][0]
     assert pharmacist.post(f"/api/referrals/{other['reference']}/accept").status_code == 403
     created = nhs111.post(
-        "/api/referrals", json={"service": "urgent-repeat-supply", "nhs_number": "9990000034"}
+        "/api/referrals",
+        json={
+            "service": "urgent-repeat-supply",
+            "nhs_number": "9990000034",
+            "no_relationship_reason": "NHS 111 caller",
+        },
     )
     assert created.status_code == 201 and created.json()["pharmacy"] == "FA001"  # Cara's nomination

@@ -82,7 +82,10 @@ def test_worker_writes_update_record_messages_for_the_gp_into_the_itk_outbox(sto
             s,
             who["nhs111"],
             svc.NewReferral(
-                service="pharmacy-first", nhs_number="9990000018", patient_choice="FA001"
+                service="pharmacy-first",
+                nhs_number="9990000018",
+                patient_choice="FA001",
+                no_relationship_reason="NHS 111 caller",
             ),
         )
         svc.record_outcome(s, who["community.pharmacist"], ref, "advice-given", note="Rest")

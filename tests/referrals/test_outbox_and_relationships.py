@@ -13,7 +13,7 @@ from ipmo.referrals.dms import Line, reconcile
 from ipmo.referrals.figures import activity_figures
 from ipmo.referrals.models import OutboxMessage, OutcomeNotice
 from ipmo.referrals.outbox import deliver_pending, local_inbox
-from ipmo.security.relationships import find_relationship
+from ipmo.security.policy import relationship_for as find_relationship
 from ipmo.store import session_scope
 
 from .conftest import ADA, EVE, WED_10AM, principal
@@ -26,7 +26,12 @@ def _complete(engine, nhs=ADA, outcome="supplied", reason=None):
         ref = svc.create_referral(
             s,
             principal(s, "nhs111"),
-            svc.NewReferral(service="pharmacy-first", nhs_number=nhs, patient_choice="FA001"),
+            svc.NewReferral(
+                service="pharmacy-first",
+                nhs_number=nhs,
+                patient_choice="FA001",
+                no_relationship_reason="NHS 111 caller",
+            ),
             now=WED_10AM,
         )
         p = principal(s, "community.pharmacist")
@@ -73,6 +78,8 @@ def test_a_crash_after_sending_redelivers_but_the_recipient_records_once(ics):
 
 
 def test_open_referral_gives_the_receiving_pharmacy_a_relationship_until_it_closes(ics):
+    # the sender (NHS 111) gets none: sending a referral must not open the record (issue 12;
+    # this test used to assert the opposite)
     # Eve has no nomination: FA001 has no relationship with her until a referral is open
     with session_scope(ics) as s:
         p = principal(s, "community.pharmacist")
@@ -81,7 +88,12 @@ def test_open_referral_gives_the_receiving_pharmacy_a_relationship_until_it_clos
         svc.create_referral(
             s,
             principal(s, "nhs111"),
-            svc.NewReferral(service="pharmacy-first", nhs_number=EVE, patient_choice="FA001"),
+            svc.NewReferral(
+                service="pharmacy-first",
+                nhs_number=EVE,
+                patient_choice="FA001",
+                no_relationship_reason="NHS 111 caller",
+            ),
             now=WED_10AM,
         )
     with session_scope(ics) as s:
@@ -89,7 +101,7 @@ def test_open_referral_gives_the_receiving_pharmacy_a_relationship_until_it_clos
         assert (
             find_relationship(s, principal(s, "community.pharmacist"), patient) == "open-referral"
         )
-        assert find_relationship(s, principal(s, "nhs111"), patient) == "open-referral"
+        assert find_relationship(s, principal(s, "nhs111"), patient) is None
         assert find_relationship(s, principal(s, "hospital.pharmacist"), patient) is None
     _complete(ics, EVE)  # a second, completed referral does not keep access open …
     with session_scope(ics) as s:

@@ -10,14 +10,22 @@ Criteria (BaRS Core 1.1.6 / Application 5, ../shared/fhir/STANDARDS.md §4.1-4.2
 - the published NHS number in the pharmacy examples (3478526985) fails the Modulus 11 check, so as
   published they are refused with 400 "value"; with a valid number they are accepted.
 The example's receiving organisation (RYE) is registered here as a pharmacy, as a real receiver
-would be.
+would be, and its sender (RND) as a GP practice whose system posts with its own token (ADR 0005:
+the token decides the sender) for a patient registered there.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+
+from ipmo.organisations.models import Organisation, OrgKind
+from ipmo.patients.models import Patient
+from ipmo.security.users import DEMO_PASSWORD, create_user
+from ipmo.store import session_scope
 
 from .apihelpers import always_open, post, referrals
 
@@ -33,7 +41,7 @@ PHARMACY = {
     "REFREQ07 - Referral Service Request New Full - GP to OC.xml": "contraception",
 }
 BAD_NHS = "3478526985"
-GOOD_NHS = "9990000018"  # Ada Smith in the sample ICS
+GOOD_NHS = "9990000069"  # a valid number, registered at RND by the fixture below
 
 
 def _message_examples() -> list[Path]:
@@ -51,8 +59,32 @@ def _ctype(path: Path) -> str:
 
 @pytest.fixture
 def gp(mod, sample_ics):
+    """The examples' sender RND as a practice in this ICS, a GP user there and a patient
+    registered with it (added once per module store)."""
     always_open(sample_ics, "RYE")
-    return mod.client("gp")
+    with session_scope(sample_ics) as s:
+        if s.scalar(select(Organisation.id).where(Organisation.ods_code == "RND")) is None:
+            s.add(
+                Organisation(
+                    ods_code="RND",
+                    name="Example sender",
+                    kind=OrgKind.PRACTICE,
+                    parent_code="U10001",
+                )
+            )
+            s.flush()
+            s.add(
+                Patient(
+                    nhs_number=GOOD_NHS,
+                    given_name="Example",
+                    family_name="Patient",
+                    birth_date=date(1970, 1, 1),
+                    sex="female",
+                    practice_code="RND",
+                )
+            )
+            create_user(s, "rnd.gp", "RND GP", "gp", "RND", DEMO_PASSWORD)
+    return mod.client("rnd.gp")
 
 
 @pytest.mark.parametrize("name", sorted(PHARMACY))

@@ -33,7 +33,12 @@ def _completed(engine, service="pharmacy-first", outcome="supplied", reason=None
         ref = svc.create_referral(
             s,
             principal(s, sender),
-            svc.NewReferral(service=service, nhs_number=ADA, patient_choice="FA001"),
+            svc.NewReferral(
+                service=service,
+                nhs_number=ADA,
+                patient_choice="FA001",
+                no_relationship_reason="NHS 111 caller" if sender == "nhs111" else None,
+            ),
             now=WED_10AM,
         )
         p = principal(s, "community.pharmacist")
@@ -121,7 +126,12 @@ def test_services_outside_the_update_record_scope_get_no_message(ics):
         ref = svc.create_referral(
             s,
             principal(s, "nhs111"),
-            svc.NewReferral(service="pharmacy-first", nhs_number=ADA, patient_choice="FA001"),
+            svc.NewReferral(
+                service="pharmacy-first",
+                nhs_number=ADA,
+                patient_choice="FA001",
+                no_relationship_reason="NHS 111 caller",
+            ),
             now=WED_10AM,
         )
         assert not in_scope(ref)  # no outcome yet

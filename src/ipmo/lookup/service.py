@@ -12,7 +12,7 @@ from ipmo.organisations import Organisation
 from ipmo.patients import Patient
 from ipmo.security.access import audit_event
 from ipmo.security.principal import Principal
-from ipmo.security.relationships import find_relationship
+from ipmo.security.policy import relationship_for
 
 
 def age_on(birth_date: date, on: date) -> int:
@@ -93,7 +93,7 @@ def search(
     )
     found: list[dict] = []
     for patient in candidates:
-        reason = find_relationship(session, principal, patient)
+        reason = relationship_for(session, principal, patient)
         if reason is None:
             continue
         if len(found) == MAX_SHOWN:
@@ -136,7 +136,7 @@ def referral_banner(session: Session, principal: Principal, referral, today: dat
     otherwise (a closed referral, a patient from outside the ICS) it shows only what the
     referral itself says, without the links to the record."""
     patient = session.get(Patient, referral.patient_id) if referral.patient_id else None
-    if patient is not None and find_relationship(session, principal, patient):
+    if patient is not None and relationship_for(session, principal, patient):
         return banner(session, patient, today)
     practice = None
     if referral.practice_code:

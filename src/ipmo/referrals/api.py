@@ -28,6 +28,7 @@ from ipmo.referrals import lifecycle as lc
 from ipmo.referrals import messaging as msg
 from ipmo.referrals import service as svc
 from ipmo.referrals.models import Referral
+from ipmo.referrals.visibility import involvement, referrals_filter
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
 from ipmo.store import utcnow
@@ -66,8 +67,10 @@ def _process_message(request: Request, body: bytes) -> JSONResponse:
         except IntegrityError:
             session.rollback()  # the same message id raced in on another connection
             message_id = str(msg.read_message(body)[0]["id"])
-            if (ref := msg.already_received(session, message_id)) is None:
+            if (ref := msg.already_received(session, principal.org_code, message_id)) is None:
                 raise
+            msg.audit_replay(session, principal, message_id, ref)
+            session.commit()
             receipt = msg.Receipt(message_id, ref, replay=True)
         return _ack(receipt)
 
@@ -120,9 +123,7 @@ def list_visible(
     nhs_number: str | None = None,
 ) -> list[Referral]:
     q = select(Referral)
-    cond = svc.visible_filter(session, principal)
-    if cond is not None:
-        q = q.where(cond)
+    q = q.where(referrals_filter(principal))
     if status:
         q = q.where(Referral.status == status)
     if service:
@@ -185,7 +186,7 @@ def open_referral(
         ref = svc.get_referral(session, reference)
     except svc.ReferralNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    reason = svc.involvement(session, principal, ref)
+    reason = involvement(session, principal, ref)
     stub = svc._patient_stub(ref)
     if reason is None:
         audit_event(
@@ -266,6 +267,9 @@ class NewReferralIn(BaseModel):
     patient_choice: str | None = None
     summary: str | None = None
     discharge_items: list[DischargeItemIn] = []
+    # required when your organisation has no legitimate relationship with the patient (e.g.
+    # "NHS 111 caller"): audited and listed for the ICS medicines safety officer
+    no_relationship_reason: str | None = None
 
 
 class VersionIn(BaseModel):

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select
 
 from ipmo.organisations.models import Organisation, OrgKind
-from ipmo.patients.models import MedicationIssue, Patient
+from ipmo.patients.models import Admission, MedicationIssue, Patient
 from ipmo.referrals import service as svc
 from ipmo.referrals.lifecycle import NoSupplyReason
 from ipmo.referrals.outbox import deliver_pending
@@ -42,13 +42,16 @@ def populate(engine: Engine, seed: int = 1) -> str:
         nhs111 = s.scalars(
             select(Organisation.ods_code).where(Organisation.kind == OrgKind.NHS111)
         ).all()
-        trusts = s.scalars(
-            select(Organisation.ods_code).where(Organisation.kind == OrgKind.TRUST)
-        ).all()
         patients = s.execute(
             select(Patient.id, Patient.nhs_number, Patient.practice_code).limit(5000)
         ).all()
-    if not patients or not (nhs111 or trusts):
+        # a DMS referral comes from the trust the patient was admitted to
+        admitted = s.execute(
+            select(Patient.id, Patient.nhs_number, Admission.trust_code)
+            .join(Admission, Admission.patient_id == Patient.id)
+            .limit(5000)
+        ).all()
+    if not patients or not (nhs111 or admitted):
         return "referrals: no patients or senders in this ICS; nothing generated"
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     made = closed = 0
@@ -64,9 +67,10 @@ def populate(engine: Engine, seed: int = 1) -> str:
                 )
             elif kind < 0.8 and practice:
                 sender, service = _person("gp", practice), "pharmacy-first"
-            elif trusts:
+            elif admitted:
+                pid, nhs, trust = rng.choice(admitted)
                 sender, service = (
-                    _person("hospital-pharmacist", rng.choice(trusts)),
+                    _person("hospital-pharmacist", trust),
                     "discharge-medicines-service",
                 )
             else:
@@ -103,7 +107,15 @@ def populate(engine: Engine, seed: int = 1) -> str:
                     ref = svc.create_referral(
                         s,
                         sender,
-                        svc.NewReferral(service=service, nhs_number=nhs, summary="Demo referral"),
+                        svc.NewReferral(
+                            service=service,
+                            nhs_number=nhs,
+                            summary="Demo referral",
+                            # 111 callers are nobody's registered patients at 111
+                            no_relationship_reason="NHS 111 caller"
+                            if sender.role.code == "nhs111-clinician"
+                            else None,
+                        ),
                         now=at,
                     )
                 except svc.ReferralError:

@@ -2,10 +2,33 @@
 
 * ``PHARMACY_ACTIVITY_FIGURES`` — ``activity_figures(session, by=…, month=…)``: referral counts,
   outcomes and median times per pharmacy and month (the workforce service evaluation reads them).
+* ``PATIENT_RELATIONSHIPS`` — read by the access policy (:mod:`ipmo.security.policy`): while a
+  referral for a patient is open, the organisation it was sent TO (the pharmacy, or the GP practice
+  / NHS 111 service an escalation went to) may open that patient's record; once it closes, that
+  access ends. Sending a referral gives the sender nothing: it sees the referral it sent (status,
+  outcome) through the referrals API, and the record only through a relationship of its own.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement, exists
+
+from ipmo.patients.models import Patient
 from ipmo.referrals.figures import activity_figures
+from ipmo.referrals.lifecycle import OPEN
+from ipmo.referrals.models import Referral
+from ipmo.security.policy import Relationship
+from ipmo.security.principal import Principal
 
 PHARMACY_ACTIVITY_FIGURES = activity_figures
+
+
+def _received_open_referral(principal: Principal) -> ColumnElement[bool]:
+    return exists().where(
+        Referral.nhs_number == Patient.nhs_number,
+        Referral.target_org_code == principal.org_code,
+        Referral.status.in_([s.value for s in OPEN]),
+    )
+
+
+PATIENT_RELATIONSHIPS = [Relationship("open-referral", _received_open_referral)]

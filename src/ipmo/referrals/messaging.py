@@ -20,8 +20,9 @@ status ``stopped`` → stopped. This follows the recommendation in STANDARDS.md 
 ICS profile, not a national one.
 
 Authentication of system senders: a bearer token of a user whose role grants
-``Activity.REFERRAL_SEND`` (``ipmo users token USERNAME``); the token's organisation is recorded as
-the submitter, the ``MessageHeader.sender`` organisation as the referrer that gets the outcome.
+``Activity.REFERRAL_SEND`` (``ipmo users token USERNAME``); the token's organisation is the sender
+(ADR 0005). A ``MessageHeader.sender`` naming another organisation is refused (403), one naming an
+unknown organisation too (422); nothing is written. Message ids are unique per sender.
 """
 
 from __future__ import annotations
@@ -38,9 +39,11 @@ from ipmo.fhir.outcome import FhirError
 from ipmo.fhir.versions import FhirInputError, read_fhir
 from ipmo.organisations.models import OrgKind
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
+from ipmo.patients.models import Patient
 from ipmo.referrals import service as svc
 from ipmo.referrals.models import ReceivedMessage, Referral
 from ipmo.referrals.services import ReferralService
+from ipmo.security.access import audit_event
 from ipmo.security.principal import Principal
 
 EVENT_SYSTEM = "https://fhir.nhs.uk/CodeSystem/message-events-bars"
@@ -55,6 +58,10 @@ ODS_SYSTEMS = (
     "https://fhir.nhs.uk/id/ods-organisation-code",
 )
 REFERENCE_SYSTEM = "urn:ipmo:referral-reference"
+# local extension on the ServiceRequest: why a sender with no legitimate relationship with the
+# patient refers them (issue 12); NHS 111 senders without one are recorded as "NHS 111 caller"
+NO_RELATIONSHIP_REASON_URL = "urn:ipmo:no-relationship-reason"
+NHS111_CALLER = "NHS 111 caller"
 
 USE_CASES = {
     "a5t1": ReferralService.PHARMACY_FIRST,
@@ -78,10 +85,10 @@ class IncomingReferral:
     birth_date: Any
     practice_code: str | None
     receiver_code: str | None
-    sender_code: str | None
     summary: str | None
     requested_due_by: datetime | None
     discharge_items: list[dict] = field(default_factory=list)
+    no_relationship_reason: str | None = None
 
 
 @dataclass
@@ -264,6 +271,37 @@ def _discharge_items(index: BundleIndex) -> list[dict]:
     return items
 
 
+def sender_code(index: BundleIndex, header: dict) -> str | None:
+    """The ODS code ``MessageHeader.sender`` names (None when the header names no sender)."""
+    if not header.get("sender"):
+        return None
+    code = _ident((index.resolve(header["sender"]) or {}).get("identifier"), *ODS_SYSTEMS)
+    if code is None:
+        raise _bad(422, "required", "MessageHeader.sender has no ODS code", "MessageHeader.sender")
+    return code
+
+
+def check_sender(session: Session, principal: Principal, code: str | None) -> None:
+    """The sender is the organisation the bearer token acts for (ADR 0005), never what the
+    message says: a header naming an unknown organisation or another one is refused."""
+    if code is None or code == principal.org_code:
+        return
+    if svc.organisation(session, code) is None:
+        raise _bad(
+            422,
+            "not-found",
+            f"MessageHeader.sender names {code}, which is not a known organisation",
+            "MessageHeader.sender",
+        )
+    raise _bad(
+        403,
+        "forbidden",
+        f"MessageHeader.sender ({code}) is not the organisation your token acts for "
+        f"({principal.org_code}); a system sends only for its own organisation",
+        "MessageHeader.sender",
+    )
+
+
 def parse_referral(bundle: dict, index: BundleIndex, header: dict) -> IncomingReferral:
     sr = _focus(index, header)
     if "referral" not in _codes(sr.get("category"), CATEGORY_SYSTEM) and _codes(
@@ -278,6 +316,15 @@ def parse_referral(bundle: dict, index: BundleIndex, header: dict) -> IncomingRe
     tasks = list(index.of_type("Task"))
     task = tasks[0] if tasks else None
     service = _service(sr, task)
+    patients = list(index.of_type("Patient"))
+    if len(patients) > 1:
+        raise _bad(
+            422,
+            "business-rule",
+            f"a referral message is about one patient; this one has {len(patients)} Patient "
+            "resources",
+            "Bundle.entry",
+        )
     patient = index.resolve(sr.get("subject")) or next(index.of_type("Patient"), None)
     if patient is None or patient.get("resourceType") != "Patient":
         raise _bad(
@@ -306,7 +353,6 @@ def parse_referral(bundle: dict, index: BundleIndex, header: dict) -> IncomingRe
                 "the destination receiver has no ODS code",
                 "MessageHeader.destination.receiver",
             )
-    sender = _ident((index.resolve(header.get("sender")) or {}).get("identifier"), *ODS_SYSTEMS)
     narrative = []
     for care_plan in index.of_type("CarePlan"):
         for activity in care_plan.get("activity") or []:
@@ -326,10 +372,17 @@ def parse_referral(bundle: dict, index: BundleIndex, header: dict) -> IncomingRe
         birth_date=fhir_date(patient.get("birthDate")),
         practice_code=gp,
         receiver_code=receiver,
-        sender_code=sender,
         summary="\n".join(narrative)[:4000] or None,
         requested_due_by=_utc(period.get("end")),
         discharge_items=_discharge_items(index),
+        no_relationship_reason=next(
+            (
+                str(e["valueString"])
+                for e in sr.get("extension") or []
+                if e.get("url") == NO_RELATIONSHIP_REASON_URL and e.get("valueString")
+            ),
+            None,
+        ),
     )
 
 
@@ -367,27 +420,56 @@ class Receipt:
     replay: bool
 
 
-def already_received(session: Session, message_id: str) -> Referral | None:
-    """The referral a message with this id created or cancelled, if it was taken before."""
+def already_received(session: Session, sender: str, message_id: str) -> Referral | None:
+    """The referral a message with this id from this sender created or cancelled, if it was
+    taken before. Message ids are unique per sender only: another sender's id is not a replay."""
     referral_id = session.scalar(
-        select(ReceivedMessage.referral_id).where(ReceivedMessage.message_id == message_id)
+        select(ReceivedMessage.referral_id).where(
+            ReceivedMessage.sender_org_code == sender, ReceivedMessage.message_id == message_id
+        )
     )
     return session.get(Referral, referral_id) if referral_id is not None else None
 
 
+def audit_replay(session: Session, principal: Principal, message_id: str, ref: Referral) -> None:
+    audit_event(
+        session,
+        principal,
+        "referral.message.replay",
+        Patient(nhs_number=ref.nhs_number) if ref.nhs_number else None,
+        {"referral": ref.reference, "message_id": message_id},
+    )
+
+
 def receive(session: Session, principal: Principal, body: bytes) -> Receipt:
     """Read one BaRS message and apply it in the caller's unit of work (the caller commits; the
-    HTTP API and ``ipmo referrals send`` both come here). A repeated message id changes nothing
-    and returns the referral it made. Bad input raises :class:`FhirError`, with nothing written
-    (the caller rolls back)."""
+    HTTP API and ``ipmo referrals send`` both come here). A repeated message id from the same
+    sender changes nothing, is audited and returns the referral it made; the same id from another
+    sender is a different message (stored, and the reuse audited). Bad input raises
+    :class:`FhirError`, with nothing written (the caller rolls back)."""
     bundle, index, header = read_message(body)
     message_id = str(bundle["id"])
-    if (ref := already_received(session, message_id)) is not None:
-        return Receipt(message_id, ref, replay=True)
     if message_kind(header) == "cancel":
         incoming: IncomingReferral | IncomingCancel = parse_cancel(bundle, index, header)
     else:
         incoming = parse_referral(bundle, index, header)
+    check_sender(session, principal, sender_code(index, header))
+    seen = session.execute(
+        select(ReceivedMessage.sender_org_code, ReceivedMessage.referral_id).where(
+            ReceivedMessage.message_id == message_id
+        )
+    ).all()
+    for sender, referral_id in seen:
+        if sender == principal.org_code and (ref := session.get(Referral, referral_id)):
+            audit_replay(session, principal, message_id, ref)
+            return Receipt(message_id, ref, replay=True)
+    if seen:
+        audit_event(
+            session,
+            principal,
+            "referral.message.id-reused",
+            detail={"message_id": message_id, "other_senders": len(seen)},
+        )
     return Receipt(message_id, process_incoming(session, principal, incoming), replay=False)
 
 
@@ -433,9 +515,10 @@ def _create(session: Session, principal: Principal, inc: IncomingReferral) -> Re
         patient_choice=inc.receiver_code,
         summary=inc.summary,
         message_id=inc.message_id,
-        sender_org_code=inc.sender_code,
         requested_due_by=inc.requested_due_by,
         discharge_items=inc.discharge_items,
+        no_relationship_reason=inc.no_relationship_reason
+        or (NHS111_CALLER if _kind(session, principal.org_code) == OrgKind.NHS111 else None),
     )
     try:
         return svc.create_referral(session, principal, new)
@@ -443,12 +526,22 @@ def _create(session: Session, principal: Principal, inc: IncomingReferral) -> Re
         raise _bad(422, "business-rule", str(exc)) from None
 
 
+def _kind(session: Session, code: str) -> str | None:
+    org = svc.organisation(session, code)
+    return org.kind if org is not None else None
+
+
 def _cancel(session: Session, principal: Principal, inc: IncomingCancel) -> Referral:
     ref = None
     if inc.reference:
         ref = session.scalar(select(Referral).where(Referral.reference == inc.reference))
     if ref is None and inc.original_message_id:
-        ref = session.scalar(select(Referral).where(Referral.message_id == inc.original_message_id))
+        ref = session.scalar(
+            select(Referral).where(
+                Referral.submitted_org_code == principal.org_code,
+                Referral.message_id == inc.original_message_id,
+            )
+        )
     if ref is None:
         raise _bad(
             404, "not-found", "no referral matches this cancellation", "ServiceRequest.identifier"
@@ -459,7 +552,14 @@ def _cancel(session: Session, principal: Principal, inc: IncomingCancel) -> Refe
         raise _bad(403, "forbidden", str(exc)) from None
     except svc.ReferralConflict as exc:
         raise _bad(409, "conflict", str(exc)) from None
-    session.add(ReceivedMessage(message_id=inc.message_id, referral_id=ref.id, kind="cancel"))
+    session.add(
+        ReceivedMessage(
+            sender_org_code=principal.org_code,
+            message_id=inc.message_id,
+            referral_id=ref.id,
+            kind="cancel",
+        )
+    )
     session.flush()
     return ref
 
@@ -535,6 +635,7 @@ def build_referral_message(
     summary: str | None = None,
     discharge_items: list[dict] | None = None,
     timestamp: str = "2026-01-01T00:00:00+00:00",
+    no_relationship_reason: str | None = None,
 ) -> dict:
     """A minimal BaRS-shaped referral message (what a sending system posts; used by the CLI's
     examples, the demo, tests and the benchmark)."""
@@ -566,6 +667,18 @@ def build_referral_message(
                     {"coding": [{"system": SERVICE_SYSTEM, "code": service}]},
                 ],
                 "subject": {"reference": "urn:uuid:patient"},
+                **(
+                    {
+                        "extension": [
+                            {
+                                "url": NO_RELATIONSHIP_REASON_URL,
+                                "valueString": no_relationship_reason,
+                            }
+                        ]
+                    }
+                    if no_relationship_reason
+                    else {}
+                ),
             },
         },
         {"fullUrl": "urn:uuid:patient", "resource": patient},

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -32,11 +33,13 @@ class Referral(Base):
         Index("ix_referrals_status_accept_by", "status", "accept_by"),
         Index("ix_referrals_target_status", "target_org_code", "status"),
         Index("ix_referrals_sender_created", "sender_org_code", "created_at"),
+        # message ids (and Idempotency-Keys) are the sender's: unique per submitting organisation
+        UniqueConstraint("submitted_org_code", "message_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)  # human-readable
-    message_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(100))  # unique per submitter
     service: Mapped[str] = mapped_column(String(40), index=True)  # ReferralService
     status: Mapped[str] = mapped_column(String(20))  # FHIR Task.status
     business_status: Mapped[str | None] = mapped_column(String(30))  # Outcome
@@ -69,6 +72,9 @@ class Referral(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id"), index=True)
     dms_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
     dms_checked_by: Mapped[str | None] = mapped_column(String(64))
+    # the sender had no legitimate relationship with the patient and said why (issue 12): listed
+    # for the ICS medicines safety officer
+    no_relationship_reason: Mapped[str | None] = mapped_column(String(200))
     # optimistic concurrency: every UPDATE says "WHERE version = <what I read>"
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
@@ -121,10 +127,13 @@ class DischargeItem(Base):
 
 
 class ReceivedMessage(Base):
-    """Every FHIR message id accepted once (idempotency for senders' retries)."""
+    """Every FHIR message id (or Idempotency-Key) accepted once per sender (idempotency for
+    senders' retries)."""
 
     __tablename__ = "referral_received_messages"
 
+    # ids are unique per sender only: two systems may both call a message "1"
+    sender_org_code: Mapped[str] = mapped_column(String(12), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))  # new | cancel

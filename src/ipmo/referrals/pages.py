@@ -169,6 +169,7 @@ def send(
     service: str = Form(""),
     patient_choice: str = Form(""),
     summary: str = Form(""),
+    no_relationship_reason: str = Form(""),
     principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
     session: Session = Depends(db_session),
 ):
@@ -177,6 +178,7 @@ def send(
         "service": service,
         "patient_choice": patient_choice,
         "summary": summary,
+        "no_relationship_reason": no_relationship_reason,
     }
     try:
         ref = svc.create_referral(
@@ -187,6 +189,7 @@ def send(
                 nhs_number=nhs_number or None,
                 patient_choice=patient_choice or None,
                 summary=summary or None,
+                no_relationship_reason=no_relationship_reason or None,
             ),
         )
     except svc.ReferralError as exc:

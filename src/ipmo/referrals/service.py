@@ -10,17 +10,16 @@ the referral's ``version`` column: the loser gets :class:`ReferralConflict` (HTT
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ipmo.organisations.models import Organisation, OrgKind
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
-from ipmo.patients.models import Patient
+from ipmo.patients.models import Admission, Patient
 from ipmo.referrals import lifecycle as lc
 from ipmo.referrals.lifecycle import Action, EscalateTo, Outcome, Status
 from ipmo.referrals.models import (
@@ -40,6 +39,7 @@ from ipmo.referrals.routing import (
 )
 from ipmo.referrals.services import ReferralService, rule_for
 from ipmo.security.access import audit_event
+from ipmo.security.policy import relationship_for
 from ipmo.security.principal import Principal
 from ipmo.security.roles import Activity, Role
 from ipmo.store import utcnow
@@ -88,6 +88,9 @@ class NewReferral:
     discharge_items: list[dict] = field(default_factory=list)
     parent_id: int | None = None
     target_org_code: str | None = None  # escalations: the GP practice or NHS 111 service
+    # why the sender refers a patient it has no legitimate relationship with (e.g. "NHS 111
+    # caller"); required then, audited and listed for the ICS medicines safety officer
+    no_relationship_reason: str | None = None
 
 
 def new_reference() -> str:
@@ -197,6 +200,7 @@ def _event(
     before: str | None,
     now: datetime,
     detail: dict | None = None,
+    audit_reason: str | None = None,
 ) -> ReferralEvent:
     if ref.id is not None:  # a new referral is inserted with its event, in one flush
         _flush(session)  # the referral's versioned UPDATE first, so a lost race surfaces here
@@ -217,6 +221,7 @@ def _event(
         f"referral.{kind}",
         _patient_stub(ref),
         {"referral": ref.reference, "from": before, "to": ref.status, **(detail or {})},
+        reason=audit_reason,
     )
     return event
 
@@ -239,6 +244,52 @@ def _deadlines(
         due_by = requested_due_by
     clock_starts = first_open_at(pharmacy.opening_hours, now, due_by) if pharmacy else now
     return min(clock_starts + rule.accept_within, due_by), due_by
+
+
+NEEDS_REASON = (
+    "you have no legitimate relationship with a patient with this NHS number (registration, "
+    "nomination, admission, care home or a referral to your organisation): say why you are "
+    'referring them (for example "NHS 111 caller"); the reason is audited and reviewed by the '
+    "ICS medicines safety officer"
+)
+NEEDS_ADMISSION = (
+    "a Discharge Medicines Service referral needs an admission to your trust for this NHS number"
+)
+
+
+def _sender_relationship(
+    session: Session,
+    principal: Principal,
+    rule,
+    nhs: str | None,
+    patient: Patient | None,
+    new: NewReferral,
+) -> tuple[str | None, str | None]:
+    """(the sender's relationship with the patient, the reason it stated if it has none).
+
+    A referral gives the *receiver* access while it is open, never the sender (see
+    ``referrals/hooks.py``); a sender with no relationship must say why it refers, and a number
+    not in this ICS gets the same answer as a patient the sender is not related to. A DMS referral
+    comes from the trust the patient was admitted to (NHS England DMS toolkit: the trust refers on
+    discharge). Escalations inherit the referral they come from."""
+    if new.parent_id is not None or principal is SYSTEM:
+        return "escalation", None
+    relation = relationship_for(session, principal, patient) if patient is not None else None
+    if rule.service == ReferralService.DMS:
+        admitted = patient is not None and session.scalar(
+            select(Admission.id)
+            .where(Admission.patient_id == patient.id, Admission.trust_code == principal.org_code)
+            .limit(1)
+        )
+        if not admitted:
+            raise ReferralError(NEEDS_ADMISSION)
+        return "admission", None
+    if relation is not None:
+        return relation, None
+    stated = " ".join((new.no_relationship_reason or "").split())[:200]
+    if not stated:
+        raise ReferralError(NEEDS_REASON)
+    return None, stated
 
 
 def create_referral(
@@ -265,10 +316,13 @@ def create_referral(
             raise ReferralError(str(exc)) from None
         patient = session.scalar(select(Patient).where(Patient.nhs_number == nhs))
     name = new.patient_name.strip()
-    if patient is not None:
-        name = name or f"{patient.given_name} {patient.family_name}"
     if not name and nhs is None:
         raise ReferralError("a referral needs the patient's NHS number or name")
+    relation, stated = _sender_relationship(session, principal, rule, nhs, patient, new)
+    if patient is not None:
+        # the receiver needs the name and birth date; a sender without a relationship sees them
+        # on its referral only after stating why it refers (audited, reviewed by the ICS)
+        name = name or f"{patient.given_name} {patient.family_name}"
     practice = new.practice_code or (patient.practice_code if patient else None)
     nominated = patient.nominated_pharmacy_code if patient else None
     due_guess = now + rule.complete_within
@@ -332,6 +386,7 @@ def create_referral(
         due_by=due_by,
         escalations=0,
         parent_id=new.parent_id,
+        no_relationship_reason=stated,
     )
     session.add(ref)
     for item in new.discharge_items:
@@ -351,13 +406,20 @@ def create_referral(
         "created",
         None,
         now,
-        {"service": ref.service, "target": target_code, "basis": ref.routing_basis},
+        {
+            "service": ref.service,
+            "target": target_code,
+            "basis": ref.routing_basis,
+            **({"stated_reason": stated} if stated else {}),
+        },
+        audit_reason=relation or "no-relationship-stated-reason",
     )
     session.flush()  # one flush: the referral, its items and event (a repeated message id fails)
     if new.message_id:  # a Core insert: cheaper than a second ORM flush on the ingest path
         session.connection().execute(
             insert(ReceivedMessage.__table__),
             {
+                "sender_org_code": principal.org_code,
                 "message_id": new.message_id,
                 "referral_id": ref.id,
                 "kind": "new",
@@ -730,62 +792,3 @@ def record_dms_check(
         ref.outcome_note = note
     _flush(session)
     return ref
-
-
-def visible_filter(session: Session, principal: Principal):
-    """SQL condition: referrals the principal's organisation is involved in (or all, for an
-    ICS-wide role). Involved: sender, submitter, current receiver, the patient's GP practice, or
-    the PCN of that practice."""
-    if principal.role.ics_wide_patient_access:
-        return None
-    org = principal.org_code
-    conds = [
-        Referral.sender_org_code == org,
-        Referral.submitted_org_code == org,
-        Referral.target_org_code == org,
-        Referral.practice_code == org,
-    ]
-    practices = select(Organisation.ods_code).where(Organisation.parent_code == org)
-    conds.append(Referral.practice_code.in_(practices))
-    return or_(*conds)
-
-
-def involvement(session: Session, principal: Principal, ref: Referral) -> str | None:
-    """Why this principal may see this referral, or ``None``."""
-    if not principal.can(Activity.REFERRAL_VIEW):
-        return None
-    org = principal.org_code
-    if principal.role.ics_wide_patient_access:
-        return "ics-role"
-    if org in (ref.sender_org_code, ref.submitted_org_code):
-        return "referrer"
-    if org == ref.target_org_code:
-        return "receiver"
-    if ref.practice_code and org == ref.practice_code:
-        return "gp-practice"
-    if ref.practice_code:
-        pcn = session.scalar(
-            select(Organisation.parent_code).where(Organisation.ods_code == ref.practice_code)
-        )
-        if pcn == org:
-            return "gp-pcn"
-    return None
-
-
-def open_referral_exists(
-    session: Session, org_code: str, nhs_number: str, statuses: Iterable[str] = tuple(lc.OPEN)
-) -> bool:
-    found = session.scalar(
-        select(Referral.id)
-        .where(
-            Referral.nhs_number == nhs_number,
-            Referral.status.in_(list(statuses)),
-            or_(
-                Referral.sender_org_code == org_code,
-                Referral.submitted_org_code == org_code,
-                Referral.target_org_code == org_code,
-            ),
-        )
-        .limit(1)
-    )
-    return found is not None

@@ -1,8 +1,8 @@
 """Review API: the SMR worklist, one patient's findings, recording a review, population rates.
 
 Patient-level reads and writes go through ``check_patient_access`` (relationship + audit); the
-worklist is limited to the user's organisation (``scope.py``) and its viewing is audited; rates
-are aggregates after disclosure control.
+worklist shows only the patients the access policy lets the user see (``security/policy.py``) and
+its viewing is audited; rates are aggregates after disclosure control.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from ipmo.review import service
 from ipmo.review.check import check
 from ipmo.review.models import MedicationReview, WorklistEntry
 from ipmo.review.schemas import CheckRead, RateRow, ReviewRead, WorklistRow
-from ipmo.review.scope import worklist_filter
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event, check_patient_access
+from ipmo.security.policy import visible_patients_filter
 from ipmo.web.deps import db_session, require
 from ipmo.web.params import DB_INT_MAX
 
@@ -42,7 +42,7 @@ def worklist_rows(
     stmt = (
         select(WorklistEntry, Patient)
         .join(Patient, Patient.id == WorklistEntry.patient_id)
-        .where(worklist_filter(session, principal), WorklistEntry.score >= min_score)
+        .where(visible_patients_filter(principal), WorklistEntry.score >= min_score)
         .order_by(WorklistEntry.score.desc(), WorklistEntry.id)
     )
     for col, value in (

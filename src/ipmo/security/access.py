@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 from ipmo.patients.identity import normalise_nhs_number
 from ipmo.patients.models import Patient
 from ipmo.security import audit
-from ipmo.security.errors import PatientAccessDenied, PatientNotFound
+from ipmo.security.errors import PatientAccessDenied
+from ipmo.security.policy import relationship_for
 from ipmo.security.principal import Principal
-from ipmo.security.relationships import find_relationship
 
 
 def audit_event(
@@ -63,21 +63,30 @@ def _append_refusal(session: Session, principal: Principal, action: str, nhs_num
     )
 
 
+NO_RELATIONSHIP = (
+    "you have no legitimate relationship with a patient with this NHS number (registration, "
+    "nomination, admission, care home or a referral to your organisation)"
+)
+
+
 def check_patient_access(
     session: Session, principal: Principal, patient: Patient | str, action: str
 ) -> Patient:
-    if not isinstance(patient, Patient):
+    """The patient, if the principal has a legitimate relationship with them (audited with its
+    name); otherwise the refusal is audited and :class:`PatientAccessDenied` raised.
+
+    A number that is not in this ICS gets exactly the same refusal (status, message and audit
+    entry) as a patient the user is not related to: the answer must not tell an unrelated user
+    whether somebody is registered here."""
+    found: Patient | None
+    if isinstance(patient, Patient):
+        found, nhs_number = patient, patient.nhs_number
+    else:
         nhs_number = normalise_nhs_number(patient)  # InvalidNhsNumber → 422 in the web layer
         found = session.scalar(select(Patient).where(Patient.nhs_number == nhs_number))
-        if found is None:
-            raise PatientNotFound("no patient with that NHS number in this ICS")
-        patient = found
-    reason = find_relationship(session, principal, patient)
-    if reason is None:
-        audit_refusal(session, principal, action, patient.nhs_number)
-        raise PatientAccessDenied(
-            "you have no legitimate relationship with this patient (registration, nomination, "
-            "admission, care home or open referral)"
-        )
-    audit_event(session, principal, action, patient, reason=reason)
-    return patient
+    reason = relationship_for(session, principal, found) if found is not None else None
+    if found is None or reason is None:
+        audit_refusal(session, principal, action, nhs_number)
+        raise PatientAccessDenied(NO_RELATIONSHIP)
+    audit_event(session, principal, action, found, reason=reason)
+    return found

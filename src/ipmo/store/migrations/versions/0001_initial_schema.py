@@ -460,12 +460,13 @@ def upgrade() -> None:
     sa.Column('parent_id', sa.Integer(), nullable=True),
     sa.Column('dms_checked_at', sa.DateTime(), nullable=True),
     sa.Column('dms_checked_by', sa.String(length=64), nullable=True),
+    sa.Column('no_relationship_reason', sa.String(length=200), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['parent_id'], ['referrals.id'], name=op.f('fk_referrals_parent_id_referrals')),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_referrals_patient_id_patients'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_referrals')),
-    sa.UniqueConstraint('message_id', name=op.f('uq_referrals_message_id')),
-    sa.UniqueConstraint('reference', name=op.f('uq_referrals_reference'))
+    sa.UniqueConstraint('reference', name=op.f('uq_referrals_reference')),
+    sa.UniqueConstraint('submitted_org_code', 'message_id', name=op.f('uq_referrals_submitted_org_code'))
     )
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_referrals_nhs_number'), ['nhs_number'], unique=False)
@@ -645,12 +646,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_referral_outbox_referral_id'), ['referral_id'], unique=False)
 
     op.create_table('referral_received_messages',
+    sa.Column('sender_org_code', sa.String(length=12), nullable=False),
     sa.Column('message_id', sa.String(length=100), nullable=False),
     sa.Column('referral_id', sa.Integer(), nullable=True),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('received_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['referral_id'], ['referrals.id'], name=op.f('fk_referral_received_messages_referral_id_referrals'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('message_id', name=op.f('pk_referral_received_messages'))
+    sa.PrimaryKeyConstraint('sender_org_code', 'message_id', name=op.f('pk_referral_received_messages'))
     )
     op.create_table('review_interventions',
     sa.Column('id', sa.Integer(), nullable=False),

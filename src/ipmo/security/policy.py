@@ -1,0 +1,134 @@
+"""The access policy: may this user see this patient? One rule, used for one patient and for lists.
+
+Each legitimate relationship is ONE predicate — an SQLAlchemy expression over the ``patients``
+table (EXISTS sub-queries for admissions and referrals) built for a principal. The same
+expressions answer both questions, so a list can never show a patient the record would refuse and
+the other way round (Medplum's AccessPolicy "criteria" idea: access rules are search criteria):
+
+- :func:`relationship_for` — the first relationship that holds for one patient (its name is what
+  the audit entry records), or ``None``;
+- :func:`visible_patients_filter` — a WHERE clause keeping exactly the patients with at least one
+  relationship (worklists, searches, anything that lists patients).
+
+The relationships (NHS England, "Legitimate relationships" in the Care Identity Service / SCR
+access model: direct care of the patient by the user's organisation):
+
+========================  ================================================================
+``ics-role``              the role's work is ICS-wide medicines safety (always audited)
+``registration``          the patient is registered with the user's practice
+``registration-pcn``      the patient's practice belongs to the user's PCN
+``nomination``            the patient nominated the user's pharmacy
+``care-home``             the patient lives in the user's care home
+``admission``             the patient was admitted to the user's trust
+``open-referral``         (referrals domain) an open referral was sent TO the user's
+                          organisation — the *receiver*; sending one gives nothing
+========================  ================================================================
+
+Domains add relationships without security importing them: ``ipmo/<domain>/hooks.py`` may offer
+``PATIENT_RELATIONSHIPS``, a list of :class:`Relationship`, tried after the built-in ones
+(:mod:`ipmo.hooks`, see docs/DOMAINS.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, case, exists, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from ipmo import hooks
+from ipmo.organisations.models import Organisation
+from ipmo.patients.models import Admission, Patient
+from ipmo.security.principal import Principal
+
+Criteria = Callable[[Principal], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """A named legitimate relationship: ``criteria(principal)`` is a boolean SQL expression over
+    :class:`Patient` (correlated sub-queries allowed) that holds for the patients it covers."""
+
+    name: str
+    criteria: Criteria
+
+
+def registered_with(principal: Principal, practice_code: ColumnElement[str | None]):
+    """``practice_code`` is the user's practice, or a practice of the user's PCN. Shared with the
+    referrals domain, whose referral lists follow the same registration rule."""
+    return or_(
+        practice_code == principal.org_code,
+        practice_code.in_(
+            select(Organisation.ods_code).where(Organisation.parent_code == principal.org_code)
+        ),
+    )
+
+
+def _ics_role(p: Principal) -> ColumnElement[bool]:
+    return true() if p.role.ics_wide_patient_access else false()
+
+
+def _registration(p: Principal) -> ColumnElement[bool]:
+    return Patient.practice_code == p.org_code
+
+
+def _registration_pcn(p: Principal) -> ColumnElement[bool]:
+    return Patient.practice_code.in_(
+        select(Organisation.ods_code).where(Organisation.parent_code == p.org_code)
+    )
+
+
+def _nomination(p: Principal) -> ColumnElement[bool]:
+    return Patient.nominated_pharmacy_code == p.org_code
+
+
+def _care_home(p: Principal) -> ColumnElement[bool]:
+    return Patient.care_home_code == p.org_code
+
+
+def _admission(p: Principal) -> ColumnElement[bool]:
+    return exists().where(Admission.patient_id == Patient.id, Admission.trust_code == p.org_code)
+
+
+BUILT_IN: tuple[Relationship, ...] = (
+    Relationship("ics-role", _ics_role),
+    Relationship("registration", _registration),
+    Relationship("registration-pcn", _registration_pcn),
+    Relationship("nomination", _nomination),
+    Relationship("care-home", _care_home),
+    Relationship("admission", _admission),
+)
+
+def relationships() -> Sequence[Relationship]:
+    """Every relationship, in the order they are tried (the first that holds names the access)."""
+    return (*BUILT_IN, *(r for offered in hooks.offered("PATIENT_RELATIONSHIPS") for r in offered))
+
+
+def any_holds(rules: Sequence[Relationship], principal: Principal) -> ColumnElement[bool]:
+    """WHERE clause: at least one of the rules holds (for lists)."""
+    return or_(*(r.criteria(principal) for r in rules))
+
+
+def first_holding(
+    session: Session,
+    rules: Sequence[Relationship],
+    principal: Principal,
+    row: ColumnElement[bool],
+) -> str | None:
+    """The name of the first rule that holds for the one row ``row`` selects (for one item).
+    One query: ``CASE WHEN <criteria 1> THEN 'name 1' WHEN … END`` over that row."""
+    which = case(*((r.criteria(principal), r.name) for r in rules), else_=None)
+    return session.scalar(select(which).where(row))
+
+
+def visible_patients_filter(principal: Principal) -> ColumnElement[bool]:
+    """WHERE clause over :class:`Patient`: the patients this principal may see."""
+    return any_holds(relationships(), principal)
+
+
+def relationship_for(session: Session, principal: Principal, patient: Patient) -> str | None:
+    """The first relationship that holds between the principal and this patient, or ``None``."""
+    if patient.id is None:
+        return None
+    return first_holding(session, relationships(), principal, Patient.id == patient.id)
