@@ -59,9 +59,9 @@ ROUTES = ("api", "form", "message")
 class App:
     def __init__(self, tmp):
         from ipmo.config import Settings
-        from ipmo.organisations.sample import seed_sample_ics
         from ipmo.security.users import seed_demo_users
         from ipmo.store import create_store_engine, init_store
+        from ipmo.synth.sample import seed_sample_ics
         from ipmo.web.app import create_app
 
         self.engine = create_store_engine(f"sqlite:///{tmp / 'store.sqlite3'}")

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from ipmo.organisations import Organisation
 from ipmo.patients import Patient
 from ipmo.security.access import audit_event
-from ipmo.security.principal import Principal
 from ipmo.security.policy import relationship_for
+from ipmo.security.principal import Principal
 
 
 def age_on(birth_date: date, on: date) -> int:

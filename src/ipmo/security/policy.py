@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, case, exists, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from ipmo import hooks
 from ipmo.organisations.models import Organisation
@@ -54,7 +54,10 @@ class Relationship:
     criteria: Criteria
 
 
-def registered_with(principal: Principal, practice_code: ColumnElement[str | None]):
+def registered_with(
+    principal: Principal,
+    practice_code: QueryableAttribute[str | None] | ColumnElement[str | None],
+) -> ColumnElement[bool]:
     """``practice_code`` is the user's practice, or a practice of the user's PCN. Shared with the
     referrals domain, whose referral lists follow the same registration rule."""
     return or_(
@@ -99,6 +102,7 @@ BUILT_IN: tuple[Relationship, ...] = (
     Relationship("care-home", _care_home),
     Relationship("admission", _admission),
 )
+
 
 def relationships() -> Sequence[Relationship]:
     """Every relationship, in the order they are tried (the first that holds names the access)."""
