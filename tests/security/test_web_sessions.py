@@ -172,3 +172,11 @@ def test_a_success_clears_the_username_count(clocked):
     assert _try(client, "gp", DEMO_PASSWORD, "token").status_code == 200
     for _ in range(MAX_FAILURES_PER_USER - 1):
         assert _try(client, "gp", "wrong", "token").status_code == 401
+
+
+def test_a_browser_without_the_token_gets_a_page_saying_what_to_do(client_as):
+    lead = client_as("workforce.lead")
+    lead.headers.pop("X-CSRF-Token")
+    r = lead.post("/plans", data={"name": "x"}, headers={"accept": "text/html"})
+    assert r.status_code == 403 and "This form has expired" in r.text
+    assert "reload the page" in r.text

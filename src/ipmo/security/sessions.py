@@ -20,6 +20,7 @@ import math
 import secrets
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ipmo.security.models import SignInFailures, WebSession
@@ -88,8 +89,14 @@ def record_failure(session: Session, username: str, address: str | None, now: da
     for key, _ in _keys(username, address):
         row = session.get(SignInFailures, key)
         if row is None:
-            session.add(SignInFailures(key=key, failures=1, window_start=now))
-        elif now >= row.window_start + WINDOW:
+            try:
+                with session.begin_nested():  # another request may be adding the same key
+                    session.add(SignInFailures(key=key, failures=1, window_start=now))
+                continue
+            except IntegrityError:
+                row = session.get(SignInFailures, key, populate_existing=True)
+                assert row is not None
+        if now >= row.window_start + WINDOW:
             row.failures, row.window_start = 1, now
         else:
             row.failures += 1

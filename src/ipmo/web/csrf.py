@@ -25,13 +25,14 @@ from jinja2 import pass_context
 from markupsafe import Markup, escape
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
 _SESSION_KEY = "csrf"
 _SAFE = ("GET", "HEAD", "OPTIONS")
+_EXPIRED = "the form has expired or did not come from this site; reload the page and try again"
 
 
 def csrf_token(session: dict[str, Any]) -> str:
@@ -60,6 +61,18 @@ def _refused(message: str) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=403)
 
 
+def _refused_page(scope: Scope) -> Response:
+    """For a browser: the NHS.UK error page, saying what to do."""
+    from ipmo.web.templating import render  # templating imports this module for csrf_field
+
+    return render(
+        Request(scope),
+        "error.html",
+        {"title": "This form has expired", "message": _EXPIRED},
+        status_code=403,
+    )
+
+
 class CsrfProtection:
     """Checks the token on unsafe cookie-authenticated requests. Sits inside SessionMiddleware
     (it needs the session) and inside RequestLimits (the body it may read is bounded)."""
@@ -84,9 +97,11 @@ class CsrfProtection:
             body = await _read_body(receive)
             sent = await _form_token(scope, body)
         if not (isinstance(expected, str) and sent and hmac.compare_digest(sent, expected)):
-            await _refused(
-                "the form has expired or did not come from this site; reload the page and try again"
-            )(scope, receive, send)
+            browser = "text/html" in headers.get("accept", "") and not scope["path"].startswith(
+                ("/api", "/fhir")
+            )
+            refusal = _refused_page(scope) if browser else _refused(_EXPIRED)
+            await refusal(scope, receive, send)
             return
         if body is None:
             await self.app(scope, receive, send)
