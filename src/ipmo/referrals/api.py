@@ -28,6 +28,12 @@ from ipmo.referrals import lifecycle as lc
 from ipmo.referrals import messaging as msg
 from ipmo.referrals import service as svc
 from ipmo.referrals.models import Referral
+from ipmo.referrals.schemas import (
+    ActivityFigures,
+    DmsReconciliation,
+    ReferralDetail,
+    ReferralRead,
+)
 from ipmo.referrals.visibility import involvement, referrals_filter
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
@@ -154,7 +160,7 @@ def list_visible(
     return rows
 
 
-@router.get("/api/referrals")
+@router.get("/api/referrals", response_model=list[ReferralRead])
 def list_referrals(
     status: str | None = None,
     service: str | None = None,
@@ -205,7 +211,7 @@ def open_referral(
     return ref
 
 
-@router.get("/api/referrals/{reference}")
+@router.get("/api/referrals/{reference}", response_model=ReferralDetail)
 def read_referral(
     reference: str,
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
@@ -296,7 +302,7 @@ class DmsCheckIn(VersionIn):
     issues: str | None = None
 
 
-@router.post("/api/referrals", status_code=201)
+@router.post("/api/referrals", status_code=201, response_model=ReferralRead)
 def create(
     body: NewReferralIn,
     principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
@@ -319,7 +325,7 @@ def _act(session: Session, principal: Principal, reference: str, fn, *args, **kw
     return referral_json(ref)
 
 
-@router.post("/api/referrals/{reference}/accept")
+@router.post("/api/referrals/{reference}/accept", response_model=ReferralRead)
 def accept(
     reference: str,
     body: VersionIn | None = None,
@@ -329,7 +335,7 @@ def accept(
     return _act(session, principal, reference, svc.accept, (body or VersionIn()).version)
 
 
-@router.post("/api/referrals/{reference}/start")
+@router.post("/api/referrals/{reference}/start", response_model=ReferralRead)
 def start(
     reference: str,
     body: VersionIn | None = None,
@@ -339,7 +345,7 @@ def start(
     return _act(session, principal, reference, svc.start, (body or VersionIn()).version)
 
 
-@router.post("/api/referrals/{reference}/outcome")
+@router.post("/api/referrals/{reference}/outcome", response_model=ReferralRead)
 def outcome(
     reference: str,
     body: OutcomeIn,
@@ -359,7 +365,7 @@ def outcome(
     )
 
 
-@router.post("/api/referrals/{reference}/escalate")
+@router.post("/api/referrals/{reference}/escalate", response_model=ReferralRead)
 def escalate(
     reference: str,
     body: EscalateIn,
@@ -381,7 +387,7 @@ def escalate(
     )
 
 
-@router.post("/api/referrals/{reference}/reject")
+@router.post("/api/referrals/{reference}/reject", response_model=ReferralRead)
 def reject(
     reference: str,
     body: ReasonIn,
@@ -391,7 +397,7 @@ def reject(
     return _act(session, principal, reference, svc.reject, body.reason or "not given", body.version)
 
 
-@router.post("/api/referrals/{reference}/cancel")
+@router.post("/api/referrals/{reference}/cancel", response_model=ReferralRead)
 def cancel(
     reference: str,
     body: ReasonIn | None = None,
@@ -402,7 +408,7 @@ def cancel(
     return _act(session, principal, reference, svc.cancel, b.reason, b.version)
 
 
-@router.post("/api/referrals/{reference}/dms-check")
+@router.post("/api/referrals/{reference}/dms-check", response_model=ReferralRead)
 def dms_check(
     reference: str,
     body: DmsCheckIn,
@@ -412,7 +418,7 @@ def dms_check(
     return _act(session, principal, reference, svc.record_dms_check, body.issues, body.version)
 
 
-@router.get("/api/referrals/{reference}/dms")
+@router.get("/api/referrals/{reference}/dms", response_model=DmsReconciliation)
 def dms_reconciliation(
     reference: str,
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
@@ -427,7 +433,7 @@ def dms_reconciliation(
     return reconcile_for(session, ref)
 
 
-@router.get("/api/referral-activity")
+@router.get("/api/referral-activity", response_model=list[ActivityFigures])
 def figures(
     by: str = "pharmacy",
     month: str | None = None,

@@ -1,0 +1,103 @@
+"""Response models of the referrals API (referrals/api.py), so /openapi.json describes every body.
+
+A referral holds the patient's NHS number and name: every read is relationship-checked and
+audited by the route (``open_referral``), never by these models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class ReferralRead(BaseModel):
+    """api.referral_json: the referral as the lists and every action answer it."""
+
+    reference: str
+    version: int  # send it back with an action (optimistic concurrency)
+    service: str
+    status: str  # FHIR Task.status
+    outcome: str | None  # Task.businessStatus
+    outcome_reason: str | None
+    outcome_note: str | None
+    escalated_to: str | None
+    sender: str
+    pharmacy: str | None
+    routing_basis: str | None
+    nhs_number: str | None
+    patient_name: str
+    practice: str | None
+    created_at: datetime
+    accept_by: datetime
+    due_by: datetime
+    accepted_at: datetime | None
+    completed_at: datetime | None
+    overdue: bool
+    escalations: int
+
+
+class ReferralEventRead(BaseModel):
+    at: datetime
+    kind: str
+    status: str | None
+    org: str
+    by: str
+
+
+class DischargeItemRead(BaseModel):
+    name: str
+    change: str  # started | stopped | changed | unchanged
+    dose_text: str | None
+    note: str | None
+
+
+class ReferralDetail(ReferralRead):
+    summary: str | None  # the sender's clinical narrative
+    events: list[ReferralEventRead]
+    discharge_items: list[DischargeItemRead]
+
+
+class DmsLine(BaseModel):
+    name: str
+    dmd_code: str | None
+    dose_text: str | None
+    change: str | None
+
+
+class DmsFinding(BaseModel):
+    name: str
+    kind: str
+    action: str
+    discharge_dose: str | None
+    community_dose: str | None
+
+
+class DmsReconciliation(BaseModel):
+    """dms.reconcile_for: the discharge list against the community list, with findings."""
+
+    reference: str
+    compared_with: str | None  # one-medication-record | gp-repeat-medication
+    discharge_items: list[DmsLine]
+    findings: list[DmsFinding]
+    checked_at: datetime | None
+    checked_by: str | None
+
+
+class ActivityFigures(BaseModel):
+    """figures.summarise for one group (pharmacy, place or service) of referrals."""
+
+    group: str | None
+    name: str | None
+    referrals: int
+    by_service: dict[str, int]
+    by_source: dict[str, int]
+    open: int
+    completed: int
+    completion_rate: float | None
+    median_minutes_to_accept: float | None
+    median_minutes_to_complete: float | None
+    no_supply: int
+    no_supply_rate: float | None
+    no_supply_reasons: dict[str, int]
+    escalations: int
