@@ -322,3 +322,29 @@ def test_validation_errors_do_not_echo_large_bodies(bearer):
     # a short refused value is still shown, so the sender can see what was wrong
     r = client.get("/api/referrals?limit=abc")
     assert r.status_code == 422 and r.json()["detail"][0]["input"] == "abc"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("", {"purpose": {"a": 1}}),
+        ("", {"objectives": [1]}),
+        ("", {"objectives": "abc"}),
+        ("", {"stakeholders": [{"name": "n", "engagement": "inform", "notes": [1]}]}),
+        ("/{id}/stakeholders", {"name": "n", "engagement": "inform", "organisation": {"a": 1}}),
+        ("/{id}/stakeholders", {"name": "n", "engagement": "inform", "notes": [1, 2]}),
+        ("/{id}/stakeholders", {"name": {"a": 1}, "engagement": "inform"}),
+        ("/{id}/objectives", {"title": "t", "owner": "o", "metric": {"a": 1}}),
+    ],
+)
+def test_plan_fields_of_the_wrong_type_are_refused_naming_them(bearer, path, body):
+    client = bearer("workforce.lead")
+    plan = {"title": "P", "owner": "o", "start_date": "2026-01-01", "end_date": "2026-12-31"}
+    plan_id = client.post("/api/plans", json=plan).json()["id"]
+    before = client.get("/api/plans").json()
+    payload = {**plan, **body} if not path else body
+    r = client.post("/api/plans" + path.replace("{id}", str(plan_id)), json=payload)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert any(key in detail for key in body) or "notes must be text" in detail, detail
+    assert client.get("/api/plans").json() == before  # nothing written

@@ -7,6 +7,7 @@ unknown metric id is refused the same way everywhere, before anything is written
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
@@ -34,10 +35,21 @@ def _date(value: Any, what: str) -> date:
 
 
 def _text(data: dict, key: str, where: str) -> str:
-    value = str(data.get(key) or "").strip()
+    value = (_optional_text(data, key, where) or "").strip()
     if not value:
         raise PlanError(f"{where}: {key} is required")
     return value
+
+
+def _optional_text(data: dict, key: str, where: str) -> str | None:
+    """A text field: a string (numbers are taken as written); an object or a list is refused
+    with the field's name (it reached the database and failed there, a 500)."""
+    value = data.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise PlanError(f"{where}: {key} must be text")
 
 
 def create_plan(session: Session, data: dict, on: date | None = None) -> Plan:
@@ -48,7 +60,7 @@ def create_plan(session: Session, data: dict, on: date | None = None) -> Plan:
     plan = Plan(
         title=_text(data, "title", "plan"),
         owner=_text(data, "owner", "plan"),
-        purpose=data.get("purpose"),
+        purpose=_optional_text(data, "purpose", "plan"),
         start_date=_date(data.get("start_date"), "plan start_date"),
         end_date=_date(data.get("end_date"), "plan end_date"),
     )
@@ -56,14 +68,14 @@ def create_plan(session: Session, data: dict, on: date | None = None) -> Plan:
         raise PlanError("plan: end_date must be after start_date")
     session.add(plan)
     session.flush()
-    for i, obj in enumerate(data.get("objectives") or [], start=1):
+    for i, obj in enumerate(_items(data, "objectives", "plan"), start=1):
         try:
             objective = add_objective(session, plan, obj, on=on)
-            for cycle in obj.get("pdsa") or []:
+            for cycle in _items(obj, "pdsa", "objective"):
                 add_cycle(session, objective, cycle)
         except PlanError as exc:
             raise PlanError(f"objective {i}: {exc}") from None
-    for i, sh in enumerate(data.get("stakeholders") or [], start=1):
+    for i, sh in enumerate(_items(data, "stakeholders", "plan"), start=1):
         try:
             add_stakeholder(session, plan, sh)
         except PlanError as exc:
@@ -74,7 +86,7 @@ def create_plan(session: Session, data: dict, on: date | None = None) -> Plan:
 
 def add_objective(session: Session, plan: Plan, data: dict, on: date | None = None) -> Objective:
     metric_id = _text(data, "metric", "objective")
-    scope = (data.get("scope") or None) and str(data["scope"]).strip()
+    scope = (_optional_text(data, "scope", "objective") or "").strip() or None
     try:
         _p, _n, metric = metrics.resolve(session, metric_id)
     except metrics.MetricError as exc:
@@ -117,11 +129,22 @@ def add_objective(session: Session, plan: Plan, data: dict, on: date | None = No
     return objective
 
 
+def _items(data: dict, key: str, where: str) -> list[dict]:
+    """A list of objects (objectives, PDSA cycles, stakeholders), or a refusal naming it."""
+    value = data.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise PlanError(f"{where}: {key} must be a list of objects")
+    return value
+
+
 def _number(value: Any, what: str) -> float:
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise PlanError(f"{what} {value!r} is not a number") from None
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise PlanError(f"{what} is not a number") from None
+    if not math.isfinite(number):  # inf/nan cannot be stored as JSON or compared
+        raise PlanError(f"{what} is not a finite number")
+    return number
 
 
 def add_cycle(session: Session, objective: Objective, data: dict) -> PdsaCycle:
@@ -134,10 +157,10 @@ def add_cycle(session: Session, objective: Objective, data: dict) -> PdsaCycle:
         title=_text(data, "title", "PDSA cycle"),
         started_on=started,
         ended_on=ended,
-        plan_note=str(data.get("plan") or ""),
-        do_note=str(data.get("do") or ""),
-        study_note=str(data.get("study") or ""),
-        act_note=str(data.get("act") or ""),
+        plan_note=_optional_text(data, "plan", "PDSA cycle") or "",
+        do_note=_optional_text(data, "do", "PDSA cycle") or "",
+        study_note=_optional_text(data, "study", "PDSA cycle") or "",
+        act_note=_optional_text(data, "act", "PDSA cycle") or "",
     )
     session.add(cycle)
     session.flush()
@@ -153,11 +176,11 @@ def add_stakeholder(session: Session, plan: Plan, data: dict) -> Stakeholder:
     sh = Stakeholder(
         plan_id=plan.id,
         name=_text(data, "name", "stakeholder"),
-        organisation=data.get("organisation"),
-        interest=data.get("interest"),
+        organisation=_optional_text(data, "organisation", "stakeholder"),
+        interest=_optional_text(data, "interest", "stakeholder"),
         engagement=engagement,
         last_engaged=last,
-        notes=data.get("notes"),
+        notes=_optional_text(data, "notes", "stakeholder"),
     )
     session.add(sh)
     session.flush()
