@@ -25,15 +25,19 @@ def test_pharmacist_reconciles_on_the_record_page(page, live_server, tmp_path):
     page.get_by_role("link", name="Medication records").click()
     page.get_by_label("NHS number").fill("999 000 0018")
     page.get_by_role("button", name="Open record").click()
-    page.get_by_label("Current on (index date)").fill("2025-06-01")
+    page.get_by_label("Day").fill("1")
+    page.get_by_label("Month").fill("6")
+    page.get_by_label("Year").fill("2025")
     page.get_by_role("button", name="Show").click()
     for path in (gp, hosp):
         page.get_by_label("FHIR R4 or STU3 bundle (JSON or XML), or CSV").set_input_files(str(path))
         page.get_by_role("button", name="Add source").click()
         assert page.get_by_text("Source added to the record.").is_visible()
     table = page.locator("#medicines")
-    assert table.get_by_role("columnheader", name="gp:A10001").is_visible()
-    assert table.get_by_role("columnheader", name="hospital:RXX").is_visible()
+    assert table.get_by_role("columnheader", name="Riverside Medical Centre GP record").is_visible()
+    assert table.get_by_role(
+        "columnheader", name="Example Teaching Hospitals NHS Trust Hospital record"
+    ).is_visible()
     assert page.locator("tr.ipmo-flagged").count() == 2  # warfarin omitted, amlodipine dose
     assert serious_accessibility_violations(page) == []
     card = page.locator(".nhsuk-card", has_text="Omission: Warfarin")

@@ -44,3 +44,82 @@ def test_organisations_not_involved_get_a_refusal_page(mod, sample_ics):
     r = mod.client("hospital.pharmacist").get(f"/referrals/{ref}", headers={"accept": "text/html"})
     assert r.status_code == 403 and "not involved" in r.text
     assert ref not in mod.client("hospital.pharmacist").get("/referrals").text
+
+
+def _version(html: str) -> int:
+    return int(html.split('name="version" value="')[1].split('"')[0])
+
+
+def test_referral_pages_show_names_with_codes_on_hover(mod, sample_ics):
+    import re
+
+    ref = _send(mod)
+    page = mod.client("community.pharmacist").get(f"/referrals/{ref}").text
+    assert '<abbr title="urgent-repeat-supply">Urgent repeat medicine supply</abbr>' in page
+    assert '<abbr title="NHS111">NHS 111 (Example ICS)</abbr>' in page
+    assert '<abbr title="FA001">Riverside Pharmacy</abbr>' in page
+    assert '<abbr title="received">Opened by the pharmacy</abbr>' in page
+    # NHS.UK style dates: "7 December 2026 at 2:05pm", never ISO or "07 Dec"
+    assert re.search(r"\d{1,2} [A-Z][a-z]+ \d{4} at \d{1,2}:\d{2}[ap]m", page)
+    assert not re.search(r"\d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}", page)
+    inbox = mod.client("community.pharmacist").get("/referrals/inbox").text
+    assert '<abbr title="NHS111">NHS 111 (Example ICS)</abbr>' in inbox
+    assert "Urgent repeat medicine supply" in inbox
+
+
+def test_confirmation_panels_after_accept_and_outcome(mod, sample_ics):
+    ref = _send(mod)
+    pharmacist = mod.client("community.pharmacist")
+    version = _version(pharmacist.get(f"/referrals/{ref}").text)
+    r = pharmacist.post(f"/referrals/{ref}/accept", data={"version": version})
+    assert r.url.query == b"done=accepted" or "done=accepted" in str(r.url)
+    assert 'class="nhsuk-panel"' in r.text and "Referral accepted" in r.text
+    r = pharmacist.post(
+        f"/referrals/{ref}/outcome",
+        data={"version": _version(r.text), "outcome": "supplied", "note": "7 days"},
+    )
+    assert "Outcome recorded" in r.text and "Supplied." in r.text
+    # a conflict shows the error, not a confirmation
+    stale = pharmacist.post(f"/referrals/{ref}/accept", data={"version": version})
+    assert stale.status_code == 409 and 'class="nhsuk-panel"' not in stale.text
+
+
+def test_sending_from_the_form_confirms_with_the_deadline(mod, sample_ics):
+    r = mod.client("gp").post(
+        "/referrals/new",
+        data={
+            "nhs_number": "9990000018",
+            "service": "pharmacy-first",
+            "summary": "Sore throat, 3 days",
+        },
+    )
+    assert r.status_code == 200 and "Referral sent" in r.text and "to accept it" in r.text
+
+
+def test_cancelling_asks_first_and_needs_a_reason(mod, sample_ics):
+    from .apihelpers import referrals
+
+    ref = _send(mod)
+    sender = mod.client("nhs111")
+    page = sender.get(f"/referrals/{ref}").text
+    assert f'href="/referrals/{ref}/cancel"' in page  # a link to the confirmation step
+    confirm = sender.get(f"/referrals/{ref}/cancel")
+    assert confirm.status_code == 200
+    assert "Are you sure you want to cancel this referral?" in confirm.text
+    version = _version(confirm.text)
+    r = sender.post(f"/referrals/{ref}/cancel", data={"version": version, "reason": "  "})
+    assert r.status_code == 422 and 'href="#reason"' in r.text
+    assert [x.status for x in referrals(sample_ics) if x.reference == ref] == ["requested"]
+    r = sender.post(
+        f"/referrals/{ref}/cancel", data={"version": version, "reason": "GP issued a prescription"}
+    )
+    assert r.status_code == 200 and "Referral cancelled" in r.text
+    assert "GP issued a prescription" in r.text
+    (cancelled,) = [x for x in referrals(sample_ics) if x.reference == ref]
+    assert (cancelled.status, cancelled.outcome_note) == ("cancelled", "GP issued a prescription")
+
+
+def test_only_the_referrer_reaches_the_cancel_step(mod, sample_ics):
+    ref = _send(mod)
+    r = mod.client("community.pharmacist").get(f"/referrals/{ref}/cancel")
+    assert r.status_code == 403

@@ -1,6 +1,7 @@
 """Finding a patient (NHS number, or name + date of birth within the user's relationships, every
 shown patient audited) and the patient banner on every patient page (issue 14)."""
 
+import re
 from datetime import date
 
 from sqlalchemy import select
@@ -141,3 +142,37 @@ def test_banner_age_is_on_the_day_asked(sample_ics):
         b = banner(s, "9990000018", today=date(2026, 2, 28))
         assert (b["age"], b["nhs_number_display"]) == (85, "999 000 0018")
         assert banner(s, "9990000018", today=date(2026, 3, 1))["age"] == 86
+
+
+def test_record_index_date_is_typed_in_the_nhs_date_input(client_as):
+    c = client_as("pcn.pharmacist")
+    url = "/records/patients/9990000018"
+    r = c.get(
+        url, params={"as_of[day]": "1", "as_of[month]": "6", "as_of[year]": "2025"}, headers=HTML
+    )
+    assert r.status_code == 200
+    for part, value in (("day", "1"), ("month", "6"), ("year", "2025")):
+        assert re.search(rf'name="as_of\[{part}\]"[^>]*value="{value}"', r.text), part
+    r = c.get(
+        url, params={"as_of[day]": "31", "as_of[month]": "2", "as_of[year]": "2025"}, headers=HTML
+    )
+    assert r.status_code == 422 and "Date must be a real date" in r.text
+
+
+def test_review_follow_up_date_is_typed_in_the_nhs_date_input(client_as):
+    c = client_as("pcn.pharmacist")
+    form = {"shared_decision": "Carry on", "decision_with": "patient"}
+    bad = {
+        "follow_up_date[day]": "30",
+        "follow_up_date[month]": "2",
+        "follow_up_date[year]": "2031",
+    }
+    r = c.post("/review/patients/9990000018", data={**form, **bad}, headers=HTML)
+    assert r.status_code == 422 and "Follow-up date must be a real date" in r.text
+    good = {
+        "follow_up_date[day]": "1",
+        "follow_up_date[month]": "3",
+        "follow_up_date[year]": "2031",
+    }
+    r = c.post("/review/patients/9990000018", data={**form, **good}, headers=HTML)
+    assert r.status_code == 200 and "follow up 1 March 2031" in r.text

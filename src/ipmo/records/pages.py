@@ -8,10 +8,12 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ipmo.fhir.versions import FhirInputError
 from ipmo.lookup import banner
+from ipmo.organisations.models import Organisation
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
 from ipmo.records.adapters import load_source
 from ipmo.records.models import DecisionAction
@@ -29,6 +31,7 @@ from ipmo.records.service import (
 from ipmo.records.terminology import default_dictionary
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
+from ipmo.web.dates import DateInputError, parse_date_input
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
 from ipmo.web.params import RowId
@@ -86,6 +89,7 @@ def _page(
         {
             "nhs": nhs_number,
             "banner": banner(session, nhs_number),
+            "source_names": source_names(session, rec.sources),
             "view": view,
             "rec": rec,
             "as_of": as_of.isoformat(),
@@ -132,13 +136,24 @@ def show(
         "ingested": "Source added to the record.",
         "unchanged": "That source was already on the record; nothing changed.",
     }
+    day, error = _as_of(as_of), None
+    q = request.query_params
+    try:  # the NHS.UK date input (three fields) wins over ?as_of=YYYY-MM-DD
+        typed = parse_date_input(
+            q.get("as_of[day]", ""), q.get("as_of[month]", ""), q.get("as_of[year]", ""), "Date"
+        )
+        day = typed or day
+    except DateInputError as exc:
+        error = str(exc)
     return _page(
         request,
         session,
         principal,
         patient.nhs_number,
-        _as_of(as_of),
+        day,
         notice=messages.get(notice or ""),
+        error=error,
+        status=422 if error else 200,
     )
 
 
@@ -303,3 +318,29 @@ def post_reject(
         )
     url = f"/records/patients/{patient.nhs_number}?as_of={index.isoformat()}&notice=rejected"
     return RedirectResponse(url, status_code=303)
+
+
+SOURCE_KINDS = {
+    "gp": "GP record",
+    "pharmacy": "Pharmacy record",
+    "hospital": "Hospital record",
+    "specialist": "Specialist record",
+}
+
+
+def source_names(session: Session, labels: list[str]) -> dict[str, tuple[str, str]]:
+    """``"gp:A10001#2"`` → ("Riverside Medical Centre", "GP record (2)"): what a column of the
+    record is headed by (the label itself stays on hover and in the FHIR/CSV)."""
+    codes = {label.split(":", 1)[-1].split("#", 1)[0] for label in labels}
+    names = dict(
+        session.execute(
+            select(Organisation.ods_code, Organisation.name).where(Organisation.ods_code.in_(codes))
+        ).all()
+    )
+    out = {}
+    for label in labels:
+        kind, _, rest = label.partition(":")
+        code, _, copy = rest.partition("#")
+        title = SOURCE_KINDS.get(kind, kind.capitalize() + " record")
+        out[label] = (names.get(code, code or label), f"{title} ({copy})" if copy else title)
+    return out

@@ -13,9 +13,11 @@ from ipmo.organisations.models import Organisation, OrgKind
 from ipmo.referrals import lifecycle as lc
 from ipmo.referrals import service as svc
 from ipmo.referrals.api import is_overdue, list_visible, open_referral
+from ipmo.referrals.labels import LABELS
 from ipmo.referrals.services import RULES, rule_for
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
+from ipmo.security.errors import Forbidden
 from ipmo.store import utcnow
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
@@ -60,6 +62,10 @@ def _services_for(session: Session, principal: Principal) -> list[tuple[str, str
     ]
 
 
+def _org_names(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(Organisation.ods_code, Organisation.name)).all())
+
+
 def _service_title(service: str) -> str:
     try:
         return rule_for(service).title
@@ -96,6 +102,8 @@ def track(
             "now": utcnow(),
             "is_overdue": is_overdue,
             "inbox": False,
+            "L": LABELS,
+            "names": _org_names(session),
         },
     )
 
@@ -119,6 +127,8 @@ def inbox(
             "now": utcnow(),
             "is_overdue": is_overdue,
             "inbox": True,
+            "L": LABELS,
+            "names": _org_names(session),
         },
     )
 
@@ -140,6 +150,8 @@ def for_patient(
         "is_overdue": is_overdue,
         "inbox": False,
         "banner": banner(session, patient),
+        "L": LABELS,
+        "names": _org_names(session),
     }
     return render(request, "referrals/list.html", ctx)
 
@@ -201,7 +213,7 @@ def send(
         }
         return render(request, "referrals/new.html", ctx, status_code=422)
     session.commit()
-    return RedirectResponse(f"/referrals/{ref.reference}", status_code=303)
+    return RedirectResponse(f"/referrals/{ref.reference}?done=sent", status_code=303)
 
 
 @router.get("/referrals/{reference}")
@@ -211,6 +223,7 @@ def show(
     error: str | None = None,
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
     session: Session = Depends(db_session),
+    done: str | None = None,
 ):
     ref = open_referral(session, principal, reference, "referral.read")
     if not hasattr(ref, "reference"):
@@ -229,9 +242,11 @@ def show(
         from ipmo.referrals.dms import reconcile_for
 
         dms = reconcile_for(session, ref)
-    org_names = dict(session.execute(select(Organisation.ods_code, Organisation.name)).all())
+    org_names = _org_names(session)
     ctx = {
         "r": ref,
+        "L": LABELS,
+        "done": done if not error else None,
         "banner": referral_banner(session, principal, ref),
         "service_title": _service_title(ref.service),
         "back": {"href": "/referrals/inbox", "text": "Referral inbox"}
@@ -253,7 +268,9 @@ def show(
     return render(request, "referrals/show.html", ctx, status_code=409 if error else 200)
 
 
-def _do(request: Request, session: Session, principal: Principal, reference: str, fn, *args):
+def _do(
+    request: Request, session: Session, principal: Principal, reference: str, fn, *args, done: str
+):
     ref = open_referral(session, principal, reference, "referral.open")
     if not hasattr(ref, "reference"):
         return ref
@@ -263,7 +280,7 @@ def _do(request: Request, session: Session, principal: Principal, reference: str
         session.rollback()
         return show(request, reference, str(exc), principal, session)
     session.commit()
-    return RedirectResponse(f"/referrals/{reference}", status_code=303)
+    return RedirectResponse(f"/referrals/{reference}?done={done}", status_code=303)
 
 
 @router.post("/referrals/{reference}/accept")
@@ -274,7 +291,7 @@ def accept(
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
     session: Session = Depends(db_session),
 ):
-    return _do(request, session, principal, reference, svc.accept, version)
+    return _do(request, session, principal, reference, svc.accept, version, done="accepted")
 
 
 @router.post("/referrals/{reference}/outcome")
@@ -300,6 +317,7 @@ def outcome(
         note,
         escalate_to or None,
         version,
+        done="outcome",
     )
 
 
@@ -312,7 +330,16 @@ def dms_check(
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
     session: Session = Depends(db_session),
 ):
-    return _do(request, session, principal, reference, svc.record_dms_check, issues, version)
+    return _do(
+        request,
+        session,
+        principal,
+        reference,
+        svc.record_dms_check,
+        issues,
+        version,
+        done="dms-checked",
+    )
 
 
 @router.post("/referrals/{reference}/cancel")
@@ -324,4 +351,44 @@ def cancel(
     principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
     session: Session = Depends(db_session),
 ):
-    return _do(request, session, principal, reference, svc.cancel, reason, version)
+    if not reason.strip():
+        ref = open_referral(session, principal, reference, "referral.open")
+        if not hasattr(ref, "reference"):
+            return ref
+        error = "Enter why you are cancelling this referral"
+        return _cancel_page(request, session, principal, ref, error, reason)
+    reason = reason.strip()
+    return _do(
+        request, session, principal, reference, svc.cancel, reason, version, done="cancelled"
+    )
+
+
+@router.get("/referrals/{reference}/cancel")
+def confirm_cancel(
+    request: Request,
+    reference: str,
+    principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
+    session: Session = Depends(db_session),
+):
+    """The confirmation step: cancelling tells the pharmacy to stop, so it asks first and
+    needs a reason (the pharmacy and the GP practice see it)."""
+    ref = open_referral(session, principal, reference, "referral.read")
+    if not hasattr(ref, "reference"):
+        return ref
+    return _cancel_page(request, session, principal, ref, None, "")
+
+
+def _cancel_page(request, session, principal, ref, error: str | None, reason: str):
+    if principal.org_code not in (ref.sender_org_code, ref.submitted_org_code):
+        raise Forbidden("only the organisation that sent a referral can cancel it")
+    ctx = {
+        "r": ref,
+        "L": LABELS,
+        "names": _org_names(session),
+        "banner": referral_banner(session, principal, ref),
+        "back": {"href": f"/referrals/{ref.reference}", "text": "Back to the referral"},
+        "error": error,
+        "reason": reason,
+        "open": ref.status in lc.OPEN,
+    }
+    return render(request, "referrals/cancel.html", ctx, status_code=422 if error else 200)

@@ -11,12 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ipmo.lookup import banner
+from ipmo.organisations.models import Organisation
 from ipmo.review import service
 from ipmo.review.api import review_json, worklist_rows
 from ipmo.review.check import check
 from ipmo.review.models import InterventionKind, MedicationReview
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
+from ipmo.web.dates import parse_date_input
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
 from ipmo.web.params import DB_INT_MAX
@@ -62,6 +64,7 @@ def worklist_page(
         "review/worklist.html",
         {
             "rows": rows,
+            "names": dict(session.execute(select(Organisation.ods_code, Organisation.name)).all()),
             "filters": {
                 "practice": practice,
                 "care_home": care_home,
@@ -118,7 +121,9 @@ def record_page(
     detail: str = Form(""),
     shared_decision: str = Form(""),
     decision_with: str = Form("patient"),
-    follow_up_date: str = Form(""),
+    follow_day: str = Form("", alias="follow_up_date[day]"),
+    follow_month: str = Form("", alias="follow_up_date[month]"),
+    follow_year: str = Form("", alias="follow_up_date[year]"),
     principal: Principal = Depends(require(Activity.REVIEW_RECORD)),
     session: Session = Depends(db_session),
 ):
@@ -128,7 +133,7 @@ def record_page(
     try:
         if not shared_decision.strip():
             raise ValueError("Describe the decision shared with the patient or carer")
-        follow = date.fromisoformat(follow_up_date) if follow_up_date else None
+        follow = parse_date_input(follow_day, follow_month, follow_year, "Follow-up date")
         review = service.record_review(
             session,
             principal,
