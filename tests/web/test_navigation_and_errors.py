@@ -66,6 +66,7 @@ def test_forbidden_area_is_an_nhs_page(client_as):
 
 def test_server_error_is_an_nhs_page_for_browsers(sample_ics, app_settings):
     from fastapi.testclient import TestClient
+    from tests.web_session import sign_in
 
     from ipmo.security.users import DEMO_PASSWORD
     from ipmo.web.app import create_app
@@ -81,7 +82,7 @@ def test_server_error_is_an_nhs_page_for_browsers(sample_ics, app_settings):
         raise RuntimeError("broken on purpose")
 
     with TestClient(app, raise_server_exceptions=False) as c:
-        c.post("/sign-in", data={"username": "gp", "password": DEMO_PASSWORD})
+        assert sign_in(c, "gp", DEMO_PASSWORD).status_code == 303
         r = c.get("/boom", headers=HTML)
         assert r.status_code == 500 and "there is a problem with the service" in r.text
         assert "broken on purpose" not in r.text
