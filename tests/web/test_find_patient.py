@@ -176,3 +176,31 @@ def test_review_follow_up_date_is_typed_in_the_nhs_date_input(client_as):
     }
     r = c.post("/review/patients/9990000018", data={**form, **good}, headers=HTML)
     assert r.status_code == 200 and "follow up 1 March 2031" in r.text
+
+
+def test_too_many_matches_are_cut_and_said(sample_ics):
+    """More than MAX_SHOWN visible matches: the first MAX_SHOWN, and it says there are more."""
+    from ipmo.lookup.service import MAX_SHOWN, search
+    from ipmo.patients import Patient
+    from ipmo.security.principal import Principal
+    from ipmo.security.users import DEMO_PASSWORD, authenticate
+
+    with session_scope(sample_ics) as s:
+        for i in range(MAX_SHOWN + 1):
+            s.add(
+                Patient(
+                    nhs_number=f"{9000000000 + i:010d}",
+                    given_name=f"Twin{i}",
+                    family_name="Smithson",
+                    birth_date=date(1940, 3, 1),
+                    sex="female",
+                    practice_code="A10001",
+                )
+            )
+        s.flush()
+        principal: Principal = authenticate(s, "pcn.pharmacist", DEMO_PASSWORD)
+        result = search(s, principal, family_name="smith", birth_date=date(1940, 3, 1))
+        assert result.too_many and len(result.patients) == MAX_SHOWN
+        hospital = authenticate(s, "hospital.pharmacist", DEMO_PASSWORD)
+        none = search(s, hospital, family_name="smith", birth_date=date(1940, 3, 1))
+        assert (none.patients, none.too_many) == ([], False)

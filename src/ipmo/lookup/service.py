@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ipmo.organisations import Organisation
 from ipmo.patients import Patient
 from ipmo.security.access import audit_event
-from ipmo.security.policy import relationship_for
+from ipmo.security.policy import relationship_for, visible_patients_filter
 from ipmo.security.principal import Principal
 
 
@@ -43,9 +43,8 @@ def summary(session: Session, patient: Patient, today: date | None = None) -> di
 
 # ---- finding a patient -------------------------------------------------------------------
 
-# A name + date of birth search reads at most this many candidates before the relationship
-# check; more than that is a search too vague to show anyone (PDS likewise refuses wide searches).
-MAX_CANDIDATES = 200
+# More matches than this is a search too vague to be useful (PDS likewise refuses wide searches):
+# the page asks for more of the name.
 MAX_SHOWN = 50
 
 
@@ -83,24 +82,21 @@ def search(
         raise SearchError("Enter the patient's last name (or part of it)")
     if birth_date is None:
         raise SearchError("Enter the patient's date of birth")
-    q = select(Patient).where(Patient.birth_date == birth_date)
+    # the relationship rules as SQL (security.policy): only patients the user may see are read
+    q = select(Patient).where(Patient.birth_date == birth_date, visible_patients_filter(principal))
     if family:
         q = q.where(func.lower(Patient.family_name).like(_like_term(family), escape="\\"))
     if given:
         q = q.where(func.lower(Patient.given_name).like(_like_term(given), escape="\\"))
-    candidates = list(
-        session.scalars(q.order_by(Patient.family_name, Patient.given_name).limit(MAX_CANDIDATES))
+    matches = list(
+        session.scalars(q.order_by(Patient.family_name, Patient.given_name).limit(MAX_SHOWN + 1))
     )
+    too_many = len(matches) > MAX_SHOWN
     found: list[dict] = []
-    for patient in candidates:
-        reason = relationship_for(session, principal, patient)
-        if reason is None:
-            continue
-        if len(found) == MAX_SHOWN:
-            break
+    for patient in matches[:MAX_SHOWN]:
+        reason = relationship_for(session, principal, patient)  # the name the audit records
         audit_event(session, principal, "patient.search", patient, reason=reason)
         found.append(banner(session, patient, today))
-    too_many = len(candidates) == MAX_CANDIDATES or len(found) == MAX_SHOWN
     audit_event(
         session, principal, "patient.search", detail={"by": "name-dob", "shown": len(found)}
     )
