@@ -437,3 +437,32 @@ def test_spec_conformance_command_json_and_table(shared_dir, tmp_path):
     assert claim["result"] == "rejected" and "Claim" in claim["detail"]
     r = runner.invoke(app, ["records", "conformance", str(tmp_path)])
     assert r.exit_code == 0 and "3 files: 2 load (5 lines, 4 current), 1 rejected" in r.stdout
+
+
+def test_spec_organisations_table_decides_kind_and_page_shows_what_is_left_out(client_as):
+    ada = "9990000018"  # registered at A10001, a practice in the sample ICS
+    c = client_as("pcn.pharmacist")
+    payload = bundle(
+        request("r1", authoredOn="2025-05-01"),
+        request("r2", authoredOn="2019-05-01", courseOfTherapyType={"coding": [{"code": "acute"}]}),
+        request("r3", status="entered-in-error", authoredOn="2025-05-01"),
+    ).replace(NHS, ada)
+    r = c.post(
+        f"/api/records/patients/{ada}/sources",
+        content=payload,
+        params={"source_org_code": "A10001"},
+        headers={"content-type": "application/fhir+json"},
+    )
+    assert r.status_code == 201, r.text
+    body = c.get(f"/api/records/patients/{ada}", params={"as_of": "2025-06-01"}).json()
+    (kind,) = body["source_kinds"]
+    assert kind["kind"] == "gp" and kind["why"] == "A10001 is a practice in the organisations table"
+    assert [n["clause"] for n in body["not_current"]] == ["A1-old"]
+    assert [n["reason"] for n in body["not_used"]] == ["entered in error"]
+    html = c.get(f"/records/patients/{ada}", params={"as_of": "2025-06-01"}).text
+    assert 'id="not-current"' in html and "FCI A1: acute with no end date" in html
+    assert 'id="not-used"' in html and "entered in error" in html
+    assert "in the organisations table" in html
+    fhir = c.get("/fhir/R4/List", params={"patient": ada}).json()
+    notes = json.dumps(fhir)
+    assert "not used: gp:A10001" in notes and "entered in error" in notes
