@@ -348,3 +348,27 @@ def test_plan_fields_of_the_wrong_type_are_refused_naming_them(bearer, path, bod
     detail = r.json()["detail"]
     assert any(key in detail for key in body) or "notes must be text" in detail, detail
     assert client.get("/api/plans").json() == before  # nothing written
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"wte": 10**400},
+        {"wte": True},
+        {"band": {"a": 1}},
+        {"title": ["x"]},
+        {"independent_prescriber": {"a": 1}},
+        {"prescriber_scope": {"a": 1}},
+        {"end_date": 5},
+    ],
+)
+def test_post_edits_of_the_wrong_type_are_refused_naming_the_field(bearer, change):
+    from tests.workforce.helpers import csv_text, row
+
+    client = bearer("workforce.lead")
+    client.post("/api/workforce/import", content=csv_text(row()).encode())
+    before = client.get("/api/workforce/posts").json()
+    r = client.patch("/api/workforce/posts/A1", json=change)
+    assert r.status_code == 422, r.text
+    assert next(iter(change)) in r.json()["detail"]
+    assert client.get("/api/workforce/posts").json() == before

@@ -95,6 +95,16 @@ def create_post(session: Session, form: Mapping[str, str]) -> Post:
     ).one()
 
 
+_TYPES: dict[str, tuple[type, ...]] = {
+    "wte": (int, float, str),
+    "band": (str, type(None)),
+    "title": (str,),
+    "end_date": (str, type(None)),
+    "independent_prescriber": (bool,),
+    "prescriber_scope": (str, type(None)),
+}
+
+
 def _overlaps(a: Post, start: date, end: date | None) -> bool:
     return start <= (a.end_date or date.max) and a.start_date <= (end or date.max)
 
@@ -106,11 +116,18 @@ def edit_post(session: Session, assignment_number: str, changes: dict) -> Post:
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise EditError(f"cannot change {', '.join(unknown)}; editable: {', '.join(EDITABLE)}")
+    # each value must have its field's JSON type: an object, a list or a huge number reached
+    # the database (or float()) and failed there, a 500
+    for name, types in _TYPES.items():
+        value = changes.get(name)
+        wrong_bool = isinstance(value, bool) and bool not in types
+        if name in changes and (wrong_bool or not isinstance(value, types)):
+            raise EditError(f"{name} has the wrong type ({type(changes[name]).__name__})")
     if "wte" in changes:
         try:
             wte = float(changes["wte"])
-        except (TypeError, ValueError):
-            raise EditError(f"wte {changes['wte']!r} is not a number") from None
+        except (TypeError, ValueError, OverflowError):
+            raise EditError(f"wte {str(changes['wte'])[:40]!r} is not a number") from None
         if not 0 < wte <= 1.0:
             raise EditError(f"wte {wte:g} must be more than 0 and at most 1.0")
         scale = wte / post.wte
