@@ -7,7 +7,6 @@ Included by ``pages.py`` (pages) and ``api.py`` (JSON/CSV API); every route need
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -16,7 +15,7 @@ from markupsafe import Markup
 from ipmo.analytics.compute.service import cached_results
 from ipmo.analytics.reports import inequalities as ineq
 from ipmo.analytics.reports import report
-from ipmo.analytics.schemas import CSV
+from ipmo.analytics.schemas import CSV, InequalityRow
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import require
 from ipmo.web.downloads import csv_download
@@ -112,7 +111,7 @@ def inequalities_page(request: Request, measure: str = "", principal: Principal 
     )  # fmt: skip
 
 
-@api_router.get("/inequalities", response_model=list[dict[str, Any]], responses=CSV)
+@api_router.get("/inequalities", response_model=list[InequalityRow], responses=CSV)
 def inequalities_api(
     request: Request,
     measure: str = "",

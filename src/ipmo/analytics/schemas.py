@@ -58,3 +58,18 @@ class MeasureValue(BaseModel):
     denominator: float | None = None
     calc_value: float | None = None
     percentile: float | None = None
+
+
+class InequalityRow(BaseModel):
+    """One measure × month × IMD quintile (1 = most deprived), with that month's gap
+    (Q1 − Q5) and slope index of inequality (reports.inequalities.inequality_rows)."""
+
+    measure: str
+    month: str
+    quintile: int
+    practices: int
+    numerator: float | None
+    denominator: float | None
+    value: float | None
+    gap: float | None
+    sii: float | None

@@ -117,7 +117,14 @@ def new_stakeholder(
 @router.get(
     "/{plan_id}/report",
     response_class=Response,
-    responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
+    responses={
+        200: {
+            "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
 )
 def report(
     plan_id: RowId,

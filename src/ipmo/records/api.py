@@ -20,6 +20,12 @@ from ipmo.fhir.outcome import FhirError
 from ipmo.fhir.versions import FhirInputError
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
 from ipmo.records.adapters import load_source
+from ipmo.records.schemas import (
+    DecisionResult,
+    IngestResult,
+    ProposalResolution,
+    RecordRead,
+)
 from ipmo.records.service import (
     PreconditionRequired,
     ProposalNotFound,
@@ -76,7 +82,9 @@ def _sources_side_by_side(view: RecordView) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/api/records/patients/{nhs_number}/sources", status_code=201, response_model=None)
+@router.post(
+    "/api/records/patients/{nhs_number}/sources", status_code=201, response_model=IngestResult
+)
 def ingest_source(
     request: Request,
     nhs_number: str,
@@ -123,7 +131,7 @@ def ingest_source(
     }
 
 
-@router.get("/api/records/patients/{nhs_number}")
+@router.get("/api/records/patients/{nhs_number}", response_model=RecordRead)
 def read_record(
     nhs_number: str,
     response: Response,
@@ -147,7 +155,7 @@ class DecisionIn(BaseModel):
     source: str | None = Field(None, description="for correct_source: the source to correct")
 
 
-@router.post("/api/records/patients/{nhs_number}/decisions")
+@router.post("/api/records/patients/{nhs_number}/decisions", response_model=DecisionResult)
 def post_decision(
     nhs_number: str,
     decision: DecisionIn,
@@ -218,7 +226,10 @@ def _resolution_refused(exc: RecordError) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, 422)
 
 
-@router.post("/api/records/patients/{nhs_number}/proposed-changes/{proposal_id}/accept")
+@router.post(
+    "/api/records/patients/{nhs_number}/proposed-changes/{proposal_id}/accept",
+    response_model=ProposalResolution,
+)
 def post_accept(
     nhs_number: str,
     proposal_id: RowId,
@@ -252,7 +263,10 @@ def post_accept(
     return {"version": change.resolution_version, "proposed_change": proposal_json(change)}
 
 
-@router.post("/api/records/patients/{nhs_number}/proposed-changes/{proposal_id}/reject")
+@router.post(
+    "/api/records/patients/{nhs_number}/proposed-changes/{proposal_id}/reject",
+    response_model=ProposalResolution,
+)
 def post_reject(
     nhs_number: str,
     proposal_id: RowId,

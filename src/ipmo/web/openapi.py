@@ -5,8 +5,9 @@ FastAPI documents one 422 body, its own request-validation error (``{"detail": [
 failing Modulus 11, an unknown measure family) and 401/403/404/409 for everything else, all as
 ``{"detail": "<one sentence>"}`` (web/app.py ``_error``). Clients generated from the document must
 accept both, so every JSON API operation's 422 response is "either shape", and its other client
-errors ("4XX") are the message shape. FHIR routes answer with an OperationOutcome and keep their
-own documentation.
+errors ("4XX") are the message shape. FHIR routes (/fhir/...) answer ``application/fhir+json``:
+a resource (a Bundle, an acknowledgement) or, for an error, an OperationOutcome; the document
+says so (their contents are checked by FHIR's own profiles, not by this document).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 _REF = "#/components/schemas/"
+FHIR_JSON = "application/fhir+json"
 
 
 class ErrorMessage(BaseModel):
@@ -60,6 +62,10 @@ def document_error_responses(app: FastAPI) -> None:
         components["ErrorMessage"] = ErrorMessage.model_json_schema(ref_template=_REF + "{model}")
         message = {"$ref": _REF + "ErrorMessage"}
         for path, operations in schema.get("paths", {}).items():
+            if path.startswith("/fhir/"):
+                for operation in operations.values():
+                    _document_fhir(operation)
+                continue
             if not _is_json_api(path):
                 continue
             for operation in operations.values():
@@ -76,6 +82,29 @@ def document_error_responses(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise
+
+
+_FHIR_RESOURCE = {
+    "type": "object",
+    "required": ["resourceType"],
+    "properties": {"resourceType": {"type": "string"}},
+}
+
+
+def _document_fhir(operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    for status, response in responses.items():
+        content = response.get("content", {})
+        if status.startswith("2") and content.get("application/json", {}).get("schema") == {}:
+            del content["application/json"]
+            content[FHIR_JSON] = {"schema": _FHIR_RESOURCE}
+    responses.setdefault(
+        "4XX",
+        {
+            "description": "An OperationOutcome naming the problem",
+            "content": {FHIR_JSON: {"schema": _FHIR_RESOURCE}},
+        },
+    )
 
 
 def _response(description: str, schema: dict[str, Any]) -> dict[str, Any]:

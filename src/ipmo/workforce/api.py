@@ -27,6 +27,7 @@ from ipmo.workforce.schemas import (
     EditedPost,
     ImportCounts,
     NamedPost,
+    ServiceEvaluationRow,
     WorkforceSummary,
 )
 from ipmo.workforce.service_evaluation import (
@@ -149,7 +150,7 @@ def leadership_svg(
 
 @router.get(
     "/services",
-    response_model=list[dict[str, Any]],
+    response_model=list[ServiceEvaluationRow],
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 def read_services(

@@ -82,3 +82,27 @@ class EditedPost(BaseModel):
 
 class ActivityImported(BaseModel):
     rows: int
+
+
+class ServiceEvaluationRow(BaseModel):
+    """One service × area × month (service_evaluation.roll_up): counts, shares and means."""
+
+    service: str
+    group: str
+    group_name: str
+    month: str  # YYYY-MM
+    referrals: int
+    completed: int
+    accepted: int
+    items_supplied: int
+    no_supply: int
+    escalations: int
+    survey_responses: int
+    satisfied: int
+    no_supply_share: float | None
+    no_supply_reasons: dict[str, int]
+    completion_rate: float | None
+    mean_hours_to_accept: float | None
+    mean_hours_to_complete: float | None
+    satisfaction: float | None
+    otherwise: dict[str, int]  # where patients would otherwise have gone
