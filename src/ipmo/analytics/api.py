@@ -7,16 +7,15 @@ biosimilars, inhaler carbon, ICS-defined YAML), each with its origin and source;
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
 from ipmo.analytics import report_pages, review_rates_pages
+from ipmo.analytics.access import Analyst
 from ipmo.analytics.compute.engine import LEVELS
 from ipmo.analytics.compute.service import cached_results
 from ipmo.analytics.reports import catalogue, dashboard
 from ipmo.analytics.schemas import CSV, MeasureRead, MeasureValue
-from ipmo.security import Activity, Principal
-from ipmo.web.deps import require
 from ipmo.web.downloads import csv_download
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
@@ -62,8 +61,8 @@ def respond(rows: list[dict], fmt: str, filename: str) -> Response:
 @router.get("/measures", response_model=list[MeasureRead])
 def list_measures(
     request: Request,
+    principal: Analyst,
     origin: str = "",
-    principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
 ):
     """Every measure: OpenPrescribing's, ipmo's and ICS-defined; ``has_values`` when the loaded
     data gave it results."""
@@ -86,9 +85,9 @@ def list_measures(
 def measure_values(
     request: Request,
     measure_id: str,
+    principal: Analyst,
     org_type: str = "practice",
     format: str = "json",  # noqa: A002 - the query parameter's public name
-    principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
 ):
     results = results_for(request)
     cat = catalogue_for(request)
@@ -101,11 +100,11 @@ def measure_values(
 @router.get("/overview", response_model=list[MeasureValue], responses=CSV)
 def overview(
     request: Request,
+    principal: Analyst,
     org_type: str = "icb",
     org_code: str = "",
     origin: str = "",
     format: str = "json",  # noqa: A002
-    principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
 ):
     results = results_for(request)
     rows = dashboard.overview(

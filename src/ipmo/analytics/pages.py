@@ -9,27 +9,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 from markupsafe import Markup
 
 from ipmo.analytics import report_pages, review_rates_pages
+from ipmo.analytics.access import Analyst, nav_item
 from ipmo.analytics.api import catalogue_for, check_org_type, check_origin
 from ipmo.analytics.compute.engine import LEVELS
 from ipmo.analytics.compute.service import cached_results
 from ipmo.analytics.reports import dashboard
 from ipmo.analytics.reports.catalogue import DIRECTIONS, ORIGINS
-from ipmo.security import Activity, Principal
-from ipmo.web.deps import require
-from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 NAV = [
-    NavItem(
+    nav_item(
         "Medicines dashboard",
         "/analytics",
-        Activity.ANALYTICS_VIEW,
         "OpenPrescribing, ipmo and ICS-defined measures by practice, PCN, place and ICB, sorted "
         "by opportunity",
     )
@@ -63,10 +60,10 @@ def _json_script(data) -> Markup:
 @router.get("/analytics")
 def overview_page(
     request: Request,
+    principal: Analyst,
     org_type: str = "icb",
     org_code: str = "",
     origin: str = "",
-    principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
 ):
     check_org_type(org_type)
     origin = check_origin(origin) or ""
@@ -91,9 +88,9 @@ def overview_page(
 def measure_page(
     request: Request,
     measure_id: str,
+    principal: Analyst,
     org_type: str = "icb",
     org_code: str = "",
-    principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
 ):
     results = cached_results(request.app.state.settings.analytics_dir)
     cat = catalogue_for(request, results)

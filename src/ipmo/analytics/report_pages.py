@@ -8,28 +8,24 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 
+from ipmo.analytics.access import Analyst, nav_item
 from ipmo.analytics.compute.service import cached_results
 from ipmo.analytics.reports import inequalities as ineq
 from ipmo.analytics.reports import report
 from ipmo.analytics.schemas import CSV, InequalityRow
-from ipmo.security import Activity, Principal
-from ipmo.web.deps import require
 from ipmo.web.downloads import csv_download
-from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter()
-VIEW = Depends(require(Activity.ANALYTICS_VIEW))
 NAV = [
-    NavItem(
+    nav_item(
         "Prescribing inequalities",
         "/analytics/inequalities",
-        Activity.ANALYTICS_VIEW,
         "Measures by practice deprivation quintile (IMD), with the gap and slope index",
     )
 ]
@@ -48,8 +44,8 @@ def report_download(
     request: Request,
     org_code: str,
     fmt: str,
+    principal: Analyst,
     org_type: str | None = None,
-    principal: Principal = VIEW,
 ):
     """Medicines on a page for one organisation: ``.html`` (shown), ``.pdf`` or ``.csv``."""
     if fmt not in MEDIA:
@@ -85,7 +81,7 @@ def _json_script(data) -> Markup:
 
 
 @router.get("/analytics/inequalities")
-def inequalities_page(request: Request, measure: str = "", principal: Principal = VIEW):
+def inequalities_page(request: Request, principal: Analyst, measure: str = ""):
     root = request.app.state.settings.analytics_dir
     results = cached_results(root)
     deciles = ineq.load_deprivation(root)
@@ -114,9 +110,9 @@ def inequalities_page(request: Request, measure: str = "", principal: Principal 
 @api_router.get("/inequalities", response_model=list[InequalityRow], responses=CSV)
 def inequalities_api(
     request: Request,
+    principal: Analyst,
     measure: str = "",
     format: str = "json",  # noqa: A002 - the query parameter's public name
-    principal: Principal = VIEW,
 ):
     """Each measure's value per practice IMD quintile (1 = most deprived), with gap and SII."""
     if format not in ("json", "csv"):

@@ -11,23 +11,20 @@ from dataclasses import asdict
 from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
+from ipmo.analytics.access import Analyst, nav_item
 from ipmo.analytics.schemas import CSV
 from ipmo.review import RATE_FAMILIES as FAMILIES
 from ipmo.review import PracticeRuleRate, practice_review_rates, rates_table
-from ipmo.security import Activity, Principal
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import db_session
 from ipmo.web.downloads import csv_download, csv_text
-from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter()
-VIEW = Depends(require(Activity.ANALYTICS_VIEW))
 NAV = [
-    NavItem(
+    nav_item(
         "Practice safety and SMR rates",
         "/analytics/practice-review-rates",
-        Activity.ANALYTICS_VIEW,
         "Patients flagged by each PINCER indicator and SMR cohort per 1,000 registered patients",
     )
 ]
@@ -43,9 +40,9 @@ def _families(family: str) -> tuple[str, ...]:
 
 @api_router.get("/practice-review-rates", response_model=list[PracticeRuleRate], responses=CSV)
 def rates_api(
+    principal: Analyst,
     family: str = "all",
     format: str = "json",  # noqa: A002 - the query parameter's public name
-    principal: Principal = VIEW,
     session: Session = Depends(db_session),
 ):
     rows = practice_review_rates(session, families=_families(family))
@@ -61,8 +58,8 @@ def rates_api(
 @router.get("/analytics/practice-review-rates")
 def rates_page(
     request: Request,
+    principal: Analyst,
     family: str = "pincer",
-    principal: Principal = VIEW,
     session: Session = Depends(db_session),
 ):
     family = family if family in FAMILIES else "pincer"
