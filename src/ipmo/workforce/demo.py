@@ -71,7 +71,8 @@ NO_SUPPLY = ["clinical_exclusion", "referred_to_gp", "not_in_stock", "patient_de
 
 class _Builder:
     def __init__(self, rng: random.Random, today: date) -> None:
-        self.rng, self.today, self.rows = rng, today, []
+        self.rng, self.today = rng, today
+        self.rows: list[dict[str, str]] = []
         self.n = 0
 
     def add(

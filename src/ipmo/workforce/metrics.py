@@ -155,9 +155,12 @@ class ServiceMetrics:
             org = load_geography(session).orgs.get(scope)
             if org is None:
                 raise BadScope(f"unknown scope {scope!r}")
-            by = {OrgKind.PCN: "pcn", OrgKind.PLACE: "place", OrgKind.PHARMACY: "pharmacy"}.get(
-                org.kind, "ics"
-            )
+            levels: dict[str, str] = {  # OrgKind is a StrEnum: its members are the kind strings
+                OrgKind.PCN: "pcn",
+                OrgKind.PLACE: "place",
+                OrgKind.PHARMACY: "pharmacy",
+            }
+            by = levels.get(org.kind, "ics")
             key = scope if by != "ics" else None
         assert by in BY_LEVELS
         first = month_ends(on, months)[0].replace(day=1)

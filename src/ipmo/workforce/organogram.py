@@ -138,7 +138,7 @@ def leadership_tree(
         if team[n][0]:
             lines.append(f"team: {int(team[n][0])} post(s), {team[n][1]:.1f} WTE")
         nodes[n] = Node(lines, style="vacant" if not p.filled else "pharmacy")
-    roots = []
+    roots: list[Node] = []
     for n in sorted(leaders):
         boss = leader_above(n)
         (nodes[boss].children if boss else roots).append(nodes[n])

@@ -168,7 +168,8 @@ def import_activity(session: Session, text: str) -> int:
         raise ActivityImportError(f"line 1: missing column(s): {', '.join(missing)}")
     reader.fieldnames = header
     orgs = set(session.scalars(select(Organisation.ods_code)))
-    rows, seen = [], {}
+    rows: list[dict] = []
+    seen: dict[tuple, int] = {}
     for raw in reader:
         r = parse_activity_row(raw, reader.line_num, orgs)
         key = (r["service"], r["org_code"], r["month"])

@@ -213,7 +213,7 @@ def _add(row: Row, post: PostFacts, wte: float) -> None:
 
 
 def _gaps(row: Row, ics_per_10k: float | None, rules: GapRules) -> list[str]:
-    found = []
+    found: list[str] = []
     if row.key == OUTSIDE:
         return found
     ratio = row.wte_per_10k

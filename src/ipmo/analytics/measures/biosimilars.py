@@ -31,6 +31,7 @@ Each molecule found in the data becomes an ordinary OpenPrescribing-format defin
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from collections.abc import Mapping
@@ -75,7 +76,8 @@ def brand_table(path: Path | None = None) -> tuple[Brand, ...]:
     """The cited originator/biosimilar brand table (``data/biosimilar_brands.csv``), validated."""
     source = path or resources.files("ipmo.analytics") / "data" / "biosimilar_brands.csv"
     where = str(source)
-    with source.open(encoding="utf-8", newline="") as handle:
+    # Traversable.open() takes no newline argument; csv wants newline="" (quoted newlines)
+    with io.StringIO(source.read_text(encoding="utf-8"), newline="") as handle:
         reader = csv.DictReader(handle)
         if tuple(reader.fieldnames or ()) != TABLE_COLUMNS:
             raise BrandTableError(f"{where}: columns must be {', '.join(TABLE_COLUMNS)}")
@@ -142,9 +144,9 @@ def classify(
     molecules = list(dict.fromkeys(b.molecule for b in table))
     names = {**index.bnf_names, **presentations}  # the data's own names win
     chemical_of: dict[str, str] = {}
-    for molecule in molecules:
-        for chemical in sorted(index.vtm_chemicals.get(molecule, ())):
-            chemical_of.setdefault(chemical, molecule)
+    for name in molecules:
+        for chemical in sorted(index.vtm_chemicals.get(name, ())):
+            chemical_of.setdefault(chemical, name)
     brands_in = _BrandMatcher(table)
     for code, name in sorted(names.items()):
         if len(code) == 15 and code[9:11] != "AA":

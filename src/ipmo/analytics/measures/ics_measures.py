@@ -152,7 +152,7 @@ def compile_measure(data: Any, where: str, default_id: str) -> MeasureDefinition
         )
     compiled = {
         "name": data["name"].strip(),
-        "title": data.get("title", data["name"]).strip(),
+        "title": (data["title"] if "title" in data else data["name"]).strip(),
         "description": data["description"].strip(),
         # pages render why_it_matters as HTML (the peer's is reviewed HTML); ICS text is escaped
         "why_it_matters": [html.escape(data["why_it_matters"].strip())]

@@ -25,6 +25,7 @@ quantity per presentation, as ``carbon_salbutamol`` does), so the same engine ru
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from collections import defaultdict
@@ -116,7 +117,8 @@ def co2e_table(path: Path | None = None) -> tuple[Co2eRow, ...]:
     source = path or resources.files("ipmo.analytics") / "data" / "inhaler_co2e.csv"
     where = str(source)
     out: list[Co2eRow] = []
-    with source.open(encoding="utf-8", newline="") as handle:
+    # Traversable.open() takes no newline argument; csv wants newline="" (quoted newlines)
+    with io.StringIO(source.read_text(encoding="utf-8"), newline="") as handle:
         reader = csv.DictReader(handle)
         if tuple(reader.fieldnames or ()) != TABLE_COLUMNS:
             raise InhalerTableError(f"{where}: columns must be {', '.join(TABLE_COLUMNS)}")
@@ -141,7 +143,17 @@ def co2e_table(path: Path | None = None) -> tuple[Co2eRow, ...]:
                 raise InhalerTableError(
                     f"{where}, line {line}: kg_co2e {values['kg_co2e']!r} is not a positive number"
                 )
-            out.append(Co2eRow(**(values | {"kg_co2e": kg})))
+            out.append(
+                Co2eRow(
+                    match=values["match"],
+                    value=values["value"],
+                    device=values["device"],
+                    kg_co2e=kg,
+                    level=values["level"],
+                    source=values["source"],
+                    note=values["note"],
+                )
+            )
     return tuple(out)
 
 

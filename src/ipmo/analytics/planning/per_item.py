@@ -61,7 +61,8 @@ def _regions(cuts: list[float]) -> list[tuple[float, float, float]]:
 def per_item_weights(db: DmdDatabase, side: Side) -> tuple[str, dict[str, tuple[Band, ...]]]:
     """(value column, code → bands) of a side reading ``raw_prescribing_normalised``."""
     regions = _regions(_cuts(side.where or ""))
-    probes = {"probe_id": [], "quantity_per_item": []} | {c: [] for c in VALUE_OF}
+    probes: dict[str, list[float]] = {"probe_id": [], "quantity_per_item": []}
+    probes |= {c: [] for c in VALUE_OF}
     for r, (_, _, q) in enumerate(regions):
         for k, column in enumerate(VALUE_OF):
             probes["probe_id"].append(r * len(VALUE_OF) + k)

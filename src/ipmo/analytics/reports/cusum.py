@@ -107,14 +107,15 @@ def last_alert_change(series: Sequence[float | None], result: CusumResult) -> tu
     """(from, to) of the alert run ending in the latest month, or (nan, nan) when none."""
     alerts = result.alerts
     last = len(series) - 1
-    if not alerts or alerts[-1] != last:
+    latest = series[last] if series else None
+    if not alerts or alerts[-1] != last or latest is None:
         return math.nan, math.nan
     first = last
     for index in reversed(alerts[:-1]):
         if index != first - 1:
             break
         first = index
-    return result.target_means[first - 1], float(series[last])
+    return result.target_means[first - 1], float(latest)
 
 
 def delta_words(to: float, from_: float) -> str:

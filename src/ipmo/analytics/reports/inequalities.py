@@ -34,6 +34,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -198,21 +199,21 @@ def slope_index(values: list[QuintileValue]) -> float | None:
     total = sum(v.denominator for v in groups)
     if len(groups) < 2 or total <= 0:
         return None
-    ranks, weights, cumulative = [], [], 0.0
+    ranks: list[float] = []
+    weights: list[float] = []
+    cumulative = 0.0
     for v in groups:
         share = v.denominator / total
         ranks.append(cumulative + share / 2)
         weights.append(share)
         cumulative += share
     mean_x = sum(w * x for w, x in zip(weights, ranks, strict=True))
-    mean_y = sum(w * v.value for w, v in zip(weights, groups, strict=True))  # type: ignore[operator]
+    ys = [v.value for v in groups if v.value is not None]  # all of them (filtered above)
+    mean_y = sum(w * y for w, y in zip(weights, ys, strict=True))
     sxx = sum(w * (x - mean_x) ** 2 for w, x in zip(weights, ranks, strict=True))
     if sxx == 0:
         return None
-    sxy = sum(
-        w * (x - mean_x) * (v.value - mean_y)  # type: ignore[operator]
-        for w, x, v in zip(weights, ranks, groups, strict=True)
-    )
+    sxy = sum(w * (x - mean_x) * (y - mean_y) for w, x, y in zip(weights, ranks, ys, strict=True))
     return -sxy / sxx
 
 
@@ -263,7 +264,7 @@ def coverage(values: pa.Table, deciles: dict[str, int]) -> tuple[int, int]:
 
 def by_month(rows: list[dict]) -> list[dict]:
     """One measure's rows pivoted for the page's table: month, q1…q5 values, gap, SII."""
-    months: dict[object, dict] = {}
+    months: dict[Any, dict] = {}  # keyed by the month (a date)
     for r in rows:
         entry = months.setdefault(
             r["month"], {"month": r["month"], "gap": r["gap"], "sii": r["sii"]}

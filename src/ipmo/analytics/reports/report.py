@@ -366,7 +366,7 @@ def _headlines(rows: list[dict]) -> list[dict]:
     by_id = {r["measure"]: r for r in rows}
     out = []
     for topic, choices in HEADLINES.items():
-        items = []
+        items: list[dict] = []
         for alternatives in choices:
             r = next((by_id[m] for m in alternatives if m in by_id), None)
             if r is None or len(items) == HEADLINE_ITEMS:
