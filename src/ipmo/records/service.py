@@ -133,7 +133,7 @@ def _bump(session: Session, rec: ReconciledRecord, expected: int | None = None) 
         .values(version=current + 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if getattr(result, "rowcount", None) != 1:  # a CursorResult for an UPDATE
         session.refresh(rec)
         raise VersionConflict(rec.version)
     session.refresh(rec)
@@ -643,7 +643,7 @@ def _resolve(
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if getattr(result, "rowcount", None) != 1:  # a CursorResult for an UPDATE
         raise RuntimeError(f"proposed change {change.id} was resolved concurrently")
     session.refresh(change)
 
@@ -659,23 +659,28 @@ def _plan(
     switch_to_code: str | None,
 ) -> list[amend.Amendment]:
     """The amendments that carry out a proposed change (a switch is a stop and a start)."""
-    common = {"effective_on": on, "by": by, "reason": reason, "proposal_id": change.id}
     dose = (dose_text or "").strip()[:500] or None
-    old = (change.medicine, change.dmd_code)
+    medicine, code = change.medicine, change.dmd_code
+
+    def amendment(
+        kind: str, name: str | None, dmd: str | None, text: str | None
+    ) -> amend.Amendment:
+        return amend.Amendment(kind, name, dmd, text, on, by, reason, change.id)
+
     if change.kind == ProposedChangeKind.STOP:
-        return [amend.Amendment(AmendmentKind.STOP, *old, None, **common)]
+        return [amendment(AmendmentKind.STOP, medicine, code, None)]
     if change.kind == ProposedChangeKind.START:
-        return [amend.Amendment(AmendmentKind.START, *old, dose, **common)]
+        return [amendment(AmendmentKind.START, medicine, code, dose)]
     if change.kind == ProposedChangeKind.DOSE_CHANGE:
-        return [amend.Amendment(AmendmentKind.DOSE_CHANGE, *old, dose, **common)]
+        return [amendment(AmendmentKind.DOSE_CHANGE, medicine, code, dose)]
     if change.kind == ProposedChangeKind.SWITCH:
         target = (switch_to or "").strip()[:255] or None
-        code = (switch_to_code or "").strip()[:20] or None
-        if not target and not code:
+        target_code = (switch_to_code or "").strip()[:20] or None
+        if not target and not target_code:
             raise RecordError("accepting a switch needs the medicine to switch to")
         return [
-            amend.Amendment(AmendmentKind.STOP, *old, None, **common),
-            amend.Amendment(AmendmentKind.START, target, code, dose, **common),
+            amendment(AmendmentKind.STOP, medicine, code, None),
+            amendment(AmendmentKind.START, target, target_code, dose),
         ]
     raise RecordError(f"a proposed {change.kind!r} cannot be applied to the list")
 
