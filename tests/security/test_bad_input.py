@@ -372,3 +372,48 @@ def test_post_edits_of_the_wrong_type_are_refused_naming_the_field(bearer, chang
     assert r.status_code == 422, r.text
     assert next(iter(change)) in r.json()["detail"]
     assert client.get("/api/workforce/posts").json() == before
+
+
+def test_a_value_too_long_for_its_column_is_a_4xx(any_engine, tmp_path):
+    """PostgreSQL enforces VARCHAR widths (SQLite does not): a value no model bounds reached the
+    column and failed there, a 500. Models bound what they know (a referral's patient name);
+    whatever is left is a 422 (an OperationOutcome on FHIR routes), with nothing written."""
+    from tests.referrals.apihelpers import always_open, referrals
+
+    from ipmo.config import Settings
+    from ipmo.referrals.messaging import build_referral_message
+    from ipmo.security.users import seed_demo_users
+    from ipmo.store import session_scope
+    from ipmo.synth.sample import seed_sample_ics
+
+    with session_scope(any_engine) as s:
+        seed_sample_ics(s)
+        seed_demo_users(s)
+    always_open(any_engine, "FA001")
+    settings = Settings(data_dir=tmp_path, database_url="x", secret_key="k")
+    client = TestClient(create_app(any_engine, settings), raise_server_exceptions=False)
+    token = client.post(
+        "/api/auth/token", data={"username": "nhs111", "password": DEMO_PASSWORD}
+    ).json()["access_token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    body = {"service": "pharmacy-first", "nhs_number": "9990000018", "patient_name": "A" * 300}
+    r = client.post("/api/referrals", json=body)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "patient_name"
+    message = build_referral_message(
+        message_id="m-long-name",
+        service="urgent-repeat-supply",
+        patient_name="A" * 300,
+        nhs_number="9990000018",
+        receiver="FA001",
+    )
+    r = client.post(
+        "/fhir/R4/$process-message",
+        json=message,
+        headers={"content-type": "application/fhir+json"},
+    )
+    if any_engine.dialect.name == "postgresql":
+        assert r.status_code == 422, r.text
+        assert r.json()["resourceType"] == "OperationOutcome"
+        assert referrals(any_engine) == []
+    else:
+        assert r.status_code == 200  # SQLite keeps the whole name

@@ -141,3 +141,23 @@ def test_the_served_access_log_carries_no_nhs_number(tmp_path, workers):
     assert "9990000018" not in output and "9990000042" not in output  # … and masked them
     digits_only = re.sub(r"\D", "", output.replace("[nhs-number]", "|"))
     assert "9990000018" not in digits_only  # in any spacing or encoding
+
+
+def test_database_errors_do_not_carry_the_values_into_logs(any_engine):
+    """A failing statement's exception (logged with its traceback on a 500) names the SQL, not
+    the values bound to it, which may be a patient's name or NHS number."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    with any_engine.connect() as conn:
+        try:
+            conn.execute(
+                text("insert into no_such_table (name, nhs) values (:name, :nhs)"),
+                {"name": "Ada Smith", "nhs": "9990000018"},
+            )
+        except DBAPIError as exc:
+            message = str(exc)
+        else:  # pragma: no cover - the table does not exist
+            raise AssertionError("the insert should have failed")
+    assert "no_such_table" in message
+    assert "Ada Smith" not in message and "9990000018" not in message

@@ -268,14 +268,14 @@ class DischargeItemIn(BaseModel):
 class NewReferralIn(BaseModel):
     service: str
     nhs_number: str | None = None
-    patient_name: str = ""
+    patient_name: str = Field("", max_length=200)  # the column's width
     birth_date: date | None = None
     patient_choice: str | None = None
     summary: str | None = None
     discharge_items: list[DischargeItemIn] = []
     # required when your organisation has no legitimate relationship with the patient (e.g.
     # "NHS 111 caller"): audited and listed for the ICS medicines safety officer
-    no_relationship_reason: str | None = None
+    no_relationship_reason: str | None = Field(None, max_length=200)
 
 
 class VersionIn(BaseModel):

@@ -37,10 +37,16 @@ def create_store_engine(url: str, *, check: bool = True) -> Engine:
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False, "timeout": 30},
+                hide_parameters=True,  # SQL errors must not carry patient data into logs
+            )
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            engine = create_engine(
+                url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+            )
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise StoreError(f"IPMO_DATABASE_URL is not a usable database URL ({exc})") from None
     if check:

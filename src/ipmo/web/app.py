@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 from starlette.datastructures import URL, Headers, MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
@@ -235,6 +236,24 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TooLarge)
     async def too_large(request: Request, exc: TooLarge):
         return _error(request, 413, str(exc), "The file is too large")
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError):
+        # a value the database refuses (too long for its column, out of range): the client's
+        # input, and the transaction is rolled back; the statement is not logged (patient data)
+        log.warning("value refused by the database on %s", request.url.path)
+        if request.url.path.startswith("/fhir"):
+            return JSONResponse(
+                operation_outcome("too-long", "a value is too long or out of range for its field"),
+                status_code=422,
+                media_type="application/fhir+json",
+            )
+        return _error(
+            request,
+            422,
+            "a value is too long or out of range for its field",
+            "Check what you entered",
+        )
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError):
