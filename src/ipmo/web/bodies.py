@@ -33,6 +33,21 @@ def _refuse(scope: Scope, headers: Headers, status: int, code: str, message: str
     return JSONResponse({"detail": message}, status_code=status)
 
 
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the body a middleware has already read, in one message,
+    then passes on whatever comes next (the disconnect)."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
 def _is_json(content_type: str, body: bytes) -> bool:
     if "json" in content_type:
         return True
@@ -85,13 +100,4 @@ class RequestLimits:
             await _refuse(scope, headers, 400, "too-costly", too_deep)(scope, receive, send)
             return
 
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)

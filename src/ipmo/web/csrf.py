@@ -28,6 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ipmo.web.bodies import replaying
+
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
 _SESSION_KEY = "csrf"
@@ -107,16 +109,7 @@ class CsrfProtection:
             await self.app(scope, receive, send)
             return
 
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 def _first(query: dict[str, list[str]]) -> str | None:
