@@ -121,7 +121,11 @@ def test_fhir_list_and_detected_issues(client_as):
     post_csv(c, ADA, GP_CSV)
     post_fhir(c, ADA, hospital_bundle(), source_kind="hospital", source_org_code="RXX")
     r = c.get(
-        "/fhir/R4/List", params={"patient:identifier": f"https://fhir.nhs.uk/Id/nhs-number|{ADA}"}
+        "/fhir/R4/List",
+        params={
+            "patient:identifier": f"https://fhir.nhs.uk/Id/nhs-number|{ADA}",
+            "_include": "List:item",
+        },
     )
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
     bundle = r.json()

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ipmo.fhir.outcome import FhirError
+from ipmo.fhir.search import fhir_response, search_controls, searchset
 from ipmo.fhir.versions import FhirInputError
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
 from ipmo.records.adapters import load_source
@@ -305,22 +306,6 @@ def _patient_param(patient: str | None) -> str:
         raise FhirError(400, "value", f"patient: {exc}", "patient") from None
 
 
-def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": sum(1 for r in resources if r["search"]["mode"] == "match"),
-        "entry": [
-            {
-                "fullUrl": f"urn:uuid:{r['resource']['id']}",
-                "resource": r["resource"],
-                "search": r["search"],
-            }
-            for r in resources
-        ],
-    }
-
-
 def _fhir_view(
     session: Session, principal: Principal, patient_param: str | None, action: str
 ) -> RecordView:
@@ -332,41 +317,108 @@ def _fhir_view(
     return get_record(session, patient.nhs_number, date.today(), default_dictionary())
 
 
-@router.get("/fhir/R4/List", tags=["FHIR"])
+def _linked(view: RecordView) -> list[dict[str, Any]]:
+    """The record's resources with server references (``MedicationStatement/<id>``) in place of
+    the collection Bundle's ``urn:uuid:`` ones, and the patient as ``Patient/<nhs number>`` (the
+    FHIR Patient read serves it) beside the NHS number identifier."""
+    resources = [e["resource"] for e in view.fhir()["entry"]]
+    where = {r["id"]: f"{r['resourceType']}/{r['id']}" for r in resources}
+
+    def fix(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: fix(v) for k, v in node.items()}
+            ref = out.get("reference")
+            if isinstance(ref, str) and ref.startswith("urn:uuid:"):
+                out["reference"] = where.get(ref[len("urn:uuid:") :], ref)
+            ident = out.get("identifier")
+            if (
+                set(out) == {"identifier"}
+                and isinstance(ident, dict)
+                and ident.get("system") == NHS_SYSTEM
+            ):
+                out = {"reference": f"Patient/{ident['value']}", **out}
+            return out
+        if isinstance(node, list):
+            return [fix(v) for v in node]
+        return node
+
+    return [fix(r) for r in resources]
+
+
+def _of_type(resources: list[dict[str, Any]], rtype: str) -> list[dict[str, Any]]:
+    return [r for r in resources if r["resourceType"] == rtype]
+
+
+def _check_include(value: str | None, allowed: str, name: str = "_include") -> bool:
+    if value is None:
+        return False
+    if value != allowed:
+        raise FhirError(400, "not-supported", f"{name}={value} is not supported ({allowed})", name)
+    return True
+
+
+@router.get("/fhir/R4/List", tags=["FHIR"], openapi_extra={"x-fhir-include": ["List:item"]})
 def fhir_list(
+    request: Request,
     patient: str | None = Query(None),
     patient_identifier: str | None = Query(None, alias="patient:identifier"),
+    include: str | None = Query(None, alias="_include", description="List:item"),
+    _controls: None = Depends(search_controls),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
     session: Session = Depends(db_session),
 ):
-    """The reconciled medication list (UK Core List) with its MedicationStatements included."""
+    """The reconciled medication list (UK Core List); ``_include=List:item`` adds its
+    MedicationStatements."""
+    with_items = _check_include(include, "List:item")
     view = _fhir_view(session, principal, patient or patient_identifier, "record.fhir.list")
-    bundle = view.fhir()
-    found = []
-    for entry in bundle["entry"]:
-        res = entry["resource"]
-        if res["resourceType"] == "List":
-            found.append({"resource": res, "search": {"mode": "match"}})
-        elif res["resourceType"] == "MedicationStatement":
-            found.append({"resource": res, "search": {"mode": "include"}})
-    return JSONResponse(
-        _searchset(found), media_type="application/fhir+json", headers={"ETag": view.etag}
-    )
+    resources = _linked(view)
+    found = _of_type(resources, "List")
+    included = _of_type(resources, "MedicationStatement") if with_items else []
+    return fhir_response(searchset(request, found, included), headers={"ETag": view.etag})
+
+
+@router.get(
+    "/fhir/R4/MedicationStatement",
+    tags=["FHIR"],
+    openapi_extra={"x-fhir-revinclude": ["List:item"]},
+)
+def fhir_medication_statements(
+    request: Request,
+    patient: str | None = Query(None),
+    patient_identifier: str | None = Query(None, alias="patient:identifier"),
+    status: str | None = Query(None, description="active | stopped"),
+    revinclude: str | None = Query(None, alias="_revinclude", description="List:item"),
+    _controls: None = Depends(search_controls),
+    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
+    session: Session = Depends(db_session),
+):
+    """The One Medication Record's reconciled lines as UK Core MedicationStatements
+    (``status=active``: the current list); ``_revinclude=List:item`` adds the List holding them."""
+    with_list = _check_include(revinclude, "List:item", "_revinclude")
+    statuses = {s for s in (status or "").split(",") if s}
+    if statuses - {"active", "stopped"}:
+        raise FhirError(400, "value", f"status {status!r}: active or stopped", "status")
+    view = _fhir_view(session, principal, patient or patient_identifier, "record.fhir.statements")
+    resources = _linked(view)
+    found = [
+        r
+        for r in _of_type(resources, "MedicationStatement")
+        if not statuses or r["status"] in statuses
+    ]
+    included = _of_type(resources, "List") if with_list else []
+    return fhir_response(searchset(request, found, included), headers={"ETag": view.etag})
 
 
 @router.get("/fhir/R4/DetectedIssue", tags=["FHIR"])
 def fhir_detected_issues(
+    request: Request,
     patient: str | None = Query(None),
     patient_identifier: str | None = Query(None, alias="patient:identifier"),
+    _controls: None = Depends(search_controls),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
     session: Session = Depends(db_session),
 ):
     """Open reconciliation discrepancies as DetectedIssue resources."""
     view = _fhir_view(session, principal, patient or patient_identifier, "record.fhir.issues")
-    bundle = view.fhir()
-    found = [
-        {"resource": e["resource"], "search": {"mode": "match"}}
-        for e in bundle["entry"]
-        if e["resource"]["resourceType"] == "DetectedIssue"
-    ]
-    return JSONResponse(_searchset(found), media_type="application/fhir+json")
+    found = _of_type(_linked(view), "DetectedIssue")
+    return fhir_response(searchset(request, found))

@@ -93,6 +93,8 @@ def detected_issue(
     issue: dict[str, Any] = {
         "resourceType": "DetectedIssue",
         "id": _uuid(nhs_number, "issue", d.id),
+        # UK Core has no DetectedIssue profile: the R4 base definition
+        "meta": {"profile": ["http://hl7.org/fhir/StructureDefinition/DetectedIssue"]},
         "identifier": [{"system": "urn:ipmo:discrepancy", "value": d.id}],
         "status": "preliminary",
         "code": {

@@ -45,6 +45,7 @@ from ipmo.security.tokens import issue_token
 from ipmo.security.users import authenticate
 from ipmo.store import StoreError, create_store_engine, utcnow
 from ipmo.web import docs, error_pages
+from ipmo.web import fhir as fhir_api
 from ipmo.web.bodies import RequestLimits
 from ipmo.web.csrf import CsrfProtection
 from ipmo.web.deps import db_session, optional_principal, unit_of_work
@@ -101,6 +102,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     nav: list[NavItem] = []
     for module in _domain_modules("api"):
         app.include_router(module.router)
+    fhir_api.install(app)
     for module in _domain_modules("pages"):
         app.include_router(module.router)
         nav.extend(getattr(module, "NAV", []))
@@ -152,7 +154,31 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+# FHIR R4 IssueType codes for the HTTP statuses the app refuses with
+_ISSUE_CODES = {
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    429: "throttled",
+    503: "transient",
+}
+
+
+def _is_fhir(request: Request) -> bool:
+    return request.url.path.startswith("/fhir/")
+
+
+def _fhir_error(status: int, message: str, expression: list[str] | None = None) -> Response:
+    return JSONResponse(
+        operation_outcome(_ISSUE_CODES.get(status, "processing"), message, expression),
+        status_code=status,
+        media_type="application/fhir+json",
+    )
+
+
 def _error(request: Request, status: int, message: str, title: str) -> Response:
+    if _is_fhir(request):
+        return _fhir_error(status, message)
     if _wants_json(request):
         return JSONResponse({"detail": message}, status_code=status)
     return render(request, "error.html", {"title": title, "message": message}, status_code=status)
@@ -186,10 +212,23 @@ def _error_handler(status: int, title: str):
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
+        if _is_fhir(request):
+            errors = [_brief_error(e) for e in exc.errors()]
+            where = [".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]) for e in errors]
+            text = "; ".join(f"{w}: {e['msg']}" for w, e in zip(where, errors, strict=True))
+            return JSONResponse(
+                operation_outcome("invalid", text, where),
+                status_code=400,
+                media_type="application/fhir+json",
+            )
         return JSONResponse({"detail": [_brief_error(e) for e in exc.errors()]}, status_code=422)
 
     @app.exception_handler(NotAuthenticated)
     async def not_authenticated(request: Request, exc: NotAuthenticated):
+        if _is_fhir(request):
+            response = _fhir_error(401, str(exc))
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
         if _wants_json(request):
             return JSONResponse(
                 {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
