@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
@@ -12,6 +13,19 @@ from ipmo.web.deps import require
 from ipmo.web.nav import NavItem
 
 Analyst = Annotated[Principal, Depends(require(Activity.ANALYTICS_VIEW))]
+
+
+@dataclass
+class Selection:
+    """What an overview is filtered by (query parameters): the organisation level, the
+    organisation and the measures' origin (openprescribing | ipmo | ics; empty: all)."""
+
+    org_type: str = "icb"
+    org_code: str = ""
+    origin: str = ""
+
+
+Selected = Annotated[Selection, Depends()]
 
 
 def nav_item(title: str, href: str, hint: str) -> NavItem:

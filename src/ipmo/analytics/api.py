@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
 from ipmo.analytics import report_pages, review_rates_pages
-from ipmo.analytics.access import Analyst
+from ipmo.analytics.access import Analyst, Selected
 from ipmo.analytics.compute.engine import LEVELS
 from ipmo.analytics.compute.service import cached_results
 from ipmo.analytics.reports import catalogue, dashboard
@@ -101,16 +101,14 @@ def measure_values(
 def overview(
     request: Request,
     principal: Analyst,
-    org_type: str = "icb",
-    org_code: str = "",
-    origin: str = "",
+    selected: Selected,
     format: str = "json",  # noqa: A002
 ):
     results = results_for(request)
+    org_type, org_code = check_org_type(selected.org_type), selected.org_code
     rows = dashboard.overview(
-        results.values, catalogue_for(request), check_org_type(org_type), org_code,
-        check_origin(origin),
-    )  # fmt: skip
+        results.values, catalogue_for(request), org_type, org_code, check_origin(selected.origin)
+    )
     return respond(rows, format, f"overview-{org_type}-{org_code}")
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse
 from markupsafe import Markup
 
 from ipmo.analytics import report_pages, review_rates_pages
-from ipmo.analytics.access import Analyst, nav_item
+from ipmo.analytics.access import Analyst, Selected, nav_item
 from ipmo.analytics.api import catalogue_for, check_org_type, check_origin
 from ipmo.analytics.compute.engine import LEVELS
 from ipmo.analytics.compute.service import cached_results
@@ -58,15 +58,9 @@ def _json_script(data) -> Markup:
 
 
 @router.get("/analytics")
-def overview_page(
-    request: Request,
-    principal: Analyst,
-    org_type: str = "icb",
-    org_code: str = "",
-    origin: str = "",
-):
-    check_org_type(org_type)
-    origin = check_origin(origin) or ""
+def overview_page(request: Request, principal: Analyst, selected: Selected):
+    org_type, org_code = check_org_type(selected.org_type), selected.org_code
+    origin = check_origin(selected.origin) or ""
     results = cached_results(request.app.state.settings.analytics_dir)
     context = {"levels": [lv for lv in LEVELS if lv != "national"], "org_type": org_type,
                "origins": ORIGINS, "origin": origin}  # fmt: skip
