@@ -25,7 +25,7 @@ Evidence = list[dict[str, AnyT]]
 
 
 def is_prn(dose_text: str | None) -> bool:
-    return bool(dose_text) and PRN.search(dose_text.lower()) is not None
+    return dose_text is not None and PRN.search(dose_text.lower()) is not None
 
 
 def info(issue: Issue) -> ProductInfo:
@@ -175,15 +175,15 @@ def _eval(e: E.Expr, ctx: Context) -> tuple[bool, Evidence]:  # noqa: C901 - one
             return ok, [_issue_ev(i, CLASSES[cls].title) for i in found]
         case E.DistinctSubstances(cls, w, n, regular):
             lo, hi = w.bounds(t)
-            found = [
+            in_class = [
                 (i, p)
                 for i, p in ctx.issues
                 if cls in p.classes
                 and _in(i.issue_date, lo, hi)
                 and not (regular and is_prn(i.dose_text))
             ]
-            ok = len({p.substance_key for _, p in found}) >= n
-            return ok, [_issue_ev(i, CLASSES[cls].title) for i, _ in found]
+            ok = len({p.substance_key for _, p in in_class}) >= n
+            return ok, [_issue_ev(i, CLASSES[cls].title) for i, _ in in_class]
         case E.CoIssued(a, b, w, gap):
             xs, ys = ctx.of_class(a, w), ctx.of_class(b, w)
             pairs = [
@@ -194,8 +194,8 @@ def _eval(e: E.Expr, ctx: Context) -> tuple[bool, Evidence]:  # noqa: C901 - one
             x, y = min(pairs, key=lambda p: abs((p[0].issue_date - p[1].issue_date).days))
             return True, [_issue_ev(x, CLASSES[a].title), _issue_ev(y, CLASSES[b].title)]
         case E.MedicineCount(w, n):
-            found = [(i, p) for i, p in ctx.in_window(w) if p.counts_for_polypharmacy]
-            keys = {p.substance_key for _, p in found}
+            counted = [(i, p) for i, p in ctx.in_window(w) if p.counts_for_polypharmacy]
+            keys = {p.substance_key for _, p in counted}
             return len(keys) >= n, [
                 {"type": "medicine_count", "value": len(keys), "window": w.describe()}
             ]
@@ -212,48 +212,48 @@ def _eval(e: E.Expr, ctx: Context) -> tuple[bool, Evidence]:  # noqa: C901 - one
             found = ctx.events(codeset, w, unresolved)
             return len(found) >= n, [ev for _, ev in found]
         case E.LatestNotResolved(present, resolved, present_end):
-            p = ctx.events(present, E.Window(None, present_end))
-            if not p:
+            coded = ctx.events(present, E.Window(None, present_end))
+            if not coded:
                 return False, []
-            latest_p = max(d for d, _ in p)
+            latest_p = max(d for d, _ in coded)
             r = ctx.events(resolved, E.EVER)
             if r and max(d for d, _ in r) >= latest_p:
                 return False, []
-            return True, [ev for d, ev in p if d == latest_p]
+            return True, [ev for d, ev in coded if d == latest_p]
         case E.TestDone(testset, w):
-            found = ctx.obs(testset, w)
-            return bool(found), [_obs_ev(o) for o in found]
+            tests = ctx.obs(testset, w)
+            return bool(tests), [_obs_ev(o) for o in tests]
         case E.LabLatest(testset, w, op, threshold, min_valid):
-            found = [o for o in ctx.obs(testset, w) if o.value is not None]
-            if not found:
+            results = [o for o in ctx.obs(testset, w) if o.value is not None]
+            if not results:
                 return False, []
-            latest = max(o.effective_date for o in found)
+            latest = max(o.effective_date for o in results)
             hits = [
                 o
-                for o in found
+                for o in results
                 if o.effective_date == latest and lab_satisfies(o, op, threshold, min_valid)
             ]
             return bool(hits), [_obs_ev(o) for o in hits]
-        case E.AgeBetween(lo, hi):
+        case E.AgeBetween(min_age, max_age):
             age = ctx.facts.age(t)
-            return lo <= age <= hi, [{"type": "age", "value": age}]
+            return min_age <= age <= max_age, [{"type": "age", "value": age}]
         case E.SexIs(sex):
             return ctx.facts.sex == sex, []
         case E.CareHome():
             if ctx.facts.care_home:
                 return True, [{"type": "care_home", "what": "registered at a care home"}]
-            found = ctx.events("carehome", E.EVER)
-            return bool(found), [ev for _, ev in found]
+            coded = ctx.events("carehome", E.EVER)
+            return bool(coded), [ev for _, ev in coded]
         case E.Admitted(w, falls_only):
             lo, hi = w.bounds(t)
-            found = [
+            stays = [
                 a
                 for a in ctx.facts.admissions
                 if _in(a.admitted_on, lo, hi) and (a.is_fall or not falls_only)
             ]
-            return bool(found), [
+            return bool(stays), [
                 {"type": "admission", "date": a.admitted_on.isoformat(), "fall": a.is_fall}
-                for a in found
+                for a in stays
             ]
         case E.DoacDoseMismatch(w, lab_w):
             return _doac(ctx, w, lab_w)

@@ -331,7 +331,9 @@ def _specs(con: duckdb.DuckDBPyConnection, name: str, cols: str, rows: list[tupl
 
 
 def _batched_issues(
-    con: duckdb.DuckDBPyConnection, comp: Compiler, prims: list[tuple[int, E.Expr]]
+    con: duckdb.DuckDBPyConnection,
+    comp: Compiler,
+    prims: list[tuple[int, E.Issued | E.DistinctSubstances]],
 ) -> None:
     """Issued and DistinctSubstances in one aggregation over issues × classes: one count per
     distinct (window, regular-only) pair and one distinct-substance count per DistinctSubstances
@@ -366,7 +368,7 @@ def _batched_issues(
     selects = []
     for k, p in prims:
         kind = "n" if isinstance(p, E.Issued) else "s"
-        threshold = p.min_count if kind == "n" else p.n
+        threshold = p.min_count if isinstance(p, E.Issued) else p.n
         col = cols[(kind, p.window, p.regular_only)]
         selects.append(
             f"SELECT patient_id, {k} FROM class_counts WHERE cls = {_q(p.cls)} AND "

@@ -44,7 +44,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> No
 def load_facts(
     con: duckdb.DuckDBPyConnection,
     population: Iterable[PatientFacts],
-    practice: dict[int, str] | None = None,
+    practice: dict[int, str | None] | None = None,
 ) -> None:
     create_tables(con)
     products: dict[tuple, int] = {}

@@ -72,7 +72,7 @@ def registered_patients(session: Session, as_of: date) -> dict[str, int]:
         )
         .group_by(Patient.practice_code)
     )
-    return {practice: int(count) for practice, count in rows}
+    return {practice: int(count) for practice, count in rows if practice is not None}
 
 
 def indicator_totals(

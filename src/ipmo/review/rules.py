@@ -78,7 +78,7 @@ def _pincer(p: Params) -> list[Rule]:
 
     diuretic = "pincer_diuretic" if p.pincer_ac_broad_diuretics else "loop_diuretic"
     long_term = Window(None, Ago(15))
-    nsbb = Issued("nsbb", l3)
+    nsbb: Expr = Issued("nsbb", l3)
     if p.pincer_g_include_eye_drops:
         nsbb = nsbb | Issued("nsbb_eye", l3)
     src = PINCER_SRC.format

@@ -142,7 +142,7 @@ def run(engine: Engine, as_of: date, params: Params = DEFAULT) -> RunSummary:
                 WorklistEntry(
                     patient_id=pid,
                     practice_code=practice[pid],
-                    pcn_code=pcn.get(practice[pid]),
+                    pcn_code=pcn.get(practice[pid] or ""),
                     care_home_code=care_home[pid],
                     score=score,
                     reasons=reasons,
