@@ -466,3 +466,16 @@ def test_spec_organisations_table_decides_kind_and_page_shows_what_is_left_out(c
     fhir = c.get("/fhir/R4/List", params={"patient": ada}).json()
     notes = json.dumps(fhir)
     assert "not used: gp:A10001" in notes and "entered in error" in notes
+
+
+def test_spec_update_record_message_dispense_inside_the_document_is_read(shared_dir):
+    """GP Connect Update Record (ITK3): the pharmacy's MedicationDispense sits in the document
+    Bundle inside the message Bundle; it is read, not reported as "no medication"."""
+    path = shared_dir / "fhir/gpconnect_update_record/pharmacy-first-service--example-1.xml"
+    text = path.read_text()
+    with pytest.raises(FhirInputError, match="Modulus 11"):  # the example's test NHS number
+        load_source(text)
+    doc = load_source(text.replace('value="4857773456"', f'value="{NHS}"'))
+    assert doc.nhs_number == NHS and doc.fhir_version == "STU3"
+    assert [i.resource_type for i in doc.items] == ["MedicationDispense"]
+    assert doc.items[0].date_source in ("whenHandedOver", "whenPrepared", "Bundle.timestamp")

@@ -553,7 +553,9 @@ def _precheck(rtype: str, entry_types: list[str]) -> None:
             "Bundle with the MedicationStatement/Request/Dispense that refers to it",
             "Medication",
         )
-    if rtype == "Bundle" and not any(t in (*MEDICATION_TYPES, "List") for t in entry_types):
+    if rtype == "Bundle" and not any(
+        t in (*MEDICATION_TYPES, "List", "Bundle") for t in entry_types
+    ):
         raise FhirInputError(
             "not-supported",
             "the payload holds no medication resources (found: "
@@ -611,6 +613,29 @@ def _add_up(line: MedItem, part: MedItem) -> None:
         line.last_issued = part.last_issued
 
 
+def _flatten(root: Resource) -> Resource:
+    """A message Bundle that carries a document Bundle (GP Connect Update Record, ITK3: the
+    consultation summary with the pharmacy's MedicationDispense inside) read as one Bundle of
+    every entry, so the lines inside the document are found (and none is dropped unseen)."""
+    if root.get("resourceType") != "Bundle":
+        return root
+    entries = root.get("entry") or []
+    if not any((e.get("resource") or {}).get("resourceType") == "Bundle" for e in entries):
+        return root
+    flat: list[dict[str, Any]] = []
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        for entry in items:
+            res = entry.get("resource") or {}
+            if res.get("resourceType") == "Bundle":
+                walk(res.get("entry") or [])
+            else:
+                flat.append(entry)
+
+    walk(entries)
+    return {**root, "entry": flat}
+
+
 def from_fhir(
     data: bytes | str,
     *,
@@ -628,7 +653,7 @@ def from_fhir(
             "source_kind",
         )
     doc = read_fhir(data, version=version, precheck=_precheck)
-    index = BundleIndex(doc.resource)
+    index = BundleIndex(_flatten(doc.resource))
     _check_profiles(index, doc.version)
     warnings = list(doc.warnings)
     dates = _Dates(index)
