@@ -478,4 +478,5 @@ def test_spec_update_record_message_dispense_inside_the_document_is_read(shared_
     doc = load_source(text.replace('value="4857773456"', f'value="{NHS}"'))
     assert doc.nhs_number == NHS and doc.fhir_version == "STU3"
     assert [i.resource_type for i in doc.items] == ["MedicationDispense"]
+    assert doc.source_kind == "pharmacy"  # a dispensing record, though STU3
     assert doc.items[0].date_source in ("whenHandedOver", "whenPrepared", "Bundle.timestamp")

@@ -518,10 +518,10 @@ def infer_kind(
             return "gp", "UK Core MedicationStatementLastIssueDate (a GP system's issue record)"
     if any(i.prescriber_type in ("prescribed-at-gp-practice",) for i in items):
         return "gp", "UK Core MedicationPrescribingOrganizationType prescribed-at-gp-practice"
-    if version == STU3:
-        return "gp", "FHIR STU3 GP Connect (sent by GP systems)"
     if meds and all(r["resourceType"] == "MedicationDispense" for r in meds):
         return "pharmacy", "only MedicationDispense resources (a dispensing record)"
+    if version == STU3:
+        return "gp", "FHIR STU3 GP Connect (sent by GP systems)"
     for item in items:
         if item.category in _GP_CATEGORIES:
             return "gp", f"a line's category is {item.category!r} (primary care)"
