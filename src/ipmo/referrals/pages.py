@@ -14,6 +14,7 @@ from ipmo.referrals import lifecycle as lc
 from ipmo.referrals import service as svc
 from ipmo.referrals.api import is_overdue, list_visible, open_referral
 from ipmo.referrals.labels import LABELS
+from ipmo.referrals.models import Referral
 from ipmo.referrals.services import RULES, rule_for
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
@@ -226,7 +227,7 @@ def show(
     done: str | None = None,
 ):
     ref = open_referral(session, principal, reference, "referral.read")
-    if not hasattr(ref, "reference"):
+    if not isinstance(ref, Referral):  # the refusal (audited) came back instead
         return render(
             request,
             "error.html",

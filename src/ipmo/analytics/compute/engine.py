@@ -166,7 +166,7 @@ def practice_values(
         joined = joined.filter(
             (joined.month >= joined.valid_from) & (joined.month < joined.valid_until)
         )
-    if item_weights is not None:
+    if item_weights is not None and per_item is not None:
         items = per_item.inner_join(item_weights, "bnf_code")
         items = items.filter(
             (items.quantity_per_item >= items.qpi_low) & (items.quantity_per_item <= items.qpi_high)
@@ -347,7 +347,7 @@ def ranked(orgs: ir.Table, measures: ir.Table, deciles: ir.Table) -> tuple[ir.Ta
     return values, deciles.inner_join(positive, list(_KEYS))
 
 
-def _plan_tables(con, plans: Sequence[MeasurePlan]) -> tuple[str, str]:
+def _plan_tables(con, plans: Sequence[MeasurePlan]) -> tuple[str, ...]:
     """Create the weights and measures tables (and the per-item weights when a measure reads
     quantities per item) on ``con``; return their (unique) names.
 
@@ -355,7 +355,7 @@ def _plan_tables(con, plans: Sequence[MeasurePlan]) -> tuple[str, str]:
     ``cache()``. ``run_measures`` drops them again.
     """
     suffix = uuid.uuid4().hex[:12]
-    names = (f"ipmo_weights_{suffix}", f"ipmo_measures_{suffix}")
+    names: tuple[str, ...] = (f"ipmo_weights_{suffix}", f"ipmo_measures_{suffix}")
     con.create_table(names[0], _weights_table(plans))
     con.create_table(names[1], _measures_table(plans))
     items = _item_weights_table(plans)
@@ -367,7 +367,7 @@ def _plan_tables(con, plans: Sequence[MeasurePlan]) -> tuple[str, str]:
 
 def measure_expressions(
     con,
-    plan_tables: tuple[str, str],
+    plan_tables: tuple[str, ...],  # weights, measures and (maybe) per-item weights
     levels: Sequence[str] = tuple(LEVELS),
     list_sizes: bool = True,
 ) -> ir.Table:

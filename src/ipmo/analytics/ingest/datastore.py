@@ -26,7 +26,9 @@ import uuid
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import ibis
 import pyarrow as pa
 
@@ -206,3 +208,12 @@ def connect_spark(root: Path, session=None):
     con = ibis.pyspark.connect(session)
     load_into(con, read_tables(root))
     return con
+
+
+def one_row(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """The row of a query that always answers one (an aggregate): DuckDB types ``fetchone()``
+    as optional, so say once what an empty answer would mean."""
+    row = result.fetchone()
+    if row is None:
+        raise RuntimeError("an aggregate query returned no row")
+    return row

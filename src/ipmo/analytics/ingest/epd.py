@@ -234,13 +234,15 @@ def ingest_epd(
             con.execute(f"CREATE TEMP TABLE grouped_{index} AS {_aggregate_sql(path, layout)}")
         except duckdb.Error as exc:
             raise _duckdb_error(path, exc) from exc
-        bad, total, unidentified, months = con.execute(
-            f"""SELECT count(*) FILTER (month IS NULL OR coalesce(practice, '') = ''
+        bad, total, unidentified, months = datastore.one_row(
+            con.execute(
+                f"""SELECT count(*) FILTER (month IS NULL OR coalesce(practice, '') = ''
                                            OR coalesce(bnf_code, '') = ''),
                        sum(raw_rows), coalesce(sum(raw_rows) FILTER (practice LIKE '%998'), 0),
                        list(DISTINCT month) FILTER (month IS NOT NULL)
                 FROM grouped_{index} WHERE grouping_set = {_ROWS}"""
-        ).fetchone()
+            )
+        )
         if bad:
             raise IngestError(_first_bad_row(con, path, layout))
         raw += int(total or 0)
@@ -283,10 +285,12 @@ def ingest_epd(
         for month in months:
             final = datastore.prescribing_dir(root) / f"{month:%Y-%m}.parquet"
             tmp = writes.path_for(final)
-            (written,) = con.execute(
-                f"""COPY (SELECT * FROM agg WHERE month = DATE '{month}')
+            (written,) = datastore.one_row(
+                con.execute(
+                    f"""COPY (SELECT * FROM agg WHERE month = DATE '{month}')
                     TO '{tmp}' (FORMAT parquet, COMPRESSION snappy)"""
-            ).fetchone()
+                )
+            )
             rows += int(written)
             final = datastore.per_item_dir(root) / f"{month:%Y-%m}.parquet"
             con.execute(

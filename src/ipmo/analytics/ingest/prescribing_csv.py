@@ -71,9 +71,9 @@ def ingest_prescribing(prescribing: Path, orgs: Path, root: Path | None = None) 
                    sum({net})::DOUBLE AS net_cost, count(*) AS raw_rows
             FROM raw WHERE practice NOT LIKE '%998' GROUP BY 1, 2, 3"""
     )
-    raw_rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    raw_rows = datastore.one_row(con.execute("SELECT count(*) FROM raw"))[0]
     months = [r[0] for r in con.execute("SELECT DISTINCT month FROM agg ORDER BY 1").fetchall()]
-    rows = con.execute("SELECT count(*) FROM agg").fetchone()[0]
+    rows = datastore.one_row(con.execute("SELECT count(*) FROM agg"))[0]
     with datastore.staged() as writes:
         for month in months:
             tmp = writes.path_for(datastore.prescribing_dir(root) / f"{month:%Y-%m}.parquet")
@@ -90,5 +90,5 @@ def ingest_prescribing(prescribing: Path, orgs: Path, root: Path | None = None) 
                        ORDER BY practice) TO '{tmp}' (FORMAT parquet)"""
         )
         datastore.stage_presentations(con, root, writes, "agg")
-    dropped = raw_rows - con.execute("SELECT sum(raw_rows) FROM agg").fetchone()[0]
+    dropped = raw_rows - datastore.one_row(con.execute("SELECT sum(raw_rows) FROM agg"))[0]
     return IngestReport(1, raw_rows, rows, int(dropped), tuple(f"{m:%Y-%m}" for m in months))
