@@ -123,3 +123,19 @@ def test_only_the_referrer_reaches_the_cancel_step(mod, sample_ics):
     ref = _send(mod)
     r = mod.client("community.pharmacist").get(f"/referrals/{ref}/cancel")
     assert r.status_code == 403
+
+
+def test_inbox_and_list_page_with_honest_counts(mod, sample_ics):
+    import re
+
+    refs = [_send(mod) for _ in range(55)]
+    pharmacist = mod.client("community.pharmacist")
+    first = pharmacist.get("/referrals/inbox").text
+    assert "Showing 1 to 50 of 55 referrals" in first
+    second = pharmacist.get("/referrals/inbox?page=2").text
+    assert "Showing 51 to 55 of 55 referrals" in second
+    shown = re.findall(r'href="/referrals/(R-[A-Z0-9]+)"', first + second)
+    assert sorted(shown) == sorted(refs)  # every referral on exactly one page
+    sender = mod.client("nhs111").get("/referrals?page=2").text
+    assert "Showing 51 to 55 of 55 referrals" in sender
+    assert 'aria-label="Page 1"' in sender or "page=1" in sender

@@ -12,14 +12,15 @@ audited), accept, start, outcome, reject, cancel, escalate, DMS check. State cha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -158,6 +159,24 @@ def list_visible(
         },
     )
     return rows
+
+
+def page_visible(
+    session: Session,
+    principal: Principal,
+    where: ColumnElement[bool],
+    order_by: Sequence[Any],
+    *,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[Referral], int]:
+    """One page of the referrals the principal may see that match ``where``, and how many match
+    in all (the pages' inbox and list say "Showing 51 to 100 of 1,234")."""
+    q = select(Referral).where(referrals_filter(principal), where)
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    rows = list(session.scalars(q.order_by(*order_by).offset(offset).limit(limit)))
+    audit_event(session, principal, "referral.list", detail={"count": len(rows), "total": total})
+    return rows, total
 
 
 @router.get("/api/referrals", response_model=list[ReferralRead])

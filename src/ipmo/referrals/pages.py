@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from ipmo.lookup import banner, referral_banner
 from ipmo.organisations.models import Organisation, OrgKind
 from ipmo.referrals import lifecycle as lc
 from ipmo.referrals import service as svc
-from ipmo.referrals.api import is_overdue, list_visible, open_referral
+from ipmo.referrals.api import is_overdue, list_visible, open_referral, page_visible
 from ipmo.referrals.labels import LABELS
 from ipmo.referrals.models import Referral
 from ipmo.referrals.services import RULES, rule_for
@@ -22,6 +22,7 @@ from ipmo.security.errors import Forbidden
 from ipmo.store import utcnow
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
+from ipmo.web.paging import page_from, pagination
 from ipmo.web.params import DB_INT_MAX
 from ipmo.web.templating import render
 
@@ -86,48 +87,56 @@ def _pharmacies(session: Session) -> list[tuple[str, str]]:
 @router.get("/referrals")
 def track(
     request: Request,
+    page: str = "1",
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
     session: Session = Depends(db_session),
 ):
-    rows = [
-        r
-        for r in list_visible(session, principal)
-        if r.target_org_code != principal.org_code or r.sender_org_code == principal.org_code
-    ]
-    return render(
-        request,
-        "referrals/list.html",
-        {
-            "title": "Referrals",
-            "rows": rows,
-            "now": utcnow(),
-            "is_overdue": is_overdue,
-            "inbox": False,
-            "L": LABELS,
-            "names": _org_names(session),
-        },
+    """Referrals the organisation sent or is involved in as GP practice (not its inbox)."""
+    org = principal.org_code
+    not_inbox = or_(
+        Referral.target_org_code.is_(None),
+        Referral.target_org_code != org,
+        Referral.sender_org_code == org,
+    )
+    return _list_page(
+        request, session, principal, page, not_inbox, [Referral.created_at.desc()], False
     )
 
 
 @router.get("/referrals/inbox")
 def inbox(
     request: Request,
+    page: str = "1",
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
     session: Session = Depends(db_session),
 ):
-    rows = [r for r in list_visible(session, principal) if r.target_org_code == principal.org_code]
-    rows.sort(
-        key=lambda r: (r.status not in lc.AWAITING_ACCEPT, r.status not in lc.OPEN, r.accept_by)
+    """Referrals sent to the organisation: waiting to be accepted first, then open ones, each by
+    the time they must be accepted by."""
+    order = [
+        case((Referral.status.in_([str(s) for s in lc.AWAITING_ACCEPT]), 0), else_=1),
+        case((Referral.status.in_([str(s) for s in lc.OPEN]), 0), else_=1),
+        Referral.accept_by,
+        Referral.id,
+    ]
+    mine = Referral.target_org_code == principal.org_code
+    return _list_page(request, session, principal, page, mine, order, True)
+
+
+def _list_page(request, session, principal, page, where, order, is_inbox: bool):
+    at = page_from(page)
+    rows, total = page_visible(
+        session, principal, where, order, offset=at.offset, limit=at.per_page
     )
     return render(
         request,
         "referrals/list.html",
         {
-            "title": "Referral inbox",
+            "title": "Referral inbox" if is_inbox else "Referrals",
             "rows": rows,
+            "paging": pagination(request, at, total, len(rows), "referrals"),
             "now": utcnow(),
             "is_overdue": is_overdue,
-            "inbox": True,
+            "inbox": is_inbox,
             "L": LABELS,
             "names": _org_names(session),
         },

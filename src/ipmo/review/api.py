@@ -11,7 +11,7 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ipmo.patients.models import Patient
@@ -39,11 +39,36 @@ def worklist_rows(
     min_score: int = 0,
     limit: int = 200,
 ) -> list[dict]:
-    stmt = (
-        select(WorklistEntry, Patient)
+    return worklist_page(
+        session,
+        principal,
+        practice=practice,
+        pcn=pcn,
+        care_home=care_home,
+        rule=rule,
+        min_score=min_score,
+        limit=limit,
+    )[0]
+
+
+def worklist_page(
+    session: Session,
+    principal: Principal,
+    *,
+    practice: str | None = None,
+    pcn: str | None = None,
+    care_home: str | None = None,
+    rule: str | None = None,
+    min_score: int = 0,
+    offset: int = 0,
+    limit: int = 200,
+) -> tuple[list[dict], int]:
+    """One page of the worklist (highest score first) and how many rows match in all, so a page
+    can say "50 of 1,234" instead of silently stopping."""
+    ids = (
+        select(WorklistEntry.id, WorklistEntry.rule_ids)
         .join(Patient, Patient.id == WorklistEntry.patient_id)
         .where(visible_patients_filter(principal), WorklistEntry.score >= min_score)
-        .order_by(WorklistEntry.score.desc(), WorklistEntry.id)
     )
     for col, value in (
         (WorklistEntry.practice_code, practice),
@@ -51,11 +76,30 @@ def worklist_rows(
         (WorklistEntry.care_home_code, care_home),
     ):
         if value:
-            stmt = stmt.where(col == value)
+            ids = ids.where(col == value)
+    ordered = ids.order_by(WorklistEntry.score.desc(), WorklistEntry.id)
+    if rule is None:
+        total = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+        window = [i for i, _ in session.execute(ordered.offset(offset).limit(limit))]
+    else:  # rule ids are a JSON list: filtered here, reading only ids and rule ids
+        total, window = 0, []
+        for entry_id, rule_ids in session.execute(ordered):
+            if rule not in (rule_ids or []):
+                continue
+            if offset <= total < offset + limit:
+                window.append(entry_id)
+            total += 1
+    found = {
+        e.id: (e, p)
+        for e, p in session.execute(
+            select(WorklistEntry, Patient)
+            .join(Patient, Patient.id == WorklistEntry.patient_id)
+            .where(WorklistEntry.id.in_(window))
+        )
+    }
     rows = []
-    for e, p in session.execute(stmt):
-        if rule and rule not in e.rule_ids:
-            continue
+    for entry_id in window:
+        e, p = found[entry_id]
         rows.append(
             {
                 "nhs_number": p.nhs_number,
@@ -69,10 +113,10 @@ def worklist_rows(
                 "as_of": e.as_of.isoformat(),
             }
         )
-        if len(rows) >= limit:
-            break
-    audit_event(session, principal, "review.worklist.view", detail={"rows": len(rows)})
-    return rows
+    audit_event(
+        session, principal, "review.worklist.view", detail={"rows": len(rows), "total": total}
+    )
+    return rows, total
 
 
 @router.get("/worklist", response_model=list[WorklistRow])

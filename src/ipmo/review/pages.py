@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from ipmo.lookup import banner
 from ipmo.organisations.models import Organisation
 from ipmo.review import service
-from ipmo.review.api import review_json, worklist_rows
+from ipmo.review.api import review_json
+from ipmo.review.api import worklist_page as worklist_page_rows
 from ipmo.review.check import check
 from ipmo.review.models import InterventionKind, MedicationReview
 from ipmo.security import Activity, Principal
@@ -21,6 +22,7 @@ from ipmo.security.access import check_patient_access
 from ipmo.web.dates import parse_date_input
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
+from ipmo.web.paging import page_from, pagination
 from ipmo.web.params import DB_INT_MAX
 from ipmo.web.templating import render
 
@@ -48,22 +50,27 @@ def worklist_page(
     care_home: str = "",
     rule: str = "",
     min_score: int = Query(0, ge=0, le=DB_INT_MAX),
+    page: str = "1",
     principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
     session: Session = Depends(db_session),
 ):
-    rows = worklist_rows(
+    at = page_from(page)
+    rows, total = worklist_page_rows(
         session,
         principal,
         practice=practice or None,
         care_home=care_home or None,
         rule=rule or None,
         min_score=max(min_score, 0),
+        offset=at.offset,
+        limit=at.per_page,
     )
     return render(
         request,
         "review/worklist.html",
         {
             "rows": rows,
+            "paging": pagination(request, at, total, len(rows), "patients"),
             "names": dict(session.execute(select(Organisation.ods_code, Organisation.name)).all()),
             "filters": {
                 "practice": practice,

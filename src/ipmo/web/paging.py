@@ -1,0 +1,61 @@
+"""Paging for long lists: which rows a page shows, and the NHS.UK pagination component's
+parameters with an honest count ("Showing 51 to 100 of 1,234")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int  # 1-based
+    per_page: int = PER_PAGE
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.per_page
+
+
+def page_from(value: str | int | None, per_page: int = PER_PAGE) -> Page:
+    """The page asked for (``?page=``); anything that is not a positive number is page 1."""
+    try:
+        number = int(value or 1)
+    except (TypeError, ValueError):
+        number = 1
+    return Page(max(1, min(number, 1_000_000)), per_page)
+
+
+def pagination(request: Request, page: Page, total: int, shown: int, noun: str) -> dict[str, Any]:
+    """What ``pagination.html`` needs: the count line and the component's links (numbered, with
+    ellipses, as the NHS.UK pagination component's "numbered" variant)."""
+    pages = max(1, -(-total // page.per_page))
+
+    def href(n: int) -> str:
+        return str(request.url.include_query_params(page=n).remove_query_params("csrf_token"))
+
+    numbers = sorted(
+        {1, pages, page.number - 1, page.number, page.number + 1} & set(range(1, pages + 1))
+    )
+    items: list[dict[str, Any]] = []
+    for i, n in enumerate(numbers):
+        if i and n - numbers[i - 1] > 1:
+            items.append({"ellipsis": True})
+        items.append({"number": n, "href": href(n), "current": n == page.number})
+    first = page.offset + 1 if shown else 0
+    return {
+        "total": total,
+        "first": first,
+        "last": page.offset + shown,
+        "noun": noun,
+        "pages": pages,
+        "params": {
+            "previous": {"href": href(page.number - 1)} if page.number > 1 else None,
+            "next": {"href": href(page.number + 1)} if page.number < pages else None,
+            "items": items if pages > 1 else [],
+        },
+    }
