@@ -5,6 +5,8 @@ referrer sees it; the referrer's list shows the stream's outcomes too."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select, update
 from tests.browser.conftest import serious_accessibility_violations, serving, sign_in
@@ -75,11 +77,15 @@ def test_demo_stream_reaches_the_inbox_and_a_new_referral_goes_round_the_loop(pa
         page.get_by_label("Service").select_option("urgent-repeat-supply")
         page.get_by_label("Pharmacy the patient chose (optional)").select_option(pharmacy)
         page.get_by_label("Clinical summary").fill("Ran out of ramipril")
+        page.get_by_label(re.compile("^Reason for referring")).fill("NHS 111 caller")
         page.get_by_role("button", name="Send referral").click()
         assert page.locator("#referral-status").inner_text().startswith("Sent")
         reference = page.locator(".nhsuk-caption-l").inner_text().removeprefix("Referral ")
-        page.goto(f"{base}/referrals")
-        page.get_by_role("link", name=done).click()  # an outcome from the demo stream
+        page.goto(f"{base}/referrals")  # paged: the count says how many there are in all
+        assert re.match(
+            r"(Showing 1 to 50 of [\d,]+|\d+) referrals", page.locator("#list-count").inner_text()
+        )
+        page.goto(f"{base}/referrals/{done}")  # an outcome from the demo stream
         assert page.locator("#referral-outcome").inner_text().strip()
         page.get_by_role("button", name="Sign out").click()
 

@@ -2,6 +2,7 @@
 screenshots for a reviewer go to IPMO_SCREENSHOTS (if set)."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ def test_referrer_sends_then_cancels_with_a_reason(page, live_server, sample_ics
     page.get_by_label("NHS number").fill("999 000 0018")
     page.get_by_label("Service").select_option("urgent-repeat-supply")
     page.get_by_label("Clinical summary").fill("Ran out of amlodipine 5 mg")
+    page.get_by_label(re.compile("^Reason for referring")).fill("NHS 111 caller")
     page.get_by_role("button", name="Send referral").click()
     panel = page.locator("#confirmation")
     assert panel.get_by_role("heading", name="Referral sent").is_visible()

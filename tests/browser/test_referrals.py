@@ -3,6 +3,8 @@ outcome, the referrer sees it."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import update
 from tests.browser.conftest import serious_accessibility_violations, sign_in
@@ -26,6 +28,7 @@ def test_refer_accept_record_outcome_and_referrer_sees_it(page, live_server, sam
     page.get_by_label("NHS number").fill("999 000 0018")
     page.get_by_label("Service").select_option("urgent-repeat-supply")
     page.get_by_label("Clinical summary").fill("Ran out of amlodipine 5 mg")
+    page.get_by_label(re.compile("^Reason for referring")).fill("NHS 111 caller")
     page.get_by_role("button", name="Send referral").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Urgent repeat medicine supply"
     assert page.locator(".ipmo-patient-banner").inner_text().startswith("Ada Smith")
