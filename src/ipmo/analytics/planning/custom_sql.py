@@ -18,7 +18,7 @@ ones are run by ``dmd_sql.py``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -71,7 +71,10 @@ def _parse(side: Side) -> tuple[sx.Expression, sx.Expression | None]:
 def _parse_sql(sql: str) -> sx.Select:
     """Parsed once per text (a side is parsed for its month breakpoints, then per period); the
     trees are only read, never changed."""
-    return sqlglot.parse_one(sql, read="bigquery")
+    parsed = sqlglot.parse_one(sql, read="bigquery")
+    if not isinstance(parsed, sx.Select):
+        raise UnsupportedSql("its custom SQL is not a SELECT")
+    return parsed
 
 
 def _top(expr: sx.Expression) -> tuple[sx.Expression, float]:
@@ -192,8 +195,12 @@ def _arith(node: sx.Expression, left, right):
         return Linear(left.column, left.factor / float(right))
     if isinstance(left, Linear) or isinstance(right, Linear):
         raise UnsupportedSql("its custom SQL is not linear in one value column")
-    ops = {sx.Mul: float.__mul__, sx.Div: float.__truediv__}
-    ops |= {sx.Add: float.__add__, sx.Sub: float.__sub__}
+    ops: dict[type[sx.Expression], Callable[[float, float], float]] = {
+        sx.Mul: float.__mul__,
+        sx.Div: float.__truediv__,
+        sx.Add: float.__add__,
+        sx.Sub: float.__sub__,
+    }
     return ops[type(node)](float(left), float(right))
 
 
@@ -239,7 +246,7 @@ def compile_custom_side(
     codes = list(presentations)
     names = [presentations[c] or "" for c in codes]
     try:  # one pass per SQL node over every presentation; per row on any doubt
-        results = _evaluate_all(condition, argument, codes, names, month)
+        results: Iterable = _evaluate_all(condition, argument, codes, names, month)
     except Exception:  # noqa: BLE001 - the row interpreter gives the exact error
         results = _evaluate_rows(condition, argument, codes, names, month)
     column: str | None = None
@@ -454,8 +461,9 @@ def _case_lookup(node: sx.Case, cols: Mapping) -> list | None:
     literals: ``k`` is evaluated once and each row takes the result of its first matching branch
     (as ``_eval`` does) by one dictionary lookup. None when the CASE has any other shape."""
     branches = node.args.get("ifs", [])
-    tests = [_equals_literals(branch.this) for branch in branches]
-    if not tests or any(t is None for t in tests) or any(t[0] != tests[0][0] for t in tests):
+    found = [_equals_literals(branch.this) for branch in branches]
+    tests = [t for t in found if t is not None]
+    if not tests or len(tests) < len(found) or any(t[0] != tests[0][0] for t in tests):
         return None
     keys = _veval(tests[0][0], cols)
     if not _is_text_column(keys):

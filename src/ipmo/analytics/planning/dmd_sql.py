@@ -122,7 +122,7 @@ class DmdDatabase:
         v, i64, s, f64 = self.views, pa.int64(), pa.string(), pa.float64()
         vmps = list(v.vmps.values())
         self._table("vtm", {"id": (i64, list(v.vtms)), "nm": (s, list(v.vtms.values()))})
-        vmp_cols = {
+        vmp_cols: dict[str, tuple[pa.DataType, list]] = {
             "id": (i64, [m.id for m in vmps]),
             "nm": (s, [m.name for m in vmps]),
             "vtm": (i64, [m.vtm for m in vmps]),
@@ -130,7 +130,7 @@ class DmdDatabase:
         }
         self._table("vmp", vmp_cols)
         self._table("vmp_full", vmp_cols | {"dform_form": (s, [m.dform for m in vmps])})
-        amp_cols = {
+        amp_cols: dict[str, tuple[pa.DataType, list]] = {
             "id": (i64, [a.id for a in self.amps]),
             "nm": (s, [a.name or self.names.get(a.bnf_code, "") for a in self.amps]),
             "descr": (s, [a.name or self.names.get(a.bnf_code, "") for a in self.amps]),
@@ -160,7 +160,9 @@ class DmdDatabase:
         )
         ings = sorted({(i, k) for k, i in INGREDIENTS.items()})
         self._table("ing", {"id": (i64, [i for i, _ in ings]), "nm": (s, [k for _, k in ings])})
-        objs = [("vmp", m.id, m.id, m.bnf_code, m.name, f) for m in vmps for f in m.form_routes]
+        objs: list[tuple[str, int, int | None, str, str, str]] = [
+            ("vmp", m.id, m.id, m.bnf_code, m.name, f) for m in vmps for f in m.form_routes
+        ]
         objs += [
             ("amp", a.vmp, a.id, a.bnf_code, a.name, f)
             for a in self.amps

@@ -389,9 +389,9 @@ def build_views(rows: Iterable[Mapping[str, str]]) -> DmdViews:
     aware = [(r["vtm_nm"], r["atc_route"], r["aware_2024"]) for r in aware_rows]
     vtms = {int(r["id"]): r["name"] for r in rows if r["kind"] == "VTM" and _int(r["id"])}
     newer = {_vtm_key(name): vid for name, vid in REIDENTIFIED_VTMS.items()}
-    for r in aware_rows:
-        if _int(r["vtm_id"]):
-            newer.setdefault(_vtm_key(r["vtm_nm"]), int(r["vtm_id"]))
+    for entry in aware_rows:
+        if _int(entry["vtm_id"]):
+            newer.setdefault(_vtm_key(entry["vtm_nm"]), int(entry["vtm_id"]))
     current_vtm = {}
     for vid, name in list(vtms.items()):
         new = newer.get(_vtm_key(name))
@@ -427,9 +427,9 @@ def build_views(rows: Iterable[Mapping[str, str]]) -> DmdViews:
     for r in rows:
         if r["kind"] != "AMP" or len(r["bnf_code"]) not in _BNF_LENGTHS or not _int(r["id"]):
             continue
-        vmp = _int(previous.get(r["vmp_id"], r["vmp_id"]))
-        if vmp in vmps:
-            amps.append(Amp(int(r["id"]), r["name"], vmp, r["bnf_code"]))
+        vmp_id = _int(previous.get(r["vmp_id"], r["vmp_id"]))
+        if vmp_id is not None and vmp_id in vmps:
+            amps.append(Amp(int(r["id"]), r["name"], vmp_id, r["bnf_code"]))
     bnf_names = {r["id"]: r["name"] for r in rows if r["kind"] == "BNF" and r["name"]}
     for vmp in vmps.values():
         bnf_names.setdefault(vmp.bnf_code, vmp.name)

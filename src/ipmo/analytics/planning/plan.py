@@ -171,8 +171,8 @@ def _bnf_side(side: Side, presentations: Mapping[str, str], dmd: _Dmd) -> SidePl
     column = COLUMN_OF_TYPE[side.type]
     predicate = matcher(parse_filter(side.codes_filter)) if side.codes_filter else None
     if not side.codes_query:
-        codes = {code: 1.0 for code in presentations if predicate(code)}
-        return SidePlan("prescribing", column, codes)
+        every = {code: 1.0 for code in presentations if predicate is None or predicate(code)}
+        return SidePlan("prescribing", column, every)
     # import_measures.get_bnf_codes: the query's codes, filtered, among the codes in the data
     try:
         found = dmd.db.codes(side.codes_query)
@@ -219,7 +219,8 @@ def _month_keyed_side(
     periods = list(zip(bounds, bounds[1:], strict=False))
     results = []
     for lo, hi in periods:
-        month = lo if lo is not None else hi - timedelta(days=1)  # any month of the period
+        # any month of the period (one period without bounds: any month at all)
+        month = lo if lo is not None else hi - timedelta(days=1) if hi is not None else None
         try:
             results.append(compile_custom_side(side, presentations, month))
         except UnsupportedSql as exc:
@@ -231,8 +232,9 @@ def _month_keyed_side(
     windows: dict[str, tuple[Window, ...]] = {}
     for code in sorted({c for _, w, _ in results for c in w}):
         per = [w.get(code) for _, w, _ in results]
-        if len(set(per)) == 1:
-            weights[code] = per[0]
+        first = per[0]
+        if len(set(per)) == 1 and first is not None:
+            weights[code] = first
             continue
         merged: list[list] = []
         for (lo, hi), weight in zip(periods, per, strict=True):
@@ -271,7 +273,7 @@ def plan_side(side: Side, presentations: Mapping[str, str], dmd: _Dmd | None = N
         from ipmo.analytics.ingest.list_sizes import list_size_side
 
         try:
-            factors, gate = list_size_side(side.columns, side.where)
+            factors, gate = list_size_side(side.columns or "", side.where)
         except ValueError as exc:
             raise Unsupported(str(exc)) from exc
         return SidePlan("list_size", "age_bands", {}, list_columns=factors, list_gate=gate)

@@ -19,6 +19,7 @@ footnotes cite each measure's OpenPrescribing definition.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -169,9 +170,11 @@ def sparkline(
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" class="sparkline"><title>{escape(title)}</title>'
     )
-    numbers = [v for m in months for v in (deciles.get(m, {}).get(10), deciles.get(m, {}).get(90))]
-    numbers += [own.get(m) for m in months]
-    numbers = [v for v in numbers if v is not None]
+    candidates = [
+        v for m in months for v in (deciles.get(m, {}).get(10), deciles.get(m, {}).get(90))
+    ]
+    candidates += [own.get(m) for m in months]
+    numbers = [v for v in candidates if v is not None]
     if not months or not numbers:
         return Markup(head + "</svg>")  # noqa: S704 - numbers and escaped text only
     lo, hi = min(numbers), max(numbers)
@@ -185,14 +188,15 @@ def sparkline(
     def y(v: float) -> float:
         return height - pad - (height - 2 * pad) * (v - lo) / (hi - lo)
 
-    def line(points: list[tuple[int, float | None]]) -> str:
+    def line(points: Sequence[tuple[int, float | None]]) -> str:
         return " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in points if v is not None)
 
     parts = [head]
-    band = [
-        (i, deciles.get(m, {}).get(10), deciles.get(m, {}).get(90)) for i, m in enumerate(months)
-    ]
-    band = [(i, a, b) for i, a, b in band if a is not None and b is not None]
+    band: list[tuple[int, float, float]] = []
+    for i, m in enumerate(months):
+        a, b = deciles.get(m, {}).get(10), deciles.get(m, {}).get(90)
+        if a is not None and b is not None:
+            band.append((i, a, b))
     if band:
         upper = " ".join(f"{x(i):.1f},{y(b):.1f}" for i, _a, b in band)
         lower = " ".join(f"{x(i):.1f},{y(a):.1f}" for i, a, _b in reversed(band))
@@ -203,7 +207,7 @@ def sparkline(
             f'<polyline class="median" points="{median}" fill="none" stroke="#005eb8" '
             'stroke-width="1.2" stroke-dasharray="3 2"/>'
         )
-    mine = [(i, own.get(m)) for i, m in enumerate(months) if own.get(m) is not None]
+    mine = [(i, v) for i, m in enumerate(months) if (v := own.get(m)) is not None]
     if mine:
         parts.append(
             f'<polyline class="own" points="{line(mine)}" fill="none" stroke="#d5281b" '
@@ -287,9 +291,11 @@ def report_view(
                 "decile": band,
                 "band_text": _band_text(band),
                 "unit": "" if d.is_percentage else _text(d.raw.get("y_label")),
-                "direction": {True: "lower is better", False: "higher is better"}.get(
-                    d.low_is_good, "no better direction"
-                ),
+                "direction": "no better direction"
+                if d.low_is_good is None
+                else "lower is better"
+                if d.low_is_good
+                else "higher is better",
                 "saving": r["cost_saving_50"] if d.is_cost_based else None,
                 "chart": sparkline(
                     months, deciles.get(r["measure"], {}), own.get(r["measure"], {}),
