@@ -26,9 +26,8 @@ from ipmo.fhir.search import (
     searchset,
     strict_search,
 )
-from ipmo.organisations.models import Organisation
-from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
-from ipmo.patients.models import Patient
+from ipmo.organisations import Organisation
+from ipmo.patients import InvalidNhsNumber, Patient, normalise_nhs_number
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
 from ipmo.web.deps import db_session, require

@@ -34,8 +34,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ipmo.disclosure import disclose
-from ipmo.organisations.models import Organisation
-from ipmo.patients.models import Patient
+from ipmo.organisations import Organisation
+from ipmo.patients import Patient
 from ipmo.review.models import IndicatorRate
 from ipmo.review.rules import all_rules
 
