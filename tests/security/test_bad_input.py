@@ -417,3 +417,17 @@ def test_a_value_too_long_for_its_column_is_a_4xx(any_engine, tmp_path):
         assert referrals(any_engine) == []
     else:
         assert r.status_code == 200  # SQLite keeps the whole name
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "1899-12-31", "9999-12-31"])
+def test_an_as_of_date_outside_any_record_is_refused_not_overflowed(bearer, client_as, as_of):
+    client = bearer("pcn.pharmacist")
+    for url in (
+        f"/api/records/patients/9990000018?as_of={as_of}",
+        f"/api/review/patients/9990000018?as_of={as_of}",
+    ):
+        r = client.get(url)
+        assert r.status_code == 422, (url, r.text)
+        assert "as_of" in r.text
+    page = client_as("pcn.pharmacist").get(f"/records/patients/9990000018?as_of={as_of}")
+    assert page.status_code == 200  # the page falls back to today, as for any unreadable date

@@ -45,7 +45,7 @@ from ipmo.records.terminology import default_dictionary
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
 from ipmo.web.deps import db_session, request_body, require
-from ipmo.web.params import RowId
+from ipmo.web.params import EARLIEST_DATE, LATEST_DATE, RowId, in_date_range
 
 router = APIRouter(tags=["records"])
 NHS_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
@@ -64,9 +64,12 @@ def _index_date(as_of: str | None) -> date:
     if not as_of:
         return date.today()
     try:
-        return date.fromisoformat(as_of)
+        day = date.fromisoformat(as_of)
     except ValueError:
-        raise FhirError(422, "value", f"as_of {as_of!r} is not a date (YYYY-MM-DD)") from None
+        raise FhirError(422, "value", f"as_of {as_of[:40]!r} is not a date (YYYY-MM-DD)") from None
+    if not in_date_range(day):
+        raise FhirError(422, "value", f"as_of must be between {EARLIEST_DATE} and {LATEST_DATE}")
+    return day
 
 
 def _sources_side_by_side(view: RecordView) -> list[dict[str, Any]]:

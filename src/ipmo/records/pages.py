@@ -34,7 +34,7 @@ from ipmo.security.access import check_patient_access
 from ipmo.web.dates import DateInputError, parse_date_input
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
-from ipmo.web.params import RowId
+from ipmo.web.params import RowId, in_date_range
 from ipmo.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -60,9 +60,10 @@ ACTIONS = [
 
 def _as_of(value: str | None) -> date:
     try:
-        return date.fromisoformat(value) if value else date.today()
+        day = date.fromisoformat(value) if value else date.today()
     except ValueError:
         return date.today()
+    return day if in_date_range(day) else date.today()
 
 
 def _page(

@@ -23,7 +23,7 @@ from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event, check_patient_access
 from ipmo.security.policy import visible_patients_filter
 from ipmo.web.deps import db_session, require
-from ipmo.web.params import DB_INT_MAX
+from ipmo.web.params import DB_INT_MAX, EARLIEST_DATE, LATEST_DATE, in_date_range
 
 router = APIRouter(prefix="/api/review", tags=["review"])
 
@@ -152,6 +152,8 @@ def patient_findings(
 ) -> dict:
     """Every rule for one patient now: findings with evidence and source, prompts, ACB total,
     medicine count and SMR priority with its reasons."""
+    if as_of is not None and not in_date_range(as_of):  # date arithmetic overflows near 1 / 9999
+        raise HTTPException(422, f"as_of must be between {EARLIEST_DATE} and {LATEST_DATE}")
     patient = check_patient_access(session, principal, nhs_number, action="review.read")
     return check(service.facts_for(session, patient), as_of or date.today()).to_json()
 

@@ -8,6 +8,7 @@ tighter limit. ``tests/security/test_bad_input.py`` checks every route for unbou
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import Path
@@ -15,3 +16,12 @@ from fastapi import Path
 DB_INT_MAX = 2**63 - 1  # SQLite INTEGER and PostgreSQL BIGINT
 
 RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="a record id")]
+
+# Dates a client may ask to see the record "as of": date arithmetic near year 1 or 9999 overflows
+# (``date.min - timedelta(...)``, a 500), and no medication record predates 1900.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+
+
+def in_date_range(value: date) -> bool:
+    return EARLIEST_DATE <= value <= LATEST_DATE
