@@ -69,3 +69,13 @@ def test_worklist_count_follows_the_filters(sample_ics, client_as):
 def test_page_numbers_that_are_not_numbers_are_page_one():
     assert page_from("x").number == 1 and page_from("-3").number == 1
     assert page_from("2").offset == 50
+
+
+def test_worklist_filters_offer_names_not_codes(sample_ics, client_as):
+    _worklist(sample_ics, 3)
+    html = client_as("pcn.pharmacist").get("/review/worklist", headers=HTML).text
+    assert '<option value="A10001">Riverside Medical Centre</option>' in html
+    assert "Practice ODS code" not in html
+    picked = client_as("pcn.pharmacist").get("/review/worklist?practice=A10001", headers=HTML)
+    assert '<option value="A10001" selected>Riverside Medical Centre</option>' in picked.text
+    assert "3 patients" in picked.text

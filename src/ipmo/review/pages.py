@@ -12,13 +12,16 @@ from sqlalchemy.orm import Session
 
 from ipmo.lookup import banner
 from ipmo.organisations.models import Organisation
+from ipmo.patients import Patient
 from ipmo.review import service
 from ipmo.review.api import review_json
 from ipmo.review.api import worklist_page as worklist_page_rows
 from ipmo.review.check import check
-from ipmo.review.models import InterventionKind, MedicationReview
+from ipmo.review.models import InterventionKind, MedicationReview, WorklistEntry
+from ipmo.review.rules import all_rules
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
+from ipmo.security.policy import visible_patients_filter
 from ipmo.web.dates import parse_date_input
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
@@ -71,6 +74,7 @@ def worklist_page(
         {
             "rows": rows,
             "paging": pagination(request, at, total, len(rows), "patients"),
+            "choices": _worklist_choices(session, principal),
             "names": dict(session.execute(select(Organisation.ods_code, Organisation.name)).all()),
             "filters": {
                 "practice": practice,
@@ -190,3 +194,27 @@ def rates_page(
         "review/rates.html",
         {"rows": service.rates(session, group_by), "group_by": group_by},
     )
+
+
+def _worklist_choices(session: Session, principal: Principal) -> dict[str, list[tuple[str, str]]]:
+    """The worklist filters offer names, not codes: the practices and care homes on this user's
+    worklist, and the findings by title (rule id on hover and in the value)."""
+    names = dict(session.execute(select(Organisation.ods_code, Organisation.name)).all())
+    seen = (
+        select(WorklistEntry.practice_code, WorklistEntry.care_home_code)
+        .join(Patient, Patient.id == WorklistEntry.patient_id)
+        .where(visible_patients_filter(principal))
+        .distinct()
+    )
+    practices, homes = set(), set()
+    for practice, home in session.execute(seen):
+        practices.add(practice)
+        homes.add(home)
+
+    def named(codes: set) -> list[tuple[str, str]]:
+        return sorted(((c, names.get(c, c)) for c in codes if c), key=lambda x: x[1])
+
+    findings = sorted(
+        ((r.id, r.title) for r in all_rules() if r.kind == "flag"), key=lambda x: x[1].lower()
+    )
+    return {"practices": named(practices), "care_homes": named(homes), "findings": findings}
