@@ -250,3 +250,131 @@ def test_request_and_correlation_ids_are_echoed(client_as):
 
 def test_every_fhir_module_is_importable():
     assert importlib.import_module("ipmo.lookup.fhir").router.routes
+
+
+# ---- referrals as Task / ServiceRequest ----------------------------------------------------
+
+
+@pytest.fixture
+def referral(client_as, sample_ics):
+    """One urgent-supply referral from NHS 111 to FA001 for ADA; (pharmacist, nhs111, ref)."""
+    from tests.referrals.apihelpers import always_open, message, post
+
+    always_open(sample_ics, "FA001")
+    nhs111 = client_as("nhs111")
+    ack = post(nhs111, message(receiver="FA001"))
+    assert ack.status_code == 200, ack.text
+    ref = ack.json()["entry"][1]["resource"]["identifier"][0]["value"]
+    return client_as("community.pharmacist"), nhs111, ref
+
+
+def test_tasks_and_service_requests_search_and_read(referral, client_as):
+    pharmacist, nhs111, ref = referral
+    for c in (pharmacist, nhs111):
+        bundle = c.get("/fhir/R4/Task", params={"patient": ADA, "status": "requested"}).json()
+        validate(bundle)
+        assert [e["resource"]["id"] for e in bundle["entry"]] == [ref]
+        task = bundle["entry"][0]["resource"]
+        assert task["for"]["reference"] == f"Patient/{ADA}"
+        assert task["focus"]["reference"] == f"ServiceRequest/{ref}"
+        srs = c.get("/fhir/R4/ServiceRequest", params={"patient": ADA, "status": "active"}).json()
+        validate(srs)
+        assert [e["resource"]["id"] for e in srs["entry"]] == [ref]
+    assert pharmacist.get("/fhir/R4/Task", params={"status": "completed"}).json()["total"] == 0
+    read = pharmacist.get(f"/fhir/R4/Task/{ref}")
+    assert read.status_code == 200 and read.headers["etag"] == 'W/"1"'
+    assert read.json()["meta"]["versionId"] == "1"
+    validate(pharmacist.get(f"/fhir/R4/ServiceRequest/{ref}").json())
+    # an organisation not party to it: not in its search, refused on read (OperationOutcome)
+    gp = client_as("gp")  # ADA's practice (A10001) is a party to her referrals
+    outsider = client_as("hospital.pharmacist")  # the trust is not
+    assert outsider.get("/fhir/R4/Task").json()["total"] == 0
+    r = outsider.get(f"/fhir/R4/Task/{ref}")
+    assert r.status_code == 403 and r.json()["resourceType"] == "OperationOutcome"
+    assert gp.get(f"/fhir/R4/Task/{ref}").status_code == 200
+    assert pharmacist.get("/fhir/R4/Task/NOPE").status_code == 404
+    r = pharmacist.get("/fhir/R4/Task", params={"status": "done"})
+    assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["status"]
+
+
+def test_task_update_with_versioning(referral, sample_ics):
+    pharmacist, nhs111, ref = referral
+    task = pharmacist.get(f"/fhir/R4/Task/{ref}").json()
+    url = f"/fhir/R4/Task/{ref}"
+    accepted = {**task, "status": "accepted"}
+    # no If-Match: 428; a stale one: 412; nothing changed
+    assert pharmacist.put(url, json=accepted).status_code == 428
+    stale = pharmacist.put(url, json=accepted, headers={"If-Match": 'W/"7"'})
+    assert stale.status_code == 412 and stale.json()["issue"][0]["code"] == "conflict"
+    assert pharmacist.get(url).json()["status"] == "requested"
+    # the referrer may not accept it (not the receiver)
+    r = nhs111.put(url, json=accepted, headers={"If-Match": 'W/"1"'})
+    assert r.status_code == 403
+    # accept with the version read
+    ok = pharmacist.put(url, json=accepted, headers={"If-Match": 'W/"1"'})
+    assert ok.status_code == 200, ok.text
+    validate(ok.json())
+    assert ok.json()["status"] == "accepted"
+    new_etag = ok.headers["etag"]
+    assert new_etag != 'W/"1"' and ok.json()["meta"]["versionId"] == new_etag[3:-1]
+    # the old version again: 412
+    again = pharmacist.put(url, json=accepted, headers={"If-Match": 'W/"1"'})
+    assert again.status_code == 412
+    # complete with an outcome by JSON Patch; a bad outcome is refused naming the element
+    bad = pharmacist.patch(
+        url,
+        json=[
+            {"op": "replace", "path": "/status", "value": "completed"},
+            {"op": "add", "path": "/businessStatus", "value": {"coding": [{"code": "magic"}]}},
+        ],
+        headers={"If-Match": new_etag, "content-type": "application/json-patch+json"},
+    )
+    assert bad.status_code == 422 and bad.json()["issue"][0]["expression"] == [
+        "Task.businessStatus"
+    ]
+    no_outcome = pharmacist.patch(
+        url,
+        json=[{"op": "replace", "path": "/status", "value": "completed"}],
+        headers={"If-Match": new_etag},
+    )
+    assert no_outcome.status_code == 422
+    done = pharmacist.patch(
+        url,
+        json=[
+            {"op": "replace", "path": "/status", "value": "completed"},
+            {"op": "add", "path": "/businessStatus", "value": {"coding": [{"code": "supplied"}]}},
+            {"op": "add", "path": "/note", "value": [{"text": "7 days supplied"}]},
+        ],
+        headers={"If-Match": new_etag},
+    )
+    assert done.status_code == 200, done.text
+    body = done.json()
+    validate(body)
+    assert body["status"] == "completed"
+    assert body["businessStatus"]["coding"][0]["code"] == "supplied"
+    # the referrer sees the outcome through the REST API too (the same referral)
+    seen = nhs111.get(f"/api/referrals/{ref}").json()
+    assert (seen["status"], seen["outcome"], seen["outcome_note"]) == (
+        "completed",
+        "supplied",
+        "7 days supplied",
+    )
+    # a patch of an element we keep is refused naming the operation; an invalid Task too
+    r = pharmacist.patch(
+        url,
+        json=[{"op": "replace", "path": "/owner", "value": {}}],
+        headers={"If-Match": done.headers["etag"]},
+    )
+    assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["Patch[0]"]
+    r = pharmacist.put(url, json={**body, "status": 12}, headers={"If-Match": done.headers["etag"]})
+    assert r.status_code == 400 and r.json()["issue"][0]["expression"][0].startswith("Task.")
+    from ipmo.store import session_scope
+
+    with session_scope(sample_ics) as s:
+        updates = [
+            a.outcome
+            for a in s.scalars(
+                select(AuditEvent).where(AuditEvent.action == "referral.fhir.update")
+            )
+        ]
+    assert "permitted" in updates and "refused" in updates

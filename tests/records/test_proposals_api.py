@@ -59,7 +59,7 @@ def test_accept_applies_the_change_and_the_fhir_list_shows_it(ics_any, client_on
     assert _line(c, "Ibuprofen")["changes"][0]["kind"] == "stop"
     record = c.get(RECORD).json()
     assert record["proposed_changes"] == [] and record["resolved_changes"][0]["id"] == pid
-    fhir = c.get("/fhir/R4/List", params={"patient": ADA})
+    fhir = c.get("/fhir/R4/List", params={"patient": ADA, "_include": "List:item"})
     assert fhir.headers["ETag"] == ok.headers["ETag"]
     resources = [e["resource"] for e in fhir.json()["entry"]]
     [med_list] = [r for r in resources if r["resourceType"] == "List"]

@@ -110,7 +110,9 @@ def test_same_message_id_twice_is_accepted_once(mod, sample_ics):
 
 def test_senders_need_the_referral_send_activity(mod, sample_ics):
     r = post(mod.client("analyst"), message())
-    assert r.status_code == 403 and "referral.send" in r.json()["detail"]
+    # a FHIR route refuses with an OperationOutcome (issue 18)
+    assert r.status_code == 403 and r.json()["resourceType"] == "OperationOutcome"
+    assert "referral.send" in r.json()["issue"][0]["diagnostics"]
     from fastapi.testclient import TestClient
 
     anonymous = TestClient(mod.app)

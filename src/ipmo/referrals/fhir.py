@@ -1,0 +1,396 @@
+"""Referrals as FHIR R4 ``Task`` + ``ServiceRequest`` (BaRS shape): search, read, and the
+receiving pharmacy's Task update (accept, start, complete with outcome, decline).
+
+Every read goes through the referral API's own gate (:func:`ipmo.referrals.api.open_referral`
+for one, :func:`ipmo.referrals.api.list_visible` for a search: the parties to a referral and
+ICS-wide roles only, each access audited), and every change through the lifecycle functions of
+:mod:`ipmo.referrals.service` the REST API and the pages call (receiver only, allowed transitions,
+outcome rules, outbox). Versioning: ``ETag: W/"<version>"`` on reads; an update must name the
+version it was made against in ``If-Match`` (428 without, 412 when stale: FHIR R4 §3.1.0.5
+"Managing Resource Contention").
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from ipmo.fhir.bundles import NHS_NUMBER_SYSTEM, ODS_SYSTEMS
+from ipmo.fhir.capability import PROFILES
+from ipmo.fhir.outcome import FhirError
+from ipmo.fhir.search import (
+    fhir_response,
+    search_controls,
+    searchset,
+    strict_search,
+    version_etag,
+    version_from_if_match,
+)
+from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
+from ipmo.referrals import lifecycle as lc
+from ipmo.referrals import service as svc
+from ipmo.referrals.api import list_visible, open_referral
+from ipmo.referrals.messaging import SERVICE_SYSTEM, outcome_task
+from ipmo.referrals.models import Referral
+from ipmo.security import Activity, Principal
+from ipmo.security.access import audit_event
+from ipmo.web.deps import db_session, request_body, require
+
+router = APIRouter(tags=["FHIR"])
+OUTCOME_SYSTEM = "urn:ipmo:referral-outcome"
+# ServiceRequest.status for each Task.status (the request stays active while the Task is open)
+REQUEST_STATUS = {
+    **{s.value: "active" for s in lc.OPEN},
+    "completed": "completed",
+    "cancelled": "revoked",
+    "rejected": "revoked",
+    "failed": "revoked",
+}
+
+
+def _patient_ref(ref: Referral) -> dict[str, Any]:
+    if ref.nhs_number:
+        return {
+            "reference": f"Patient/{ref.nhs_number}",
+            "identifier": {"system": NHS_NUMBER_SYSTEM, "value": ref.nhs_number},
+        }
+    return {"display": ref.patient_name}  # a referral without an NHS number (BaRS allows it)
+
+
+def task_resource(ref: Referral) -> dict[str, Any]:
+    task = outcome_task(ref)
+    task = {
+        "resourceType": "Task",
+        "id": ref.reference,
+        "meta": {"versionId": str(ref.version), "profile": [PROFILES["Task"]]},
+        **{k: v for k, v in task.items() if k != "resourceType"},
+        "focus": {"reference": f"ServiceRequest/{ref.reference}"},
+        "for": _patient_ref(ref),
+    }
+    if ref.target_org_code:
+        task["owner"] = {
+            "reference": f"Organization/{ref.target_org_code}",
+            "identifier": {"system": ODS_SYSTEMS[0], "value": ref.target_org_code},
+        }
+    if ref.escalated_to and "statusReason" not in task:
+        task["statusReason"] = {"coding": [{"code": ref.escalated_to}]}
+    return task
+
+
+def service_request_resource(ref: Referral) -> dict[str, Any]:
+    sr: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "id": ref.reference,
+        "meta": {"versionId": str(ref.version), "profile": [PROFILES["ServiceRequest"]]},
+        "identifier": [{"system": "urn:ipmo:referral-reference", "value": ref.reference}],
+        "status": REQUEST_STATUS.get(ref.status, "unknown"),
+        "intent": "order",
+        "code": {"coding": [{"system": SERVICE_SYSTEM, "code": ref.service}]},
+        "subject": _patient_ref(ref),
+        "authoredOn": task_resource(ref)["authoredOn"],
+        "requester": {
+            "reference": f"Organization/{ref.sender_org_code}",
+            "identifier": {"system": ODS_SYSTEMS[0], "value": ref.sender_org_code},
+        },
+    }
+    if ref.target_org_code:
+        sr["performer"] = [{"reference": f"Organization/{ref.target_org_code}"}]
+    if ref.summary:
+        sr["note"] = [{"text": ref.summary}]
+    return sr
+
+
+def _nhs(value: str | None) -> str | None:
+    if not value:
+        return None
+    text = value.removeprefix("Patient/")
+    if "|" in text:
+        system, text = text.split("|", 1)
+        if system and system != NHS_NUMBER_SYSTEM:
+            raise FhirError(
+                400, "not-supported", "patients are identified by NHS number", "patient"
+            )
+    try:
+        return normalise_nhs_number(text)
+    except InvalidNhsNumber as exc:
+        raise FhirError(400, "value", f"patient: {exc}", "patient") from None
+
+
+def _statuses(value: str | None, allowed: set[str]) -> set[str]:
+    chosen = {s for s in (value or "").split(",") if s}
+    if chosen - allowed:
+        raise FhirError(
+            400, "value", f"status {value!r}: one of {', '.join(sorted(allowed))}", "status"
+        )
+    return chosen
+
+
+def _visible(
+    session: Session, principal: Principal, patient: str | None, statuses: set[str], key
+) -> list[Referral]:
+    rows = list_visible(session, principal, nhs_number=_nhs(patient), limit=10_000)
+    return [r for r in rows if not statuses or key(r) in statuses]
+
+
+def _one(session: Session, principal: Principal, reference: str, action: str) -> Referral:
+    try:
+        ref = open_referral(session, principal, reference, action)
+    except HTTPException as exc:  # unknown reference
+        raise FhirError(404, "not-found", f"no referral {reference!r}", "id") from exc
+    if isinstance(ref, JSONResponse):  # refused: the refusal is audited and must be committed
+        session.commit()
+        raise FhirError(403, "forbidden", "your organisation is not involved in this referral")
+    return ref
+
+
+@router.get("/fhir/R4/Task")
+def search_tasks(
+    request: Request,
+    patient: str | None = Query(None),
+    status: str | None = Query(None),
+    _controls: None = Depends(search_controls),
+    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
+    session: Session = Depends(db_session),
+) -> JSONResponse:
+    """Referrals your organisation is party to, as Tasks, newest first."""
+    chosen = _statuses(status, {s.value for s in lc.Status})
+    rows = _visible(session, principal, patient, chosen, lambda r: r.status)
+    return fhir_response(searchset(request, [task_resource(r) for r in rows]))
+
+
+@router.get("/fhir/R4/Task/{reference}")
+def read_task(
+    reference: str,
+    _strict: None = Depends(strict_search),
+    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
+    session: Session = Depends(db_session),
+) -> JSONResponse:
+    ref = _one(session, principal, reference, "referral.fhir.read")
+    return fhir_response(task_resource(ref), headers={"ETag": version_etag(ref.version)})
+
+
+@router.get("/fhir/R4/ServiceRequest")
+def search_service_requests(
+    request: Request,
+    patient: str | None = Query(None),
+    status: str | None = Query(None),
+    _controls: None = Depends(search_controls),
+    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
+    session: Session = Depends(db_session),
+) -> JSONResponse:
+    chosen = _statuses(status, set(REQUEST_STATUS.values()))
+    rows = _visible(session, principal, patient, chosen, lambda r: REQUEST_STATUS.get(r.status))
+    return fhir_response(searchset(request, [service_request_resource(r) for r in rows]))
+
+
+@router.get("/fhir/R4/ServiceRequest/{reference}")
+def read_service_request(
+    reference: str,
+    _strict: None = Depends(strict_search),
+    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
+    session: Session = Depends(db_session),
+) -> JSONResponse:
+    ref = _one(session, principal, reference, "referral.fhir.read")
+    return fhir_response(service_request_resource(ref), headers={"ETag": version_etag(ref.version)})
+
+
+# ---- updates -------------------------------------------------------------------------------
+
+
+def _code(concept: Any) -> str | None:
+    if not isinstance(concept, dict):
+        return None
+    for coding in concept.get("coding") or []:
+        if isinstance(coding, dict) and coding.get("code"):
+            return str(coding["code"])
+    return concept.get("text") if isinstance(concept.get("text"), str) else None
+
+
+def _apply(
+    session: Session, principal: Principal, ref: Referral, task: dict[str, Any], version: int
+) -> None:
+    """Move the referral to the Task's status through the lifecycle functions.
+
+    ``completed`` takes the outcome from ``businessStatus`` (supplied, no-supply, advice-given,
+    referred-on), the no-supply reason or the referred-on target from ``statusReason``, and the
+    note from ``note[0].text``; ``rejected`` (the pharmacy declines) takes its reason from
+    ``statusReason``."""
+    wanted = task.get("status")
+    note = ((task.get("note") or [{}])[0] or {}).get("text")
+    reason = _code(task.get("statusReason"))
+    if wanted == ref.status:
+        return
+    if wanted == lc.Status.ACCEPTED:
+        svc.accept(session, principal, ref, version)
+    elif wanted == lc.Status.IN_PROGRESS:
+        svc.start(session, principal, ref, version)
+    elif wanted == lc.Status.COMPLETED:
+        outcome = _code(task.get("businessStatus"))
+        if not outcome:
+            raise FhirError(
+                422,
+                "required",
+                "a completed Task needs its businessStatus (the outcome)",
+                "Task.businessStatus",
+            )
+        referred_on = outcome == lc.Outcome.REFERRED_ON
+        svc.record_outcome(
+            session,
+            principal,
+            ref,
+            outcome,
+            None if referred_on else reason,
+            note,
+            reason if referred_on else None,
+            version,
+        )
+    elif wanted == lc.Status.REJECTED:
+        if not reason:
+            raise FhirError(422, "required", "declining needs a statusReason", "Task.statusReason")
+        svc.reject(session, principal, ref, reason, version)
+    else:
+        raise FhirError(
+            422,
+            "business-rule",
+            f"Task.status cannot be set to {wanted!r} here (accepted, in-progress, completed or "
+            "rejected)",
+            "Task.status",
+        )
+
+
+def _checked(ref: Referral, reference: str, if_match: str | None, make_task) -> tuple[dict, int]:
+    """The Task wanted and the version it was made against, or the refusal (nothing changed)."""
+    version = version_from_if_match(if_match)
+    if version is None:
+        raise FhirError(428, "required", 'If-Match: W/"<version>" is required', "If-Match")
+    if version != ref.version:
+        raise FhirError(
+            412,
+            "conflict",
+            f"Task/{reference} is at version {ref.version}, not {version}: read it again",
+            "If-Match",
+        )
+    task = make_task(task_resource(ref))
+    _validate(task)
+    if task.get("id") not in (None, reference):
+        raise FhirError(400, "invalid", "Task.id does not match the URL", "Task.id")
+    return task, version
+
+
+def _update(
+    session: Session,
+    principal: Principal,
+    reference: str,
+    if_match: str | None,
+    make_task,
+) -> JSONResponse:
+    ref = _one(session, principal, reference, "referral.fhir.update")
+    try:
+        task, version = _checked(ref, reference, if_match, make_task)
+    except FhirError:
+        session.commit()  # nothing changed; the audited access stays on the record
+        raise
+    try:
+        _apply(session, principal, ref, task, version)
+    except FhirError:  # refused before any change
+        session.commit()
+        raise
+    except svc.ReferralError as exc:
+        raise FhirError(422, "business-rule", str(exc), "Task.businessStatus") from None
+    except svc.ReferralConflict as exc:
+        raise FhirError(409, "conflict", str(exc), "Task.status") from None
+    except svc.NotInvolved as exc:
+        # the service's receiver rule said no: nothing it did stays, the refusal is audited
+        session.rollback()
+        audit_event(
+            session,
+            principal,
+            "referral.fhir.update",
+            svc._patient_stub(ref),
+            {"referral": reference},
+            outcome="refused",
+            reason="not-receiver",
+        )
+        session.commit()
+        raise FhirError(403, "forbidden", str(exc)) from None
+    session.commit()
+    body = task_resource(ref)
+    return fhir_response(body, headers={"ETag": version_etag(ref.version)})
+
+
+def _validate(task: Any) -> None:
+    from fhir.resources.R4B.task import Task
+
+    if not isinstance(task, dict) or task.get("resourceType") != "Task":
+        raise FhirError(400, "invalid", "the body must be a Task resource", "Task")
+    try:
+        Task.model_validate(task)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "Task." + ".".join(str(p) for p in first["loc"])
+        raise FhirError(400, "invalid", f"{where}: {first['msg']}", where) from None
+
+
+def _json_body(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise FhirError(400, "invalid", "the body is not JSON") from None
+
+
+@router.put("/fhir/R4/Task/{reference}")
+def update_task(
+    reference: str,
+    raw: bytes = Depends(request_body),
+    if_match: str | None = Header(None),
+    _strict: None = Depends(strict_search),
+    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
+    session: Session = Depends(db_session),
+) -> JSONResponse:
+    """The receiving pharmacy's Task update: ``status`` accepted / in-progress / completed (with
+    ``businessStatus``) / rejected; other elements are ours and are not changed by a PUT."""
+    body = _json_body(raw)
+    return _update(session, principal, reference, if_match, lambda _current: body)
+
+
+@router.patch("/fhir/R4/Task/{reference}")
+def patch_task(
+    reference: str,
+    raw: bytes = Depends(request_body),
+    if_match: str | None = Header(None),
+    _strict: None = Depends(strict_search),
+    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
+    session: Session = Depends(db_session),
+) -> JSONResponse:
+    """JSON Patch (RFC 6902, ``application/json-patch+json``): ``add`` / ``replace`` / ``remove``
+    of the top-level elements ``/status``, ``/businessStatus``, ``/statusReason``, ``/note``."""
+    ops = _json_body(raw)
+    if not isinstance(ops, list):
+        raise FhirError(400, "invalid", "a JSON Patch is a list of operations", "Patch")
+
+    def patched(current: dict[str, Any]) -> dict[str, Any]:
+        task = dict(current)
+        for i, op in enumerate(ops):
+            where = f"Patch[{i}]"
+            if not isinstance(op, dict) or op.get("op") not in ("add", "replace", "remove"):
+                raise FhirError(400, "not-supported", f"{where}: add, replace or remove", where)
+            path = op.get("path")
+            name = path[1:] if isinstance(path, str) else None
+            if name not in ("status", "businessStatus", "statusReason", "note"):
+                raise FhirError(
+                    400, "not-supported", f"{where}: path {path!r} cannot be patched", where
+                )
+            if op["op"] == "remove":
+                task.pop(name, None)
+            elif "value" not in op:
+                raise FhirError(400, "required", f"{where}: value is required", where)
+            else:
+                task[name] = op["value"]
+        return task
+
+    return _update(session, principal, reference, if_match, patched)
