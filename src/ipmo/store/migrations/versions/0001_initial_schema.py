@@ -131,6 +131,42 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=500), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dmd_vtm'))
     )
+    op.create_table('eps_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sender_org', sa.String(length=12), nullable=False),
+    sa.Column('message_id', sa.String(length=64), nullable=False),
+    sa.Column('event', sa.String(length=40), nullable=False),
+    sa.Column('prescription_id', sa.String(length=20), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_eps_messages')),
+    sa.UniqueConstraint('sender_org', 'message_id', name=op.f('uq_eps_messages_sender_org'))
+    )
+    with op.batch_alter_table('eps_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_eps_messages_prescription_state', ['prescription_id', 'state'], unique=False)
+
+    op.create_table('eps_prescriptions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('prescription_id', sa.String(length=20), nullable=False),
+    sa.Column('long_id', sa.String(length=64), nullable=True),
+    sa.Column('nhs_number', sa.String(length=10), nullable=False),
+    sa.Column('status_code', sa.String(length=4), nullable=False),
+    sa.Column('course', sa.String(length=40), nullable=True),
+    sa.Column('prescription_type', sa.String(length=8), nullable=True),
+    sa.Column('authored_on', sa.Date(), nullable=True),
+    sa.Column('prescriber_org', sa.String(length=12), nullable=True),
+    sa.Column('nominated_pharmacy', sa.String(length=12), nullable=True),
+    sa.Column('dispenser_org', sa.String(length=12), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_eps_prescriptions')),
+    sa.UniqueConstraint('prescription_id', name=op.f('uq_eps_prescriptions_prescription_id'))
+    )
+    with op.batch_alter_table('eps_prescriptions', schema=None) as batch_op:
+        batch_op.create_index('ix_eps_prescriptions_nhs_number', ['nhs_number'], unique=False)
+
     op.create_table('organisations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ods_code', sa.String(length=12), nullable=False),
@@ -197,6 +233,20 @@ def upgrade() -> None:
     sa.Column('planned_places', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_workforce_training_plan')),
     sa.UniqueConstraint('programme', 'year', name=op.f('uq_workforce_training_plan_programme'))
+    )
+    op.create_table('eps_prescription_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('prescription_pk', sa.Integer(), nullable=False),
+    sa.Column('line_item_id', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('code', sa.String(length=20), nullable=True),
+    sa.Column('quantity', sa.String(length=60), nullable=True),
+    sa.Column('status_code', sa.String(length=4), nullable=False),
+    sa.Column('reason_code', sa.String(length=8), nullable=True),
+    sa.Column('reason_display', sa.String(length=200), nullable=True),
+    sa.ForeignKeyConstraint(['prescription_pk'], ['eps_prescriptions.id'], name=op.f('fk_eps_prescription_items_prescription_pk_eps_prescriptions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_eps_prescription_items')),
+    sa.UniqueConstraint('prescription_pk', 'line_item_id', name=op.f('uq_eps_prescription_items_prescription_pk'))
     )
     op.create_table('patients',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -851,6 +901,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_patients_care_home_code'))
 
     op.drop_table('patients')
+    op.drop_table('eps_prescription_items')
     op.drop_table('workforce_training_plan')
     op.drop_table('workforce_staff')
     op.drop_table('sign_in_failures')
@@ -865,6 +916,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_organisations_kind'))
 
     op.drop_table('organisations')
+    with op.batch_alter_table('eps_prescriptions', schema=None) as batch_op:
+        batch_op.drop_index('ix_eps_prescriptions_nhs_number')
+
+    op.drop_table('eps_prescriptions')
+    with op.batch_alter_table('eps_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_eps_messages_prescription_state')
+
+    op.drop_table('eps_messages')
     op.drop_table('dmd_vtm')
     with op.batch_alter_table('dmd_vmpp', schema=None) as batch_op:
         batch_op.drop_index('ix_dmd_vmpp_vmp')

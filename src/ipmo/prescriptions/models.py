@@ -1,0 +1,76 @@
+"""EPS prescription store: prescriptions, their line items, the messages received (for
+idempotency, per sender) and messages waiting for their prescription (out of order).
+
+NHS numbers are plain strings, not foreign keys: a prescription may be for a patient outside the
+ICS and the record of what EPS sent must survive.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ipmo.store import Base, utcnow
+
+
+class Prescription(Base):
+    __tablename__ = "eps_prescriptions"
+    __table_args__ = (Index("ix_eps_prescriptions_nhs_number", "nhs_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prescription_id: Mapped[str] = mapped_column(String(20), unique=True)  # short form
+    long_id: Mapped[str | None] = mapped_column(String(64))
+    nhs_number: Mapped[str] = mapped_column(String(10))
+    status_code: Mapped[str] = mapped_column(String(4))
+    course: Mapped[str | None] = mapped_column(String(40))  # acute | continuous-repeat-dispensing
+    prescription_type: Mapped[str | None] = mapped_column(String(8))
+    authored_on: Mapped[date | None] = mapped_column(Date)
+    prescriber_org: Mapped[str | None] = mapped_column(String(12))
+    nominated_pharmacy: Mapped[str | None] = mapped_column(String(12))
+    dispenser_org: Mapped[str | None] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    items: Mapped[list[PrescriptionItem]] = relationship(
+        back_populates="prescription", order_by="PrescriptionItem.id"
+    )
+
+
+class PrescriptionItem(Base):
+    __tablename__ = "eps_prescription_items"
+    __table_args__ = (UniqueConstraint("prescription_pk", "line_item_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prescription_pk: Mapped[int] = mapped_column(ForeignKey("eps_prescriptions.id"))
+    line_item_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(300))
+    code: Mapped[str | None] = mapped_column(String(20))
+    quantity: Mapped[str | None] = mapped_column(String(60))
+    status_code: Mapped[str] = mapped_column(String(4))
+    reason_code: Mapped[str | None] = mapped_column(String(8))
+    reason_display: Mapped[str | None] = mapped_column(String(200))
+    prescription: Mapped[Prescription] = relationship(back_populates="items")
+
+
+class EpsMessage(Base):
+    """One message received: replays of the same (sender, message id) change nothing."""
+
+    __tablename__ = "eps_messages"
+    __table_args__ = (
+        UniqueConstraint("sender_org", "message_id"),
+        Index("ix_eps_messages_prescription_state", "prescription_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender_org: Mapped[str] = mapped_column(String(12))
+    message_id: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(40))
+    prescription_id: Mapped[str] = mapped_column(String(20))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(12))  # applied | pending
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # kept only while pending (a dispense or cancellation before its prescription)
+    payload: Mapped[dict | None] = mapped_column(JSON)

@@ -1,0 +1,156 @@
+"""EPS messages into the store: created, cancelled, dispensed; replays; refusals change nothing;
+a dispense or cancellation before its prescription waits and is applied when it arrives."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from ipmo.prescriptions import ingest_message
+from ipmo.prescriptions.ingest import MessageRefused
+from ipmo.prescriptions.models import EpsMessage, Prescription, PrescriptionItem
+from ipmo.store import session_scope
+
+
+def _send(engine, message):
+    data = json.dumps(message) if isinstance(message, dict) else message
+    with session_scope(engine) as s:
+        return ingest_message(s, data)
+
+
+def _counts(engine):
+    with session_scope(engine) as s:
+        return tuple(
+            s.scalar(select(func.count()).select_from(t))
+            for t in (Prescription, PrescriptionItem, EpsMessage)
+        )
+
+
+def _prescription(engine, pid):
+    with session_scope(engine) as s:
+        p = s.scalar(select(Prescription).where(Prescription.prescription_id == pid))
+        assert p is not None
+        return p.status_code, [(i.line_item_id, i.status_code, i.reason_code) for i in p.items]
+
+
+def test_order_creates_prescription_to_be_dispensed(any_engine, eps):
+    order = eps.load(eps.ORDER_RP)
+    result = _send(any_engine, order)
+    assert result.outcome == "applied"
+    status, items = _prescription(any_engine, "24F5DA-A83008-7EFE6Z")
+    assert status == "0001"  # To be Dispensed
+    assert len(items) == 4 and {code for _, code, _ in items} == {"0007"}  # Item to be dispensed
+
+
+def test_replay_changes_nothing_and_a_reused_id_with_other_content_is_refused(engine, eps):
+    order = eps.load(eps.ORDER_RP)
+    _send(engine, order)
+    before = _counts(engine)
+    assert _send(engine, order).outcome == "replay"
+    other = eps.load(
+        "primary-care_acute_nominated-pharmacy_responsible-party-org_3-Process-Request-Send-200_OK.json"
+    )  # the NHS examples reuse the message id 46183abc… for different content
+    with pytest.raises(MessageRefused, match="same message id") as exc:
+        _send(engine, other)
+    assert exc.value.outcome()["issue"][0]["expression"] == ["Bundle.identifier"]
+    assert _counts(engine) == before
+
+
+def test_same_message_id_from_another_sender_is_another_message(engine, eps):
+    order = eps.load(eps.ORDER_RP)
+    _send(engine, order)
+    disp = eps.dispense_for(order)
+    disp["identifier"]["value"] = order["identifier"]["value"]  # same id, other sender (RBA)
+    assert _send(engine, disp).outcome == "applied"
+
+
+def test_invalid_check_character_is_refused_nothing_written(engine, eps):
+    order = eps.load(eps.ORDER_RP)
+    for req in eps.resources(order, "MedicationRequest"):
+        req["groupIdentifier"]["value"] = "24F5DA-A83008-7EFE6Y"
+    with pytest.raises(MessageRefused, match="check character") as exc:
+        _send(engine, order)
+    issue = exc.value.outcome()["issue"][0]
+    assert issue["expression"] == ["MedicationRequest.groupIdentifier.value"]
+    assert _counts(engine) == (0, 0, 0)
+
+
+def test_two_patients_in_one_message_are_refused_nothing_written(engine, eps):
+    order = eps.load(eps.ORDER_RP)
+    order["entry"].append(
+        {"resource": eps.with_nhs_number(eps.resources(order, "Patient")[0], "9990000018")}
+    )
+    with pytest.raises(MessageRefused, match="2 patients"):
+        _send(engine, order)
+    assert _counts(engine) == (0, 0, 0)
+
+
+def test_dispense_for_unknown_item_is_refused_nothing_written(engine, eps):
+    order = eps.load(eps.ORDER_RP)
+    _send(engine, order)
+    disp = eps.dispense_for(order)
+    md = eps.resources(disp, "MedicationDispense")[0]
+    next(c for c in md["contained"] if c["resourceType"] == "MedicationRequest")["identifier"][0][
+        "value"
+    ] = "00000000-0000-0000-0000-000000000000"
+    before = _counts(engine)
+    with pytest.raises(MessageRefused, match="line item") as exc:
+        _send(engine, disp)
+    assert exc.value.code == "not-found"
+    assert _counts(engine) == before
+    assert _prescription(engine, "24F5DA-A83008-7EFE6Z")[0] == "0001"
+
+
+def test_unknown_item_status_code_is_refused(engine, eps):
+    order = eps.load(eps.ORDER_RP)
+    _send(engine, order)
+    with pytest.raises(MessageRefused, match="unknown item status"):
+        _send(engine, eps.dispense_for(order, type_code="0009"))
+
+
+def test_dispense_updates_item_and_prescription_status(engine, eps):
+    order = eps.load(eps.ORDER_RP)
+    _send(engine, order)
+    for i in range(4):
+        msg = eps.dispense_for(order, i, "0001" if i < 3 else "0002")
+        msg["identifier"]["value"] = f"dispense-{i}"
+        _send(engine, msg)
+        status, items = _prescription(engine, "24F5DA-A83008-7EFE6Z")
+        assert status == ("0003" if i < 3 else "0006")  # with dispenser - active, then dispensed
+    assert [code for _, code, _ in items] == ["0001", "0001", "0001", "0002"]
+
+
+def test_dispense_before_its_prescription_waits_and_is_applied(any_engine, eps):
+    order = eps.load(eps.ORDER_RP)
+    first = eps.dispense_for(order, 0, "0001")
+    assert _send(any_engine, first).outcome == "pending"
+    assert _counts(any_engine) == (0, 0, 1)
+    assert _send(any_engine, first).outcome == "replay"  # still idempotent while pending
+    result = _send(any_engine, order)
+    assert (result.outcome, result.applied_pending) == ("applied", 1)
+    status, items = _prescription(any_engine, "24F5DA-A83008-7EFE6Z")
+    assert items[0][1] == "0001" and status == "0003"
+    with session_scope(any_engine) as s:
+        assert s.scalars(select(EpsMessage.state)).all() == ["applied", "applied"]
+
+
+def test_cancellation_sets_item_cancelled_with_reason(any_engine, eps):
+    _send(any_engine, eps.load(eps.CANCEL_SEND))
+    assert _send(any_engine, eps.load(eps.CANCEL)).outcome == "applied"
+    status, items = _prescription(any_engine, "58E241-A83008-4E2F8R")
+    assert status == "0005"  # Cancelled: every item cancelled
+    assert items[0][1:] == ("0005", "0001")  # Item Cancelled, Prescribing Error
+
+
+def test_claim_and_non_message_payloads_are_refused_with_reason(engine, eps):
+    claim = (
+        eps.MESSAGES
+        / "primary-care_acute_nominated-pharmacy_medical-prescriber_2-Claim-Request-400_"
+        "Missing_Endorsement_Code.json"
+    ).read_text()
+    with pytest.raises(MessageRefused, match="Claim"):
+        _send(engine, claim)
+    with pytest.raises(MessageRefused, match="not JSON"):
+        _send(engine, "{")
