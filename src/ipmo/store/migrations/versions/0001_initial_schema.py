@@ -384,6 +384,33 @@ def upgrade() -> None:
     with op.batch_alter_table('admissions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_admissions_patient_id'), ['patient_id'], unique=False)
 
+    op.create_table('carehome_administrations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=False),
+    sa.Column('care_home_code', sa.String(length=12), nullable=False),
+    sa.Column('identifier', sa.String(length=100), nullable=False),
+    sa.Column('medicine_code', sa.String(length=20), nullable=False),
+    sa.Column('medicine_name', sa.String(length=255), nullable=False),
+    sa.Column('outcome', sa.String(length=10), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('scheduled_at', sa.DateTime(), nullable=True),
+    sa.Column('reason', sa.String(length=255), nullable=True),
+    sa.Column('dose_value', sa.Float(), nullable=True),
+    sa.Column('dose_unit', sa.String(length=30), nullable=True),
+    sa.Column('route', sa.String(length=60), nullable=True),
+    sa.Column('prn', sa.Boolean(), nullable=False),
+    sa.Column('covert', sa.Boolean(), nullable=False),
+    sa.Column('not_on_record', sa.Boolean(), nullable=False),
+    sa.Column('source_format', sa.String(length=10), nullable=False),
+    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_carehome_administrations_patient_id_patients'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_carehome_administrations')),
+    sa.UniqueConstraint('patient_id', 'identifier', name='uq_carehome_administrations_ident')
+    )
+    with op.batch_alter_table('carehome_administrations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_carehome_administrations_care_home_code'), ['care_home_code'], unique=False)
+        batch_op.create_index('ix_carehome_administrations_patient_at', ['patient_id', 'at'], unique=False)
+
     op.create_table('conditions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('patient_id', sa.Integer(), nullable=False),
@@ -871,6 +898,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_conditions_patient_id'))
 
     op.drop_table('conditions')
+    with op.batch_alter_table('carehome_administrations', schema=None) as batch_op:
+        batch_op.drop_index('ix_carehome_administrations_patient_at')
+        batch_op.drop_index(batch_op.f('ix_carehome_administrations_care_home_code'))
+
+    op.drop_table('carehome_administrations')
     with op.batch_alter_table('admissions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_admissions_patient_id'))
 
