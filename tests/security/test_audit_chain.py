@@ -330,3 +330,58 @@ def test_a_process_writes_a_checkpoint_when_it_exits(engine, checkpoints):
     )
     result = _verify(engine)
     assert not result.ok and "saw entry 3" in result.problem
+
+
+def test_entries_queued_inside_savepoints_follow_the_savepoint(any_engine):
+    def entry(action, **kw):
+        return dict(username="gp", role_code="gp", org_code="A10001", action=action, **kw)
+
+    with Session(any_engine) as s:
+        with s.begin_nested():  # released: written at the outer commit
+            audit.append(s, **entry("in-released-savepoint"))
+        s.commit()
+    with Session(any_engine) as s:
+        s.begin_nested()
+        audit.append(s, **entry("commit-while-nested"))
+        s.commit()
+    with Session(any_engine) as s:
+        audit.append(s, **entry("before-savepoint"))
+        audit.flush(s)
+        savepoint = s.begin_nested()
+        audit.append(s, **entry("in-rolled-back-savepoint"))  # undone with the savepoint's work
+        audit.append(s, **entry("refused-in-rolled-back-savepoint", outcome="refused"))
+        with pytest.raises(RuntimeError, match="inside a savepoint"):
+            audit.flush(s)  # would be undone by the savepoint's rollback
+        savepoint.rollback()
+        with pytest.raises(ValueError), s.begin_nested():  # the context-manager form
+            audit.append(s, **entry("in-failed-savepoint"))
+            raise ValueError
+        audit.append(s, **entry("after-savepoints"))
+        s.commit()
+    assert [r.action for r in _rows(any_engine)] == [
+        "in-released-savepoint",
+        "commit-while-nested",
+        "before-savepoint",
+        "refused-in-rolled-back-savepoint",
+        "after-savepoints",
+    ]
+    assert _verify(any_engine).ok
+
+
+def test_a_web_worker_writes_a_checkpoint_at_shutdown(cli_store, checkpoints):
+    """uvicorn ends workers with SIGTERM (no atexit): the app's lifespan writes the checkpoint."""
+    import asyncio
+
+    from ipmo.web.server import worker_app
+
+    app = worker_app()
+    _fill(cli_store, 2)
+
+    async def serve_then_stop():
+        async with app.router.lifespan_context(app):
+            pass
+
+    asyncio.run(serve_then_stop())
+    lines = [json.loads(x) for x in checkpoints.read_text().splitlines()]
+    assert [line["entries"] for line in lines] == [2]
+    assert lines[0]["store"] == audit.store_id(cli_store)

@@ -86,6 +86,8 @@ _PENDING = "ipmo.audit.pending"  # [(entry, durable)] not yet committed
 _WRITTEN = "ipmo.audit.written"  # how many of them are written in the open transaction
 _HELD = "ipmo.audit.chain"  # the chain this transaction has locked
 _TIPS = "ipmo.audit.tips"  # {chain: (seq, mac)} written by the open transaction
+# {id(savepoint): how many entries were queued when it began}; dropped with the root transaction
+_MARKS = "ipmo.audit.savepoints"
 
 _SQLITE_RETRIES = 6
 
@@ -256,6 +258,9 @@ def flush(session: Session) -> None:
     head row until it ends)."""
     pending = session.info.get(_PENDING) or []
     done = session.info.get(_WRITTEN, 0)
+    if len(pending) > done and session.in_nested_transaction():
+        # rolling the savepoint back would take the entries with it while they count as written
+        raise RuntimeError("audit.flush inside a savepoint: flush before begin_nested()")
     if len(pending) > done:
         _write(session, [e for e, _ in pending[done:]])
         session.info[_WRITTEN] = len(pending)
@@ -315,7 +320,7 @@ def _bump(conn: Connection, chain: int, n: int) -> tuple[int, int, str]:
 
 def _reset(session: Session) -> list[tuple[dict, bool]]:
     pending = session.info.pop(_PENDING, None) or []
-    for key in (_WRITTEN, _HELD, _TIPS):
+    for key in (_WRITTEN, _HELD, _TIPS, _MARKS):
         session.info.pop(key, None)
     return pending
 
@@ -329,11 +334,33 @@ def _before_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the entries are not written yet
+        return
     tips = session.info.get(_TIPS)
     written = session.info.get(_WRITTEN, 0)
     _reset(session)
     if tips:
         _note_committed(session, tips, written)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _savepoint_begins(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(_MARKS, {})
+        marks[id(transaction)] = len(session.info.get(_PENDING) or [])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _savepoint_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Entries queued inside a savepoint that rolls back go with it (the work they describe did
+    not happen), as they did when entries were written at once; refusals stay."""
+    if not previous_transaction.nested:
+        return
+    mark = (session.info.get(_MARKS) or {}).pop(id(previous_transaction), None)
+    pending = session.info.get(_PENDING)
+    if mark is not None and pending:
+        # flush() refuses to write inside a savepoint, so nothing after the mark is written yet
+        session.info[_PENDING] = pending[:mark] + [p for p in pending[mark:] if p[1]]
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -386,7 +413,9 @@ def _note_committed(session: Session, tips: dict[int, tuple[int, str]], n: int) 
 
 
 @atexit.register
-def _checkpoint_at_exit() -> None:
+def checkpoint_noted() -> None:
+    """Append a checkpoint of what this process committed since its last one (at exit; the web
+    server also calls it at shutdown, as uvicorn's workers end by SIGTERM, which skips atexit)."""
     with _NOTED_LOCK:
         lines = [
             (noted.path, _signed_line(noted.key, store, noted.tips))

@@ -18,6 +18,9 @@ store for heavier multi-worker use.
 from __future__ import annotations
 
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -35,11 +38,26 @@ class _TcpNoDelayConfig(uvicorn.Config):
 
 def worker_app() -> FastAPI:
     """The app factory each worker process calls (the store comes from the environment)."""
+    # imported here, not at the top: a spawned worker unpickles its config class from this module
+    # before it can answer uvicorn's health check, so this module must stay light to import
     from ipmo.cli_support import store_engine
+    from ipmo.security.audit import checkpoint_noted
     from ipmo.web.app import create_app
 
     configure_logging()
-    return create_app(store_engine())
+    app = create_app(store_engine())
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: Any) -> AsyncIterator[Any]:
+        async with inner(app_) as state:
+            yield state
+        # a signed audit checkpoint of what this worker committed (security/audit.py): uvicorn
+        # ends workers with SIGTERM, which skips atexit
+        checkpoint_noted()
+
+    app.router.lifespan_context = lifespan
+    return app
 
 
 def run(host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
