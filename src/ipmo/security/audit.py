@@ -12,7 +12,9 @@ chain is appended, HMAC-signed, to a checkpoint file outside the database
 (``IPMO_AUDIT_CHECKPOINTS``, default ``audit-checkpoints.jsonl`` in the data folder): by each
 process every
 ``IPMO_AUDIT_CHECKPOINT_EVERY`` (1000) committed entries and at exit, and by ``ipmo audit verify``
-after a clean run. ``verify`` requires every checkpointed entry to still be there with the same MAC.
+after a clean run. ``verify`` requires every checkpointed entry to still be there with the same MAC,
+and every line of the file to carry a valid signature (so a line cannot be hidden by editing the
+store it names): one checkpoint file per key.
 
 **Several chains, written at commit** (docs/decisions/0008). Entries are spread over a few
 independent chains (``audit_head`` has one row per chain; ``IPMO_AUDIT_CHAINS``, default 8 on
