@@ -192,7 +192,9 @@ def test_spec_partial_dispenses_add_up(dictionary):
 
 
 def test_spec_every_eps_message_line_is_accounted_for(shared_dir, dictionary):
-    for path in sorted((shared_dir / EPS).glob("*.json")):
+    messages = sorted((shared_dir / EPS).glob("*.json"))
+    assert messages, f"no EPS messages under {shared_dir / EPS}"
+    for path in messages:
         try:
             doc = load_source(path.read_bytes())
         except FhirInputError as exc:  # claims are not medication lists: refused with reason
