@@ -1,13 +1,17 @@
-"""``ipmo db``: schema migrations."""
+"""``ipmo db``: schema migrations, backup and restore."""
 
 from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
 
 import typer
 
 from ipmo.config import get_settings
 from ipmo.store import StoreError, create_store_engine, init_store
 
-db = typer.Typer(help="The store: schema migrations.", no_args_is_help=True)
+db = typer.Typer(help="The store: schema migrations, backup and restore.", no_args_is_help=True)
 
 
 @db.command("upgrade")
@@ -23,6 +27,115 @@ def upgrade() -> None:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from None
     typer.echo(f"store at revision {current_revision(engine)}")
+
+
+def _err(message: str) -> None:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(2)
+
+
+_KEYS_HELP = (
+    "also copy audit.key and secret.key; by default they are NOT in the backup: keep them in a "
+    "secret store apart from backups (whoever holds a backup and the audit key can re-forge the "
+    "audit log), and restore them (or IPMO_AUDIT_KEY / IPMO_SECRET_KEY) before serving"
+)
+
+
+@db.command("backup")
+def backup(
+    dest: Path = typer.Argument(..., help="a new (or empty) folder to write the backup to"),
+    include_keys: bool = typer.Option(False, "--include-keys", help=_KEYS_HELP),
+) -> None:
+    """Back up the store while it serves: SQLite via the online backup API, plus the analytics
+    Parquet folder and the audit checkpoint file, with a manifest (table counts, time).
+    PostgreSQL: runs (or prints) pg_dump -Fc. Keys are not copied unless --include-keys."""
+    from ipmo.config import audit_checkpoints
+    from ipmo.store.backup import BackupError, backup_sqlite, postgres_commands, sqlite_path
+
+    settings = get_settings()
+    try:
+        db_file = sqlite_path(settings.database_url)
+        if db_file is None:
+            dest.mkdir(parents=True, exist_ok=True)
+            checkpoints = audit_checkpoints(settings.data_dir)
+            if checkpoints.exists():  # before the dump, as for SQLite (ipmo.store.backup)
+                shutil.copy2(checkpoints, dest / checkpoints.name)
+            dump, restore = postgres_commands(settings.database_url, dest / "ipmo.dump")
+            _run_or_print(dump)
+            typer.echo("restore with: " + _shown(restore))
+            return
+        manifest = backup_sqlite(
+            db_file,
+            settings.data_dir,
+            audit_checkpoints(settings.data_dir),
+            dest,
+            include_keys=include_keys,
+        )
+    except BackupError as exc:
+        _err(str(exc))
+    typer.echo(
+        f"backup written to {dest}: {sum(manifest['tables'].values())} rows in "
+        f"{len(manifest['tables'])} tables, files {', '.join(manifest['files'])}"
+        + ("" if include_keys else " (keys not included)")
+    )
+
+
+@db.command("restore")
+def restore(
+    src: Path = typer.Argument(..., help="a folder written by ipmo db backup"),
+    force: bool = typer.Option(False, "--force", help="replace an existing store"),
+    include_keys: bool = typer.Option(
+        False, "--include-keys", help="also restore keys found in the backup"
+    ),
+) -> None:
+    """Restore a backup into IPMO_DATABASE_URL / IPMO_DATA_DIR and check the table counts against
+    its manifest. The checkpoint file and analytics folder it replaces are kept beside
+    (*.before-restore-TIME). PostgreSQL: runs (or prints) pg_restore."""
+    from ipmo.config import audit_checkpoints
+    from ipmo.store.backup import BackupError, postgres_commands, restore_sqlite, sqlite_path
+
+    settings = get_settings()
+    try:
+        db_file = sqlite_path(settings.database_url)
+        if db_file is None:
+            _, cmd = postgres_commands(settings.database_url, src / "ipmo.dump")
+            _run_or_print(cmd)
+            return
+        manifest = restore_sqlite(
+            src,
+            db_file,
+            settings.data_dir,
+            audit_checkpoints(settings.data_dir),
+            force=force,
+            include_keys=include_keys,
+        )
+    except BackupError as exc:
+        _err(str(exc))
+    typer.echo(
+        f"restored backup of {manifest['created']} to {db_file}: "
+        f"{sum(manifest['tables'].values())} rows match the manifest; "
+        "run `ipmo audit verify` with the same audit key"
+    )
+
+
+def _shown(cmd: list[str]) -> str:
+    from sqlalchemy.engine import make_url
+
+    # never echo a password: the URL is the -d argument
+    return " ".join(
+        make_url(a).render_as_string(hide_password=True) if a.startswith("postgresql") else a
+        for a in cmd
+    )
+
+
+def _run_or_print(cmd: list[str]) -> None:
+    if shutil.which(cmd[0]) is None:
+        typer.echo(f"{cmd[0]} is not installed here; run: {_shown(cmd)}")
+        return
+    done = subprocess.run(cmd, check=False)  # noqa: S603 - fixed program, URL from settings
+    if done.returncode:
+        _err(f"{cmd[0]} failed (exit {done.returncode})")
+    typer.echo(f"ran: {_shown(cmd)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -63,9 +63,9 @@ def _domain_modules(name: str) -> list:
 
 def _wants_json(request: Request) -> bool:
     path = request.url.path
-    return path.startswith(("/api", "/fhir", "/health")) or "text/html" not in request.headers.get(
-        "accept", ""
-    )
+    return path.startswith(
+        ("/api", "/fhir", "/health", "/ready")
+    ) or "text/html" not in request.headers.get("accept", "")
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -315,6 +315,25 @@ def _install_core_routes(app: FastAPI) -> None:
         return Health(
             status="ok" if store == "ok" else "degraded", store=store, version=ipmo.__version__
         )
+
+    @app.get("/ready", tags=["system"], include_in_schema=False)
+    def ready(request: Request) -> JSONResponse:
+        """Readiness: the database answers and its schema is at the newest migration (a load
+        balancer sends no traffic before; 503 otherwise). ``/health`` is liveness only."""
+        from ipmo.store.migrate import current_revision, head_revision
+
+        try:
+            current = current_revision(request.app.state.engine)
+        except Exception:  # noqa: BLE001 - reported as not ready, not raised
+            return JSONResponse({"status": "not ready", "store": "unavailable"}, status_code=503)
+        head = head_revision()
+        body = {
+            "status": "ready" if current == head else "not ready",
+            "store": "ok",
+            "revision": current,
+            "head": head,
+        }
+        return JSONResponse(body, status_code=200 if current == head else 503)
 
     @app.get("/", include_in_schema=False)
     def home(request: Request, principal: Principal | None = Depends(optional_principal)):
