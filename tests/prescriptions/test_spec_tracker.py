@@ -1,0 +1,169 @@
+"""The tracker API answers in the Clinical Prescription Tracker's shape: for each situation
+covered (created, dispensed, cancelled) the same resource types, extensions and status codes as
+NHS England's example for that situation (``tracker_api/examples``); search by prescription ID
+*or* NHS number; access through the patient relationship, audited."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from ipmo.prescriptions import ingest_message
+from ipmo.security.models import AuditEvent
+from ipmo.store import session_scope
+
+ADA = "9990000018"  # sample ICS: nominated pharmacy FA001 (the community pharmacist's)
+DEV = "9990000042"  # nominated FB001: no relationship with the FA001 pharmacist
+
+
+def _send(engine, message):
+    with session_scope(engine) as s:
+        ingest_message(s, json.dumps(message))
+
+
+def _example(shared_dir, name):
+    path = shared_dir / "fhir" / "eps" / "tracker_api" / "examples" / "clinicalView" / name
+    return json.loads(path.read_text())
+
+
+def _by_type(bundle, rtype):
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == rtype]
+
+
+def _ext_urls(res):
+    return {e["url"] for e in res.get("extension", [])}
+
+
+def _status(group):
+    ext = next(e for e in group["extension"] if e["url"].endswith("PrescriptionStatusHistory"))
+    return next(x for x in ext["extension"] if x["url"] == "status")["valueCoding"]
+
+
+def _item_statuses(bundle):
+    out = []
+    for req in _by_type(bundle, "MedicationRequest"):
+        ext = next(e for e in req["extension"] if e["url"].endswith("DispensingInformation"))
+        coding = next(x for x in ext["extension"] if x["url"] == "dispenseStatus")["valueCoding"]
+        out.append((req["status"], coding["code"], coding["display"]))
+    return sorted(set(out))
+
+
+def _same_shape(ours, theirs):
+    """Our answer uses the national example's resource types, RequestGroup extensions and
+    status codes (it may carry fewer resources: no PractitionerRole / MedicationDispense)."""
+    assert {e["resource"]["resourceType"] for e in ours["entry"]} <= {
+        e["resource"]["resourceType"] for e in theirs["entry"]
+    }
+    our_group, their_group = _by_type(ours, "RequestGroup")[0], _by_type(theirs, "RequestGroup")[0]
+    assert our_group["status"] == their_group["status"] == "active"
+    assert _ext_urls(our_group) <= _ext_urls(their_group)
+    assert _status(our_group) == _status(their_group)
+    for req in _by_type(ours, "MedicationRequest"):
+        assert _ext_urls(req) == _ext_urls(_by_type(theirs, "MedicationRequest")[0])
+    assert _item_statuses(ours) == _item_statuses(theirs)
+
+
+@pytest.fixture
+def tracker(sample_ics, client_as, eps):
+    order = eps.with_nhs_number(eps.load(eps.ORDER_RP), ADA)  # 24F5DA-A83008-7EFE6Z, 4 items
+    _send(sample_ics, order)
+    return order, client_as("community.pharmacist")
+
+
+def test_spec_created_matches_the_national_example(tracker, shared_dir):
+    _, client = tracker
+    r = client.get("/api/prescriptions", params={"prescription_id": "24F5DA-A83008-7EFE6Z"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/fhir+json"
+    _same_shape(r.json(), _example(shared_dir, "200_AcuteWithMultipleItems_Created.json"))
+
+
+def test_spec_dispensed_matches_the_national_example(tracker, sample_ics, shared_dir, eps):
+    order, client = tracker
+    for i in range(4):
+        msg = eps.dispense_for(order, i, "0001")
+        msg["identifier"]["value"] = f"dispense-{i}"
+        _send(sample_ics, msg)
+    r = client.get("/api/prescriptions", params={"prescription_id": "24F5DA-A83008-7EFE6Z"})
+    _same_shape(r.json(), _example(shared_dir, "200_AcuteWithMultipleItems_Dispensed.json"))
+
+
+def test_spec_cancelled_with_reason_matches_the_national_example(
+    sample_ics, client_as, shared_dir, eps
+):
+    _send(sample_ics, eps.with_nhs_number(eps.load(eps.CANCEL_SEND), ADA))
+    _send(sample_ics, eps.with_nhs_number(eps.load(eps.CANCEL), ADA))
+    r = client_as("community.pharmacist").get(
+        "/api/prescriptions", params={"prescription_id": "58E241-A83008-4E2F8R"}
+    )
+    ours = r.json()
+    theirs = _example(shared_dir, "200_AcuteWithMultipleItems_CancelledWithReason.json")
+    _same_shape(ours, theirs)
+    reason = _by_type(ours, "MedicationRequest")[0]["statusReason"]["coding"][0]
+    assert reason == _by_type(theirs, "MedicationRequest")[0]["statusReason"]["coding"][0]
+
+
+def test_spec_search_by_nhs_number_has_the_prescription_search_shape(tracker, shared_dir):
+    _, client = tracker
+    body = client.get("/api/prescriptions", params={"nhs_number": ADA}).json()
+    path = shared_dir / "fhir/eps/tracker_api/examples/prescriptionSearch/200_WithSingleAcute.json"
+    theirs = json.loads(path.read_text())
+    assert body["type"] == theirs["type"] == "searchset" and body["total"] == 1
+    assert [(e["resource"]["resourceType"], e["search"]["mode"]) for e in body["entry"]] == [
+        (e["resource"]["resourceType"], e["search"]["mode"]) for e in theirs["entry"]
+    ]
+    ours_group, their_group = body["entry"][1]["resource"], theirs["entry"][1]["resource"]
+    assert _ext_urls(ours_group) == _ext_urls(their_group)
+    assert _status(ours_group) == _status(their_group)  # 0001 To be Dispensed
+    assert body["entry"][0]["resource"]["identifier"][0]["value"] == ADA
+
+
+def test_both_or_neither_search_parameter_is_400(tracker):
+    _, client = tracker
+    for params in ({}, {"prescription_id": "24F5DA-A83008-7EFE6Z", "nhs_number": ADA}):
+        r = client.get("/api/prescriptions", params=params)
+        assert r.status_code == 400
+        assert r.json()["resourceType"] == "OperationOutcome"
+
+
+def test_invalid_prescription_id_or_nhs_number_is_400_naming_it(tracker):
+    _, client = tracker
+    r = client.get("/api/prescriptions", params={"prescription_id": "24F5DA-A83008-7EFE6Y"})
+    assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["prescription_id"]
+    r = client.get("/api/prescriptions", params={"nhs_number": "9990000019"})
+    assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["nhs_number"]
+
+
+def test_unknown_prescription_id_is_an_empty_searchset(tracker):
+    _, client = tracker
+    r = client.get("/api/prescriptions", params={"prescription_id": "E3E6FA-A83008-41F09Y"})
+    assert r.json() == {"resourceType": "Bundle", "type": "searchset", "total": 0, "entry": []}
+
+
+def test_no_relationship_is_refused_and_audited(sample_ics, client_as, eps):
+    _send(sample_ics, eps.with_nhs_number(eps.load(eps.ORDER_RP), DEV))
+    client = client_as("community.pharmacist")
+    by_id = client.get("/api/prescriptions", params={"prescription_id": "24F5DA-A83008-7EFE6Z"})
+    by_number = client.get("/api/prescriptions", params={"nhs_number": DEV})
+    assert by_id.status_code == by_number.status_code == 403
+    assert "24F5DA" not in by_id.text
+    with session_scope(sample_ics) as s:
+        outcomes = s.scalars(
+            select(AuditEvent.outcome).where(AuditEvent.action == "prescriptions.track")
+        ).all()
+    assert outcomes == ["refused", "refused"]
+
+
+def test_permitted_search_is_audited_and_needs_the_activity(tracker, sample_ics, client_as):
+    _, client = tracker
+    assert client.get("/api/prescriptions", params={"nhs_number": ADA}).status_code == 200
+    with session_scope(sample_ics) as s:
+        rows = s.execute(
+            select(AuditEvent.outcome, AuditEvent.patient_nhs_number).where(
+                AuditEvent.action == "prescriptions.track"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [("permitted", ADA)]
+    analyst = client_as("analyst")  # no record.view: no patient data
+    assert analyst.get("/api/prescriptions", params={"nhs_number": ADA}).status_code == 403
