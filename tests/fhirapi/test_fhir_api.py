@@ -378,3 +378,14 @@ def test_task_update_with_versioning(referral, sample_ics):
             )
         ]
     assert "permitted" in updates and "refused" in updates
+
+
+def test_unknown_resource_types_and_methods_get_an_operation_outcome(client_as):
+    c = client_as("pcn.pharmacist")
+    r = c.get("/fhir/R4/Observation")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/fhir+json")
+    assert r.json()["issue"][0]["code"] == "not-found"
+    r = c.delete(f"/fhir/R4/Patient/{ADA}")
+    assert r.status_code == 405 and r.json()["issue"][0]["code"] == "not-supported"
+    # outside /fhir the JSON API keeps its own shape
+    assert "detail" in c.get("/api/no-such-thing").json()

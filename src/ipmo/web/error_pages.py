@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ipmo.fhir.outcome import operation_outcome
 from ipmo.web.templating import render
 
 log = logging.getLogger("ipmo.web")
@@ -50,6 +51,16 @@ def _signed_in(request: Request) -> None:
 def install(app: FastAPI, wants_json: Callable[[Request], bool]) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        if request.url.path.startswith("/fhir/") and exc.status_code >= 400:
+            # a FHIR client gets an OperationOutcome for every error (an unknown resource type
+            # or a method the path does not allow, too)
+            code = {404: "not-found", 405: "not-supported"}.get(exc.status_code, "processing")
+            return JSONResponse(
+                operation_outcome(code, f"{request.method} {request.url.path}: {exc.detail}"),
+                status_code=exc.status_code,
+                media_type="application/fhir+json",
+                headers=getattr(exc, "headers", None),
+            )
         if wants_json(request) or exc.status_code < 400:
             return await http_exception_handler(request, exc)
         _signed_in(request)
