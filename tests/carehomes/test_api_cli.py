@@ -54,3 +54,13 @@ def test_api_findings_for_own_home_only(client_as, sample_ics):
         staff.get(f"/api/carehomes/residents/{ADA}/findings?as_of=2026-03-15T00:00:00").status_code
         == 422
     )
+
+
+def test_staff_page_lists_only_own_home_and_resident_page_is_gated(client_as):
+    staff = client_as("carehome")
+    r = staff.get("/carehomes")
+    assert r.status_code == 200
+    assert f"/carehomes/residents/{ADA}" in r.text
+    assert BERT not in r.text
+    assert staff.get(f"/carehomes/residents/{ADA}").status_code == 200
+    assert staff.get(f"/carehomes/residents/{BERT}").status_code == 403
