@@ -61,13 +61,14 @@ def _fhir(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, media_type="application/fhir+json")
 
 
-@router.get("/api/prescriptions", response_model=TrackerBundle)
-def track(
-    prescription_id: str | None = Query(None, max_length=40),
-    nhs_number: str | None = Query(None, max_length=20),
-    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
-) -> JSONResponse:
+def find(
+    session: Session,
+    principal: Principal,
+    prescription_id: str | None,
+    nhs_number: str | None,
+) -> tuple[list[Prescription], str | None, Any]:
+    """(prescriptions, NHS number, Patient) the principal may see; :class:`FhirError` (400)
+    for a bad search, ``PatientAccessDenied`` (403, audited) without a relationship."""
     # the national tracker searches by prescription ID *or* NHS number, never both (issue 16)
     if (prescription_id is None) == (nhs_number is None):
         raise FhirError(
@@ -90,9 +91,9 @@ def track(
         found = session.scalar(query.where(Prescription.prescription_id == pid))
         if found is None:
             audit_event(session, principal, "prescriptions.track", detail={"found": 0})
-            return _fhir(search_bundle([], None, None, with_items=True))
+            return [], None, None
         patient = check_patient_access(session, principal, found.nhs_number, "prescriptions.track")
-        return _fhir(search_bundle([found], found.nhs_number, _name(patient), with_items=True))
+        return [found], found.nhs_number, patient
     try:
         number = normalise_nhs_number(nhs_number or "")
     except InvalidNhsNumber as exc:
@@ -103,4 +104,18 @@ def track(
             Prescription.authored_on.desc(), Prescription.id.desc()
         )
     ).all()
-    return _fhir(search_bundle(list(rows), number, _name(patient), with_items=False))
+    return list(rows), number, patient
+
+
+@router.get("/api/prescriptions", response_model=TrackerBundle)
+def track(
+    prescription_id: str | None = Query(None, max_length=40),
+    nhs_number: str | None = Query(None, max_length=20),
+    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
+    session: Session = Depends(db_session),
+) -> JSONResponse:
+    rows, number, patient = find(session, principal, prescription_id, nhs_number)
+    bundle = search_bundle(
+        rows, number, _name(patient) if patient else None, with_items=prescription_id is not None
+    )
+    return _fhir(bundle)
