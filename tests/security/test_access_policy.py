@@ -76,13 +76,11 @@ class App:
 
     def client(self, username: str) -> TestClient:
         """Signed in with a session cookie (people's pages and the JSON API)."""
+        from tests.web_session import sign_in
+
         if username not in self.clients:
             c = TestClient(self.app)
-            r = c.post(
-                "/sign-in",
-                data={"username": username, "password": DEMO_PASSWORD},
-                follow_redirects=False,
-            )
+            r = sign_in(c, username, DEMO_PASSWORD)  # the form's CSRF token, then the session's
             assert r.status_code == 303
             self.clients[username] = c
         return self.clients[username]
