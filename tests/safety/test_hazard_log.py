@@ -127,3 +127,16 @@ def test_ipmo_safety_report_writes_the_html_report(tmp_path):
     assert result.exit_code == 0, result.output
     html = (tmp_path / "safety-case-report.html").read_text()
     assert "HAZ-001" in html and "No test run was given" in html
+
+
+def test_every_care_home_finding_the_code_raises_is_in_its_rules_list():
+    """The checker enumerates care-home findings from carehomes.FINDING_RULES: a finding added
+    without adding it there would escape the hazard log, so the list must match the code."""
+    import inspect
+    import re
+
+    from ipmo.carehomes import FINDING_RULES
+    from ipmo.carehomes import findings as module
+
+    raised = set(re.findall(r'Finding\(\s*"([a-z-]+)"', inspect.getsource(module)))
+    assert raised and raised == set(FINDING_RULES)

@@ -27,6 +27,14 @@ PRN_UNUSED_DAYS = 28
 # harm from omitted and delayed medicines") name Parkinson's medicines as time-critical; Parkinson's
 # UK asks for them within 30 minutes of the prescribed time.
 TIME_CRITICAL_LATE = timedelta(minutes=30)
+# Every finding this module can raise, by its rule name (the hazard log names each one).
+RULES = (
+    "repeated-refusals-or-omissions",
+    "prn-used-regularly",
+    "prn-never-used",
+    "covert-without-best-interests",
+    "time-critical-late",
+)
 # Parkinson's medicines by name (generic names and common brands), as listed by Parkinson's UK
 # "Get It On Time"; matched on the dm+d name because an eMAR export carries it.
 TIME_CRITICAL_NAMES = (

@@ -37,7 +37,7 @@ ACCEPTABILITY = {
 }
 STATUSES = ("open", "controlled", "transferred", "closed")
 # The clinical items a hazard can name in ``covers`` (see checker.clinical_items).
-ITEM_KINDS = ("rule", "discrepancy", "service", "pathway")
+ITEM_KINDS = ("rule", "discrepancy", "service", "finding", "pathway")
 
 
 class HazardLogError(ValueError):
