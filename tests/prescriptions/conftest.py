@@ -56,7 +56,7 @@ def dispense_for(order: dict[str, Any], item_index: int = 0, type_code: str = "0
     md = resources(disp, "MedicationDispense")[0]
     contained = next(c for c in md["contained"] if c["resourceType"] == "MedicationRequest")
     contained["groupIdentifier"]["value"] = req["groupIdentifier"]["value"]
-    contained["identifier"] = req["identifier"]
+    contained["identifier"] = copy.deepcopy(req["identifier"])
     md["type"]["coding"][0]["code"] = type_code
     md["extension"] = [e for e in md["extension"] if "TaskBusinessStatus" not in e["url"]]
     return disp

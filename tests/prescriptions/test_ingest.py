@@ -154,3 +154,18 @@ def test_claim_and_non_message_payloads_are_refused_with_reason(engine, eps):
         _send(engine, claim)
     with pytest.raises(MessageRefused, match="not JSON"):
         _send(engine, "{")
+
+
+def test_pending_dispense_for_an_item_the_prescription_lacks_is_kept_unmatched(engine, eps):
+    order = eps.load(eps.ORDER_RP)
+    early = eps.dispense_for(order)
+    md = eps.resources(early, "MedicationDispense")[0]
+    next(c for c in md["contained"] if c["resourceType"] == "MedicationRequest")["identifier"][0][
+        "value"
+    ] = "00000000-0000-0000-0000-000000000000"
+    assert _send(engine, early).outcome == "pending"
+    assert _send(engine, order).applied_pending == 0
+    with session_scope(engine) as s:
+        kept = s.scalar(select(EpsMessage).where(EpsMessage.event == "dispense-notification"))
+        assert kept.state == "unmatched" and kept.payload is not None  # reported, not lost
+    assert {code for _, code, _ in _prescription(engine, "24F5DA-A83008-7EFE6Z")[1]} == {"0007"}

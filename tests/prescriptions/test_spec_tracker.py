@@ -167,3 +167,28 @@ def test_permitted_search_is_audited_and_needs_the_activity(tracker, sample_ics,
     assert [tuple(r) for r in rows] == [("permitted", ADA)]
     analyst = client_as("analyst")  # no record.view: no patient data
     assert analyst.get("/api/prescriptions", params={"nhs_number": ADA}).status_code == 403
+
+
+def _dispense_items(sample_ics, order, eps, codes):
+    for i, code in enumerate(codes):
+        msg = eps.dispense_for(order, i, code)
+        msg["identifier"]["value"] = f"dispense-{i}"
+        _send(sample_ics, msg)
+
+
+def test_spec_partially_dispensed_matches_the_national_example(
+    tracker, sample_ics, shared_dir, eps
+):
+    order, client = tracker
+    _dispense_items(sample_ics, order, eps, ["0001", "0001", "0004", "0004"])  # two owing
+    r = client.get("/api/prescriptions", params={"prescription_id": "24F5DA-A83008-7EFE6Z"})
+    theirs = _example(shared_dir, "200_AcuteWithMultipleItems_PartiallyDispensed.json")
+    _same_shape(r.json(), theirs)  # 0003 With Dispenser - Active
+
+
+def test_spec_item_not_dispensed_matches_the_national_example(tracker, sample_ics, shared_dir, eps):
+    order, client = tracker
+    _dispense_items(sample_ics, order, eps, ["0002", "0004", "0004", "0004"])
+    r = client.get("/api/prescriptions", params={"prescription_id": "24F5DA-A83008-7EFE6Z"})
+    theirs = _example(shared_dir, "200_AcuteWithMultipleItems_ItemNotDispensedWithReason.json")
+    _same_shape(r.json(), theirs)
