@@ -43,7 +43,7 @@ def rates_api(
     principal: Analyst,
     family: str = "all",
     format: str = "json",  # noqa: A002 - the query parameter's public name
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     rows = practice_review_rates(session, families=_families(family))
     if format == "csv":
@@ -60,7 +60,7 @@ def rates_page(
     request: Request,
     principal: Analyst,
     family: str = "pincer",
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     family = family if family in FAMILIES else "pincer"
     rows = practice_review_rates(session, families=(family,))

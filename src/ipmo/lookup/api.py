@@ -39,7 +39,7 @@ class PatientRead(BaseModel):
 def read_patient(
     nhs_number: str,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> PatientRead:
     """A patient's identity, registration, nominated pharmacy and care home."""
     patient = check_patient_access(session, principal, nhs_number, action="patient.read")

@@ -35,7 +35,7 @@ def find(
     family_name: str = "",
     given_name: str = "",
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     q = request.query_params
     form = {
@@ -89,7 +89,7 @@ def show(
     request: Request,
     nhs_number: str,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     patient = check_patient_access(session, principal, nhs_number, action="patient.read")
     b = banner(session, patient)

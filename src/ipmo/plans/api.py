@@ -38,18 +38,26 @@ def _plan(session: Session, plan_id: int):
 
 
 @router.get("", response_model=list[PlanSummary])
-def read_plans(principal: Principal = VIEW, session: Session = Depends(db_session)) -> list:
+def read_plans(
+    principal: Principal = VIEW, session: Session = Depends(db_session, scope="function")
+) -> list:
     return list_plans(session)
 
 
 @router.get("/metrics", response_model=list[MetricRead])
-def read_metrics(principal: Principal = VIEW, session: Session = Depends(db_session)) -> list:
+def read_metrics(
+    principal: Principal = VIEW, session: Session = Depends(db_session, scope="function")
+) -> list:
     """Metric ids an objective can link to."""
     return [m.__dict__ for m in metrics.catalogue(session)]
 
 
 @router.post("", status_code=201, response_model=Created)
-def new_plan(body: dict, principal: Principal = EDIT, session: Session = Depends(db_session)):
+def new_plan(
+    body: dict,
+    principal: Principal = EDIT,
+    session: Session = Depends(db_session, scope="function"),
+):
     """A plan with objectives, PDSA cycles and stakeholders (layout in plans/README.md)."""
     try:
         plan = create_plan(session, body)
@@ -60,7 +68,11 @@ def new_plan(body: dict, principal: Principal = EDIT, session: Session = Depends
 
 
 @router.get("/{plan_id}", response_model=PlanRead)
-def read_plan(plan_id: RowId, principal: Principal = VIEW, session: Session = Depends(db_session)):
+def read_plan(
+    plan_id: RowId,
+    principal: Principal = VIEW,
+    session: Session = Depends(db_session, scope="function"),
+):
     """The plan with each objective's live series, current value, progress and RAG status."""
     _plan(session, plan_id)
     return plan_view(session, plan_id)
@@ -68,7 +80,10 @@ def read_plan(plan_id: RowId, principal: Principal = VIEW, session: Session = De
 
 @router.post("/{plan_id}/objectives", status_code=201, response_model=Created)
 def new_objective(
-    plan_id: RowId, body: dict, principal: Principal = EDIT, session: Session = Depends(db_session)
+    plan_id: RowId,
+    body: dict,
+    principal: Principal = EDIT,
+    session: Session = Depends(db_session, scope="function"),
 ):
     plan = _plan(session, plan_id)
     try:
@@ -92,7 +107,7 @@ def new_cycle(
     objective_id: RowId,
     body: dict,
     principal: Principal = EDIT,
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     objective = _objective(session, plan_id, objective_id)
     try:
@@ -104,7 +119,10 @@ def new_cycle(
 
 @router.post("/{plan_id}/stakeholders", status_code=201, response_model=Created)
 def new_stakeholder(
-    plan_id: RowId, body: dict, principal: Principal = EDIT, session: Session = Depends(db_session)
+    plan_id: RowId,
+    body: dict,
+    principal: Principal = EDIT,
+    session: Session = Depends(db_session, scope="function"),
 ):
     plan = _plan(session, plan_id)
     try:
@@ -130,7 +148,7 @@ def report(
     plan_id: RowId,
     format: str = Query("html", description="html | pdf"),
     principal: Principal = VIEW,
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     """The plan on a page, as a self-contained HTML page or a PDF."""
     _plan(session, plan_id)

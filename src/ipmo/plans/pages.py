@@ -42,7 +42,11 @@ EDIT = Depends(require(Activity.PLAN_EDIT))
 
 
 @router.get("/plans")
-def plans(request: Request, principal: Principal = VIEW, session: Session = Depends(db_session)):
+def plans(
+    request: Request,
+    principal: Principal = VIEW,
+    session: Session = Depends(db_session, scope="function"),
+):
     return render(
         request,
         "plans/list.html",
@@ -58,7 +62,7 @@ def plans(request: Request, principal: Principal = VIEW, session: Session = Depe
 def new_plan(
     request: Request,
     principal: Principal = EDIT,
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
     form: dict[str, str] = Depends(form_fields),
 ):
     try:
@@ -108,7 +112,7 @@ def plan_page(
     request: Request,
     plan_id: RowId,
     principal: Principal = VIEW,
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     return _page(request, session, principal, plan_id)
 
@@ -122,7 +126,7 @@ def objective_add(
     request: Request,
     plan_id: RowId,
     principal: Principal = EDIT,
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
     form: dict[str, str] = Depends(form_fields),
 ):
     data = _clean(form)
@@ -140,7 +144,7 @@ def pdsa_add(
     plan_id: RowId,
     objective_id: RowId,
     principal: Principal = EDIT,
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
     form: dict[str, str] = Depends(form_fields),
 ):
     data = _clean(form)
@@ -160,7 +164,7 @@ def stakeholder_add(
     request: Request,
     plan_id: RowId,
     principal: Principal = EDIT,
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
     form: dict[str, str] = Depends(form_fields),
 ):
     data = _clean(form)

@@ -97,7 +97,7 @@ def ingest_source(
     source_org_code: str | None = Query(None, description="ODS code when the payload lacks one"),
     source_system: str | None = Query(None),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
     body: bytes = Depends(request_body),  # read on the loop; this handler runs in the pool
 ) -> dict[str, Any] | JSONResponse:
     """Ingest one source's list: a FHIR R4/STU3 Bundle or resource (JSON or XML), or CSV."""
@@ -141,7 +141,7 @@ def read_record(
     response: Response,
     as_of: str | None = None,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """The patient's sources side by side, the reconciled list and its discrepancies."""
     patient = check_patient_access(session, principal, nhs_number, action="record.read")
@@ -167,7 +167,7 @@ def post_decision(
     as_of: str | None = None,
     if_match: str | None = Header(None),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     """Record a decision on one discrepancy. Needs ``If-Match`` with the record's ETag."""
     patient = check_patient_access(session, principal, nhs_number, action="record.decide")
@@ -241,7 +241,7 @@ def post_accept(
     body: AcceptIn | None = None,
     if_match: str | None = Header(None),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     """Accept a pending proposed change: it is applied to the reconciled list from today (stop,
     start, dose change; a switch stops one medicine and starts another). Needs ``If-Match``."""
@@ -278,7 +278,7 @@ def post_reject(
     response: Response,
     if_match: str | None = Header(None),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     """Reject a pending proposed change with a reason; the list is not changed and the proposer
     sees the reason. Needs ``If-Match``."""
@@ -368,7 +368,7 @@ def fhir_list(
     include: str | None = Query(None, alias="_include", description="List:item"),
     _controls: None = Depends(search_controls),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     """The reconciled medication list (UK Core List); ``_include=List:item`` adds its
     MedicationStatements."""
@@ -419,7 +419,7 @@ def fhir_detected_issues(
     patient_identifier: str | None = Query(None, alias="patient:identifier"),
     _controls: None = Depends(search_controls),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     """Open reconciliation discrepancies as DetectedIssue resources."""
     view = _fhir_view(session, principal, patient or patient_identifier, "record.fhir.issues")

@@ -127,7 +127,7 @@ def show(
     as_of: str | None = None,
     notice: str | None = None,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     patient = check_patient_access(session, principal, nhs_number, action="record.read")
     messages = {
@@ -169,7 +169,7 @@ def post_decision(
     etag: str = Form(...),
     as_of: str = Form(""),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     patient = check_patient_access(session, principal, nhs_number, action="record.decide")
     index = _as_of(as_of)
@@ -219,7 +219,7 @@ def post_source(
     as_of: str = Form(""),
     source_kind: str = Form(""),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     patient = check_patient_access(session, principal, nhs_number, action="record.ingest")
     index = _as_of(as_of)
@@ -270,7 +270,7 @@ def post_accept(
     note: str = Form(""),
     as_of: str = Form(""),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     patient = check_patient_access(session, principal, nhs_number, action="record.proposal.accept")
     index = _as_of(as_of)
@@ -306,7 +306,7 @@ def post_reject(
     reason: str = Form(""),
     as_of: str = Form(""),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     patient = check_patient_access(session, principal, nhs_number, action="record.proposal.reject")
     index = _as_of(as_of)

@@ -187,7 +187,7 @@ def list_referrals(
     overdue: bool = False,
     limit: int = Query(200, ge=1, le=1000),
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> list[dict]:
     """Referrals your organisation is involved in, newest first (filters combine)."""
     rows = list_visible(
@@ -234,7 +234,7 @@ def open_referral(
 def read_referral(
     reference: str,
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     ref = open_referral(session, principal, reference, "referral.read")
     if isinstance(ref, JSONResponse):
@@ -325,7 +325,7 @@ class DmsCheckIn(VersionIn):
 def create(
     body: NewReferralIn,
     principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict:
     """Refer a patient (routing picks the pharmacy unless the patient chose one)."""
     with http_errors():
@@ -349,7 +349,7 @@ def accept(
     reference: str,
     body: VersionIn | None = None,
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     return _act(session, principal, reference, svc.accept, (body or VersionIn()).version)
 
@@ -359,7 +359,7 @@ def start(
     reference: str,
     body: VersionIn | None = None,
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     return _act(session, principal, reference, svc.start, (body or VersionIn()).version)
 
@@ -369,7 +369,7 @@ def outcome(
     reference: str,
     body: OutcomeIn,
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     return _act(
         session,
@@ -389,7 +389,7 @@ def escalate(
     reference: str,
     body: EscalateIn,
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     """Refer the patient on (GP practice, NHS 111 or urgent care): completes this referral with
     outcome referred-on and, for GP / 111, opens an escalation referral to them."""
@@ -411,7 +411,7 @@ def reject(
     reference: str,
     body: ReasonIn,
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     return _act(session, principal, reference, svc.reject, body.reason or "not given", body.version)
 
@@ -421,7 +421,7 @@ def cancel(
     reference: str,
     body: ReasonIn | None = None,
     principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     b = body or ReasonIn()
     return _act(session, principal, reference, svc.cancel, b.reason, b.version)
@@ -432,7 +432,7 @@ def dms_check(
     reference: str,
     body: DmsCheckIn,
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     return _act(session, principal, reference, svc.record_dms_check, body.issues, body.version)
 
@@ -441,7 +441,7 @@ def dms_check(
 def dms_reconciliation(
     reference: str,
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     """The discharge list reconciled against what the GP record shows."""
     from ipmo.referrals.dms import reconcile_for
@@ -457,7 +457,7 @@ def figures(
     by: str = "pharmacy",
     month: str | None = None,
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> list[dict]:
     """Service activity figures (no patient data)."""
     from ipmo.referrals.figures import activity_figures

@@ -89,7 +89,7 @@ def track(
     request: Request,
     page: str = "1",
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     """Referrals the organisation sent or is involved in as GP practice (not its inbox)."""
     org = principal.org_code
@@ -108,7 +108,7 @@ def inbox(
     request: Request,
     page: str = "1",
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     """Referrals sent to the organisation: waiting to be accepted first, then open ones, each by
     the time they must be accepted by."""
@@ -148,7 +148,7 @@ def for_patient(
     request: Request,
     nhs_number: str,
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     """One patient's referrals (those the user's organisation is involved in), under the banner."""
     patient = check_patient_access(session, principal, nhs_number, action="referral.list-patient")
@@ -170,7 +170,7 @@ def for_patient(
 def new_form(
     request: Request,
     principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     return render(
         request,
@@ -193,7 +193,7 @@ def send(
     summary: str = Form(""),
     no_relationship_reason: str = Form(""),
     principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     form = {
         "nhs_number": nhs_number,
@@ -232,7 +232,7 @@ def show(
     reference: str,
     error: str | None = None,
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
     done: str | None = None,
 ):
     ref = open_referral(session, principal, reference, "referral.read")
@@ -299,7 +299,7 @@ def accept(
     reference: str,
     version: int = Form(..., ge=0, le=DB_INT_MAX),
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     return _do(request, session, principal, reference, svc.accept, version, done="accepted")
 
@@ -314,7 +314,7 @@ def outcome(
     note: str = Form(""),
     escalate_to: str = Form(""),
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     return _do(
         request,
@@ -338,7 +338,7 @@ def dms_check(
     version: int = Form(..., ge=0, le=DB_INT_MAX),
     issues: str = Form(""),
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     return _do(
         request,
@@ -359,7 +359,7 @@ def cancel(
     version: int = Form(..., ge=0, le=DB_INT_MAX),
     reason: str = Form(""),
     principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     if not reason.strip():
         ref = open_referral(session, principal, reference, "referral.open")
@@ -378,7 +378,7 @@ def confirm_cancel(
     request: Request,
     reference: str,
     principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     """The confirmation step: cancelling tells the pharmacy to stop, so it asks first and
     needs a reason (the pharmacy and the GP practice see it)."""

@@ -128,7 +128,7 @@ def worklist(
     min_score: int = Query(0, ge=0, le=DB_INT_MAX),
     limit: int = Query(200, ge=1, le=1000),
     principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> list[dict]:
     """The prioritised SMR worklist for the user's organisation, highest score first."""
     return worklist_rows(
@@ -148,7 +148,7 @@ def patient_findings(
     nhs_number: str,
     as_of: date | None = None,
     principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict:
     """Every rule for one patient now: findings with evidence and source, prompts, ACB total,
     medicine count and SMR priority with its reasons."""
@@ -182,7 +182,7 @@ def record(
     nhs_number: str,
     body: ReviewIn,
     principal: Principal = Depends(require(Activity.REVIEW_RECORD)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict:
     """Record a medication review: findings addressed, interventions (proposed changes to the
     medication record), the shared decision and a follow-up date."""
@@ -209,7 +209,7 @@ def record(
 def list_reviews(
     nhs_number: str,
     principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> list[dict]:
     patient = check_patient_access(session, principal, nhs_number, action="review.read")
     reviews = session.scalars(
@@ -254,7 +254,7 @@ def review_json(r: MedicationReview) -> dict:
 def rates(
     group_by: str = Query("practice", pattern="^(practice|pcn)$"),
     principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> list[dict]:
     """Indicator rates per practice or PCN (small numbers suppressed, counts rounded)."""
     return service.rates(session, group_by)

@@ -55,7 +55,7 @@ def worklist_page(
     min_score: int = Query(0, ge=0, le=DB_INT_MAX),
     page: str = "1",
     principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     at = page_from(page)
     rows, total = worklist_page_rows(
@@ -92,7 +92,7 @@ def patient_page(
     nhs_number: str,
     saved: int | None = Query(None, ge=1, le=DB_INT_MAX),
     principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     patient = check_patient_access(session, principal, nhs_number, action="review.read")
     result = check(service.facts_for(session, patient), date.today())
@@ -136,7 +136,7 @@ def record_page(
     follow_month: str = Form("", alias="follow_up_date[month]"),
     follow_year: str = Form("", alias="follow_up_date[year]"),
     principal: Principal = Depends(require(Activity.REVIEW_RECORD)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     patient = check_patient_access(session, principal, nhs_number, action="review.record")
     error = None
@@ -186,7 +186,7 @@ def rates_page(
     request: Request,
     group_by: str = "pcn",
     principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     group_by = group_by if group_by in ("practice", "pcn") else "pcn"
     return render(

@@ -40,7 +40,7 @@ def search_concepts(
     q: str = Query(..., min_length=2, max_length=200, description="Name words or a dm+d id"),
     limit: int = Query(20, ge=1, le=100),
     principal: Principal = Depends(require(Activity.TERMINOLOGY_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> SearchResults:
     """dm+d concepts whose name holds every word of ``q`` (VTMs, then VMPs, then AMPs)."""
     results = [

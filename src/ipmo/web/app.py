@@ -352,7 +352,7 @@ def _install_core_routes(app: FastAPI) -> None:
         username: str = Form(""),
         password: str = Form(""),
         next: str = Form("/"),
-        session: Session = Depends(db_session),
+        session: Session = Depends(db_session, scope="function"),
     ):
         try:
             principal = _authenticate_throttled(request, username.strip(), password)
@@ -372,7 +372,7 @@ def _install_core_routes(app: FastAPI) -> None:
         return RedirectResponse(_safe_next(next), status_code=303)
 
     @app.post("/sign-out", include_in_schema=False)
-    def sign_out(request: Request, session: Session = Depends(db_session)):
+    def sign_out(request: Request, session: Session = Depends(db_session, scope="function")):
         end_session(session, request.session.get("sid"), _now(request))  # a copy stops working
         request.session.clear()
         return RedirectResponse("/sign-in", status_code=303)
@@ -382,7 +382,7 @@ def _install_core_routes(app: FastAPI) -> None:
         request: Request,
         username: str = Form(...),
         password: str = Form(...),
-        session: Session = Depends(db_session),
+        session: Session = Depends(db_session, scope="function"),
     ) -> Token:
         """Exchange a username and password for a bearer token (development identity provider)."""
         principal = _authenticate_throttled(request, username, password)
@@ -396,7 +396,7 @@ def _install_core_routes(app: FastAPI) -> None:
         )
 
     @app.get("/api/me", tags=["system"])
-    def me(request: Request, session: Session = Depends(db_session)) -> Me:
+    def me(request: Request, session: Session = Depends(db_session, scope="function")) -> Me:
         from ipmo.web.deps import current_principal
 
         p = current_principal(request, session)

@@ -63,7 +63,9 @@ def _session_int(value: object) -> bool:
 def require(*activities: Activity):
     """Authenticate, then authorise on activities (all of them must be granted)."""
 
-    def dependency(request: Request, session: Session = Depends(db_session)) -> Principal:
+    def dependency(
+        request: Request, session: Session = Depends(db_session, scope="function")
+    ) -> Principal:
         return authorise(request, session, *activities)
 
     return dependency
@@ -82,7 +84,7 @@ def authorise(request: Request, session: Session, *activities: Activity) -> Prin
 
 
 def optional_principal(
-    request: Request, session: Session = Depends(db_session)
+    request: Request, session: Session = Depends(db_session, scope="function")
 ) -> Principal | None:
     try:
         return current_principal(request, session)

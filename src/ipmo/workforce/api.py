@@ -62,7 +62,7 @@ def read_summary(
     by: str = Query("place", description="pcn | place | sector"),
     on: str | None = Query(None, description="as on this date (default today)"),
     principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict:
     """WTE per 10,000 patients, IP coverage, vacancies, rotations, training (no names)."""
     if by not in GROUPINGS:
@@ -73,7 +73,7 @@ def read_summary(
 @router.get("/posts", response_model=list[NamedPost])
 def read_posts(
     principal: Principal = Depends(require(Activity.WORKFORCE_DETAIL)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> list[dict]:
     """Every post with the named person holding it (workforce leads and admins; audited)."""
     audit_event(session, principal, "workforce.posts.read")
@@ -88,7 +88,7 @@ def read_posts(
 def import_csv(
     body: bytes = Depends(request_body),
     principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict:
     """Body: the ESR-like CSV (text/csv). All rows or none; 422 names the bad line."""
     text = decode_utf8(body, "the CSV", MAX_UPLOAD_BYTES)
@@ -109,7 +109,7 @@ def edit_post(
     assignment_number: str,
     changes: dict,
     principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict:
     """Change a post's WTE, band, end date, title or holder's prescriber status (validated as
     on import: 0 < WTE ≤ 1.0, split posts re-scaled, no overlapping contracts)."""
@@ -129,7 +129,7 @@ def edit_post(
 @router.get("/organogram/ics.svg", response_class=Response, responses=_SVG_DOC)
 def ics_svg(
     principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     return Response(ics_organogram(session), media_type=SVG)
 
@@ -138,7 +138,7 @@ def ics_svg(
 def leadership_svg(
     names: bool = False,
     principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> Response:
     """Lines of accountability; ``names=true`` needs ``workforce.detail``."""
     if names and not principal.can(Activity.WORKFORCE_DETAIL):
@@ -158,7 +158,7 @@ def read_services(
     service: str | None = None,
     format: str = Query("json", description="json | csv"),
     principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     """Service evaluation per service, area and month; ``format=csv`` for a download."""
     if by not in BY_LEVELS:
@@ -181,7 +181,7 @@ def read_services(
 def import_services(
     body: bytes = Depends(request_body),
     principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> dict:
     text = decode_utf8(body, "the CSV", MAX_UPLOAD_BYTES)
     try:

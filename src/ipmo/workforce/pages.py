@@ -61,7 +61,7 @@ def workforce_home(
     by: str = "place",
     message: str = "",
     principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     by = by if by in GROUPINGS else "place"
     return render(
@@ -86,7 +86,7 @@ def workforce_import(
     request: Request,
     file: UploadFile = File(...),
     principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     # a plain def (FastAPI has already spooled the upload): the import's database work runs in
     # the thread pool, not on the event loop
@@ -109,7 +109,7 @@ def workforce_import(
 def leadership(
     request: Request,
     principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     names = principal.can(Activity.WORKFORCE_DETAIL)
     if names:
@@ -126,7 +126,7 @@ def people(
     request: Request,
     created: str = "",
     principal: Principal = Depends(require(Activity.WORKFORCE_DETAIL)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     audit_event(session, principal, "workforce.posts.read")
     return render(
@@ -167,7 +167,7 @@ def _new_post_page(
 def new_post_form(
     request: Request,
     principal: Principal = Depends(require(Activity.WORKFORCE_EDIT, Activity.WORKFORCE_DETAIL)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     return _new_post_page(request, session, {"wte": "1.0"})
 
@@ -176,7 +176,7 @@ def new_post_form(
 def new_post_save(
     request: Request,
     principal: Principal = Depends(require(Activity.WORKFORCE_EDIT, Activity.WORKFORCE_DETAIL)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
     form: dict[str, str] = Depends(form_fields),
 ):
     values = {c: str(form.get(c) or "") for c in COLUMNS}
@@ -198,7 +198,7 @@ def post_form(
     request: Request,
     assignment_number: str,
     principal: Principal = Depends(require(Activity.WORKFORCE_EDIT, Activity.WORKFORCE_DETAIL)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     post = session.scalar(select(Post).filter_by(assignment_number=assignment_number))
     if post is None:
@@ -217,7 +217,7 @@ def post_save(
     band: str = Form(""),
     end_date: str = Form(""),
     principal: Principal = Depends(require(Activity.WORKFORCE_EDIT, Activity.WORKFORCE_DETAIL)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     changes = {"title": title, "wte": wte, "band": band, "end_date": end_date}
     try:
@@ -240,7 +240,7 @@ def services_page(
     by: str = "ics",
     service: str = "",
     principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     by = by if by in BY_LEVELS else "ics"
     rows = evaluation(session, by=by, service=service or None)
