@@ -12,20 +12,16 @@ audited), accept, start, outcome, reject, cancel, escalate, DMS check. State cha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from ipmo.referrals import lifecycle as lc
+from ipmo.referrals import actions
 from ipmo.referrals import messaging as msg
 from ipmo.referrals import service as svc
 from ipmo.referrals.models import Referral
@@ -34,10 +30,9 @@ from ipmo.referrals.schemas import (
     DmsReconciliation,
     ReferralDetail,
     ReferralRead,
+    StatedReasonRead,
 )
-from ipmo.referrals.visibility import involvement, referrals_filter
 from ipmo.security import Activity, Principal
-from ipmo.security.access import audit_event
 from ipmo.store import utcnow
 from ipmo.web.deps import authorise, db_session, require, unit_of_work
 from ipmo.web.params import DB_INT_MAX
@@ -67,18 +62,9 @@ async def process_message(request: Request) -> JSONResponse:
 def _process_message(request: Request, body: bytes) -> JSONResponse:
     with unit_of_work(request) as session:
         principal = authorise(request, session, Activity.REFERRAL_SEND)
-        msg.check_content_type(request.headers.get("content-type"))
-        try:
-            receipt = msg.receive(session, principal, body)
-            session.commit()  # durable before the sender hears "ok"
-        except IntegrityError:
-            session.rollback()  # the same message id raced in on another connection
-            message_id = str(msg.read_message(body)[0]["id"])
-            if (ref := msg.already_received(session, principal.org_code, message_id)) is None:
-                raise
-            msg.audit_replay(session, principal, message_id, ref)
-            session.commit()
-            receipt = msg.Receipt(message_id, ref, replay=True)
+        receipt = actions.receive_message(
+            session, principal, body, request.headers.get("content-type")
+        )
         return _ack(receipt)
 
 
@@ -107,76 +93,9 @@ def referral_json(ref: Referral, now: datetime | None = None) -> dict:
         "due_by": ref.due_by.isoformat(),
         "accepted_at": ref.accepted_at.isoformat() if ref.accepted_at else None,
         "completed_at": ref.completed_at.isoformat() if ref.completed_at else None,
-        "overdue": is_overdue(ref, now),
+        "overdue": actions.is_overdue(ref, now),
         "escalations": ref.escalations,
     }
-
-
-def is_overdue(ref: Referral, now: datetime) -> bool:
-    if ref.status in lc.AWAITING_ACCEPT:
-        return ref.accept_by < now
-    return ref.status in lc.OPEN and ref.due_by < now
-
-
-def list_visible(
-    session: Session,
-    principal: Principal,
-    *,
-    status: str | None = None,
-    service: str | None = None,
-    pharmacy: str | None = None,
-    overdue: bool = False,
-    limit: int = 200,
-    nhs_number: str | None = None,
-) -> list[Referral]:
-    q = select(Referral)
-    q = q.where(referrals_filter(principal))
-    if status:
-        q = q.where(Referral.status == status)
-    if service:
-        q = q.where(Referral.service == service)
-    if pharmacy:
-        q = q.where(Referral.target_org_code == pharmacy)
-    if nhs_number:
-        q = q.where(Referral.nhs_number == nhs_number)
-    if overdue:
-        now = utcnow()
-        q = q.where(
-            ((Referral.status.in_(list(lc.AWAITING_ACCEPT))) & (Referral.accept_by < now))
-            | ((Referral.status.in_(list(lc.OPEN))) & (Referral.due_by < now))
-        )
-    rows = list(session.scalars(q.order_by(Referral.created_at.desc()).limit(limit)))
-    audit_event(
-        session,
-        principal,
-        "referral.list",
-        detail={
-            "count": len(rows),
-            "status": status,
-            "service": service,
-            "pharmacy": pharmacy,
-            "overdue": overdue,
-        },
-    )
-    return rows
-
-
-def page_visible(
-    session: Session,
-    principal: Principal,
-    where: ColumnElement[bool],
-    order_by: Sequence[Any],
-    *,
-    offset: int = 0,
-    limit: int = 50,
-) -> tuple[list[Referral], int]:
-    """One page of the referrals the principal may see that match ``where``, and how many match
-    in all (the pages' inbox and list say "Showing 51 to 100 of 1,234")."""
-    q = select(Referral).where(referrals_filter(principal), where)
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = list(session.scalars(q.order_by(*order_by).offset(offset).limit(limit)))
-    audit_event(session, principal, "referral.list", detail={"count": len(rows), "total": total})
-    return rows, total
 
 
 @router.get("/api/referrals", response_model=list[ReferralRead])
@@ -190,7 +109,7 @@ def list_referrals(
     session: Session = Depends(db_session, scope="function"),
 ) -> list[dict]:
     """Referrals your organisation is involved in, newest first (filters combine)."""
-    rows = list_visible(
+    rows = actions.list_visible(
         session,
         principal,
         status=status,
@@ -202,44 +121,13 @@ def list_referrals(
     return [referral_json(r) for r in rows]
 
 
-def open_referral(
-    session: Session, principal: Principal, reference: str, action: str
-) -> Referral | JSONResponse:
-    """Load a referral the principal's organisation is involved in, auditing the access (or the
-    refusal: returned, not raised, so the refusal's audit entry is committed)."""
-    try:
-        ref = svc.get_referral(session, reference)
-    except svc.ReferralNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    reason = involvement(session, principal, ref)
-    stub = svc._patient_stub(ref)
-    if reason is None:
-        audit_event(
-            session,
-            principal,
-            action,
-            stub,
-            {"referral": ref.reference},
-            outcome="refused",
-            reason="not-involved",
-        )
-        return JSONResponse(
-            {"detail": "your organisation is not involved in this referral"}, status_code=403
-        )
-    audit_event(session, principal, action, stub, {"referral": ref.reference}, reason=reason)
-    return ref
-
-
 @router.get("/api/referrals/{reference}", response_model=ReferralDetail)
 def read_referral(
     reference: str,
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    ref = open_referral(session, principal, reference, "referral.read")
-    if isinstance(ref, JSONResponse):
-        return ref
-    svc.mark_received(session, principal, ref)
+    ref = actions.read(session, principal, reference)
     out = referral_json(ref)
     out["summary"] = ref.summary
     out["events"] = [
@@ -257,21 +145,6 @@ def read_referral(
         for d in ref.discharge_items
     ]
     return out
-
-
-@contextmanager
-def http_errors():
-    """Service exceptions → HTTP statuses with the service's own sentence."""
-    try:
-        yield
-    except svc.ReferralError as exc:
-        raise HTTPException(422, str(exc)) from None
-    except svc.ReferralConflict as exc:
-        raise HTTPException(409, str(exc)) from None
-    except svc.NotInvolved as exc:
-        raise HTTPException(403, str(exc)) from None
-    except svc.ReferralNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
 
 
 class DischargeItemIn(BaseModel):
@@ -324,24 +197,20 @@ class DmsCheckIn(VersionIn):
 @router.post("/api/referrals", status_code=201, response_model=ReferralRead)
 def create(
     body: NewReferralIn,
+    response: Response,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
     principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict:
-    """Refer a patient (routing picks the pharmacy unless the patient chose one)."""
-    with http_errors():
-        ref = svc.create_referral(session, principal, svc.NewReferral(**body.model_dump()))
-    session.commit()
-    return referral_json(ref)
-
-
-def _act(session: Session, principal: Principal, reference: str, fn, *args, **kwargs):
-    ref = open_referral(session, principal, reference, "referral.open")
-    if isinstance(ref, JSONResponse):
-        return ref
-    with http_errors():
-        fn(session, principal, ref, *args, **kwargs)
-    session.commit()
-    return referral_json(ref)
+    """Refer a patient (routing picks the pharmacy unless the patient chose one). With an
+    ``Idempotency-Key`` header (your organisation's own), a resend returns the first referral
+    (200, ``X-Idempotent-Replay: true``) and stores nothing new. If your organisation has no
+    legitimate relationship with the patient, say why in ``no_relationship_reason``."""
+    done = actions.create(session, principal, svc.NewReferral(**body.model_dump()), idempotency_key)
+    if done.replay:
+        response.status_code = 200
+        response.headers["X-Idempotent-Replay"] = "true"
+    return referral_json(done.referral)
 
 
 @router.post("/api/referrals/{reference}/accept", response_model=ReferralRead)
@@ -351,7 +220,9 @@ def accept(
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    return _act(session, principal, reference, svc.accept, (body or VersionIn()).version)
+    return referral_json(
+        actions.accept(session, principal, reference, (body or VersionIn()).version)
+    )
 
 
 @router.post("/api/referrals/{reference}/start", response_model=ReferralRead)
@@ -361,7 +232,9 @@ def start(
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    return _act(session, principal, reference, svc.start, (body or VersionIn()).version)
+    return referral_json(
+        actions.start(session, principal, reference, (body or VersionIn()).version)
+    )
 
 
 @router.post("/api/referrals/{reference}/outcome", response_model=ReferralRead)
@@ -371,17 +244,17 @@ def outcome(
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    return _act(
+    ref = actions.record_outcome(
         session,
         principal,
         reference,
-        svc.record_outcome,
         body.outcome,
         body.reason,
         body.note,
         body.escalate_to,
         body.version,
     )
+    return referral_json(ref)
 
 
 @router.post("/api/referrals/{reference}/escalate", response_model=ReferralRead)
@@ -393,17 +266,8 @@ def escalate(
 ):
     """Refer the patient on (GP practice, NHS 111 or urgent care): completes this referral with
     outcome referred-on and, for GP / 111, opens an escalation referral to them."""
-    return _act(
-        session,
-        principal,
-        reference,
-        svc.record_outcome,
-        lc.Outcome.REFERRED_ON.value,
-        None,
-        body.note,
-        body.to,
-        body.version,
-    )
+    ref = actions.escalate(session, principal, reference, body.to, body.note, body.version)
+    return referral_json(ref)
 
 
 @router.post("/api/referrals/{reference}/reject", response_model=ReferralRead)
@@ -413,7 +277,7 @@ def reject(
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    return _act(session, principal, reference, svc.reject, body.reason or "not given", body.version)
+    return referral_json(actions.reject(session, principal, reference, body.reason, body.version))
 
 
 @router.post("/api/referrals/{reference}/cancel", response_model=ReferralRead)
@@ -424,7 +288,7 @@ def cancel(
     session: Session = Depends(db_session, scope="function"),
 ):
     b = body or ReasonIn()
-    return _act(session, principal, reference, svc.cancel, b.reason, b.version)
+    return referral_json(actions.cancel(session, principal, reference, b.reason, b.version))
 
 
 @router.post("/api/referrals/{reference}/dms-check", response_model=ReferralRead)
@@ -434,7 +298,27 @@ def dms_check(
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    return _act(session, principal, reference, svc.record_dms_check, body.issues, body.version)
+    ref = actions.dms_check(session, principal, reference, body.issues, body.version)
+    return referral_json(ref)
+
+
+@router.get("/api/referral-oversight", response_model=list[StatedReasonRead])
+def stated_reasons(
+    limit: int = Query(500, ge=1, le=5000),
+    principal: Principal = Depends(require(Activity.REFERRAL_OVERSIGHT)),
+    session: Session = Depends(db_session, scope="function"),
+) -> list[dict]:
+    """Referrals sent by an organisation with no legitimate relationship with the patient, with
+    the reason it gave, newest first (ICS medicines safety officer)."""
+    return [
+        {
+            **referral_json(r),
+            "submitted_by": r.submitted_by,
+            "submitted_org": r.submitted_org_code,
+            "no_relationship_reason": r.no_relationship_reason,
+        }
+        for r in actions.stated_reason_referrals(session, principal, limit)
+    ]
 
 
 @router.get("/api/referrals/{reference}/dms", response_model=DmsReconciliation)
@@ -444,12 +328,7 @@ def dms_reconciliation(
     session: Session = Depends(db_session, scope="function"),
 ):
     """The discharge list reconciled against what the GP record shows."""
-    from ipmo.referrals.dms import reconcile_for
-
-    ref = open_referral(session, principal, reference, "referral.dms.read")
-    if isinstance(ref, JSONResponse):
-        return ref
-    return reconcile_for(session, ref)
+    return actions.dms_reconciliation(session, principal, reference)
 
 
 @router.get("/api/referral-activity", response_model=list[ActivityFigures])

@@ -2,6 +2,8 @@
 
 * ``PHARMACY_ACTIVITY_FIGURES`` — ``activity_figures(session, by=…, month=…)``: referral counts,
   outcomes and median times per pharmacy and month (the workforce service evaluation reads them).
+* ``HTTP_ERRORS`` — the referral use cases' errors and their HTTP status (the one table: the web
+  app turns each into that status with the error's own sentence).
 * ``PATIENT_RELATIONSHIPS`` — read by the access policy (:mod:`ipmo.security.policy`): while a
   referral for a patient is open, the organisation it was sent TO (the pharmacy, or the GP practice
   / NHS 111 service an escalation went to) may open that patient's record; once it closes, that
@@ -17,10 +19,18 @@ from ipmo.patients.models import Patient
 from ipmo.referrals.figures import activity_figures
 from ipmo.referrals.lifecycle import OPEN
 from ipmo.referrals.models import Referral
+from ipmo.referrals.service import NotInvolved, ReferralConflict, ReferralError, ReferralNotFound
 from ipmo.security.policy import Relationship
 from ipmo.security.principal import Principal
 
 PHARMACY_ACTIVITY_FIGURES = activity_figures
+
+HTTP_ERRORS = {
+    ReferralError: (422, "Check the referral"),  # bad input; nothing written
+    NotInvolved: (403, "You do not have access to this"),
+    ReferralConflict: (409, "The referral has changed"),
+    ReferralNotFound: (404, "Referral not found"),
+}
 
 
 def _received_open_referral(principal: Principal) -> ColumnElement[bool]:

@@ -10,14 +10,15 @@ from sqlalchemy.orm import Session
 
 from ipmo.lookup import banner, referral_banner
 from ipmo.organisations.models import Organisation, OrgKind
+from ipmo.patients import normalise_nhs_number
+from ipmo.referrals import actions
 from ipmo.referrals import lifecycle as lc
 from ipmo.referrals import service as svc
-from ipmo.referrals.api import is_overdue, list_visible, open_referral, page_visible
+from ipmo.referrals.actions import is_overdue, page_visible
 from ipmo.referrals.labels import LABELS
 from ipmo.referrals.models import Referral
 from ipmo.referrals.services import RULES, rule_for
 from ipmo.security import Activity, Principal
-from ipmo.security.access import check_patient_access
 from ipmo.security.errors import Forbidden
 from ipmo.store import utcnow
 from ipmo.web.deps import db_session, require
@@ -39,6 +40,12 @@ NAV = [
         "/referrals",
         Activity.REFERRAL_VIEW,
         "See where your referrals are and their outcomes",
+    ),
+    NavItem(
+        "Referrals without a relationship",
+        "/referral-oversight",
+        Activity.REFERRAL_OVERSIGHT,
+        "Referrals sent for patients the sender had no relationship with, and why",
     ),
     NavItem(
         "Referral inbox",
@@ -103,6 +110,16 @@ def track(
     )
 
 
+@router.get("/referral-oversight")
+def oversight(
+    request: Request,
+    principal: Principal = Depends(require(Activity.REFERRAL_OVERSIGHT)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    rows = actions.stated_reason_referrals(session, principal)
+    return render(request, "referrals/oversight.html", {"rows": rows})
+
+
 @router.get("/referrals/inbox")
 def inbox(
     request: Request,
@@ -151,15 +168,14 @@ def for_patient(
     session: Session = Depends(db_session, scope="function"),
 ):
     """One patient's referrals (those the user's organisation is involved in), under the banner."""
-    patient = check_patient_access(session, principal, nhs_number, action="referral.list-patient")
-    rows = list_visible(session, principal, nhs_number=patient.nhs_number)
+    rows = actions.for_patient(session, principal, nhs_number)
     ctx = {
         "title": "Referrals",
         "rows": rows,
         "now": utcnow(),
         "is_overdue": is_overdue,
         "inbox": False,
-        "banner": banner(session, patient),
+        "banner": banner(session, normalise_nhs_number(nhs_number)),
         "L": LABELS,
         "names": _org_names(session),
     }
@@ -203,7 +219,7 @@ def send(
         "no_relationship_reason": no_relationship_reason,
     }
     try:
-        ref = svc.create_referral(
+        ref = actions.create(
             session,
             principal,
             svc.NewReferral(
@@ -213,7 +229,7 @@ def send(
                 summary=summary or None,
                 no_relationship_reason=no_relationship_reason or None,
             ),
-        )
+        ).referral
     except svc.ReferralError as exc:
         ctx = {
             "services": _services_for(session, principal),
@@ -222,7 +238,6 @@ def send(
             "form": form,
         }
         return render(request, "referrals/new.html", ctx, status_code=422)
-    session.commit()
     return RedirectResponse(f"/referrals/{ref.reference}?done=sent", status_code=303)
 
 
@@ -235,18 +250,7 @@ def show(
     session: Session = Depends(db_session, scope="function"),
     done: str | None = None,
 ):
-    ref = open_referral(session, principal, reference, "referral.read")
-    if not isinstance(ref, Referral):  # the refusal (audited) came back instead
-        return render(
-            request,
-            "error.html",
-            {
-                "title": "You do not have access to this",
-                "message": "your organisation is not involved in this referral",
-            },
-            403,
-        )
-    svc.mark_received(session, principal, ref)
+    ref = actions.read(session, principal, reference)  # NotInvolved → 403 page
     dms = None
     if ref.service == "discharge-medicines-service":
         from ipmo.referrals.dms import reconcile_for
@@ -281,15 +285,13 @@ def show(
 def _do(
     request: Request, session: Session, principal: Principal, reference: str, fn, *args, done: str
 ):
-    ref = open_referral(session, principal, reference, "referral.open")
-    if not hasattr(ref, "reference"):
-        return ref
+    """Run one referral action; a conflict or bad input shows the referral again with the
+    sentence (409), the refusal already audited by the action."""
     try:
-        fn(session, principal, ref, *args)
+        fn(session, principal, reference, *args)
     except (svc.ReferralConflict, svc.ReferralError, svc.NotInvolved) as exc:
         session.rollback()
         return show(request, reference, str(exc), principal, session)
-    session.commit()
     return RedirectResponse(f"/referrals/{reference}?done={done}", status_code=303)
 
 
@@ -301,7 +303,7 @@ def accept(
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    return _do(request, session, principal, reference, svc.accept, version, done="accepted")
+    return _do(request, session, principal, reference, actions.accept, version, done="accepted")
 
 
 @router.post("/referrals/{reference}/outcome")
@@ -321,7 +323,7 @@ def outcome(
         session,
         principal,
         reference,
-        svc.record_outcome,
+        actions.record_outcome,
         outcome,
         reason or None,
         note,
@@ -345,7 +347,7 @@ def dms_check(
         session,
         principal,
         reference,
-        svc.record_dms_check,
+        actions.dms_check,
         issues,
         version,
         done="dms-checked",
@@ -362,14 +364,12 @@ def cancel(
     session: Session = Depends(db_session, scope="function"),
 ):
     if not reason.strip():
-        ref = open_referral(session, principal, reference, "referral.open")
-        if not hasattr(ref, "reference"):
-            return ref
+        ref = actions.open_referral(session, principal, reference, "referral.open")
         error = "Enter why you are cancelling this referral"
         return _cancel_page(request, session, principal, ref, error, reason)
     reason = reason.strip()
     return _do(
-        request, session, principal, reference, svc.cancel, reason, version, done="cancelled"
+        request, session, principal, reference, actions.cancel, reason, version, done="cancelled"
     )
 
 
@@ -382,9 +382,7 @@ def confirm_cancel(
 ):
     """The confirmation step: cancelling tells the pharmacy to stop, so it asks first and
     needs a reason (the pharmacy and the GP practice see it)."""
-    ref = open_referral(session, principal, reference, "referral.read")
-    if not hasattr(ref, "reference"):
-        return ref
+    ref = actions.open_referral(session, principal, reference, "referral.read")
     return _cancel_page(request, session, principal, ref, None, "")
 
 

@@ -1,7 +1,7 @@
 """Response models of the referrals API (referrals/api.py), so /openapi.json describes every body.
 
 A referral holds the patient's NHS number and name: every read is relationship-checked and
-audited by the route (``open_referral``), never by these models.
+audited by the use case (``actions.open_referral``), never by these models.
 """
 
 from __future__ import annotations
@@ -50,6 +50,15 @@ class DischargeItemRead(BaseModel):
     change: str  # started | stopped | changed | unchanged
     dose_text: str | None
     note: str | None
+
+
+class StatedReasonRead(ReferralRead):
+    """A referral sent without a relationship with the patient, and the reason the sender gave
+    (the ICS medicines safety officer's list)."""
+
+    submitted_by: str
+    submitted_org: str
+    no_relationship_reason: str | None
 
 
 class ReferralDetail(ReferralRead):

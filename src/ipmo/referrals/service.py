@@ -61,6 +61,17 @@ class ReferralError(ValueError):
     """Bad input for a referral (HTTP 422); nothing is written."""
 
 
+class NoRelationship(ReferralError):
+    """The sender has no relationship with the patient and gave no reason, or a DMS referral
+    without an admission to the sender's trust (HTTP 422; the refusal is audited). A number not
+    in this ICS gets the same error."""
+
+    def __init__(self, message: str, nhs_number: str | None, audit_reason: str) -> None:
+        super().__init__(message)
+        self.nhs_number = nhs_number
+        self.audit_reason = audit_reason
+
+
 class ReferralConflict(Exception):
     """Somebody else changed the referral first, or it is in the wrong state (HTTP 409)."""
 
@@ -282,13 +293,13 @@ def _sender_relationship(
             .limit(1)
         )
         if not admitted:
-            raise ReferralError(NEEDS_ADMISSION)
+            raise NoRelationship(NEEDS_ADMISSION, nhs, "dms-without-admission")
         return "admission", None
     if relation is not None:
         return relation, None
     stated = " ".join((new.no_relationship_reason or "").split())[:200]
     if not stated:
-        raise ReferralError(NEEDS_REASON)
+        raise NoRelationship(NEEDS_REASON, nhs, "no-relationship-no-reason")
     return None, stated
 
 

@@ -22,6 +22,8 @@ class Activity(StrEnum):
     REFERRAL_SEND = "referral.send"  # ~B0019 Make Referral
     REFERRAL_RECEIVE = "referral.receive"  # ~B0020 Receive Referral / manage outcome
     REFERRAL_VIEW = "referral.view"
+    # referrals sent without a relationship with the patient (stated reasons), ICS-wide
+    REFERRAL_OVERSIGHT = "referral.oversight"
     # medicines optimisation case finding
     REVIEW_VIEW = "review.view"  # SMR worklist and findings
     REVIEW_RECORD = "review.record"  # record reviews and interventions
@@ -159,6 +161,7 @@ ROLES: dict[str, Role] = {
             A.REVIEW_VIEW,
             A.ANALYTICS_VIEW,
             A.REFERRAL_VIEW,
+            A.REFERRAL_OVERSIGHT,
             A.PLAN_VIEW,
             A.TERMINOLOGY_VIEW,
             ics_wide=True,
