@@ -3,12 +3,18 @@
 * ``PROPOSAL_OUTCOMES`` — the records domain calls ``proposal_outcome`` when a change proposed
   from a review intervention (origin ``review-intervention:<id>``) is accepted or rejected.
 * ``PLAN_METRICS`` — ``review.<rule id>`` metrics for plan objectives.
+* ``HTTP_ERRORS`` — the review use cases' errors and their HTTP status.
 """
 
 from __future__ import annotations
 
+from ipmo.review.actions import IdempotencyKeyReused, ReviewInputError
 from ipmo.review.plan_metrics import ReviewMetrics
 from ipmo.review.service import proposal_outcome
 
 PROPOSAL_OUTCOMES = {"review-intervention": proposal_outcome}
 PLAN_METRICS = (ReviewMetrics(),)
+HTTP_ERRORS = {
+    ReviewInputError: (422, "Check the review"),
+    IdempotencyKeyReused: (409, "This review was already recorded"),
+}

@@ -11,7 +11,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ipmo.store import Base, utcnow
@@ -71,6 +82,7 @@ class MedicationReview(Base):
     """A recorded (structured) medication review."""
 
     __tablename__ = "medication_reviews"
+    __table_args__ = (UniqueConstraint("idempotency_org", "idempotency_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(
@@ -85,6 +97,9 @@ class MedicationReview(Base):
     follow_up_date: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # a resend with the same key (per recording organisation) stores nothing new (issue 12)
+    idempotency_org: Mapped[str | None] = mapped_column(String(12))
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
 
     interventions: Mapped[list[Intervention]] = relationship(
         back_populates="review", cascade="all, delete-orphan", order_by="Intervention.id"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -12,15 +13,13 @@ from sqlalchemy.orm import Session
 
 from ipmo.lookup import banner
 from ipmo.organisations.models import Organisation
-from ipmo.patients import Patient
-from ipmo.review import service
-from ipmo.review.api import review_json
-from ipmo.review.api import worklist_page as worklist_page_rows
-from ipmo.review.check import check
-from ipmo.review.models import InterventionKind, MedicationReview, WorklistEntry
+from ipmo.patients import Patient, normalise_nhs_number
+from ipmo.review import actions, service
+from ipmo.review.actions import review_json
+from ipmo.review.actions import worklist_page as worklist_page_rows
+from ipmo.review.models import InterventionKind, WorklistEntry
 from ipmo.review.rules import all_rules
 from ipmo.security import Activity, Principal
-from ipmo.security.access import check_patient_access
 from ipmo.security.policy import visible_patients_filter
 from ipmo.web.dates import parse_date_input
 from ipmo.web.deps import db_session, require
@@ -94,16 +93,8 @@ def patient_page(
     principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    patient = check_patient_access(session, principal, nhs_number, action="review.read")
-    result = check(service.facts_for(session, patient), date.today())
-    reviews = [
-        review_json(r)
-        for r in session.scalars(
-            select(MedicationReview)
-            .where(MedicationReview.patient_id == patient.id)
-            .order_by(MedicationReview.review_date.desc())
-        )
-    ]
+    patient, result = actions.findings(session, principal, nhs_number, date.today())
+    reviews = [review_json(r) for r in actions.reviews(session, principal, nhs_number)]
     return render(
         request,
         "review/patient.html",
@@ -111,6 +102,8 @@ def patient_page(
             "patient": patient,
             "banner": banner(session, patient),
             "back": {"href": "/review/worklist", "text": "SMR worklist"},
+            # a fresh key per form shown: a double click or a resend records the review once
+            "idempotency_key": uuid.uuid4().hex,
             "result": result,
             "reviews": reviews,
             "saved": saved,
@@ -135,37 +128,39 @@ def record_page(
     follow_day: str = Form("", alias="follow_up_date[day]"),
     follow_month: str = Form("", alias="follow_up_date[month]"),
     follow_year: str = Form("", alias="follow_up_date[year]"),
+    idempotency_key: str = Form(""),
     principal: Principal = Depends(require(Activity.REVIEW_RECORD)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    patient = check_patient_access(session, principal, nhs_number, action="review.record")
     error = None
     interventions = [{"kind": kind, "medicine": medicine or None, "detail": detail}] if kind else []
     try:
         if not shared_decision.strip():
             raise ValueError("Describe the decision shared with the patient or carer")
         follow = parse_date_input(follow_day, follow_month, follow_year, "Follow-up date")
-        review = service.record_review(
+        review = actions.record(
             session,
             principal,
-            patient,
+            nhs_number,
+            idempotency_key=idempotency_key or None,
             review_date=date.today(),
             findings_addressed=findings_addressed,
             interventions=interventions,
             shared_decision=shared_decision.strip(),
             decision_with=decision_with,
             follow_up_date=follow,
-        )
-    except ValueError as exc:
+        ).review
+    except ValueError as exc:  # includes actions.ReviewInputError
         error = str(exc) if "isoformat" not in str(exc) else "Enter a real follow-up date"
     if error:
-        result = check(service.facts_for(session, patient), date.today())
+        patient, result = actions.findings(session, principal, nhs_number, date.today())
         return render(
             request,
             "review/patient.html",
             {
                 "patient": patient,
                 "banner": banner(session, patient),
+                "idempotency_key": idempotency_key or uuid.uuid4().hex,
                 "result": result,
                 "reviews": [],
                 "saved": None,
@@ -177,7 +172,7 @@ def record_page(
             422,
         )
     return RedirectResponse(
-        f"/review/patients/{patient.nhs_number}?saved={review.id}", status_code=303
+        f"/review/patients/{normalise_nhs_number(nhs_number)}?saved={review.id}", status_code=303
     )
 
 

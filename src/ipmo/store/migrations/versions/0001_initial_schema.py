@@ -457,8 +457,11 @@ def upgrade() -> None:
     sa.Column('follow_up_date', sa.Date(), nullable=True),
     sa.Column('notes', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('idempotency_org', sa.String(length=12), nullable=True),
+    sa.Column('idempotency_key', sa.String(length=100), nullable=True),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_medication_reviews_patient_id_patients'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_medication_reviews'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_medication_reviews')),
+    sa.UniqueConstraint('idempotency_org', 'idempotency_key', name=op.f('uq_medication_reviews_idempotency_org'))
     )
     with op.batch_alter_table('medication_reviews', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_medication_reviews_patient_id'), ['patient_id'], unique=False)
