@@ -29,7 +29,7 @@ HTTP_ERRORS = {
     ReferralError: (422, "Check the referral"),  # bad input; nothing written
     NotInvolved: (403, "You do not have access to this"),
     ReferralConflict: (409, "The referral has changed"),
-    ReferralNotFound: (404, "Referral not found"),
+    ReferralNotFound: (404, "Page not found"),
 }
 
 
