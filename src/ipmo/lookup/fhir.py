@@ -101,7 +101,7 @@ def search_patients(
     identifier: str | None = Query(None, description="https://fhir.nhs.uk/Id/nhs-number|NNN"),
     _controls: None = Depends(search_controls),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     """Find a patient by NHS number (one patient per search: no listing of the ICS)."""
     if not identifier:
@@ -116,7 +116,7 @@ def read_patient(
     nhs_number: str,
     _strict: None = Depends(strict_search),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     number = _nhs_number(nhs_number, "id")
     patient = check_patient_access(session, principal, number, action="patient.fhir.read")
@@ -130,7 +130,7 @@ def search_organizations(
     identifier: str | None = Query(None, description="ODS code, optionally system|code"),
     _controls: None = Depends(search_controls),
     _principal: Principal = Depends(require()),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     """Organisations of this ICS (ODS codes); all of them, paged, without ``identifier``."""
     query = select(Organisation).order_by(Organisation.ods_code)
@@ -145,7 +145,7 @@ def read_organization(
     ods_code: str,
     _strict: None = Depends(strict_search),
     _principal: Principal = Depends(require()),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     org = session.scalar(select(Organisation).where(Organisation.ods_code == ods_code))
     if org is None:

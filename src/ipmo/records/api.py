@@ -393,7 +393,7 @@ def fhir_medication_statements(
     revinclude: str | None = Query(None, alias="_revinclude", description="List:item"),
     _controls: None = Depends(search_controls),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     """The One Medication Record's reconciled lines as UK Core MedicationStatements
     (``status=active``: the current list); ``_revinclude=List:item`` adds the List holding them."""
