@@ -24,7 +24,7 @@ def findings(
     nhs_number: str,
     as_of: datetime | None = Query(None, description="ISO date-time with zone; default now"),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> ResidentFindings:
     when = as_of or datetime.now(UTC)
     if when.tzinfo is None:

@@ -34,7 +34,7 @@ NAV = [
 def residents(
     request: Request,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     rows = session.execute(
         select(Patient.nhs_number, Patient.given_name, Patient.family_name, Patient.care_home_code)
@@ -52,7 +52,7 @@ def resident(
     request: Request,
     nhs_number: str,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     now = datetime.now(UTC)
     found = resident_findings(session, principal, nhs_number, now)

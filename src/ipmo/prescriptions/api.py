@@ -112,7 +112,7 @@ def track(
     prescription_id: str | None = Query(None, max_length=40),
     nhs_number: str | None = Query(None, max_length=20),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     rows, number, patient = find(session, principal, prescription_id, nhs_number)
     bundle = search_bundle(

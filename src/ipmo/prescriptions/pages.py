@@ -33,7 +33,7 @@ def tracker(
     request: Request,
     q: str | None = Query(None, max_length=40),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ):
     ctx: dict = {
         "title": "Prescription tracker",

@@ -1,8 +1,8 @@
 """Referrals as FHIR R4 ``Task`` + ``ServiceRequest`` (BaRS shape): search, read, and the
 receiving pharmacy's Task update (accept, start, complete with outcome, decline).
 
-Every read goes through the referral API's own gate (:func:`ipmo.referrals.api.open_referral`
-for one, :func:`ipmo.referrals.api.list_visible` for a search: the parties to a referral and
+Every read goes through the referral use cases' gate (:func:`ipmo.referrals.actions.open_referral`
+for one, :func:`ipmo.referrals.actions.list_visible` for a search: the parties to a referral and
 ICS-wide roles only, each access audited), and every change through the lifecycle functions of
 :mod:`ipmo.referrals.service` the REST API and the pages call (receiver only, allowed transitions,
 outcome rules, outbox). Versioning: ``ETag: W/"<version>"`` on reads; an update must name the
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -34,7 +34,7 @@ from ipmo.fhir.search import (
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
 from ipmo.referrals import lifecycle as lc
 from ipmo.referrals import service as svc
-from ipmo.referrals.api import list_visible, open_referral
+from ipmo.referrals.actions import list_visible, open_referral
 from ipmo.referrals.messaging import SERVICE_SYSTEM, outcome_task
 from ipmo.referrals.models import Referral
 from ipmo.security import Activity, Principal
@@ -139,13 +139,11 @@ def _visible(
 
 def _one(session: Session, principal: Principal, reference: str, action: str) -> Referral:
     try:
-        ref = open_referral(session, principal, reference, action)
-    except HTTPException as exc:  # unknown reference
+        return open_referral(session, principal, reference, action)
+    except svc.ReferralNotFound as exc:
         raise FhirError(404, "not-found", f"no referral {reference!r}", "id") from exc
-    if isinstance(ref, JSONResponse):  # refused: the refusal is audited and must be committed
-        session.commit()
-        raise FhirError(403, "forbidden", "your organisation is not involved in this referral")
-    return ref
+    except svc.NotInvolved as exc:  # the refusal is audited (kept: a durable entry)
+        raise FhirError(403, "forbidden", str(exc)) from None
 
 
 @router.get("/fhir/R4/Task")
@@ -155,7 +153,7 @@ def search_tasks(
     status: str | None = Query(None),
     _controls: None = Depends(search_controls),
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     """Referrals your organisation is party to, as Tasks, newest first."""
     chosen = _statuses(status, {s.value for s in lc.Status})
@@ -168,7 +166,7 @@ def read_task(
     reference: str,
     _strict: None = Depends(strict_search),
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     ref = _one(session, principal, reference, "referral.fhir.read")
     return fhir_response(task_resource(ref), headers={"ETag": version_etag(ref.version)})
@@ -181,7 +179,7 @@ def search_service_requests(
     status: str | None = Query(None),
     _controls: None = Depends(search_controls),
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     chosen = _statuses(status, set(REQUEST_STATUS.values()))
     rows = _visible(session, principal, patient, chosen, lambda r: REQUEST_STATUS.get(r.status))
@@ -193,7 +191,7 @@ def read_service_request(
     reference: str,
     _strict: None = Depends(strict_search),
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     ref = _one(session, principal, reference, "referral.fhir.read")
     return fhir_response(service_request_resource(ref), headers={"ETag": version_etag(ref.version)})
@@ -350,7 +348,7 @@ def update_task(
     if_match: str | None = Header(None),
     _strict: None = Depends(strict_search),
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     """The receiving pharmacy's Task update: ``status`` accepted / in-progress / completed (with
     ``businessStatus``) / rejected; other elements are ours and are not changed by a PUT."""
@@ -365,7 +363,7 @@ def patch_task(
     if_match: str | None = Header(None),
     _strict: None = Depends(strict_search),
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session),
+    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     """JSON Patch (RFC 6902, ``application/json-patch+json``): ``add`` / ``replace`` / ``remove``
     of the top-level elements ``/status``, ``/businessStatus``, ``/statusReason``, ``/note``."""
