@@ -1,6 +1,6 @@
 """JSON API and FHIR R4 endpoints for the One Medication Record.
 
-Every read and write of a patient's record goes through ``check_patient_access`` (relationship
+A thin adapter over the use cases in :mod:`ipmo.records.actions`, which check access (relationship
 check + audit entry) before anything else is read or written. Writes name the version they were
 made against (``If-Match``); a stale one gets 412 and changes nothing. A proposed change is
 accepted or rejected once: acting on it again gets 409 and changes nothing.
@@ -20,7 +20,7 @@ from ipmo.fhir.outcome import FhirError
 from ipmo.fhir.search import fhir_response, search_controls, searchset
 from ipmo.fhir.versions import FhirInputError
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
-from ipmo.records.adapters import load_source
+from ipmo.records import actions
 from ipmo.records.schemas import (
     DecisionResult,
     IngestResult,
@@ -34,16 +34,9 @@ from ipmo.records.service import (
     RecordError,
     RecordView,
     VersionConflict,
-    accept_change,
-    decide,
-    get_record,
-    ingest,
     proposal_json,
-    reject_change,
 )
-from ipmo.records.terminology import default_dictionary
 from ipmo.security import Activity, Principal
-from ipmo.security.access import check_patient_access
 from ipmo.web.deps import db_session, request_body, require
 from ipmo.web.params import EARLIEST_DATE, LATEST_DATE, RowId, in_date_range
 
@@ -101,27 +94,23 @@ def ingest_source(
     body: bytes = Depends(request_body),  # read on the loop; this handler runs in the pool
 ) -> dict[str, Any] | JSONResponse:
     """Ingest one source's list: a FHIR R4/STU3 Bundle or resource (JSON or XML), or CSV."""
-    patient = check_patient_access(session, principal, nhs_number, action="record.ingest")
-    if len(body) > 5_000_000:
-        return _outcome(413, "too-costly", "a source payload must be under 5 MB")
     is_csv = "csv" in request.headers.get("content-type", "")
     try:
-        options = {
-            "source_kind": source_kind,
-            "source_org_code": source_org_code,
-            "source_system": source_system,
-        }
-        doc = load_source(
-            body, filename="upload.csv" if is_csv else "", **({} if is_csv else options)
+        doc, result = actions.ingest_source(
+            session,
+            principal,
+            nhs_number,
+            body,
+            filename="upload.csv" if is_csv else "",
+            source_kind=None if is_csv else source_kind,
+            source_org_code=None if is_csv else source_org_code,
+            source_system=None if is_csv else source_system,
         )
+    except actions.SourceTooLarge as exc:
+        return _outcome(413, exc.code, exc.diagnostics)
     except FhirInputError as exc:
         status = 400 if exc.code in ("invalid", "security", "too-costly") else 422
         return _outcome(status, exc.code, exc.diagnostics, exc.expression)
-    if doc.nhs_number and doc.nhs_number != patient.nhs_number:
-        return _outcome(422, "business-rule", "the payload is about a different patient")
-    try:
-        # ingest checks everything before its first write, so a refusal leaves no partial rows
-        result = ingest(session, doc, nhs_number=patient.nhs_number)
     except RecordError as exc:
         return _outcome(409, "conflict", str(exc))
     if result.action == "unchanged":
@@ -144,8 +133,7 @@ def read_record(
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """The patient's sources side by side, the reconciled list and its discrepancies."""
-    patient = check_patient_access(session, principal, nhs_number, action="record.read")
-    view = get_record(session, patient.nhs_number, _index_date(as_of), default_dictionary())
+    view = actions.read_record(session, principal, nhs_number, _index_date(as_of))
     response.headers["ETag"] = view.etag
     body = view.to_json()
     body["sources"] = _sources_side_by_side(view)
@@ -170,22 +158,20 @@ def post_decision(
     session: Session = Depends(db_session, scope="function"),
 ):
     """Record a decision on one discrepancy. Needs ``If-Match`` with the record's ETag."""
-    patient = check_patient_access(session, principal, nhs_number, action="record.decide")
-    if not if_match:
-        return JSONResponse({"detail": "If-Match with the record's ETag is required"}, 428)
     try:
-        version = decide(
+        version = actions.decide_discrepancy(
             session,
-            patient.nhs_number,
+            principal,
+            nhs_number,
             decision.discrepancy_id,
             action=decision.action,
             reason=decision.reason,
-            decided_by=principal.username,
-            if_match=if_match,
+            if_match=if_match or None,
             index_date=_index_date(as_of),
-            dictionary=default_dictionary(),
             source_label=decision.source,
         )
+    except PreconditionRequired as exc:
+        return JSONResponse({"detail": str(exc)}, 428)
     except VersionConflict as exc:  # nothing was written; the access audit entry stays
         return JSONResponse(
             {"detail": str(exc), "version": exc.current},
@@ -245,17 +231,15 @@ def post_accept(
 ):
     """Accept a pending proposed change: it is applied to the reconciled list from today (stop,
     start, dose change; a switch stops one medicine and starts another). Needs ``If-Match``."""
-    patient = check_patient_access(session, principal, nhs_number, action="record.proposal.accept")
     body = body or AcceptIn()
     try:
-        change = accept_change(
+        change = actions.accept_proposed_change(
             session,
             principal,
-            patient,
+            nhs_number,
             proposal_id,
             if_match=if_match,
             on=date.today(),
-            dictionary=default_dictionary(),
             dose_text=body.dose_text,
             switch_to=body.switch_to,
             switch_to_code=body.switch_to_code,
@@ -282,10 +266,9 @@ def post_reject(
 ):
     """Reject a pending proposed change with a reason; the list is not changed and the proposer
     sees the reason. Needs ``If-Match``."""
-    patient = check_patient_access(session, principal, nhs_number, action="record.proposal.reject")
     try:
-        change = reject_change(
-            session, principal, patient, proposal_id, if_match=if_match, reason=body.reason
+        change = actions.reject_proposed_change(
+            session, principal, nhs_number, proposal_id, if_match=if_match, reason=body.reason
         )
     except RecordError as exc:
         return _resolution_refused(exc)
@@ -313,11 +296,7 @@ def _fhir_view(
     session: Session, principal: Principal, patient_param: str | None, action: str
 ) -> RecordView:
     number = _patient_param(patient_param)
-    try:
-        patient = check_patient_access(session, principal, number, action=action)
-    except InvalidNhsNumber as exc:  # pragma: no cover - normalised above
-        raise FhirError(400, "value", str(exc)) from None
-    return get_record(session, patient.nhs_number, date.today(), default_dictionary())
+    return actions.read_record(session, principal, number, date.today(), audit_action=action)
 
 
 def _linked(view: RecordView) -> list[dict[str, Any]]:

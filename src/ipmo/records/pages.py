@@ -15,22 +15,16 @@ from ipmo.fhir.versions import FhirInputError
 from ipmo.lookup import banner
 from ipmo.organisations.models import Organisation
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
-from ipmo.records.adapters import load_source
+from ipmo.records import actions
 from ipmo.records.models import DecisionAction
 from ipmo.records.service import (
     ProposalNotFound,
     ProposalResolved,
     RecordError,
+    RecordView,
     VersionConflict,
-    accept_change,
-    decide,
-    get_record,
-    ingest,
-    reject_change,
 )
-from ipmo.records.terminology import default_dictionary
 from ipmo.security import Activity, Principal
-from ipmo.security.access import check_patient_access
 from ipmo.web.dates import DateInputError, parse_date_input
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
@@ -73,11 +67,16 @@ def _page(
     nhs_number: str,
     as_of: date,
     *,
+    view: RecordView | None = None,
     error: str | None = None,
     notice: str | None = None,
     status: int = 200,
 ):
-    view = get_record(session, nhs_number, as_of, default_dictionary())
+    """The record page; ``view`` is the record read by this request's use case, else (beside a
+    refused write) the record is shown again without a second audit entry."""
+    nhs_number = normalise_nhs_number(nhs_number)  # the use case accepted it: a valid number
+    if view is None:
+        view = actions.record_shown_again(session, nhs_number, as_of)
     rec = view.reconciliation
     open_ids = view.open_ids
     flagged: dict[str, list] = {}
@@ -129,7 +128,6 @@ def show(
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    patient = check_patient_access(session, principal, nhs_number, action="record.read")
     messages = {
         "decided": "Decision recorded.",
         "accepted": "Proposed change accepted: the medication list now shows it.",
@@ -150,8 +148,9 @@ def show(
         request,
         session,
         principal,
-        patient.nhs_number,
+        nhs_number,
         day,
+        view=actions.read_record(session, principal, nhs_number, day),
         notice=messages.get(notice or ""),
         error=error,
         status=422 if error else 200,
@@ -171,19 +170,17 @@ def post_decision(
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    patient = check_patient_access(session, principal, nhs_number, action="record.decide")
     index = _as_of(as_of)
     try:
-        decide(
+        actions.decide_discrepancy(
             session,
-            patient.nhs_number,
+            principal,
+            nhs_number,
             discrepancy_id,
             action=action,
             reason=reason,
-            decided_by=principal.username,
             if_match=etag,
             index_date=index,
-            dictionary=default_dictionary(),
             source_label=source or None,
         )
     except VersionConflict:
@@ -191,7 +188,7 @@ def post_decision(
             request,
             session,
             principal,
-            patient.nhs_number,
+            nhs_number,
             index,
             status=409,
             error="Someone else changed this record while you were looking at it. "
@@ -202,12 +199,13 @@ def post_decision(
             request,
             session,
             principal,
-            patient.nhs_number,
+            nhs_number,
             index,
             status=422,
             error=f"Your decision was not saved: {exc}.",
         )
-    url = f"/records/patients/{patient.nhs_number}?as_of={index.isoformat()}&notice=decided"
+    number = normalise_nhs_number(nhs_number)  # accepted by the use case
+    url = f"/records/patients/{number}?as_of={index.isoformat()}&notice=decided"
     return RedirectResponse(url, status_code=303)
 
 
@@ -221,28 +219,31 @@ def post_source(
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    patient = check_patient_access(session, principal, nhs_number, action="record.ingest")
     index = _as_of(as_of)
-    data = file.file.read(5_000_001)  # spooled already; a plain def keeps the ORM off the loop
+    # spooled already; a plain def keeps the ORM off the loop
+    data = file.file.read(actions.MAX_SOURCE_BYTES + 1)
     try:
-        if len(data) > 5_000_000:
-            raise FhirInputError("too-costly", "a source file must be under 5 MB")
-        doc = load_source(data, filename=file.filename or "", source_kind=source_kind or None)
-        if doc.nhs_number and doc.nhs_number != patient.nhs_number:
-            raise FhirInputError("business-rule", "the file is about a different patient")
-        result = ingest(session, doc, nhs_number=patient.nhs_number)
+        _doc, result = actions.ingest_source(
+            session,
+            principal,
+            nhs_number,
+            data,
+            filename=file.filename or "",
+            source_kind=source_kind or None,
+        )
     except (FhirInputError, RecordError) as exc:
         return _page(
             request,
             session,
             principal,
-            patient.nhs_number,
+            nhs_number,
             index,
             status=422,
             error=f"The file was not added: {exc}",
         )
     notice = "unchanged" if result.action == "unchanged" else "ingested"
-    url = f"/records/patients/{patient.nhs_number}?as_of={index.isoformat()}&notice={notice}"
+    number = normalise_nhs_number(nhs_number)  # accepted by the use case
+    url = f"/records/patients/{number}?as_of={index.isoformat()}&notice={notice}"
     return RedirectResponse(url, status_code=303)
 
 
@@ -272,28 +273,25 @@ def post_accept(
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    patient = check_patient_access(session, principal, nhs_number, action="record.proposal.accept")
     index = _as_of(as_of)
     try:
-        accept_change(
+        actions.accept_proposed_change(
             session,
             principal,
-            patient,
+            nhs_number,
             proposal_id,
             if_match=etag,
             on=date.today(),
-            dictionary=default_dictionary(),
             dose_text=dose_text or None,
             switch_to=switch_to or None,
             note=note,
         )
     except RecordError as exc:
         status, message = _resolution_error(exc, "accepted")
-        return _page(
-            request, session, principal, patient.nhs_number, index, status=status, error=message
-        )
+        return _page(request, session, principal, nhs_number, index, status=status, error=message)
     # the change counts from today (records.amend M1), so show the list as it is today
-    url = f"/records/patients/{patient.nhs_number}?notice=accepted"
+    number = normalise_nhs_number(nhs_number)  # accepted by the use case
+    url = f"/records/patients/{number}?notice=accepted"
     return RedirectResponse(url, status_code=303)
 
 
@@ -308,16 +306,16 @@ def post_reject(
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    patient = check_patient_access(session, principal, nhs_number, action="record.proposal.reject")
     index = _as_of(as_of)
     try:
-        reject_change(session, principal, patient, proposal_id, if_match=etag, reason=reason)
+        actions.reject_proposed_change(
+            session, principal, nhs_number, proposal_id, if_match=etag, reason=reason
+        )
     except RecordError as exc:
         status, message = _resolution_error(exc, "rejected")
-        return _page(
-            request, session, principal, patient.nhs_number, index, status=status, error=message
-        )
-    url = f"/records/patients/{patient.nhs_number}?as_of={index.isoformat()}&notice=rejected"
+        return _page(request, session, principal, nhs_number, index, status=status, error=message)
+    number = normalise_nhs_number(nhs_number)  # accepted by the use case
+    url = f"/records/patients/{number}?as_of={index.isoformat()}&notice=rejected"
     return RedirectResponse(url, status_code=303)
 
 

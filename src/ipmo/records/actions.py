@@ -1,0 +1,175 @@
+"""Records use cases: the ONE place in the records domain that checks access and writes audit.
+
+Each use case is a function ``(session, principal, …)`` run in the caller's unit of work (the web
+layer commits before it answers); ``api.py`` and ``pages.py`` are thin adapters over these and
+never import each other (issue 12). Every use case first reaches the patient through the access
+policy (:func:`~ipmo.security.access.check_patient_access`: relationship check + audit entry),
+before anything else about the record is read or written, so a refusal further on (bad input, a
+stale ``If-Match``, a proposal already acted on) still leaves the access audit entry and nothing
+else. Errors are :class:`~ipmo.records.service.RecordError` subclasses and
+:class:`~ipmo.fhir.versions.FhirInputError`; the adapters map them to statuses.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from ipmo.fhir.versions import FhirInputError
+from ipmo.patients.models import Patient
+from ipmo.records.adapters import load_source
+from ipmo.records.canonical import SourceDocument
+from ipmo.records.models import ProposedChange
+from ipmo.records.service import (
+    IngestResult,
+    PreconditionRequired,
+    RecordView,
+    accept_change,
+    decide,
+    get_record,
+    ingest,
+    reject_change,
+)
+from ipmo.records.terminology import default_dictionary
+from ipmo.security.access import check_patient_access
+from ipmo.security.principal import Principal
+
+MAX_SOURCE_BYTES = 5_000_000
+
+
+class SourceTooLarge(FhirInputError):
+    """A source over :data:`MAX_SOURCE_BYTES`; nothing is read or written."""
+
+    def __init__(self) -> None:
+        super().__init__("too-costly", "a source must be under 5 MB")
+
+
+def read_record(
+    session: Session,
+    principal: Principal,
+    nhs_number: str,
+    index_date: date,
+    *,
+    audit_action: str = "record.read",
+) -> RecordView:
+    """The patient's record as of ``index_date`` (sources, reconciled list, discrepancies).
+    ``audit_action`` names the reading in the audit (the FHIR searches name theirs)."""
+    patient = check_patient_access(session, principal, nhs_number, action=audit_action)
+    return get_record(session, patient.nhs_number, index_date, default_dictionary())
+
+
+def ingest_source(
+    session: Session,
+    principal: Principal,
+    nhs_number: str,
+    data: bytes,
+    *,
+    filename: str = "",
+    source_kind: str | None = None,
+    source_org_code: str | None = None,
+    source_system: str | None = None,
+) -> tuple[SourceDocument, IngestResult]:
+    """Add one source's list (FHIR R4/STU3 JSON or XML, or CSV) to the patient's record.
+    Raises :class:`SourceTooLarge` / ``FhirInputError`` for input that cannot be read or is
+    about another patient, ``RecordError`` when it cannot be stored; nothing is written then."""
+    patient = check_patient_access(session, principal, nhs_number, action="record.ingest")
+    if len(data) > MAX_SOURCE_BYTES:
+        raise SourceTooLarge()
+    doc = load_source(
+        data,
+        filename=filename,
+        source_kind=source_kind,
+        source_org_code=source_org_code,
+        source_system=source_system,
+    )
+    if doc.nhs_number and doc.nhs_number != patient.nhs_number:
+        raise FhirInputError("business-rule", "the source is about a different patient")
+    # ingest checks everything before its first write, so a refusal leaves no partial rows
+    return doc, ingest(session, doc, nhs_number=patient.nhs_number)
+
+
+def decide_discrepancy(
+    session: Session,
+    principal: Principal,
+    nhs_number: str,
+    discrepancy_id: str,
+    *,
+    action: str,
+    reason: str,
+    if_match: str | None,
+    index_date: date,
+    source_label: str | None = None,
+) -> int:
+    """Record a decision on one open discrepancy, made against record version ``if_match``
+    (``None``: :class:`PreconditionRequired`); returns the new version."""
+    patient = check_patient_access(session, principal, nhs_number, action="record.decide")
+    if if_match is None:
+        raise PreconditionRequired("If-Match with the record's ETag is required")
+    return decide(
+        session,
+        patient.nhs_number,
+        discrepancy_id,
+        action=action,
+        reason=reason,
+        decided_by=principal.username,
+        if_match=if_match,
+        index_date=index_date,
+        dictionary=default_dictionary(),
+        source_label=source_label,
+    )
+
+
+def accept_proposed_change(
+    session: Session,
+    principal: Principal,
+    nhs_number: str,
+    proposal_id: int,
+    *,
+    if_match: str | None,
+    on: date,
+    dose_text: str | None = None,
+    switch_to: str | None = None,
+    switch_to_code: str | None = None,
+    note: str = "",
+) -> ProposedChange:
+    """Accept a pending proposed change: applied to the reconciled list from ``on``."""
+    patient = _patient(session, principal, nhs_number, "record.proposal.accept")
+    return accept_change(
+        session,
+        principal,
+        patient,
+        proposal_id,
+        if_match=if_match,
+        on=on,
+        dictionary=default_dictionary(),
+        dose_text=dose_text,
+        switch_to=switch_to,
+        switch_to_code=switch_to_code,
+        note=note,
+    )
+
+
+def reject_proposed_change(
+    session: Session,
+    principal: Principal,
+    nhs_number: str,
+    proposal_id: int,
+    *,
+    if_match: str | None,
+    reason: str,
+) -> ProposedChange:
+    """Reject a pending proposed change with a reason; the list is not changed."""
+    patient = _patient(session, principal, nhs_number, "record.proposal.reject")
+    return reject_change(session, principal, patient, proposal_id, if_match=if_match, reason=reason)
+
+
+def _patient(session: Session, principal: Principal, nhs_number: str, action: str) -> Patient:
+    return check_patient_access(session, principal, nhs_number, action=action)
+
+
+def record_shown_again(session: Session, nhs_number: str, index_date: date) -> RecordView:
+    """The record shown again beside a write this request's use case refused (a stale version, a
+    proposal already acted on): that use case already checked access to this patient and wrote
+    the audit entry, so this re-read adds none (one entry per request, as before issue 12)."""
+    return get_record(session, nhs_number, index_date, default_dictionary())
