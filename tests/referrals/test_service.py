@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from ipmo.organisations.models import Organisation
 from ipmo.referrals import service as svc
+from ipmo.referrals.catalogue import URGENT_SUPPLY_ACCEPT_WITHIN
 from ipmo.referrals.models import OutboxMessage, Referral, ReferralEvent
-from ipmo.referrals.services import URGENT_SUPPLY_ACCEPT_WITHIN
 from ipmo.security.models import AuditEvent
 from ipmo.store import session_scope
 

@@ -3,9 +3,9 @@ data, the API, the FHIR messages and the CSVs; pages show these names with the c
 
 from __future__ import annotations
 
+from ipmo.referrals.catalogue import RULES
 from ipmo.referrals.lifecycle import EscalateTo, NoSupplyReason, Outcome, Status
 from ipmo.referrals.routing import RoutingBasis
-from ipmo.referrals.services import RULES
 
 STATUS = {
     Status.REQUESTED: "Sent",

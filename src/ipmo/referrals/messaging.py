@@ -41,8 +41,8 @@ from ipmo.organisations.models import OrgKind
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
 from ipmo.patients.models import Patient
 from ipmo.referrals import service as svc
+from ipmo.referrals.catalogue import ReferralService
 from ipmo.referrals.models import ReceivedMessage, Referral
-from ipmo.referrals.services import ReferralService
 from ipmo.security.access import audit_event
 from ipmo.security.principal import Principal
 

@@ -15,9 +15,9 @@ from ipmo.referrals import actions
 from ipmo.referrals import lifecycle as lc
 from ipmo.referrals import service as svc
 from ipmo.referrals.actions import is_overdue, page_visible
+from ipmo.referrals.catalogue import RULES, rule_for
 from ipmo.referrals.labels import LABELS
 from ipmo.referrals.models import Referral
-from ipmo.referrals.services import RULES, rule_for
 from ipmo.security import Activity, Principal
 from ipmo.security.errors import Forbidden
 from ipmo.store import utcnow

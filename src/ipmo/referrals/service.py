@@ -21,6 +21,7 @@ from ipmo.organisations.models import Organisation, OrgKind
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
 from ipmo.patients.models import Admission, Patient
 from ipmo.referrals import lifecycle as lc
+from ipmo.referrals.catalogue import ReferralService, rule_for
 from ipmo.referrals.lifecycle import Action, EscalateTo, Outcome, Status
 from ipmo.referrals.models import (
     DischargeItem,
@@ -37,7 +38,6 @@ from ipmo.referrals.routing import (
     rank,
     why_unsuitable,
 )
-from ipmo.referrals.services import ReferralService, rule_for
 from ipmo.security.access import audit_event
 from ipmo.security.policy import relationship_for
 from ipmo.security.principal import Principal

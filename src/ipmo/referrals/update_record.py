@@ -42,10 +42,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ipmo.organisations.models import Organisation, OrgKind
+from ipmo.referrals.catalogue import ReferralService
 from ipmo.referrals.lifecycle import Outcome
 from ipmo.referrals.models import OutboxMessage, Referral
 from ipmo.referrals.outbox import Transport, local_inbox
-from ipmo.referrals.services import ReferralService
 
 SNOMED = "http://snomed.info/sct"
 ODS = "https://fhir.nhs.uk/Id/ods-organization-code"

@@ -38,7 +38,7 @@ def clinical_items() -> set[str]:
     """Every clinical item in the code, as ``kind:name`` (the vocabulary of ``covers``)."""
     from ipmo.carehomes import FINDING_RULES
     from ipmo.records.reconcile import TYPES
-    from ipmo.referrals.services import ReferralService
+    from ipmo.referrals.catalogue import ReferralService
     from ipmo.review.rules import all_rules
 
     items = {f"rule:{r.id}" for r in all_rules()}
