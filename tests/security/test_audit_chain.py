@@ -371,6 +371,7 @@ def test_entries_queued_inside_savepoints_follow_the_savepoint(any_engine):
 def test_a_web_worker_writes_a_checkpoint_at_shutdown(cli_store, checkpoints):
     """uvicorn ends workers with SIGTERM (no atexit): the app's lifespan writes the checkpoint."""
     import asyncio
+    import concurrent.futures
 
     from ipmo.web.server import worker_app
 
@@ -381,7 +382,10 @@ def test_a_web_worker_writes_a_checkpoint_at_shutdown(cli_store, checkpoints):
         async with app.router.lifespan_context(app):
             pass
 
-    asyncio.run(serve_then_stop())
+    # In a thread of its own: a browser test earlier in the same xdist worker may leave
+    # Playwright's event loop running in the main thread, where asyncio.run() refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, serve_then_stop()).result()
     lines = [json.loads(x) for x in checkpoints.read_text().splitlines()]
     assert [line["entries"] for line in lines] == [2]
     assert lines[0]["store"] == audit.store_id(cli_store)

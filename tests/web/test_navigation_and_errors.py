@@ -22,7 +22,8 @@ def test_each_role_sees_the_areas_its_activities_allow(client_as):
     assert "/patients" not in analyst and "/records" not in analyst
     assert "/review/rates" in analyst
     carehome = _nav(client_as("carehome").get("/patients", headers=HTML).text)
-    assert carehome == ["/carehomes", "/patients", "/records"]  # carehomes: their residents
+    # care-home staff: their residents, and the EPS tracker for their residents' prescriptions
+    assert carehome == ["/carehomes", "/patients", "/prescriptions/tracker", "/records"]
 
 
 def test_the_current_area_is_marked(client_as):

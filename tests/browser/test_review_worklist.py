@@ -7,13 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
-from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
-    browser,
-    live_server,
-    page,
-    serious_accessibility_violations,
-    sign_in,
-)
+from tests.browser.conftest import serious_accessibility_violations, sign_in
 
 from ipmo.patients.models import MedicationIssue, Patient
 from ipmo.review import service
@@ -22,7 +16,7 @@ from ipmo.store import session_scope
 pytestmark = pytest.mark.browser
 
 
-def test_pharmacist_works_the_worklist_and_records_a_review(page, live_server, sample_ics):  # noqa: F811
+def test_pharmacist_works_the_worklist_and_records_a_review(page, live_server, sample_ics):
     today = date.today()
     with session_scope(sample_ics) as s:
         ada = s.scalar(select(Patient).where(Patient.nhs_number == "9990000018"))
