@@ -3,6 +3,7 @@ domain through ``analytics/hooks.py``."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from functools import lru_cache
 
@@ -16,6 +17,9 @@ from ipmo.plans import Metric, UnknownMetric
 @lru_cache(maxsize=1)
 def _measure_titles() -> dict[str, str]:
     return {k: d.title for k, d in load_definitions().items()}
+
+
+log = logging.getLogger(__name__)
 
 
 class AnalyticsMetrics:
@@ -47,7 +51,10 @@ class AnalyticsMetrics:
 
             run = compute_from_store(measure_ids=[name], levels=("pcn", "place", "icb"))
             rows = run.results.values.to_pylist()
-        except Exception:  # noqa: BLE001 - no data or unsupported measure: shown as no data
+        except Exception as exc:  # noqa: BLE001 - shown as "no data yet", but never silently
+            # An objective on this measure reads "no data yet"; the operator is told why here
+            # (analytics-zone measure ids only: no patient data in this message).
+            log.warning("plan metric analytics.%s could not be computed: %s", name, exc)
             return []
         out = []
         for r in rows:
