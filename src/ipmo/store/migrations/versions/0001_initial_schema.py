@@ -481,6 +481,50 @@ def upgrade() -> None:
     with op.batch_alter_table('observations', schema=None) as batch_op:
         batch_op.create_index('ix_observations_patient_kind', ['patient_id', 'kind'], unique=False)
 
+    op.create_table('pf_consultations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reference', sa.String(length=20), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('referral_reference', sa.String(length=20), nullable=True),
+    sa.Column('idempotency_key', sa.String(length=100), nullable=True),
+    sa.Column('org_code', sa.String(length=12), nullable=False),
+    sa.Column('pharmacist', sa.String(length=64), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=True),
+    sa.Column('nhs_number', sa.String(length=10), nullable=False),
+    sa.Column('practice_code', sa.String(length=12), nullable=True),
+    sa.Column('consulted_on', sa.Date(), nullable=False),
+    sa.Column('pathway', sa.String(length=40), nullable=True),
+    sa.Column('pathway_version', sa.String(length=20), nullable=True),
+    sa.Column('answers', sa.JSON(), nullable=False),
+    sa.Column('findings', sa.JSON(), nullable=False),
+    sa.Column('gateway_passed', sa.Boolean(), nullable=True),
+    sa.Column('gateway_failed', sa.String(length=60), nullable=True),
+    sa.Column('gateway_reason', sa.String(length=300), nullable=True),
+    sa.Column('red_flags', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('outcome', sa.String(length=30), nullable=True),
+    sa.Column('no_supply_reason', sa.String(length=60), nullable=True),
+    sa.Column('referred_to', sa.String(length=20), nullable=True),
+    sa.Column('referral_urgency', sa.String(length=20), nullable=True),
+    sa.Column('advice', sa.Text(), nullable=True),
+    sa.Column('consent', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('completed_at', sa.DateTime(), nullable=True),
+    sa.Column('update_record_key', sa.String(length=120), nullable=True),
+    sa.Column('update_record_sent_at', sa.DateTime(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_pf_consultations_patient_id_patients'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pf_consultations')),
+    sa.UniqueConstraint('org_code', 'idempotency_key', name=op.f('uq_pf_consultations_org_code')),
+    sa.UniqueConstraint('reference', name=op.f('uq_pf_consultations_reference'))
+    )
+    with op.batch_alter_table('pf_consultations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pf_consultations_nhs_number'), ['nhs_number'], unique=False)
+        batch_op.create_index('ix_pf_consultations_org_day', ['org_code', 'consulted_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pf_consultations_patient_id'), ['patient_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pf_consultations_referral_reference'), ['referral_reference'], unique=False)
+
     op.create_table('plan_pdsa_cycles',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('objective_id', sa.Integer(), nullable=False),
@@ -621,6 +665,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('workforce_post_allocations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_workforce_post_allocations_post_id'), ['post_id'], unique=False)
+
+    op.create_table('pf_consultation_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('consultation_id', sa.Integer(), nullable=False),
+    sa.Column('dmd_code', sa.String(length=20), nullable=True),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('supply_type', sa.String(length=30), nullable=False),
+    sa.Column('outcome', sa.String(length=30), nullable=False),
+    sa.Column('no_supply_reason', sa.String(length=60), nullable=True),
+    sa.Column('quantity', sa.Float(), nullable=True),
+    sa.Column('unit', sa.String(length=30), nullable=True),
+    sa.Column('days', sa.Integer(), nullable=True),
+    sa.Column('dose_text', sa.String(length=255), nullable=True),
+    sa.ForeignKeyConstraint(['consultation_id'], ['pf_consultations.id'], name=op.f('fk_pf_consultation_items_consultation_id_pf_consultations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pf_consultation_items'))
+    )
+    with op.batch_alter_table('pf_consultation_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pf_consultation_items_consultation_id'), ['consultation_id'], unique=False)
 
     op.create_table('reconciliation_decisions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -849,6 +911,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_reconciliation_decisions_record')
 
     op.drop_table('reconciliation_decisions')
+    with op.batch_alter_table('pf_consultation_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pf_consultation_items_consultation_id'))
+
+    op.drop_table('pf_consultation_items')
     with op.batch_alter_table('workforce_post_allocations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_workforce_post_allocations_post_id'))
 
@@ -883,6 +949,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_plan_pdsa_cycles_objective_id'))
 
     op.drop_table('plan_pdsa_cycles')
+    with op.batch_alter_table('pf_consultations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pf_consultations_referral_reference'))
+        batch_op.drop_index(batch_op.f('ix_pf_consultations_patient_id'))
+        batch_op.drop_index('ix_pf_consultations_org_day')
+        batch_op.drop_index(batch_op.f('ix_pf_consultations_nhs_number'))
+
+    op.drop_table('pf_consultations')
     with op.batch_alter_table('observations', schema=None) as batch_op:
         batch_op.drop_index('ix_observations_patient_kind')
 
