@@ -6,6 +6,14 @@ Several workers use uvicorn's own supervisor, with two fixes:
   sockets inherit it, and asyncio only sets TCP_NODELAY when ``proto`` is IPPROTO_TCP, so every
   keep-alive response waits ~40 ms for the client's delayed ACK (uvicorn issue #3149; a single
   worker is not affected). The socket is rebuilt with the protocol set before workers get it.
+* **Workers that start on a busy machine.** uvicorn's supervisor pings each worker every half
+  second and kills one that does not answer within ``timeout_worker_healthcheck`` (5 s by
+  default). A worker starved of CPU (load average ~18 in issue 20's load run) or still importing
+  the app missed that deadline, was killed and replaced by another that missed it too: ``ipmo serve
+  --workers 2`` restarted its workers for over a minute and never served. The deadline here is
+  ``IPMO_WORKER_TIMEOUT`` seconds (default 120) without an answer, checked with short pings so
+  one slow worker does not hold up the others; a worker that has *exited* is replaced at once.
+  Acknowledged writes are committed before their response, so a worker that dies loses none.
 * **Logging in every worker.** Workers are fresh processes: each calls
   :func:`ipmo.logs.configure_logging` in :func:`worker_app`, so NHS numbers are masked in every
   worker's access log too (tests/security/test_no_patient_data_in_logs.py).
@@ -17,15 +25,22 @@ store for heavier multi-worker use.
 
 from __future__ import annotations
 
+import logging
+import os
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from ipmo.logs import configure_logging
+
+log = logging.getLogger(__name__)
 
 
 class _TcpNoDelayConfig(uvicorn.Config):
@@ -60,13 +75,68 @@ def worker_app() -> FastAPI:
     return app
 
 
+WORKER_TIMEOUT_SECONDS = 120
+
+
+def worker_timeout() -> int:
+    """Seconds a worker may go without answering the supervisor's ping before it is replaced."""
+    value = os.environ.get("IPMO_WORKER_TIMEOUT")
+    if value is None:
+        return WORKER_TIMEOUT_SECONDS
+    seconds = int(value)
+    if seconds < 1:
+        raise ValueError("IPMO_WORKER_TIMEOUT must be a whole number of seconds, at least 1")
+    return seconds
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor, patient with slow workers and quick with dead ones.
+
+    uvicorn pings each worker with the full timeout, one after another, so one slow worker holds
+    up the check of the others. Here each ping waits at most a second; a worker is replaced when
+    its process has exited (at once) or when it has not answered for ``timeout`` seconds.
+    """
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket], timeout: int) -> None:
+        super().__init__(config, sockets)
+        self.timeout = timeout
+        self._answered: dict[int, float] = {}
+
+    def keep_subprocess_alive(self) -> None:
+        if self.should_exit.is_set():
+            return
+        now = time.monotonic()
+        for idx, process in enumerate(self.processes):
+            last = self._answered.setdefault(id(process), now)
+            if process.process.is_alive():
+                if process.ping(timeout=min(1.0, self.timeout)):
+                    self._answered[id(process)] = time.monotonic()
+                    continue
+                if now - last < self.timeout:
+                    continue  # busy or still starting: give it time
+                log.warning(
+                    "worker [%s] did not answer for %d s; replacing it", process.pid, self.timeout
+                )
+            process.kill()
+            process.join()
+            self._answered.pop(id(process), None)
+            if process.exitcode == STARTUP_FAILURE:
+                log.error("worker [%s] failed to start; stopping", process.pid)
+                self.should_exit.set()
+                return
+            log.warning(
+                "worker [%s] exited (code %s); starting another", process.pid, process.exitcode
+            )
+            replacement = Process(self.config, self.sockets)
+            replacement.start()
+            self.processes[idx] = replacement
+
+
 def run(host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
     configure_logging()
     if workers <= 1:
         uvicorn.run(worker_app(), host=host, port=port, log_config=None, log_level=log_level)
         return
-    from uvicorn.supervisors import Multiprocess
-
     config = _TcpNoDelayConfig(
         "ipmo.web.server:worker_app",
         factory=True,
@@ -76,4 +146,4 @@ def run(host: str, port: int, workers: int = 1, log_level: str = "info") -> None
         log_config=None,
         log_level=log_level,
     )
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    _Supervisor(config, [config.bind_socket()], worker_timeout()).run()
