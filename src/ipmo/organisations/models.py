@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ipmo.store import Base
+from ipmo.store import Base, IntPk, OrgRef
 
 
 class OrgKind(StrEnum):
@@ -40,13 +40,11 @@ class PharmacyService(StrEnum):
 class Organisation(Base):
     __tablename__ = "organisations"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     ods_code: Mapped[str] = mapped_column(String(12), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20), index=True)
-    parent_code: Mapped[str | None] = mapped_column(
-        String(12), ForeignKey("organisations.ods_code"), index=True
-    )
+    parent_code: Mapped[OrgRef | None]
     postcode: Mapped[str | None] = mapped_column(String(10))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)

@@ -13,13 +13,13 @@ from datetime import date
 from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ipmo.store import Base
+from ipmo.store import Base, IntPk, OrgRef, PatientRef
 
 
 class Patient(Base):
     __tablename__ = "patients"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     nhs_number: Mapped[str] = mapped_column(String(10), unique=True)
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
@@ -28,15 +28,9 @@ class Patient(Base):
         String(10)
     )  # FHIR administrative gender: female|male|other|unknown
     postcode: Mapped[str | None] = mapped_column(String(10))
-    practice_code: Mapped[str | None] = mapped_column(
-        String(12), ForeignKey("organisations.ods_code"), index=True
-    )
-    nominated_pharmacy_code: Mapped[str | None] = mapped_column(
-        String(12), ForeignKey("organisations.ods_code"), index=True
-    )
-    care_home_code: Mapped[str | None] = mapped_column(
-        String(12), ForeignKey("organisations.ods_code"), index=True
-    )
+    practice_code: Mapped[OrgRef | None]
+    nominated_pharmacy_code: Mapped[OrgRef | None]
+    care_home_code: Mapped[OrgRef | None]
     imd_decile: Mapped[int | None] = mapped_column(Integer)  # 1 = most deprived
     weight_kg: Mapped[float | None] = mapped_column(Float)
     date_of_death: Mapped[date | None] = mapped_column(Date)
@@ -45,10 +39,8 @@ class Patient(Base):
 class Condition(Base):
     __tablename__ = "conditions"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[int] = mapped_column(
-        ForeignKey("patients.id", ondelete="CASCADE"), index=True
-    )
+    id: Mapped[IntPk]
+    patient_id: Mapped[PatientRef]
     snomed_code: Mapped[str] = mapped_column(String(20), index=True)
     term: Mapped[str] = mapped_column(String(255))
     onset_date: Mapped[date | None] = mapped_column(Date)
@@ -61,7 +53,7 @@ class Observation(Base):
     __tablename__ = "observations"
     __table_args__ = (Index("ix_observations_patient_kind", "patient_id", "kind"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
     snomed_code: Mapped[str] = mapped_column(String(20))
     # short stable name of what was measured: egfr, creatinine, potassium, inr, hba1c, fbc, lft,
@@ -79,7 +71,7 @@ class MedicationIssue(Base):
     __tablename__ = "medication_issues"
     __table_args__ = (Index("ix_medication_issues_patient_date", "patient_id", "issue_date"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
     dmd_code: Mapped[str] = mapped_column(String(20), index=True)
     name: Mapped[str] = mapped_column(String(255))
@@ -98,10 +90,8 @@ class Admission(Base):
 
     __tablename__ = "admissions"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[int] = mapped_column(
-        ForeignKey("patients.id", ondelete="CASCADE"), index=True
-    )
+    id: Mapped[IntPk]
+    patient_id: Mapped[PatientRef]
     trust_code: Mapped[str] = mapped_column(String(12), ForeignKey("organisations.ods_code"))
     admitted_on: Mapped[date] = mapped_column(Date)
     discharged_on: Mapped[date | None] = mapped_column(Date)

@@ -8,6 +8,7 @@ their provenance so a reconciled line can always say where it came from.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from sqlalchemy import (
     JSON,
@@ -23,7 +24,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ipmo.store import Base, utcnow
+from ipmo.store import Base, IntPk, PatientRef, utcnow
+
+#: The reconciled record a decision, proposed change or amendment belongs to.
+RecordRef = Annotated[int, mapped_column(ForeignKey("reconciled_records.id", ondelete="CASCADE"))]
 
 
 class SourceKind:
@@ -41,10 +45,8 @@ class SourceList(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[int] = mapped_column(
-        ForeignKey("patients.id", ondelete="CASCADE"), index=True
-    )
+    id: Mapped[IntPk]
+    patient_id: Mapped[PatientRef]
     source_kind: Mapped[str] = mapped_column(String(20))  # SourceKind
     source_org_code: Mapped[str] = mapped_column(String(12))
     source_system: Mapped[str] = mapped_column(
@@ -68,7 +70,7 @@ class SourceItem(Base):
     __tablename__ = "source_items"
     __table_args__ = (Index("ix_source_items_list", "source_list_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     source_list_id: Mapped[int] = mapped_column(ForeignKey("source_lists.id", ondelete="CASCADE"))
     dmd_code: Mapped[str | None] = mapped_column(String(20))
     code_system: Mapped[str | None] = mapped_column(String(100))
@@ -112,7 +114,7 @@ class ReconciledRecord(Base):
 
     __tablename__ = "reconciled_records"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     patient_id: Mapped[int] = mapped_column(
         ForeignKey("patients.id", ondelete="CASCADE"), unique=True
     )
@@ -138,8 +140,8 @@ class ReconciliationDecision(Base):
     __tablename__ = "reconciliation_decisions"
     __table_args__ = (Index("ix_reconciliation_decisions_record", "record_id", "discrepancy_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    record_id: Mapped[int] = mapped_column(ForeignKey("reconciled_records.id", ondelete="CASCADE"))
+    id: Mapped[IntPk]
+    record_id: Mapped[RecordRef]
     discrepancy_id: Mapped[str] = mapped_column(String(24))
     action: Mapped[str] = mapped_column(String(20))  # DecisionAction
     source_label: Mapped[str | None] = mapped_column(String(100))  # for correct_source
@@ -178,8 +180,8 @@ class ProposedChange(Base):
     __tablename__ = "record_proposed_changes"
     __table_args__ = (Index("ix_record_proposed_changes_record", "record_id", "status"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    record_id: Mapped[int] = mapped_column(ForeignKey("reconciled_records.id", ondelete="CASCADE"))
+    id: Mapped[IntPk]
+    record_id: Mapped[RecordRef]
     kind: Mapped[str] = mapped_column(String(20))  # ProposedChangeKind
     medicine: Mapped[str | None] = mapped_column(String(255))
     dmd_code: Mapped[str | None] = mapped_column(String(20))
@@ -212,8 +214,8 @@ class RecordAmendment(Base):
     __tablename__ = "record_amendments"
     __table_args__ = (Index("ix_record_amendments_record", "record_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    record_id: Mapped[int] = mapped_column(ForeignKey("reconciled_records.id", ondelete="CASCADE"))
+    id: Mapped[IntPk]
+    record_id: Mapped[RecordRef]
     kind: Mapped[str] = mapped_column(String(20))  # AmendmentKind
     medicine: Mapped[str | None] = mapped_column(String(255))
     dmd_code: Mapped[str | None] = mapped_column(String(20))

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ipmo.store import Base, utcnow
+from ipmo.store import Base, IntPk, PatientRef, utcnow
 
 
 class InterventionKind(StrEnum):
@@ -49,7 +49,7 @@ class WorklistEntry(Base):
     __tablename__ = "review_worklist"
     __table_args__ = (Index("ix_review_worklist_practice_score", "practice_code", "score"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     patient_id: Mapped[int] = mapped_column(
         ForeignKey("patients.id", ondelete="CASCADE"), unique=True
     )
@@ -70,7 +70,7 @@ class IndicatorRate(Base):
     __tablename__ = "review_indicator_rates"
     __table_args__ = (Index("ix_review_rates_rule", "rule_id", "as_of"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     practice_code: Mapped[str | None] = mapped_column(String(12), index=True)
     rule_id: Mapped[str] = mapped_column(String(40))
     as_of: Mapped[date] = mapped_column(Date)
@@ -84,10 +84,8 @@ class MedicationReview(Base):
     __tablename__ = "medication_reviews"
     __table_args__ = (UniqueConstraint("idempotency_org", "idempotency_key"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[int] = mapped_column(
-        ForeignKey("patients.id", ondelete="CASCADE"), index=True
-    )
+    id: Mapped[IntPk]
+    patient_id: Mapped[PatientRef]
     reviewer: Mapped[str] = mapped_column(String(100))
     review_date: Mapped[date] = mapped_column(Date)
     review_type: Mapped[str] = mapped_column(String(20), default="SMR")
@@ -109,7 +107,7 @@ class MedicationReview(Base):
 class Intervention(Base):
     __tablename__ = "review_interventions"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     review_id: Mapped[int] = mapped_column(
         ForeignKey("medication_reviews.id", ondelete="CASCADE"), index=True
     )

@@ -2,12 +2,15 @@
 production). Every domain declares its tables on :class:`Base`; Alembic migrations live in
 ``store/migrations``."""
 
-from ipmo.store.base import Base, utcnow
+from ipmo.store.base import Base, IntPk, OrgRef, PatientRef, utcnow
 from ipmo.store.engine import StoreError, create_store_engine, init_store, session_scope
 from ipmo.store.registry import load_all_models
 
 __all__ = [
     "Base",
+    "IntPk",
+    "OrgRef",
+    "PatientRef",
     "utcnow",
     "StoreError",
     "create_store_engine",

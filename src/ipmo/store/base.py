@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from sqlalchemy import MetaData, Table
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import ForeignKey, Integer, MetaData, String, Table
+from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING = {
@@ -27,3 +27,16 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+# Column types that many tables share (SQLAlchemy's "whole column declarations" in ``Annotated``):
+# ``id: Mapped[IntPk]`` reads as what the column is, and every table declares it the same way.
+
+#: An integer surrogate primary key.
+IntPk = Annotated[int, mapped_column(Integer, primary_key=True)]
+#: The patient a row is about, indexed; the row goes when the patient does.
+PatientRef = Annotated[
+    int, mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+]
+#: An organisation by ODS code (``Mapped[OrgRef | None]`` where it may be unknown), indexed.
+OrgRef = Annotated[str, mapped_column(String(12), ForeignKey("organisations.ods_code"), index=True)]

@@ -23,23 +23,27 @@ from ipmo.store import Base
 ID = String(20)
 
 
-class DmdVtm(Base):
-    __tablename__ = "dmd_vtm"
+class DmdConcept:
+    """What every dm+d concept table holds: the SNOMED CT id, the name, the invalid flag and the
+    provenance (``source``)."""
 
-    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    id: Mapped[str] = mapped_column(ID, primary_key=True, sort_order=-1)  # the id leads the table
     name: Mapped[str] = mapped_column(String(400))
     invalid: Mapped[bool] = mapped_column(Boolean, default=False)
-    prev_id: Mapped[str | None] = mapped_column(ID)
     source: Mapped[str | None] = mapped_column(String(500))
 
 
-class DmdVmp(Base):
+class DmdVtm(DmdConcept, Base):
+    __tablename__ = "dmd_vtm"
+
+    prev_id: Mapped[str | None] = mapped_column(ID)
+
+
+class DmdVmp(DmdConcept, Base):
     __tablename__ = "dmd_vmp"
     __table_args__ = (Index("ix_dmd_vmp_vtm", "vtm_id"), Index("ix_dmd_vmp_bnf", "bnf_code"))
 
-    id: Mapped[str] = mapped_column(ID, primary_key=True)
     vtm_id: Mapped[str | None] = mapped_column(ID)
-    name: Mapped[str] = mapped_column(String(400))
     form: Mapped[str | None] = mapped_column(String(255))
     route: Mapped[str | None] = mapped_column(String(255))
     strength_num_value: Mapped[float | None] = mapped_column(Float)
@@ -47,51 +51,37 @@ class DmdVmp(Base):
     strength_den_value: Mapped[float | None] = mapped_column(Float)
     strength_den_unit: Mapped[str | None] = mapped_column(String(60))
     bnf_code: Mapped[str | None] = mapped_column(String(15))
-    invalid: Mapped[bool] = mapped_column(Boolean, default=False)
     prev_id: Mapped[str | None] = mapped_column(ID)
-    source: Mapped[str | None] = mapped_column(String(500))
 
 
-class DmdAmp(Base):
+class DmdAmp(DmdConcept, Base):
     __tablename__ = "dmd_amp"
     __table_args__ = (Index("ix_dmd_amp_vmp", "vmp_id"), Index("ix_dmd_amp_bnf", "bnf_code"))
 
-    id: Mapped[str] = mapped_column(ID, primary_key=True)
     vmp_id: Mapped[str | None] = mapped_column(ID)
-    name: Mapped[str] = mapped_column(String(400))
     description: Mapped[str | None] = mapped_column(String(500))  # name + "(supplier)"
     supplier: Mapped[str | None] = mapped_column(String(200))
     bnf_code: Mapped[str | None] = mapped_column(String(15))
-    invalid: Mapped[bool] = mapped_column(Boolean, default=False)
-    source: Mapped[str | None] = mapped_column(String(500))
 
 
-class DmdVmpp(Base):
+class DmdVmpp(DmdConcept, Base):
     __tablename__ = "dmd_vmpp"
     __table_args__ = (Index("ix_dmd_vmpp_vmp", "vmp_id"),)
 
-    id: Mapped[str] = mapped_column(ID, primary_key=True)
     vmp_id: Mapped[str | None] = mapped_column(ID)
-    name: Mapped[str] = mapped_column(String(400))
     qty_value: Mapped[float | None] = mapped_column(Float)
     qty_unit: Mapped[str | None] = mapped_column(String(60))
     bnf_code: Mapped[str | None] = mapped_column(String(15))
-    invalid: Mapped[bool] = mapped_column(Boolean, default=False)
-    source: Mapped[str | None] = mapped_column(String(500))
 
 
-class DmdAmpp(Base):
+class DmdAmpp(DmdConcept, Base):
     __tablename__ = "dmd_ampp"
     __table_args__ = (Index("ix_dmd_ampp_amp", "amp_id"), Index("ix_dmd_ampp_vmpp", "vmpp_id"))
 
-    id: Mapped[str] = mapped_column(ID, primary_key=True)
     amp_id: Mapped[str | None] = mapped_column(ID)
     vmpp_id: Mapped[str | None] = mapped_column(ID)
-    name: Mapped[str] = mapped_column(String(400))
     legal_category: Mapped[str | None] = mapped_column(String(60))
     bnf_code: Mapped[str | None] = mapped_column(String(15))
-    invalid: Mapped[bool] = mapped_column(Boolean, default=False)
-    source: Mapped[str | None] = mapped_column(String(500))
 
 
 class DmdCodeMap(Base):

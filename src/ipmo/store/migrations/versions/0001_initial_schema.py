@@ -52,10 +52,10 @@ def upgrade() -> None:
     op.create_table('dmd_amp',
     sa.Column('id', sa.String(length=20), nullable=False),
     sa.Column('vmp_id', sa.String(length=20), nullable=True),
-    sa.Column('name', sa.String(length=400), nullable=False),
     sa.Column('description', sa.String(length=500), nullable=True),
     sa.Column('supplier', sa.String(length=200), nullable=True),
     sa.Column('bnf_code', sa.String(length=15), nullable=True),
+    sa.Column('name', sa.String(length=400), nullable=False),
     sa.Column('invalid', sa.Boolean(), nullable=False),
     sa.Column('source', sa.String(length=500), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dmd_amp'))
@@ -68,9 +68,9 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=20), nullable=False),
     sa.Column('amp_id', sa.String(length=20), nullable=True),
     sa.Column('vmpp_id', sa.String(length=20), nullable=True),
-    sa.Column('name', sa.String(length=400), nullable=False),
     sa.Column('legal_category', sa.String(length=60), nullable=True),
     sa.Column('bnf_code', sa.String(length=15), nullable=True),
+    sa.Column('name', sa.String(length=400), nullable=False),
     sa.Column('invalid', sa.Boolean(), nullable=False),
     sa.Column('source', sa.String(length=500), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dmd_ampp'))
@@ -92,7 +92,6 @@ def upgrade() -> None:
     op.create_table('dmd_vmp',
     sa.Column('id', sa.String(length=20), nullable=False),
     sa.Column('vtm_id', sa.String(length=20), nullable=True),
-    sa.Column('name', sa.String(length=400), nullable=False),
     sa.Column('form', sa.String(length=255), nullable=True),
     sa.Column('route', sa.String(length=255), nullable=True),
     sa.Column('strength_num_value', sa.Float(), nullable=True),
@@ -100,8 +99,9 @@ def upgrade() -> None:
     sa.Column('strength_den_value', sa.Float(), nullable=True),
     sa.Column('strength_den_unit', sa.String(length=60), nullable=True),
     sa.Column('bnf_code', sa.String(length=15), nullable=True),
-    sa.Column('invalid', sa.Boolean(), nullable=False),
     sa.Column('prev_id', sa.String(length=20), nullable=True),
+    sa.Column('name', sa.String(length=400), nullable=False),
+    sa.Column('invalid', sa.Boolean(), nullable=False),
     sa.Column('source', sa.String(length=500), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dmd_vmp'))
     )
@@ -112,10 +112,10 @@ def upgrade() -> None:
     op.create_table('dmd_vmpp',
     sa.Column('id', sa.String(length=20), nullable=False),
     sa.Column('vmp_id', sa.String(length=20), nullable=True),
-    sa.Column('name', sa.String(length=400), nullable=False),
     sa.Column('qty_value', sa.Float(), nullable=True),
     sa.Column('qty_unit', sa.String(length=60), nullable=True),
     sa.Column('bnf_code', sa.String(length=15), nullable=True),
+    sa.Column('name', sa.String(length=400), nullable=False),
     sa.Column('invalid', sa.Boolean(), nullable=False),
     sa.Column('source', sa.String(length=500), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dmd_vmpp'))
@@ -125,9 +125,9 @@ def upgrade() -> None:
 
     op.create_table('dmd_vtm',
     sa.Column('id', sa.String(length=20), nullable=False),
+    sa.Column('prev_id', sa.String(length=20), nullable=True),
     sa.Column('name', sa.String(length=400), nullable=False),
     sa.Column('invalid', sa.Boolean(), nullable=False),
-    sa.Column('prev_id', sa.String(length=20), nullable=True),
     sa.Column('source', sa.String(length=500), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dmd_vtm'))
     )
