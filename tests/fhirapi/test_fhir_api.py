@@ -171,7 +171,7 @@ def test_unknown_and_bad_parameters_get_an_operation_outcome_naming_them(client_
         assert r.json()["issue"][0]["expression"] == [where]
     r = c.get("/fhir/R4/MedicationStatement", params={"patient": ADA, "status": "paused"})
     assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["status"]
-    r = c.get("/fhir/R4/List", params={"patient": ADA, "_include": "List:subject"})
+    r = c.get("/fhir/R4/List", params={"patient": ADA, "_include": "List:source"})
     assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["_include"]
 
 

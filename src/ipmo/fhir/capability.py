@@ -28,10 +28,13 @@ PROFILES: dict[str, str] = {
         "List",
         "Task",
         "ServiceRequest",
+        "MedicationRequest",
+        "MedicationDispense",
     )
 }
-# DetectedIssue has no UK Core profile: the base R4 definition
+# DetectedIssue and Provenance have no UK Core profile: the base R4 definitions
 PROFILES["DetectedIssue"] = "http://hl7.org/fhir/StructureDefinition/DetectedIssue"
+PROFILES["Provenance"] = "http://hl7.org/fhir/StructureDefinition/Provenance"
 # FHIR search parameter types of the parameters ipmo's routes declare
 PARAMETER_TYPES: dict[str, tuple[str, str]] = {
     "identifier": ("token", "a business identifier, system|value"),
@@ -39,6 +42,9 @@ PARAMETER_TYPES: dict[str, tuple[str, str]] = {
     "patient:identifier": ("token", "the patient's NHS number as system|value"),
     "status": ("token", "the resource status (several, comma-separated: any of them)"),
     "_id": ("token", "the logical id"),
+    "_lastUpdated": ("date", "when the resource last changed (meta.lastUpdated), ge/le/gt/lt/eq"),
+    "authoredon": ("date", "MedicationRequest.authoredOn, with a prefix (ge2025-01-01)"),
+    "whenhandedover": ("date", "MedicationDispense.whenHandedOver, with a prefix"),
 }
 INTERACTIONS = {
     ("GET", False): "search-type",

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -192,3 +193,93 @@ def version_from_if_match(value: str | None) -> int | None:
         raise FhirError(
             400, "value", f'If-Match {value!r} is not W/"<version>"', "If-Match"
         ) from None
+
+
+# ---- date search parameters ----------------------------------------------------------------
+# FHIR R4 §3.1.1.4.2 (https://hl7.org/fhir/R4/search.html#date): a value is a date or dateTime of
+# any precision, optionally prefixed (eq, ne, gt, lt, ge, le); it stands for the range its
+# precision implies ("2026-03" is all of March). Several values are ANDed (date=ge..&date=le..).
+_DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
+
+
+def _date_range(text: str, name: str) -> tuple[datetime, datetime]:
+    """The ``[start, end)`` a search date stands for, in UTC (naive, as the store keeps them)."""
+    try:
+        if len(text) == 4:
+            start = datetime(int(text), 1, 1)
+            return start, start.replace(year=start.year + 1)
+        if len(text) == 7:
+            start = datetime(int(text[:4]), int(text[5:7]), 1)
+            nxt = start.replace(day=28) + timedelta(days=4)
+            return start, nxt.replace(day=1)
+        if len(text) == 10:
+            start = datetime.fromisoformat(text)
+            return start, start + timedelta(days=1)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise FhirError(
+            400, "value", f"{name}: {text!r} is not a FHIR date or dateTime", name
+        ) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment, moment + timedelta(seconds=1)
+
+
+def date_filter(
+    values: Sequence[str] | None, name: str
+) -> Callable[[date | datetime | None], bool]:
+    """A test for a resource's date against every ``values`` (ANDed); a resource without the
+    date never matches a date search. Malformed values → 400 naming ``name``."""
+    tests: list[tuple[str, datetime, datetime]] = []
+    for raw in values or ():
+        prefix = raw[:2] if raw[:2] in _DATE_PREFIXES else "eq"
+        text = raw[2:] if raw[:2] in _DATE_PREFIXES else raw
+        tests.append((prefix, *_date_range(text, name)))
+
+    def matches(value: date | datetime | None) -> bool:
+        if not tests:
+            return True
+        if value is None:
+            return False
+        if isinstance(value, datetime):
+            start = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+            end = start + timedelta(seconds=1)
+        else:
+            start = datetime(value.year, value.month, value.day)
+            end = start + timedelta(days=1)
+        for prefix, lo, hi in tests:
+            ok = {
+                "eq": lo <= start and end <= hi,
+                "ne": not (lo <= start and end <= hi),
+                "gt": end > hi,
+                "lt": start < lo,
+                "ge": end > lo,
+                "le": start < hi,
+            }[prefix]
+            if not ok:
+                return False
+        return True
+
+    return matches
+
+
+def instant(value: datetime) -> str:
+    """A FHIR ``instant`` (``meta.lastUpdated``) from a stored UTC time."""
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def includes(
+    values: Sequence[str] | None, allowed: Sequence[str], name: str = "_include"
+) -> set[str]:
+    """The ``_include`` (or ``_revinclude``) values asked for, each one the route offers (its
+    ``x-fhir-include`` list, which the CapabilityStatement publishes); another → 400."""
+    chosen = set(values or ())
+    for value in chosen - set(allowed):
+        raise FhirError(
+            400,
+            "not-supported",
+            f"{name}={value} is not supported (supported: {', '.join(allowed)})",
+            name,
+        )
+    return chosen

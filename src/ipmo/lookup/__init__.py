@@ -5,6 +5,14 @@ kept apart from ``ipmo.patients`` (the identity and registration tables and NHS 
 which security itself reads: the two in one package made a package cycle.
 """
 
+from ipmo.lookup.resources import patient_resource
 from ipmo.lookup.service import age_on, banner, format_nhs_number, referral_banner, summary
 
-__all__ = ["age_on", "banner", "format_nhs_number", "referral_banner", "summary"]
+__all__ = [
+    "age_on",
+    "banner",
+    "format_nhs_number",
+    "patient_resource",
+    "referral_banner",
+    "summary",
+]

@@ -12,7 +12,8 @@ else. Errors are :class:`~ipmo.records.service.RecordError` subclasses and
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,10 @@ from ipmo.records.service import (
     decide,
     get_record,
     ingest,
+    load_sources,
+    nhs_number_of_source_list,
     reject_change,
+    source_list_meta,
 )
 from ipmo.records.terminology import default_dictionary
 from ipmo.security.access import check_patient_access
@@ -162,6 +166,45 @@ def reject_proposed_change(
     """Reject a pending proposed change with a reason; the list is not changed."""
     patient = _patient(session, principal, nhs_number, "record.proposal.reject")
     return reject_change(session, principal, patient, proposal_id, if_match=if_match, reason=reason)
+
+
+class SourceNotFound(LookupError):
+    """No stored source with that id (the FHIR read of a source line answers 404)."""
+
+
+@dataclass(frozen=True)
+class StoredSource:
+    """A stored source with what identifies and dates it (its id, when it was received)."""
+
+    list_id: int
+    received_at: datetime
+    document: SourceDocument
+
+
+def read_sources(
+    session: Session, principal: Principal, nhs_number: str, *, audit_action: str
+) -> tuple[Patient, list[StoredSource]]:
+    """The patient's stored source lists as received (the lines each source system sent, not the
+    reconciled list), after the access check and audit entry."""
+    patient = check_patient_access(session, principal, nhs_number, action=audit_action)
+    docs = load_sources(session, patient.id)
+    meta = source_list_meta(session, patient.id)
+    return patient, [
+        StoredSource(list_id, received, doc)
+        for (list_id, received), doc in zip(meta, docs, strict=True)
+    ]
+
+
+def read_source(
+    session: Session, principal: Principal, list_id: int, *, audit_action: str
+) -> tuple[Patient, StoredSource]:
+    """One stored source by its id, through the same access check as the patient's record (an
+    unknown id: :class:`SourceNotFound`, before any patient is touched)."""
+    nhs_number = nhs_number_of_source_list(session, list_id)
+    if nhs_number is None:
+        raise SourceNotFound(list_id)
+    patient, stored = read_sources(session, principal, nhs_number, audit_action=audit_action)
+    return patient, next(s for s in stored if s.list_id == list_id)
 
 
 def _patient(session: Session, principal: Principal, nhs_number: str, action: str) -> Patient:

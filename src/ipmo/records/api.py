@@ -14,13 +14,16 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ipmo.fhir.outcome import FhirError
-from ipmo.fhir.search import fhir_response, search_controls, searchset
+from ipmo.fhir.search import fhir_response, includes, search_controls, searchset
 from ipmo.fhir.versions import FhirInputError
-from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
+from ipmo.lookup import patient_resource
+from ipmo.patients.models import Patient
 from ipmo.records import actions
+from ipmo.records.fhir import patient_param
 from ipmo.records.schemas import (
     DecisionResult,
     IngestResult,
@@ -276,26 +279,10 @@ def post_reject(
     return {"version": change.resolution_version, "proposed_change": proposal_json(change)}
 
 
-def _patient_param(patient: str | None) -> str:
-    """``patient=<nhs number>`` or ``patient:identifier=https://fhir.nhs.uk/Id/nhs-number|<n>``."""
-    if not patient:
-        raise FhirError(400, "required", "search parameter patient is required", "patient")
-    value = patient.split("|", 1)[1] if "|" in patient else patient
-    if "|" in patient and patient.split("|", 1)[0] not in ("", NHS_SYSTEM):
-        raise FhirError(
-            400, "not-supported", "patients are identified by NHS number only", "patient"
-        )
-    value = value.removeprefix("Patient/")
-    try:
-        return normalise_nhs_number(value)
-    except InvalidNhsNumber as exc:
-        raise FhirError(400, "value", f"patient: {exc}", "patient") from None
-
-
 def _fhir_view(
-    session: Session, principal: Principal, patient_param: str | None, action: str
+    session: Session, principal: Principal, patient: str | None, action: str
 ) -> RecordView:
-    number = _patient_param(patient_param)
+    number = patient_param(patient)
     return actions.read_record(session, principal, number, date.today(), audit_action=action)
 
 
@@ -331,52 +318,68 @@ def _of_type(resources: list[dict[str, Any]], rtype: str) -> list[dict[str, Any]
     return [r for r in resources if r["resourceType"] == rtype]
 
 
-def _check_include(value: str | None, allowed: str, name: str = "_include") -> bool:
-    if value is None:
-        return False
-    if value != allowed:
-        raise FhirError(400, "not-supported", f"{name}={value} is not supported ({allowed})", name)
-    return True
-
-
-@router.get("/fhir/R4/List", tags=["FHIR"], openapi_extra={"x-fhir-include": ["List:item"]})
+@router.get(
+    "/fhir/R4/List",
+    tags=["FHIR"],
+    openapi_extra={
+        "x-fhir-include": ["List:item", "List:subject"],
+        "x-fhir-revinclude": ["Provenance:target"],
+    },
+)
 def fhir_list(
     request: Request,
     patient: str | None = Query(None),
     patient_identifier: str | None = Query(None, alias="patient:identifier"),
-    include: str | None = Query(None, alias="_include", description="List:item"),
+    include: list[str] | None = Query(None, alias="_include", description="List:item"),
+    revinclude: list[str] | None = Query(
+        None, alias="_revinclude", description="Provenance:target"
+    ),
     _controls: None = Depends(search_controls),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ):
     """The reconciled medication list (UK Core List); ``_include=List:item`` adds its
-    MedicationStatements."""
-    with_items = _check_include(include, "List:item")
+    MedicationStatements, ``_include=List:subject`` the Patient, ``_revinclude=Provenance:target``
+    the Provenance of this version of the list."""
+    chosen = includes(include, ["List:item", "List:subject"])
+    with_provenance = includes(revinclude, ["Provenance:target"], "_revinclude")
     view = _fhir_view(session, principal, patient or patient_identifier, "record.fhir.list")
     resources = _linked(view)
     found = _of_type(resources, "List")
-    included = _of_type(resources, "MedicationStatement") if with_items else []
+    included = _of_type(resources, "MedicationStatement") if "List:item" in chosen else []
+    if "List:subject" in chosen:
+        included.append(_patient_resource(session, view))
+    if with_provenance:
+        included += _of_type(resources, "Provenance")
     return fhir_response(searchset(request, found, included), headers={"ETag": view.etag})
 
 
 @router.get(
     "/fhir/R4/MedicationStatement",
     tags=["FHIR"],
-    openapi_extra={"x-fhir-revinclude": ["List:item"]},
+    openapi_extra={
+        "x-fhir-include": ["MedicationStatement:patient"],
+        "x-fhir-revinclude": ["List:item"],
+    },
 )
 def fhir_medication_statements(
     request: Request,
     patient: str | None = Query(None),
     patient_identifier: str | None = Query(None, alias="patient:identifier"),
     status: str | None = Query(None, description="active | stopped"),
-    revinclude: str | None = Query(None, alias="_revinclude", description="List:item"),
+    include: list[str] | None = Query(
+        None, alias="_include", description="MedicationStatement:patient"
+    ),
+    revinclude: list[str] | None = Query(None, alias="_revinclude", description="List:item"),
     _controls: None = Depends(search_controls),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ):
     """The One Medication Record's reconciled lines as UK Core MedicationStatements
-    (``status=active``: the current list); ``_revinclude=List:item`` adds the List holding them."""
-    with_list = _check_include(revinclude, "List:item", "_revinclude")
+    (``status=active``: the current list); ``_include=MedicationStatement:patient`` adds the
+    Patient, ``_revinclude=List:item`` the List holding them."""
+    with_patient = includes(include, ["MedicationStatement:patient"])
+    with_list = includes(revinclude, ["List:item"], "_revinclude")
     statuses = {s for s in (status or "").split(",") if s}
     if statuses - {"active", "stopped"}:
         raise FhirError(400, "value", f"status {status!r}: active or stopped", "status")
@@ -388,7 +391,30 @@ def fhir_medication_statements(
         if not statuses or r["status"] in statuses
     ]
     included = _of_type(resources, "List") if with_list else []
+    if with_patient:
+        included.append(_patient_resource(session, view))
     return fhir_response(searchset(request, found, included), headers={"ETag": view.etag})
+
+
+@router.get("/fhir/R4/Provenance", tags=["FHIR"])
+def fhir_provenance(
+    request: Request,
+    patient: str | None = Query(None),
+    _controls: None = Depends(search_controls),
+    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    """The Provenance of the patient's reconciled List and MedicationStatements (this version):
+    made by the reconciliation, from the sources it names."""
+    view = _fhir_view(session, principal, patient, "record.fhir.provenance")
+    return fhir_response(searchset(request, _of_type(_linked(view), "Provenance")))
+
+
+def _patient_resource(session: Session, view: RecordView) -> dict[str, Any]:
+    """The Patient for an ``_include`` (access to them was checked and audited by this search)."""
+    found = session.scalar(select(Patient).where(Patient.nhs_number == view.nhs_number))
+    assert found is not None  # the record was just read for them
+    return patient_resource(found)
 
 
 @router.get("/fhir/R4/DetectedIssue", tags=["FHIR"])

@@ -181,11 +181,24 @@ def publish_bundle(
     ]
     if notes:
         med_list["note"] = notes
+    # what made this version of the list and its statements: the reconciliation, from the
+    # sources named (a stable id per record version, so a client can tell two versions apart)
     provenance = {
         "resourceType": "Provenance",
-        "id": _uuid(nhs_number, "provenance", when),
-        "target": [{"reference": f"urn:uuid:{list_id}"}],
+        "id": _uuid(nhs_number, "provenance", str(version) if version is not None else when),
+        "meta": {"profile": ["http://hl7.org/fhir/StructureDefinition/Provenance"]},
+        "target": [{"reference": f"urn:uuid:{list_id}"}]
+        + [{"reference": f"urn:uuid:{ms['id']}"} for ms in statements],
         "recorded": when,
+        "activity": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-DataOperation",
+                    "code": "UPDATE",
+                    "display": "revise",
+                }
+            ]
+        },
         "agent": [{"who": {"display": "ipmo medication reconciliation"}}],
         "entity": [{"role": "source", "what": {"display": label}} for label in rec.sources],
     }

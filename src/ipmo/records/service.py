@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -374,6 +374,26 @@ class RecordView:
         return publish_bundle(
             self.reconciliation, self.nhs_number, open_ids=self.open_ids, version=self.version
         )
+
+
+def source_list_meta(session: Session, patient_id: int) -> list[tuple[int, datetime]]:
+    """``(id, received_at)`` of a patient's stored sources, in :func:`load_sources` order (the
+    FHIR source lines are identified and dated by them)."""
+    rows = session.execute(
+        select(SourceList.id, SourceList.received_at)
+        .where(SourceList.patient_id == patient_id)
+        .order_by(SourceList.id)
+    ).all()
+    return [(r.id, r.received_at) for r in rows]
+
+
+def nhs_number_of_source_list(session: Session, list_id: int) -> str | None:
+    """The NHS number of the patient a stored source belongs to (``None``: no such source)."""
+    return session.scalar(
+        select(Patient.nhs_number)
+        .join(SourceList, SourceList.patient_id == Patient.id)
+        .where(SourceList.id == list_id)
+    )
 
 
 def get_record(

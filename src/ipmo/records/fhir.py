@@ -1,0 +1,304 @@
+"""The source lines behind the One Medication Record as FHIR R4 (UK Core): ``MedicationRequest``
+(what a GP practice or hospital prescribed or recorded) and ``MedicationDispense`` (what a
+pharmacy supplied), read and searched; and the ``Provenance`` of the reconciled List.
+
+The reconciled List / MedicationStatement / DetectedIssue routes are in :mod:`ipmo.records.api`;
+these serve the lines each source system *sent* (issue 4: "each item keeps its provenance"), so a
+client can see, beside a reconciled MedicationStatement, the request or dispense it was derived
+from. Every read goes through :mod:`ipmo.records.actions` (access check + audit entry).
+
+Identity: a line's logical id is ``<stored source id>-<line number>``; it changes only when the
+source system sends a new list (the source is replaced whole, as received). ``meta.lastUpdated``
+is when that list was received. Search parameters are R4's own for each type
+(https://hl7.org/fhir/R4/medicationrequest.html#search: ``authoredon``;
+https://hl7.org/fhir/R4/medicationdispense.html#search: ``whenhandedover``), not a made-up
+``date``: a client reading the CapabilityStatement finds the name it expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from ipmo.fhir.bundles import NHS_NUMBER_SYSTEM, ODS_SYSTEMS
+from ipmo.fhir.capability import PROFILES
+from ipmo.fhir.outcome import FhirError
+from ipmo.fhir.search import (
+    content_etag,
+    date_filter,
+    fhir_response,
+    includes,
+    instant,
+    search_controls,
+    searchset,
+    strict_search,
+)
+from ipmo.lookup import patient_resource
+from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
+from ipmo.records import actions
+from ipmo.records.canonical import MedItem, SourceDocument
+from ipmo.records.publish import DMD_SYSTEM
+from ipmo.security import Activity, Principal
+from ipmo.web.deps import db_session, require
+
+router = APIRouter(tags=["FHIR"])
+
+# R4 value sets (https://hl7.org/fhir/R4/valueset-medicationrequest-status.html and
+# https://hl7.org/fhir/R4/valueset-medicationdispense-status.html) from a source line's status
+REQUEST_STATUS = {
+    "active": "active",
+    "on-hold": "on-hold",
+    "cancelled": "cancelled",
+    "completed": "completed",
+    "entered-in-error": "entered-in-error",
+    "stopped": "stopped",
+    "intended": "draft",
+}
+DISPENSE_STATUS = {
+    "active": "completed",  # a supply the pharmacy handed over
+    "completed": "completed",
+    "on-hold": "on-hold",
+    "cancelled": "cancelled",
+    "entered-in-error": "entered-in-error",
+    "stopped": "stopped",
+}
+REQUEST_STATUSES = {*REQUEST_STATUS.values(), "unknown"}
+DISPENSE_STATUSES = {
+    *DISPENSE_STATUS.values(),
+    "preparation",
+    "in-progress",
+    "declined",
+    "unknown",
+}
+# R4 medicationrequest-course-of-therapy (https://hl7.org/fhir/R4/codesystem-medicationrequest-course-of-therapy.html)
+COURSE_SYSTEM = "http://terminology.hl7.org/CodeSystem/medicationrequest-course-of-therapy"
+COURSE = {"acute": "acute", "repeat": "continuous", "repeat-dispensing": "continuous"}
+
+
+def patient_param(patient: str | None) -> str:
+    """``patient=<nhs number>``, ``Patient/<nhs number>`` or ``<nhs system>|<n>`` → the number."""
+    if not patient:
+        raise FhirError(400, "required", "search parameter patient is required", "patient")
+    value = patient.split("|", 1)[1] if "|" in patient else patient
+    if "|" in patient and patient.split("|", 1)[0] not in ("", NHS_NUMBER_SYSTEM):
+        raise FhirError(
+            400, "not-supported", "patients are identified by NHS number only", "patient"
+        )
+    value = value.removeprefix("Patient/")
+    try:
+        return normalise_nhs_number(value)
+    except InvalidNhsNumber as exc:
+        raise FhirError(400, "value", f"patient: {exc}", "patient") from None
+
+
+def is_dispense(doc: SourceDocument, item: MedItem) -> bool:
+    """A pharmacy's supply (a dispense message, or a pharmacy's CSV row) rather than a request."""
+    if item.resource_type in ("MedicationDispense",):
+        return True
+    return doc.source_kind == "pharmacy" and item.resource_type in (None, "csv")
+
+
+def _medication(item: MedItem) -> dict[str, Any]:
+    concept: dict[str, Any] = {"text": item.name}
+    system = item.code_system or DMD_SYSTEM
+    if item.code and (":" in system):
+        concept["coding"] = [{"system": system, "code": item.code, "display": item.name}]
+    return concept
+
+
+def _org(code: str) -> dict[str, Any]:
+    return {"identifier": {"system": ODS_SYSTEMS[0], "value": code}}
+
+
+def source_line(
+    stored: actions.StoredSource, index: int, item: MedItem, nhs_number: str
+) -> dict[str, Any]:
+    """One source line as a UK Core MedicationRequest or MedicationDispense."""
+    doc = stored.document
+    rtype = "MedicationDispense" if is_dispense(doc, item) else "MedicationRequest"
+    res: dict[str, Any] = {
+        "resourceType": rtype,
+        "id": f"{stored.list_id}-{index}",
+        "meta": {"profile": [PROFILES[rtype]], "lastUpdated": instant(stored.received_at)},
+    }
+    if item.resource_id and item.resource_type and item.resource_type != "csv":
+        res["identifier"] = [
+            {
+                "system": f"urn:ipmo:source:{doc.label}",
+                "value": f"{item.resource_type}/{item.resource_id}",
+            }
+        ]
+    subject = {
+        "reference": f"Patient/{nhs_number}",
+        "identifier": {"system": NHS_NUMBER_SYSTEM, "value": nhs_number},
+    }
+    dosage = [{"text": item.dose_text}] if item.dose_text else None
+    if rtype == "MedicationRequest":
+        res["status"] = REQUEST_STATUS.get(item.status, "unknown")
+        res["intent"] = "order"
+        if item.category:
+            res["category"] = [{"text": item.category}]
+        res["medicationCodeableConcept"] = _medication(item)
+        res["subject"] = subject
+        if item.category in COURSE:
+            res["courseOfTherapyType"] = {
+                "coding": [{"system": COURSE_SYSTEM, "code": COURSE[item.category]}]
+            }
+        if item.authored_on:
+            res["authoredOn"] = item.authored_on.isoformat()
+        res["requester"] = _org(doc.source_org_code)
+        if dosage:
+            res["dosageInstruction"] = dosage
+        if item.end_date:
+            res["dispenseRequest"] = {"validityPeriod": {"end": item.end_date.isoformat()}}
+    else:
+        res["status"] = DISPENSE_STATUS.get(item.status, "unknown")
+        res["medicationCodeableConcept"] = _medication(item)
+        res["subject"] = subject
+        res["performer"] = [{"actor": _org(doc.source_org_code)}]
+        if item.supply_days:
+            res["daysSupply"] = {
+                "value": item.supply_days,
+                "unit": "day",
+                "system": "http://unitsofmeasure.org",
+                "code": "d",
+            }
+        handed = handed_over(item)
+        if handed:
+            res["whenHandedOver"] = handed.isoformat()
+        if dosage:
+            res["dosageInstruction"] = dosage
+    if item.status_reason and rtype == "MedicationRequest":
+        res["statusReason"] = {"text": item.status_reason}
+    return res
+
+
+def handed_over(item: MedItem) -> date | None:
+    return item.last_issued or item.authored_on
+
+
+def _lines(
+    stored: list[actions.StoredSource], nhs_number: str, rtype: str
+) -> list[tuple[dict[str, Any], MedItem, actions.StoredSource]]:
+    out = []
+    for s in stored:
+        for index, item in enumerate(s.document.items):
+            if is_dispense(s.document, item) == (rtype == "MedicationDispense"):
+                out.append((source_line(s, index, item, nhs_number), item, s))
+    return out
+
+
+@dataclass(frozen=True)
+class _Kind:
+    statuses: set[str]
+    date_param: str  # the type's R4 date search parameter
+    date_of: Callable[[MedItem], date | None]
+
+
+KINDS = {
+    "MedicationRequest": _Kind(REQUEST_STATUSES, "authoredon", lambda i: i.authored_on),
+    "MedicationDispense": _Kind(DISPENSE_STATUSES, "whenhandedover", handed_over),
+}
+
+
+def _search(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    rtype: str,
+    params: tuple[str | None, str | None, list[str] | None, list[str] | None, list[str] | None],
+) -> JSONResponse:
+    """``params``: patient, status, the date parameter, _lastUpdated, _include."""
+    patient, status, dated, last_updated, include = params
+    kind = KINDS[rtype]
+    with_patient = includes(include, [f"{rtype}:patient"])
+    statuses = {s for s in (status or "").split(",") if s}
+    if statuses - kind.statuses:
+        raise FhirError(
+            400, "value", f"status {status!r}: one of {', '.join(sorted(kind.statuses))}", "status"
+        )
+    on_date = date_filter(dated, kind.date_param)
+    updated = date_filter(last_updated, "_lastUpdated")
+    number = patient_param(patient)
+    found_patient, stored = actions.read_sources(
+        session, principal, number, audit_action=f"record.fhir.{rtype.lower()}.search"
+    )
+    found = [
+        res
+        for res, item, s in _lines(stored, found_patient.nhs_number, rtype)
+        if (not statuses or res["status"] in statuses)
+        and on_date(kind.date_of(item))
+        and updated(s.received_at)
+    ]
+    included = [patient_resource(found_patient)] if with_patient else []
+    return fhir_response(searchset(request, found, included))
+
+
+def _read(session: Session, principal: Principal, rtype: str, rid: str) -> JSONResponse:
+    list_part, _, index_part = rid.partition("-")
+    if not (list_part.isdigit() and index_part.isdigit()):
+        raise FhirError(404, "not-found", f"no {rtype} {rid!r}", "id")
+    try:
+        found_patient, stored = actions.read_source(
+            session,
+            principal,
+            int(list_part),
+            audit_action=f"record.fhir.{rtype.lower()}.read",
+        )
+    except actions.SourceNotFound:
+        raise FhirError(404, "not-found", f"no {rtype} {rid!r}", "id") from None
+    items = stored.document.items
+    index = int(index_part)
+    if index >= len(items) or is_dispense(stored.document, items[index]) != (
+        rtype == "MedicationDispense"
+    ):
+        raise FhirError(404, "not-found", f"no {rtype} {rid!r}", "id")
+    res = source_line(stored, index, items[index], found_patient.nhs_number)
+    return fhir_response(res, headers={"ETag": content_etag(res)})
+
+
+def _mount(rtype: str) -> None:
+    """The search and read routes of one source-line type (declared per type: the date
+    parameter's name differs, and the CapabilityStatement reads the declarations)."""
+    kind = KINDS[rtype]
+
+    @router.get(
+        f"/fhir/R4/{rtype}",
+        name=f"search_{rtype}",
+        summary=f"Search {rtype}",
+        openapi_extra={"x-fhir-include": [f"{rtype}:patient"]},
+    )
+    def search(
+        request: Request,
+        patient: str | None = Query(None),
+        status: str | None = Query(None, description=" | ".join(sorted(kind.statuses))),
+        dated: list[str] | None = Query(None, alias=kind.date_param, description="ge2025-01-01"),
+        last_updated: list[str] | None = Query(None, alias="_lastUpdated"),
+        include: list[str] | None = Query(None, alias="_include"),
+        _controls: None = Depends(search_controls),
+        principal: Principal = Depends(require(Activity.RECORD_VIEW)),
+        session: Session = Depends(db_session, scope="function"),
+    ) -> JSONResponse:
+        params = (patient, status, dated, last_updated, include)
+        return _search(request, session, principal, rtype, params)
+
+    @router.get(f"/fhir/R4/{rtype}/{{rid}}", name=f"read_{rtype}", summary=f"Read {rtype}")
+    def read(
+        rid: str,
+        _strict: None = Depends(strict_search),
+        principal: Principal = Depends(require(Activity.RECORD_VIEW)),
+        session: Session = Depends(db_session, scope="function"),
+    ) -> JSONResponse:
+        return _read(session, principal, rtype, rid)
+
+
+# MedicationRequest: what the GP practice and hospital sources prescribed or recorded, line by
+# line, as sent; MedicationDispense: what the pharmacy sources supplied.
+for _rtype in KINDS:
+    _mount(_rtype)
