@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from ipmo.security.models import AuditEvent
@@ -191,6 +192,22 @@ def test_a_crashed_worker_is_replaced_and_loses_no_acknowledged_write(served: Se
         [sys.executable, "-m", "ipmo", "audit", "verify"], env=env, capture_output=True, text=True
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_metrics_add_up_every_workers_requests(served: Served):
+    """Each request below opens its own connection, so the kernel spreads them over both workers;
+    /metrics (answered by either) counts all of them (prometheus-client's multiprocess mode)."""
+    for _ in range(30):
+        assert httpx.get(f"{served.base}/api/me").status_code == 401
+    families = text_string_to_metric_families(httpx.get(f"{served.base}/metrics").text)
+    counted = sum(
+        s.value
+        for family in families
+        for s in family.samples
+        if s.name == "ipmo_http_requests_total"
+        and s.labels == {"method": "GET", "route": "/api/me", "status": "401"}
+    )
+    assert counted == 30
 
 
 @pytest.mark.parametrize("served", [{"IPMO_WORKER_TIMEOUT": "3"}], indirect=True)

@@ -2,6 +2,7 @@
 
 * ``PHARMACY_ACTIVITY_FIGURES`` — ``activity_figures(session, by=…, month=…)``: referral counts,
   outcomes and median times per pharmacy and month (the workforce service evaluation reads them).
+* ``OPERATIONS_GAUGES`` — the outbox and overdue-sweep queue readings on ``/metrics``.
 * ``HTTP_ERRORS`` — the referral use cases' errors and their HTTP status (the one table: the web
   app turns each into that status with the error's own sentence).
 * ``PATIENT_RELATIONSHIPS`` — read by the access policy (:mod:`ipmo.security.policy`): while a
@@ -17,6 +18,7 @@ from sqlalchemy import ColumnElement, exists
 
 from ipmo.patients.models import Patient
 from ipmo.referrals.figures import activity_figures
+from ipmo.referrals.gauges import queue_gauges
 from ipmo.referrals.lifecycle import OPEN
 from ipmo.referrals.models import Referral
 from ipmo.referrals.service import NotInvolved, ReferralConflict, ReferralError, ReferralNotFound
@@ -24,6 +26,7 @@ from ipmo.security.policy import Relationship
 from ipmo.security.principal import Principal
 
 PHARMACY_ACTIVITY_FIGURES = activity_figures
+OPERATIONS_GAUGES = queue_gauges
 
 HTTP_ERRORS = {
     ReferralError: (422, "Check the referral"),  # bad input; nothing written

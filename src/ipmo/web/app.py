@@ -44,7 +44,7 @@ from ipmo.security.sessions import (
 from ipmo.security.tokens import issue_token
 from ipmo.security.users import authenticate
 from ipmo.store import StoreError, create_store_engine, utcnow
-from ipmo.web import docs, error_pages
+from ipmo.web import docs, error_pages, metrics
 from ipmo.web import fhir as fhir_api
 from ipmo.web.bodies import RequestLimits
 from ipmo.web.csrf import CsrfProtection
@@ -92,6 +92,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     )
 
     app.add_middleware(SecurityHeaders)
+    metrics.install(app)  # outermost: counts every answer, refusals included
 
     app.mount("/assets", StaticFiles(directory=STATIC / "nhsuk"), name="assets")
     _install_error_handlers(app)

@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -132,11 +134,27 @@ class _Supervisor(Multiprocess):
             self.processes[idx] = replacement
 
 
+def _share_metrics_between_workers() -> Path | None:
+    """Give the workers one fresh folder for prometheus-client's multiprocess mode (``/metrics``
+    adds up every worker's counters, whichever worker is scraped); set before they start."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None  # the operator's own folder
+    from ipmo.config import resolve_data_dir
+
+    folder = resolve_data_dir() / "metrics" / str(os.getpid())
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return folder
+
+
 def run(host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
     configure_logging()
     if workers <= 1:
         uvicorn.run(worker_app(), host=host, port=port, log_config=None, log_level=log_level)
         return
+    metrics_folder = _share_metrics_between_workers()
     config = _TcpNoDelayConfig(
         "ipmo.web.server:worker_app",
         factory=True,
@@ -146,4 +164,8 @@ def run(host: str, port: int, workers: int = 1, log_level: str = "info") -> None
         log_config=None,
         log_level=log_level,
     )
-    _Supervisor(config, [config.bind_socket()], worker_timeout()).run()
+    try:
+        _Supervisor(config, [config.bind_socket()], worker_timeout()).run()
+    finally:
+        if metrics_folder is not None:
+            shutil.rmtree(metrics_folder, ignore_errors=True)
