@@ -46,8 +46,11 @@ ROW_FIELDS = (
 )
 
 
-def _month_bounds(month: str) -> tuple[date, date]:
+def month_bounds(month: str) -> tuple[date, date]:
+    """The first day of ``month`` ("YYYY-MM") and of the month after (ValueError if malformed)."""
     year, mon = (int(p) for p in month.split("-"))
+    if not 1 <= mon <= 12 or not 2000 <= year <= 2100:
+        raise ValueError(f"month must be YYYY-MM, not {month!r}")
     start = date(year, mon, 1)
     end = date(year + (mon == 12), mon % 12 + 1, 1)
     return start, end
@@ -79,7 +82,7 @@ def consultation_rows(
         .order_by(Consultation.consulted_on, Consultation.id)
     )
     if month:
-        start, end = _month_bounds(month)
+        start, end = month_bounds(month)
         q = q.where(and_(Consultation.consulted_on >= start, Consultation.consulted_on < end))
     if org_codes is not None:
         q = q.where(Consultation.org_code.in_(list(org_codes)))

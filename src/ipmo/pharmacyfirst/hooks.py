@@ -8,11 +8,64 @@
 * ``PHARMACY_FIRST_FIGURES`` — ``consultation_figures(session, month=None, org_codes=None)``:
   ``{(pharmacy, "YYYY-MM"): {consultations, completed, items_supplied, no_supply, …}}``, the
   same rows summed (definitions in :mod:`ipmo.pharmacyfirst.figures`).
+* ``UPDATE_RECORD_SENT`` — ``fn(session, referral_reference) -> bool``: a consultation for that
+  referral sent its own Update Record (the referrals outbox then sends none: one message per
+  encounter).
+* ``PATIENT_RELATIONSHIPS`` — read by the access policy: a pharmacy that has a Pharmacy First
+  consultation with a patient may open that patient's record (it holds the clinical record of
+  that consultation).
+* ``HTTP_ERRORS`` — this domain's errors and their HTTP status.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy.orm import Session
+
+from ipmo.patients import Patient
 from ipmo.pharmacyfirst.figures import consultation_figures, consultation_rows
+from ipmo.pharmacyfirst.models import Consultation
+from ipmo.pharmacyfirst.pathways import UnknownPathway
+from ipmo.pharmacyfirst.service import (
+    ConsultationConflict,
+    ConsultationError,
+    ConsultationNotFound,
+)
+from ipmo.security.policy import Relationship
+from ipmo.security.principal import Principal
 
 PHARMACY_FIRST_CONSULTATIONS = consultation_rows
 PHARMACY_FIRST_FIGURES = consultation_figures
+
+
+def update_record_sent(session: Session, referral_reference: str) -> bool:
+    return (
+        session.scalar(
+            select(Consultation.id)
+            .where(
+                Consultation.referral_reference == referral_reference,
+                Consultation.update_record_sent_at.is_not(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+UPDATE_RECORD_SENT = update_record_sent
+
+
+def _consulted_here(principal: Principal) -> ColumnElement[bool]:
+    return exists().where(
+        Consultation.patient_id == Patient.id, Consultation.org_code == principal.org_code
+    )
+
+
+PATIENT_RELATIONSHIPS = [Relationship("pharmacy-first-consultation", _consulted_here)]
+
+HTTP_ERRORS = {
+    ConsultationError: (422, "Check the consultation"),  # bad input; nothing written
+    UnknownPathway: (422, "Check the pathway"),
+    ConsultationNotFound: (404, "Page not found"),
+    ConsultationConflict: (409, "The consultation has changed"),
+}

@@ -101,3 +101,21 @@ class ConsultationItem(Base):
     dose_text: Mapped[str | None] = mapped_column(String(255))
 
     consultation: Mapped[Consultation] = relationship(back_populates="items")
+
+
+class UpdateRecordMessage(Base):
+    """The GP Connect Update Record (ITK3) a completed consultation sends to the patient's GP
+    practice: queued with the completion (same transaction), written to the MESH outbox folder by
+    ``ipmo pharmacyfirst deliver`` (once per key)."""
+
+    __tablename__ = "pf_update_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("pf_consultations.id", ondelete="CASCADE"), unique=True
+    )
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    recipient_org_code: Mapped[str] = mapped_column(String(12))
+    body: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)

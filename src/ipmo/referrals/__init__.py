@@ -1,0 +1,27 @@
+"""Referrals between organisations (BaRS messaging, lifecycle, routing, outbox, DMS).
+
+Published names (other domains import only these; loaded on first use): the outcome vocabulary
+:class:`Outcome`, :class:`NoSupplyReason` and :class:`EscalateTo` (one vocabulary for every
+pharmacy outcome: the Pharmacy First consultations use it too); :func:`read` (open a referral the
+user's organisation is party to, audited) and :func:`record_outcome` (complete it with its
+outcome, access-checked, audited and version-checked) — both from ``actions``; ``LABELS``
+(what people read for each code).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ipmo.hooks import published_later
+
+if TYPE_CHECKING:
+    from ipmo.referrals.actions import read, record_outcome
+    from ipmo.referrals.labels import LABELS
+    from ipmo.referrals.lifecycle import EscalateTo, NoSupplyReason, Outcome
+
+__all__ = ["LABELS", "EscalateTo", "NoSupplyReason", "Outcome", "read", "record_outcome"]
+__getattr__ = published_later(
+    dict.fromkeys(["EscalateTo", "NoSupplyReason", "Outcome"], "ipmo.referrals.lifecycle")
+    | dict.fromkeys(["read", "record_outcome"], "ipmo.referrals.actions")
+    | {"LABELS": "ipmo.referrals.labels"}
+)

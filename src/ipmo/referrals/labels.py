@@ -31,7 +31,8 @@ REASON = {
     NoSupplyReason.PRESCRIPTION_AVAILABLE: "A prescription is available",
     NoSupplyReason.PATIENT_DID_NOT_ATTEND: "Patient did not attend",
     NoSupplyReason.PATIENT_DECLINED: "Patient declined",
-    NoSupplyReason.CONTROLLED_DRUG: "Schedule 2 or 3 controlled drug (not for urgent supply)",
+    NoSupplyReason.CONTROLLED_DRUG: "Schedule 1, 2 or 3 controlled drug (not for urgent supply)",
+    NoSupplyReason.GATEWAY_NOT_MET: "Did not meet the Pharmacy First pathway gateway",
     NoSupplyReason.OTHER: "Other",
 }
 ESCALATE = {

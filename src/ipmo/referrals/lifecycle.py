@@ -43,14 +43,19 @@ CHOSEN_OUTCOMES = (Outcome.SUPPLIED, Outcome.NO_SUPPLY, Outcome.ADVICE_GIVEN, Ou
 
 class NoSupplyReason(StrEnum):
     """Why no medicine was supplied (after the NUMSAS / CPCS urgent-supply outcome categories;
-    paraphrased, *unverified* against the current Pharmacy First data set)."""
+    paraphrased, *unverified* against the current Pharmacy First data set). The ONE no-supply
+    vocabulary: referral outcomes and Pharmacy First consultations (and their items) use it."""
 
     NOT_CLINICALLY_APPROPRIATE = "not-clinically-appropriate"
     OUT_OF_STOCK = "out-of-stock"
     PRESCRIPTION_AVAILABLE = "prescription-available"
     PATIENT_DID_NOT_ATTEND = "patient-did-not-attend"
     PATIENT_DECLINED = "patient-declined"
-    CONTROLLED_DRUG = "schedule-2-3-controlled-drug"  # urgent supply may not include these
+    # urgent supply may not include Schedule 1-3 controlled drugs (HMR 2012 reg. 225); the code
+    # keeps its first name so stored outcomes still read
+    CONTROLLED_DRUG = "schedule-2-3-controlled-drug"
+    # Pharmacy First clinical pathway: the patient did not meet the pathway's gateway criteria
+    GATEWAY_NOT_MET = "gateway-not-met"
     OTHER = "other"
 
 

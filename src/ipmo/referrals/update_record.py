@@ -1,92 +1,62 @@
-"""Outcomes to the GP practice as GP Connect Update Record messages (ITK3, FHIR STU3), for MESH.
+"""Referral outcomes to the GP practice as GP Connect Update Record messages (ITK3, STU3), for MESH.
 
-NHS England's route for a community pharmacy consultation to reach the patient's GP record is
-**GP Connect: Update Record** — an ITK3 message Bundle (FHIR STU3, CareConnect / GPC profiles) sent
-over MESH, which the GP system shows to the practice to review and file (../shared/fhir/STANDARDS.md
-§4.3). Its shape here follows the assured examples in
-``../shared/fhir/gpconnect_examples/simplifier_stu3/`` (``pharmacy-first-service--example-1.xml``,
-``blood-pressure-check-service--example-1.xml``, ``contraception-service--example-1.xml``) and, for
-urgent supply, the Digital Medicines "Emergency Supply of Medicines" message
-(``Example-DigiMeds-Emergency-Supply-Of-Medicines-1.xml``):
-
-    Bundle (message, ITK-Message-Bundle-1)
-      MessageHeader (ITK-MessageHeader-2: handling extension, event ITK014M / ITK010D, focus →)
-      Organization  (CareConnect-ITK-Header-Organization-1: the sending pharmacy)
-      Bundle (document, ITK-Document-Bundle-1)
-        Composition (type = the service's SNOMED CT code; one section listing the entries)
-        Patient, Organization (pharmacy), Encounter (finished, "Seen in primary care
-        establishment"), ClinicalImpression tagged with PRSB headings (clinical summary = the
-        outcome; plan and requested actions = escalation / no-supply follow-up)
-
-Only services the Update Record scope covers get a message (Pharmacy First, blood pressure check,
-contraception; urgent supply as the DigiMeds emergency-supply document). Discharge Medicines
-Service and escalations are not in that scope, so they reach the practice through ipmo's own
-inbox only (:func:`ipmo.referrals.outbox.local_inbox`).
+The message itself is built by :mod:`ipmo.fhir.update_record` (the one builder, shared with the
+Pharmacy First consultations); this module fills it from a referral's outcome. Only services the
+Update Record scope covers get a message (Pharmacy First, blood pressure check, contraception;
+urgent supply as the Digital Medicines "Emergency Supply of Medicines" document, event ITK010D).
+Discharge Medicines Service and escalations are not in that scope, so they reach the practice
+through ipmo's own inbox only (:func:`ipmo.referrals.outbox.local_inbox`). A referral whose
+Pharmacy First consultation sent its own Update Record (the ``UPDATE_RECORD_SENT`` hook) gets no
+second one.
 
 :func:`itk_folder_transport` is an outbox transport: it records the notice in ipmo's inbox (the
 referrer's pages read it) and, for a GP practice, writes the message into a MESH client's
-folder-based outbox, ``<root>/<practice ODS>/out/<key>.json``, atomically (temporary file +
-rename) and once per idempotency key — so a retried delivery never writes it twice.
+folder-based outbox, ``<root>/<practice ODS>/out/<key>.json``, atomically and once per
+idempotency key (:func:`ipmo.fhir.update_record.write_itk_file`).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ipmo import hooks
+from ipmo.fhir.update_record import (
+    SD,
+    UPDATE_RECORD,
+    DocumentType,
+    UpdateRecord,
+    write_itk_file,
+)
+from ipmo.fhir.update_record import update_record_message as build_message
 from ipmo.organisations.models import Organisation, OrgKind
 from ipmo.referrals.catalogue import ReferralService
 from ipmo.referrals.lifecycle import Outcome
 from ipmo.referrals.models import OutboxMessage, Referral
 from ipmo.referrals.outbox import Transport, local_inbox
 
-SNOMED = "http://snomed.info/sct"
-ODS = "https://fhir.nhs.uk/Id/ods-organization-code"
-NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
-ITK_EVENTS = "https://fhir.nhs.uk/STU3/CodeSystem/ITK-MessageEvent-2"
-HEADINGS = "https://fhir.nhs.uk/CodeSystem/RecordStandardHeadings"
-_SD = "https://fhir.nhs.uk/STU3/StructureDefinition/"
-_UK_SD = "https://fhir.hl7.org.uk/STU3/StructureDefinition/"
-# A fixed namespace so the same outbox row always yields the same resource ids (re-sends match).
-_NAMESPACE = uuid.UUID("6f1c7d3e-3b0a-4c57-9a53-2f4f4c0d9e11")
-
-
-# service → (Composition.type SNOMED CT code, display, ITK event code, event display, profile)
-DOCUMENT_TYPES: dict[str, tuple[str, str, str, str, str]] = {
-    ReferralService.PHARMACY_FIRST: (
+DOCUMENT_TYPES: dict[str, DocumentType] = {
+    ReferralService.PHARMACY_FIRST: DocumentType(
         "1577041000000109",
         "Community Pharmacist Consultation Service for minor illness",
-        "ITK014M",
-        "ITK Update Record",
-        _UK_SD + "CareConnect-Composition-1",
+        *UPDATE_RECORD,
     ),
-    ReferralService.BP_CHECK: (
-        "1659111000000107",
-        "Community Pharmacy Blood Pressure Check Service",
-        "ITK014M",
-        "ITK Update Record",
-        _UK_SD + "CareConnect-Composition-1",
+    ReferralService.BP_CHECK: DocumentType(
+        "1659111000000107", "Community Pharmacy Blood Pressure Check Service", *UPDATE_RECORD
     ),
-    ReferralService.CONTRACEPTION: (
-        "1659121000000101",
-        "Community Pharmacy Contraception Service",
-        "ITK014M",
-        "ITK Update Record",
-        _UK_SD + "CareConnect-Composition-1",
+    ReferralService.CONTRACEPTION: DocumentType(
+        "1659121000000101", "Community Pharmacy Contraception Service", *UPDATE_RECORD
     ),
-    ReferralService.URGENT_SUPPLY: (
+    ReferralService.URGENT_SUPPLY: DocumentType(
         "1218611000000102",
         "Urgent supply of prescription items by community pharmacy",
         "ITK010D",
         "ITK Digital Medicine Emergency Supply Document",
-        _SD + "CareConnect-ITK-DM-EmergencySupply-Composition-1",
+        SD + "CareConnect-ITK-DM-EmergencySupply-Composition-1",
     ),
 }
 
@@ -103,36 +73,9 @@ def in_scope(ref: Referral) -> bool:
     return ref.service in DOCUMENT_TYPES and ref.business_status in OUTCOME_TEXT
 
 
-def _urn(key: str, part: str) -> str:
-    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{key}/{part}')}"
-
-
-def _entry(full_url: str, resource: dict) -> dict:
-    return {"fullUrl": full_url, "resource": resource}
-
-
-def _ref(full_url: str) -> dict:
-    return {"reference": full_url}
-
-
-def _impression(
-    url: str, heading: str, display: str, summary: str, patient: str, enc: str, day: str
-) -> dict:
-    return _entry(
-        url,
-        {
-            "resourceType": "ClinicalImpression",
-            "meta": {
-                "profile": [_SD + "CareConnect-GPC-ClinicalImpression-1"],
-                "tag": [{"system": HEADINGS, "code": heading, "display": display}],
-            },
-            "status": "completed",
-            "subject": _ref(patient),
-            "context": _ref(enc),
-            "date": day,
-            "summary": summary,
-        },
-    )
+def _sent_elsewhere(session: Session, ref: Referral) -> bool:
+    """A domain (Pharmacy First) sent its own Update Record for this referral's consultation."""
+    return any(sent(session, ref.reference) for sent in hooks.offered("UPDATE_RECORD_SENT"))
 
 
 def _summary(ref: Referral) -> str:
@@ -162,153 +105,19 @@ def update_record_message(
     """The ITK3 message Bundle (STU3 JSON) carrying ``ref``'s outcome to its GP practice."""
     if not in_scope(ref):
         raise ValueError(f"no Update Record message for service {ref.service!r}")
-    code, display, event, event_display, composition_profile = DOCUMENT_TYPES[ref.service]
-    stamp = now.replace(tzinfo=UTC).isoformat()
-    day = (ref.completed_at or now).date().isoformat()
-    url = {part: _urn(key, part) for part in ("header", "sender", "document", "composition")}
-    url |= {part: _urn(key, part) for part in ("patient", "pharmacy", "encounter")}
-    url |= {"summary": _urn(key, "summary"), "plan": _urn(key, "plan")}
-    patient: dict[str, Any] = {
-        "resourceType": "Patient",
-        "meta": {"profile": [_SD + "CareConnect-GPC-Patient-1"]},
-        "name": [{"use": "official", "text": ref.patient_name}],
-    }
-    if ref.nhs_number:
-        patient["identifier"] = [{"system": NHS_NUMBER, "value": ref.nhs_number}]
-    if ref.birth_date:
-        patient["birthDate"] = ref.birth_date.isoformat()
-    ods = [{"system": ODS, "value": pharmacy.ods_code}]
-    entries = [
-        _entry(url["patient"], patient),
-        _entry(
-            url["pharmacy"],
-            {
-                "resourceType": "Organization",
-                "meta": {"profile": [_SD + "CareConnect-GPC-Organization-1"]},
-                "identifier": ods,
-                "name": pharmacy.name,
-            },
-        ),
-        _entry(
-            url["encounter"],
-            {
-                "resourceType": "Encounter",
-                "meta": {"profile": [_SD + "CareConnect-GPC-Encounter-1"]},
-                "identifier": [{"system": "urn:ipmo:referral", "value": ref.reference}],
-                "status": "finished",
-                "type": [
-                    {
-                        "coding": [
-                            {
-                                "system": SNOMED,
-                                "code": "307778003",
-                                "display": "Seen in primary care establishment",
-                            }
-                        ]
-                    }
-                ],
-                "subject": _ref(url["patient"]),
-                "period": {"start": day},
-                "reason": [{"coding": [{"system": SNOMED, "code": code, "display": display}]}],
-                "serviceProvider": _ref(url["pharmacy"]),
-            },
-        ),
-        _impression(
-            url["summary"],
-            "clinical-summary",
-            "Clinical summary",
-            _summary(ref),
-            url["patient"],
-            url["encounter"],
-            day,
-        ),
-    ]
-    if plan := _plan(ref):
-        entries.append(
-            _impression(
-                url["plan"],
-                "plan-requested-actions",
-                "Plan and requested actions",
-                plan,
-                url["patient"],
-                url["encounter"],
-                day,
-            )
-        )
-    composition = {
-        "resourceType": "Composition",
-        "meta": {"profile": [composition_profile]},
-        "identifier": {"system": "urn:ipmo:update-record", "value": url["composition"][9:]},
-        "status": "final",
-        "type": {"coding": [{"system": SNOMED, "code": code, "display": display}], "text": display},
-        "subject": _ref(url["patient"]),
-        "encounter": _ref(url["encounter"]),
-        "date": day,
-        "author": [_ref(url["pharmacy"])],
-        "title": f"{pharmacy.name} - {display}",
-        "section": [{"entry": [_ref(e["fullUrl"]) for e in entries]}],
-    }
-    document = {
-        "resourceType": "Bundle",
-        "meta": {"profile": [_SD + "ITK-Document-Bundle-1"]},
-        "identifier": {"system": "urn:ipmo:update-record", "value": url["document"][9:]},
-        "type": "document",
-        "entry": [_entry(url["composition"], composition), *entries],
-    }
-    handling: list[tuple[str, dict[str, Any]]] = [
-        ("BusAckRequested", {"valueBoolean": True}),
-        ("InfAckRequested", {"valueBoolean": True}),
-        (
-            "RecipientType",
-            {
-                "valueCoding": {
-                    "system": "https://fhir.nhs.uk/STU3/CodeSystem/ITK-RecipientType-1",
-                    "code": "FA",
-                    "display": "For Action",
-                }
-            },
-        ),
-        ("SenderReference", {"valueString": ref.reference}),
-        ("LocalExtension", {"valueString": "None"}),
-    ]
-    header = {
-        "resourceType": "MessageHeader",
-        "meta": {"profile": [_SD + "ITK-MessageHeader-2"]},
-        "extension": [
-            {
-                "url": _SD + "Extension-ITK-MessageHandling-2",
-                "extension": [{"url": name, **value} for name, value in handling],
-            }
-        ],
-        "event": {"system": ITK_EVENTS, "code": event, "display": event_display},
-        "sender": _ref(url["sender"]),
-        "timestamp": stamp,
-        "source": {"endpoint": sender_mailbox},
-        "focus": [_ref(url["document"])],
-    }
-    return {
-        "resourceType": "Bundle",
-        "meta": {"profile": [_SD + "ITK-Message-Bundle-1"]},
-        "identifier": {"system": "urn:ipmo:itk-message", "value": url["header"][9:]},
-        "type": "message",
-        "entry": [
-            _entry(url["header"], header),
-            _entry(
-                url["sender"],
-                {
-                    "resourceType": "Organization",
-                    "meta": {"profile": [_SD + "CareConnect-ITK-Header-Organization-1"]},
-                    "identifier": ods,
-                    "name": pharmacy.name,
-                },
-            ),
-            _entry(url["document"], document),
-        ],
-    }
-
-
-def _file_name(key: str) -> str:
-    return str(uuid.uuid5(_NAMESPACE, key)) + ".json"
+    content = UpdateRecord(
+        document=DOCUMENT_TYPES[ref.service],
+        sender_reference=ref.reference,
+        patient_name=ref.patient_name,
+        nhs_number=ref.nhs_number,
+        birth_date=ref.birth_date,
+        pharmacy_ods=pharmacy.ods_code,
+        pharmacy_name=pharmacy.name,
+        day=(ref.completed_at or now).date(),
+        summary=_summary(ref),
+        plan=_plan(ref),
+    )
+    return build_message(content, key, sender_mailbox, now)
 
 
 def itk_folder_transport(root: Path, sender_mailbox: str = "IPMO-OUTBOX") -> Transport:
@@ -324,11 +133,7 @@ def itk_folder_transport(root: Path, sender_mailbox: str = "IPMO-OUTBOX") -> Tra
         ref = session.get(Referral, message.referral_id)
         if recipient is None or recipient.kind != OrgKind.PRACTICE or ref is None:
             return
-        if not in_scope(ref) or not ref.target_org_code:
-            return
-        folder = root / recipient.ods_code / "out"
-        target = folder / _file_name(message.idempotency_key)
-        if target.exists():  # delivered before (the process died before marking it)
+        if not in_scope(ref) or not ref.target_org_code or _sent_elsewhere(session, ref):
             return
         pharmacy = session.scalar(
             select(Organisation).where(Organisation.ods_code == ref.target_org_code)
@@ -338,9 +143,6 @@ def itk_folder_transport(root: Path, sender_mailbox: str = "IPMO-OUTBOX") -> Tra
         body = update_record_message(
             ref, pharmacy, message.idempotency_key, sender_mailbox, message.created_at
         )
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".part")
-        partial.write_text(json.dumps(body, indent=1))
-        os.replace(partial, target)
+        write_itk_file(root, recipient.ods_code, message.idempotency_key, body)
 
     return send

@@ -6,9 +6,9 @@ Three promises (DCB0129 §2.3: the hazard log is maintained "throughout the life
    deleted test cannot leave a hazard with imaginary evidence);
 2. every hazard has at least one test control;
 3. every clinical item the code carries — each case-finding rule, each discrepancy class of the One
-   Medication Record, each referral service, each care-home administration finding (and each
-   Pharmacy First pathway once they exist) — is named by some hazard's ``covers``, so a new rule
-   without a hazard fails CI.
+   Medication Record, each referral service, each care-home administration finding and each
+   Pharmacy First clinical pathway — is named by some hazard's ``covers``, so a new rule without a
+   hazard fails CI.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class Finding:
 def clinical_items() -> set[str]:
     """Every clinical item in the code, as ``kind:name`` (the vocabulary of ``covers``)."""
     from ipmo.carehomes import FINDING_RULES
+    from ipmo.pharmacyfirst.pathways import catalogue
     from ipmo.records.reconcile import TYPES
     from ipmo.referrals.catalogue import ReferralService
     from ipmo.review.rules import all_rules
@@ -45,6 +46,7 @@ def clinical_items() -> set[str]:
     items |= {f"discrepancy:{t}" for t in TYPES}
     items |= {f"service:{s.value}" for s in ReferralService}
     items |= {f"finding:{f}" for f in FINDING_RULES}
+    items |= {f"pathway:{code}" for code in catalogue().codes()}
     return items
 
 

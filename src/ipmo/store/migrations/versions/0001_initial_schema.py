@@ -684,6 +684,19 @@ def upgrade() -> None:
     with op.batch_alter_table('pf_consultation_items', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pf_consultation_items_consultation_id'), ['consultation_id'], unique=False)
 
+    op.create_table('pf_update_records',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('consultation_id', sa.Integer(), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=120), nullable=False),
+    sa.Column('recipient_org_code', sa.String(length=12), nullable=False),
+    sa.Column('body', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('delivered_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['consultation_id'], ['pf_consultations.id'], name=op.f('fk_pf_update_records_consultation_id_pf_consultations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pf_update_records')),
+    sa.UniqueConstraint('consultation_id', name=op.f('uq_pf_update_records_consultation_id')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_pf_update_records_idempotency_key'))
+    )
     op.create_table('reconciliation_decisions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('record_id', sa.Integer(), nullable=False),
@@ -911,6 +924,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_reconciliation_decisions_record')
 
     op.drop_table('reconciliation_decisions')
+    op.drop_table('pf_update_records')
     with op.batch_alter_table('pf_consultation_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_pf_consultation_items_consultation_id'))
 
