@@ -9,10 +9,11 @@ from ipmo.carehomes.actions import (
     IngestError,
     emar_feed,
     ingest_administrations,
+    ingest_rows,
     resident_findings,
 )
-from ipmo.carehomes.administrations import from_csv
-from ipmo.carehomes.models import AdministrationRow
+from ipmo.carehomes.administrations import csv_rows, from_csv
+from ipmo.carehomes.models import AdministrationRow, ImportRow
 from ipmo.organisations import Organisation, OrgKind
 from ipmo.patients import MedicationIssue, Patient
 from ipmo.security import PatientAccessDenied
@@ -126,3 +127,30 @@ def test_resident_findings_access_checked(store):
     assert [f.rule for f in found] == ["repeated-refusals-or-omissions"]
     with pytest.raises(PatientAccessDenied), session_scope(store) as s:
         resident_findings(s, emar_feed("VHOME2"), RESIDENT, NOW)
+
+
+def test_same_dose_round_under_another_id_is_held_once_and_the_import_logged(store):
+    """Idempotent per (resident, medicine, dose round, outcome), found in bulk: a re-export
+    under new ids, and a repeat inside one batch, add nothing; a refusal then a later "given"
+    in the same round are two administrations."""
+    header = "administration_id,nhs_number,medicine_code,medicine_name,outcome,at,scheduled_at\n"
+    rnd = "2026-03-10T08:00:00Z"
+    first = (
+        f"r1,{RESIDENT},222,Sertraline 50mg tablets,refused,2026-03-10T08:05:00Z,{rnd}\n"
+        f"r2,{RESIDENT},222,Sertraline 50mg tablets,given,2026-03-10T09:00:00Z,{rnd}\n"
+        f"r2b,{RESIDENT},222,Sertraline 50mg tablets,given,2026-03-10T09:00:00Z,{rnd}\n"
+    )
+    again = f"x9,{RESIDENT},222,Sertraline 50mg tablets,given,2026-03-10T09:01:00Z,{rnd}\n"
+    with session_scope(store) as s:
+        one = ingest_rows(s, emar_feed("VHOME1"), "VHOME1", csv_rows(header + first), "csv", NOW)
+        two = ingest_rows(s, emar_feed("VHOME1"), "VHOME1", csv_rows(header + again), "csv", NOW)
+    assert (one.added, one.unchanged, two.added, two.unchanged) == (2, 1, 0, 1)
+    assert _count(store) == 2
+    with session_scope(store) as s:
+        logged = s.execute(
+            select(ImportRow.sent_by, ImportRow.added, ImportRow.unchanged).order_by(ImportRow.id)
+        ).all()
+    assert [tuple(r) for r in logged] == [
+        ("system:emar-import@VHOME1", 2, 1),
+        ("system:emar-import@VHOME1", 0, 1),
+    ]

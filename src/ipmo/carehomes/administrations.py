@@ -21,13 +21,17 @@ ipmo's own convention, documented in the README.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from ipmo.fhir.versions import FhirInputError, read_fhir
-from ipmo.limits import BadText, CheckedDictReader, decode_utf8
+from ipmo.limits import MAX_CSV_FIELD, BadText, decode_utf8
 from ipmo.patients import InvalidNhsNumber, normalise_nhs_number
 
 GIVEN = "given"
@@ -44,6 +48,26 @@ _REFUSED_TEXT = re.compile(r"\b(refus|declin)", re.I)
 _WITHHELD_TEXT = re.compile(r"\b(withheld|withhold|held)\b", re.I)
 _COVERT_TEXT = re.compile(r"\bcovert", re.I)
 _PRN_TEXT = re.compile(r"\b(prn|when required|as required|as needed)\b", re.I)
+
+# One administration as the batch ingest carries it, in this order (times naive UTC, as stored):
+# identifier, nhs_number, medicine_code, medicine_name, outcome, at, scheduled_at, reason,
+# dose_value, dose_unit, route, prn, covert. A plain tuple: a year of doses is ~90 million.
+ROW_FIELDS = (
+    "identifier",
+    "nhs_number",
+    "medicine_code",
+    "medicine_name",
+    "outcome",
+    "at",
+    "scheduled_at",
+    "reason",
+    "dose_value",
+    "dose_unit",
+    "route",
+    "prn",
+    "covert",
+)
+Row = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -68,11 +92,42 @@ class Administration:
     prn: bool = False
     covert: bool = False
 
+    def row(self) -> Row:
+        """This administration as a :data:`Row` (times naive UTC)."""
+        return (
+            self.identifier,
+            self.nhs_number,
+            self.medicine_code,
+            self.medicine_name,
+            self.outcome,
+            _naive_utc(self.at),
+            _naive_utc(self.scheduled_at) if self.scheduled_at else None,
+            self.reason,
+            self.dose_value,
+            self.dose_unit,
+            self.route,
+            self.prn,
+            self.covert,
+        )
+
+    @classmethod
+    def from_row(cls, row: Row) -> Administration:
+        """From a :data:`Row` (naive UTC times)."""
+        values = dict(zip(ROW_FIELDS, row, strict=True))
+        values["at"] = values["at"].replace(tzinfo=UTC)
+        if values["scheduled_at"] is not None:
+            values["scheduled_at"] = values["scheduled_at"].replace(tzinfo=UTC)
+        return cls(**values)
+
     @property
     def kinds(self) -> frozenset[str]:
         """The outcome plus "covert" / "prn" where they apply."""
         extra = {k for k, on in (("covert", self.covert), ("prn", self.prn)) if on}
         return frozenset({self.outcome} | extra)
+
+
+def _naive_utc(dt: datetime) -> datetime:
+    return dt.astimezone(UTC).replace(tzinfo=None)
 
 
 def _aware(value: str, where: str) -> datetime:
@@ -219,78 +274,141 @@ _YES = {
 
 def from_csv(data: bytes | str, filename: str = "<csv>") -> list[Administration]:
     """Read an eMAR CSV export; any bad row refuses the whole file, naming file and row."""
+    return [Administration.from_row(r) for r in csv_rows(data, filename)]
+
+
+def csv_rows(data: bytes | str, filename: str = "<csv>") -> list[Row]:
+    """The CSV export as :data:`Row` tuples (the batch ingest's input: no object per dose).
+
+    Any bad row refuses the whole file with FhirInputError naming the file and row."""
     try:
-        return _from_csv(data, filename)
+        text = decode_utf8(data)
     except BadText as exc:
         raise FhirInputError("invalid", f"{filename}: {exc}") from None
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip() for h in next(reader, [])]
+        return _CsvRows(filename, header).read(reader)
+    except csv.Error as exc:
+        raise FhirInputError(
+            "invalid", f"{filename} row {reader.line_num}: malformed CSV ({exc})"
+        ) from None
 
 
-def _from_csv(data: bytes | str, filename: str) -> list[Administration]:
-    reader = CheckedDictReader(decode_utf8(data))
-    header = [h.strip() for h in reader.fieldnames or []]
-    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
-    if unknown:
-        raise FhirInputError(
-            "structure", f"{filename} row 1: unknown column(s): " + ", ".join(unknown)
-        )
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise FhirInputError(
-            "structure", f"{filename} row 1: missing column(s): " + ", ".join(missing)
-        )
-    out: list[Administration] = []
-    for row_no, raw in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-        if None in raw:
-            raise FhirInputError("structure", f"{filename} row {row_no}: more fields than columns")
-        where = f"{filename} row {row_no}"
-        for col in REQUIRED:
-            if not row.get(col):
-                raise FhirInputError("required", f"{where}: {col} is empty")
-        outcome = row["outcome"].lower()
-        if outcome not in OUTCOMES:
+class _CsvRows:
+    """One file's rows → :data:`Row`. NHS numbers, times and flags repeat across a file, so each
+    distinct value is checked once (a year of a home's doses has a few thousand distinct times)."""
+
+    def __init__(self, filename: str, header: list[str]) -> None:
+        self.filename = filename
+        unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
+        if unknown:
             raise FhirInputError(
-                "value", f"{where}: outcome {row['outcome']!r} is not one of {', '.join(OUTCOMES)}"
+                "structure", f"{filename} row 1: unknown column(s): " + ", ".join(unknown)
             )
-        try:
-            nhs = normalise_nhs_number(row["nhs_number"])
-        except InvalidNhsNumber:
-            raise FhirInputError("value", f"{where}: nhs_number is not valid") from None
-        flags = {}
-        for col in ("prn", "covert"):
-            value = row.get(col, "").lower()
-            if value not in _YES:
-                raise FhirInputError("value", f"{where}: {col} {row[col]!r} is not Y or N")
-            flags[col] = _YES[value]
-        dose: float | None = None
-        if row.get("dose_value"):
-            try:
-                dose = float(row["dose_value"])
-            except ValueError:
-                raise FhirInputError(
-                    "value", f"{where}: dose_value {row['dose_value']!r} is not a number"
-                ) from None
-            if not (0 <= dose < 1e6):
-                raise FhirInputError("value", f"{where}: dose_value out of range")
-        out.append(
-            Administration(
-                identifier=row["administration_id"],
-                nhs_number=nhs,
-                medicine_code=row["medicine_code"],
-                medicine_name=row["medicine_name"],
-                outcome=outcome,
-                at=_aware(row["at"], f"{where}: at"),
-                scheduled_at=(
-                    _aware(row["scheduled_at"], f"{where}: scheduled_at")
-                    if row.get("scheduled_at")
-                    else None
-                ),
-                reason=row.get("reason") or None,
-                dose_value=dose,
-                dose_unit=row.get("dose_unit") or None,
-                route=row.get("route") or None,
-                prn=flags["prn"],
-                covert=flags["covert"],
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise FhirInputError(
+                "structure", f"{filename} row 1: missing column(s): " + ", ".join(missing)
             )
+        self.width = len(header)
+        # every column by position; an absent optional column reads an empty value appended
+        # at position ``width``
+        self.get = itemgetter(
+            *(header.index(c) if c in header else self.width for c in REQUIRED + OPTIONAL)
         )
-    return out
+        self.nhs: dict[str, str | None] = {}
+        self.times: dict[str, datetime] = {}
+
+    def _nhs(self, value: str, row_no: int) -> str:
+        found = self.nhs.get(value, "")
+        if found == "":
+            try:
+                found = self.nhs[value] = normalise_nhs_number(value)
+            except InvalidNhsNumber:
+                found = self.nhs[value] = None
+        if found is None:
+            raise FhirInputError("value", f"{self.filename} row {row_no}: nhs_number is not valid")
+        return found
+
+    def _time(self, value: str, row_no: int, column: str) -> datetime:
+        found = self.times.get(value)
+        if found is None:
+            where = f"{self.filename} row {row_no}: {column}"
+            found = self.times[value] = _aware(value, where).replace(tzinfo=None)
+        return found
+
+    def _bad(self, row_no: int, row: list[str]) -> FhirInputError:
+        """Why a row that failed the quick checks is refused."""
+        where = f"{self.filename} row {row_no}"
+        if len(row) != self.width + 1:
+            return FhirInputError(
+                "structure", f"{where}: {len(row) - 1} fields, the header has {self.width}"
+            )
+        if max(map(len, row)) > MAX_CSV_FIELD:
+            return FhirInputError("invalid", f"{where}: a value is too long")
+        values = [v.strip() for v in self.get(row)]
+        for name, value in zip(REQUIRED, values, strict=False):
+            if not value:
+                return FhirInputError("required", f"{where}: {name} is empty")
+        outcome = values[4]
+        if outcome.lower() not in OUTCOMES:
+            return FhirInputError(
+                "value", f"{where}: outcome {outcome!r} is not one of {', '.join(OUTCOMES)}"
+            )
+        for name, value in zip(("prn", "covert"), values[11:], strict=True):
+            if value.lower() not in _YES:
+                return FhirInputError("value", f"{where}: {name} {value!r} is not Y or N")
+        return FhirInputError("invalid", f"{where}: cannot be read")
+
+    def read(self, reader: Iterator[list[str]]) -> list[Row]:
+        get, width, nhs_of, time_of = self.get, self.width, self._nhs, self._time
+        outcomes = {o: o for o in OUTCOMES}
+        out: list[Row] = []
+        append = out.append
+        for row_no, row in enumerate(reader, start=2):
+            if len(row) != width and not any(row):
+                continue  # a blank line
+            row.append("")
+            try:
+                ident, nhs, code, name, outcome, at, sched, reason, dv, du, route, prn, cov = (
+                    v.strip() for v in get(row)
+                )
+                if not (ident and nhs and code and name and at) or len(row) != width + 1:
+                    raise KeyError
+                outcome = outcomes[outcome.lower()]
+                prn_flag, covert_flag = _YES[prn.lower()], _YES[cov.lower()]
+                if max(map(len, row)) > MAX_CSV_FIELD:
+                    raise KeyError
+            except (KeyError, ValueError):
+                raise self._bad(row_no, row) from None
+            append(
+                (
+                    ident,
+                    nhs_of(nhs, row_no),
+                    code,
+                    name,
+                    outcome,
+                    time_of(at, row_no, "at"),
+                    time_of(sched, row_no, "scheduled_at") if sched else None,
+                    reason or None,
+                    _dose(dv, f"{self.filename} row {row_no}") if dv else None,
+                    du or None,
+                    route or None,
+                    prn_flag,
+                    covert_flag,
+                )
+            )
+        return out
+
+
+def _dose(value: str, where: str) -> float | None:
+    if not value:
+        return None
+    try:
+        dose = float(value)
+    except ValueError:
+        raise FhirInputError("value", f"{where}: dose_value {value!r} is not a number") from None
+    if not (0 <= dose < 1e6):
+        raise FhirInputError("value", f"{where}: dose_value out of range")
+    return dose

@@ -23,8 +23,8 @@ def ingest(
     home: str = typer.Option(..., "--home", help="ODS code of the care home"),
 ) -> None:
     """Ingest administrations (idempotent); refused as a whole on any bad record."""
-    from ipmo.carehomes.actions import IngestError, emar_feed, ingest_administrations
-    from ipmo.carehomes.administrations import from_csv, from_fhir
+    from ipmo.carehomes.actions import IngestError, emar_feed, ingest_rows
+    from ipmo.carehomes.administrations import csv_rows, from_fhir
     from ipmo.fhir.versions import FhirInputError
     from ipmo.store import session_scope
 
@@ -34,14 +34,12 @@ def ingest(
         fail(f"cannot read {file}: {exc.strerror}")
     fmt = "csv" if file.suffix.lower() == ".csv" else "fhir"
     try:  # CSV errors already name the file and row
-        admins = from_csv(data, file.name) if fmt == "csv" else [from_fhir(data)]
+        rows = csv_rows(data, file.name) if fmt == "csv" else [from_fhir(data).row()]
     except FhirInputError as exc:
         fail(exc.diagnostics if fmt == "csv" else f"{file.name}: {exc.diagnostics}")
     try:
         with session_scope(store_engine()) as s:
-            result = ingest_administrations(
-                s, emar_feed(home), home, admins, fmt, datetime.now(UTC)
-            )
+            result = ingest_rows(s, emar_feed(home), home, rows, fmt, datetime.now(UTC))
     except IngestError as exc:
         fail(f"{file.name}: {exc}")
     typer.echo(

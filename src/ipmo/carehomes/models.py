@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    Boolean,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    UniqueConstraint,
-)
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ipmo.store import Base, utcnow
@@ -22,26 +13,37 @@ from ipmo.store import Base, utcnow
 class AdministrationRow(Base):
     """One administration as the home's eMAR recorded it.
 
-    ``identifier`` is the eMAR's id for the dose event: unique per resident, so sending the same
-    file twice changes nothing. ``not_on_record`` flags a dose of a medicine the resident's GP
-    record does not show (kept, never dropped: it may be the record that is wrong).
+    Idempotent per (resident, ``dose_round``, medicine, outcome): the same dose round sent again
+    (a re-sent file, a re-export under new ids, a second eMAR feed) is the same administration.
+    ``dose_round`` is the scheduled round's time, or the time given when the source has none
+    (PRN, FHIR). ``identifier`` is the eMAR's id for the dose event, kept as the evidence a
+    finding cites. A refusal and a later "given" in the same round are two administrations.
+    ``not_on_record`` flags a dose of a medicine the resident's GP record does not show (kept,
+    never dropped: it may be the record that is wrong).
     """
 
     __tablename__ = "carehome_administrations"
     __table_args__ = (
-        UniqueConstraint("patient_id", "identifier", name="uq_carehome_administrations_ident"),
-        Index("ix_carehome_administrations_patient_at", "patient_id", "at"),
+        # also serves "this resident's doses since …" (patient_id, dose_round prefix)
+        UniqueConstraint(
+            "patient_id",
+            "dose_round",
+            "medicine_code",
+            "outcome",
+            name="uq_carehome_administrations_round",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
-    care_home_code: Mapped[str] = mapped_column(String(12), index=True)
+    care_home_code: Mapped[str] = mapped_column(String(12))
     identifier: Mapped[str] = mapped_column(String(100))
     medicine_code: Mapped[str] = mapped_column(String(20))
     medicine_name: Mapped[str] = mapped_column(String(255))
     outcome: Mapped[str] = mapped_column(String(10))  # given|refused|omitted|withheld
     at: Mapped[datetime] = mapped_column(DateTime)  # UTC, naive like every ipmo time
     scheduled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    dose_round: Mapped[datetime] = mapped_column(DateTime)  # scheduled_at, else at
     reason: Mapped[str | None] = mapped_column(String(255))
     dose_value: Mapped[float | None] = mapped_column(Float)
     dose_unit: Mapped[str | None] = mapped_column(String(30))
@@ -49,5 +51,20 @@ class AdministrationRow(Base):
     prn: Mapped[bool] = mapped_column(Boolean, default=False)
     covert: Mapped[bool] = mapped_column(Boolean, default=False)
     not_on_record: Mapped[bool] = mapped_column(Boolean, default=False)
+    import_id: Mapped[int] = mapped_column(ForeignKey("carehome_imports.id"))
+
+
+class ImportRow(Base):
+    """One eMAR batch a home sent: when, in which format, by whom and what became of it (the
+    administrations carry its id rather than repeating these on every dose)."""
+
+    __tablename__ = "carehome_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    care_home_code: Mapped[str] = mapped_column(String(12), index=True)
     source_format: Mapped[str] = mapped_column(String(10))  # fhir | csv
+    sent_by: Mapped[str] = mapped_column(String(100))  # the principal's username
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    not_on_record: Mapped[int] = mapped_column(Integer, default=0)

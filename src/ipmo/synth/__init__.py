@@ -2,14 +2,17 @@
 
 ``generate(session_or_engine, size="demo", seed=1)`` builds it (deterministic by seed and
 ``as_of``); ``DEMO_CODES`` names the first organisation of each kind for demo users;
-``generate_national_epd`` writes a national month of EPD-format prescribing for the dashboard.
+``generate_national_epd`` writes a national month of EPD-format prescribing for the dashboard;
+``BulkWriter`` loads rows in bulk (sqlite3 ``executemany``, PostgreSQL ``COPY``) for any domain.
 """
 
 from ipmo.hooks import published_later
 from ipmo.synth.generator import Report, SynthError, generate
 from ipmo.synth.sizes import DEMO_CODES, SIZES, DemoCodes
+from ipmo.synth.writer import BulkWriter
 
 __all__ = [
+    "BulkWriter",
     "DEMO_CODES",
     "SIZES",
     "DemoCodes",

@@ -16,14 +16,17 @@ BATCH = 50_000
 
 
 class BulkWriter:
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, tune: bool = True):
+        """``tune``: give a big SQLite load a large page cache (undo with :meth:`restore`);
+        False for a batch inside a transaction that uses temporary tables (SQLite deletes them
+        when ``temp_store`` changes, and refuses to change it back inside the transaction)."""
         self.connection = connection
         self.dialect = connection.dialect.name
         raw = connection.connection.dbapi_connection
         if raw is None:  # only after the pooled connection was invalidated
             raise RuntimeError("bulk writer needs a live database connection")
         self.raw = raw
-        if self.dialect == "sqlite":
+        if tune and self.dialect == "sqlite":
             # A big page cache keeps B-tree pages from spilling to the WAL and being rewritten;
             # index sorts stay in memory. Both are per-connection and reset when it closes.
             cur = self.raw.cursor()

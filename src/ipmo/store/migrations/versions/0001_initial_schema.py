@@ -49,6 +49,20 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=500), nullable=True),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_bnf_presentation'))
     )
+    op.create_table('carehome_imports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('care_home_code', sa.String(length=12), nullable=False),
+    sa.Column('source_format', sa.String(length=10), nullable=False),
+    sa.Column('sent_by', sa.String(length=100), nullable=False),
+    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.Column('added', sa.Integer(), nullable=False),
+    sa.Column('unchanged', sa.Integer(), nullable=False),
+    sa.Column('not_on_record', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_carehome_imports'))
+    )
+    with op.batch_alter_table('carehome_imports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_carehome_imports_care_home_code'), ['care_home_code'], unique=False)
+
     op.create_table('dmd_amp',
     sa.Column('id', sa.String(length=20), nullable=False),
     sa.Column('vmp_id', sa.String(length=20), nullable=True),
@@ -394,6 +408,7 @@ def upgrade() -> None:
     sa.Column('outcome', sa.String(length=10), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
     sa.Column('scheduled_at', sa.DateTime(), nullable=True),
+    sa.Column('dose_round', sa.DateTime(), nullable=False),
     sa.Column('reason', sa.String(length=255), nullable=True),
     sa.Column('dose_value', sa.Float(), nullable=True),
     sa.Column('dose_unit', sa.String(length=30), nullable=True),
@@ -401,16 +416,12 @@ def upgrade() -> None:
     sa.Column('prn', sa.Boolean(), nullable=False),
     sa.Column('covert', sa.Boolean(), nullable=False),
     sa.Column('not_on_record', sa.Boolean(), nullable=False),
-    sa.Column('source_format', sa.String(length=10), nullable=False),
-    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.Column('import_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['import_id'], ['carehome_imports.id'], name=op.f('fk_carehome_administrations_import_id_carehome_imports')),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_carehome_administrations_patient_id_patients'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_carehome_administrations')),
-    sa.UniqueConstraint('patient_id', 'identifier', name='uq_carehome_administrations_ident')
+    sa.UniqueConstraint('patient_id', 'dose_round', 'medicine_code', 'outcome', name='uq_carehome_administrations_round')
     )
-    with op.batch_alter_table('carehome_administrations', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_carehome_administrations_care_home_code'), ['care_home_code'], unique=False)
-        batch_op.create_index('ix_carehome_administrations_patient_at', ['patient_id', 'at'], unique=False)
-
     op.create_table('conditions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('patient_id', sa.Integer(), nullable=False),
@@ -988,10 +999,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_conditions_patient_id'))
 
     op.drop_table('conditions')
-    with op.batch_alter_table('carehome_administrations', schema=None) as batch_op:
-        batch_op.drop_index('ix_carehome_administrations_patient_at')
-        batch_op.drop_index(batch_op.f('ix_carehome_administrations_care_home_code'))
-
     op.drop_table('carehome_administrations')
     with op.batch_alter_table('admissions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_admissions_patient_id'))
@@ -1070,6 +1077,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_dmd_amp_bnf')
 
     op.drop_table('dmd_amp')
+    with op.batch_alter_table('carehome_imports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_carehome_imports_care_home_code'))
+
+    op.drop_table('carehome_imports')
     op.drop_table('bnf_presentation')
     op.drop_table('audit_head')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
