@@ -50,9 +50,9 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from ipmo.organisations.models import Organisation
-from ipmo.referrals.messaging import build_referral_message
+from ipmo.referrals.message_builder import build_referral_message
 from ipmo.referrals.models import Referral
-from ipmo.referrals.service import overdue_ids
+from ipmo.referrals.overdue import overdue_ids
 from ipmo.security.audit import verify
 from ipmo.security.models import User
 from ipmo.security.tokens import issue_token

@@ -9,7 +9,7 @@ import uuid
 from sqlalchemy import select, update
 
 from ipmo.organisations.models import Organisation, OrgKind
-from ipmo.referrals.messaging import build_referral_message
+from ipmo.referrals.message_builder import build_referral_message
 from ipmo.referrals.models import Referral
 from ipmo.store import session_scope
 

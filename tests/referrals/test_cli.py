@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from ipmo.cli import app
 from ipmo.referrals.models import Referral
+from ipmo.referrals.new_referrals import NewReferral, create_referral
+from ipmo.referrals.state_changes import record_outcome
 from ipmo.store import session_scope, utcnow
 
 from .apihelpers import always_open, message
@@ -67,7 +69,6 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(store, tmp_path, args,
 
 
 def test_worker_writes_update_record_messages_for_the_gp_into_the_itk_outbox(store, tmp_path):
-    from ipmo.referrals import service as svc
     from ipmo.security.models import User
     from ipmo.security.principal import Principal
 
@@ -78,17 +79,17 @@ def test_worker_writes_update_record_messages_for_the_gp_into_the_itk_outbox(sto
                 select(User).where(User.username.in_(["nhs111", "community.pharmacist"]))
             )
         }
-        ref = svc.create_referral(
+        ref = create_referral(
             s,
             who["nhs111"],
-            svc.NewReferral(
+            NewReferral(
                 service="pharmacy-first",
                 nhs_number="9990000018",
                 patient_choice="FA001",
                 no_relationship_reason="NHS 111 caller",
             ),
         )
-        svc.record_outcome(s, who["community.pharmacist"], ref, "advice-given", note="Rest")
+        record_outcome(s, who["community.pharmacist"], ref, "advice-given", note="Rest")
     outbox = tmp_path / "mesh"
     once = runner.invoke(app, ["referrals", "worker", "--once", "--itk-outbox", str(outbox)])
     assert once.exit_code == 0 and "2 delivered" in once.output, once.output

@@ -1,4 +1,4 @@
-"""The message ingest path (issue 5): ``messaging.receive`` is the one place a BaRS message
+"""The message ingest path (issue 5): ``message_receipt.receive`` is the one place a BaRS message
 becomes a referral (API and CLI), reads the Bundle once as given, does a bounded number of SQL
 statements, and keeps look-ups per unit of work (a new request sees changes)."""
 
@@ -13,9 +13,10 @@ from tests.web_session import sign_in
 
 from ipmo.fhir.outcome import FhirError
 from ipmo.organisations.models import Organisation
-from ipmo.referrals import messaging as msg
-from ipmo.referrals import service as svc
+from ipmo.referrals.inbound_messages import read_message
+from ipmo.referrals.message_receipt import receive
 from ipmo.referrals.models import ReceivedMessage, Referral
+from ipmo.referrals.organisations import load_organisations, organisation
 from ipmo.security.models import AuditEvent, User
 from ipmo.security.tokens import issue_token
 from ipmo.store import session_scope
@@ -47,10 +48,10 @@ def _resource(bundle: dict, kind: str) -> dict:
 def test_a_repeated_message_id_is_a_replay_and_writes_nothing_but_its_audit_entry(store):
     body = json.dumps(message(receiver="FA001")).encode()
     with session_scope(store) as s:
-        first = msg.receive(s, principal(s, "nhs111"), body)
+        first = receive(s, principal(s, "nhs111"), body)
     with session_scope(store) as s:
         entries = s.scalar(select(func.count()).select_from(AuditEvent))
-        again = msg.receive(s, principal(s, "nhs111"), body)
+        again = receive(s, principal(s, "nhs111"), body)
         assert again.replay and not first.replay
         assert again.referral.reference == first.referral.reference
     with session_scope(store) as s:
@@ -66,13 +67,13 @@ def test_a_new_referral_message_costs_at_most_ten_sql_statements(store):
     audit chain, referral + event (one flush), message id. A per-resource query or an extra flush
     on this path shows up here first."""
     with session_scope(store) as s:  # the audit chain's first entry creates its head row
-        msg.receive(s, principal(s, "nhs111"), json.dumps(message(receiver="FA001")).encode())
+        receive(s, principal(s, "nhs111"), json.dumps(message(receiver="FA001")).encode())
     body = json.dumps(message(receiver="FA001")).encode()
     with Session(store, expire_on_commit=False) as s:
         who = principal(s, "nhs111")
         seen, stop = _statements(store)
         try:
-            receipt = msg.receive(s, who, body)
+            receipt = receive(s, who, body)
             s.commit()
         finally:
             stop()
@@ -88,7 +89,7 @@ def test_null_given_names_are_skipped_not_a_server_error(store):
     )
     patient["name"] = [{"given": [None, "Ada"], "family": "Smith"}]  # FHIR allows nulls here
     with session_scope(store) as s:
-        receipt = msg.receive(s, principal(s, "nhs111"), json.dumps(body).encode())
+        receipt = receive(s, principal(s, "nhs111"), json.dumps(body).encode())
         assert receipt.referral.patient_name == "Ada Smith"
 
 
@@ -103,7 +104,7 @@ def test_the_bundle_is_validated_once_not_reserialised_and_bad_content_is_refuse
         lambda self, *a, **kw: dumps.append(type(self).__name__) or real_dump(self, *a, **kw),
     )
     body = message(receiver="FA001", birth_date="1950-02-03")
-    bundle, index, header = msg.read_message(json.dumps(body).encode())
+    bundle, index, header = read_message(json.dumps(body).encode())
     assert bundle == body and dumps == []  # the validated input itself, not a dumped copy
     assert header is bundle["entry"][0]["resource"] and index.resolve({"reference": "urn:uuid:sr"})
     patient = next(
@@ -111,7 +112,7 @@ def test_the_bundle_is_validated_once_not_reserialised_and_bad_content_is_refuse
     )
     patient["birthDate"] = "3 February 1950"
     with pytest.raises(FhirError) as refused:
-        msg.read_message(json.dumps(body).encode())
+        read_message(json.dumps(body).encode())
     assert refused.value.status == 400 and "birthDate" in refused.value.diagnostics
 
 
@@ -119,16 +120,16 @@ def test_an_organisation_is_read_once_per_unit_of_work_and_afresh_in_the_next(st
     with Session(store) as s:
         seen, stop = _statements(store)
         try:
-            svc.load_organisations(s, "FA001", "NHS111", None)
-            first = svc.organisation(s, "FA001")
-            assert svc.organisation(s, "FA001") is first and svc.organisation(s, "NHS111")
+            load_organisations(s, "FA001", "NHS111", None)
+            first = organisation(s, "FA001")
+            assert organisation(s, "FA001") is first and organisation(s, "NHS111")
         finally:
             stop()
         assert seen == ["SELECT"]
     with session_scope(store) as s:
         s.execute(update(Organisation).where(Organisation.ods_code == "FA001").values(name="New"))
     with Session(store) as s:
-        assert svc.organisation(s, "FA001").name == "New"
+        assert organisation(s, "FA001").name == "New"
 
 
 @pytest.fixture

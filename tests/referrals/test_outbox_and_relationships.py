@@ -8,11 +8,13 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ipmo.referrals import service as svc
+from ipmo.patients.models import Patient
 from ipmo.referrals.dms import Line, reconcile
 from ipmo.referrals.figures import activity_figures
-from ipmo.referrals.models import OutboxMessage, OutcomeNotice
+from ipmo.referrals.models import OutboxMessage, OutcomeNotice, Referral
+from ipmo.referrals.new_referrals import NewReferral, create_referral
 from ipmo.referrals.outbox import deliver_pending, local_inbox
+from ipmo.referrals.state_changes import accept, cancel, record_outcome
 from ipmo.security.policy import relationship_for as find_relationship
 from ipmo.store import session_scope
 
@@ -23,10 +25,10 @@ SENT = WED_10AM + timedelta(hours=2)  # after the outcome was recorded
 
 def _complete(engine, nhs=ADA, outcome="supplied", reason=None):
     with session_scope(engine) as s:
-        ref = svc.create_referral(
+        ref = create_referral(
             s,
             principal(s, "nhs111"),
-            svc.NewReferral(
+            NewReferral(
                 service="pharmacy-first",
                 nhs_number=nhs,
                 patient_choice="FA001",
@@ -35,8 +37,8 @@ def _complete(engine, nhs=ADA, outcome="supplied", reason=None):
             now=WED_10AM,
         )
         p = principal(s, "community.pharmacist")
-        svc.accept(s, p, ref, now=WED_10AM + timedelta(minutes=20))
-        svc.record_outcome(s, p, ref, outcome, reason, "done", now=WED_10AM + timedelta(minutes=80))
+        accept(s, p, ref, now=WED_10AM + timedelta(minutes=20))
+        record_outcome(s, p, ref, outcome, reason, "done", now=WED_10AM + timedelta(minutes=80))
         return ref.reference
 
 
@@ -83,12 +85,12 @@ def test_open_referral_gives_the_receiving_pharmacy_a_relationship_until_it_clos
     # Eve has no nomination: FA001 has no relationship with her until a referral is open
     with session_scope(ics) as s:
         p = principal(s, "community.pharmacist")
-        patient = s.scalar(select(svc.Patient).where(svc.Patient.nhs_number == EVE))
+        patient = s.scalar(select(Patient).where(Patient.nhs_number == EVE))
         assert find_relationship(s, p, patient) is None
-        svc.create_referral(
+        create_referral(
             s,
             principal(s, "nhs111"),
-            svc.NewReferral(
+            NewReferral(
                 service="pharmacy-first",
                 nhs_number=EVE,
                 patient_choice="FA001",
@@ -97,7 +99,7 @@ def test_open_referral_gives_the_receiving_pharmacy_a_relationship_until_it_clos
             now=WED_10AM,
         )
     with session_scope(ics) as s:
-        patient = s.scalar(select(svc.Patient).where(svc.Patient.nhs_number == EVE))
+        patient = s.scalar(select(Patient).where(Patient.nhs_number == EVE))
         assert (
             find_relationship(s, principal(s, "community.pharmacist"), patient) == "open-referral"
         )
@@ -105,10 +107,10 @@ def test_open_referral_gives_the_receiving_pharmacy_a_relationship_until_it_clos
         assert find_relationship(s, principal(s, "hospital.pharmacist"), patient) is None
     _complete(ics, EVE)  # a second, completed referral does not keep access open …
     with session_scope(ics) as s:
-        ref = s.scalar(select(svc.Referral).where(svc.Referral.status == "requested"))
-        svc.cancel(s, principal(s, "nhs111"), ref)  # … and closing the first ends it
+        ref = s.scalar(select(Referral).where(Referral.status == "requested"))
+        cancel(s, principal(s, "nhs111"), ref)  # … and closing the first ends it
     with session_scope(ics) as s:
-        patient = s.scalar(select(svc.Patient).where(svc.Patient.nhs_number == EVE))
+        patient = s.scalar(select(Patient).where(Patient.nhs_number == EVE))
         assert find_relationship(s, principal(s, "community.pharmacist"), patient) is None
 
 

@@ -10,9 +10,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ipmo.organisations.models import Organisation
-from ipmo.referrals import service as svc
 from ipmo.referrals.catalogue import URGENT_SUPPLY_ACCEPT_WITHIN
+from ipmo.referrals.errors import NotInvolved, ReferralConflict, ReferralError
 from ipmo.referrals.models import OutboxMessage, Referral, ReferralEvent
+from ipmo.referrals.new_referrals import NewReferral, create_referral
+from ipmo.referrals.overdue import escalate_overdue
+from ipmo.referrals.state_changes import accept, cancel, get_referral, record_outcome, start
 from ipmo.security.models import AuditEvent
 from ipmo.store import session_scope
 
@@ -23,13 +26,13 @@ def send(engine, username, now=WED_10AM, **kw):
     if username == "nhs111":  # 111 callers are nobody's patients at 111: the reason is stated
         kw.setdefault("no_relationship_reason", "NHS 111 caller")
     with session_scope(engine) as s:
-        ref = svc.create_referral(s, principal(s, username), svc.NewReferral(**kw), now=now)
+        ref = create_referral(s, principal(s, username), NewReferral(**kw), now=now)
         return ref.reference
 
 
 def load(engine, reference) -> Referral:
     with Session(engine) as s:
-        ref = svc.get_referral(s, reference)
+        ref = get_referral(s, reference)
         s.expunge(ref)
         return ref
 
@@ -87,14 +90,14 @@ def test_nominated_pharmacy_without_the_service_is_passed_over(ics):
 )
 def test_bad_referrals_are_refused_and_nothing_is_written(ics, user, kw, message):
     audited = count(ics, AuditEvent)
-    with pytest.raises(svc.ReferralError, match=message):
+    with pytest.raises(ReferralError, match=message):
         send(ics, user, **kw)
     assert count(ics, Referral) == 0 and count(ics, AuditEvent) == audited
 
 
 def test_closed_chosen_pharmacy_is_refused_on_saturday(ics):
     saturday = WED_10AM + timedelta(days=3)  # FA002 opens weekdays only; PF due within 24h
-    with pytest.raises(svc.ReferralError, match="FA002 is not open before"):
+    with pytest.raises(ReferralError, match="FA002 is not open before"):
         send(
             ics,
             "nhs111",
@@ -117,12 +120,12 @@ def test_two_pharmacists_accepting_at_once_one_wins_the_other_gets_a_conflict(ic
     s1, s2 = Session(ics_any, expire_on_commit=False), Session(ics_any, expire_on_commit=False)
     try:
         p1, p2 = principal(s1, "community.pharmacist"), principal(s2, "community.pharmacist")
-        r1, r2 = svc.get_referral(s1, ref), svc.get_referral(s2, ref)  # both read version 1
+        r1, r2 = get_referral(s1, ref), get_referral(s2, ref)  # both read version 1
         s1.commit(), s2.commit()  # end the read transactions (as two web requests would)
-        svc.accept(s1, p1, r1, now=WED_10AM)
+        accept(s1, p1, r1, now=WED_10AM)
         s1.commit()
-        with pytest.raises(svc.ReferralConflict, match="changed by someone else"):
-            svc.accept(s2, p2, r2, now=WED_10AM)
+        with pytest.raises(ReferralConflict, match="changed by someone else"):
+            accept(s2, p2, r2, now=WED_10AM)
         s2.rollback()
     finally:
         s1.close(), s2.close()
@@ -137,26 +140,24 @@ def test_stale_version_from_the_client_is_a_conflict(ics):
     ref = send(ics, "nhs111", service="pharmacy-first", nhs_number=ADA)
     with session_scope(ics) as s:
         p = principal(s, "community.pharmacist")
-        svc.accept(s, p, svc.get_referral(s, ref), expected_version=1, now=WED_10AM)
-    with session_scope(ics) as s, pytest.raises(svc.ReferralConflict, match="has changed since"):
-        svc.start(
-            s, principal(s, "community.pharmacist"), svc.get_referral(s, ref), expected_version=1
-        )
+        accept(s, p, get_referral(s, ref), expected_version=1, now=WED_10AM)
+    with session_scope(ics) as s, pytest.raises(ReferralConflict, match="has changed since"):
+        start(s, principal(s, "community.pharmacist"), get_referral(s, ref), expected_version=1)
 
 
 def test_only_the_receiving_pharmacy_may_accept(ics):
     ref = send(ics, "nhs111", service="pharmacy-first", nhs_number=ADA, patient_choice="FB001")
-    with session_scope(ics) as s, pytest.raises(svc.NotInvolved):
-        svc.accept(s, principal(s, "community.pharmacist"), svc.get_referral(s, ref))  # FA001
+    with session_scope(ics) as s, pytest.raises(NotInvolved):
+        accept(s, principal(s, "community.pharmacist"), get_referral(s, ref))  # FA001
 
 
 def test_outcome_goes_to_referrer_and_practice_in_the_same_transaction_with_audit(ics_any):
     ref = send(ics_any, "nhs111", service="urgent-repeat-supply", nhs_number=ADA)
     with session_scope(ics_any) as s:
         p = principal(s, "community.pharmacist")
-        r = svc.get_referral(s, ref)
-        svc.accept(s, p, r, now=WED_10AM)
-        svc.record_outcome(
+        r = get_referral(s, ref)
+        accept(s, p, r, now=WED_10AM)
+        record_outcome(
             s,
             p,
             r,
@@ -178,10 +179,8 @@ def test_outcome_goes_to_referrer_and_practice_in_the_same_transaction_with_audi
 def test_failed_outcome_write_leaves_nothing(ics):
     ref = send(ics, "nhs111", service="urgent-repeat-supply", nhs_number=ADA)
     before = count(ics, AuditEvent)
-    with pytest.raises(svc.ReferralError), session_scope(ics) as s:
-        svc.record_outcome(
-            s, principal(s, "community.pharmacist"), svc.get_referral(s, ref), "no-supply"
-        )
+    with pytest.raises(ReferralError), session_scope(ics) as s:
+        record_outcome(s, principal(s, "community.pharmacist"), get_referral(s, ref), "no-supply")
     assert load(ics, ref).status == "requested"
     assert count(ics, AuditEvent) == before and count(ics, OutboxMessage) == 0
 
@@ -190,10 +189,10 @@ def test_referred_on_to_gp_opens_an_escalation_referral_at_the_practice(ics):
     ref = send(ics, "nhs111", service="pharmacy-first", nhs_number=ADA)
     with session_scope(ics) as s:
         p = principal(s, "community.pharmacist")
-        svc.record_outcome(
+        record_outcome(
             s,
             p,
-            svc.get_referral(s, ref),
+            get_referral(s, ref),
             "referred-on",
             note="red flags",
             escalate_to="gp",
@@ -201,7 +200,7 @@ def test_referred_on_to_gp_opens_an_escalation_referral_at_the_practice(ics):
         )
     with Session(ics) as s:
         child = s.scalar(select(Referral).where(Referral.service == "escalation"))
-        parent = svc.get_referral(s, ref)
+        parent = get_referral(s, ref)
         assert (child.target_org_code, child.parent_id, child.status) == (
             "A10001",
             parent.id,
@@ -220,14 +219,14 @@ def test_overdue_referrals_are_rerouted_then_returned_never_left_waiting(ics_any
     )  # FA001, accept in 1h
     later = WED_10AM + timedelta(hours=1, minutes=1)
     with session_scope(ics_any) as s:
-        assert svc.escalate_overdue(s, now=later).rerouted == 1
+        assert escalate_overdue(s, now=later).rerouted == 1
     r = load(ics_any, ref)
     assert (r.target_org_code, r.status, r.escalations) == ("FB001", "requested", 1)
     assert r.tried_codes == ["FA001", "FB001"]
     with session_scope(
         ics_any
     ) as s:  # FB001 does not accept either; nobody else offers the service
-        report = svc.escalate_overdue(s, now=later + timedelta(hours=1, minutes=1))
+        report = escalate_overdue(s, now=later + timedelta(hours=1, minutes=1))
     assert (report.rerouted, report.returned) == (0, 1)
     r = load(ics_any, ref)
     assert (r.status, r.business_status) == ("failed", "returned-to-referrer")
@@ -237,25 +236,25 @@ def test_overdue_referrals_are_rerouted_then_returned_never_left_waiting(ics_any
         ).all()
     assert sorted(sent) == ["A10001", "NHS111"]
     with session_scope(ics_any) as s:  # nothing left to do
-        assert svc.escalate_overdue(s, now=later + timedelta(days=1)).scanned == 0
+        assert escalate_overdue(s, now=later + timedelta(days=1)).scanned == 0
 
 
 def test_accepted_referrals_are_not_escalated(ics):
     ref = send(ics, "nhs111", service="urgent-repeat-supply", nhs_number=ADA)
     with session_scope(ics) as s:
-        svc.accept(s, principal(s, "community.pharmacist"), svc.get_referral(s, ref), now=WED_10AM)
+        accept(s, principal(s, "community.pharmacist"), get_referral(s, ref), now=WED_10AM)
     with session_scope(ics) as s:
-        assert svc.escalate_overdue(s, now=WED_10AM + timedelta(hours=5)).scanned == 0
+        assert escalate_overdue(s, now=WED_10AM + timedelta(hours=5)).scanned == 0
 
 
 def test_cancel_by_referrer_only_and_the_pharmacy_is_told(ics):
     ref = send(ics, "nhs111", service="pharmacy-first", nhs_number=ADA)
-    with session_scope(ics) as s, pytest.raises(svc.NotInvolved):
-        svc.cancel(s, principal(s, "gp"), svc.get_referral(s, ref))
+    with session_scope(ics) as s, pytest.raises(NotInvolved):
+        cancel(s, principal(s, "gp"), get_referral(s, ref))
     with session_scope(ics) as s:
-        svc.cancel(s, principal(s, "nhs111"), svc.get_referral(s, ref), "patient recovered")
+        cancel(s, principal(s, "nhs111"), get_referral(s, ref), "patient recovered")
     assert load(ics, ref).status == "cancelled"
     with Session(ics) as s:
         assert s.scalars(select(OutboxMessage.recipient_org_code)).all() == ["FA001"]
-    with session_scope(ics) as s, pytest.raises(svc.ReferralConflict, match="already cancelled"):
-        svc.cancel(s, principal(s, "nhs111"), svc.get_referral(s, ref))
+    with session_scope(ics) as s, pytest.raises(ReferralConflict, match="already cancelled"):
+        cancel(s, principal(s, "nhs111"), get_referral(s, ref))

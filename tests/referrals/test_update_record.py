@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from ipmo.fhir.versions import STU3, read_fhir
 from ipmo.organisations.models import Organisation
-from ipmo.referrals import service as svc
 from ipmo.referrals.models import OutboxMessage, Referral
+from ipmo.referrals.new_referrals import NewReferral, create_referral
 from ipmo.referrals.outbox import deliver_pending
+from ipmo.referrals.state_changes import record_outcome
 from ipmo.referrals.update_record import in_scope, itk_folder_transport, update_record_message
 from ipmo.store import session_scope
 
@@ -30,10 +31,10 @@ SENT = WED_10AM + timedelta(hours=2)
 
 def _completed(engine, service="pharmacy-first", outcome="supplied", reason=None, sender="nhs111"):
     with session_scope(engine) as s:
-        ref = svc.create_referral(
+        ref = create_referral(
             s,
             principal(s, sender),
-            svc.NewReferral(
+            NewReferral(
                 service=service,
                 nhs_number=ADA,
                 patient_choice="FA001",
@@ -43,7 +44,7 @@ def _completed(engine, service="pharmacy-first", outcome="supplied", reason=None
         )
         p = principal(s, "community.pharmacist")
         done = WED_10AM + timedelta(hours=1)
-        svc.record_outcome(s, p, ref, outcome, reason, "Seen today", now=done)
+        record_outcome(s, p, ref, outcome, reason, "Seen today", now=done)
         return ref.reference
 
 
@@ -123,10 +124,10 @@ def test_no_supply_asks_the_practice_to_review(ics):
 
 def test_services_outside_the_update_record_scope_get_no_message(ics):
     with session_scope(ics) as s:
-        ref = svc.create_referral(
+        ref = create_referral(
             s,
             principal(s, "nhs111"),
-            svc.NewReferral(
+            NewReferral(
                 service="pharmacy-first",
                 nhs_number=ADA,
                 patient_choice="FA001",

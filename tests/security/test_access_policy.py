@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select, update
 
 from ipmo.organisations.models import Organisation, OrgKind
 from ipmo.patients.models import Patient
-from ipmo.referrals.messaging import build_referral_message
+from ipmo.referrals.message_builder import build_referral_message
 from ipmo.referrals.models import (
     OutboxMessage,
     OutcomeNotice,

@@ -381,7 +381,7 @@ def test_a_value_too_long_for_its_column_is_a_4xx(any_engine, tmp_path):
     from tests.referrals.apihelpers import always_open, referrals
 
     from ipmo.config import Settings
-    from ipmo.referrals.messaging import build_referral_message
+    from ipmo.referrals.message_builder import build_referral_message
     from ipmo.security.users import seed_demo_users
     from ipmo.store import session_scope
     from ipmo.synth.sample import seed_sample_ics

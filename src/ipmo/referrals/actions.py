@@ -22,9 +22,13 @@ from sqlalchemy.orm import Session
 
 from ipmo.patients.models import Patient
 from ipmo.referrals import lifecycle as lc
-from ipmo.referrals import messaging as msg
-from ipmo.referrals import service as svc
+from ipmo.referrals import state_changes as changes
+from ipmo.referrals.errors import NoRelationship, NotInvolved, ReferralConflict, ReferralError
+from ipmo.referrals.inbound_messages import check_content_type, read_message
+from ipmo.referrals.message_receipt import Receipt, already_received, audit_replay, receive
 from ipmo.referrals.models import Referral
+from ipmo.referrals.new_referrals import NewReferral, create_referral
+from ipmo.referrals.trail import patient_stub
 from ipmo.referrals.visibility import involvement, referrals_filter
 from ipmo.security.access import audit_event, check_patient_access
 from ipmo.security.errors import Forbidden
@@ -36,12 +40,6 @@ IDEMPOTENCY_PREFIX = "Idempotency-Key:"
 MAX_IDEMPOTENCY_KEY = 100 - len(IDEMPOTENCY_PREFIX)
 
 
-def _stub(ref: Referral) -> Patient | None:
-    """A transient Patient carrying only the NHS number, so the audit entry names the patient
-    even when they are not registered in this ICS. Never added to the session."""
-    return Patient(nhs_number=ref.nhs_number) if ref.nhs_number else None
-
-
 def _refused(
     session: Session, principal: Principal, action: str, ref: Referral, why: str, exc: Exception
 ) -> None:
@@ -49,7 +47,7 @@ def _refused(
         session,
         principal,
         action,
-        _stub(ref),
+        patient_stub(ref),
         {"referral": ref.reference, "refused": str(exc)[:200]},
         outcome="refused",
         reason=why,
@@ -128,21 +126,23 @@ def for_patient(session: Session, principal: Principal, nhs_number: str) -> list
 
 def open_referral(session: Session, principal: Principal, reference: str, action: str) -> Referral:
     """A referral the principal's organisation is party to, the access audited; otherwise the
-    refusal is audited and :class:`~ipmo.referrals.service.NotInvolved` raised."""
-    ref = svc.get_referral(session, reference)  # ReferralNotFound → 404
+    refusal is audited and :class:`~ipmo.referrals.errors.NotInvolved` raised."""
+    ref = changes.get_referral(session, reference)  # ReferralNotFound → 404
     reason = involvement(session, principal, ref)
     if reason is None:
-        exc = svc.NotInvolved("your organisation is not involved in this referral")
+        exc = NotInvolved("your organisation is not involved in this referral")
         _refused(session, principal, action, ref, "not-involved", exc)
         raise exc
-    audit_event(session, principal, action, _stub(ref), {"referral": ref.reference}, reason=reason)
+    audit_event(
+        session, principal, action, patient_stub(ref), {"referral": ref.reference}, reason=reason
+    )
     return ref
 
 
 def read(session: Session, principal: Principal, reference: str) -> Referral:
     """Open a referral; the receiving organisation's first read marks it received."""
     ref = open_referral(session, principal, reference, "referral.read")
-    svc.mark_received(session, principal, ref)
+    changes.mark_received(session, principal, ref)
     return ref
 
 
@@ -183,7 +183,7 @@ class Created:
 def create(
     session: Session,
     principal: Principal,
-    new: svc.NewReferral,
+    new: NewReferral,
     idempotency_key: str | None = None,
 ) -> Created:
     """Refer a patient. A sender with no relationship with the patient must state why (refusal
@@ -193,17 +193,15 @@ def create(
     if idempotency_key is not None:
         key = idempotency_key.strip()
         if not key or len(key) > MAX_IDEMPOTENCY_KEY:
-            raise svc.ReferralError(
-                f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters"
-            )
+            raise ReferralError(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
         message_id = IDEMPOTENCY_PREFIX + key
-        if (ref := msg.already_received(session, principal.org_code, message_id)) is not None:
-            msg.audit_replay(session, principal, message_id, ref)
+        if (ref := already_received(session, principal.org_code, message_id)) is not None:
+            audit_replay(session, principal, message_id, ref)
             return Created(ref, replay=True)
         new.message_id = message_id
     try:
-        ref = svc.create_referral(session, principal, new)
-    except svc.NoRelationship as exc:
+        ref = create_referral(session, principal, new)
+    except NoRelationship as exc:
         audit_event(
             session,
             principal,
@@ -218,40 +216,40 @@ def create(
         if message_id is None:
             raise
         session.rollback()  # the same key raced in on another connection: that one won
-        first = msg.already_received(session, principal.org_code, message_id)
+        first = already_received(session, principal.org_code, message_id)
         if first is None:
             raise
-        msg.audit_replay(session, principal, message_id, first)
+        audit_replay(session, principal, message_id, first)
         return Created(first, replay=True)
     return Created(ref, replay=False)
 
 
 def receive_message(
     session: Session, principal: Principal, body: bytes, content_type: str | None
-) -> msg.Receipt:
+) -> Receipt:
     """One BaRS message (the sender is the token's organisation), committed before the sender
     hears "ok". The same message id from the same sender racing in on another connection is a
     replay (audited)."""
-    msg.check_content_type(content_type)
+    check_content_type(content_type)
     try:
-        receipt = msg.receive(session, principal, body)
+        receipt = receive(session, principal, body)
         session.commit()
     except IntegrityError:
         session.rollback()
-        message_id = str(msg.read_message(body)[0]["id"])
-        if (ref := msg.already_received(session, principal.org_code, message_id)) is None:
+        message_id = str(read_message(body)[0]["id"])
+        if (ref := already_received(session, principal.org_code, message_id)) is None:
             raise
-        msg.audit_replay(session, principal, message_id, ref)
+        audit_replay(session, principal, message_id, ref)
         session.commit()
-        receipt = msg.Receipt(message_id, ref, replay=True)
+        receipt = Receipt(message_id, ref, replay=True)
     return receipt
 
 
 # ---- acting on a referral --------------------------------------------------------------------
 
 REFUSALS: tuple[tuple[type[Exception], str], ...] = (
-    (svc.NotInvolved, "not-involved"),
-    (svc.ReferralConflict, "conflict"),
+    (NotInvolved, "not-involved"),
+    (ReferralConflict, "conflict"),
 )
 
 
@@ -266,7 +264,7 @@ def _act(
     ref = open_referral(session, principal, reference, "referral.open")
     try:
         fn(session, principal, ref, *args)
-    except (svc.NotInvolved, svc.ReferralConflict) as exc:
+    except (NotInvolved, ReferralConflict) as exc:
         why = next(w for kind, w in REFUSALS if isinstance(exc, kind))
         _refused(session, principal, f"referral.{name}", ref, why, exc)
         raise
@@ -276,13 +274,13 @@ def _act(
 def accept(
     session: Session, principal: Principal, reference: str, version: int | None = None
 ) -> Referral:
-    return _act(session, principal, reference, "accept", svc.accept, version)
+    return _act(session, principal, reference, "accept", changes.accept, version)
 
 
 def start(
     session: Session, principal: Principal, reference: str, version: int | None = None
 ) -> Referral:
-    return _act(session, principal, reference, "start", svc.start, version)
+    return _act(session, principal, reference, "start", changes.start, version)
 
 
 def record_outcome(
@@ -300,7 +298,7 @@ def record_outcome(
         principal,
         reference,
         "outcome",
-        svc.record_outcome,
+        changes.record_outcome,
         outcome,
         reason,
         note,
@@ -331,7 +329,9 @@ def reject(
     reason: str | None,
     version: int | None = None,
 ) -> Referral:
-    return _act(session, principal, reference, "reject", svc.reject, reason or "not given", version)
+    return _act(
+        session, principal, reference, "reject", changes.reject, reason or "not given", version
+    )
 
 
 def cancel(
@@ -341,7 +341,7 @@ def cancel(
     reason: str | None = None,
     version: int | None = None,
 ) -> Referral:
-    return _act(session, principal, reference, "cancel", svc.cancel, reason, version)
+    return _act(session, principal, reference, "cancel", changes.cancel, reason, version)
 
 
 def dms_check(
@@ -351,7 +351,9 @@ def dms_check(
     issues: str | None,
     version: int | None = None,
 ) -> Referral:
-    return _act(session, principal, reference, "dms-check", svc.record_dms_check, issues, version)
+    return _act(
+        session, principal, reference, "dms-check", changes.record_dms_check, issues, version
+    )
 
 
 def is_overdue(ref: Referral, now: datetime) -> bool:

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ipmo.referrals import actions
-from ipmo.referrals import messaging as msg
-from ipmo.referrals import service as svc
+from ipmo.referrals.message_receipt import Receipt
 from ipmo.referrals.models import Referral
+from ipmo.referrals.new_referrals import NewReferral
+from ipmo.referrals.outcome_messages import acknowledgement
 from ipmo.referrals.schemas import (
     ActivityFigures,
     DmsReconciliation,
@@ -41,9 +42,9 @@ router = APIRouter(tags=["referrals"])
 FHIR_JSON = "application/fhir+json"
 
 
-def _ack(receipt: msg.Receipt) -> JSONResponse:
+def _ack(receipt: Receipt) -> JSONResponse:
     return JSONResponse(
-        msg.acknowledgement(receipt.message_id, receipt.referral, utcnow()),
+        acknowledgement(receipt.message_id, receipt.referral, utcnow()),
         status_code=200,
         media_type=FHIR_JSON,
         headers={"X-Idempotent-Replay": "true"} if receipt.replay else {},
@@ -206,7 +207,7 @@ def create(
     ``Idempotency-Key`` header (your organisation's own), a resend returns the first referral
     (200, ``X-Idempotent-Replay: true``) and stores nothing new. If your organisation has no
     legitimate relationship with the patient, say why in ``no_relationship_reason``."""
-    done = actions.create(session, principal, svc.NewReferral(**body.model_dump()), idempotency_key)
+    done = actions.create(session, principal, NewReferral(**body.model_dump()), idempotency_key)
     if done.replay:
         response.status_code = 200
         response.headers["X-Idempotent-Replay"] = "true"

@@ -37,7 +37,7 @@ def send(
 ) -> None:
     """Receive a referral message from FILE, exactly as POST /fhir/R4/$process-message would."""
     from ipmo.fhir.outcome import FhirError
-    from ipmo.referrals.messaging import receive
+    from ipmo.referrals.message_receipt import receive
     from ipmo.store import session_scope
 
     engine = store_engine()
@@ -102,7 +102,7 @@ ITK_OUTBOX = typer.Option(
 
 def sweep_once(engine, itk_outbox: Path | None = None) -> str:
     from ipmo.referrals.outbox import deliver_pending, local_inbox
-    from ipmo.referrals.service import escalate_overdue
+    from ipmo.referrals.overdue import escalate_overdue
     from ipmo.referrals.update_record import itk_folder_transport
     from ipmo.store import session_scope
 

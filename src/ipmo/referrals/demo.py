@@ -16,9 +16,12 @@ from sqlalchemy import Engine, select
 
 from ipmo.organisations.models import Organisation, OrgKind
 from ipmo.patients.models import Admission, MedicationIssue, Patient
-from ipmo.referrals import service as svc
+from ipmo.referrals.errors import ReferralError
 from ipmo.referrals.lifecycle import NoSupplyReason
+from ipmo.referrals.new_referrals import NewReferral, create_referral
 from ipmo.referrals.outbox import deliver_pending
+from ipmo.referrals.overdue import escalate_overdue
+from ipmo.referrals.state_changes import accept, record_dms_check, record_outcome
 from ipmo.security.principal import Principal
 from ipmo.security.roles import ROLES
 from ipmo.store import session_scope, utcnow
@@ -104,10 +107,10 @@ def populate(engine: Engine, seed: int = 1) -> str:
                         }
                     )
                 try:
-                    ref = svc.create_referral(
+                    ref = create_referral(
                         s,
                         sender,
-                        svc.NewReferral(
+                        NewReferral(
                             service=service,
                             nhs_number=nhs,
                             summary="Demo referral",
@@ -118,7 +121,7 @@ def populate(engine: Engine, seed: int = 1) -> str:
                         ),
                         now=at,
                     )
-                except svc.ReferralError:
+                except ReferralError:
                     continue
                 made += 1
                 if back <= 1 or rng.random() < 0.08:
@@ -127,9 +130,9 @@ def populate(engine: Engine, seed: int = 1) -> str:
                     continue  # a referral without a receiving pharmacy is never accepted
                 pharmacist = _person("community-pharmacist", ref.target_org_code)
                 accepted = at + timedelta(minutes=rng.randint(5, 50))
-                svc.accept(s, pharmacist, ref, now=accepted)
+                accept(s, pharmacist, ref, now=accepted)
                 if service == "discharge-medicines-service":
-                    svc.record_dms_check(
+                    record_dms_check(
                         s,
                         pharmacist,
                         ref,
@@ -141,7 +144,7 @@ def populate(engine: Engine, seed: int = 1) -> str:
                 target = rng.choice(["gp", "urgent-care"]) if outcome == "referred-on" else None
                 if target == "gp" and not ref.practice_code:
                     target = "urgent-care"
-                svc.record_outcome(
+                record_outcome(
                     s,
                     pharmacist,
                     ref,
@@ -154,7 +157,7 @@ def populate(engine: Engine, seed: int = 1) -> str:
                 closed += 1
         if back >= 2:  # the last two days stay as they are: inboxes with work in them
             with session_scope(engine) as s:
-                svc.escalate_overdue(s, now=day + timedelta(days=1))
+                escalate_overdue(s, now=day + timedelta(days=1))
     sent = deliver_pending(engine, now=utcnow())
     return (
         f"referrals: {made} generated ({closed} completed), "

@@ -4,10 +4,10 @@ receiving pharmacy's Task update (accept, start, complete with outcome, decline)
 Every read goes through the referral use cases' gate (:func:`ipmo.referrals.actions.open_referral`
 for one, :func:`ipmo.referrals.actions.list_visible` for a search: the parties to a referral and
 ICS-wide roles only, each access audited), and every change through the lifecycle functions of
-:mod:`ipmo.referrals.service` the REST API and the pages call (receiver only, allowed transitions,
-outcome rules, outbox). Versioning: ``ETag: W/"<version>"`` on reads; an update must name the
-version it was made against in ``If-Match`` (428 without, 412 when stale: FHIR R4 §3.1.0.5
-"Managing Resource Contention").
+:mod:`ipmo.referrals.state_changes` the REST API and the pages call (receiver only, allowed
+transitions, outcome rules, outbox). Versioning: ``ETag: W/"<version>"`` on reads; an update
+must name the version it was made against in ``If-Match`` (428 without, 412 when stale: FHIR R4
+§3.1.0.5 "Managing Resource Contention").
 """
 
 from __future__ import annotations
@@ -33,10 +33,13 @@ from ipmo.fhir.search import (
 )
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
 from ipmo.referrals import lifecycle as lc
-from ipmo.referrals import service as svc
 from ipmo.referrals.actions import list_visible, open_referral
-from ipmo.referrals.messaging import SERVICE_SYSTEM, outcome_task
+from ipmo.referrals.errors import NotInvolved, ReferralConflict, ReferralError, ReferralNotFound
+from ipmo.referrals.message_codes import SERVICE_SYSTEM
 from ipmo.referrals.models import Referral
+from ipmo.referrals.outcome_messages import outcome_task
+from ipmo.referrals.state_changes import accept, record_outcome, reject, start
+from ipmo.referrals.trail import patient_stub
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
 from ipmo.web.deps import db_session, request_body, require
@@ -140,9 +143,9 @@ def _visible(
 def _one(session: Session, principal: Principal, reference: str, action: str) -> Referral:
     try:
         return open_referral(session, principal, reference, action)
-    except svc.ReferralNotFound as exc:
+    except ReferralNotFound as exc:
         raise FhirError(404, "not-found", f"no referral {reference!r}", "id") from exc
-    except svc.NotInvolved as exc:  # the refusal is audited (kept: a durable entry)
+    except NotInvolved as exc:  # the refusal is audited (kept: a durable entry)
         raise FhirError(403, "forbidden", str(exc)) from None
 
 
@@ -224,9 +227,9 @@ def _apply(
     if wanted == ref.status:
         return
     if wanted == lc.Status.ACCEPTED:
-        svc.accept(session, principal, ref, version)
+        accept(session, principal, ref, version)
     elif wanted == lc.Status.IN_PROGRESS:
-        svc.start(session, principal, ref, version)
+        start(session, principal, ref, version)
     elif wanted == lc.Status.COMPLETED:
         outcome = _code(task.get("businessStatus"))
         if not outcome:
@@ -237,7 +240,7 @@ def _apply(
                 "Task.businessStatus",
             )
         referred_on = outcome == lc.Outcome.REFERRED_ON
-        svc.record_outcome(
+        record_outcome(
             session,
             principal,
             ref,
@@ -250,7 +253,7 @@ def _apply(
     elif wanted == lc.Status.REJECTED:
         if not reason:
             raise FhirError(422, "required", "declining needs a statusReason", "Task.statusReason")
-        svc.reject(session, principal, ref, reason, version)
+        reject(session, principal, ref, reason, version)
     else:
         raise FhirError(
             422,
@@ -298,18 +301,18 @@ def _update(
     except FhirError:  # refused before any change
         session.commit()
         raise
-    except svc.ReferralError as exc:
+    except ReferralError as exc:
         raise FhirError(422, "business-rule", str(exc), "Task.businessStatus") from None
-    except svc.ReferralConflict as exc:
+    except ReferralConflict as exc:
         raise FhirError(409, "conflict", str(exc), "Task.status") from None
-    except svc.NotInvolved as exc:
+    except NotInvolved as exc:
         # the service's receiver rule said no: nothing it did stays, the refusal is audited
         session.rollback()
         audit_event(
             session,
             principal,
             "referral.fhir.update",
-            svc._patient_stub(ref),
+            patient_stub(ref),
             {"referral": reference},
             outcome="refused",
             reason="not-receiver",

@@ -17,11 +17,11 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, exists
 
 from ipmo.patients.models import Patient
+from ipmo.referrals.errors import NotInvolved, ReferralConflict, ReferralError, ReferralNotFound
 from ipmo.referrals.figures import activity_figures
 from ipmo.referrals.gauges import queue_gauges
 from ipmo.referrals.lifecycle import OPEN
 from ipmo.referrals.models import Referral
-from ipmo.referrals.service import NotInvolved, ReferralConflict, ReferralError, ReferralNotFound
 from ipmo.security.policy import Relationship
 from ipmo.security.principal import Principal
 

@@ -13,11 +13,12 @@ from ipmo.organisations.models import Organisation, OrgKind
 from ipmo.patients import normalise_nhs_number
 from ipmo.referrals import actions
 from ipmo.referrals import lifecycle as lc
-from ipmo.referrals import service as svc
 from ipmo.referrals.actions import is_overdue, page_visible
 from ipmo.referrals.catalogue import RULES, rule_for
+from ipmo.referrals.errors import NotInvolved, ReferralConflict, ReferralError
 from ipmo.referrals.labels import LABELS
 from ipmo.referrals.models import Referral
+from ipmo.referrals.new_referrals import NewReferral
 from ipmo.security import Activity, Principal
 from ipmo.security.errors import Forbidden
 from ipmo.store import utcnow
@@ -222,7 +223,7 @@ def send(
         ref = actions.create(
             session,
             principal,
-            svc.NewReferral(
+            NewReferral(
                 service=service,
                 nhs_number=nhs_number or None,
                 patient_choice=patient_choice or None,
@@ -230,7 +231,7 @@ def send(
                 no_relationship_reason=no_relationship_reason or None,
             ),
         ).referral
-    except svc.ReferralError as exc:
+    except ReferralError as exc:
         ctx = {
             "services": _services_for(session, principal),
             "pharmacies": _pharmacies(session),
@@ -289,7 +290,7 @@ def _do(
     sentence (409), the refusal already audited by the action."""
     try:
         fn(session, principal, reference, *args)
-    except (svc.ReferralConflict, svc.ReferralError, svc.NotInvolved) as exc:
+    except (ReferralConflict, ReferralError, NotInvolved) as exc:
         session.rollback()
         return show(request, reference, str(exc), principal, session)
     return RedirectResponse(f"/referrals/{reference}?done={done}", status_code=303)

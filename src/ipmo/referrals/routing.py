@@ -167,3 +167,13 @@ def first_open_at(hours: dict[str, list[list[str]]], now: datetime, until: datet
     if best is None:
         return now
     return best.astimezone(UTC).replace(tzinfo=None)
+
+
+def deadlines(
+    rule, pharmacy: Pharmacy | None, now: datetime, requested_due_by: datetime | None
+) -> tuple[datetime, datetime]:
+    due_by = now + rule.complete_within
+    if requested_due_by is not None and now < requested_due_by < due_by:
+        due_by = requested_due_by
+    clock_starts = first_open_at(pharmacy.opening_hours, now, due_by) if pharmacy else now
+    return min(clock_starts + rule.accept_within, due_by), due_by
