@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from ipmo.referrals import service as svc
 from ipmo.referrals.gauges import queue_gauges
 from ipmo.referrals.models import OutboxMessage, Referral
+from ipmo.referrals.new_referrals import NewReferral, create_referral
+from ipmo.referrals.overdue import escalate_overdue
 from ipmo.store import session_scope
 
 from .conftest import ADA, BERT, WED_10AM, principal
@@ -17,10 +18,10 @@ from .conftest import ADA, BERT, WED_10AM, principal
 
 def _send(engine, nhs_number):
     with session_scope(engine) as s:
-        ref = svc.create_referral(
+        ref = create_referral(
             s,
             principal(s, "nhs111"),
-            svc.NewReferral(
+            NewReferral(
                 service="urgent-repeat-supply",
                 nhs_number=nhs_number,
                 no_relationship_reason="NHS 111 caller",
@@ -50,7 +51,7 @@ def test_the_sweep_clears_what_it_handled(ics):
     deadline = _send(ics, ADA)
     late = deadline + timedelta(minutes=5)
     with session_scope(ics) as s:
-        report = svc.escalate_overdue(s, now=late)
+        report = escalate_overdue(s, now=late)
     assert report.scanned == 1
     assert _values(ics, late)["ipmo_referrals_overdue_unswept"] == 0
 
