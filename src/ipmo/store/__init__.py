@@ -3,7 +3,13 @@ production). Every domain declares its tables on :class:`Base`; Alembic migratio
 ``store/migrations``."""
 
 from ipmo.store.base import Base, IntPk, OrgRef, PatientRef, utcnow
-from ipmo.store.engine import StoreError, create_store_engine, init_store, session_scope
+from ipmo.store.engine import (
+    StoreError,
+    create_store_engine,
+    init_store,
+    pool_capacity,
+    session_scope,
+)
 from ipmo.store.registry import load_all_models
 
 __all__ = [
@@ -14,6 +20,7 @@ __all__ = [
     "utcnow",
     "StoreError",
     "create_store_engine",
+    "pool_capacity",
     "session_scope",
     "init_store",
     "load_all_models",

@@ -7,6 +7,7 @@ engines enforce the same constraints). A bad URL or an unreachable server become
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 
 class StoreError(RuntimeError):
@@ -29,24 +31,47 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.close()
 
 
+def _pool_setting(name: str, default: int) -> int:
+    value = int(os.environ.get(name, default))
+    if value < 0:
+        raise StoreError(f"{name} must be a whole number, 0 or more")
+    return value
+
+
+def pool_capacity(engine: Engine) -> int | None:
+    """How many connections the engine's pool hands out at once (None: not a bounded pool)."""
+    pool = engine.pool
+    if isinstance(pool, QueuePool):
+        return pool.size() + max(0, pool._max_overflow)
+    return None
+
+
 def create_store_engine(url: str, *, check: bool = True) -> Engine:
+    """The store's engine. Connections per process: ``IPMO_DB_POOL_SIZE`` (default 10) kept open
+    plus ``IPMO_DB_MAX_OVERFLOW`` (default 20) opened under load; the web app runs no more
+    request threads than that (``ipmo.web.app``), so a request waits for a thread, not for a
+    connection, and never times out on the pool (issue 20: "QueuePool limit … reached")."""
+    pool = {
+        "pool_size": _pool_setting("IPMO_DB_POOL_SIZE", 10),
+        "max_overflow": _pool_setting("IPMO_DB_MAX_OVERFLOW", 20),
+    }
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
+            in_memory = not path or path == ":memory:" or "mode=memory" in url
+            if not in_memory:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(
                 url,
                 connect_args={"check_same_thread": False, "timeout": 30},
+                **({} if in_memory else pool),
                 hide_parameters=True,  # SQL errors must not carry patient data into logs
             )
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(
-                url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
-            )
+            engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **pool)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise StoreError(f"IPMO_DATABASE_URL is not a usable database URL ({exc})") from None
     if check:

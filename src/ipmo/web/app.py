@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import anyio
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -43,7 +46,7 @@ from ipmo.security.sessions import (
 )
 from ipmo.security.tokens import issue_token
 from ipmo.security.users import authenticate
-from ipmo.store import StoreError, create_store_engine, utcnow
+from ipmo.store import StoreError, create_store_engine, pool_capacity, utcnow
 from ipmo.web import docs, error_pages, metrics
 from ipmo.web import fhir as fhir_api
 from ipmo.web.bodies import RequestLimits
@@ -68,10 +71,27 @@ def _wants_json(request: Request) -> bool:
     ) or "text/html" not in request.headers.get("accept", "")
 
 
+def _threads_within_the_pool(engine: Engine):
+    """Run no more request threads than the store has connections: a request then waits for a
+    thread (no time limit, in the event loop) rather than for a pooled connection (30 s, then an
+    error: issue 20's "QueuePool limit of size 10 overflow 20 reached"). FastAPI ends a sync
+    dependency outside this limit, so a session holding a connection always gets to commit."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        capacity = pool_capacity(engine)
+        if capacity:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = capacity
+        yield
+
+    return lifespan
+
+
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or create_store_engine(settings.database_url)
     app = FastAPI(
+        lifespan=_threads_within_the_pool(engine),
         title="ipmo",
         summary="Integrated Pharmacy and Medicines Optimisation — API and FHIR endpoints",
         version=ipmo.__version__,

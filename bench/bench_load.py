@@ -1,0 +1,207 @@
+"""Load benchmark with Locust (issue 20): 100 concurrent users, a mixed workload modelled on the
+demo's roles (``bench/load/locustfile.py`` states the mix and where it comes from), against the
+real ``ipmo serve --workers N`` on the demo ICS, on SQLite and on PostgreSQL.
+
+Reports requests/s, p50 / p95 / p99 and errors per request type, and the ratio of each type's
+p50 to ``/health``'s p50 in the same run (what the store, access check and audit cost over the
+bare web stack). Goal on a quiet 2-core machine: ≥ 500 requests/s mixed, p99 ≤ 200 ms, 0 errors.
+The load generator shares the machine with the server (one core's worth of Locust), so the
+figures are a lower bound for a server with the machine to itself.
+
+    uv run python bench/bench_load.py [--store sqlite|postgres|both] [--users 100]
+        [--seconds 60] [--workers 4] [--data-dir DIR]
+
+The demo ICS is generated once into ``--data-dir`` (default ``/tmp/ipmo-load-demo``) by
+``ipmo demo --no-serve``, and once into the PostgreSQL database ``ipmo_load_demo`` by the same
+command pointed at its URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent
+LOCUSTFILE = ROOT / "load" / "locustfile.py"
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+ROLES = {
+    "pcn": "pcn.pharmacist",
+    "pharmacy": "community.pharmacist",
+    "nhs111": "nhs111",
+    "analyst": "analyst",
+}
+DEMO_PASSWORD = "demo-password"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(data_dir: Path, database_url: str | None) -> dict[str, str]:
+    env = {**os.environ, "IPMO_DATA_DIR": str(data_dir)}
+    env.pop("IPMO_DATABASE_URL", None)
+    if database_url:
+        env["IPMO_DATABASE_URL"] = database_url
+    return env
+
+
+def prepare(data_dir: Path, database_url: str | None) -> None:
+    """The demo ICS in the store (generated once per store)."""
+    marker = data_dir / (".load-ready-pg" if database_url else ".load-ready-sqlite")
+    if marker.exists():
+        return
+    print(f"generating the demo ICS into {database_url or data_dir} (first run only) …", flush=True)
+    subprocess.run(
+        [sys.executable, "-m", "ipmo", "demo", "--no-serve"],
+        env=_env(data_dir, database_url),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    marker.touch()
+
+
+def _pg_database(name: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(text("select 1 from pg_database where datname = :n"), {"n": name})
+        if not exists:
+            conn.execute(text(f'create database "{name}"'))
+    admin.dispose()
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def serve(data_dir: Path, database_url: str | None, workers: int) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    log = open(data_dir / f"serve-{port}.log", "w")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ipmo", "serve", "--port", str(port), "--workers", str(workers),
+         "--log-level", "warning"],
+        env=_env(data_dir, database_url),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 300
+    while True:
+        try:
+            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            raise SystemExit(f"ipmo serve did not become ready (see {log.name})")
+        time.sleep(0.5)
+
+
+def plan(base: str, path: Path) -> None:
+    """Tokens per role and the patients each can see, for the locustfile."""
+    tokens = {}
+    for role, username in ROLES.items():
+        r = httpx.post(
+            f"{base}/api/auth/token", data={"username": username, "password": DEMO_PASSWORD}
+        )
+        r.raise_for_status()
+        tokens[role] = r.json()["access_token"]
+    worklist = httpx.get(
+        f"{base}/api/review/worklist?limit=500",
+        headers={"Authorization": f"Bearer {tokens['pcn']}"},
+        timeout=60,
+    )
+    worklist.raise_for_status()
+    patients = [row["nhs_number"] for row in worklist.json()]
+    if not patients:
+        raise SystemExit("the PCN pharmacist's worklist is empty: no patients to read")
+    path.write_text(
+        json.dumps({"tokens": tokens, "pcn_patients": patients, "referral_patients": patients})
+    )
+
+
+def run_locust(base: str, plan_file: Path, users: int, seconds: int, out: Path) -> list[dict]:
+    env = {**os.environ, "IPMO_LOAD_PLAN": str(plan_file)}
+    subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base,
+         "-u", str(users), "-r", str(max(1, users // 5)), "-t", f"{seconds}s",
+         "--csv", str(out), "--only-summary", "--loglevel", "WARNING"],
+        env=env,
+        check=False,  # locust exits 1 when any request failed: the figures say so
+    )  # fmt: skip
+    with open(f"{out}_stats.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def report(store: str, rows: list[dict], seconds: int, workers: int, users: int) -> dict:
+    health = next((r for r in rows if r["Name"] == "health"), None)
+    health_p50 = float(health["50%"]) if health else 0.0
+    print(f"\n{store}: {users} users, {workers} workers, {seconds} s")
+    print(
+        f"{'request type':28} {'req/s':>8} {'p50':>6} {'p95':>6} {'p99':>6} {'errors':>7} {'p50/health':>10}"
+    )
+    summary = {}
+    for r in rows:
+        name = r["Name"]
+        p50 = float(r["50%"])
+        ratio = f"{p50 / health_p50:.1f}" if health_p50 and name != "Aggregated" else ""
+        print(
+            f"{name:28} {float(r['Requests/s']):8.1f} {p50:6.0f} {float(r['95%']):6.0f} "
+            f"{float(r['99%']):6.0f} {int(r['Failure Count']):7d} {ratio:>10}"
+        )
+        summary[name] = {
+            "rps": float(r["Requests/s"]), "p50": p50, "p95": float(r["95%"]),
+            "p99": float(r["99%"]), "errors": int(r["Failure Count"]), "requests": int(r["Request Count"]),
+        }  # fmt: skip
+    total = summary.get("Aggregated", {})
+    if total:
+        print(
+            f"goal ≥ 500 req/s: {total['rps']:.0f} ({total['rps'] / 500:.2f}×);  "
+            f"p99 ≤ 200 ms: {total['p99']:.0f} ms;  errors: {total['errors']} of {total['requests']}"
+        )
+    return summary
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
+    ap.add_argument("--users", type=int, default=100)
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "ipmo-load-demo")
+    args = ap.parse_args()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
+    results = {}
+    for store in stores:
+        url = _pg_database("ipmo_load_demo") if store == "postgres" else None
+        prepare(args.data_dir, url)
+        proc, base = serve(args.data_dir, url, args.workers)
+        try:
+            plan_file = args.data_dir / f"plan-{store}.json"
+            plan(base, plan_file)
+            out = args.data_dir / f"locust-{store}"
+            rows = run_locust(base, plan_file, args.users, args.seconds, out)
+            results[store] = report(store, rows, args.seconds, args.workers, args.users)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    (args.data_dir / "results.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
