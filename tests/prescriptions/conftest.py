@@ -62,6 +62,66 @@ def dispense_for(order: dict[str, Any], item_index: int = 0, type_code: str = "0
     return disp
 
 
+def release_for(pid: str, ods: str = "FA001", message_id: str | None = None) -> dict:
+    """An EPS ``Task/$release`` (patient release) of prescription ``pid`` by pharmacy ``ods``."""
+    return {
+        "resourceType": "Parameters",
+        "id": message_id or f"release-{pid}",
+        "parameter": [
+            {
+                "name": "group-identifier",
+                "valueIdentifier": {
+                    "system": "https://fhir.nhs.uk/Id/prescription-order-number",
+                    "value": pid,
+                },
+            },
+            {
+                "name": "owner",
+                "valueIdentifier": {
+                    "system": "https://fhir.nhs.uk/Id/ods-organization-code",
+                    "value": ods,
+                },
+            },
+            {"name": "status", "valueCode": "accepted"},
+        ],
+    }
+
+
+def withdrawal_for(order: dict, dispense: dict, ods: str = "FA001") -> dict:
+    """An EPS withdrawal Task of ``dispense`` (a dispense notification of ``order``)."""
+    number = resources(order, "Patient")[0]["identifier"][0]["value"]
+    pid = resources(order, "MedicationRequest")[0]["groupIdentifier"]["value"]
+    return {
+        "resourceType": "Task",
+        "id": "withdraw-1",
+        "identifier": [{"system": "https://tools.ietf.org/html/rfc4122", "value": "withdraw-1"}],
+        "status": "in-progress",
+        "intent": "order",
+        "groupIdentifier": {
+            "system": "https://fhir.nhs.uk/Id/prescription-order-number",
+            "value": pid,
+        },
+        "code": {
+            "coding": [{"system": "http://hl7.org/fhir/CodeSystem/task-code", "code": "abort"}]
+        },
+        "focus": {"identifier": {"value": dispense["identifier"]["value"]}},
+        "for": {"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": number}},
+        "authoredOn": "2025-04-24T13:00:00+00:00",
+        "owner": {
+            "identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": ods}
+        },
+        "statusReason": {
+            "coding": [
+                {
+                    "system": "https://fhir.nhs.uk/CodeSystem/EPS-task-dispense-withdraw-reason",
+                    "code": "DA",
+                    "display": "Dosage Amendments",
+                }
+            ]
+        },
+    }
+
+
 @pytest.fixture
 def eps():
     from types import SimpleNamespace
@@ -71,6 +131,8 @@ def eps():
         with_nhs_number=with_nhs_number,
         resources=resources,
         dispense_for=dispense_for,
+        release_for=release_for,
+        withdrawal_for=withdrawal_for,
         ORDER_RP=ORDER_RP,
         CANCEL_SEND=CANCEL_1 + "-Send-200_OK.json",
         CANCEL=CANCEL_1 + "-Cancel-200_OK.json",

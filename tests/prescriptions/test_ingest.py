@@ -150,7 +150,7 @@ def test_claim_and_non_message_payloads_are_refused_with_reason(engine, eps):
         / "primary-care_acute_nominated-pharmacy_medical-prescriber_2-Claim-Request-400_"
         "Missing_Endorsement_Code.json"
     ).read_text()
-    with pytest.raises(MessageRefused, match="Claim"):
+    with pytest.raises(MessageRefused, match="no endorsement code"):
         _send(engine, claim)
     with pytest.raises(MessageRefused, match="not JSON"):
         _send(engine, "{")
@@ -169,3 +169,141 @@ def test_pending_dispense_for_an_item_the_prescription_lacks_is_kept_unmatched(e
         kept = s.scalar(select(EpsMessage).where(EpsMessage.event == "dispense-notification"))
         assert kept.state == "unmatched" and kept.payload is not None  # reported, not lost
     assert {code for _, code, _ in _prescription(engine, "24F5DA-A83008-7EFE6Z")[1]} == {"0007"}
+
+
+def _psu(pid, line, number, status="Ready to Collect", task_id="t-1", task_status="in-progress"):
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": f"urn:uuid:{task_id}",
+                "resource": {
+                    "resourceType": "Task",
+                    "id": task_id,
+                    "basedOn": [
+                        {
+                            "identifier": {
+                                "system": "https://fhir.nhs.uk/Id/prescription-order-number",
+                                "value": pid,
+                            }
+                        }
+                    ],
+                    "status": task_status,
+                    "businessStatus": {
+                        "coding": [
+                            {
+                                "system": "https://fhir.nhs.uk/CodeSystem/task-businessStatus-nppt",
+                                "code": status,
+                            }
+                        ]
+                    },
+                    "intent": "order",
+                    "focus": {"identifier": {"value": line}},
+                    "for": {"identifier": {"value": number}},
+                    "lastModified": "2025-04-24T12:30:00Z",
+                    "owner": {"identifier": {"value": "FA001"}},
+                },
+                "request": {"method": "POST", "url": "Task"},
+            }
+        ],
+    }
+
+
+def _order_keys(eps):
+    order = eps.load(eps.ORDER_RP)
+    number = eps.resources(order, "Patient")[0]["identifier"][0]["value"]
+    line = eps.resources(order, "MedicationRequest")[0]["identifier"][0]["value"]
+    return order, number, line
+
+
+def test_status_update_sets_the_item_status_and_a_timeline_step(engine, eps):
+    order, number, line = _order_keys(eps)
+    _send(engine, order)
+    assert _send(engine, _psu("24F5DA-A83008-7EFE6Z", line, number)).outcome == "applied"
+    with session_scope(engine) as s:
+        p = s.scalar(select(Prescription))
+        assert p.items[0].psu_status == "Ready to Collect"
+        assert p.status_code == "0001"  # a patient-facing update does not change Spine status
+        assert [e.kind for e in p.events] == ["created", "ready-to-collect"]
+
+
+def test_status_update_bad_input_is_refused_and_writes_nothing(engine, eps):
+    order, number, line = _order_keys(eps)
+    _send(engine, order)
+    before = _counts(engine)
+    cases = [
+        (_psu("24F5DA-A83008-7EFE6Z", line, number, status="Lost"), "unknown status"),
+        (_psu("24F5DA-A83008-7EFE6Y", line, number), "not a valid EPS short-form ID"),
+        (_psu("24F5DA-A83008-7EFE6Z", "no-such-item", number), "line item"),
+        (_psu("24F5DA-A83008-7EFE6Z", line, number, "Collected"), "does not fit"),
+    ]
+    two = _psu("24F5DA-A83008-7EFE6Z", line, number)
+    other = _psu("24F5DA-A83008-7EFE6Z", line, "9990000018", task_id="t-2")
+    two["entry"].append(other["entry"][0])
+    cases.append((two, "2 patients"))
+    for message, reason in cases:
+        with pytest.raises(MessageRefused, match=reason):
+            _send(engine, message)
+    assert len(cases) == 5 and _counts(engine) == before
+
+
+def test_release_then_dispense_then_claim_keeps_the_exemption(engine, eps):
+    order, number, _ = _order_keys(eps)
+    _send(engine, order)
+    release = eps.release_for("24F5DA-A83008-7EFE6Z")
+    assert _send(engine, release).outcome == "applied"
+    assert _prescription(engine, "24F5DA-A83008-7EFE6Z")[0] == "0002"  # With Dispenser
+    claim = json.loads(
+        (
+            eps.MESSAGES / "primary-care_acute_nominated-pharmacy_medical-prescriber_2-Claim-"
+            "Request-400_Missing_Endorsement_Code.json"
+        ).read_text()
+    )
+    claim["prescription"]["extension"][0]["extension"][0]["valueIdentifier"]["value"] = (
+        "24F5DA-A83008-7EFE6Z"
+    )
+    claim["patient"]["identifier"]["value"] = number
+    lines = [r["identifier"][0]["value"] for r in eps.resources(order, "MedicationRequest")]
+    details = claim["item"][0]["detail"]
+    for detail, line in zip(details, lines, strict=False):
+        detail["extension"][1]["valueReference"]["identifier"]["value"] = line
+        detail["programCode"].append(
+            {
+                "coding": [
+                    {
+                        "system": "https://fhir.nhs.uk/CodeSystem/medicationdispense-endorsement",
+                        "code": "NDEC",
+                    }
+                ]
+            }
+        )
+    claim["item"][0]["detail"] = details[: len(lines)]
+    with pytest.raises(MessageRefused, match="cannot be claimed"):
+        _send(engine, claim)  # nothing dispensed yet
+    for i in range(4):
+        msg = eps.dispense_for(order, i, "0001")
+        msg["identifier"]["value"] = f"dispense-{i}"
+        _send(engine, msg)
+    assert _send(engine, claim).outcome == "applied"
+    with session_scope(engine) as s:
+        p = s.scalar(select(Prescription))
+        assert (p.status_code, p.exemption_code, p.exemption_evidence) == (
+            "0008",
+            "0001",
+            "evidence-seen",
+        )
+        assert [e.kind for e in p.events][:2] == ["created", "released"]
+        assert p.events[-1].kind == "claimed"
+
+
+def test_return_to_spine_makes_the_prescription_downloadable_again(engine, eps):
+    order, number, _ = _order_keys(eps)
+    _send(engine, order)
+    _send(engine, eps.release_for("24F5DA-A83008-7EFE6Z"))
+    task = eps.withdrawal_for(order, {"identifier": {"value": "x"}})
+    task.update(status="rejected", id="return-1")
+    task["identifier"][0]["value"] = "return-1"
+    assert _send(engine, task).outcome == "applied"
+    status, items = _prescription(engine, "24F5DA-A83008-7EFE6Z")
+    assert status == "0001" and {c for _, c, _ in items} == {"0007"}

@@ -7,6 +7,6 @@ Published names: :func:`valid_prescription_id` (the short-form ID's check charac
 from __future__ import annotations
 
 from ipmo.prescriptions.ids import valid_prescription_id
-from ipmo.prescriptions.ingest import ingest_message
+from ipmo.prescriptions.ingest import IngestResult, MessageRefused, ingest_message
 
-__all__ = ["ingest_message", "valid_prescription_id"]
+__all__ = ["IngestResult", "MessageRefused", "ingest_message", "valid_prescription_id"]

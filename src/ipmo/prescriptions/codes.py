@@ -41,3 +41,50 @@ ITEM_STATUS = {
 
 # item statuses after which nothing more will be dispensed on that item
 ITEM_FINAL = {"0001", "0002", "0005", "0006"}
+
+# Prescription Status Update API (NHS England, status_update_api): the patient-facing item
+# statuses (https://fhir.nhs.uk/CodeSystem/task-businessStatus-nppt), matched without regard to
+# case, and the Task.status each allows (terminal ones are "completed"; "Ready to Collect" and
+# "Ready to Dispatch" may be either).
+PSU_NAMES = (
+    "With Pharmacy",
+    "With Pharmacy - Preparing Remainder",
+    "Ready to Collect",
+    "Ready to Collect - Partial",
+    "Collected",
+    "Ready to Dispatch",
+    "Ready to Dispatch - Partial",
+    "Dispatched",
+    "Not Dispensed",
+)
+PSU_STATUS = {name.lower(): name for name in PSU_NAMES}
+PSU_TASK_STATUS = {
+    name: (
+        ("completed",)
+        if name in ("Collected", "Dispatched", "Not Dispensed")
+        else ("in-progress", "completed")
+        if name in ("Ready to Collect", "Ready to Dispatch")
+        else ("in-progress",)
+    )
+    for name in PSU_NAMES
+}
+
+# Prescription charge exemption categories (https://fhir.nhs.uk/CodeSystem/
+# prescription-charge-exemption), as EPS claims and the NHSBSA exemption categories list them
+EXEMPTION_CODES = {
+    "0001": "Patient has paid appropriate charges",
+    "0002": "is under 16 years of age",
+    "0003": "is 16, 17 or 18 and in full-time education",
+    "0004": "is 60 years of age or over",
+    "0005": "has a valid maternity exemption certificate",
+    "0006": "has a valid medical exemption certificate",
+    "0007": "has a valid prescription prepayment certificate",
+    "0008": "has a valid War Pension exemption certificate",
+    "0009": "is named on a current HC2 charges certificate",
+    "0010": "was prescribed free-of-charge contraceptives",
+    "0011": "gets Income Support or income-related Employment and Support Allowance",
+    "0012": "gets income-based Jobseeker's Allowance",
+    "0013": "is entitled to, or named on, a valid NHS Tax Credit Exemption Certificate",
+    "0014": "has a partner who gets Pension Credit guarantee credit",
+    "0015": "gets Universal Credit and meets the criteria",
+}

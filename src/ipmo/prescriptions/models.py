@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.schema import UniqueConstraint
 
 from ipmo.store import Base, utcnow
 
@@ -30,12 +31,27 @@ class Prescription(Base):
     prescriber_org: Mapped[str | None] = mapped_column(String(12))
     nominated_pharmacy: Mapped[str | None] = mapped_column(String(12))
     dispenser_org: Mapped[str | None] = mapped_column(String(12))
+    # urgent (MedicationRequest.priority urgent | asap | stat): watched for the 111 service
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expiry_date: Mapped[date | None] = mapped_column(Date)
+    # repeat dispensing: issue number of this instance and how many issues are authorised
+    repeat_number: Mapped[int | None] = mapped_column(Integer)
+    repeats_allowed: Mapped[int | None] = mapped_column(Integer)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # from the claim: prescription-charge-exemption code and whether evidence was seen
+    exemption_code: Mapped[str | None] = mapped_column(String(4))
+    exemption_evidence: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
     items: Mapped[list[PrescriptionItem]] = relationship(
         back_populates="prescription", order_by="PrescriptionItem.id"
+    )
+    events: Mapped[list[PrescriptionEvent]] = relationship(
+        back_populates="prescription", order_by="PrescriptionEvent.id"
     )
 
 
@@ -52,6 +68,9 @@ class PrescriptionItem(Base):
     status_code: Mapped[str] = mapped_column(String(4))
     reason_code: Mapped[str | None] = mapped_column(String(8))
     reason_display: Mapped[str | None] = mapped_column(String(200))
+    pending_cancellation: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the latest Prescription Status Update (task-businessStatus-nppt), e.g. "Ready to Collect"
+    psu_status: Mapped[str | None] = mapped_column(String(40))
     prescription: Mapped[Prescription] = relationship(back_populates="items")
 
 
@@ -74,3 +93,26 @@ class EpsMessage(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # kept only while pending (a dispense or cancellation before its prescription)
     payload: Mapped[dict | None] = mapped_column(JSON)
+
+
+class PrescriptionEvent(Base):
+    """One step of a prescription's timeline (created, released, with pharmacy, ready to collect,
+    dispensed, not dispensed, cancelled, pending cancellation, withdrawn, returned, claimed …).
+    A dispense notification's event keeps the item statuses it replaced (``before``) so that its
+    withdrawal can restore them."""
+
+    __tablename__ = "eps_prescription_events"
+    __table_args__ = (Index("ix_eps_prescription_events_prescription", "prescription_pk"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prescription_pk: Mapped[int] = mapped_column(ForeignKey("eps_prescriptions.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(30))
+    status_from: Mapped[str | None] = mapped_column(String(4))
+    status_to: Mapped[str] = mapped_column(String(4))
+    org: Mapped[str | None] = mapped_column(String(12))
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(300))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    prescription: Mapped[Prescription] = relationship(back_populates="events")

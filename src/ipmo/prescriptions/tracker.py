@@ -60,34 +60,110 @@ def _patient_entry(nhs_number: str, name: dict[str, Any] | None) -> dict[str, An
     }
 
 
+ERD = "continuous-repeat-dispensing"
+# RequestGroup.intent as the tracker sends it: acute "order", repeat prescribing "instance-order",
+# repeat dispensing "reflex-order" (prescriptionSearch and clinicalView examples)
+INTENT = {"acute": "order", "continuous": "instance-order", ERD: "reflex-order"}
+NON_DISPENSING_SYSTEM = "https://fhir.nhs.uk/CodeSystem/medicationdispense-status-reason"
+PARTICIPANT_TYPE = (
+    "http://hl7.org/fhir/5.0/StructureDefinition/"
+    "extension-RequestOrchestration.action.participant.typeReference"
+)
+# timeline step kinds → the Spine's own titles ("Prescription status transitions")
+TRANSITION_TITLE = {
+    "created": "Prescription upload successful",
+    "released": "Release Request successful",
+    "cancelled": "Prescription/item was cancelled",
+    "pending-cancellation": (
+        "Prescription/item was not cancelled. With dispenser. Marked for cancellation"
+    ),
+    "cancellation-refused": "Prescription/item was not cancelled. Already dispensed",
+    "dispensed": "Dispense notification successful",
+    "partially-dispensed": "Dispense notification successful",
+    "not-dispensed": "Dispense notification successful",
+    "withdrawn": "Dispense Withdrawal successful",
+    "returned": "Dispense Return successful",
+    "claimed": "Dispense Claim successful",
+    "expired": "Prescription expired",
+}
+
+
+def _repeat_info(issued: int, allowed: int) -> dict[str, Any]:
+    return {
+        "url": SD + "Extension-EPS-RepeatInformation",
+        "extension": [
+            {"url": "numberOfRepeatsIssued", "valueInteger": issued},
+            {"url": "numberOfRepeatsAllowed", "valueInteger": allowed},
+        ],
+    }
+
+
+def _status_ext(code: str) -> dict[str, Any]:
+    return {
+        "url": SD + "Extension-EPS-PrescriptionStatusHistory",
+        "extension": [
+            {
+                "url": "status",
+                "valueCoding": {
+                    "system": PRESCRIPTION_STATUS_SYSTEM,
+                    "code": code,
+                    "display": PRESCRIPTION_STATUS.get(code, code),
+                },
+            }
+        ],
+    }
+
+
+def _transitions(p: Prescription) -> dict[str, Any]:
+    steps = []
+    for event in p.events:
+        if event.kind not in TRANSITION_TITLE:
+            continue  # patient-facing status updates are not Spine transitions
+        step: dict[str, Any] = {
+            "title": TRANSITION_TITLE[event.kind],
+            "timingDateTime": event.at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "code": [
+                {
+                    "coding": [
+                        {
+                            "system": PRESCRIPTION_STATUS_SYSTEM,
+                            "code": event.status_to,
+                            "display": PRESCRIPTION_STATUS.get(event.status_to),
+                        }
+                    ]
+                }
+            ],
+        }
+        if event.org:
+            step["participant"] = [
+                {
+                    "extension": [
+                        {
+                            "url": PARTICIPANT_TYPE,
+                            "valueReference": {"identifier": {"system": ODS, "value": event.org}},
+                        }
+                    ]
+                }
+            ]
+        steps.append(step)
+    return {"title": "Prescription status transitions", "action": steps}
+
+
 def _request_group(p: Prescription, patient_url: str, with_items: bool) -> dict[str, Any]:
-    pending = False  # cancellation requests held by the dispenser are not received yet
+    items = list(p.items)
+    pending = bool(items) and all(i.pending_cancellation for i in items)
     group: dict[str, Any] = {
         "resourceType": "RequestGroup",
         "identifier": [{"system": ORDER_NUMBER, "value": p.prescription_id}],
         "subject": {"reference": patient_url},
         "status": "active",
-        "intent": "order",
+        "intent": INTENT.get(p.course or "acute", "order"),
     }
     if p.prescriber_org:
         group["author"] = {"identifier": {"system": ODS, "value": p.prescriber_org}}
     if p.authored_on:
         group["authoredOn"] = f"{p.authored_on.isoformat()}T00:00:00.000Z"
-    ext: list[dict[str, Any]] = [
-        {
-            "url": SD + "Extension-EPS-PrescriptionStatusHistory",
-            "extension": [
-                {
-                    "url": "status",
-                    "valueCoding": {
-                        "system": PRESCRIPTION_STATUS_SYSTEM,
-                        "code": p.status_code,
-                        "display": PRESCRIPTION_STATUS.get(p.status_code, p.status_code),
-                    },
-                }
-            ],
-        }
-    ]
+    ext: list[dict[str, Any]] = [_status_ext(p.status_code)]
     if with_items and p.prescription_type:  # the clinical view carries it, the search does not
         ext.append(
             {
@@ -98,10 +174,43 @@ def _request_group(p: Prescription, patient_url: str, with_items: bool) -> dict[
                 },
             }
         )
+    if p.course == ERD and p.repeats_allowed:
+        ext.append(_repeat_info(p.repeat_number or 1, p.repeats_allowed))
     pc = [{"url": "prescriptionPendingCancellation", "valueBoolean": pending}]
     if not with_items:
-        pc.append({"url": "lineItemPendingCancellation", "valueBoolean": pending})
+        line_pending = any(i.pending_cancellation for i in items)
+        pc.append({"url": "lineItemPendingCancellation", "valueBoolean": line_pending})
     ext.append({"url": SD + "Extension-PendingCancellation", "extension": pc})
+    reasons = {(i.reason_code, i.reason_display) for i in items if i.reason_code}
+    if with_items and len(reasons) == 1 and all(i.reason_code for i in items):
+        code, display = reasons.pop()
+        if all(i.status_code == "0002" for i in items):  # the whole prescription not dispensed
+            ext.append(
+                {
+                    "url": SD + "Extension-DM-PrescriptionNonDispensingReason",
+                    "valueCoding": {
+                        "system": NON_DISPENSING_SYSTEM,
+                        "code": code,
+                        "display": display,
+                    },
+                }
+            )
+        elif all(i.status_code == "0005" or i.pending_cancellation for i in items):
+            ext.append(  # the whole prescription cancelled (or pending): its reason
+                {
+                    "url": SD + "Extension-EPS-PrescriptionStatusHistory",
+                    "extension": [
+                        {
+                            "url": "cancellationReason",
+                            "valueCoding": {
+                                "system": CANCEL_REASON_SYSTEM,
+                                "code": code,
+                                "display": display,
+                            },
+                        }
+                    ],
+                }
+            )
     group["extension"] = ext
     return group
 
@@ -131,11 +240,18 @@ def _item_resource(p: Prescription, item: Any, patient_url: str) -> dict[str, An
             },
             {
                 "url": SD + "Extension-PendingCancellation",
-                "extension": [{"url": "lineItemPendingCancellation", "valueBoolean": False}],
+                "extension": [
+                    {
+                        "url": "lineItemPendingCancellation",
+                        "valueBoolean": bool(item.pending_cancellation),
+                    }
+                ],
             },
         ],
     }
-    if item.status_code == "0005" and item.reason_code:  # a cancellation's reason
+    # a cancellation's (or pending cancellation's) reason; a non-dispensing reason is the
+    # prescription's (Extension-DM-PrescriptionNonDispensingReason), as in the national examples
+    if item.reason_code and (item.status_code == "0005" or item.pending_cancellation):
         res["statusReason"] = {
             "coding": [
                 {
@@ -188,7 +304,10 @@ def search_bundle(
                     }
                 )
                 refs.append({"resource": {"reference": url}})
-            group["action"] = [{"title": "Prescription Line Items(Medications)", "action": refs}]
+            group["action"] = [
+                {"title": "Prescription Line Items(Medications)", "action": refs},
+                _transitions(p),
+            ]
         entries.append(
             {
                 "fullUrl": _urn("prescription", p.prescription_id),
@@ -196,9 +315,47 @@ def search_bundle(
                 "resource": group,
             }
         )
+        if not with_items and p.course == ERD and p.repeats_allowed:
+            entries.extend(_future_issues(p, patient["fullUrl"]))
     return {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": len(prescriptions),
+        "total": sum(e["search"]["mode"] == "match" for e in entries),
         "entry": entries,
     }
+
+
+def _future_issues(p: Prescription, patient_url: str) -> list[dict[str, Any]]:
+    """Repeat dispensing: the issues still to come, grouped under the same prescription ID with
+    status "Repeat Dispense future instance" (9000), as in ``prescriptionSearch/
+    200_With7InstanceErd.json``."""
+    out = []
+    for issue in range((p.repeat_number or 1) + 1, (p.repeats_allowed or 0) + 1):
+        group = {
+            "resourceType": "RequestGroup",
+            "identifier": [{"system": ORDER_NUMBER, "value": p.prescription_id}],
+            "subject": {"reference": patient_url},
+            "status": "active",
+            "intent": "reflex-order",
+            "extension": [
+                _status_ext("9000"),
+                _repeat_info(issue, p.repeats_allowed or 0),
+                {
+                    "url": SD + "Extension-PendingCancellation",
+                    "extension": [
+                        {"url": "prescriptionPendingCancellation", "valueBoolean": False},
+                        {"url": "lineItemPendingCancellation", "valueBoolean": False},
+                    ],
+                },
+            ],
+        }
+        if p.authored_on:
+            group["authoredOn"] = f"{p.authored_on.isoformat()}T00:00:00.000Z"
+        out.append(
+            {
+                "fullUrl": _urn("prescription", p.prescription_id, str(issue)),
+                "search": {"mode": "match"},
+                "resource": group,
+            }
+        )
+    return out

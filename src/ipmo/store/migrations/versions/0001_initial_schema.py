@@ -173,6 +173,15 @@ def upgrade() -> None:
     sa.Column('prescriber_org', sa.String(length=12), nullable=True),
     sa.Column('nominated_pharmacy', sa.String(length=12), nullable=True),
     sa.Column('dispenser_org', sa.String(length=12), nullable=True),
+    sa.Column('urgent', sa.Boolean(), nullable=False),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('released_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('expiry_date', sa.Date(), nullable=True),
+    sa.Column('repeat_number', sa.Integer(), nullable=True),
+    sa.Column('repeats_allowed', sa.Integer(), nullable=True),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('exemption_code', sa.String(length=4), nullable=True),
+    sa.Column('exemption_evidence', sa.String(length=20), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_eps_prescriptions')),
@@ -248,6 +257,24 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_workforce_training_plan')),
     sa.UniqueConstraint('programme', 'year', name=op.f('uq_workforce_training_plan_programme'))
     )
+    op.create_table('eps_prescription_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('prescription_pk', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('status_from', sa.String(length=4), nullable=True),
+    sa.Column('status_to', sa.String(length=4), nullable=False),
+    sa.Column('org', sa.String(length=12), nullable=True),
+    sa.Column('message_id', sa.String(length=64), nullable=True),
+    sa.Column('detail', sa.String(length=300), nullable=True),
+    sa.Column('before', sa.JSON(), nullable=True),
+    sa.Column('withdrawn', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['prescription_pk'], ['eps_prescriptions.id'], name=op.f('fk_eps_prescription_events_prescription_pk_eps_prescriptions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_eps_prescription_events'))
+    )
+    with op.batch_alter_table('eps_prescription_events', schema=None) as batch_op:
+        batch_op.create_index('ix_eps_prescription_events_prescription', ['prescription_pk'], unique=False)
+
     op.create_table('eps_prescription_items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('prescription_pk', sa.Integer(), nullable=False),
@@ -258,6 +285,8 @@ def upgrade() -> None:
     sa.Column('status_code', sa.String(length=4), nullable=False),
     sa.Column('reason_code', sa.String(length=8), nullable=True),
     sa.Column('reason_display', sa.String(length=200), nullable=True),
+    sa.Column('pending_cancellation', sa.Boolean(), nullable=False),
+    sa.Column('psu_status', sa.String(length=40), nullable=True),
     sa.ForeignKeyConstraint(['prescription_pk'], ['eps_prescriptions.id'], name=op.f('fk_eps_prescription_items_prescription_pk_eps_prescriptions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_eps_prescription_items')),
     sa.UniqueConstraint('prescription_pk', 'line_item_id', name=op.f('uq_eps_prescription_items_prescription_pk'))
@@ -1031,6 +1060,10 @@ def downgrade() -> None:
 
     op.drop_table('patients')
     op.drop_table('eps_prescription_items')
+    with op.batch_alter_table('eps_prescription_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_eps_prescription_events_prescription')
+
+    op.drop_table('eps_prescription_events')
     op.drop_table('workforce_training_plan')
     op.drop_table('workforce_staff')
     op.drop_table('sign_in_failures')
