@@ -148,27 +148,31 @@ def report(store: str, rows: list[dict], seconds: int, workers: int, users: int)
     health = next((r for r in rows if r["Name"] == "health"), None)
     health_p50 = float(health["50%"]) if health else 0.0
     print(f"\n{store}: {users} users, {workers} workers, {seconds} s")
-    print(
-        f"{'request type':28} {'req/s':>8} {'p50':>6} {'p95':>6} {'p99':>6} {'errors':>7} {'p50/health':>10}"
-    )
+    heading = ("req/s", "p50", "p95", "p99", "errors", "p50/health")
+    print(f"{'request type':28} " + " ".join(f"{h:>8}" for h in heading))
     summary = {}
     for r in rows:
         name = r["Name"]
         p50 = float(r["50%"])
         ratio = f"{p50 / health_p50:.1f}" if health_p50 and name != "Aggregated" else ""
         print(
-            f"{name:28} {float(r['Requests/s']):8.1f} {p50:6.0f} {float(r['95%']):6.0f} "
-            f"{float(r['99%']):6.0f} {int(r['Failure Count']):7d} {ratio:>10}"
+            f"{name:28} {float(r['Requests/s']):8.1f} {p50:8.0f} {float(r['95%']):8.0f} "
+            f"{float(r['99%']):8.0f} {int(r['Failure Count']):8d} {ratio:>8}"
         )
         summary[name] = {
-            "rps": float(r["Requests/s"]), "p50": p50, "p95": float(r["95%"]),
-            "p99": float(r["99%"]), "errors": int(r["Failure Count"]), "requests": int(r["Request Count"]),
-        }  # fmt: skip
+            "rps": float(r["Requests/s"]),
+            "p50": p50,
+            "p95": float(r["95%"]),
+            "p99": float(r["99%"]),
+            "errors": int(r["Failure Count"]),
+            "requests": int(r["Request Count"]),
+        }
     total = summary.get("Aggregated", {})
     if total:
         print(
             f"goal ≥ 500 req/s: {total['rps']:.0f} ({total['rps'] / 500:.2f}×);  "
-            f"p99 ≤ 200 ms: {total['p99']:.0f} ms;  errors: {total['errors']} of {total['requests']}"
+            f"p99 ≤ 200 ms: {total['p99']:.0f} ms;  "
+            f"errors: {total['errors']} of {total['requests']}"
         )
     return summary
 

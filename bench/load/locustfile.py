@@ -5,18 +5,21 @@ last is answered (``IPMO_LOAD_THINK_SECONDS``, default 0, adds a pause: 100 user
 cannot ask for more than 100 requests/s, so the issue's ≥ 500 requests/s target is a closed-loop
 figure) and picks its next job with these weights (per 100 requests):
 
-| job | role (demo login) | weight | what it does |
+| job | role (demo login) | weight | request |
 |---|---|---|---|
-| record read | PCN pharmacist | 35 | `GET /api/records/patients/{nhs}`: access check, audit entry, reconciliation |
-| record decision | PCN pharmacist | 5 | read the record, then `POST …/decisions` on an open discrepancy with `If-Match` |
+| record read | PCN pharmacist | 35 | `GET /api/records/patients/{nhs}` |
+| record decision | PCN pharmacist | 5 | read, then `POST …/decisions` with `If-Match` |
 | worklist page | PCN pharmacist | 15 | `GET /api/review/worklist?limit=50` |
 | patient lookup | PCN pharmacist | 10 | `GET /api/patients/{nhs}` |
-| FHIR search | PCN pharmacist | 8 | `GET /fhir/R4/MedicationStatement?patient=…&_include=MedicationStatement:patient` |
+| FHIR search | PCN pharmacist | 8 | `GET /fhir/R4/MedicationStatement?patient=…&_include=…` |
 | referral inbox | community pharmacist | 12 | `GET /api/referrals?limit=50` |
-| referral sent | NHS 111 clinician | 3 | `POST /api/referrals` (urgent repeat supply, stated reason, Idempotency-Key) |
-| referral accepted | community pharmacist | 3 | accept the newest referral in the inbox (409 when another user won: expected) |
+| referral sent | NHS 111 clinician | 3 | `POST /api/referrals` (stated reason, Idempotency-Key) |
+| referral accepted | community pharmacist | 3 | accept one from the inbox (409 if another won) |
 | dashboard | ICS analyst | 2 | `GET /api/analytics/overview` |
-| health | — | 7 | `GET /health` (the baseline: no store work beyond `select 1`) |
+| health | — | 7 | `GET /health` (the baseline: `select 1`) |
+
+A record read is an access check, an audit entry and a reconciliation; a decision needs an open
+discrepancy and the record's ETag (412 when another user decided first: expected, not an error).
 
 Where the weights come from: the read-only mix of the 100-client run in issue 20 (records 40 %,
 worklist 15 %, referrals 15 %, patients 10 %, dashboard 2 %), with 5 of the record reads made
@@ -35,7 +38,6 @@ import json
 import os
 import random
 import uuid
-
 from urllib.parse import urlencode
 
 from locust import FastHttpUser, constant, task
