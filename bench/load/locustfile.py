@@ -40,7 +40,7 @@ import random
 import uuid
 from urllib.parse import urlencode
 
-from locust import FastHttpUser, constant, task
+from locust import FastHttpUser, constant, constant_throughput, task
 
 PLAN = json.loads(open(os.environ["IPMO_LOAD_PLAN"]).read())  # noqa: SIM115 - read once at import
 TOKENS: dict[str, str] = PLAN["tokens"]
@@ -52,8 +52,15 @@ def _auth(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS[role]}"}
 
 
+def _pace():  # type: ignore[no-untyped-def]  # Locust's wait-time functions are untyped
+    """As fast as answers come (the load bench), or a fixed rate per user (the soak)."""
+    if rate := os.environ.get("IPMO_LOAD_TASKS_PER_USER_PER_SECOND"):
+        return constant_throughput(float(rate))
+    return constant(float(os.environ.get("IPMO_LOAD_THINK_SECONDS", "0")))
+
+
 class StaffMember(FastHttpUser):
-    wait_time = constant(float(os.environ.get("IPMO_LOAD_THINK_SECONDS", "0")))
+    wait_time = _pace()
 
     @task(35)
     def record_read(self) -> None:
