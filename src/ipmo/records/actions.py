@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ipmo.fhir.versions import FhirInputError
 from ipmo.patients.models import Patient
+from ipmo.records import bulk
 from ipmo.records.adapters import load_source
 from ipmo.records.canonical import SourceDocument
 from ipmo.records.models import ProposedChange
@@ -36,7 +39,7 @@ from ipmo.records.service import (
     source_list_meta,
 )
 from ipmo.records.terminology import default_dictionary
-from ipmo.security.access import check_patient_access
+from ipmo.security.access import audit_event, check_patient_access
 from ipmo.security.principal import Principal
 
 MAX_SOURCE_BYTES = 5_000_000
@@ -216,3 +219,43 @@ def record_shown_again(session: Session, nhs_number: str, index_date: date) -> R
     proposal already acted on): that use case already checked access to this patient and wrote
     the audit entry, so this re-read adds none (one entry per request, as before issue 12)."""
     return get_record(session, nhs_number, index_date, default_dictionary())
+
+
+# ---- bulk export ($export) for the analytics zone ------------------------------------------
+# The route requires Activity.ANALYTICS_EXPORT (ICS analysts only); no patient is opened, so
+# there is no relationship check: what leaves is pseudonymised and disclosure-controlled
+# (ipmo.records.bulk). Each start, download and cancel is audited; a job is its owner's only.
+
+
+def start_bulk_export(
+    session: Session, principal: Principal, data_dir: Path, request: bulk.ExportRequest
+) -> tuple[str, Path]:
+    job_id, folder = bulk.create_job(data_dir, principal.username, request)
+    audit_event(
+        session,
+        principal,
+        "fhir.export.start",
+        detail={"job": job_id, "types": list(request.types)},
+    )
+    return job_id, folder
+
+
+def bulk_export_status(
+    principal: Principal, data_dir: Path, job_id: str
+) -> tuple[Path, dict[str, Any]]:
+    """The job's state (polling is not audited: the start and each download are)."""
+    folder = bulk.job_dir(data_dir, job_id, principal.username)
+    return folder, bulk.status(folder)
+
+
+def bulk_export_file(
+    session: Session, principal: Principal, data_dir: Path, job_id: str, name: str
+) -> Path:
+    path = bulk.output_file(bulk.job_dir(data_dir, job_id, principal.username), name)
+    audit_event(session, principal, "fhir.export.download", detail={"job": job_id, "file": name})
+    return path
+
+
+def cancel_bulk_export(session: Session, principal: Principal, data_dir: Path, job_id: str) -> None:
+    bulk.cancel(bulk.job_dir(data_dir, job_id, principal.username))
+    audit_event(session, principal, "fhir.export.cancel", detail={"job": job_id})

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from ipmo.fhir.bundles import NHS_NUMBER_SYSTEM, ODS_SYSTEMS
@@ -41,44 +42,22 @@ from ipmo.fhir.search import (
 )
 from ipmo.lookup import patient_resource
 from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
-from ipmo.records import actions
+from ipmo.records import actions, bulk
 from ipmo.records.canonical import MedItem, SourceDocument
 from ipmo.records.publish import DMD_SYSTEM
+from ipmo.records.source_lines import (
+    COURSE,
+    COURSE_SYSTEM,
+    DISPENSE_STATUS,
+    DISPENSE_STATUSES,
+    REQUEST_STATUS,
+    REQUEST_STATUSES,
+    is_dispense,
+)
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import db_session, require
 
 router = APIRouter(tags=["FHIR"])
-
-# R4 value sets (https://hl7.org/fhir/R4/valueset-medicationrequest-status.html and
-# https://hl7.org/fhir/R4/valueset-medicationdispense-status.html) from a source line's status
-REQUEST_STATUS = {
-    "active": "active",
-    "on-hold": "on-hold",
-    "cancelled": "cancelled",
-    "completed": "completed",
-    "entered-in-error": "entered-in-error",
-    "stopped": "stopped",
-    "intended": "draft",
-}
-DISPENSE_STATUS = {
-    "active": "completed",  # a supply the pharmacy handed over
-    "completed": "completed",
-    "on-hold": "on-hold",
-    "cancelled": "cancelled",
-    "entered-in-error": "entered-in-error",
-    "stopped": "stopped",
-}
-REQUEST_STATUSES = {*REQUEST_STATUS.values(), "unknown"}
-DISPENSE_STATUSES = {
-    *DISPENSE_STATUS.values(),
-    "preparation",
-    "in-progress",
-    "declined",
-    "unknown",
-}
-# R4 medicationrequest-course-of-therapy (https://hl7.org/fhir/R4/codesystem-medicationrequest-course-of-therapy.html)
-COURSE_SYSTEM = "http://terminology.hl7.org/CodeSystem/medicationrequest-course-of-therapy"
-COURSE = {"acute": "acute", "repeat": "continuous", "repeat-dispensing": "continuous"}
 
 
 def patient_param(patient: str | None) -> str:
@@ -97,11 +76,10 @@ def patient_param(patient: str | None) -> str:
         raise FhirError(400, "value", f"patient: {exc}", "patient") from None
 
 
-def is_dispense(doc: SourceDocument, item: MedItem) -> bool:
-    """A pharmacy's supply (a dispense message, or a pharmacy's CSV row) rather than a request."""
-    if item.resource_type in ("MedicationDispense",):
-        return True
-    return doc.source_kind == "pharmacy" and item.resource_type in (None, "csv")
+def line_type(doc: SourceDocument, item: MedItem) -> str:
+    """The FHIR type a source line is served as."""
+    dispense = is_dispense(doc.source_kind, item.resource_type)
+    return "MedicationDispense" if dispense else "MedicationRequest"
 
 
 def _medication(item: MedItem) -> dict[str, Any]:
@@ -121,7 +99,11 @@ def source_line(
 ) -> dict[str, Any]:
     """One source line as a UK Core MedicationRequest or MedicationDispense."""
     doc = stored.document
-    rtype = "MedicationDispense" if is_dispense(doc, item) else "MedicationRequest"
+    rtype = (
+        "MedicationDispense"
+        if is_dispense(doc.source_kind, item.resource_type)
+        else "MedicationRequest"
+    )
     res: dict[str, Any] = {
         "resourceType": rtype,
         "id": f"{stored.list_id}-{index}",
@@ -189,7 +171,9 @@ def _lines(
     out = []
     for s in stored:
         for index, item in enumerate(s.document.items):
-            if is_dispense(s.document, item) == (rtype == "MedicationDispense"):
+            if is_dispense(s.document.source_kind, item.resource_type) == (
+                rtype == "MedicationDispense"
+            ):
                 out.append((source_line(s, index, item, nhs_number), item, s))
     return out
 
@@ -255,9 +239,9 @@ def _read(session: Session, principal: Principal, rtype: str, rid: str) -> JSONR
         raise FhirError(404, "not-found", f"no {rtype} {rid!r}", "id") from None
     items = stored.document.items
     index = int(index_part)
-    if index >= len(items) or is_dispense(stored.document, items[index]) != (
-        rtype == "MedicationDispense"
-    ):
+    if index >= len(items) or is_dispense(
+        stored.document.source_kind, items[index].resource_type
+    ) != (rtype == "MedicationDispense"):
         raise FhirError(404, "not-found", f"no {rtype} {rid!r}", "id")
     res = source_line(stored, index, items[index], found_patient.nhs_number)
     return fhir_response(res, headers={"ETag": content_etag(res)})
@@ -302,3 +286,127 @@ def _mount(rtype: str) -> None:
 # line, as sent; MedicationDispense: what the pharmacy sources supplied.
 for _rtype in KINDS:
     _mount(_rtype)
+
+
+# ---- $export (FHIR Bulk Data Access IG v2.0.0, system level) -------------------------------
+EXPORT_STATUS = "/fhir/bulkstatus"  # outside /fhir/R4: not resources, not in the statement
+EXPORT_FILES = "/fhir/bulkfiles"
+
+
+def _export_request(
+    request: Request, prefer: str | None, output_format: str | None, types: str | None,
+    since: str | None,
+) -> bulk.ExportRequest:  # fmt: skip
+    if "respond-async" not in (prefer or ""):
+        raise FhirError(
+            400, "required", "a bulk export runs asynchronously: send Prefer: respond-async",
+            "Prefer",
+        )  # fmt: skip
+    if output_format is not None and output_format not in bulk.OUTPUT_FORMATS:
+        raise FhirError(
+            400, "not-supported", f"_outputFormat {output_format!r}: only NDJSON", "_outputFormat"
+        )
+    chosen = tuple(t for t in (types or "").split(",") if t) or bulk.EXPORT_TYPES
+    unknown = [t for t in chosen if t not in bulk.EXPORT_TYPES]
+    if unknown:
+        raise FhirError(
+            400, "not-supported",
+            f"_type {', '.join(unknown)}: exported types are {', '.join(bulk.EXPORT_TYPES)}",
+            "_type",
+        )  # fmt: skip
+    when = None
+    if since is not None:
+        try:
+            when = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise FhirError(400, "value", f"_since {since!r} is not an instant", "_since") from None
+        if when.tzinfo is None:
+            raise FhirError(400, "value", "_since must have a time zone (an instant)", "_since")
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return bulk.ExportRequest(chosen, when, str(request.url))
+
+
+@router.get("/fhir/R4/$export", status_code=202)
+def bulk_export(
+    request: Request,
+    output_format: str | None = Query(None, alias="_outputFormat", description="NDJSON"),
+    types: str | None = Query(None, alias="_type", description=", ".join(bulk.EXPORT_TYPES)),
+    since: str | None = Query(None, alias="_since", description="an instant"),
+    prefer: str | None = Header(None),
+    _strict: None = Depends(strict_search),
+    principal: Principal = Depends(require(Activity.ANALYTICS_EXPORT)),
+    session: Session = Depends(db_session, scope="function"),
+) -> Response:
+    """Start a bulk export of pseudonymised, disclosure-controlled medication lines (ICS
+    analysts only); poll the ``Content-Location`` it answers with."""
+    export = _export_request(request, prefer, output_format, types, since)
+    settings = request.app.state.settings
+    job_id, folder = actions.start_bulk_export(session, principal, settings.data_dir, export)
+    session.commit()  # the audit entry is durable before the work starts
+    files = str(request.base_url).rstrip("/") + f"{EXPORT_FILES}/{job_id}"
+    key = bulk.pseudonym_key(settings.secret_key)
+    bulk.start_in_background(request.app.state.engine, folder, export, key, files)
+    status_url = str(request.base_url).rstrip("/") + f"{EXPORT_STATUS}/{job_id}"
+    return Response(status_code=202, headers={"Content-Location": status_url})
+
+
+def _no_job() -> FhirError:
+    return FhirError(404, "not-found", "no such export (finished and deleted, or not yours)")
+
+
+@router.get(EXPORT_STATUS + "/{job_id}", tags=["FHIR"])
+def bulk_export_status(
+    request: Request,
+    job_id: str,
+    principal: Principal = Depends(require(Activity.ANALYTICS_EXPORT)),
+) -> Response:
+    """202 while running (``X-Progress``), 200 with the manifest when done, 500 if it failed."""
+    try:
+        _, state = actions.bulk_export_status(
+            principal, request.app.state.settings.data_dir, job_id
+        )
+    except bulk.ExportNotFound:
+        raise _no_job() from None
+    if state["state"] == "done":
+        return JSONResponse(state["manifest"], headers={"Expires": _expires()})
+    if state["state"] == "failed":
+        raise FhirError(500, "exception", f"the export failed ({state['error']})")
+    return Response(
+        status_code=202, headers={"X-Progress": state["progress"] or "started", "Retry-After": "1"}
+    )
+
+
+@router.delete(EXPORT_STATUS + "/{job_id}", tags=["FHIR"], status_code=202)
+def bulk_export_cancel(
+    request: Request,
+    job_id: str,
+    principal: Principal = Depends(require(Activity.ANALYTICS_EXPORT)),
+    session: Session = Depends(db_session, scope="function"),
+) -> Response:
+    """Cancel a running export, or delete a finished one's files."""
+    try:
+        actions.cancel_bulk_export(session, principal, request.app.state.settings.data_dir, job_id)
+    except bulk.ExportNotFound:
+        raise _no_job() from None
+    return Response(status_code=202)
+
+
+@router.get(EXPORT_FILES + "/{job_id}/{name}", tags=["FHIR"])
+def bulk_export_file(
+    request: Request,
+    job_id: str,
+    name: str,
+    principal: Principal = Depends(require(Activity.ANALYTICS_EXPORT)),
+    session: Session = Depends(db_session, scope="function"),
+) -> Response:
+    """One NDJSON file of a finished export (its owner only, with the same bearer token)."""
+    data_dir = request.app.state.settings.data_dir
+    try:
+        path = actions.bulk_export_file(session, principal, data_dir, job_id, name)
+    except bulk.ExportNotFound:
+        raise _no_job() from None
+    return FileResponse(path, media_type="application/fhir+ndjson")
+
+
+def _expires() -> str:
+    return format_datetime(datetime.now(UTC) + timedelta(days=1), usegmt=True)

@@ -29,6 +29,8 @@ class Activity(StrEnum):
     REVIEW_RECORD = "review.record"  # record reviews and interventions
     # population (pseudonymised, aggregated)
     ANALYTICS_VIEW = "analytics.view"
+    # FHIR bulk export ($export) of pseudonymised, disclosure-controlled lines: analysts only
+    ANALYTICS_EXPORT = "analytics.export"
     WORKFORCE_VIEW = "workforce.view"  # aggregates only
     WORKFORCE_DETAIL = "workforce.detail"  # named people: workforce leads and admins
     WORKFORCE_EDIT = "workforce.edit"
@@ -133,8 +135,10 @@ ROLES: dict[str, Role] = {
             "ics-analyst",
             "ICS medicines optimisation analyst",
             "Population dashboard, variation, savings, plan metrics and workforce aggregates. "
-            "No access to identifiable patient records.",
+            "No access to identifiable patient records. Bulk export ($export) of pseudonymised, "
+            "disclosure-controlled medication lines for the analytics zone.",
             A.ANALYTICS_VIEW,
+            A.ANALYTICS_EXPORT,
             A.WORKFORCE_VIEW,
             A.PLAN_VIEW,
             A.PLAN_EDIT,
