@@ -34,6 +34,7 @@ USER_BY_PREFIX = [
     ("/api/workforce", "admin"),
     ("/api/terminology", "admin"),
     ("/api/referral", "gp"),  # sends and receives referrals
+    ("/api/pharmacy-first", "community.pharmacist"),  # consultations at a pharmacy
     ("/fhir/R4/$process-message", "gp"),
 ]
 DEFAULT_USER = "pcn.pharmacist"  # records, review, patients, FHIR reads
