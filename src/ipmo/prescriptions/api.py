@@ -2,27 +2,22 @@
 answering in the Clinical Prescription Tracker's shape (see :mod:`ipmo.prescriptions.tracker`).
 
 Access: the ``record.view`` activity (NHS 111 clinicians, pharmacists, GPs, …) and a legitimate
-relationship with the patient (``ipmo.security.policy``), checked and audited by
-``check_patient_access`` for every answer that shows a patient's prescriptions.
+relationship with the patient, checked and audited in :mod:`ipmo.prescriptions.actions`.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from ipmo.fhir.outcome import FhirError
-from ipmo.patients import InvalidNhsNumber, normalise_nhs_number
-from ipmo.prescriptions.ids import valid_prescription_id
-from ipmo.prescriptions.models import Prescription
+from ipmo.prescriptions import actions
 from ipmo.prescriptions.tracker import search_bundle
 from ipmo.security import Activity, Principal
-from ipmo.security.access import audit_event, check_patient_access
 from ipmo.web.deps import db_session, require
 
 router = APIRouter(tags=["prescriptions"])
@@ -61,61 +56,20 @@ def _fhir(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, media_type="application/fhir+json")
 
 
-def find(
-    session: Session,
-    principal: Principal,
-    prescription_id: str | None,
-    nhs_number: str | None,
-) -> tuple[list[Prescription], str | None, Any]:
-    """(prescriptions, NHS number, Patient) the principal may see; :class:`FhirError` (400)
-    for a bad search, ``PatientAccessDenied`` (403, audited) without a relationship."""
-    # the national tracker searches by prescription ID *or* NHS number, never both (issue 16)
-    if (prescription_id is None) == (nhs_number is None):
-        raise FhirError(
-            400,
-            "value",
-            "give exactly one of prescription_id or nhs_number",
-            ["prescription_id", "nhs_number"],
-        )
-    query = select(Prescription).options(selectinload(Prescription.items))
-    if prescription_id is not None:
-        pid = prescription_id.strip().upper()
-        if not valid_prescription_id(pid):
-            raise FhirError(
-                400,
-                "value",
-                "prescription_id is not a valid EPS short-form prescription ID "
-                "(XXXXXX-XXXXXX-XXXXXC with its check character)",
-                "prescription_id",
-            )
-        found = session.scalar(query.where(Prescription.prescription_id == pid))
-        if found is None:
-            audit_event(session, principal, "prescriptions.track", detail={"found": 0})
-            return [], None, None
-        patient = check_patient_access(session, principal, found.nhs_number, "prescriptions.track")
-        return [found], found.nhs_number, patient
-    try:
-        number = normalise_nhs_number(nhs_number or "")
-    except InvalidNhsNumber as exc:
-        raise FhirError(400, "value", f"nhs_number: {exc}", "nhs_number") from None
-    patient = check_patient_access(session, principal, number, "prescriptions.track")
-    rows = session.scalars(
-        query.where(Prescription.nhs_number == number).order_by(
-            Prescription.authored_on.desc(), Prescription.id.desc()
-        )
-    ).all()
-    return list(rows), number, patient
-
-
 @router.get("/api/prescriptions", response_model=TrackerBundle)
 def track(
     prescription_id: str | None = Query(None, max_length=40),
     nhs_number: str | None = Query(None, max_length=20),
+    date_from: date | None = Query(None, description="issued on or after (NHS number search)"),
+    date_to: date | None = Query(None, description="issued on or before (NHS number search)"),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
-    rows, number, patient = find(session, principal, prescription_id, nhs_number)
+    found = actions.search(session, principal, prescription_id, nhs_number, date_from, date_to)
     bundle = search_bundle(
-        rows, number, _name(patient) if patient else None, with_items=prescription_id is not None
+        found.rows,
+        found.nhs_number,
+        _name(found.patient) if found.patient else None,
+        with_items=prescription_id is not None,
     )
     return _fhir(bundle)

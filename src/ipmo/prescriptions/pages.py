@@ -1,16 +1,20 @@
-"""Prescription tracker page (NHS.UK design): search by prescription ID *or* NHS number, as the
-national Clinical Prescription Tracker does; same access rules and audit as the API."""
+"""Prescription tracker pages (NHS.UK design): search by prescription ID *or* NHS number (with an
+optional issue date range), the patient's prescriptions in current / future / past tabs, and one
+prescription's items and timeline. Same access rules and audit as the API
+(:mod:`ipmo.prescriptions.actions`)."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ipmo.fhir.outcome import FhirError
-from ipmo.prescriptions.api import find
-from ipmo.prescriptions.codes import ITEM_STATUS, PRESCRIPTION_STATUS
+from ipmo.organisations import Organisation
+from ipmo.prescriptions import actions, views
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import db_session, require
 from ipmo.web.nav import NavItem
@@ -28,35 +32,113 @@ NAV = [
 DIGITS = re.compile(r"^[\d ]+$")
 
 
+def _org_names(session: Session, rows) -> dict[str, str]:
+    codes = set()
+    for p in rows:
+        codes |= {p.prescriber_org, p.nominated_pharmacy, p.dispenser_org}
+        codes |= {e.org for e in p.events}
+    codes.discard(None)
+    if not codes:
+        return {}
+    found = session.execute(
+        select(Organisation.ods_code, Organisation.name).where(Organisation.ods_code.in_(codes))
+    ).all()
+    return {code: name for code, name in found}
+
+
+def _day(text: str | None, field: str, errors: dict[str, str]) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors[field] = "Enter a real date, for example 2026-12-07"
+        return None
+
+
 @router.get("/prescriptions/tracker")
 def tracker(
     request: Request,
     q: str | None = Query(None, max_length=40),
+    date_from: str | None = Query(None, max_length=10, alias="from"),
+    date_to: str | None = Query(None, max_length=10, alias="to"),
+    tab: str = Query("current", max_length=10),
+    as_of: str | None = Query(None, max_length=10),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ):
+    errors: dict[str, str] = {}
+    start, end = _day(date_from, "from", errors), _day(date_to, "to", errors)
+    today = _day(as_of, "as_of", errors) or date.today()
     ctx: dict = {
         "title": "Prescription tracker",
         "q": q or "",
-        "rows": None,
-        "error": None,
-        "PS": PRESCRIPTION_STATUS,
-        "IS": ITEM_STATUS,
+        "date_from": date_from or "",
+        "date_to": date_to or "",
+        "tab": tab if tab in views.TABS else "current",
+        "tabs": {},
+        "errors": errors,
+        "views": views,
+        "names": {},
+        "searched": False,
     }
-    if q and q.strip():
+    if q and q.strip() and not errors:
         text = q.strip()
         by_number = bool(DIGITS.match(text))
         try:
-            rows, _, _ = find(
+            found = actions.search(
                 session,
                 principal,
                 None if by_number else text,
                 text if by_number else None,
+                start,
+                end,
             )
-            ctx["rows"] = rows
         except FhirError as exc:
-            ctx["error"] = (
-                "Enter a 10-digit NHS number or an 18-character prescription ID "
+            field = "from" if "date_from" in (exc.expression or []) else "q"
+            errors[field] = (
+                "The date range ends before it starts"
+                if field == "from"
+                else "Enter a 10-digit NHS number or an 18-character prescription ID "
                 f"({exc.diagnostics})"
             )
+        else:
+            ctx["searched"] = True
+            ctx["tabs"] = {
+                t: [p for p in found.rows if views.tab_of(p, today) == t] for t in views.TABS
+            }
+            for p in found.rows:  # future repeat-dispensing issues show in the future tab
+                if views.future_issues(p) and views.tab_of(p, today) == "current":
+                    ctx["tabs"]["future"].append(p)
+            ctx["names"] = _org_names(session, found.rows)
+            ctx["today"] = today
     return render(request, "prescriptions/tracker.html", ctx)
+
+
+@router.get("/prescriptions/tracker/{prescription_id}")
+def prescription(
+    request: Request,
+    prescription_id: str,
+    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    try:
+        found = actions.search(session, principal, prescription_id, None)
+    except FhirError:
+        found = actions.Found()
+    if not found.rows:
+        return render(
+            request,
+            "prescriptions/prescription.html",
+            {"title": "Prescription not found", "p": None, "views": views, "names": {}},
+            status_code=404,
+        )
+    p = found.rows[0]
+    ctx = {
+        "title": f"Prescription {p.prescription_id}",
+        "p": p,
+        "views": views,
+        "names": _org_names(session, [p]),
+        "steps": views.timeline(p),
+    }
+    return render(request, "prescriptions/prescription.html", ctx)

@@ -1,0 +1,116 @@
+"""Prescriptions use cases: the ONE place in this domain that checks access and writes audit.
+
+Each use case is ``(session, principal, …)`` in the caller's unit of work; ``api.py`` and
+``pages.py`` are thin adapters. A patient's prescriptions are reached only through the access
+policy (:func:`~ipmo.security.access.check_patient_access`: a relationship + one audit entry):
+NHS 111 clinicians and pharmacists see the prescriptions of patients they have a relationship
+with (registration, nomination, an open referral, or — offered by ``prescriptions/hooks.py`` —
+a prescription their organisation issued or dispenses); a pharmacy whose only relationship is
+such a prescription sees its own prescriptions (issued, nominated or dispensed there), not the
+patient's others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from ipmo.fhir.outcome import FhirError
+from ipmo.patients import InvalidNhsNumber, normalise_nhs_number
+from ipmo.prescriptions.ids import valid_prescription_id
+from ipmo.prescriptions.models import Prescription
+from ipmo.security.access import audit_event, check_patient_access
+from ipmo.security.policy import relationship_for
+from ipmo.security.principal import Principal
+
+ACTION = "prescriptions.track"
+OWN_ONLY = "eps-prescription"  # the relationship offered by prescriptions/hooks.py
+
+
+@dataclass
+class Found:
+    """What a search found and may show: rows, the patient's NHS number and Patient."""
+
+    rows: list[Prescription] = field(default_factory=list)
+    nhs_number: str | None = None
+    patient: Any = None
+
+
+def _own(principal: Principal, rows: list[Prescription]) -> list[Prescription]:
+    org = principal.org_code
+    return [r for r in rows if org in (r.prescriber_org, r.nominated_pharmacy, r.dispenser_org)]
+
+
+def _visible(session: Session, principal: Principal, patient: Any, rows: list[Prescription]):
+    if relationship_for(session, principal, patient) == OWN_ONLY:
+        return _own(principal, rows)
+    return rows
+
+
+def search(
+    session: Session,
+    principal: Principal,
+    prescription_id: str | None,
+    nhs_number: str | None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> Found:
+    """Prescriptions by prescription ID *or* NHS number (never both: :class:`FhirError` 400, as
+    the national tracker), optionally issued within ``date_from``–``date_to``;
+    ``PatientAccessDenied`` (403, audited) without a relationship."""
+    if (prescription_id is None) == (nhs_number is None):
+        raise FhirError(
+            400,
+            "value",
+            "give exactly one of prescription_id or nhs_number",
+            ["prescription_id", "nhs_number"],
+        )
+    if date_from and date_to and date_from > date_to:
+        raise FhirError(400, "value", "the date range ends before it starts", "date_from")
+    query = select(Prescription).options(
+        selectinload(Prescription.items), selectinload(Prescription.events)
+    )
+    if prescription_id is not None:
+        pid = prescription_id.strip().upper()
+        if not valid_prescription_id(pid):
+            raise FhirError(
+                400,
+                "value",
+                "prescription_id is not a valid EPS short-form prescription ID "
+                "(XXXXXX-XXXXXX-XXXXXC with its check character)",
+                "prescription_id",
+            )
+        found = session.scalar(query.where(Prescription.prescription_id == pid))
+        if found is None:
+            audit_event(session, principal, ACTION, detail={"found": 0})
+            return Found()
+        patient = check_patient_access(session, principal, found.nhs_number, ACTION)
+        return Found(_visible(session, principal, patient, [found]), found.nhs_number, patient)
+    try:
+        number = normalise_nhs_number(nhs_number or "")
+    except InvalidNhsNumber as exc:
+        raise FhirError(400, "value", f"nhs_number: {exc}", "nhs_number") from None
+    patient = check_patient_access(session, principal, number, ACTION)
+    query = query.where(Prescription.nhs_number == number)
+    if date_from:
+        query = query.where(Prescription.authored_on >= date_from)
+    if date_to:
+        query = query.where(Prescription.authored_on <= date_to)
+    rows = session.scalars(
+        query.order_by(Prescription.authored_on.desc(), Prescription.id.desc())
+    ).all()
+    return Found(_visible(session, principal, patient, list(rows)), number, patient)
+
+
+def own_prescriptions_filter(principal: Principal):
+    """SQL: prescriptions the principal's organisation issued, is nominated for or dispenses."""
+    org = principal.org_code
+    return or_(
+        Prescription.prescriber_org == org,
+        Prescription.nominated_pharmacy == org,
+        Prescription.dispenser_org == org,
+    )

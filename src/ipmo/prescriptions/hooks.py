@@ -1,0 +1,27 @@
+"""What the prescriptions domain offers other domains, found by name (``ipmo.hooks``).
+
+* ``PATIENT_RELATIONSHIPS`` — read by the access policy (:mod:`ipmo.security.policy`): the
+  organisation that issued an EPS prescription for a patient (e.g. the NHS 111 service's
+  prescriber) or that downloaded or dispensed it (the pharmacy) has a relationship with that
+  patient; :mod:`ipmo.prescriptions.actions` limits what it shows to those prescriptions.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, exists, or_
+
+from ipmo.patients.models import Patient
+from ipmo.prescriptions.models import Prescription
+from ipmo.security.policy import Relationship
+from ipmo.security.principal import Principal
+
+
+def _eps_prescription(principal: Principal) -> ColumnElement[bool]:
+    org = principal.org_code
+    return exists().where(
+        Prescription.nhs_number == Patient.nhs_number,
+        or_(Prescription.prescriber_org == org, Prescription.dispenser_org == org),
+    )
+
+
+PATIENT_RELATIONSHIPS = [Relationship("eps-prescription", _eps_prescription)]
