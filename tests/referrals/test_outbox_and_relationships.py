@@ -148,7 +148,8 @@ def test_activity_figures_per_pharmacy_and_pcn(ics):
         assert activity_figures(s, by="pharmacy", month="2026-10") == []
     [fa001] = by_pharmacy
     assert (fa001["group"], fa001["referrals"], fa001["completed"]) == ("FA001", 3, 3)
-    assert fa001["completion_rate"] == 1.0 and fa001["no_supply_rate"] == 0.5
+    assert fa001["completion_rate"] == 1.0 and fa001["no_supply_share"] == 0.5
+    assert fa001["items_supplied"] == 1 and fa001["consultations"] == 3
     assert fa001["no_supply_reasons"] == {"out-of-stock": 1}
-    assert fa001["median_minutes_to_accept"] == 20.0 and fa001["median_minutes_to_complete"] == 80.0
+    assert fa001["mean_minutes_to_accept"] == 20.0 and fa001["mean_minutes_to_complete"] == 80.0
     assert by_pcn["U10001"]["referrals"] == 2 and by_pcn["U20001"]["referrals"] == 1

@@ -39,7 +39,7 @@ def line(**v: str) -> dict[str, str]:
         satisfied="3",
         mean_hours_to_accept="2",
         mean_hours_to_complete="5",
-        no_supply_reasons="clinical_exclusion=1;not_in_stock=1",
+        no_supply_reasons="not-clinically-appropriate=1;out-of-stock=1",
         otherwise="gp_in_hours=3;a_and_e=1",
     )
     base.update(v)
@@ -55,8 +55,10 @@ def line(**v: str) -> dict[str, str]:
         ({"completed": "11"}, "completed (11) exceeds referrals"),
         ({"no_supply": "9"}, "no_supply (9) exceeds completed"),
         ({"referrals": "-1"}, "referrals is negative"),
-        ({"no_supply_reasons": "clinical_exclusion=1"}, "no_supply_reasons add up to 1"),
+        ({"no_supply_reasons": "not-clinically-appropriate=1"}, "no_supply_reasons add up to 1"),
         ({"otherwise": "moon=1"}, "otherwise part 'moon=1' is not key=count"),
+        # one no-supply vocabulary: the referral outcomes' codes, not a second list
+        ({"no_supply_reasons": "not_in_stock=2"}, "known: not-clinically-appropriate, out-of"),
         ({"otherwise": "gp_in_hours=5"}, "otherwise answers exceed survey_responses"),
     ],
 )
@@ -98,16 +100,17 @@ def test_roll_up_sums_counts_and_keeps_means_correct():
     )
     [place] = roll_up([a, b], GEO, "place")
     assert (place["group"], place["month"], place["referrals"]) == ("P1", "2026-09", 40)
-    assert place["no_supply_share"] == pytest.approx(4 / 28, abs=1e-4)
+    # items not supplied ÷ items asked for (6 + 6 supplied, 2 + 2 not): referrals/figures.py's
+    assert place["no_supply_share"] == pytest.approx(4 / 16, abs=1e-4)
     # accepted: 10 at 2 h and 30 at 6 h → mean 5 h; completed: 8 at 5 h and 20 at 10 h
     assert place["mean_hours_to_accept"] == pytest.approx(5.0)
     assert place["mean_hours_to_complete"] == pytest.approx((8 * 5 + 20 * 10) / 28, abs=1e-4)
     assert place["satisfaction"] == pytest.approx(0.75)
     assert place["otherwise"]["gp_in_hours"] == 3
-    assert place["no_supply_reasons"] == {"clinical_exclusion": 1, "not_in_stock": 1}
+    assert place["no_supply_reasons"] == {"not-clinically-appropriate": 1, "out-of-stock": 1}
     assert len(roll_up([a, b], GEO, "pharmacy")) == 2
     csv_text = to_csv([place])
-    assert "clinical_exclusion=1;not_in_stock=1" in csv_text.splitlines()[1]
+    assert "not-clinically-appropriate=1;out-of-stock=1" in csv_text.splitlines()[1]
 
 
 def test_import_then_evaluate_from_the_store_and_reimport_replaces(any_engine):
@@ -149,30 +152,36 @@ def test_a_repeated_row_is_refused_and_nothing_written(engine):
 
 
 def test_referral_figures_are_used_and_win_over_imported_ones(engine, monkeypatch):
-    """The activity figures the referrals domain offers (``PHARMACY_ACTIVITY_FIGURES`` in its
-    hooks.py; pharmacy level, medians in minutes) join the evaluation; an imported row for the same
-    service, pharmacy and month is dropped."""
+    """The count records the referrals domain offers (``SERVICE_FIGURE_COUNTS`` in its hooks.py:
+    counts and time totals in minutes) join the evaluation; an imported row for the same service,
+    pharmacy and month is dropped."""
     import ipmo.referrals.hooks as referral_hooks
+    from ipmo.referrals.figures import ADDITIVE
 
     seed(engine)
-    month = date.today().strftime("%Y-%m")
-    r = ",".join(line(month=month)[c] for c in ACTIVITY_COLUMNS)
+    r = ",".join(line(month="2026-11")[c] for c in ACTIVITY_COLUMNS)
     with session_scope(engine) as s:
         import_activity(s, f"{HEADER}\n{r}\n")
+    calls = []
 
-    def fake(session, by="pharmacy", month=None):
-        assert by == "pharmacy"
-        if month != date.today().strftime("%Y-%m"):
-            return []
-        return [{"group": "FA001", "referrals": 4, "by_service": {"contraception": 4},
-                 "completed": 3, "no_supply": 1, "no_supply_reasons": {"not_in_stock": 1},
-                 "median_minutes_to_accept": 30.0, "median_minutes_to_complete": 120.0,
-                 "escalations": 0}]  # fmt: skip
+    def fake(session, key="pharmacy", since=None, until=None):
+        calls.append((key, since))
+        counts = dict.fromkeys(ADDITIVE, 0) | {
+            "referrals": 4, "accepted": 4, "closed": 3, "completed": 3, "completed_in_time": 2,
+            "consultations": 3, "items_supplied": 2, "no_supply": 1, "escalated": 1,
+            "no_supply:out-of-stock": 1, "minutes_to_accept_total": 120.0,
+            "minutes_to_complete_total": 360.0,
+        }  # fmt: skip
+        return [{"service": "contraception", "org_code": "FA001", "month": date(2026, 11, 1)}
+                | counts]  # fmt: skip
 
-    monkeypatch.setattr(referral_hooks, "PHARMACY_ACTIVITY_FIGURES", fake)
+    monkeypatch.setattr(referral_hooks, "SERVICE_FIGURE_COUNTS", fake)
     with session_scope(engine) as s:
-        [row] = evaluation(s, by="pharmacy", service="contraception")
+        [row] = evaluation(s, by="pharmacy", service="contraception", on=date(2026, 11, 30))
+    assert calls == [("pharmacy", date(2025, 12, 1))]
     assert (row["group"], row["referrals"], row["completed"]) == ("FA001", 4, 3)
+    assert (row["items_supplied"], row["no_supply_share"]) == (2, pytest.approx(1 / 3, abs=1e-4))
     assert row["mean_hours_to_accept"] == pytest.approx(0.5)
     assert row["mean_hours_to_complete"] == pytest.approx(2.0)
-    assert row["no_supply_reasons"] == {"not_in_stock": 1}
+    assert row["completed_in_time_rate"] == pytest.approx(2 / 3, abs=1e-4)
+    assert row["no_supply_reasons"] == {"out-of-stock": 1}

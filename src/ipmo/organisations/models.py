@@ -37,6 +37,17 @@ class PharmacyService(StrEnum):
     CONTRACEPTION = "contraception"
 
 
+SERVICE_LABELS = {
+    PharmacyService.PHARMACY_FIRST: "Pharmacy First",
+    PharmacyService.URGENT_SUPPLY: "Urgent repeat medicine supply",
+    PharmacyService.DMS: "Discharge Medicines Service",
+    PharmacyService.NMS: "New Medicine Service",
+    PharmacyService.HYPERTENSION: "Hypertension case-finding",
+    PharmacyService.CONTRACEPTION: "Pharmacy Contraception Service",
+    "all-services": "All services",
+}
+
+
 class Organisation(Base):
     __tablename__ = "organisations"
 

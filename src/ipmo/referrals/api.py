@@ -36,6 +36,7 @@ from ipmo.referrals.schemas import (
 from ipmo.security import Activity, Principal
 from ipmo.store import utcnow
 from ipmo.web.deps import authorise, db_session, require, unit_of_work
+from ipmo.web.downloads import csv_download
 from ipmo.web.params import DB_INT_MAX
 
 router = APIRouter(tags=["referrals"])
@@ -336,13 +337,19 @@ def dms_reconciliation(
 def figures(
     by: str = "pharmacy",
     month: str | None = None,
+    service: str | None = None,
+    format: str = "json",
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
     session: Session = Depends(db_session, scope="function"),
-) -> list[dict]:
-    """Service activity figures (no patient data)."""
-    from ipmo.referrals.figures import activity_figures
+):
+    """Service figures per pharmacy, PCN, place or ICB (no patient data; one definition,
+    ``referrals/figures.py``); ``format=csv`` downloads the same rows."""
+    from ipmo.referrals.figures import activity_figures, figures_csv
 
     try:
-        return activity_figures(session, by=by, month=month)
+        rows = activity_figures(session, by=by, month=month, service=service)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
+    if format == "csv":
+        return csv_download(figures_csv(rows), "service-figures.csv")
+    return rows

@@ -1,7 +1,10 @@
 """What the referrals domain offers other domains, found by name (``ipmo.hooks``).
 
-* ``PHARMACY_ACTIVITY_FIGURES`` — ``activity_figures(session, by=…, month=…)``: referral counts,
-  outcomes and median times per pharmacy and month (the workforce service evaluation reads them).
+* ``PHARMACY_ACTIVITY_FIGURES`` — ``activity_figures(session, by=…, month=…, service=…)``: the
+  service figures per pharmacy, PCN, place or ICB (one definition, ``referrals/figures.py``).
+* ``SERVICE_FIGURE_COUNTS`` — ``service_counts(session, key="pharmacy"|"practice", since, until)``:
+  the additive counts per service × month × organisation that every grouping sums (the workforce
+  service evaluation and the plan's ``services.*`` metrics read them).
 * ``OPERATIONS_GAUGES`` — the outbox and overdue-sweep queue readings on ``/metrics``.
 * ``HTTP_ERRORS`` — the referral use cases' errors and their HTTP status (the one table: the web
   app turns each into that status with the error's own sentence).
@@ -18,7 +21,7 @@ from sqlalchemy import ColumnElement, exists
 
 from ipmo.patients.models import Patient
 from ipmo.referrals.errors import NotInvolved, ReferralConflict, ReferralError, ReferralNotFound
-from ipmo.referrals.figures import activity_figures
+from ipmo.referrals.figures import activity_figures, service_counts
 from ipmo.referrals.gauges import queue_gauges
 from ipmo.referrals.lifecycle import OPEN
 from ipmo.referrals.models import Referral
@@ -26,6 +29,7 @@ from ipmo.security.policy import Relationship
 from ipmo.security.principal import Principal
 
 PHARMACY_ACTIVITY_FIGURES = activity_figures
+SERVICE_FIGURE_COUNTS = service_counts
 OPERATIONS_GAUGES = queue_gauges
 
 HTTP_ERRORS = {

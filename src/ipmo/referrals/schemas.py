@@ -94,19 +94,34 @@ class DmsReconciliation(BaseModel):
 
 
 class ActivityFigures(BaseModel):
-    """figures.summarise for one group (pharmacy, place or service) of referrals."""
+    """figures.activity_figures for one group (pharmacy, PCN, place or ICB): the additive counts
+    and time totals, then the figures derived from them (one definition:
+    ``referrals/figures.py``)."""
 
     group: str | None
     name: str | None
     referrals: int
-    by_service: dict[str, int]
-    by_source: dict[str, int]
-    open: int
+    accepted: int
+    closed: int
     completed: int
-    completion_rate: float | None
-    median_minutes_to_accept: float | None
-    median_minutes_to_complete: float | None
+    completed_in_time: int
+    consultations: int
+    items_supplied: int
     no_supply: int
-    no_supply_rate: float | None
+    advice_given: int
+    referred_on: int
+    escalated: int
+    nhs111_urgent: int
+    nhs111_urgent_to_pharmacy: int
+    nhs111_urgent_returned: int
+    minutes_to_accept_total: float
+    minutes_to_complete_total: float
+    completion_rate: float | None
+    completed_in_time_rate: float | None
+    no_supply_share: float | None
+    mean_minutes_to_accept: float | None
+    mean_minutes_to_complete: float | None
+    channel_shift_to_pharmacy: float | None
+    channel_shift_returned: float | None
     no_supply_reasons: dict[str, int]
-    escalations: int
+    by_service: dict[str, int]

@@ -7,6 +7,7 @@ in the HTML report and in WeasyPrint's PDF, and can be checked in tests by parsi
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,6 +25,15 @@ STYLES = {
     "vacant": ("#fff9e6", "#ed8b00", "4 3"),
     "gap": ("#fdecea", "#d5281b", ""),
 }
+
+
+_IDS = itertools.count(1)
+
+
+def _title_id(kind: str) -> str:
+    """An id for the chart's <title> that no other chart on the page shares (axe: duplicate-id;
+    five line charts on one page used to say ``id="c"`` each)."""
+    return f"{kind}-title-{next(_IDS)}"
 
 
 @dataclass
@@ -102,11 +112,12 @@ def tree_svg(roots: list[Node], title: str) -> str:
         bottom = max(bottom, _place(root, left, 10, rows, 0))
         left += _width(root) + GAP_X * 2
     width, height = left - GAP_X * 2 + 10, bottom + 10
+    tid = _title_id("tree")
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="t" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{tid}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}" '
         f'font-family="Arial, sans-serif" font-size="11">',
-        f'<title id="t">{escape(title)}</title>',
+        f'<title id="{tid}">{escape(title)}</title>',
     ]
     for root in roots:
         _draw(root, parts)
@@ -155,10 +166,13 @@ def line_chart(
     unit: str = "",
 ) -> str:
     """A small trend chart: the series, a dashed target line and the first/last values."""
+    tid = _title_id("chart")
+    # width 100% up to its natural size: a row of charts wraps instead of widening the page
     head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="c" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{tid}" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'font-family="Arial, sans-serif" font-size="10"><title id="c">{escape(title)}</title>'
+        f'style="max-width:100%;height:auto" '
+        f'font-family="Arial, sans-serif" font-size="10"><title id="{tid}">{escape(title)}</title>'
     )
     if not points:
         return head + f'<text x="10" y="{height / 2:.0f}">No data yet</text></svg>'

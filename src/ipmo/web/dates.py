@@ -38,6 +38,18 @@ def nhs_date(value: date | datetime | str | None, default: str = "") -> str:
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
+def nhs_month(value: date | str | None, default: str = "") -> str:
+    """A month: ``"2026-11"`` or a date → "November 2026" (monthly figures, axes)."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        try:
+            return nhs_month(date.fromisoformat(value[:7] + "-01"))
+        except ValueError:
+            return value
+    return f"{MONTHS[value.month - 1]} {value.year}"
+
+
 def nhs_datetime(value: datetime | str | None, default: str = "") -> str:
     """ "7 December 2026 at 2:05pm" (the style guide's 12-hour clock, no leading zero)."""
     if value is None or value == "":

@@ -14,7 +14,7 @@ from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoad
 import ipmo
 from ipmo.security.roles import Activity
 from ipmo.web.csrf import csrf_field, csrf_value
-from ipmo.web.dates import nhs_date, nhs_datetime
+from ipmo.web.dates import nhs_date, nhs_datetime, nhs_month
 
 WEB_DIR = Path(__file__).parent
 
@@ -38,6 +38,7 @@ def _environment() -> Environment:
     )
     env.filters["nhs_date"] = nhs_date
     env.filters["nhs_datetime"] = nhs_datetime
+    env.filters["nhs_month"] = nhs_month
     env.globals["csrf_field"] = csrf_field  # every <form method="post"> renders it
     env.globals["csrf_value"] = csrf_value
     return env

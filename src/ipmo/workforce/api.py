@@ -157,13 +157,14 @@ def read_services(
     by: str = Query("place", description="pharmacy | pcn | place | ics"),
     service: str | None = None,
     format: str = Query("json", description="json | csv"),
+    all_services: bool = Query(False, description='add "all-services" rows (the sums)'),
     principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ):
     """Service evaluation per service, area and month; ``format=csv`` for a download."""
     if by not in BY_LEVELS:
         raise HTTPException(422, f"by must be one of {', '.join(BY_LEVELS)}")
-    rows = evaluation(session, by=by, service=service)
+    rows = evaluation(session, by=by, service=service, all_services=all_services)
     if format == "csv":
         return Response(
             services_csv(rows),

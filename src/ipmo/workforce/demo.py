@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from sqlalchemy import Engine, func, select
 
 from ipmo.organisations import OrgKind, PharmacyService
+from ipmo.referrals import NoSupplyReason
 from ipmo.store import session_scope
 from ipmo.workforce.geography import load_geography
 from ipmo.workforce.importer import COLUMNS, import_assignments, import_training_plan
@@ -66,7 +67,7 @@ FAMILY = [
     "Reid",
 ]
 SCOPES = ["hypertension", "respiratory", "diabetes", "minor illness", "frailty", "mental health"]
-NO_SUPPLY = ["clinical_exclusion", "referred_to_gp", "not_in_stock", "patient_declined"]
+NO_SUPPLY = [r.value for r in NoSupplyReason]  # the one no-supply vocabulary
 
 
 class _Builder:

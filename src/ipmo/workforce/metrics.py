@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ipmo.organisations import OrgKind, PharmacyService
 from ipmo.plans import BadScope, Metric, UnknownMetric
 from ipmo.workforce.geography import load_geography
-from ipmo.workforce.service_evaluation import BY_LEVELS, evaluation
+from ipmo.workforce.service_evaluation import ALL_SERVICES, BY_LEVELS, evaluation
 from ipmo.workforce.staffing import Row, load_posts, rotations, summarise
 
 
@@ -110,16 +110,30 @@ class WorkforceMetrics:
 
 SERVICE_FIGURES = {
     "referrals": ("Referrals", "", "up"),
-    "completed": ("Completed consultations", "", "up"),
+    "completed": ("Completed referrals", "", "up"),
+    "consultations": ("Consultations", "", "up"),
     "items_supplied": ("Items supplied", "", "up"),
-    "no_supply_share": ("Share of completed consultations with no supply", "%", "down"),
+    "no_supply_share": ("Share of items not supplied", "%", "down"),
     "completion_rate": ("Completed as a share of referrals", "%", "up"),
+    "completed_in_time_rate": ("Completed within the service deadline", "%", "up"),
+    "referred_on": ("Onward referrals", "", "down"),
+    "channel_shift_to_pharmacy": (
+        "NHS 111 urgent repeat requests handled by a pharmacy",
+        "%",
+        "up",
+    ),
     "satisfaction": ("Patients satisfied (outcome questionnaire)", "%", "up"),
     "mean_hours_to_accept": ("Mean hours to accept", " h", "down"),
     "mean_hours_to_complete": ("Mean hours to complete", " h", "down"),
     "escalations": ("Escalations", "", "down"),
 }
-PERCENT = {"no_supply_share", "completion_rate", "satisfaction"}
+PERCENT = {
+    "no_supply_share",
+    "completion_rate",
+    "completed_in_time_rate",
+    "channel_shift_to_pharmacy",
+    "satisfaction",
+}
 
 
 class ServiceMetrics:
@@ -129,7 +143,7 @@ class ServiceMetrics:
 
     def _split(self, name: str) -> tuple[str, str]:
         service, _, figure = name.rpartition(".")
-        known = {s.value for s in PharmacyService} | {"all-referrals"}
+        known = {s.value for s in PharmacyService} | {ALL_SERVICES}
         if service not in known or figure not in SERVICE_FIGURES:
             raise UnknownMetric(f"services.{name}")
         return service, figure
@@ -140,11 +154,12 @@ class ServiceMetrics:
         return Metric(f"services.{name}", f"{title} ({service})", unit, better, "service figures")
 
     def catalogue(self, session: Session) -> list[Metric]:
+        listed = ("referrals", "items_supplied", "no_supply_share", "completed_in_time_rate")
         return [
-            self.metric(session, f"{s.value}.{f}")
-            for s in PharmacyService
-            for f in ("referrals", "no_supply_share", "satisfaction")
-        ]
+            self.metric(session, f"{s}.{f}")
+            for s in [*(s.value for s in PharmacyService), ALL_SERVICES]
+            for f in (*listed, "satisfaction")
+        ] + [self.metric(session, f"{ALL_SERVICES}.channel_shift_to_pharmacy")]
 
     def series(
         self, session: Session, name: str, scope: str | None, on: date, months: int
@@ -165,7 +180,17 @@ class ServiceMetrics:
         assert by in BY_LEVELS
         first = month_ends(on, months)[0].replace(day=1)
         out = []
-        for r in evaluation(session, by=by, service=service):
+        rows = evaluation(
+            session,
+            by=by,
+            service=None if service == ALL_SERVICES else service,
+            on=on,
+            months=months,
+            all_services=service == ALL_SERVICES,
+        )
+        for r in rows:
+            if r["service"] != service:
+                continue
             month = date.fromisoformat(r["month"] + "-01")
             if (
                 (key is None or r["group"] == key)

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ipmo.limits import decode_utf8
-from ipmo.organisations import Organisation
+from ipmo.organisations import SERVICE_LABELS, Organisation
+from ipmo.referrals import LABELS as REFERRAL_LABELS
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
 from ipmo.web.charts import line_chart
@@ -28,7 +29,12 @@ from ipmo.workforce.importer import (
 )
 from ipmo.workforce.models import Post
 from ipmo.workforce.organogram import ics_organogram, leadership_organogram
-from ipmo.workforce.service_evaluation import BY_LEVELS, OTHERWISE_LABELS, evaluation
+from ipmo.workforce.service_evaluation import (
+    ALL_SERVICES,
+    BY_LEVELS,
+    OTHERWISE_LABELS,
+    evaluation,
+)
 from ipmo.workforce.staffing import GROUPINGS, named_posts, summary
 from ipmo.workforce.vocab import AFC_BANDS, PROGRAMME_LABELS, ROLE_LABELS, SECTOR_LABELS
 
@@ -60,6 +66,7 @@ def workforce_home(
     request: Request,
     by: str = "place",
     message: str = "",
+    size: str = "fit",
     principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ):
@@ -73,6 +80,7 @@ def workforce_home(
             "groupings": GROUPINGS,
             "labels": LABELS,
             "organogram": _svg(ics_organogram(session)),
+            "size": size,
             "can_detail": principal.can(Activity.WORKFORCE_DETAIL),
             "can_edit": principal.can(Activity.WORKFORCE_EDIT),
             "message": message,
@@ -108,6 +116,7 @@ def workforce_import(
 @router.get("/workforce/leadership")
 def leadership(
     request: Request,
+    size: str = "fit",
     principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ):
@@ -117,7 +126,11 @@ def leadership(
     return render(
         request,
         "workforce/leadership.html",
-        {"organogram": _svg(leadership_organogram(session, show_names=names)), "names": names},
+        {
+            "organogram": _svg(leadership_organogram(session, show_names=names)),
+            "names": names,
+            "size": size,
+        },
     )
 
 
@@ -234,6 +247,9 @@ def post_save(
     return RedirectResponse("/workforce/people", status_code=303)
 
 
+LEVEL_LABELS = {"pharmacy": "Pharmacy", "pcn": "PCN", "place": "Place", "ics": "Whole ICS"}
+
+
 @router.get("/workforce/services")
 def services_page(
     request: Request,
@@ -243,17 +259,19 @@ def services_page(
     session: Session = Depends(db_session, scope="function"),
 ):
     by = by if by in BY_LEVELS else "ics"
-    rows = evaluation(session, by=by, service=service or None)
-    ics = evaluation(session, by="ics")
-    services = sorted({r["service"] for r in ics})
+    rows = evaluation(session, by=by, service=service or None, all_services=not service)
+    ics = evaluation(session, by="ics", all_services=True)
+    services = sorted({r["service"] for r in ics} - {ALL_SERVICES})
     charts = {}
-    for s in services if not service else [service]:
+    # one chart per service and one for all of them: the services' lines add up to the last
+    for s in [*services, ALL_SERVICES] if not service else [service]:
         points = [
             (date.fromisoformat(r["month"] + "-01"), float(r["referrals"]))
             for r in ics
             if r["service"] == s
         ]
-        charts[s] = _svg(line_chart(points, f"Referrals per month: {s}", width=420))
+        label = SERVICE_LABELS.get(s, s)
+        charts[label] = _svg(line_chart(points, f"Referrals per month: {label}", width=360))
     return render(
         request,
         "workforce/services.html",
@@ -261,8 +279,11 @@ def services_page(
             "rows": rows,
             "by": by,
             "levels": BY_LEVELS,
+            "level_labels": LEVEL_LABELS,
             "service": service,
             "services": services,
+            "service_labels": SERVICE_LABELS,
+            "reason_labels": REFERRAL_LABELS["reason"],
             "charts": charts,
             "otherwise_labels": OTHERWISE_LABELS,
         },

@@ -99,9 +99,19 @@ class ServiceEvaluationRow(BaseModel):
     escalations: int
     survey_responses: int
     satisfied: int
-    no_supply_share: float | None
+    # from live referrals only (ipmo/referrals/figures.py): imported rows add 0
+    completed_in_time: int
+    consultations: int
+    referred_on: int
+    nhs111_urgent: int
+    nhs111_urgent_to_pharmacy: int
+    nhs111_urgent_returned: int
+    no_supply_share: float | None  # items not supplied ÷ items asked for
     no_supply_reasons: dict[str, int]
     completion_rate: float | None
+    completed_in_time_rate: float | None
+    channel_shift_to_pharmacy: float | None
+    channel_shift_returned: float | None
     mean_hours_to_accept: float | None
     mean_hours_to_complete: float | None
     satisfaction: float | None

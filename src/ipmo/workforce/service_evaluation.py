@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ipmo import hooks
 from ipmo.limits import CheckedDictReader
 from ipmo.organisations import Organisation, OrgKind, PharmacyService
+from ipmo.referrals import NoSupplyReason
 from ipmo.web.downloads import csv_text
 from ipmo.workforce.geography import Geography, load_geography
 from ipmo.workforce.models import ServiceActivity
@@ -68,6 +69,8 @@ OTHERWISE_LABELS = {
     "other": "Other",
 }
 _OUTSIDE = {"pcn": "Not in a PCN", "place": "Not in a place", "pharmacy": "-", "ics": "ICS"}
+# the one no-supply vocabulary (referral outcomes use it too): an import names these codes
+NO_SUPPLY_REASONS = tuple(r.value for r in NoSupplyReason)
 _KEY = re.compile(r"^[a-z0-9_-]{1,40}$")
 
 
@@ -138,7 +141,7 @@ def parse_activity_row(row: Mapping[str, str], line: int, orgs: set[str]) -> dic
     ):
         if counts[part] > counts[whole]:
             raise ActivityImportError(f"line {line}: {part} ({counts[part]}) exceeds {whole}")
-    reasons = _counts(get["no_supply_reasons"], line, "no_supply_reasons", None)
+    reasons = _counts(get["no_supply_reasons"], line, "no_supply_reasons", NO_SUPPLY_REASONS)
     if reasons and sum(reasons.values()) != counts["no_supply"]:
         raise ActivityImportError(
             f"line {line}: no_supply_reasons add up to {sum(reasons.values())}, "
@@ -196,47 +199,43 @@ def import_activity(session: Session, text: str) -> int:
     return len(rows)
 
 
-def _months_back(today: date, n: int) -> list[str]:
-    y, m = today.year, today.month
+LIVE_COUNTS = (
+    "completed_in_time",
+    "deadline_judged",
+    "consultations",
+    "referred_on",
+    "nhs111_urgent",
+    "nhs111_urgent_to_pharmacy",
+    "nhs111_urgent_returned",
+)  # figures only the live referral data carries (an imported row adds 0 to each)
+ALL_SERVICES = "all-services"
+
+
+def _live_records(session: Session, key: str, since: date) -> list[dict]:
+    """The referrals domain's count records (``SERVICE_FIGURE_COUNTS`` in its hooks.py; none when
+    no domain offers them) in this module's record shape. They are the ONE definition of the
+    service figures (``ipmo/referrals/figures.py``): counts and time totals, so they add up."""
     out = []
-    for _ in range(n):
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
-    return out[::-1]
-
-
-def _referral_figures(session: Session, months: int = 12) -> list[dict]:
-    """Pharmacy-level monthly figures offered by the referrals domain (``PHARMACY_ACTIVITY_FIGURES``
-    in its hooks.py; none when no domain offers them). They report medians and split referrals
-    (not outcomes) by service, so a pharmacy-month with one service is attributed to it and a mixed
-    one to "all-referrals"; the median x count stands in for the time totals (an approximation,
-    said on the page)."""
-    out = []
-    for fn in hooks.offered("PHARMACY_ACTIVITY_FIGURES"):
-        out.extend(_figures_rows(fn, session, months))
-    return out
-
-
-def _figures_rows(fn, session: Session, months: int) -> list[dict]:
-    out = []
-    for month in _months_back(date.today(), months):
-        for r in fn(session, by="pharmacy", month=month):
-            services = list((r.get("by_service") or {}).keys())
-            accepted = int(r.get("referrals") or 0)
-            completed = int(r.get("completed") or 0)
-            accept_min = r.get("median_minutes_to_accept") or 0
-            complete_min = r.get("median_minutes_to_complete") or 0
+    for fn in hooks.offered("SERVICE_FIGURE_COUNTS"):
+        for r in fn(session, key=key, since=since):
+            if r["org_code"] is None:
+                continue  # never sent to a pharmacy (or no registered practice): no area
+            reasons = {
+                k.split(":", 1)[1]: n for k, n in r.items() if k.startswith("no_supply:") and n
+            }
             out.append(
                 {
-                    "service": services[0] if len(services) == 1 else "all-referrals",
-                    "org_code": r["group"],
-                    "month": date.fromisoformat(month + "-01"),
+                    "service": r["service"],
+                    "org_code": r["org_code"],
+                    "month": r["month"],
                     **{c: int(r.get(c) or 0) for c in COUNT_COLUMNS},
-                    "accepted": accepted,
-                    "hours_to_accept_total": accept_min / 60 * accepted,
-                    "hours_to_complete_total": complete_min / 60 * completed,
-                    "no_supply_reasons": dict(r.get("no_supply_reasons") or {}),
-                    "otherwise": dict(r.get("otherwise") or {}),
+                    "escalations": int(r["escalated"]),
+                    **{c: int(r.get(c) or 0) for c in LIVE_COUNTS},
+                    "deadline_judged": int(r["completed"]),
+                    "hours_to_accept_total": r["minutes_to_accept_total"] / 60,
+                    "hours_to_complete_total": r["minutes_to_complete_total"] / 60,
+                    "no_supply_reasons": reasons,
+                    "otherwise": {},
                 }
             )
     return out
@@ -279,7 +278,7 @@ def roll_up(records: Iterable[dict], geo: Geography, by: str) -> list[dict]:
         key = (r["service"], _group(geo, r["org_code"], by), r["month"])
         g = groups.setdefault(
             key,
-            {c: 0 for c in COUNT_COLUMNS}
+            {c: 0 for c in (*COUNT_COLUMNS, *LIVE_COUNTS)}
             | {
                 "hours_to_accept_total": 0.0,
                 "hours_to_complete_total": 0.0,
@@ -289,6 +288,8 @@ def roll_up(records: Iterable[dict], geo: Geography, by: str) -> list[dict]:
         )
         for c in (*COUNT_COLUMNS, "hours_to_accept_total", "hours_to_complete_total"):
             g[c] += r[c]
+        for c in LIVE_COUNTS:
+            g[c] += r.get(c, 0)
         for field in ("no_supply_reasons", "otherwise"):
             for k, v in r[field].items():
                 g[field][k] = g[field].get(k, 0) + v
@@ -302,7 +303,14 @@ def roll_up(records: Iterable[dict], geo: Geography, by: str) -> list[dict]:
                 "group_name": org.name if org else (_OUTSIDE[by] if group == "-" else group),
                 "month": month.strftime("%Y-%m"),
                 **{c: g[c] for c in COUNT_COLUMNS},
-                "no_supply_share": _share(g["no_supply"], g["completed"]),
+                **{c: g[c] for c in LIVE_COUNTS if c != "deadline_judged"},
+                # items not supplied ÷ items asked for: the definition of ipmo/referrals/figures.py
+                "no_supply_share": _share(g["no_supply"], g["items_supplied"] + g["no_supply"]),
+                "completed_in_time_rate": _share(g["completed_in_time"], g["deadline_judged"]),
+                "channel_shift_to_pharmacy": _share(
+                    g["nhs111_urgent_to_pharmacy"], g["nhs111_urgent"]
+                ),
+                "channel_shift_returned": _share(g["nhs111_urgent_returned"], g["nhs111_urgent"]),
                 "no_supply_reasons": dict(sorted(g["no_supply_reasons"].items())),
                 "completion_rate": _share(g["completed"], g["referrals"]),
                 "mean_hours_to_accept": _share(g["hours_to_accept_total"], g["accepted"]),
@@ -318,18 +326,40 @@ def _share(part: float, whole: float) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def evaluation(session: Session, by: str = "place", service: str | None = None) -> list[dict]:
-    live = _referral_figures(session)
+def evaluation(
+    session: Session,
+    by: str = "place",
+    service: str | None = None,
+    on: date | None = None,
+    months: int = 12,
+    all_services: bool = False,
+) -> list[dict]:
+    """Figures per ``by`` area × service × month over the ``months`` up to ``on`` (today by
+    default). ``all_services`` adds rows for service ``"all-services"``: the sums of the
+    services' rows (so they add up by construction; tested)."""
+    on = on or date.today()
+    since = _first_of_month_back(on, months)
+    live = _live_records(session, "pharmacy", since)
     # imported figures are for services run elsewhere: where the referrals module has the same
     # service, organisation and month, its live figures win (no double counting)
     seen = {(r["service"], r["org_code"], r["month"]) for r in live}
     records = [
         r for r in _imported(session) if (r["service"], r["org_code"], r["month"]) not in seen
     ]
-    records += live
+    # PCN figures follow the patient's practice (a pharmacy is in no PCN): live records keyed so
+    records += _live_records(session, "practice", since) if by == "pcn" else live
     if service:
         records = [r for r in records if r["service"] == service]
+    if all_services:
+        records += [r | {"service": ALL_SERVICES} for r in records]
     return roll_up(records, load_geography(session), by)
+
+
+def _first_of_month_back(on: date, months: int) -> date:
+    y, m = on.year, on.month - (months - 1)
+    while m < 1:
+        y, m = y - 1, m + 12
+    return date(y, m, 1)
 
 
 def to_csv(rows: list[dict]) -> str:
@@ -340,8 +370,12 @@ def to_csv(rows: list[dict]) -> str:
         "group_name",
         "month",
         *COUNT_COLUMNS,
+        *(c for c in LIVE_COUNTS if c != "deadline_judged"),
         "no_supply_share",
         "completion_rate",
+        "completed_in_time_rate",
+        "channel_shift_to_pharmacy",
+        "channel_shift_returned",
         "mean_hours_to_accept",
         "mean_hours_to_complete",
         "satisfaction",
