@@ -9,17 +9,19 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from ipmo.referrals import service as svc
 from ipmo.referrals.figures import (
     ADDITIVE,
     COUNTS,
     GROUPINGS,
     activity_figures,
+    consultation_records,
     derive,
     figures_csv,
     referral_leakage,
     service_counts,
 )
+from ipmo.referrals.new_referrals import NewReferral, create_referral
+from ipmo.referrals.state_changes import accept, record_outcome
 from ipmo.store import session_scope
 from ipmo.workforce.service_evaluation import ALL_SERVICES, evaluation
 
@@ -30,10 +32,10 @@ CARA = "9990000034"  # A10002 (Riverside PCN), nominated FA001
 
 def _refer(engine, service, nhs=ADA, outcome=None, reason=None, sender="nhs111", late=False):
     with session_scope(engine) as s:
-        ref = svc.create_referral(
+        ref = create_referral(
             s,
             principal(s, sender),
-            svc.NewReferral(
+            NewReferral(
                 service=service,
                 nhs_number=nhs,
                 patient_choice="FA001",
@@ -44,10 +46,10 @@ def _refer(engine, service, nhs=ADA, outcome=None, reason=None, sender="nhs111",
         if outcome is None:
             return
         p = principal(s, "community.pharmacist")
-        svc.accept(s, p, ref, now=WED_10AM + timedelta(minutes=30))
+        accept(s, p, ref, now=WED_10AM + timedelta(minutes=30))
         done = WED_10AM + (timedelta(days=9) if late else timedelta(minutes=90))
         target = "gp" if outcome == "referred-on" else None
-        svc.record_outcome(s, p, ref, outcome, reason, "done", target, now=done)
+        record_outcome(s, p, ref, outcome, reason, "done", target, now=done)
 
 
 @pytest.fixture
@@ -83,6 +85,7 @@ def test_items_supplied_and_no_supply_are_counted_from_the_outcomes(activity):
 
 
 def test_the_figures_of_each_service_add_up_to_all_services_at_every_level(activity):
+    checked = []
     with Session(activity) as s:
         for by in GROUPINGS:
             whole = {r["group"]: r for r in activity_figures(s, by=by)}
@@ -96,6 +99,8 @@ def test_the_figures_of_each_service_add_up_to_all_services_at_every_level(activ
             assert set(parts) == set(whole), by
             for group, summed in parts.items():
                 assert summed == {c: whole[group][c] for c in COUNTS}, (by, group)
+                checked.append((by, group))
+    assert {by for by, _g in checked} == set(GROUPINGS) and len(checked) == 5
 
 
 def test_the_service_evaluation_and_the_api_read_the_same_figures(activity):
@@ -164,3 +169,49 @@ def test_referral_leakage_lists_practices_that_refer_little_for_their_size(ics_a
     assert rows["A10002"]["referrals"] == 0 and rows["A10002"]["shortfall"] > 0
     assert rows["A10002"]["pharmacies_nearby"] == 2  # FA001 and FA002 in North Place
     assert rows["A10002"]["low"] and not rows["A10001"]["low"]
+
+
+def _consultation(**v):
+    return {
+        "status": "completed",
+        "kind": "urgent-supply",
+        "outcome": "supplied",
+        "referral_reference": None,
+        "org_code": "FA001",
+        "practice_code": "A10001",
+        "consulted_on": date(2026, 11, 18),
+        "items_supplied": 0,
+        "items_not_supplied": 0,
+        "no_supply_reason": None,
+    } | v
+
+
+def test_pharmacy_first_consultations_are_counted_once():
+    """Walk-ins add consultations; a consultation for a referral adds only what its item lines
+    add beyond the one item the referral's outcome counted; open ones add nothing."""
+    walk_in = _consultation(kind="clinical-pathway", outcome="advice-given")
+    urgent = _consultation(referral_reference="R1", items_supplied=2, items_not_supplied=1,
+                           no_supply_reason="out-of-stock")  # fmt: skip
+    no_items = _consultation(referral_reference="R2")  # the referral's one item already counted
+    still_open = _consultation(status="in-progress")
+    records = consultation_records([walk_in, urgent, no_items, still_open])
+    assert len(records) == 2
+    first, second = records
+    assert (first["service"], first["consultations"], first["advice_given"]) == (
+        "pharmacy-first",
+        1,
+        1,
+    )
+    assert first["referrals"] == 0
+    assert (second["service"], second["consultations"], second["referrals"]) == (
+        "urgent-repeat-supply",
+        0,
+        0,
+    )
+    assert (second["items_supplied"], second["no_supply"], second["no_supply:out-of-stock"]) == (
+        1,
+        1,
+        1,
+    )
+    [by_practice] = consultation_records([walk_in], key="practice")
+    assert by_practice["org_code"] == "A10001" and by_practice["month"] == date(2026, 11, 1)

@@ -14,10 +14,11 @@ the escalation a pharmacy sends on is counted as ``referred_on``, not as a refer
 * ``completed_in_time`` — completed by its ``due_by`` deadline (the service's deadline,
   ``referrals/catalogue.py``);
 * ``consultations`` — completed with a consultation outcome (supplied, no supply, advice, referred
-  on). Walk-in consultations with no referral join through the ``SERVICE_CONSULTATIONS`` seam
-  (below) once a domain offers them;
+  on), plus the Pharmacy First walk-in consultations (no referral) the ``pharmacyfirst`` domain
+  offers as ``PHARMACY_FIRST_CONSULTATIONS``;
 * ``items_supplied`` — items supplied. A referral outcome records no item lines, so a "supplied"
-  referral counts as one item (the seam: a consultation record with item lines replaces it);
+  referral counts as one item; where a Pharmacy First consultation records item lines, they
+  replace that one item (:func:`consultation_records`);
 * ``no_supply`` — items not supplied, one per "no supply" outcome, with ``no_supply:<reason>``
   counts in the one vocabulary (:class:`ipmo.referrals.NoSupplyReason`);
 * ``advice_given``; ``referred_on`` (onward referrals: to the GP, NHS 111 or urgent care);
@@ -202,15 +203,78 @@ def service_counts(
     since: date | None = None,
     until: date | None = None,
 ) -> list[dict]:
-    """Count records per service × month × organisation from the store, plus consultations that
-    another domain offers as ``SERVICE_CONSULTATIONS`` (the same record shape, for consultations
-    *without* a referral, so nothing is counted twice) — the Pharmacy First seam."""
+    """Count records per service × month × organisation from the store, plus the Pharmacy First
+    consultations another domain offers as ``PHARMACY_FIRST_CONSULTATIONS`` (one row per
+    consultation, no patient identifiers): see :func:`consultation_records`."""
     start = datetime.combine(since, datetime.min.time()) if since else None
     end = datetime.combine(until, datetime.min.time()) if until else None
     records = rows_from(session.execute(counting_query(key, start, end)).mappings())
-    for offered in hooks.offered("SERVICE_CONSULTATIONS"):
-        records.extend(offered(session, key=key, since=since, until=until))
+    for offered in hooks.offered("PHARMACY_FIRST_CONSULTATIONS"):
+        rows = [
+            c
+            for c in offered(session)
+            if (since is None or c["consulted_on"] >= since)
+            and (until is None or c["consulted_on"] < until)
+        ]
+        records.extend(consultation_records(rows, key))
     return records
+
+
+CONSULTATION_SERVICE = {
+    "clinical-pathway": "pharmacy-first",
+    "urgent-supply": "urgent-repeat-supply",
+}
+
+
+def consultation_records(rows: Iterable[Mapping[str, Any]], key: str = "pharmacy") -> list[dict]:
+    """Pharmacy First consultation rows → count records, without counting anything twice:
+
+    * a **walk-in** (no referral) adds a consultation (when completed) with its outcome, items
+      supplied and not supplied, and no-supply reason — and no referral;
+    * a consultation **for a referral** is already counted through the referral's outcome as one
+      item; it adds only the difference its item lines make (an urgent supply of three items,
+      two supplied: +1 supplied, +1 not supplied)."""
+    out = []
+    for c in rows:
+        if c["status"] != "completed":
+            continue
+        outcome = c["outcome"]
+        supplied, not_supplied = int(c["items_supplied"]), int(c["items_not_supplied"])
+        if outcome == Outcome.SUPPLIED and not supplied:
+            supplied = 1  # a supply recorded without item lines is one item
+        if outcome == Outcome.NO_SUPPLY and not not_supplied:
+            not_supplied = 1
+        r = empty()
+        if c["referral_reference"] is None:
+            r |= {
+                "consultations": 1,
+                "completed": 1,
+                "closed": 1,
+                "advice_given": int(outcome == Outcome.ADVICE_GIVEN),
+                "referred_on": int(outcome == Outcome.REFERRED_ON),
+            }
+            if c["no_supply_reason"]:
+                r[f"no_supply:{c['no_supply_reason']}"] = not_supplied
+        else:  # the referral counted one item for its outcome
+            supplied -= int(outcome == Outcome.SUPPLIED)
+            not_supplied -= int(outcome == Outcome.NO_SUPPLY)
+            if c["no_supply_reason"] and not_supplied:
+                r[f"no_supply:{c['no_supply_reason']}"] = not_supplied
+        r |= {"items_supplied": supplied, "no_supply": not_supplied}
+        if not any(r.values()):
+            continue
+        r = {k: v for k, v in r.items() if k in ADDITIVE}  # a reason outside the vocabulary
+        month = c["consulted_on"]
+        out.append(
+            {
+                "service": CONSULTATION_SERVICE.get(c["kind"], "pharmacy-first"),
+                "org_code": c["org_code"] if key == "pharmacy" else c["practice_code"],
+                "month": date(month.year, month.month, 1),
+                **empty(),
+                **r,
+            }
+        )
+    return out
 
 
 def empty() -> dict[str, float]:
