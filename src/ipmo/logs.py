@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import logging
 import re
+from contextvars import ContextVar
+from typing import TextIO
 from urllib.parse import unquote_plus
 
 # one separator: whitespace, - + . _ or a percent-encoded space, tab, +, -, . or _
@@ -80,10 +82,35 @@ class RedactPatientIdentifiers(logging.Filter):
         return True
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+# The NHS API tracing headers of the request being served (``ipmo.web.fhir.TraceHeaders`` sets
+# them): every log line written while serving it carries them, so a client's X-Request-ID /
+# X-Correlation-ID finds ipmo's side of the story (NHS England API standards, "Tracing").
+TRACE_IDS: ContextVar[tuple[str, str]] = ContextVar("ipmo_trace_ids", default=("-", "-"))
+LOG_FORMAT = (
+    "%(asctime)s %(levelname)s %(name)s "
+    "request_id=%(request_id)s correlation_id=%(correlation_id)s: %(message)s"
+)
+
+
+class TraceIds(logging.Filter):
+    """Adds ``request_id`` and ``correlation_id`` (``-`` when none) to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id, record.correlation_id = TRACE_IDS.get()
+        return True
+
+
+def log_handler(stream: TextIO | None = None) -> logging.Handler:
+    """The handler ipmo logs through: trace ids added, patient identifiers masked."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(TraceIds())
     handler.addFilter(RedactPatientIdentifiers())
+    return handler
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = log_handler()
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -90,9 +90,9 @@ def _all_routes(app):
 
     def walk(routes):
         for route in routes:
-            candidates = getattr(route, "_effective_candidates", None)
-            if candidates is not None:
-                walk(candidates)
+            candidates = getattr(route, "effective_candidates", None)
+            if callable(candidates):  # an included router: its routes (built on first use)
+                walk(candidates())
             elif isinstance(route, APIRoute) or hasattr(route, "original_route"):
                 out.append(route)
 
@@ -389,3 +389,58 @@ def test_unknown_resource_types_and_methods_get_an_operation_outcome(client_as):
     assert r.status_code == 405 and r.json()["issue"][0]["code"] == "not-supported"
     # outside /fhir the JSON API keeps its own shape
     assert "detail" in c.get("/api/no-such-thing").json()
+
+
+def test_request_ids_are_logged_without_patient_identifiers(client_as):
+    import io
+    import logging
+
+    from ipmo.logs import log_handler
+
+    stream = io.StringIO()
+    handler = log_handler(stream)
+    logger = logging.getLogger("ipmo")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        c = client_as("pcn.pharmacist")
+        r = c.get(
+            f"/fhir/R4/Patient/{ADA}", headers={"X-Request-ID": "rq-9", "X-Correlation-ID": "co-9"}
+        )
+        assert r.status_code == 200
+        c.get("/fhir/R4/Patient", params={"identifier": DEV}, headers={"X-Request-ID": "rq-10"})
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    lines = stream.getvalue().splitlines()
+    mine = [line for line in lines if "request_id=rq-9 correlation_id=co-9" in line]
+    assert any("GET /fhir/R4/Patient/{nhs_number} 200" in line for line in mine), lines
+    refused = [line for line in lines if "request_id=rq-10 correlation_id=-" in line]
+    assert any("GET /fhir/R4/Patient 403" in line for line in refused), lines
+    assert ADA not in stream.getvalue() and DEV not in stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    [
+        ("application/fhir+json", 200),
+        ("application/json", 200),
+        ("*/*", 200),
+        ("application/fhir+xml, application/fhir+json;q=0.5", 200),
+        ("application/fhir+xml", 406),
+        ("text/html", 406),
+        ("application/fhir+json;q=0, application/xml", 406),
+    ],
+)
+def test_content_negotiation_json_only_else_406(client_as, accept, status):
+    c = client_as("pcn.pharmacist")
+    r = c.get("/fhir/R4/Organization/A10001", headers={"Accept": accept, "X-Request-ID": "n-1"})
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/fhir+json")
+    assert r.headers["x-request-id"] == "n-1"
+    if status == 406:
+        issue = r.json()["issue"][0]
+        assert issue["code"] == "not-supported" and issue["expression"] == ["Accept"]
+    else:
+        assert r.json()["resourceType"] == "Organization" and r.headers["etag"]
