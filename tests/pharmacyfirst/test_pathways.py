@@ -83,6 +83,8 @@ def test_no_pathway_is_in_force_before_the_service_began():
         (lambda u: u["treatments"][0].update(match="^Unobtainium"), "no product"),
         (lambda u: u["treatments"][0].update(requires=["x"]), "requires unknown"),
         (lambda u: u["red_flags"][0].update(urgency="whenever"), "urgency"),
+        # a comma in an unquoted text splits it into a stray key: refused, never half-read
+        (lambda u: u["supply"][0].update({"new nocturia and cloudy urine": None}), "unknown keys"),
     ],
 )
 def test_a_bad_edit_of_the_pathways_fails_when_loaded(tmp_path, change, message):

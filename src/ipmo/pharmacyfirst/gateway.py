@@ -99,7 +99,8 @@ def _evaluate(rule: Mapping, facts: Facts) -> tuple[bool | None, str]:
     if kind == "age":
         lo, hi, age = arg.get("min"), arg.get("max"), facts.age
         ok = (lo is None or age >= lo) and (hi is None or age <= hi)
-        return ok, f"aged {age} on {facts.consulted_on.isoformat()}"
+        day = facts.consulted_on
+        return ok, f"aged {age} on {day.day} {day:%B %Y}"
     if kind == "sex":
         return facts.sex == arg, f"recorded sex {facts.sex}"
     if kind == "pregnant":

@@ -19,7 +19,7 @@ from ipmo.patients import InvalidNhsNumber
 from ipmo.pharmacyfirst import actions
 from ipmo.pharmacyfirst import service as svc
 from ipmo.pharmacyfirst.claims import CHECKS
-from ipmo.pharmacyfirst.pathways import URGENCIES, UnknownPathway, catalogue
+from ipmo.pharmacyfirst.pathways import URGENCIES, UnknownPathway, catalogue, cite
 from ipmo.pharmacyfirst.urgent import PACK_EXCEPTIONS
 from ipmo.security import Activity, Principal
 from ipmo.security.errors import Forbidden, PatientAccessDenied
@@ -55,6 +55,11 @@ CHECK_TEXT = {
     "supply": "Supply details",
     "consent": "Consent",
     "update-record": "Update Record to the GP",
+}
+SUPPLY_TYPE_TEXT = {
+    "pgd": "patient group direction",
+    "protocol": "clinical protocol",
+    "emergency-supply": "emergency supply",
 }
 KIND_TEXT = {"clinical-pathway": "Clinical pathway", "urgent-supply": "Urgent medicine supply"}
 CHANNEL_TEXT = {
@@ -228,6 +233,8 @@ def _show(
             "reason_names": referrals.LABELS["reason"],
             "urgencies": [(u, URGENCY_TEXT[u]) for u in URGENCIES],
             "packs": PACK_EXCEPTIONS,
+            "cite": cite,
+            "SUPPLY_TYPE": SUPPLY_TYPE_TEXT,
             "KIND": KIND_TEXT,
             "CHANNEL": CHANNEL_TEXT,
         },

@@ -138,9 +138,16 @@ class Catalogue:
         return sorted(self.versions[-1].pathways)
 
 
+def _keys(item: dict, allowed: set[str], where: str) -> None:
+    """A key the file does not know is an error (e.g. a comma in an unquoted text split it)."""
+    if extra := set(item) - allowed:
+        raise PathwayError(f"{where} {item.get('id')}: unknown keys {sorted(map(str, extra))}")
+
+
 def _criteria(raw: list[dict], questions: dict[str, Question], where: str) -> tuple[Criterion, ...]:
     out = []
     for item in raw:
+        _keys(item, {"id", "text", "rule", "source"}, where)
         rule = item["rule"]
         [(kind, arg)] = rule.items()
         if kind not in RULE_KINDS:
@@ -198,6 +205,7 @@ def _pathway(code: str, raw: dict, products: list[list[str]], version: date) -> 
     supply = _criteria(raw.get("supply", []), questions, where)
     flags = []
     for f in raw.get("red_flags", []):
+        _keys(f, {"id", "text", "urgency", "source"}, where)
         if f["urgency"] not in URGENCIES:
             raise PathwayError(f"{where} red flag {f['id']}: urgency one of {URGENCIES}")
         flags.append(RedFlag(f["id"], f["text"], f["urgency"], f["source"]))
@@ -238,6 +246,21 @@ def load_catalogue(path: Path = PATHWAYS_FILE, products_path: Path = PRODUCTS_FI
     if not versions:
         raise PathwayError("the pathways file has no version")
     return Catalogue(tuple(versions), {k: " ".join(v.split()) for k, v in data["sources"].items()})
+
+
+CITED_AS = {
+    "spec": "NHS Pharmacy First service specification",
+    "pathways": "NHS Pharmacy First clinical pathways",
+    "pgd": "Pharmacy First PGD",
+    "bnf": "BNF",
+}
+
+
+def cite(source: str) -> str:
+    """A criterion's source as people read it ("pathways, UTI: …" → "NHS Pharmacy First
+    clinical pathways, UTI: …")."""
+    key, _, rest = source.partition(", ")
+    return f"{CITED_AS[key]}, {rest}" if key in CITED_AS and rest else source
 
 
 @lru_cache(maxsize=1)
