@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,6 +25,7 @@ from tests.records.test_api import ADA, DEV, GP_CSV
 from tests.referrals.apihelpers import always_open, message
 
 NHS = "https://fhir.nhs.uk/Id/nhs-number"
+SERVER_LOG: dict[str, Path] = {}  # base URL → the served process's log
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +47,15 @@ def server(tmp_path_factory):
         port = sock.getsockname()[1]
     env = {**os.environ, "IPMO_DATA_DIR": str(tmp_path)}
     env.pop("IPMO_DATABASE_URL", None)
+    log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "ipmo", "serve", "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
+    SERVER_LOG[base] = tmp_path / "server.log"
     try:
         deadline = time.time() + 90
         while True:
@@ -65,6 +69,7 @@ def server(tmp_path_factory):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
+        log.close()
 
 
 def token(base: str, username: str) -> str:
@@ -155,6 +160,27 @@ def test_a_fhir_client_library_uses_the_api(server):
         versioned.resource("Task", **task.serialize()).save()
     assert pharmacy.reference("Task", reference).to_resource()["status"] == "accepted"
 
+    # 7. the source lines behind the record, with the Patient included; one read by its id
+    lines = (
+        pcn.resources("MedicationRequest")
+        .search(patient=ADA, status="active", authoredon="ge2025-01-01")
+        .include("MedicationRequest", "patient")
+        .fetch_raw()
+    )
+    by_mode = {e["search"]["mode"]: e["resource"]["resourceType"] for e in lines["entry"]}
+    assert lines["total"] == 2 and by_mode == {"match": "MedicationRequest", "include": "Patient"}
+    first = lines["entry"][0]["resource"]
+    request = pcn.reference("MedicationRequest", first["id"]).to_resource()
+    assert request["medicationCodeableConcept"] == first["medicationCodeableConcept"]
+    # the record's Provenance names its sources; a paged search of source lines by next links
+    [provenance] = pcn.resources("Provenance").search(patient=ADA).fetch()
+    assert [e["what"]["display"] for e in provenance["entity"]] == ["gp:A10001"]
+    paged = pcn.resources("MedicationRequest").search(patient=ADA).limit(1).fetch_all()
+    assert len(paged) == 2 and len({m.id for m in paged}) == 2
+    with pytest.raises(OperationOutcome) as caught:  # an unknown date prefix: an outcome
+        pcn.resources("MedicationRequest").search(patient=ADA, authoredon="zz2025").fetch()
+    assert caught.value.resource["issue"][0]["expression"] == ["authoredon"]
+
 
 def test_tracing_headers_over_http(server):
     tok = token(server, "pcn.pharmacist")
@@ -169,3 +195,16 @@ def test_tracing_headers_over_http(server):
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
     assert (r.headers["x-request-id"], r.headers["x-correlation-id"]) == ("rq-1", "c9")
     assert r.headers["etag"].startswith('W/"')
+    # the server's log has the ids on the line for this request, and no NHS number anywhere
+    deadline = time.time() + 10
+    while "request_id=rq-1 correlation_id=c9" not in SERVER_LOG[server].read_text():
+        assert time.time() < deadline, SERVER_LOG[server].read_text()[-2000:]
+        time.sleep(0.1)
+    logged = SERVER_LOG[server].read_text()
+    lines = [x for x in logged.splitlines() if "request_id=rq-1 correlation_id=c9" in x]
+    assert any("ipmo.fhir" in x and "GET /fhir/R4/Patient/{nhs_number} 200" in x for x in lines)
+    assert any("uvicorn.access" in x for x in lines)  # the access log line carries them too
+    assert ADA not in logged and DEV not in logged
+    # an Accept the API cannot serve: 406 with an OperationOutcome
+    r = httpx.get(f"{server}/fhir/R4/metadata", headers={"Accept": "application/fhir+xml"})
+    assert r.status_code == 406 and r.json()["resourceType"] == "OperationOutcome"

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ipmo import hooks
 from ipmo.fhir.outcome import FhirError
 from ipmo.fhir.search import fhir_response, includes, search_controls, searchset
 from ipmo.fhir.versions import FhirInputError
@@ -426,7 +427,10 @@ def fhir_detected_issues(
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    """Open reconciliation discrepancies as DetectedIssue resources."""
+    """Open reconciliation discrepancies as DetectedIssue resources, and the medication review
+    findings of the patient today (offered by the review domain: ``FHIR_DETECTED_ISSUES``)."""
     view = _fhir_view(session, principal, patient or patient_identifier, "record.fhir.issues")
     found = _of_type(_linked(view), "DetectedIssue")
+    for provider in hooks.offered("FHIR_DETECTED_ISSUES"):
+        found += provider(session, principal, view.nhs_number, date.today())
     return fhir_response(searchset(request, found))

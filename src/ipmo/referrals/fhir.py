@@ -20,10 +20,12 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from ipmo import hooks
 from ipmo.fhir.bundles import NHS_NUMBER_SYSTEM, ODS_SYSTEMS
 from ipmo.fhir.capability import PROFILES
 from ipmo.fhir.outcome import FhirError
 from ipmo.fhir.search import (
+    content_etag,
     fhir_response,
     search_controls,
     searchset,
@@ -158,10 +160,20 @@ def search_tasks(
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
-    """Referrals your organisation is party to, as Tasks, newest first."""
+    """Referrals your organisation is party to, as Tasks, newest first; with ``patient``, also
+    the interventions of their medication reviews (offered by the review domain: ``FHIR_TASKS``)."""
     chosen = _statuses(status, {s.value for s in lc.Status})
     rows = _visible(session, principal, patient, chosen, lambda r: r.status)
-    return fhir_response(searchset(request, [task_resource(r) for r in rows]))
+    found = [task_resource(r) for r in rows]
+    number = _nhs(patient)
+    if number:
+        for provider in hooks.offered("FHIR_TASKS"):
+            found += [
+                t
+                for t in provider(session, principal, number)
+                if t["status"] in chosen or not chosen
+            ]
+    return fhir_response(searchset(request, found))
 
 
 @router.get("/fhir/R4/Task/{reference}")
@@ -171,6 +183,12 @@ def read_task(
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
+    for prefix, read in hooks.offered_map("FHIR_TASK_READS").items():
+        if reference.startswith(prefix):  # another domain's Task (a review intervention)
+            task = read(session, principal, reference)
+            if task is None:
+                raise FhirError(404, "not-found", f"no Task {reference!r}", "id")
+            return fhir_response(task, headers={"ETag": content_etag(task)})
     ref = _one(session, principal, reference, "referral.fhir.read")
     return fhir_response(task_resource(ref), headers={"ETag": version_etag(ref.version)})
 

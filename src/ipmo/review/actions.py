@@ -26,7 +26,9 @@ from sqlalchemy.orm import Session
 from ipmo.patients.models import Patient
 from ipmo.review import service
 from ipmo.review.check import check
-from ipmo.review.models import MedicationReview, WorklistEntry
+from ipmo.review.fhir_output import TASK_PREFIX, finding_issue, intervention_task
+from ipmo.review.models import Intervention, MedicationReview, WorklistEntry
+from ipmo.security import Activity
 from ipmo.security.access import audit_event, check_patient_access
 from ipmo.security.policy import visible_patients_filter
 from ipmo.security.principal import Principal
@@ -245,3 +247,49 @@ def review_json(r: MedicationReview) -> dict:
             for i in r.interventions
         ],
     }
+
+
+# ---- FHIR (offered to the records and referrals FHIR routes through hooks.py) ---------------
+# Only for a principal whose role may see reviews; each one reaches the patient through the
+# access policy and is audited like the review API's reads.
+
+
+def fhir_findings(
+    session: Session, principal: Principal, nhs_number: str, as_of: date
+) -> list[dict[str, Any]]:
+    """The patient's findings on ``as_of`` as DetectedIssues (none for a role without
+    ``review.view``)."""
+    if not principal.can(Activity.REVIEW_VIEW):
+        return []
+    patient, result = findings(session, principal, nhs_number, as_of)
+    return [finding_issue(f, patient.nhs_number, as_of) for f in result.findings]
+
+
+def fhir_intervention_tasks(
+    session: Session, principal: Principal, nhs_number: str
+) -> list[dict[str, Any]]:
+    """The interventions of the patient's reviews as Tasks, newest review first."""
+    if not principal.can(Activity.REVIEW_VIEW):
+        return []
+    return [
+        intervention_task(item, r, nhs_number)
+        for r in reviews(session, principal, nhs_number)
+        for item in r.interventions
+    ]
+
+
+def fhir_intervention_task(
+    session: Session, principal: Principal, task_id: str
+) -> dict[str, Any] | None:
+    """One intervention as a Task by its id (``None``: no such intervention, or a role without
+    ``review.view``); the patient is reached through the access policy (refusal raised)."""
+    number = task_id.removeprefix(TASK_PREFIX)
+    if not principal.can(Activity.REVIEW_VIEW) or not number.isdigit():
+        return None
+    item = session.get(Intervention, int(number))
+    if item is None:
+        return None
+    patient = session.get(Patient, item.review.patient_id)
+    assert patient is not None  # a review's patient (foreign key)
+    check_patient_access(session, principal, patient, action="review.read")
+    return intervention_task(item, item.review, patient.nhs_number)

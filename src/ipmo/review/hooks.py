@@ -4,11 +4,20 @@
   from a review intervention (origin ``review-intervention:<id>``) is accepted or rejected.
 * ``PLAN_METRICS`` — ``review.<rule id>`` metrics for plan objectives.
 * ``HTTP_ERRORS`` — the review use cases' errors and their HTTP status.
+* ``FHIR_DETECTED_ISSUES`` / ``FHIR_TASKS`` / ``FHIR_TASK_READS`` — findings as DetectedIssues and
+  interventions as Tasks for the FHIR API's DetectedIssue and Task routes (records, referrals).
 """
 
 from __future__ import annotations
 
-from ipmo.review.actions import IdempotencyKeyReused, ReviewInputError
+from ipmo.review.actions import (
+    IdempotencyKeyReused,
+    ReviewInputError,
+    fhir_findings,
+    fhir_intervention_task,
+    fhir_intervention_tasks,
+)
+from ipmo.review.fhir_output import TASK_PREFIX
 from ipmo.review.plan_metrics import ReviewMetrics
 from ipmo.review.service import proposal_outcome
 
@@ -18,3 +27,6 @@ HTTP_ERRORS = {
     ReviewInputError: (422, "Check the review"),
     IdempotencyKeyReused: (409, "This review was already recorded"),
 }
+FHIR_DETECTED_ISSUES = fhir_findings
+FHIR_TASKS = fhir_intervention_tasks
+FHIR_TASK_READS = {TASK_PREFIX: fhir_intervention_task}
