@@ -3,37 +3,18 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
-from sqlalchemy import select
 from tests.fhirapi.test_fhir_api import validate
 from tests.records.test_api import ADA, GP_CSV, post_csv
+from tests.review.test_web import TODAY, ics  # noqa: F401 (fixture)
 
-from ipmo.patients.models import MedicationIssue, Patient
-from ipmo.review import service
 from ipmo.review.fhir_output import RULE_SYSTEM
-from ipmo.store import session_scope
-
-TODAY = date.today()  # the review engine's findings are "today's" in the FHIR search
 
 
 @pytest.fixture
-def reviewed(sample_ics, client_as):
-    """ADA on ibuprofen and warfarin (PINCER findings), and a review stopping the ibuprofen."""
-    with session_scope(sample_ics) as s:
-        p = s.scalar(select(Patient).where(Patient.nhs_number == ADA))
-        for name in ("Ibuprofen 400mg tablets", "Warfarin 1mg tablets"):
-            s.add(
-                MedicationIssue(
-                    patient_id=p.id,
-                    dmd_code="0",
-                    name=name,
-                    issue_date=TODAY - timedelta(days=10),
-                    issue_type="repeat",
-                )
-            )
-    service.run(sample_ics, TODAY)
+def reviewed(ics, client_as):  # noqa: F811 (the review tests' fixture)
+    """ADA on ibuprofen and warfarin (PINCER findings: the review tests' ``ics``), and a review
+    stopping the ibuprofen."""
     c = client_as("pcn.pharmacist")
     assert post_csv(c, ADA, GP_CSV).status_code == 201
     r = c.post(
