@@ -122,6 +122,28 @@ def withdrawal_for(order: dict, dispense: dict, ods: str = "FA001") -> dict:
     }
 
 
+def _pid(n: int, org: str = "NHS111") -> str:
+    from ipmo.prescriptions.ids import check_character
+
+    body = f"{n:06X}{org}{n:05X}"
+    return f"{body[:6]}-{body[6:12]}-{body[12:]}{check_character(body)}"
+
+
+def urgent_order(n: int, issued: str, pharmacy: str, number: str, urgent: bool = True):
+    """An urgent prescription from the NHS 111 service (prescriber NHS111) issued at ``issued``
+    for ``pharmacy``: the repeat-prescribing example rewritten. Returns (message, ID)."""
+    order = with_nhs_number(load(ORDER_RP), number)
+    pid = _pid(n)
+    order["identifier"]["value"] = f"urgent-{n}"
+    for req in resources(order, "MedicationRequest"):
+        req["groupIdentifier"]["value"] = pid
+        req["priority"] = "urgent" if urgent else "routine"
+        req["authoredOn"] = issued
+        req["identifier"][0]["value"] = f"{req['identifier'][0]['value'][:-4]}{n:04d}"
+        req["dispenseRequest"]["performer"]["identifier"]["value"] = pharmacy
+    return order, pid
+
+
 @pytest.fixture
 def eps():
     from types import SimpleNamespace

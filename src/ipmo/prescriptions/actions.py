@@ -13,18 +13,20 @@ patient's others.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ipmo.fhir.outcome import FhirError
-from ipmo.patients import InvalidNhsNumber, normalise_nhs_number
+from ipmo.organisations import Organisation, OrgKind
+from ipmo.patients import InvalidNhsNumber, Patient, normalise_nhs_number
 from ipmo.prescriptions.ids import valid_prescription_id
-from ipmo.prescriptions.models import Prescription
+from ipmo.prescriptions.models import Prescription, PrescriptionEvent
+from ipmo.prescriptions.stuck import Stuck, find_stuck, open_now
 from ipmo.security.access import audit_event, check_patient_access
-from ipmo.security.policy import relationship_for
+from ipmo.security.policy import relationship_for, visible_patients_filter
 from ipmo.security.principal import Principal
 
 ACTION = "prescriptions.track"
@@ -114,3 +116,70 @@ def own_prescriptions_filter(principal: Principal):
         Prescription.nominated_pharmacy == org,
         Prescription.dispenser_org == org,
     )
+
+
+class RedirectError(ValueError):
+    """A redirect that cannot be made (nothing written); the message says why, for the page."""
+
+
+def _may_see(principal: Principal):
+    """SQL over prescriptions: its patient is visible to the principal (the access policy), or
+    the principal's organisation issued, is nominated for or dispenses it."""
+    visible = exists().where(
+        Patient.nhs_number == Prescription.nhs_number, visible_patients_filter(principal)
+    )
+    return or_(visible, own_prescriptions_filter(principal))
+
+
+def stuck_list(session: Session, principal: Principal, now: datetime) -> list[Stuck]:
+    """The urgent prescriptions stuck at a pharmacy that the principal may see (one audit entry
+    naming how many were listed)."""
+    rows = find_stuck(session, now, where=_may_see(principal))
+    audit_event(session, principal, "prescriptions.stuck.list", detail={"listed": len(rows)})
+    return rows
+
+
+def open_pharmacies(session: Session, now: datetime) -> list[Organisation]:
+    pharmacies = session.scalars(
+        select(Organisation)
+        .where(Organisation.kind == OrgKind.PHARMACY, Organisation.active.is_(True))
+        .order_by(Organisation.name)
+    ).all()
+    return [o for o in pharmacies if open_now(dict(o.opening_hours or {}), now)]
+
+
+def redirect(
+    session: Session, principal: Principal, prescription_id: str, pharmacy: str, now: datetime
+) -> Prescription:
+    """Send the patient's urgent prescription to another pharmacy that is open now: ipmo records
+    the new pharmacy (the patient or 111 then asks it to download the prescription by its ID)
+    and restarts the stuck clock. Access checked and audited on the patient first."""
+    p = session.scalar(
+        select(Prescription)
+        .options(selectinload(Prescription.events))
+        .where(Prescription.prescription_id == prescription_id)
+    )
+    if p is None:
+        raise RedirectError("There is no prescription with that ID")
+    check_patient_access(session, principal, p.nhs_number, "prescriptions.redirect")
+    if p.status_code != "0001":
+        raise RedirectError("This prescription has already been downloaded by a pharmacy")
+    target = next((o for o in open_pharmacies(session, now) if o.ods_code == pharmacy), None)
+    if target is None:
+        raise RedirectError("Select a pharmacy that is open now")
+    if target.ods_code == p.nominated_pharmacy:
+        raise RedirectError("Select a different pharmacy from the one it is waiting at")
+    previous = p.nominated_pharmacy
+    p.nominated_pharmacy, p.redirected_at = target.ods_code, now
+    p.events.append(
+        PrescriptionEvent(
+            at=now,
+            kind="redirected",
+            status_from=p.status_code,
+            status_to=p.status_code,
+            org=principal.org_code,
+            detail=f"sent to {target.name} ({target.ods_code}) from {previous or 'no pharmacy'}",
+        )
+    )
+    session.flush()
+    return p

@@ -4,14 +4,22 @@
   organisation that issued an EPS prescription for a patient (e.g. the NHS 111 service's
   prescriber) or that downloaded or dispensed it (the pharmacy) has a relationship with that
   patient; :mod:`ipmo.prescriptions.actions` limits what it shows to those prescriptions.
+* ``SERVICE_DASHBOARD_FIGURES`` — ``stuck_figures(session, now)``: how many urgent prescriptions
+  are stuck (not downloaded within their pharmacy's opening hours), the longest wait in open
+  hours and how many pharmacies have one; no patient data.
+* ``OPERATIONS_GAUGES`` — the same count on ``/metrics``.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import ColumnElement, exists, or_
+from sqlalchemy.orm import Session
 
 from ipmo.patients.models import Patient
 from ipmo.prescriptions.models import Prescription
+from ipmo.prescriptions.stuck import stuck_figures
 from ipmo.security.policy import Relationship
 from ipmo.security.principal import Principal
 
@@ -25,3 +33,18 @@ def _eps_prescription(principal: Principal) -> ColumnElement[bool]:
 
 
 PATIENT_RELATIONSHIPS = [Relationship("eps-prescription", _eps_prescription)]
+
+SERVICE_DASHBOARD_FIGURES = stuck_figures
+
+
+def _gauges(session: Session, now: datetime) -> dict[str, tuple[str, float]]:
+    figures = stuck_figures(session, now)
+    return {
+        "ipmo_prescriptions_stuck_urgent": (
+            "Urgent EPS prescriptions not downloaded within their pharmacy's opening hours",
+            figures["stuck_urgent_prescriptions"],
+        )
+    }
+
+
+OPERATIONS_GAUGES = _gauges

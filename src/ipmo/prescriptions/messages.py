@@ -222,7 +222,8 @@ def _instant(value: Any, element: str) -> datetime | None:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         raise MessageRefused("value", f"{element} is not a date-time", element) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    # stored as naive UTC, the store's convention (ipmo.store.utcnow)
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _eps_bundle(root: dict[str, Any]) -> Parsed:

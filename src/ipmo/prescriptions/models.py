@@ -35,6 +35,8 @@ class Prescription(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the 111 service sent the patient to another pharmacy (the stuck-prescription clock restarts)
+    redirected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expiry_date: Mapped[date | None] = mapped_column(Date)
     # repeat dispensing: issue number of this instance and how many issues are authorised
     repeat_number: Mapped[int | None] = mapped_column(Integer)

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from ipmo.fhir.outcome import FhirError
 from ipmo.organisations import Organisation
 from ipmo.prescriptions import actions, views
+from ipmo.prescriptions.stuck import DEFAULT_HOURS
 from ipmo.security import Activity, Principal
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import db_session, form_fields, require
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 
@@ -27,9 +28,18 @@ NAV = [
         "/prescriptions/tracker",
         Activity.RECORD_VIEW,
         "Find an EPS prescription by its ID or the patient's NHS number",
-    )
+    ),
+    NavItem(
+        "Stuck urgent prescriptions",
+        "/prescriptions/stuck",
+        Activity.REFERRAL_SEND,
+        "Urgent prescriptions not downloaded by their pharmacy in its opening hours: redirect",
+    ),
 ]
 DIGITS = re.compile(r"^[\d ]+$")
+VIEWER = Depends(require(Activity.RECORD_VIEW))
+URGENT_CARE = Depends(require(Activity.REFERRAL_SEND, Activity.RECORD_VIEW))  # NHS 111 clinicians
+STORE = Depends(db_session, scope="function")
 
 
 def _org_names(session: Session, rows) -> dict[str, str]:
@@ -64,8 +74,8 @@ def tracker(
     date_to: str | None = Query(None, max_length=10, alias="to"),
     tab: str = Query("current", max_length=10),
     as_of: str | None = Query(None, max_length=10),
-    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
+    principal: Principal = VIEWER,
+    session: Session = STORE,
 ):
     errors: dict[str, str] = {}
     start, end = _day(date_from, "from", errors), _day(date_to, "to", errors)
@@ -119,8 +129,8 @@ def tracker(
 def prescription(
     request: Request,
     prescription_id: str,
-    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
+    principal: Principal = VIEWER,
+    session: Session = STORE,
 ):
     try:
         found = actions.search(session, principal, prescription_id, None)
@@ -142,3 +152,47 @@ def prescription(
         "steps": views.timeline(p),
     }
     return render(request, "prescriptions/prescription.html", ctx)
+
+
+def _stuck_page(request, session, principal, *, error=None, done=None, status_code=200):
+    now = request.app.state.clock()
+    rows = actions.stuck_list(session, principal, now)
+    ctx = {
+        "title": "Stuck urgent prescriptions",
+        "rows": rows,
+        "pharmacies": actions.open_pharmacies(session, now),
+        "hours": DEFAULT_HOURS,
+        "error": error,
+        "done": done,
+        "views": views,
+    }
+    return render(request, "prescriptions/stuck.html", ctx, status_code=status_code)
+
+
+@router.get("/prescriptions/stuck")
+def stuck(
+    request: Request,
+    principal: Principal = URGENT_CARE,
+    session: Session = STORE,
+):
+    return _stuck_page(request, session, principal)
+
+
+@router.post("/prescriptions/stuck/{prescription_id}/redirect")
+def redirect_stuck(
+    prescription_id: str,
+    request: Request,
+    form: dict[str, str] = Depends(form_fields),
+    principal: Principal = URGENT_CARE,
+    session: Session = STORE,
+):
+    try:
+        p = actions.redirect(
+            session, principal, prescription_id, form.get("pharmacy", ""), request.app.state.clock()
+        )
+    except actions.RedirectError as exc:
+        error = {"id": prescription_id, "message": str(exc)}
+        return _stuck_page(request, session, principal, error=error, status_code=422)
+    names = _org_names(session, [p])
+    done = {"id": p.prescription_id, "pharmacy": names.get(p.nominated_pharmacy or "")}
+    return _stuck_page(request, session, principal, done=done)

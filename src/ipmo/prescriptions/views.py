@@ -34,6 +34,7 @@ STEP = {
     "returned": "Returned by the pharmacy: can be downloaded again",
     "claimed": "Claimed by the pharmacy",
     "expired": "Expired",
+    "redirected": "Redirected by the NHS 111 service",
 }
 
 

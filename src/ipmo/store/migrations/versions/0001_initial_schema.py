@@ -176,6 +176,7 @@ def upgrade() -> None:
     sa.Column('urgent', sa.Boolean(), nullable=False),
     sa.Column('issued_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('released_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('redirected_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('expiry_date', sa.Date(), nullable=True),
     sa.Column('repeat_number', sa.Integer(), nullable=True),
     sa.Column('repeats_allowed', sa.Integer(), nullable=True),
