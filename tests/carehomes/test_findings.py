@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from ipmo.carehomes.administrations import Administration
 from ipmo.carehomes.findings import (
+    antipsychotic_in_dementia,
     covert_without_best_interests,
     prn_never_used,
     prn_used_regularly,
@@ -132,3 +133,23 @@ def test_parkinsons_get_it_on_time_time_critical_late_negative():
     assert time_critical_late([adm("given", 10, late_min=90)]) == []
     assert time_critical_late([adm("given", 10, code="555", name=name)]) == []
     assert time_critical_late([adm("refused", 10, code="555", name=name, late_min=90)]) == []
+
+
+def test_nice_ng97_antipsychotic_in_dementia_reassess_within_6_weeks():
+    """NICE NG97 1.7: an antipsychotic for a person with dementia is reassessed at least every
+    6 weeks; one given in the last 6 weeks to a resident with dementia is a finding."""
+    admins = [adm("given", d, code="666", name="Risperidone 500microgram tablets") for d in (1, 2)]
+    found = antipsychotic_in_dementia(admins, True, AS_OF)
+    assert [(f.rule, f.medicine_code, len(f.evidence)) for f in found] == [
+        ("antipsychotic-in-dementia", "666", 2)
+    ]
+
+
+def test_nice_ng97_antipsychotic_in_dementia_negative():
+    risperidone = [adm("given", 1, code="666", name="Risperidone 500microgram tablets")]
+    # no dementia diagnosis; not an antipsychotic; refused; last given over 6 weeks ago
+    assert antipsychotic_in_dementia(risperidone, False, AS_OF) == []
+    assert antipsychotic_in_dementia([adm("given", 1)], True, AS_OF) == []
+    refused = [adm("refused", 1, code="666", name="Risperidone 500microgram tablets")]
+    assert antipsychotic_in_dementia(refused, True, AS_OF) == []
+    assert antipsychotic_in_dementia(risperidone, True, AS_OF + timedelta(weeks=6, days=1)) == []

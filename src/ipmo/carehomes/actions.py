@@ -8,15 +8,15 @@ of the home the file comes from; anything else refuses the whole batch, nothing 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ipmo.carehomes.administrations import ROW_FIELDS, Administration, Row
-from ipmo.carehomes.findings import Finding, all_findings
+from ipmo.carehomes.administrations import Administration, Row
+from ipmo.carehomes.evidence import findings_for
+from ipmo.carehomes.findings import Finding
 from ipmo.carehomes.ingest import IngestError, IngestResult, check_rows, store_rows
-from ipmo.carehomes.models import AdministrationRow, ImportRow
+from ipmo.carehomes.models import BestInterestsDecision, ImportRow
 from ipmo.security import ROLES, PatientAccessDenied, Principal
 from ipmo.security.access import check_patient_access
 
@@ -74,39 +74,56 @@ def ingest_rows(
 
 
 def resident_findings(
+    session: Session, principal: Principal, nhs_number: str, as_of: datetime
+) -> list[Finding]:
+    """The findings over one resident's administrations in the 6 weeks to ``as_of`` (access
+    checked and audited), with the home's best-interests decisions and the GP record's dementia
+    diagnosis. PRN medicines "on record" are those the eMAR has marked PRN."""
+    patient = check_patient_access(session, principal, nhs_number, action="carehomes.findings.read")
+    return findings_for(session, [patient.id], as_of)[patient.id]
+
+
+class BestInterestsError(ValueError):
+    """A best-interests decision that cannot be recorded (message names the field)."""
+
+
+def record_best_interests(
     session: Session,
     principal: Principal,
     nhs_number: str,
-    as_of: datetime,
-    best_interests_for: set[str] | None = None,
-) -> list[Finding]:
-    """The findings over one resident's administrations in the 28 days to ``as_of`` (access
-    checked and audited). PRN medicines "on record" are those the eMAR has marked PRN."""
-    patient = check_patient_access(session, principal, nhs_number, action="carehomes.findings.read")
-    since = as_of.astimezone(UTC).replace(tzinfo=None) - timedelta(days=28)
-    stored = [c for c in ROW_FIELDS if c != "nhs_number"]
-    rows = session.execute(
-        select(*(getattr(AdministrationRow, c) for c in stored))
-        .where(
-            AdministrationRow.patient_id == patient.id,
-            # the round index finds the window; a dose is never given a day before its round
-            AdministrationRow.dose_round > since - timedelta(days=1),
-            AdministrationRow.at > since,
-        )
-        .order_by(AdministrationRow.at)
-    ).all()
-    admins = [Administration.from_row((r[0], patient.nhs_number, *r[1:])) for r in rows]
-    first_prn = session.execute(
-        select(
-            AdministrationRow.medicine_code, AdministrationRow.medicine_name, AdministrationRow.at
-        )
-        .where(AdministrationRow.patient_id == patient.id, AdministrationRow.prn.is_(True))
-        .order_by(AdministrationRow.at)
-    ).all()
-    prn_on_record: dict[str, tuple[str, date]] = {}
-    for code, name, at in first_prn:
-        prn_on_record.setdefault(code, (name, at.date()))
-    return all_findings(admins, as_of, prn_on_record, best_interests_for)
+    *,
+    medicine_code: str,
+    medicine_name: str,
+    decided_on: date,
+    review_by: date,
+    participants: str,
+    today: date,
+) -> BestInterestsDecision:
+    """Record a best-interests decision for covert administration of one medicine (NICE SC1
+    1.14): made no later than today, to be reviewed after it, naming who took part."""
+    if not medicine_code.strip() or not medicine_name.strip():
+        raise BestInterestsError("medicine: enter the medicine the decision covers")
+    if decided_on > today:
+        raise BestInterestsError("decided_on: the decision date cannot be in the future")
+    if review_by <= decided_on:
+        raise BestInterestsError("review_by: the review date must be after the decision date")
+    if not participants.strip():
+        raise BestInterestsError("participants: say who took part in the decision")
+    patient = check_patient_access(
+        session, principal, nhs_number, action="carehomes.best_interests.write"
+    )
+    decision = BestInterestsDecision(
+        patient_id=patient.id,
+        medicine_code=medicine_code.strip(),
+        medicine_name=medicine_name.strip()[:255],
+        decided_on=decided_on,
+        review_by=review_by,
+        participants=participants.strip()[:500],
+        recorded_by=principal.username,
+    )
+    session.add(decision)
+    session.flush()
+    return decision
 
 
 def emar_feed(home_code: str) -> Principal:

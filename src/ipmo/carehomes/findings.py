@@ -34,6 +34,7 @@ RULES = (
     "prn-never-used",
     "covert-without-best-interests",
     "time-critical-late",
+    "antipsychotic-in-dementia",
 )
 # Parkinson's medicines by name (generic names and common brands), as listed by Parkinson's UK
 # "Get It On Time"; matched on the dm+d name because an eMAR export carries it.
@@ -56,6 +57,42 @@ TIME_CRITICAL_NAMES = (
     "amantadine",
 )
 
+# NICE NG97 ("Dementia: assessment, management and support", 2018), section 1.7 "Managing
+# non-cognitive symptoms": antipsychotics only for a risk of harm or severe distress, at the
+# lowest dose for the shortest time, and reassess at least every 6 weeks whether they are still
+# needed (https://www.nice.org.uk/guidance/ng97). Banerjee, "The use of antipsychotic medication
+# for people with dementia: time for action" (Department of Health, 2009) is why NHS England
+# tracks their use in dementia; STOMP is the same programme for people with a learning
+# disability or autism (not what this rule looks for).
+ANTIPSYCHOTIC_REVIEW = timedelta(weeks=6)
+# How far back the store-backed findings read a resident's administrations: the longest window
+# any rule looks at (the antipsychotic reassessment's 6 weeks).
+LOOKBACK = ANTIPSYCHOTIC_REVIEW
+# Antipsychotics (BNF 4.2.1 first- and second-generation, 4.2.2 depots) by generic name, matched
+# on the dm+d name the eMAR carries.
+ANTIPSYCHOTIC_NAMES = (
+    "amisulpride",
+    "aripiprazole",
+    "benperidol",
+    "chlorpromazine",
+    "clozapine",
+    "flupentixol",
+    "haloperidol",
+    "levomepromazine",
+    "lurasidone",
+    "olanzapine",
+    "paliperidone",
+    "pericyazine",
+    "pimozide",
+    "prochlorperazine",
+    "promazine",
+    "quetiapine",
+    "risperidone",
+    "sulpiride",
+    "trifluoperazine",
+    "zuclopenthixol",
+)
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -67,13 +104,55 @@ class Finding:
     evidence: tuple[str, ...] = field(default=())  # administration identifiers
 
 
+# Each rule's summary ({n}: the count it rests on) and source, shared by the Python functions
+# below and the DuckDB SQL (findings_sql.py), so both engines say the same thing.
+TEXT = {
+    "repeated-refusals-or-omissions": (
+        f"{NON_ADMIN_COUNT} doses refused or omitted within 7 days",
+        "NICE SC1 (2014) 1.12 and 1.5; threshold ipmo's",
+    ),
+    "prn-used-regularly": (
+        "when-required medicine given on {n} of the last 7 days",
+        "NICE SC1 (2014) 1.12 and 1.8; threshold ipmo's",
+    ),
+    "prn-never-used": (
+        "when-required medicine not given in the last 28 days",
+        "NICE SC1 (2014) 1.8 and 1.9; threshold ipmo's",
+    ),
+    "covert-without-best-interests": (
+        "{n} covert dose(s) without a recorded best-interests decision",
+        "NICE SC1 (2014) 1.14; Mental Capacity Act 2005",
+    ),
+    "time-critical-late": (
+        "{n} dose(s) of a time-critical medicine given over 30 minutes late",
+        "Parkinson's UK Get It On Time; NPSA/2010/RRR009; NICE SC1 (2014) 1.12",
+    ),
+    "antipsychotic-in-dementia": (
+        "antipsychotic given {n} time(s) in the last 6 weeks to a resident with dementia: "
+        "reassess whether it is still needed",
+        "NICE NG97 (2018) 1.7; reassess at least every 6 weeks",
+    ),
+}
+
+
+def finding(rule: str, code: str, name: str, n: int, evidence: Iterable[str] = ()) -> Finding:
+    summary, source = TEXT[rule]
+    return Finding(rule, code, name, summary.format(n=n), source, tuple(evidence))
+
+
 def _by_medicine(admins: Iterable[Administration]) -> dict[str, list[Administration]]:
+    """Doses per medicine in time order (ties by identifier, as the SQL engine orders them)."""
     out: dict[str, list[Administration]] = defaultdict(list)
     for a in admins:
         out[a.medicine_code].append(a)
     for items in out.values():
-        items.sort(key=lambda a: a.at)
+        items.sort(key=lambda a: (a.at, a.identifier))
     return out
+
+
+def _counted(rule: str, code: str, doses: list[Administration]) -> Finding:
+    """A finding resting on these doses (named after the first, counted, cited as evidence)."""
+    return finding(rule, code, doses[0].medicine_name, len(doses), (a.identifier for a in doses))
 
 
 def repeated_refusals_or_omissions(
@@ -94,15 +173,10 @@ def repeated_refusals_or_omissions(
         for i in range(len(missed) - NON_ADMIN_COUNT + 1):
             run = missed[i : i + NON_ADMIN_COUNT]
             if run[-1].at - run[0].at < NON_ADMIN_WINDOW:
+                evidence = (a.identifier for a in run)
+                name = run[0].medicine_name
                 out.append(
-                    Finding(
-                        "repeated-refusals-or-omissions",
-                        code,
-                        run[0].medicine_name,
-                        f"{NON_ADMIN_COUNT} doses refused or omitted within 7 days",
-                        "NICE SC1 (2014) 1.12 and 1.5; threshold ipmo's",
-                        tuple(a.identifier for a in run),
-                    )
+                    finding("repeated-refusals-or-omissions", code, name, len(run), evidence)
                 )
                 break
     return out
@@ -121,16 +195,9 @@ def prn_used_regularly(admins: Iterable[Administration], as_of: datetime) -> lis
         given = [a for a in items if a.prn and a.outcome == GIVEN and start < a.at <= as_of]
         days = {a.at.date() for a in given}
         if len(days) >= PRN_REGULAR_DAYS:
-            out.append(
-                Finding(
-                    "prn-used-regularly",
-                    code,
-                    given[0].medicine_name,
-                    f"when-required medicine given on {len(days)} of the last 7 days",
-                    "NICE SC1 (2014) 1.12 and 1.8; threshold ipmo's",
-                    tuple(a.identifier for a in given),
-                )
-            )
+            evidence = (a.identifier for a in given)
+            name = given[0].medicine_name
+            out.append(finding("prn-used-regularly", code, name, len(days), evidence))
     return out
 
 
@@ -151,15 +218,7 @@ def prn_never_used(
     out = []
     for code, (name, started) in prn_on_record.items():
         if started <= cutoff.date() and code not in given_since:
-            out.append(
-                Finding(
-                    "prn-never-used",
-                    code,
-                    name,
-                    "when-required medicine not given in the last 28 days",
-                    "NICE SC1 (2014) 1.8 and 1.9; threshold ipmo's",
-                )
-            )
+            out.append(finding("prn-never-used", code, name, 0))
     return out
 
 
@@ -177,16 +236,7 @@ def covert_without_best_interests(
     for code, items in _by_medicine(admins).items():
         covert = [a for a in items if a.covert and a.outcome == GIVEN]
         if covert and code not in best_interests_for:
-            out.append(
-                Finding(
-                    "covert-without-best-interests",
-                    code,
-                    covert[0].medicine_name,
-                    f"{len(covert)} covert dose(s) without a recorded best-interests decision",
-                    "NICE SC1 (2014) 1.14; Mental Capacity Act 2005",
-                    tuple(a.identifier for a in covert),
-                )
-            )
+            out.append(_counted("covert-without-best-interests", code, covert))
     return out
 
 
@@ -214,16 +264,36 @@ def time_critical_late(admins: Iterable[Administration]) -> list[Finding]:
             and a.at - a.scheduled_at > TIME_CRITICAL_LATE
         ]
         if late:
-            out.append(
-                Finding(
-                    "time-critical-late",
-                    code,
-                    late[0].medicine_name,
-                    f"{len(late)} dose(s) of a time-critical medicine given over 30 minutes late",
-                    "Parkinson's UK Get It On Time; NPSA/2010/RRR009; NICE SC1 (2014) 1.12",
-                    tuple(a.identifier for a in late),
-                )
-            )
+            out.append(_counted("time-critical-late", code, late))
+    return out
+
+
+def is_antipsychotic(medicine_name: str) -> bool:
+    name = medicine_name.lower()
+    return any(n in name for n in ANTIPSYCHOTIC_NAMES)
+
+
+def antipsychotic_in_dementia(
+    admins: Iterable[Administration], has_dementia: bool, as_of: datetime
+) -> list[Finding]:
+    """An antipsychotic given in the last 6 weeks to a resident with a dementia diagnosis.
+
+    Source: NICE NG97 (2018) section 1.7 (antipsychotics only for risk of harm or severe
+    distress; reassess at least every 6 weeks whether still needed). The finding asks for that
+    reassessment in the resident's medication review; it never says the medicine is wrong.
+    ``has_dementia``: the GP record holds a dementia diagnosis (the review domain's codelist)."""
+    if not has_dementia:
+        return []
+    start = as_of - ANTIPSYCHOTIC_REVIEW
+    out = []
+    for code, items in _by_medicine(admins).items():
+        given = [
+            a
+            for a in items
+            if a.outcome == GIVEN and start < a.at <= as_of and is_antipsychotic(a.medicine_name)
+        ]
+        if given:
+            out.append(_counted("antipsychotic-in-dementia", code, given))
     return out
 
 
@@ -232,6 +302,7 @@ def all_findings(
     as_of: datetime,
     prn_on_record: Mapping[str, tuple[str, date]] | None = None,
     best_interests_for: set[str] | None = None,
+    has_dementia: bool = False,
 ) -> list[Finding]:
     return (
         repeated_refusals_or_omissions(admins, as_of)
@@ -239,4 +310,5 @@ def all_findings(
         + prn_never_used(admins, prn_on_record or {}, as_of)
         + covert_without_best_interests(admins, best_interests_for or set())
         + time_critical_late(admins)
+        + antipsychotic_in_dementia(admins, has_dementia, as_of)
     )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ipmo.store import Base, utcnow
@@ -68,3 +68,24 @@ class ImportRow(Base):
     added: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     not_on_record: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BestInterestsDecision(Base):
+    """A best-interests decision for covert administration, as the home recorded it (NICE SC1
+    1.14; Mental Capacity Act 2005): which medicine it covers, when it was made, who took part
+    and when it must be reviewed. It covers covert doses of that medicine from ``decided_on``
+    until ``review_by`` (after that the covert doses are reported again)."""
+
+    __tablename__ = "carehome_best_interests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    medicine_code: Mapped[str] = mapped_column(String(20))
+    medicine_name: Mapped[str] = mapped_column(String(255))
+    decided_on: Mapped[date] = mapped_column(Date)
+    review_by: Mapped[date] = mapped_column(Date)
+    participants: Mapped[str] = mapped_column(String(500))  # e.g. GP, pharmacist, family
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -143,6 +143,12 @@ def findings(
     return patient, check(service.facts_for(session, patient), as_of)
 
 
+def other_findings(session: Session, patient: Patient, as_of: date) -> list[tuple[str, str]]:
+    """Other domains' findings for a patient whose access :func:`findings` has just checked
+    and audited (e.g. a care home's eMAR findings): (rule id, reason)."""
+    return service.other_findings(session, as_of, [patient.id]).get(patient.id, [])
+
+
 def reviews(session: Session, principal: Principal, nhs_number: str) -> list[MedicationReview]:
     patient = check_patient_access(session, principal, nhs_number, action="review.read")
     return list(

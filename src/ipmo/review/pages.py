@@ -94,6 +94,7 @@ def patient_page(
     session: Session = Depends(db_session, scope="function"),
 ):
     patient, result = actions.findings(session, principal, nhs_number, date.today())
+    other = actions.other_findings(session, patient, date.today())
     reviews = [review_json(r) for r in actions.reviews(session, principal, nhs_number)]
     return render(
         request,
@@ -105,6 +106,7 @@ def patient_page(
             # a fresh key per form shown: a double click or a resend records the review once
             "idempotency_key": uuid.uuid4().hex,
             "result": result,
+            "other_findings": other,
             "reviews": reviews,
             "saved": saved,
             "kinds": [k.value for k in InterventionKind],
@@ -162,6 +164,7 @@ def record_page(
                 "banner": banner(session, patient),
                 "idempotency_key": idempotency_key or uuid.uuid4().hex,
                 "result": result,
+                "other_findings": actions.other_findings(session, patient, date.today()),
                 "reviews": [],
                 "saved": None,
                 "kinds": [k.value for k in InterventionKind],

@@ -6,6 +6,7 @@ Nothing here logs patient identifiers; counts and row ids only.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -13,6 +14,7 @@ import duckdb
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
+from ipmo import hooks
 from ipmo.organisations.models import Organisation
 from ipmo.patients.models import Admission, Condition, MedicationIssue, Observation, Patient
 from ipmo.review import population
@@ -108,6 +110,19 @@ class RunSummary:
     findings: int
 
 
+def other_findings(
+    session: Session, as_of: date, patient_ids: list[int] | None = None
+) -> dict[int, list[tuple[str, str]]]:
+    """Findings other domains offer for the SMR worklist and a patient's review page (hook
+    ``REVIEW_FINDINGS``: ``{name: fn(session, as_of, patient_ids)}`` → per patient id, (rule
+    id, reason)). Callers have checked access to these patients."""
+    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for offered in hooks.offered_map("REVIEW_FINDINGS").values():
+        for pid, items in offered(session, as_of, patient_ids).items():
+            out[pid].extend(items)
+    return out
+
+
 def run(engine: Engine, as_of: date, params: Params = DEFAULT) -> RunSummary:
     """Evaluate every rule over the store (set-based, DuckDB) and refresh the worklist and the
     per-practice rates in one transaction."""
@@ -128,6 +143,7 @@ def run(engine: Engine, as_of: date, params: Params = DEFAULT) -> RunSummary:
         rows = con.execute(
             f"SELECT patient_id, in_cohort, score, {fired_sql} FROM review_results"
         ).fetchall()
+        other = other_findings(session, as_of)
         session.execute(delete(WorklistEntry))
         session.execute(delete(IndicatorRate).where(IndicatorRate.as_of == as_of))
         on_list = findings = 0
@@ -138,6 +154,10 @@ def run(engine: Engine, as_of: date, params: Params = DEFAULT) -> RunSummary:
                 continue
             py_score, reasons, _ = priority(ids, params)
             assert py_score == score  # same formula, rendered twice
+            # other domains' findings (e.g. a care home's eMAR) are reasons, not score: weights
+            # for them need the same clinical sign-off as §4.2's
+            ids += [rule_id for rule_id, _reason in other.get(pid, [])]
+            reasons += [reason for _rule_id, reason in other.get(pid, [])]
             session.add(
                 WorklistEntry(
                     patient_id=pid,

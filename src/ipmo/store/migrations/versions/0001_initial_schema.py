@@ -452,6 +452,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_carehome_administrations')),
     sa.UniqueConstraint('patient_id', 'dose_round', 'medicine_code', 'outcome', name='uq_carehome_administrations_round')
     )
+    op.create_table('carehome_best_interests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=False),
+    sa.Column('medicine_code', sa.String(length=20), nullable=False),
+    sa.Column('medicine_name', sa.String(length=255), nullable=False),
+    sa.Column('decided_on', sa.Date(), nullable=False),
+    sa.Column('review_by', sa.Date(), nullable=False),
+    sa.Column('participants', sa.String(length=500), nullable=False),
+    sa.Column('recorded_by', sa.String(length=100), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_carehome_best_interests_patient_id_patients'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_carehome_best_interests'))
+    )
+    with op.batch_alter_table('carehome_best_interests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_carehome_best_interests_patient_id'), ['patient_id'], unique=False)
+
     op.create_table('conditions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('patient_id', sa.Integer(), nullable=False),
@@ -1029,6 +1045,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_conditions_patient_id'))
 
     op.drop_table('conditions')
+    with op.batch_alter_table('carehome_best_interests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_carehome_best_interests_patient_id'))
+
+    op.drop_table('carehome_best_interests')
     op.drop_table('carehome_administrations')
     with op.batch_alter_table('admissions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_admissions_patient_id'))

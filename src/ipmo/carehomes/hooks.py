@@ -1,0 +1,18 @@
+"""What the care-homes domain offers other domains, found by name (``ipmo.hooks``).
+
+* ``REVIEW_FINDINGS`` — the review domain adds care-home residents' eMAR findings to the SMR
+  worklist's reasons (care-home residents are a DES SMR cohort) and to the patient's review page.
+* ``HTTP_ERRORS`` — the care-home use cases' errors and their HTTP status.
+"""
+
+from __future__ import annotations
+
+from ipmo.carehomes.actions import BestInterestsError
+from ipmo.carehomes.evidence import worklist_reasons
+from ipmo.carehomes.ingest import IngestError
+
+REVIEW_FINDINGS = {"carehomes": worklist_reasons}
+HTTP_ERRORS = {
+    IngestError: (422, "Check the administrations"),
+    BestInterestsError: (422, "Check the best-interests decision"),
+}
