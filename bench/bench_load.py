@@ -33,6 +33,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
 LOCUSTFILE = ROOT / "load" / "locustfile.py"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ROLES = {
@@ -144,6 +145,81 @@ def run_locust(base: str, plan_file: Path, users: int, seconds: int, out: Path) 
         return list(csv.DictReader(f))
 
 
+def workers_of(supervisor: int) -> list[int]:
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    pids = []
+    for pid in children:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        if b"multiprocessing" in cmdline and b"resource_tracker" not in cmdline:
+            pids.append(int(pid))
+    return pids
+
+
+def start_profiles(supervisor: int, seconds: int, out: Path) -> list[subprocess.Popen]:
+    """py-spy samples every worker (its own process, no change to the server) for the run."""
+    return [
+        subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(seconds),
+                "--rate",
+                "50",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--output",
+                str(out / f"profile-{pid}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for pid in workers_of(supervisor)
+    ]
+
+
+def summarise_profiles(folder: Path, top: int = 15) -> None:
+    """Where the workers' time went: the share of samples in which each of our functions was on
+    the stack (inclusive), and the leaf functions that took the most samples (self)."""
+    inclusive: dict[str, int] = {}
+    leaf: dict[str, int] = {}
+    total = 0
+    for path in folder.glob("profile-*.txt"):
+        for line in path.read_text().splitlines():
+            stack, _, count_text = line.rpartition(" ")
+            if not stack or not count_text.isdigit():
+                continue
+            count = int(count_text)
+            total += count
+            frames = stack.split(";")
+            seen = set()
+            for frame in frames:
+                if "ipmo/" in frame or "(ipmo" in frame:
+                    name = (
+                        frame.split(" (")[0] + " (" + frame.split("ipmo/")[-1].split(":")[0] + ")"
+                    )
+                    if name not in seen:
+                        inclusive[name] = inclusive.get(name, 0) + count
+                        seen.add(name)
+            leaf[frames[-1]] = leaf.get(frames[-1], 0) + count
+    if not total:
+        print("no profile samples (is py-spy allowed to attach? ptrace_scope)")
+        return
+    print(f"\nprofile: {total} samples over all workers")
+    print("ipmo functions on the stack (inclusive share of samples):")
+    for name, n in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {n / total:6.1%}  {name}")
+    print("leaf functions (self share):")
+    for name, n in sorted(leaf.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {n / total:6.1%}  {name[:110]}")
+
+
 def report(store: str, rows: list[dict], seconds: int, workers: int, users: int) -> dict:
     health = next((r for r in rows if r["Name"] == "health"), None)
     health_p50 = float(health["50%"]) if health else 0.0
@@ -183,6 +259,7 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=100)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--profile", action="store_true", help="sample the workers with py-spy")
     ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "ipmo-load-demo")
     args = ap.parse_args()
     args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -196,8 +273,19 @@ def main() -> None:
             plan_file = args.data_dir / f"plan-{store}.json"
             plan(base, plan_file)
             out = args.data_dir / f"locust-{store}"
+            profiles = args.data_dir / f"profiles-{store}"
+            if args.profile:
+                profiles.mkdir(exist_ok=True)
+                for old in profiles.glob("profile-*.txt"):
+                    old.unlink()
+                spies = start_profiles(proc.pid, args.seconds, profiles)
             rows = run_locust(base, plan_file, args.users, args.seconds, out)
+            if args.profile:
+                for spy in spies:
+                    spy.wait(timeout=120)
             results[store] = report(store, rows, args.seconds, args.workers, args.users)
+            if args.profile:
+                summarise_profiles(profiles)
         finally:
             proc.send_signal(signal.SIGINT)
             try:

@@ -40,20 +40,8 @@ from bench_load import (  # noqa: E402 - the same store, server and plan as the 
     plan,
     prepare,
     serve,
+    workers_of,
 )
-
-
-def workers_of(supervisor: int) -> list[int]:
-    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
-    pids = []
-    for pid in children:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except FileNotFoundError:
-            continue
-        if b"multiprocessing" in cmdline and b"resource_tracker" not in cmdline:
-            pids.append(int(pid))
-    return pids
 
 
 def rss_mb(pid: int) -> float:

@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 
+from ipmo.caching import load_once
 from ipmo.records.normalise import DictionaryLike
 from ipmo.terminology import Concept, Dictionary, parse_product_name
 
@@ -99,7 +100,7 @@ class CompletedDictionary(Dictionary):
         )
 
 
-@lru_cache(maxsize=1)
+@load_once
 def default_dictionary() -> DictionaryLike:
     """The shipped starter dictionary (``DictionaryMissing`` when it is not there)."""
     return CompletedDictionary.load()

@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 import gzip
 from collections import defaultdict
-from functools import lru_cache
 from pathlib import Path
+
+from ipmo.caching import load_once
 
 DATA = Path(__file__).with_name("data")
 
@@ -52,7 +53,7 @@ UNIONS: dict[str, tuple[str, ...]] = {
 _POTASSIUM_TERMS = ("potassium",)
 
 
-@lru_cache(maxsize=1)
+@load_once
 def code_sets() -> dict[str, frozenset[str]]:
     sets: dict[str, set[str]] = defaultdict(set)
     terms: dict[tuple[str, str], str] = {}
@@ -84,7 +85,7 @@ def kinds(name: str) -> frozenset[str]:
     return KINDS.get(name, frozenset())
 
 
-@lru_cache(maxsize=1)
+@load_once
 def product_dictionary() -> dict[str, tuple[str, str]]:
     """dm+d id -> (name, BNF code) from the public medicine codelists (starter dictionary)."""
     out: dict[str, tuple[str, str]] = {}
@@ -94,7 +95,7 @@ def product_dictionary() -> dict[str, tuple[str, str]]:
     return out
 
 
-@lru_cache(maxsize=1)
+@load_once
 def dmd_routes() -> dict[str, str]:
     """dm+d id (VMP or AMP) -> dm+d route ("Oral", "Rectal", …), where the dictionary has one."""
     with gzip.open(DATA / "dmd_routes.csv.gz", "rt", newline="") as f:

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ipmo.caching import load_once
 from ipmo.review.codelists import DATA, codes, dmd_routes, product_dictionary
 from ipmo.review.doac import DOAC_SUBSTANCES
 from ipmo.review.drug_classes import CLASSES, DrugClass
@@ -74,7 +75,7 @@ class ProductInfo:
         return sum(s for _, s in self.acb)
 
 
-@lru_cache(maxsize=1)
+@load_once
 def acb_scores() -> dict[str, int]:
     """Boustani ACB (primary scale, RULES.md §2; Boustani M et al., Aging Health
     2008;4(3):311-320): every drug the published list scores, by UK substance name (built by
@@ -91,7 +92,7 @@ def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![\w-])({alts})(?![\w-])")
 
 
-@lru_cache(maxsize=1)
+@load_once
 def _patterns() -> dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | None]]:
     return {
         c.name: (_word_pattern(c.substances), _word_pattern(c.exclude_substances))
@@ -99,12 +100,12 @@ def _patterns() -> dict[str, tuple[re.Pattern[str] | None, re.Pattern[str] | Non
     }
 
 
-@lru_cache(maxsize=1)
+@load_once
 def _acb_pattern() -> re.Pattern[str] | None:
     return _word_pattern(tuple(acb_scores()))
 
 
-@lru_cache(maxsize=1)
+@load_once
 def chemical_names() -> dict[str, str]:
     """BNF chemical (9 chars) -> its most common generic name, so brands map to substances."""
     counts: dict[str, dict[str, int]] = {}

@@ -32,7 +32,7 @@ import ipmo
 from ipmo import hooks
 from ipmo.config import Settings, get_settings
 from ipmo.fhir.outcome import FhirError, operation_outcome
-from ipmo.hooks import domain_modules
+from ipmo.hooks import domain_modules, offered
 from ipmo.limits import BadText, InputTooComplex, TooLarge
 from ipmo.security.errors import Forbidden, NotAuthenticated, PatientNotFound
 from ipmo.security.principal import Principal
@@ -71,17 +71,23 @@ def _wants_json(request: Request) -> bool:
     ) or "text/html" not in request.headers.get("accept", "")
 
 
-def _threads_within_the_pool(engine: Engine):
-    """Run no more request threads than the store has connections: a request then waits for a
-    thread (no time limit, in the event loop) rather than for a pooled connection (30 s, then an
-    error: issue 20's "QueuePool limit of size 10 overflow 20 reached"). FastAPI ends a sync
-    dependency outside this limit, so a session holding a connection always gets to commit."""
+def _lifespan(engine: Engine):
+    """Start-up (issue 20, docs/decisions/0009):
+
+    * run no more request threads than the store has connections: a request then waits for a
+      thread (no time limit, in the event loop) rather than for a pooled connection (30 s, then an
+      error: "QueuePool limit of size 10 overflow 20 reached"). FastAPI ends a sync dependency
+      outside this limit, so a session holding a connection always gets to commit;
+    * load the reference data the domains offer as ``WARM_UP`` (the dm+d dictionary, code sets)
+      before serving, so the first requests of a new worker do not pay for it."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         capacity = pool_capacity(engine)
         if capacity:
             anyio.to_thread.current_default_thread_limiter().total_tokens = capacity
+        for warm_up in offered("WARM_UP"):
+            await anyio.to_thread.run_sync(warm_up)
         yield
 
     return lifespan
@@ -91,7 +97,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     settings = settings or get_settings()
     engine = engine or create_store_engine(settings.database_url)
     app = FastAPI(
-        lifespan=_threads_within_the_pool(engine),
+        lifespan=_lifespan(engine),
         title="ipmo",
         summary="Integrated Pharmacy and Medicines Optimisation — API and FHIR endpoints",
         version=ipmo.__version__,

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+
+from ipmo.caching import load_once
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def build_index(rows: Iterable[Mapping[str, str]]) -> DmdIndex:
     return DmdIndex(bnf_names, forms, {k: frozenset(v) for k, v in chemicals.items()})
 
 
-@lru_cache(maxsize=1)
+@load_once
 def dmd_index() -> DmdIndex:
     """The index of the shipped starter dictionary (read once per process, ~0.3 s)."""
     from ipmo.terminology import read_artifact
