@@ -107,6 +107,34 @@ def sign_in(page, base_url: str, username: str) -> None:
     page.wait_for_url(f"{base_url}/")
 
 
+ALWAYS_OPEN = {d: [["00:00", "23:59"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def send_111_referral(page, base_url: str, engine, nhs_number: str, service: str, summary: str):
+    """NHS 111 refers a patient to Riverside Pharmacy (FA001, opened whatever the clock says);
+    the page is left on the sent referral."""
+    import re
+
+    from sqlalchemy import update
+
+    from ipmo.organisations.models import Organisation
+    from ipmo.store import session_scope
+
+    with session_scope(engine) as s:
+        s.execute(
+            update(Organisation)
+            .where(Organisation.ods_code == "FA001")
+            .values(opening_hours=ALWAYS_OPEN)
+        )
+    sign_in(page, base_url, "nhs111")
+    page.get_by_role("link", name="Send a referral").click()
+    page.get_by_label("NHS number").fill(nhs_number)
+    page.get_by_label("Service").select_option(service)
+    page.get_by_label("Clinical summary").fill(summary)
+    page.get_by_label(re.compile("^Reason for referring")).fill("NHS 111 caller")
+    page.get_by_role("button", name="Send referral").click()
+
+
 def serious_accessibility_violations(page) -> list[str]:
     """axe-core (shipped inside axe-playwright-python) violations of impact serious/critical."""
     from axe_playwright_python.sync_playwright import Axe

@@ -9,14 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
-from tests.browser.conftest import serious_accessibility_violations, sign_in
-
-from ipmo.organisations.models import Organisation
-from ipmo.store import session_scope
+from tests.browser.conftest import send_111_referral, serious_accessibility_violations, sign_in
 
 pytestmark = pytest.mark.browser
-ALWAYS = {d: [["00:00", "00:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 NITROFURANTOIN_MR = "39108511000001108"
 SHOTS = Path(os.environ.get("IPMO_SCREENSHOTS", "/tmp/ipmo-screenshots"))
 
@@ -27,19 +22,8 @@ def shot(page, name: str) -> None:
 
 
 def test_a_111_referral_through_the_uti_pathway_to_a_pgd_supply(page, live_server, sample_ics):
-    with session_scope(sample_ics) as s:  # open whatever the clock says
-        s.execute(
-            update(Organisation)
-            .where(Organisation.ods_code == "FA001")
-            .values(opening_hours=ALWAYS)
-        )
-    sign_in(page, live_server, "nhs111")
-    page.get_by_role("link", name="Send a referral").click()
-    page.get_by_label("NHS number").fill("999 000 0034")
-    page.get_by_label("Service").select_option("pharmacy-first")
-    page.get_by_label("Clinical summary").fill("Burning when passing urine for 2 days")
-    page.get_by_label(re.compile("^Reason for referring")).fill("NHS 111 caller")
-    page.get_by_role("button", name="Send referral").click()
+    summary = "Burning when passing urine for 2 days"
+    send_111_referral(page, live_server, sample_ics, "999 000 0034", "pharmacy-first", summary)
     reference = page.locator(".nhsuk-caption-l").inner_text().removeprefix("Referral ")
     page.get_by_role("button", name="Sign out").click()
 

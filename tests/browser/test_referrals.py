@@ -3,33 +3,16 @@ outcome, the referrer sees it."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from sqlalchemy import update
-from tests.browser.conftest import serious_accessibility_violations, sign_in
-
-from ipmo.organisations.models import Organisation
-from ipmo.store import session_scope
+from tests.browser.conftest import send_111_referral, serious_accessibility_violations, sign_in
 
 pytestmark = pytest.mark.browser
-ALWAYS = {d: [["00:00", "00:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
 def test_refer_accept_record_outcome_and_referrer_sees_it(page, live_server, sample_ics):
-    with session_scope(sample_ics) as s:  # open whatever the clock says
-        s.execute(
-            update(Organisation)
-            .where(Organisation.ods_code == "FA001")
-            .values(opening_hours=ALWAYS)
-        )
-    sign_in(page, live_server, "nhs111")
-    page.get_by_role("link", name="Send a referral").click()
-    page.get_by_label("NHS number").fill("999 000 0018")
-    page.get_by_label("Service").select_option("urgent-repeat-supply")
-    page.get_by_label("Clinical summary").fill("Ran out of amlodipine 5 mg")
-    page.get_by_label(re.compile("^Reason for referring")).fill("NHS 111 caller")
-    page.get_by_role("button", name="Send referral").click()
+    summary = "Ran out of amlodipine 5 mg"
+    service = "urgent-repeat-supply"
+    send_111_referral(page, live_server, sample_ics, "999 000 0018", service, summary)
     assert page.get_by_role("heading", level=1).inner_text() == "Urgent repeat medicine supply"
     assert page.locator(".ipmo-patient-banner").inner_text().startswith("Ada Smith")
     assert page.locator("#referral-status").inner_text().startswith("Sent")
