@@ -13,7 +13,7 @@ patient's others.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import exists, or_, select
@@ -28,6 +28,7 @@ from ipmo.prescriptions.stuck import Stuck, find_stuck, open_now
 from ipmo.security.access import audit_event, check_patient_access
 from ipmo.security.policy import relationship_for, visible_patients_filter
 from ipmo.security.principal import Principal
+from ipmo.security.roles import ROLES
 
 ACTION = "prescriptions.track"
 OWN_ONLY = "eps-prescription"  # the relationship offered by prescriptions/hooks.py
@@ -183,3 +184,47 @@ def redirect(
     )
     session.flush()
     return p
+
+
+def eps_feed(dispenser: str) -> Principal:
+    """The principal the EPS feed acts as when a dispense reaches the One Medication Record: a
+    community pharmacist of the dispensing pharmacy (its audit entries name the pharmacy)."""
+    return Principal(
+        0, f"system:eps-feed@{dispenser}", "EPS feed", ROLES["community-pharmacist"], dispenser
+    )
+
+
+def feed_medication_record(session: Session, p: Prescription, lines: dict[str, str]) -> int:
+    """Dispensed items (fully or partly, ``lines``: line item id → dispense message id) become
+    lines of the dispensing pharmacy's source in the patient's One Medication Record, through
+    the records domain's published :func:`ipmo.records.record_pharmacy_supply` (audited there as
+    ``record.pharmacy_supply``). Only for patients of this ICS; returns the lines recorded."""
+    from ipmo import records
+
+    patient = session.scalar(select(Patient).where(Patient.nhs_number == p.nhs_number))
+    if patient is None or not p.dispenser_org:
+        return 0
+    by_line = {i.line_item_id: i for i in p.items}
+    recorded = 0
+    for line, message_id in lines.items():
+        item = by_line[line]
+        quantity, _, unit = (item.quantity or "").partition(" ")
+        supply = records.PharmacySupply(
+            reference=f"{p.prescription_id}:{line}:{message_id}",
+            dmd_code=item.code,
+            name=item.name,
+            quantity=float(quantity) if quantity.replace(".", "", 1).isdigit() else None,
+            unit=unit or None,
+            days=None,
+            dose_text=None,
+            supplied_on=(p.events[-1].at if p.events else datetime.now(UTC)).date(),
+            supply_type="EPS dispensing",
+        )
+        if (
+            records.record_pharmacy_supply(
+                session, eps_feed(p.dispenser_org), patient, p.dispenser_org, supply
+            )
+            != -1
+        ):
+            recorded += 1
+    return recorded

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ipmo.prescriptions import status as rules
+from ipmo.prescriptions.actions import feed_medication_record
 from ipmo.prescriptions.messages import (
     CLAIM,
     DISPENSE,
@@ -98,8 +99,9 @@ def _last_dispense(p: Prescription) -> PrescriptionEvent | None:
 DISPENSE_KIND = {"0006": "dispensed", "0007": "not-dispensed", "0003": "partially-dispensed"}
 
 
-def _apply(p: Prescription, parsed: Parsed) -> None:
-    """Apply one checked change and add its timeline step."""
+def _apply(p: Prescription, parsed: Parsed) -> dict[str, str]:
+    """Apply one checked change and add its timeline step. Returns the items a dispense
+    notification dispensed (line id → message id), for the One Medication Record."""
     at = parsed.at or utcnow()
     lines = {i.line_item_id: i for i in p.items}
     before_status = p.status_code
@@ -156,6 +158,13 @@ def _apply(p: Prescription, parsed: Parsed) -> None:
             p.status_code = parsed.prescription_status  # what the dispenser states wins
         kind = DISPENSE_KIND.get(p.status_code, "dispensed")
     _event(p, at, kind, before_status, parsed, detail, before)
+    if parsed.event != DISPENSE:
+        return {}
+    return {
+        c.line_item_id: parsed.message_id
+        for c in parsed.items
+        if c.status_code in (rules.FULLY, rules.PARTIAL)
+    }
 
 
 def _event(
@@ -181,8 +190,11 @@ def _event(
     )
 
 
-def ingest_message(session: Session, data: bytes | str) -> IngestResult:
-    """Read one EPS message into the store (nothing written if it is refused)."""
+def ingest_message(
+    session: Session, data: bytes | str, *, feed_record: bool = True
+) -> IngestResult:
+    """Read one EPS message into the store (nothing written if it is refused). Dispensed items
+    of ICS patients also reach their One Medication Record unless ``feed_record`` is false."""
     parts = parse_message(data)
     plan: list[tuple[Parsed, Prescription | None]] = []
     replays = 0
@@ -218,16 +230,21 @@ def ingest_message(session: Session, data: bytes | str) -> IngestResult:
         return IngestResult("replay", first.prescription_id, first.event, parts=len(parts))
     outcome, applied_pending = "applied", 0
     for parsed, p in plan:
+        dispensed: dict[str, str] = {}
         if parsed.event == ORDER:
             p = _create(session, parsed)
-            applied_pending += _apply_pending(session, p)
+            count, dispensed = _apply_pending(session, p)
+            applied_pending += count
             _record(session, parsed, "applied")
         elif p is None:  # before its prescription: kept whole, applied when it comes
             _record(session, parsed, "pending", keep=True)
             outcome = "pending"
         else:
-            _apply(p, parsed)
+            dispensed = _apply(p, parsed)
             _record(session, parsed, "applied")
+        if dispensed and feed_record and p is not None:
+            session.flush()
+            feed_medication_record(session, p, dispensed)
     session.flush()
     return IngestResult(outcome, first.prescription_id, first.event, applied_pending, len(parts))
 
@@ -270,7 +287,7 @@ def _parse_one(payload: dict, message_id: str) -> Parsed:
     return next(p for p in parse_message(json.dumps(payload)) if p.message_id == message_id)
 
 
-def _apply_pending(session: Session, p: Prescription) -> int:
+def _apply_pending(session: Session, p: Prescription) -> tuple[int, dict[str, str]]:
     """Apply, in the order received, what arrived before the prescription. One that no longer
     fits (an unknown item) stays with the prescription as ``unmatched``: reported, never lost."""
     waiting = session.scalars(
@@ -278,7 +295,7 @@ def _apply_pending(session: Session, p: Prescription) -> int:
         .where(EpsMessage.prescription_id == p.prescription_id, EpsMessage.state == "pending")
         .order_by(EpsMessage.id)
     ).all()
-    applied = 0
+    applied, dispensed = 0, {}
     for msg in waiting:
         parsed = _parse_one(msg.payload or {}, msg.message_id)
         try:
@@ -286,10 +303,10 @@ def _apply_pending(session: Session, p: Prescription) -> int:
         except MessageRefused:
             msg.state = "unmatched"
             continue
-        _apply(p, parsed)
+        dispensed.update(_apply(p, parsed))
         msg.state, msg.payload = "applied", None
         applied += 1
-    return applied
+    return applied, dispensed
 
 
 def _record(session: Session, parsed: Parsed, state: str, keep: bool = False) -> None:
