@@ -8,17 +8,23 @@ of the home the file comes from; anything else refuses the whole batch, nothing 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ipmo.carehomes.administrations import Administration, Row
 from ipmo.carehomes.evidence import findings_for
+from ipmo.carehomes.figures import HomeFigures, home_figures
 from ipmo.carehomes.findings import Finding
 from ipmo.carehomes.ingest import IngestError, IngestResult, check_rows, store_rows
 from ipmo.carehomes.models import BestInterestsDecision, ImportRow
+from ipmo.organisations import Organisation
+from ipmo.patients import Patient
 from ipmo.security import ROLES, PatientAccessDenied, Principal
-from ipmo.security.access import check_patient_access
+from ipmo.security.access import audit_event, check_patient_access
+from ipmo.security.policy import visible_patients_filter
 
 
 def ingest_administrations(
@@ -102,13 +108,17 @@ def record_best_interests(
     """Record a best-interests decision for covert administration of one medicine (NICE SC1
     1.14): made no later than today, to be reviewed after it, naming who took part."""
     if not medicine_code.strip() or not medicine_name.strip():
-        raise BestInterestsError("medicine: enter the medicine the decision covers")
+        raise BestInterestsError("medicine: Choose the medicine the decision covers")
     if decided_on > today:
-        raise BestInterestsError("decided_on: the decision date cannot be in the future")
+        raise BestInterestsError(
+            "decided_on: The date of the decision must be today or in the past"
+        )
     if review_by <= decided_on:
-        raise BestInterestsError("review_by: the review date must be after the decision date")
+        raise BestInterestsError(
+            "review_by: The review date must be after the date of the decision"
+        )
     if not participants.strip():
-        raise BestInterestsError("participants: say who took part in the decision")
+        raise BestInterestsError("participants: Enter who took part in the decision")
     patient = check_patient_access(
         session, principal, nhs_number, action="carehomes.best_interests.write"
     )
@@ -132,3 +142,62 @@ def emar_feed(home_code: str) -> Principal:
     return Principal(
         0, f"system:emar-import@{home_code}", "eMAR import", ROLES["care-home-staff"], home_code
     )
+
+
+@dataclass
+class ResidentRow:
+    nhs_number: str
+    name: str
+    home_code: str
+    home_name: str
+    findings: list[Finding]
+
+
+def residents_overview(
+    session: Session, principal: Principal, as_of: datetime, limit: int = 500
+) -> list[ResidentRow]:
+    """The care-home residents the policy lets the principal see (care-home staff: their own
+    home; a PCN pharmacist: residents registered with the PCN's practices, across homes — the
+    MOCH caseload), each with their findings; audited as one list entry."""
+    rows = session.execute(
+        select(
+            Patient.id,
+            Patient.nhs_number,
+            Patient.given_name,
+            Patient.family_name,
+            Patient.care_home_code,
+            Organisation.name,
+        )
+        .join(Organisation, Organisation.ods_code == Patient.care_home_code)
+        .where(Patient.care_home_code.is_not(None), Patient.date_of_death.is_(None))
+        .where(visible_patients_filter(principal))
+        .order_by(Organisation.name, Patient.family_name, Patient.given_name)
+        .limit(limit)
+    ).all()
+    found = findings_for(session, [r[0] for r in rows], as_of)
+    audit_event(session, principal, "carehomes.residents.list", detail={"count": len(rows)})
+    return [
+        ResidentRow(nhs, f"{given} {family}", code or "", home, found[pid])
+        for pid, nhs, given, family, code, home in rows
+    ]
+
+
+def best_interests_decisions(
+    session: Session, principal: Principal, nhs_number: str
+) -> list[BestInterestsDecision]:
+    patient = check_patient_access(
+        session, principal, nhs_number, action="carehomes.best_interests.read"
+    )
+    return list(
+        session.scalars(
+            select(BestInterestsDecision)
+            .where(BestInterestsDecision.patient_id == patient.id)
+            .order_by(BestInterestsDecision.decided_on.desc())
+        )
+    )
+
+
+def homes_figures(session: Session, principal: Principal, as_of: datetime) -> list[HomeFigures]:
+    """Per-home figures (aggregates, small numbers withheld); audited."""
+    audit_event(session, principal, "carehomes.homes.view")
+    return home_figures(session, as_of)

@@ -1,21 +1,27 @@
-"""Care-home staff pages: the home's residents and each resident's eMAR findings (NHS.UK design
-system). The list shows only residents the access policy lets the user see (care-home staff:
-their own home's) and is audited; a resident's page goes through ``check_patient_access``."""
+"""Care-home pages (NHS.UK design system).
+
+* ``/carehomes`` — the residents the access policy lets the user see, each with their findings:
+  care-home staff see their own home's residents and alerts; a PCN (MOCH) pharmacist sees the
+  caseload across the homes whose residents the PCN's practices hold.
+* ``/carehomes/residents/{nhs}`` — one resident's findings and best-interests decisions, and
+  the form to record a decision (error summary linked to the field; confirmation panel).
+* ``/carehomes/homes`` — the ICS's per-home figures (aggregates, small numbers withheld).
+Every read goes through ``actions.py`` (access policy and audit).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from ipmo.carehomes.actions import resident_findings
-from ipmo.patients import Patient
+from ipmo.carehomes import actions
+from ipmo.carehomes.findings import TEXT
 from ipmo.security import Activity, Principal
-from ipmo.security.access import audit_event
-from ipmo.security.policy import visible_patients_filter
-from ipmo.web.deps import db_session, require
+from ipmo.web.dates import DateInputError, parse_date_input
+from ipmo.web.deps import db_session, form_fields, require
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 
@@ -25,9 +31,29 @@ NAV = [
         "Care-home residents",
         "/carehomes",
         Activity.RECORD_VIEW,
-        "Residents of your care home and what their medicines administration records show",
-    )
+        "Residents of the care homes you look after and what their medicines administration "
+        "records show",
+    ),
+    NavItem(
+        "Care homes",
+        "/carehomes/homes",
+        Activity.ANALYTICS_VIEW,
+        "Per care home: residents, doses refused or omitted and findings from eMAR records",
+    ),
 ]
+RULE_NAMES = {
+    "repeated-refusals-or-omissions": "Repeated refusals or omissions",
+    "prn-used-regularly": "When-required medicine used regularly",
+    "prn-never-used": "When-required medicine not used",
+    "covert-without-best-interests": "Covert administration without a best-interests decision",
+    "time-critical-late": "Time-critical medicine late",
+    "antipsychotic-in-dementia": "Antipsychotic in dementia: reassess",
+}
+assert set(RULE_NAMES) == set(TEXT)  # a new rule needs a name people can read
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 @router.get("/carehomes")
@@ -36,28 +62,106 @@ def residents(
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    rows = session.execute(
-        select(Patient.nhs_number, Patient.given_name, Patient.family_name, Patient.care_home_code)
-        .where(Patient.care_home_code.is_not(None), Patient.date_of_death.is_(None))
-        .where(visible_patients_filter(principal))
-        .order_by(Patient.care_home_code, Patient.family_name, Patient.given_name)
-        .limit(500)
-    ).all()
-    audit_event(session, principal, "carehomes.residents.list", detail={"count": len(rows)})
-    return render(request, "carehomes/residents.html", {"residents": rows})
+    rows = actions.residents_overview(session, principal, _now())
+    return render(
+        request, "carehomes/residents.html", {"residents": rows, "rule_names": RULE_NAMES}
+    )
+
+
+def _resident_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    nhs_number: str,
+    *,
+    saved: bool = False,
+    error: DateInputError | ValueError | None = None,
+    form: dict[str, str] | None = None,
+):
+    now = _now()
+    found = actions.resident_findings(session, principal, nhs_number, now)
+    decisions = actions.best_interests_decisions(session, principal, nhs_number)
+    field = getattr(error, "field", None) or (str(error).split(":")[0] if error else None)
+    return render(
+        request,
+        "carehomes/resident.html",
+        {
+            "nhs": nhs_number,
+            "findings": found,
+            "rule_names": RULE_NAMES,
+            "decisions": decisions,
+            "covert": sorted(
+                {(f.medicine_code, f.medicine_name) for f in found if f.rule.startswith("covert")}
+            ),
+            "saved": saved,
+            "error": str(error).split(": ", 1)[-1] if error else None,
+            "error_field": field,
+            "form": form or {},
+            "as_of": now.date(),
+        },
+        422 if error else 200,
+    )
 
 
 @router.get("/carehomes/residents/{nhs_number}")
 def resident(
     request: Request,
     nhs_number: str,
+    saved: int | None = Query(None, ge=1, le=1),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    now = datetime.now(UTC)
-    found = resident_findings(session, principal, nhs_number, now)
-    return render(
-        request,
-        "carehomes/resident.html",
-        {"nhs": nhs_number, "findings": found, "as_of": now.date().isoformat()},
-    )
+    return _resident_page(request, session, principal, nhs_number, saved=bool(saved))
+
+
+@router.post("/carehomes/residents/{nhs_number}/best-interests")
+def record_best_interests(
+    request: Request,
+    nhs_number: str,
+    form: dict[str, str] = Depends(form_fields),
+    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    code, _sep, name = form.get("medicine", "").partition("|")
+    try:
+        decided = _date(form, "decided_on", "Date of the decision")
+        review = _date(form, "review_by", "Review date")
+        actions.record_best_interests(
+            session,
+            principal,
+            nhs_number,
+            medicine_code=code,
+            medicine_name=name,
+            decided_on=decided,
+            review_by=review,
+            participants=form.get("participants", ""),
+            today=date.today(),
+        )
+    except (DateInputError, actions.BestInterestsError) as exc:
+        return _resident_page(request, session, principal, nhs_number, error=exc, form=form)
+    return RedirectResponse(f"/carehomes/residents/{nhs_number}?saved=1", status_code=303)
+
+
+def _date(form: dict[str, str], name: str, what: str) -> date:
+    try:
+        found = parse_date_input(
+            form.get(f"{name}[day]", ""),
+            form.get(f"{name}[month]", ""),
+            form.get(f"{name}[year]", ""),
+            what,
+        )
+    except DateInputError as exc:
+        raise actions.BestInterestsError(f"{name}: {exc}") from None
+    if found is None:
+        raise actions.BestInterestsError(f"{name}: Enter the {what.lower()}")
+    return found
+
+
+@router.get("/carehomes/homes")
+def homes(
+    request: Request,
+    principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    figures = actions.homes_figures(session, principal, _now())
+    return render(request, "carehomes/homes.html", {"homes": figures, "rule_names": RULE_NAMES})

@@ -1,0 +1,99 @@
+"""Per-home figures for the ICS (no patient identifiers): residents, doses recorded, doses
+refused or omitted, residents with findings and findings by rule, over the 28 days to a date.
+
+Counts of residents pass through ``ipmo.disclosure.disclose`` (small numbers withheld, the rest
+rounded) before anyone sees them; dose counts are activity, not people, and are shown as they
+are. The findings come from the same Python engine as a resident's page (``evidence``); an
+ICS-scale year uses the DuckDB engine (``findings_sql``) instead.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from ipmo.carehomes.administrations import OMITTED, REFUSED
+from ipmo.carehomes.evidence import findings_for
+from ipmo.carehomes.models import AdministrationRow
+from ipmo.disclosure import disclose
+from ipmo.organisations import Organisation, OrgKind
+from ipmo.patients import Patient
+
+WINDOW = timedelta(days=28)
+
+
+@dataclass
+class HomeFigures:
+    code: str
+    name: str
+    residents: int | None  # disclosure-controlled
+    doses: int
+    missed: int  # refused or omitted
+    with_findings: int | None  # residents with any finding, disclosure-controlled
+    # residents with each kind of finding, disclosure-controlled (None: 7 or fewer)
+    by_rule: dict[str, int | None] = field(default_factory=dict)
+
+    @property
+    def missed_pct(self) -> float | None:
+        return round(100 * self.missed / self.doses, 1) if self.doses else None
+
+
+def home_figures(session: Session, as_of: datetime, home: str | None = None) -> list[HomeFigures]:
+    """Every care home of the ICS (or one), with its figures over the 28 days to ``as_of``."""
+    since = as_of.astimezone(UTC).replace(tzinfo=None) - WINDOW
+    homes_q = select(Organisation.ods_code, Organisation.name).where(
+        Organisation.kind == OrgKind.CARE_HOME
+    )
+    if home is not None:
+        homes_q = homes_q.where(Organisation.ods_code == home)
+    homes = session.execute(homes_q.order_by(Organisation.name)).all()
+    residents = Counter(
+        code
+        for (code,) in session.execute(
+            select(Patient.care_home_code).where(
+                Patient.care_home_code.is_not(None), Patient.date_of_death.is_(None)
+            )
+        )
+    )
+    t = AdministrationRow
+    doses: dict[str, tuple[int, int]] = {
+        code: (n, missed or 0)
+        for code, n, missed in session.execute(
+            select(
+                t.care_home_code,
+                func.count(),
+                func.sum(case((t.outcome.in_((REFUSED, OMITTED)), 1), else_=0)),
+            )
+            .where(t.at > since, t.dose_round > since - timedelta(days=1))
+            .group_by(t.care_home_code)
+        )
+    }
+    home_of = {
+        pid: code
+        for pid, code in session.execute(
+            select(t.patient_id, t.care_home_code).where(t.dose_round > since).distinct()
+        )
+    }
+    found = findings_for(session, list(home_of), as_of)
+    people: Counter[str] = Counter()
+    rules: dict[str, Counter[str]] = {}
+    for pid, items in found.items():
+        if items:
+            people[home_of[pid]] += 1
+            rules.setdefault(home_of[pid], Counter()).update({f.rule for f in items})
+    return [
+        HomeFigures(
+            code,
+            name,
+            disclose(residents.get(code, 0)),
+            doses.get(code, (0, 0))[0],
+            doses.get(code, (0, 0))[1],
+            disclose(people.get(code, 0)),
+            {rule: disclose(n) for rule, n in sorted(rules.get(code, Counter()).items())},
+        )
+        for code, name in homes
+    ]
