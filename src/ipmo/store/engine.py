@@ -27,11 +27,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    # one writer at a time: wait this long for the lock before giving up (then the web app answers
+    # 503, never 500); IPMO_SQLITE_BUSY_MS, default 30 s
+    cur.execute(f"PRAGMA busy_timeout={_busy_ms()}")
     cur.close()
 
 
-def _pool_setting(name: str, default: int) -> int:
+def _busy_ms() -> int:
+    return _whole_number_setting("IPMO_SQLITE_BUSY_MS", 30_000)
+
+
+def _whole_number_setting(name: str, default: int) -> int:
     value = int(os.environ.get(name, default))
     if value < 0:
         raise StoreError(f"{name} must be a whole number, 0 or more")
@@ -52,8 +58,8 @@ def create_store_engine(url: str, *, check: bool = True) -> Engine:
     request threads than that (``ipmo.web.app``), so a request waits for a thread, not for a
     connection, and never times out on the pool (issue 20: "QueuePool limit … reached")."""
     pool = {
-        "pool_size": _pool_setting("IPMO_DB_POOL_SIZE", 10),
-        "max_overflow": _pool_setting("IPMO_DB_MAX_OVERFLOW", 20),
+        "pool_size": _whole_number_setting("IPMO_DB_POOL_SIZE", 10),
+        "max_overflow": _whole_number_setting("IPMO_DB_MAX_OVERFLOW", 20),
     }
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")

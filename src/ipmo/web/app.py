@@ -22,7 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.datastructures import URL, Headers, MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
@@ -327,6 +327,20 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(
             request, 503, "the database is unavailable; try again shortly", "Service unavailable"
         )
+
+    @app.exception_handler(OperationalError)
+    async def store_busy(request: Request, exc: OperationalError):
+        """A lock wait that ran out (SQLite's one writer, busy for longer than its 30 s timeout on
+        an overloaded machine) or a lost connection: the transaction was rolled back, nothing was
+        written, and the client may simply try again — a 503 with Retry-After, never a 500
+        (issue 20). The SQL's bound values are not in the message (``hide_parameters``)."""
+        reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+        log.warning("store busy or unreachable; answered 503: %s", reason)
+        response = _error(
+            request, 503, "the service is busy; nothing was saved, try again", "Service busy"
+        )
+        response.headers["Retry-After"] = "2"
+        return response
 
 
 def _install_core_routes(app: FastAPI) -> None:
