@@ -22,9 +22,12 @@ The exception text and stack of a record are masked too (a traceback can quote a
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import TextIO
 from urllib.parse import unquote_plus
 
@@ -100,10 +103,41 @@ class TraceIds(logging.Filter):
         return True
 
 
+class JsonLines(logging.Formatter):
+    """One JSON object per line (``IPMO_LOG_FORMAT=json``) for a log shipper: time (UTC, ISO
+    8601), level, logger, message, request_id, correlation_id and, for errors, the exception —
+    all after :class:`RedactPatientIdentifiers` has masked NHS numbers."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+            "correlation_id": getattr(record, "correlation_id", "-"),
+        }
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        elif record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _formatter() -> logging.Formatter:
+    fmt = os.environ.get("IPMO_LOG_FORMAT", "text").lower()
+    if fmt == "json":
+        return JsonLines()
+    if fmt != "text":
+        raise ValueError("IPMO_LOG_FORMAT must be text or json")
+    return logging.Formatter(LOG_FORMAT)
+
+
 def log_handler(stream: TextIO | None = None) -> logging.Handler:
-    """The handler ipmo logs through: trace ids added, patient identifiers masked."""
+    """The handler ipmo logs through: trace ids added, patient identifiers masked; plain text
+    lines by default, JSON lines with ``IPMO_LOG_FORMAT=json``."""
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(_formatter())
     handler.addFilter(TraceIds())
     handler.addFilter(RedactPatientIdentifiers())
     return handler
