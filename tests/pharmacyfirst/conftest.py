@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pytest
 from sqlalchemy import select
 
 from ipmo.security.models import User
@@ -18,3 +19,16 @@ NITROFURANTOIN_MR = "39108511000001108"  # VMP Nitrofurantoin 100mg modified-rel
 
 def principal(session, username: str = "community.pharmacist") -> Principal:
     return Principal.from_user(session.scalar(select(User).where(User.username == username)))
+
+
+@pytest.fixture
+def ics_any(any_engine):
+    """The sample ICS on SQLite and PostgreSQL (tests whose guarantee depends on the store)."""
+    from ipmo.security.users import seed_demo_users
+    from ipmo.store import session_scope
+    from ipmo.synth.sample import seed_sample_ics
+
+    with session_scope(any_engine) as s:
+        seed_sample_ics(s)
+        seed_demo_users(s)
+    return any_engine

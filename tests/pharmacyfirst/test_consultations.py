@@ -22,6 +22,7 @@ from ipmo.store import session_scope
 from .conftest import CARA, DAY, DEV, NITROFURANTOIN_MR, NOW, principal
 
 Outcome = svc.OutcomeInput
+CD_REASON = "schedule-2-3-controlled-drug"
 UTI_PASSING = {
     "urinary_catheter": False,
     "recurrent_uti": False,
@@ -230,3 +231,38 @@ def _other(s):
         )
     )
     return type(p)(**{**p.__dict__, "org_code": other})
+
+
+def _urgent(name: str, days: int = 28, **kw) -> svc.ItemInput:
+    return svc.ItemInput(None, days, name=name, days=days, unit="dose", immediate_need=True, **kw)
+
+
+def test_urgent_supply_item_by_item_with_the_emergency_supply_rules(sample_ics):
+    morphine = "Morphine sulfate 10mg/5ml oral solution"
+    with session_scope(sample_ics) as s:
+        _gp_list(s, CARA, ["Ramipril 5mg capsules", morphine])
+        c = _start(s, pathway=None, kind="urgent-supply")
+        ramipril = _urgent("Ramipril 5mg capsules")
+
+        def supply(*items):
+            o = Outcome("supplied", True, items=list(items))
+            return actions.complete(s, principal(s), c.reference, o, now=NOW)
+
+        with pytest.raises(svc.ConsultationError, match="Schedule 2 controlled drug"):
+            supply(ramipril, _urgent(morphine, 7))
+        with pytest.raises(svc.ConsultationError, match="not been prescribed for this patient"):
+            supply(_urgent("Warfarin 1mg tablets"))
+        with pytest.raises(svc.ConsultationError, match="at most 30 days"):
+            supply(_urgent("Ramipril 5mg capsules", 56))
+        cd = svc.ItemInput(None, None, name=morphine, outcome="no-supply", reason=CD_REASON)
+        done = supply(ramipril, cd)
+        assert [(i.name, i.outcome) for i in done.items] == [
+            ("Ramipril 5mg capsules", "supplied"),
+            (morphine, "no-supply"),
+        ]
+        message = s.scalar(select(UpdateRecordMessage.body))
+        header = message["entry"][0]["resource"]
+        assert header["event"]["code"] == "ITK010D"  # Digital Medicines emergency supply
+        assert "not supplied Morphine" in str(message)
+        source = s.scalar(select(SourceList).where(SourceList.source_org_code == "FA001"))
+        assert [i.name for i in source.items] == ["Ramipril 5mg capsules"]

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 import ipmo.records as records
 import ipmo.referrals as referrals
@@ -72,6 +73,14 @@ def _check_version(c: Consultation, version: int | None) -> None:
             f"consultation {c.reference} changed since you opened it (version {version}, now "
             f"{c.version}): reload it"
         )
+
+
+def _changed_meanwhile(reference: str) -> svc.ConsultationConflict:
+    """Another user saved the consultation between this one's read and write (the UPDATE's
+    ``WHERE version = …`` matched nothing)."""
+    return svc.ConsultationConflict(
+        f"consultation {reference} was changed by someone else meanwhile: reload it"
+    )
 
 
 # ---- starting --------------------------------------------------------------------------------
@@ -184,7 +193,10 @@ def assess(
     _require(principal, Activity.REFERRAL_RECEIVE)
     c, patient = _consultation(session, principal, reference, "pharmacyfirst.assess")
     _check_version(c, version)
-    result = svc.assess(session, c, patient, answers, red_flags)
+    try:
+        result = svc.assess(session, c, patient, answers, red_flags)
+    except StaleDataError:
+        raise _changed_meanwhile(reference) from None
     audit_event(
         session,
         principal,
@@ -216,7 +228,10 @@ def complete(
     pharmacy = _pharmacy(session, principal)
     rows = svc.validate_completion(session, c, patient, outcome)
     now = now or utcnow()
-    svc.complete(session, c, patient, outcome, rows, now)
+    try:
+        svc.complete(session, c, patient, outcome, rows, now)
+    except StaleDataError:
+        raise _changed_meanwhile(reference) from None
     for item in c.items:
         if item.outcome == "supplied":
             records.record_pharmacy_supply(

@@ -1,0 +1,41 @@
+"""What the store guarantees, on SQLite and PostgreSQL: a consultation changed by someone else
+between one user's read and write is refused (409), not overwritten; an Idempotency-Key is per
+pharmacy."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from ipmo.pharmacyfirst import actions
+from ipmo.pharmacyfirst import service as svc
+from ipmo.store import session_scope
+
+from .conftest import CARA, DAY, principal
+
+ANSWERS = {"urinary_catheter": False, "recurrent_uti": False, "pregnant": False}
+
+
+def test_concurrent_edits_are_refused_not_overwritten(ics_any):
+    with session_scope(ics_any) as s:
+        new = svc.NewConsultation("clinical-pathway", "walk-in", DAY, "uti")
+        ref = actions.start(s, principal(s), CARA, new, idempotency_key="same-key").reference
+    first, second = Session(ics_any), Session(ics_any)
+    try:
+        # the second request has read the consultation (version 1) and is about to write it
+        opened = actions.read(second, principal(second), ref)
+        assert opened.version == 1
+        actions.assess(first, principal(first), ref, ANSWERS, [])
+        first.commit()
+        with pytest.raises(svc.ConsultationConflict, match="changed by someone else"):
+            actions.assess(second, principal(second), ref, ANSWERS | {"recurrent_uti": True}, [])
+        second.rollback()
+    finally:
+        first.close()
+        second.close()
+    with session_scope(ics_any) as s:
+        c = actions.read(s, principal(s), ref)
+        assert c.answers["recurrent_uti"] is False and c.version == 2
+        # the same key again at the same pharmacy: the same consultation
+        again = actions.start(s, principal(s), CARA, new, idempotency_key="same-key")
+        assert again.reference == ref
