@@ -10,7 +10,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy import select
 from tests.records.test_api import ADA, DEV, GP_CSV, hospital_bundle, post_csv, post_fhir
 
-from ipmo.fhir.capability import BASE, PROFILES, interactions
+from ipmo.fhir.capability import BASE, OPERATION_DEFINITIONS, PROFILES, interactions
 from ipmo.security.models import AuditEvent
 
 NHS = "https://fhir.nhs.uk/Id/nhs-number"
@@ -80,6 +80,15 @@ def test_capability_statement_matches_the_mounted_routes(client_as):
     ms = next(x for x in cs["rest"][0]["resource"] if x["type"] == "MedicationStatement")
     assert ms["searchRevInclude"] == ["List:item"]
     assert {p["name"] for p in ms["searchParam"]} == {"patient", "patient:identifier", "status"}
+    assert ms["searchInclude"] == ["MedicationStatement:patient"]
+    mr = next(x for x in cs["rest"][0]["resource"] if x["type"] == "MedicationRequest")
+    assert mr["searchInclude"] == ["MedicationRequest:patient"]
+    types = {p["name"]: p["type"] for p in mr["searchParam"]}
+    assert types == {"patient": "reference", "status": "token", "authoredon": "date",
+                     "_lastUpdated": "date"}  # fmt: skip
+    assert {"name": "export", "definition": OPERATION_DEFINITIONS["export"]} in cs["rest"][0][
+        "operation"
+    ]
 
 
 def _all_routes(app):

@@ -181,3 +181,20 @@ def test_bulk_export_kick_off_errors_are_operation_outcomes(tiny_ics):
     )
     manifest = _wait(analyst, r.headers["content-location"]).json()
     assert manifest["output"] == []  # nothing received since: no file (the IG)
+
+
+def test_one_export_at_a_time_and_old_jobs_are_deleted(tiny_ics, app_settings):
+    import os
+
+    from ipmo.records import bulk
+
+    analyst = tiny_ics("analyst")
+    request = bulk.ExportRequest(bulk.EXPORT_TYPES, None, "http://testserver/fhir/R4/$export")
+    _, folder = bulk.create_job(app_settings.data_dir, "analyst", request)  # still running
+    r = analyst.get("/fhir/R4/$export", headers=ASYNC)
+    assert r.status_code == 429 and r.json()["issue"][0]["code"] == "throttled"
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(folder / "job.json", (two_days_ago, two_days_ago))
+    r = analyst.get("/fhir/R4/$export", headers=ASYNC)  # the stale job is deleted first
+    assert r.status_code == 202 and not folder.exists()
+    assert _wait(analyst, r.headers["content-location"]).status_code == 200

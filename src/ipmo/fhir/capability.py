@@ -46,6 +46,10 @@ PARAMETER_TYPES: dict[str, tuple[str, str]] = {
     "authoredon": ("date", "MedicationRequest.authoredOn, with a prefix (ge2025-01-01)"),
     "whenhandedover": ("date", "MedicationDispense.whenHandedOver, with a prefix"),
 }
+# where an operation is defined (FHIR core unless an IG defines it)
+OPERATION_DEFINITIONS = {
+    "export": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+}
 INTERACTIONS = {
     ("GET", False): "search-type",
     ("POST", False): "create",
@@ -89,6 +93,10 @@ def query_parameters(operation: dict[str, Any]) -> list[str]:
     return [p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"]
 
 
+def _definition(name: str) -> str:
+    return OPERATION_DEFINITIONS.get(name, f"http://hl7.org/fhir/OperationDefinition/{name}")
+
+
 def capability_statement(openapi: dict[str, Any], base_url: str, version: str) -> dict[str, Any]:
     by_type: dict[str, dict[str, Any]] = {}
     operations: list[dict[str, Any]] = []
@@ -97,9 +105,7 @@ def capability_statement(openapi: dict[str, Any], base_url: str, version: str) -
             continue
         if code == "system-operation":
             name = rtype[1:]
-            operations.append(
-                {"name": name, "definition": f"http://hl7.org/fhir/OperationDefinition/{name}"}
-            )
+            operations.append({"name": name, "definition": _definition(name)})
             continue
         entry = by_type.setdefault(
             rtype,
@@ -116,7 +122,7 @@ def capability_statement(openapi: dict[str, Any], base_url: str, version: str) -
         if code.startswith("operation:"):
             name = code.split(":", 1)[1][1:]
             entry.setdefault("operation", []).append(
-                {"name": name, "definition": f"http://hl7.org/fhir/OperationDefinition/{name}"}
+                {"name": name, "definition": _definition(name)}
             )
         else:
             entry["interaction"].append({"code": code})
@@ -142,7 +148,10 @@ def capability_statement(openapi: dict[str, Any], base_url: str, version: str) -
         "mode": "server",
         "documentation": (
             "Strict search: an unknown parameter is refused with an OperationOutcome naming it. "
-            "Paging with _count and _offset (next/previous links); _summary=count."
+            "Paging with _count and _offset (next/previous links); _summary=count. Responses "
+            "are application/fhir+json only (another Accept: 406). $export (Bulk Data Access "
+            "IG v2): pseudonymised, disclosure-controlled NDJSON for ICS analysts; kick-off "
+            "with Prefer: respond-async, poll the Content-Location, DELETE to cancel."
         ),
         "security": {
             "cors": False,

@@ -36,7 +36,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,13 @@ NOT_USED = "not-used"  # records.service: a line kept only to say why it is not 
 
 class ExportNotFound(LookupError):
     """No such job (never started, cancelled, or another user's: the same answer)."""
+
+
+class ExportRunning(RuntimeError):
+    """The user already has an export running (one at a time: the IG's 429)."""
+
+
+KEEP_FOR = timedelta(days=1)  # a job's files are deleted a day after it started (``Expires``)
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,37 @@ def job_dir(data_dir: Path, job_id: str, owner: str) -> Path:
     return folder
 
 
+def prune(data_dir: Path, now: datetime | None = None) -> int:
+    """Delete the jobs started more than :data:`KEEP_FOR` ago; how many were deleted."""
+    limit = (now or datetime.now(UTC)).timestamp() - KEEP_FOR.total_seconds()
+    gone = 0
+    root = _jobs(data_dir)
+    for folder in root.iterdir() if root.exists() else ():
+        job = folder / "job.json"
+        if job.exists() and job.stat().st_mtime < limit:
+            shutil.rmtree(folder, ignore_errors=True)
+            gone += 1
+    return gone
+
+
+def _running(data_dir: Path, owner: str) -> bool:
+    root = _jobs(data_dir)
+    for folder in root.iterdir() if root.exists() else ():
+        try:
+            job = json.loads((folder / "job.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if job.get("owner") == owner and status(folder)["state"] == "running":
+            return True
+    return False
+
+
 def create_job(data_dir: Path, owner: str, request: ExportRequest) -> tuple[str, Path]:
+    """A new job folder (old jobs pruned first); :class:`ExportRunning` if ``owner`` has one
+    running."""
+    prune(data_dir)
+    if _running(data_dir, owner):
+        raise ExportRunning(owner)
     job_id = str(uuid.uuid4())
     folder = _jobs(data_dir) / job_id
     folder.mkdir(parents=True)

@@ -341,7 +341,12 @@ def bulk_export(
     analysts only); poll the ``Content-Location`` it answers with."""
     export = _export_request(request, prefer, output_format, types, since)
     settings = request.app.state.settings
-    job_id, folder = actions.start_bulk_export(session, principal, settings.data_dir, export)
+    try:
+        job_id, folder = actions.start_bulk_export(session, principal, settings.data_dir, export)
+    except bulk.ExportRunning:
+        raise FhirError(
+            429, "throttled", "an export of yours is still running: poll it, or DELETE it first"
+        ) from None
     session.commit()  # the audit entry is durable before the work starts
     files = str(request.base_url).rstrip("/") + f"{EXPORT_FILES}/{job_id}"
     key = bulk.pseudonym_key(settings.secret_key)
