@@ -8,8 +8,10 @@ checkpoint newer than the data would read as a truncation to ``ipmo audit verify
 (``audit.key``, ``secret.key``) are not copied unless asked: a backup that carries the MAC key lets
 whoever holds it re-forge the audit log, so keep keys in a secret store apart from backups.
 
-PostgreSQL is backed up with its own tools (``pg_dump -Fc`` / ``pg_restore``; WAL archiving for
-point-in-time recovery), see ``postgres_commands``.
+PostgreSQL is backed up with its own tools: ``pg_dump -Fc`` of an exported snapshot, the table
+counts read in that same snapshot (so the manifest is exact while the server keeps writing), and
+``pg_restore --single-transaction`` into the target, whose counts are then checked against the
+manifest. Point-in-time recovery is PostgreSQL's WAL archiving (README).
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
 MANIFEST = "manifest.json"
 DB_FILE = "ipmo.sqlite3"
+PG_DUMP = "ipmo.dump"
 CHECKPOINTS_FILE = "audit-checkpoints.jsonl"
 ANALYTICS_DIR = "analytics"
 KEY_FILES = ("audit.key", "secret.key")
@@ -41,6 +46,19 @@ def sqlite_path(database_url: str) -> Path | None:
     if not url.database or url.database == ":memory:":
         raise BackupError("an in-memory SQLite store cannot be backed up")
     return Path(url.database).resolve()
+
+
+def _pg(database_url: str) -> str:
+    """The URL as libpq (pg_dump, pg_restore) reads it."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def pg_table_counts(conn: Connection) -> dict[str, int]:
+    names = conn.scalars(
+        text("select tablename from pg_tables where schemaname = 'public' order by tablename")
+    ).all()
+    # names come from pg_tables, not from input; quoted as identifiers
+    return {n: int(conn.scalar(text(f'select count(*) from "{n}"')) or 0) for n in names}
 
 
 def table_counts(db: Path) -> dict[str, int]:
@@ -70,6 +88,46 @@ def _online_copy(src: Path, dest: Path) -> None:
         source.close()
 
 
+def _copy_data_files(data_dir: Path, dest: Path, include_keys: bool) -> list[str]:
+    """The analytics folder (and the keys, when asked) into the backup."""
+    files = []
+    analytics = data_dir / ANALYTICS_DIR
+    if analytics.is_dir():
+        shutil.copytree(analytics, dest / ANALYTICS_DIR)
+        files.append(ANALYTICS_DIR + "/")
+    if include_keys:
+        for name in KEY_FILES:
+            if (data_dir / name).exists():
+                shutil.copy2(data_dir / name, dest / name)
+                (dest / name).chmod(0o600)
+                files.append(name)
+    return files
+
+
+def _restore_data_files(src: Path, data_dir: Path, checkpoints: Path, include_keys: bool) -> None:
+    """Checkpoints, analytics folder and (when asked) keys back into place; what they replace is
+    kept beside as ``*.before-restore-TIME``, never deleted (audit evidence)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    if (src / CHECKPOINTS_FILE).exists():
+        # the current file may hold checkpoints newer than the backup, which would (rightly) read
+        # as a truncation
+        if checkpoints.exists():
+            checkpoints.rename(checkpoints.with_name(f"{checkpoints.name}.before-restore-{stamp}"))
+        checkpoints.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / CHECKPOINTS_FILE, checkpoints)
+    if (src / ANALYTICS_DIR).is_dir():
+        target = data_dir / ANALYTICS_DIR
+        if target.exists():
+            target.rename(data_dir / f"{ANALYTICS_DIR}.before-restore-{stamp}")
+        shutil.copytree(src / ANALYTICS_DIR, target)
+    if include_keys:
+        for name in KEY_FILES:
+            if (src / name).exists():
+                shutil.copy2(src / name, data_dir / name)
+                (data_dir / name).chmod(0o600)
+
+
 def backup_sqlite(
     db: Path, data_dir: Path, checkpoints: Path, dest: Path, *, include_keys: bool = False
 ) -> dict:
@@ -84,16 +142,7 @@ def backup_sqlite(
         files.append(CHECKPOINTS_FILE)
     _online_copy(db, dest / DB_FILE)
     files.append(DB_FILE)
-    analytics = data_dir / ANALYTICS_DIR
-    if analytics.is_dir():
-        shutil.copytree(analytics, dest / ANALYTICS_DIR)
-        files.append(ANALYTICS_DIR + "/")
-    if include_keys:
-        for name in KEY_FILES:
-            if (data_dir / name).exists():
-                shutil.copy2(data_dir / name, dest / name)
-                (dest / name).chmod(0o600)
-                files.append(name)
+    files += _copy_data_files(data_dir, dest, include_keys)
     manifest = {
         "format": 1,
         "engine": "sqlite",
@@ -107,15 +156,93 @@ def backup_sqlite(
     return manifest
 
 
-def read_manifest(src: Path) -> dict:
+def _run(cmd: list[str]) -> None:
+    if shutil.which(cmd[0]) is None:
+        raise BackupError(f"{cmd[0]} is not installed (PostgreSQL's client tools are needed)")
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True)  # noqa: S603
+    if done.returncode:
+        # pg tools print the database and object names, never row data
+        raise BackupError(f"{cmd[0]} failed: {done.stderr.strip().splitlines()[-1:]}")
+
+
+def backup_postgres(
+    database_url: str, data_dir: Path, checkpoints: Path, dest: Path, *, include_keys: bool = False
+) -> dict:
+    """``pg_dump`` of one exported snapshot, with the table counts of that snapshot."""
+    if dest.exists() and any(dest.iterdir()):
+        raise BackupError(f"{dest} exists and is not empty; choose a new folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    files: list[str] = []
+    if checkpoints.exists():  # first, see the module docstring
+        shutil.copy2(checkpoints, dest / CHECKPOINTS_FILE)
+        files.append(CHECKPOINTS_FILE)
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("set transaction isolation level repeatable read, read only"))
+            snapshot = conn.scalar(text("select pg_export_snapshot()"))
+            counts = pg_table_counts(conn)
+            # the dump sees exactly what the counts saw, while this transaction stays open
+            _run(["pg_dump", "-Fc", "--no-owner", f"--snapshot={snapshot}",
+                  "-f", str(dest / PG_DUMP), "-d", _pg(database_url)])  # fmt: skip
+            conn.rollback()
+    finally:
+        engine.dispose()
+    files.append(PG_DUMP)
+    files += _copy_data_files(data_dir, dest, include_keys)
+    manifest = {
+        "format": 1,
+        "engine": "postgresql",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "source": make_url(database_url).render_as_string(hide_password=True),
+        "tables": counts,
+        "files": files,
+        "keys_included": include_keys,
+    }
+    (dest / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def restore_postgres(
+    src: Path,
+    database_url: str,
+    data_dir: Path,
+    checkpoints: Path,
+    *,
+    force: bool = False,
+    include_keys: bool = False,
+) -> dict:
+    """``pg_restore`` SRC into the database at the URL in one transaction, then check its table
+    counts against the manifest; a database that already holds ipmo data needs ``force``."""
+    manifest = read_manifest(src, "postgresql")
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            existing = pg_table_counts(conn)
+        if any(existing.values()) and not force:
+            raise BackupError("the target database holds data; pass --force to replace it")
+        _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
+              "-d", _pg(database_url), str(src / PG_DUMP)])  # fmt: skip
+        with engine.connect() as conn:
+            restored = pg_table_counts(conn)
+    finally:
+        engine.dispose()
+    _restore_data_files(src, data_dir, checkpoints, include_keys)
+    if restored != manifest["tables"]:
+        raise BackupError("the restored database's table counts differ from the manifest")
+    return manifest
+
+
+def read_manifest(src: Path, engine: str = "sqlite") -> dict:
     try:
         manifest = json.loads((src / MANIFEST).read_text())
     except FileNotFoundError:
         raise BackupError(f"{src} has no {MANIFEST}: not an ipmo backup") from None
     except json.JSONDecodeError as exc:
         raise BackupError(f"{src / MANIFEST} is not valid JSON ({exc})") from None
-    if manifest.get("engine") != "sqlite" or not (src / DB_FILE).exists():
-        raise BackupError(f"{src} is not a SQLite backup of ipmo")
+    data = DB_FILE if engine == "sqlite" else PG_DUMP
+    if manifest.get("engine") != engine or not (src / data).exists():
+        raise BackupError(f"{src} is not a {engine} backup of ipmo")
     return manifest
 
 
@@ -136,39 +263,12 @@ def restore_sqlite(
         raise BackupError("the backup's table counts differ from its manifest: it is damaged")
     if db.exists() and not force:
         raise BackupError(f"a store exists at {db}; pass --force to replace it")
-    data_dir.mkdir(parents=True, exist_ok=True)
     db.parent.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for stale in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         stale.unlink(missing_ok=True)
     _online_copy(src / DB_FILE, db)
-    if (src / CHECKPOINTS_FILE).exists():
-        # the current file may hold checkpoints newer than the backup, which would (rightly) read
-        # as a truncation: keep it beside, never delete audit evidence
-        if checkpoints.exists():
-            checkpoints.rename(checkpoints.with_name(f"{checkpoints.name}.before-restore-{stamp}"))
-        checkpoints.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src / CHECKPOINTS_FILE, checkpoints)
-    if (src / ANALYTICS_DIR).is_dir():
-        target = data_dir / ANALYTICS_DIR
-        if target.exists():
-            target.rename(data_dir / f"{ANALYTICS_DIR}.before-restore-{stamp}")
-        shutil.copytree(src / ANALYTICS_DIR, target)
-    if include_keys:
-        for name in KEY_FILES:
-            if (src / name).exists():
-                shutil.copy2(src / name, data_dir / name)
-                (data_dir / name).chmod(0o600)
+    _restore_data_files(src, data_dir, checkpoints, include_keys)
     restored = table_counts(db)
     if restored != manifest["tables"]:
         raise BackupError("the restored store's table counts differ from the manifest")
     return manifest
-
-
-def postgres_commands(database_url: str, path: Path) -> tuple[list[str], list[str]]:
-    """``pg_dump -Fc`` and ``pg_restore`` command lines for the URL (libpq reads the URL)."""
-    url = make_url(database_url).set(drivername="postgresql")
-    plain = url.render_as_string(hide_password=False)
-    dump = ["pg_dump", "-Fc", "--no-owner", "-f", str(path), "-d", plain]
-    restore = ["pg_restore", "--clean", "--if-exists", "--no-owner", "-d", plain, str(path)]
-    return dump, restore

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import typer
@@ -46,31 +44,29 @@ def backup(
     dest: Path = typer.Argument(..., help="a new (or empty) folder to write the backup to"),
     include_keys: bool = typer.Option(False, "--include-keys", help=_KEYS_HELP),
 ) -> None:
-    """Back up the store while it serves: SQLite via the online backup API, plus the analytics
-    Parquet folder and the audit checkpoint file, with a manifest (table counts, time).
-    PostgreSQL: runs (or prints) pg_dump -Fc. Keys are not copied unless --include-keys."""
+    """Back up the store while it serves, with the analytics Parquet folder and the audit
+    checkpoint file and a manifest (table counts, time): SQLite via its online backup API,
+    PostgreSQL with pg_dump of one snapshot (the counts read in the same snapshot). Keys are not
+    copied unless --include-keys."""
     from ipmo.config import audit_checkpoints
-    from ipmo.store.backup import BackupError, backup_sqlite, postgres_commands, sqlite_path
+    from ipmo.store.backup import BackupError, backup_postgres, backup_sqlite, sqlite_path
 
     settings = get_settings()
+    checkpoints = audit_checkpoints(settings.data_dir)
     try:
         db_file = sqlite_path(settings.database_url)
         if db_file is None:
-            dest.mkdir(parents=True, exist_ok=True)
-            checkpoints = audit_checkpoints(settings.data_dir)
-            if checkpoints.exists():  # before the dump, as for SQLite (ipmo.store.backup)
-                shutil.copy2(checkpoints, dest / checkpoints.name)
-            dump, restore = postgres_commands(settings.database_url, dest / "ipmo.dump")
-            _run_or_print(dump)
-            typer.echo("restore with: " + _shown(restore))
-            return
-        manifest = backup_sqlite(
-            db_file,
-            settings.data_dir,
-            audit_checkpoints(settings.data_dir),
-            dest,
-            include_keys=include_keys,
-        )
+            manifest = backup_postgres(
+                settings.database_url,
+                settings.data_dir,
+                checkpoints,
+                dest,
+                include_keys=include_keys,
+            )
+        else:
+            manifest = backup_sqlite(
+                db_file, settings.data_dir, checkpoints, dest, include_keys=include_keys
+            )
     except BackupError as exc:
         _err(str(exc))
     typer.echo(
@@ -89,30 +85,33 @@ def restore(
     ),
 ) -> None:
     """Restore a backup into IPMO_DATABASE_URL / IPMO_DATA_DIR and check the table counts against
-    its manifest. The checkpoint file and analytics folder it replaces are kept beside
-    (*.before-restore-TIME). PostgreSQL: runs (or prints) pg_restore."""
+    its manifest (PostgreSQL: pg_restore in one transaction). The checkpoint file and analytics
+    folder it replaces are kept beside (*.before-restore-TIME)."""
     from ipmo.config import audit_checkpoints
-    from ipmo.store.backup import BackupError, postgres_commands, restore_sqlite, sqlite_path
+    from ipmo.store.backup import BackupError, restore_postgres, restore_sqlite, sqlite_path
 
     settings = get_settings()
+    checkpoints = audit_checkpoints(settings.data_dir)
     try:
         db_file = sqlite_path(settings.database_url)
         if db_file is None:
-            _, cmd = postgres_commands(settings.database_url, src / "ipmo.dump")
-            _run_or_print(cmd)
-            return
-        manifest = restore_sqlite(
-            src,
-            db_file,
-            settings.data_dir,
-            audit_checkpoints(settings.data_dir),
-            force=force,
-            include_keys=include_keys,
-        )
+            manifest = restore_postgres(
+                src,
+                settings.database_url,
+                settings.data_dir,
+                checkpoints,
+                force=force,
+                include_keys=include_keys,
+            )
+        else:
+            manifest = restore_sqlite(
+                src, db_file, settings.data_dir, checkpoints, force=force, include_keys=include_keys
+            )
     except BackupError as exc:
         _err(str(exc))
+    target = db_file or _shown([settings.database_url])
     typer.echo(
-        f"restored backup of {manifest['created']} to {db_file}: "
+        f"restored backup of {manifest['created']} to {target}: "
         f"{sum(manifest['tables'].values())} rows match the manifest; "
         "run `ipmo audit verify` with the same audit key"
     )
@@ -126,16 +125,6 @@ def _shown(cmd: list[str]) -> str:
         make_url(a).render_as_string(hide_password=True) if a.startswith("postgresql") else a
         for a in cmd
     )
-
-
-def _run_or_print(cmd: list[str]) -> None:
-    if shutil.which(cmd[0]) is None:
-        typer.echo(f"{cmd[0]} is not installed here; run: {_shown(cmd)}")
-        return
-    done = subprocess.run(cmd, check=False)  # noqa: S603 - fixed program, URL from settings
-    if done.returncode:
-        _err(f"{cmd[0]} failed (exit {done.returncode})")
-    typer.echo(f"ran: {_shown(cmd)}")
 
 
 def register(app: typer.Typer) -> None:
