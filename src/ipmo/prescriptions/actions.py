@@ -228,3 +228,30 @@ def feed_medication_record(session: Session, p: Prescription, lines: dict[str, s
         ):
             recorded += 1
     return recorded
+
+
+def exemption(session: Session, principal: Principal, nhs_number: str, on: date):
+    """The eligibility answer for a patient on the dispensing date ``on`` (access checked and
+    audited as ``prescriptions.exemption``)."""
+    from ipmo.prescriptions.exemptions import Certificate, decide
+    from ipmo.prescriptions.models import ExemptionCertificate
+
+    patient = check_patient_access(session, principal, nhs_number, "prescriptions.exemption")
+    certificates = [
+        Certificate(c.kind, c.valid_from, c.valid_to, c.reference)
+        for c in session.scalars(
+            select(ExemptionCertificate).where(
+                ExemptionCertificate.nhs_number == patient.nhs_number
+            )
+        )
+    ]
+    return patient, decide(patient.birth_date, on, certificates)
+
+
+def entitlements(session: Session, principal: Principal, as_of: date):
+    """The entitlement finder over the patients the principal may see (one audit entry)."""
+    from ipmo.prescriptions.entitlement import find_entitlements
+
+    found = find_entitlements(session, as_of, where=visible_patients_filter(principal))
+    audit_event(session, principal, "prescriptions.entitlement", detail={"findings": len(found)})
+    return found

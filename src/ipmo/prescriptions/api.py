@@ -7,6 +7,8 @@ relationship with the patient, checked and audited in :mod:`ipmo.prescriptions.a
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import asdict
 from datetime import date
 from typing import Any, Literal
 
@@ -16,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from ipmo.prescriptions import actions
+from ipmo.prescriptions.schemas import EntitlementFinding, Entitlements, ExemptionAnswer
 from ipmo.prescriptions.tracker import search_bundle
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import db_session, require
@@ -73,3 +76,30 @@ def track(
         with_items=prescription_id is not None,
     )
     return _fhir(bundle)
+
+
+@router.get("/api/prescriptions/exemption", response_model=ExemptionAnswer)
+def exemption(
+    nhs_number: str = Query(..., max_length=20),
+    on: date = Query(..., description="the dispensing date"),
+    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
+    session: Session = Depends(db_session, scope="function"),
+) -> ExemptionAnswer:
+    """Is the patient exempt from the prescription charge on the dispensing date, and why."""
+    patient, answer = actions.exemption(session, principal, nhs_number, on)
+    return ExemptionAnswer(nhs_number=patient.nhs_number, dispensing_date=on, **asdict(answer))
+
+
+@router.get("/api/prescriptions/entitlements", response_model=Entitlements)
+def entitlements(
+    as_of: date = Query(...),
+    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
+    session: Session = Depends(db_session, scope="function"),
+) -> Entitlements:
+    """Patients who pay but are probably exempt (those the user may see)."""
+    found = actions.entitlements(session, principal, as_of)
+    return Entitlements(
+        as_of=as_of,
+        findings=[EntitlementFinding(**asdict(f)) for f in found],
+        by_criterion=dict(Counter(f.criterion for f in found)),
+    )

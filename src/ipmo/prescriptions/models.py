@@ -118,3 +118,19 @@ class PrescriptionEvent(Base):
     before: Mapped[dict | None] = mapped_column(JSON)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     prescription: Mapped[Prescription] = relationship(back_populates="events")
+
+
+class ExemptionCertificate(Base):
+    """An NHS exemption or prepayment certificate a patient holds (as the NHSBSA issued it):
+    ``kind`` maternity | medical | ppc | hrt-ppc | war-pension | hc2 | tax-credit; valid from
+    ``valid_from`` to ``valid_to`` inclusive."""
+
+    __tablename__ = "eps_exemption_certificates"
+    __table_args__ = (Index("ix_eps_exemption_certificates_nhs_number", "nhs_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nhs_number: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(20))
+    reference: Mapped[str | None] = mapped_column(String(40))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ipmo.fhir.outcome import FhirError
 from ipmo.organisations import Organisation
+from ipmo.patients import InvalidNhsNumber
 from ipmo.prescriptions import actions, views
 from ipmo.prescriptions.stuck import DEFAULT_HOURS
 from ipmo.security import Activity, Principal
@@ -196,3 +197,30 @@ def redirect_stuck(
     names = _org_names(session, [p])
     done = {"id": p.prescription_id, "pharmacy": names.get(p.nominated_pharmacy or "")}
     return _stuck_page(request, session, principal, done=done)
+
+
+@router.get("/prescriptions/exemption")
+def exemption_check(
+    request: Request,
+    nhs_number: str | None = Query(None, max_length=20),
+    on: str | None = Query(None, max_length=10),
+    principal: Principal = VIEWER,
+    session: Session = STORE,
+):
+    errors: dict[str, str] = {}
+    day = _day(on, "on", errors) or request.app.state.clock().date()
+    ctx: dict = {
+        "title": "Check prescription charge exemption",
+        "nhs_number": nhs_number or "",
+        "on": day.isoformat(),
+        "errors": errors,
+        "answer": None,
+    }
+    if nhs_number and not errors:
+        try:
+            patient, ctx["answer"] = actions.exemption(session, principal, nhs_number, day)
+        except InvalidNhsNumber as exc:
+            errors["nhs_number"] = f"Enter a valid 10-digit NHS number ({exc})"
+        else:
+            ctx["patient"] = patient
+    return render(request, "prescriptions/exemption.html", ctx)

@@ -145,6 +145,18 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=500), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dmd_vtm'))
     )
+    op.create_table('eps_exemption_certificates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('nhs_number', sa.String(length=10), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('reference', sa.String(length=40), nullable=True),
+    sa.Column('valid_from', sa.Date(), nullable=False),
+    sa.Column('valid_to', sa.Date(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_eps_exemption_certificates'))
+    )
+    with op.batch_alter_table('eps_exemption_certificates', schema=None) as batch_op:
+        batch_op.create_index('ix_eps_exemption_certificates_nhs_number', ['nhs_number'], unique=False)
+
     op.create_table('eps_messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('sender_org', sa.String(length=12), nullable=False),
@@ -1107,6 +1119,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_eps_messages_prescription_state')
 
     op.drop_table('eps_messages')
+    with op.batch_alter_table('eps_exemption_certificates', schema=None) as batch_op:
+        batch_op.drop_index('ix_eps_exemption_certificates_nhs_number')
+
+    op.drop_table('eps_exemption_certificates')
     op.drop_table('dmd_vtm')
     with op.batch_alter_table('dmd_vmpp', schema=None) as batch_op:
         batch_op.drop_index('ix_dmd_vmpp_vmp')
