@@ -96,9 +96,9 @@ def any_engine(request, tmp_path):
         drop()
 
 
-@pytest.fixture
-def sample_ics(engine):
-    """The hand-made sample ICS (organisations, five patients, one admission) + demo users."""
+def seed_sample(engine):
+    """Seed the hand-made sample ICS (organisations, five patients, one admission) and the demo
+    users into ``engine``; returns it."""
     from ipmo.security.users import seed_demo_users
     from ipmo.store import session_scope
     from ipmo.synth.sample import seed_sample_ics
@@ -107,6 +107,12 @@ def sample_ics(engine):
         seed_sample_ics(s)
         seed_demo_users(s)
     return engine
+
+
+@pytest.fixture
+def sample_ics(engine):
+    """The hand-made sample ICS (organisations, five patients, one admission) + demo users."""
+    return seed_sample(engine)
 
 
 @pytest.fixture

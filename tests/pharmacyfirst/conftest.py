@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
+from tests.conftest import seed_sample
 
 from ipmo.security.models import User
 from ipmo.security.principal import Principal
@@ -24,11 +25,4 @@ def principal(session, username: str = "community.pharmacist") -> Principal:
 @pytest.fixture
 def ics_any(any_engine):
     """The sample ICS on SQLite and PostgreSQL (tests whose guarantee depends on the store)."""
-    from ipmo.security.users import seed_demo_users
-    from ipmo.store import session_scope
-    from ipmo.synth.sample import seed_sample_ics
-
-    with session_scope(any_engine) as s:
-        seed_sample_ics(s)
-        seed_demo_users(s)
-    return any_engine
+    return seed_sample(any_engine)
