@@ -32,15 +32,5 @@ def findings(
     found = resident_findings(session, principal, nhs_number, when)
     return ResidentFindings(
         as_of=when.isoformat(),
-        findings=[
-            FindingOut(
-                rule=f.rule,
-                medicine_code=f.medicine_code,
-                medicine_name=f.medicine_name,
-                summary=f.summary,
-                source=f.source,
-                evidence=list(f.evidence),
-            )
-            for f in found
-        ],
+        findings=[FindingOut.model_validate(f, from_attributes=True) for f in found],
     )

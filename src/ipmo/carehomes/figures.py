@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ipmo.carehomes.administrations import OMITTED, REFUSED
 from ipmo.carehomes.evidence import findings_for
 from ipmo.carehomes.models import AdministrationRow
-from ipmo.disclosure import disclose
+from ipmo.disclosure import SUPPRESSION_THRESHOLD, disclose
 from ipmo.organisations import Organisation, OrgKind
 from ipmo.patients import Patient
 
@@ -97,3 +97,25 @@ def home_figures(session: Session, as_of: datetime, home: str | None = None) -> 
         )
         for code, name in homes
     ]
+
+
+def rates(session: Session, as_of: datetime, home: str | None = None) -> dict[str, float]:
+    """ICS-wide (or one home's) percentages over the 28 days to ``as_of``: doses refused or
+    omitted, and residents with any finding. Empty when 7 or fewer residents have doses (a
+    percentage of a handful of people discloses as much as the count)."""
+    figures = home_figures(session, as_of, home)
+    doses = sum(h.doses for h in figures)
+    missed = sum(h.missed for h in figures)
+    since = as_of.astimezone(UTC).replace(tzinfo=None) - WINDOW
+    query = select(AdministrationRow.patient_id).where(AdministrationRow.dose_round > since)
+    if home is not None:
+        query = query.where(AdministrationRow.care_home_code == home)
+    residents = list(session.scalars(query.distinct()))
+    if len(residents) <= SUPPRESSION_THRESHOLD or not doses:
+        return {}
+    found = findings_for(session, residents, as_of)
+    with_findings = sum(1 for items in found.values() if items)
+    return {
+        "missed_doses_pct": round(100 * missed / doses, 2),
+        "residents_with_findings_pct": round(100 * with_findings / len(residents), 1),
+    }

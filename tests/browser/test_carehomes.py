@@ -1,0 +1,85 @@
+"""Care homes end to end in Chromium: a care-home carer sees their home's alerts (not another
+home's) and records a best-interests decision; the PCN (MOCH) pharmacist sees the caseload across
+homes and the eMAR findings on the SMR worklist and review page; an ICS lead reads the per-home
+figures. axe finds no serious violations; screenshots for a reviewer."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from tests.browser.conftest import serious_accessibility_violations, sign_in
+from tests.carehomes.test_pages import ADA, homes  # noqa: F401 - the fixture
+
+from ipmo.review import service
+
+pytestmark = pytest.mark.browser
+SHOTS = Path(os.environ.get("IPMO_SCREENSHOTS", "/tmp/ipmo-screenshots"))
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"carehomes-{name}.png"), full_page=True)
+
+
+def test_carer_sees_their_homes_alerts_and_records_a_best_interests_decision(
+    page,
+    live_server,
+    homes,  # noqa: F811 - the fixture
+):
+    sign_in(page, live_server, "carehome")
+    page.get_by_role("link", name="Care-home residents").first.click()
+    table = page.locator("#residents").inner_text()
+    assert "Ada Smith" in table and "Repeated refusals or omissions" in table
+    assert "Elsie" not in table  # another home's resident
+    assert serious_accessibility_violations(page) == []
+    shot(page, "carer-residents")
+    page.get_by_role("link", name="Ada Smith").click()
+    assert (
+        "Covert administration without a best-interests decision"
+        in page.locator("#findings").inner_text()
+    )
+    page.get_by_role("button", name="Record decision").click()  # nothing filled in
+    assert page.locator(".nhsuk-error-summary").is_visible()
+    assert serious_accessibility_violations(page) == []
+    shot(page, "carer-decision-error")
+    today, later = date.today(), date.today() + timedelta(days=90)
+    for prefix, when in (("decided_on", today), ("review_by", later)):
+        page.locator(f"#{prefix}-day").fill(str(when.day))
+        page.locator(f"#{prefix}-month").fill(str(when.month))
+        page.locator(f"#{prefix}-year").fill(str(when.year))
+    page.get_by_label("Who took part").fill("GP, care-home pharmacist, son (LPA)")
+    page.get_by_role("button", name="Record decision").click()
+    assert page.locator("#confirmation").is_visible()
+    assert "GP, care-home pharmacist, son (LPA)" in page.locator("#decisions").inner_text()
+    assert serious_accessibility_violations(page) == []
+    shot(page, "carer-decision-recorded")
+
+
+def test_moch_pharmacist_works_the_caseload_across_homes(page, live_server, homes):  # noqa: F811
+    service.run(homes, date.today())
+    sign_in(page, live_server, "pcn.pharmacist")
+    page.get_by_role("link", name="Care-home residents").first.click()
+    table = page.locator("#residents").inner_text()
+    assert "Oak Lodge Care Home" in table and "Elm House" in table
+    assert serious_accessibility_violations(page) == []
+    shot(page, "moch-caseload")
+    page.goto(f"{live_server}/review/worklist")
+    row = page.locator("#worklist tbody tr", has_text="Ada Smith")
+    assert "eMAR: 3 doses refused or omitted within 7 days" in row.inner_text()
+    row.get_by_role("link", name="Ada Smith").click()
+    assert "Amlodipine 5mg tablets" in page.locator("#other-findings").inner_text()
+    assert serious_accessibility_violations(page) == []
+    shot(page, "moch-review-page")
+
+
+def test_ics_lead_reads_per_home_figures(page, live_server, homes):  # noqa: F811
+    sign_in(page, live_server, "analyst")
+    page.get_by_role("link", name="Care homes").first.click()
+    table = page.locator("#homes").inner_text()
+    assert "Oak Lodge Care Home" in table and "Elm House" in table
+    assert ADA not in page.content() and "Ada" not in table
+    assert serious_accessibility_violations(page) == []
+    shot(page, "ics-homes")

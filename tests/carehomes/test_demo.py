@@ -1,0 +1,42 @@
+"""The demo ICS gains eMAR administrations with the patterns carehomes/demo.py cites."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from ipmo import hooks
+from ipmo.carehomes.demo import populate
+from ipmo.carehomes.models import AdministrationRow, BestInterestsDecision
+from ipmo.plans import BadScope
+from ipmo.store import session_scope
+from ipmo.synth import generate
+
+
+def test_demo_emar_patterns_and_a_rerun_adds_nothing(engine):
+    generate(engine, size="small", seed=3)
+    summary = populate(engine, 3)
+    t = AdministrationRow
+    with session_scope(engine) as s:
+        total = s.scalar(select(func.count()).select_from(t))
+        by_outcome = dict(s.execute(select(t.outcome, func.count()).group_by(t.outcome)).all())
+        prn = s.scalar(select(func.count()).select_from(t).where(t.prn.is_(True)))
+        decisions = s.scalar(select(func.count()).select_from(BestInterestsDecision))
+    assert total > 1000 and f"{total:,} eMAR administrations" in summary
+    not_given = (total - by_outcome["given"]) / total
+    assert 0.02 < not_given < 0.08  # ≈ 3.5% plus the frequent refusers
+    assert by_outcome["refused"] > by_outcome["omitted"] > 0
+    assert 0.05 < prn / total < 0.4
+    assert f"{decisions} best-interests decisions" in summary
+    again = populate(engine, 3)
+    assert again.startswith("0 eMAR administrations")
+
+    # the plan metric registry reads the same figures (ICS-wide; a PCN is not a scope for them)
+    provider = next(
+        p for offered in hooks.offered("PLAN_METRICS") for p in offered if p.prefix == "carehomes"
+    )
+    with session_scope(engine) as s:
+        points = provider.series(s, "missed_doses_pct", None, date.today(), 1)
+        assert len(points) == 1 and 1.0 < points[0][1] < 10.0
+        with pytest.raises(BadScope):
+            provider.series(s, "missed_doses_pct", "A10001", date.today(), 1)
