@@ -39,3 +39,22 @@ def test_concurrent_edits_are_refused_not_overwritten(ics_any):
         # the same key again at the same pharmacy: the same consultation
         again = actions.start(s, principal(s), CARA, new, idempotency_key="same-key")
         assert again.reference == ref
+
+
+def test_a_walk_in_stated_present_is_audited_with_that_reason(ics_any):
+    from sqlalchemy import select
+
+    from ipmo.security.models import AuditEvent
+
+    from .conftest import DEV
+
+    with session_scope(ics_any) as s:
+        new = svc.NewConsultation("clinical-pathway", "walk-in", DAY, "sore-throat")
+        actions.start(s, principal(s), DEV, new, patient_present=True)
+    with session_scope(ics_any) as s:
+        reasons = s.scalars(
+            select(AuditEvent.reason).where(
+                AuditEvent.action == "pharmacyfirst.start", AuditEvent.patient_nhs_number == DEV
+            )
+        ).all()
+    assert reasons == [actions.WALK_IN_REASON]

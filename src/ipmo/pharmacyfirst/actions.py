@@ -37,7 +37,7 @@ from ipmo.security.principal import Principal
 from ipmo.security.roles import Activity
 from ipmo.store import utcnow
 
-WALK_IN_REASON = "walk-in: patient present at the pharmacy (stated by the pharmacist)"
+WALK_IN_REASON = "walk-in: patient present (stated by the pharmacist)"  # ≤ 60
 SENDER_MAILBOX = "IPMO-PHARMACY-FIRST"
 REFERRAL_SERVICES = {"pharmacy-first": "clinical-pathway", "urgent-repeat-supply": "urgent-supply"}
 CHANNEL_OF_SENDER = {"nhs111": "nhs111", "practice": "gp", "pcn": "gp"}
