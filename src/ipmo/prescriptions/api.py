@@ -87,7 +87,9 @@ def exemption(
 ) -> ExemptionAnswer:
     """Is the patient exempt from the prescription charge on the dispensing date, and why."""
     patient, answer = actions.exemption(session, principal, nhs_number, on)
-    return ExemptionAnswer(nhs_number=patient.nhs_number, dispensing_date=on, **asdict(answer))
+    return ExemptionAnswer(
+        nhs_number=patient.nhs_number, dispensing_date=on, display=answer.display, **asdict(answer)
+    )
 
 
 @router.get("/api/prescriptions/entitlements", response_model=Entitlements)

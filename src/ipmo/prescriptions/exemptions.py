@@ -60,10 +60,13 @@ class Certificate:
 class Answer:
     exempt: bool | None  # None: it depends on evidence the record does not hold
     code: str  # prescription-charge-exemption
-    display: str
     evidence: str  # what the pharmacy must see: "record" | "certificate" | "ask"
     reason: str
     source: str
+
+    @property
+    def display(self) -> str:
+        return EXEMPTION_CODES[self.code]
 
 
 def age_on(born: date, on: date) -> int:
@@ -71,7 +74,7 @@ def age_on(born: date, on: date) -> int:
 
 
 def _answer(code: str, exempt: bool | None, evidence: str, reason: str, source: str) -> Answer:
-    return Answer(exempt, code, EXEMPTION_CODES[code], evidence, reason, source)
+    return Answer(exempt, code, evidence, reason, source)
 
 
 def decide(born: date, dispensing_date: date, certificates: list[Certificate]) -> Answer:

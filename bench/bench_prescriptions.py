@@ -1,0 +1,293 @@
+"""EPS prescriptions benchmark (issue 16): batch ingest, tracker search through the API, and the
+ICS entitlement finder.
+
+    uv run python bench/bench_prescriptions.py [--prescriptions 20000] [--patients 5000]
+        [--searches 400] [--ics-patients 200000] [--batch 1000]
+
+1. **Ingest** (target ≥ 5,000 messages/s batch): synthetic EPS traffic made from NHS England's
+   example messages (``../shared/fhir/eps/messages``: a 4-item prescription-order, then a
+   dispense notification per prescription), every message checked in full, idempotency-keyed,
+   applied with its timeline step, committed per batch; SQLite file store. Baseline in the same
+   run: parsing and checking alone (``parse_message``, no store) — the ceiling for this design.
+2. **Tracker search** (target p95 ≤ 20 ms through the API): ``GET /api/prescriptions`` by NHS
+   number and by prescription ID through the FastAPI app (TestClient, signed-in pharmacist with a
+   relationship, access-checked and audited), over the store from step 1. Baseline: the same
+   search called in-process (``actions.search``), to show the HTTP + audit share.
+3. **Entitlement finder** (target ≤ 30 s over the ICS): ``find_entitlements`` over a synthetic
+   population (patients, conditions, 12 months of GP issues) bulk-inserted into SQLite. Baseline:
+   one ``COUNT(*)`` over the issues table (the scan floor).
+
+The machine may be shared: figures are a lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import nhs_number
+from sqlalchemy import func, insert, select, text
+
+from ipmo.patients import Condition, MedicationIssue, Patient
+from ipmo.prescriptions import ingest_message
+from ipmo.prescriptions.ids import check_character
+from ipmo.prescriptions.messages import parse_message
+from ipmo.store import create_store_engine, init_store, session_scope
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "fhir" / "eps" / "messages"
+ORDER = "primary-care_repeat-prescribing_1-Process-Request-Send-200_OK.json"
+DISPENSE = (
+    "secondary-care_community_repeat-dispensing_nominated-pharmacy_clinical-practitioner_"
+    "single-medication-request_1-Process-Request-Dispense-200_OK.json"
+)
+AS_OF = date(2026, 12, 7)
+
+
+def _pid(n: int) -> str:
+    body = f"{n:06X}A83008{n % 0xFFFFF:05X}"
+    return f"{body[:6]}-{body[6:12]}-{body[12:]}{check_character(body)}"
+
+
+def _numbers(count: int, rng: random.Random) -> list[str]:
+    out: set[str] = set()
+    while len(out) < count:
+        out.add(nhs_number.generate(for_region=nhs_number.REGION_SYNTHETIC)[0])
+    return sorted(out)
+
+
+def _walk_replace(node, system: str, value: str) -> None:
+    if isinstance(node, dict):
+        if node.get("system") == system and "value" in node:
+            node["value"] = value
+        for v in node.values():
+            _walk_replace(v, system, value)
+    elif isinstance(node, list):
+        for v in node:
+            _walk_replace(v, system, value)
+
+
+def templates() -> tuple[str, str]:
+    """The order and a dispense for its first item, as JSON text with placeholders."""
+    order = json.loads((SHARED / ORDER).read_text())
+    _walk_replace(order, "https://fhir.nhs.uk/Id/nhs-number", "@NHS@")
+    _walk_replace(order, "https://fhir.nhs.uk/Id/prescription-order-number", "@PID@")
+    order["identifier"]["value"] = "@MSG@"
+    requests = [
+        e["resource"]
+        for e in order["entry"]
+        if e["resource"]["resourceType"] == "MedicationRequest"
+    ]
+    line = requests[0]["identifier"][0]["value"]
+    disp = json.loads((SHARED / DISPENSE).read_text())
+    _walk_replace(disp, "https://fhir.nhs.uk/Id/nhs-number", "@NHS@")
+    md = next(
+        e["resource"]
+        for e in disp["entry"]
+        if e["resource"]["resourceType"] == "MedicationDispense"
+    )
+    contained = next(c for c in md["contained"] if c["resourceType"] == "MedicationRequest")
+    contained["groupIdentifier"]["value"] = "@PID@"
+    contained["identifier"] = [
+        {"system": "https://fhir.nhs.uk/Id/prescription-order-item-number", "value": line}
+    ]
+    md["extension"] = [e for e in md["extension"] if "TaskBusinessStatus" not in e["url"]]
+    disp["identifier"]["value"] = "@MSG@"
+    return json.dumps(order), json.dumps(disp)
+
+
+def messages(prescriptions: int, patients: list[str]) -> list[str]:
+    order, disp = templates()
+    out = []
+    for n in range(1, prescriptions + 1):
+        pid, number = _pid(n), patients[n % len(patients)]
+        out.append(order.replace("@PID@", pid).replace("@NHS@", number).replace("@MSG@", f"o-{n}"))
+    for n in range(1, prescriptions + 1, 2):  # half the prescriptions get dispensed
+        pid, number = _pid(n), patients[n % len(patients)]
+        out.append(disp.replace("@PID@", pid).replace("@NHS@", number).replace("@MSG@", f"d-{n}"))
+    return out
+
+
+def bench_ingest(engine, msgs: list[str], batch: int) -> None:
+    t0 = time.perf_counter()
+    for m in msgs[: min(len(msgs), 3000)]:
+        parse_message(m)
+    parse_rate = min(len(msgs), 3000) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for start in range(0, len(msgs), batch):
+        with session_scope(engine) as s:
+            for m in msgs[start : start + batch]:
+                ingest_message(s, m, feed_record=False)
+    seconds = time.perf_counter() - t0
+    rate = len(msgs) / seconds
+    print(
+        f"ingest: {len(msgs):,} messages in {seconds:.1f} s = {rate:,.0f} messages/s "
+        f"(target >= 5,000); parse+check only: {parse_rate:,.0f}/s; "
+        f"store share {1 - rate / parse_rate:.0%}"
+    )
+
+
+def bench_search(engine, patients: list[str], searches: int, tmp: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from ipmo.config import Settings
+    from ipmo.prescriptions import actions
+    from ipmo.security.users import DEMO_PASSWORD, seed_demo_users
+    from ipmo.synth.sample import seed_sample_ics
+    from ipmo.web.app import create_app
+
+    with session_scope(engine) as s:
+        seed_sample_ics(s)
+        seed_demo_users(s)
+        s.execute(  # the searched patients are in the ICS, nominating the pharmacist's pharmacy
+            insert(Patient),
+            [
+                {
+                    "nhs_number": n,
+                    "given_name": "B",
+                    "family_name": "Bench",
+                    "birth_date": date(1970, 1, 1),
+                    "sex": "female",
+                    "nominated_pharmacy_code": "FA001",
+                }
+                for n in patients
+            ],
+        )
+    app = create_app(engine, Settings(data_dir=tmp, database_url="sqlite://", secret_key="bench"))
+    client = TestClient(app)
+    token = client.post(
+        "/api/auth/token", data={"username": "community.pharmacist", "password": DEMO_PASSWORD}
+    ).json()["access_token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    rng = random.Random(2)
+    times: dict[str, list[float]] = {"nhs_number": [], "prescription_id": []}
+    with session_scope(engine) as s:
+        ids = s.scalars(text("SELECT prescription_id FROM eps_prescriptions")).all()
+    for i in range(searches):
+        key = "nhs_number" if i % 2 else "prescription_id"
+        value = rng.choice(patients) if key == "nhs_number" else rng.choice(ids)
+        t0 = time.perf_counter()
+        res = client.get("/api/prescriptions", params={key: value})
+        times[key].append((time.perf_counter() - t0) * 1000)
+        assert res.status_code == 200, res.text
+    for key, ms in times.items():
+        p95 = statistics.quantiles(ms, n=20)[18]
+        print(
+            f"tracker search by {key}: p50 {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms "
+            f"over {len(ms)} requests (target p95 <= 20 ms)"
+        )
+    from ipmo.security.principal import Principal
+    from ipmo.security.users import User
+
+    with session_scope(engine) as s:
+        principal = Principal.from_user(
+            s.scalar(select(User).where(User.username == "community.pharmacist"))
+        )
+        t0 = time.perf_counter()
+        for n in patients[:200]:
+            actions.search(s, principal, None, n)
+        inproc = (time.perf_counter() - t0) / 200 * 1000
+    print(
+        f"  baseline: the same search in-process (access check + audit, no HTTP): {inproc:.1f} ms"
+    )
+
+
+def bench_entitlement(path: Path, patients: int) -> None:
+    from ipmo.prescriptions.entitlement import find_entitlements
+
+    engine = create_store_engine(f"sqlite:///{path}")
+    init_store(engine)
+    rng = random.Random(3)
+    numbers = _numbers(patients, rng)
+    bnf = ["0601022B0", "0602010V0", "0408010G0", "0803041", "0212000", "0205051", "0103050"]
+    t0 = time.perf_counter()
+    with engine.begin() as c:
+        c.execute(
+            insert(Patient),
+            [
+                {
+                    "id": i + 1,
+                    "nhs_number": n,
+                    "given_name": "E",
+                    "family_name": "Bench",
+                    "birth_date": date(
+                        1940 + rng.randrange(80), 1 + rng.randrange(12), 1 + rng.randrange(28)
+                    ),
+                    "sex": "male",
+                }
+                for i, n in enumerate(numbers)
+            ],
+        )
+        c.execute(
+            insert(Condition),
+            [
+                {"patient_id": 1 + rng.randrange(patients), "snomed_code": code, "term": term}
+                for code, term in [("44054006", "Diabetes mellitus type 2")] * (patients // 14)
+                + [("84757009", "Epilepsy")] * (patients // 120)
+                + [("254837009", "Malignant neoplasm of breast")] * (patients // 60)
+            ],
+        )
+        issues = []
+        for pid in range(1, patients + 1):
+            for _ in range(rng.randrange(0, 16)):
+                issues.append(
+                    {
+                        "patient_id": pid,
+                        "dmd_code": "1",
+                        "name": "x",
+                        "bnf_code": rng.choice(bnf),
+                        "issue_date": AS_OF - timedelta(days=rng.randrange(365)),
+                        "issue_type": "repeat",
+                    }
+                )
+        for start in range(0, len(issues), 200_000):
+            c.execute(insert(MedicationIssue), issues[start : start + 200_000])
+    built = time.perf_counter() - t0
+    print(f"entitlement: built {patients:,} patients, {len(issues):,} GP issues in {built:.0f} s")
+    with engine.connect() as c:
+        t0 = time.perf_counter()
+        c.execute(select(func.count()).select_from(MedicationIssue)).scalar()
+        floor = time.perf_counter() - t0
+    with session_scope(engine) as s:
+        t0 = time.perf_counter()
+        found = find_entitlements(s, AS_OF)
+        seconds = time.perf_counter() - t0
+    by = {}
+    for f in found:
+        by[f.criterion] = by.get(f.criterion, 0) + 1
+    print(
+        f"entitlement finder: {seconds:.1f} s over {patients:,} patients (target <= 30 s); "
+        f"{len(found):,} findings {by}; baseline COUNT(*) over issues {floor:.2f} s "
+        f"(finder = {seconds / max(floor, 1e-6):.0f}x the scan floor)"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--prescriptions", type=int, default=20_000)
+    ap.add_argument("--patients", type=int, default=5_000)
+    ap.add_argument("--searches", type=int, default=400)
+    ap.add_argument("--ics-patients", type=int, default=200_000)
+    ap.add_argument("--batch", type=int, default=1000)
+    args = ap.parse_args()
+    load = os.getloadavg()[0]
+    print(f"load average {load:.1f} on {os.cpu_count()} cores (shared: figures are a lower bound)")
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = create_store_engine(f"sqlite:///{Path(tmp) / 'eps.sqlite3'}")
+        init_store(engine)
+        patients = _numbers(args.patients, random.Random(1))
+        msgs = messages(args.prescriptions, patients)
+        bench_ingest(engine, msgs, args.batch)
+        bench_search(engine, patients, args.searches, Path(tmp))
+        bench_entitlement(Path(tmp) / "ics.sqlite3", args.ics_patients)
+    print(f"finished {datetime.now(UTC):%H:%M} UTC")
+
+
+if __name__ == "__main__":
+    main()
