@@ -413,8 +413,8 @@ def _urgent_items(o: OutcomeInput, medicines: Sequence[gw.Medicine]) -> list:
             except ValueError as exc:
                 raise ConsultationError(str(exc)) from None
             if breaches:
-                b = breaches[0]
-                raise ConsultationError(f"{name} cannot be supplied: {b.text} ({b.source})")
+                every = "; ".join(f"{b.text} ({b.source})" for b in breaches)
+                raise ConsultationError(f"{name} cannot be supplied: {every}")
         elif item.outcome == "no-supply":
             if item.reason not in reasons:
                 raise ConsultationError(f"{name}: no supply needs a reason: " + ", ".join(reasons))
