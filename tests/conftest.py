@@ -164,3 +164,22 @@ def client_as(sample_ics, app_settings):
     yield make
     for c in clients:
         c.close()
+
+
+@pytest.fixture
+def open_pharmacies(sample_ics):
+    """The sample ICS with every pharmacy open whatever the clock says (page tests route
+    referrals at the real time)."""
+    from sqlalchemy import update
+
+    from ipmo.organisations.models import Organisation, OrgKind
+    from ipmo.store import session_scope
+
+    always = {d: [["00:00", "23:59"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    with session_scope(sample_ics) as s:
+        s.execute(
+            update(Organisation)
+            .where(Organisation.kind == OrgKind.PHARMACY)
+            .values(opening_hours=always)
+        )
+    return sample_ics

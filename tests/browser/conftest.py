@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -145,3 +146,71 @@ def serious_accessibility_violations(page) -> list[str]:
         for v in results.response["violations"]
         if v.get("impact") in ("serious", "critical")
     ]
+
+
+ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "journeys"
+
+DUPLICATE_IDS = """() => {
+  const seen = {};
+  for (const el of document.querySelectorAll('[id]')) seen[el.id] = (seen[el.id] || 0) + 1;
+  return Object.keys(seen).filter(id => seen[id] > 1);
+}"""
+
+
+def accessibility_problems(page) -> list[str]:
+    """Every axe-core violation, whatever its impact (WCAG 2.1 A/AA and best practice), and every
+    id used twice on the page (axe 4.12 no longer runs its duplicate-id rules by default)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    found = [
+        f"{v['id']} ({v.get('impact')}): {v['help']} at "
+        + ", ".join(str(n["target"]) for n in v["nodes"][:3])
+        for v in results.response["violations"]
+    ]
+    found += [f"duplicate id: {i}" for i in page.evaluate(DUPLICATE_IDS)]
+    return found
+
+
+class Journey:
+    """One role's walk through the app: each step is checked with axe and for duplicate ids,
+    and photographed to ``test-artefacts/journeys/<role>/<nn>-<step>.png`` for a reviewer."""
+
+    def __init__(self, page, role: str) -> None:
+        self.page, self.role, self.steps = page, role, 0
+        self.folder = ARTEFACTS / role
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("*.png"):
+            old.unlink()
+
+    def step(self, name: str) -> None:
+        self.steps += 1
+        self.page.screenshot(path=str(self.folder / f"{self.steps:02d}-{name}.png"), full_page=True)
+        problems = accessibility_problems(self.page)
+        assert problems == [], f"{self.role} / {name} ({self.page.url}): {problems}"
+
+
+def seed_worklist_patient(engine, today) -> None:
+    """Ada Smith (a care-home resident) given naproxen with apixaban a week ago, and the SMR
+    worklist rebuilt: she tops it with PINCER-D (an NSAID with an anticoagulant)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from ipmo.patients.models import MedicationIssue, Patient
+    from ipmo.review import service
+    from ipmo.store import session_scope
+
+    with session_scope(engine) as s:
+        ada = s.scalar(select(Patient).where(Patient.nhs_number == "9990000018"))
+        for name in ("Naproxen 500mg tablets", "Apixaban 5mg tablets"):
+            s.add(
+                MedicationIssue(
+                    patient_id=ada.id,
+                    dmd_code="0",
+                    name=name,
+                    issue_date=today - timedelta(days=7),
+                    issue_type="repeat",
+                )
+            )
+    service.run(engine, today)

@@ -25,7 +25,10 @@ def test_refer_accept_record_outcome_and_referrer_sees_it(page, live_server, sam
     page.get_by_role("link", name=reference).click()
     page.get_by_role("button", name="Accept referral").click()
     assert page.locator("#referral-status").inner_text().startswith("Accepted")
-    page.get_by_label("Supplied").check()
+    page.get_by_label("Supplied", exact=True).check()
+    page.get_by_label("Medicine 1").fill("Amlodipine 5mg tablets")
+    page.get_by_label("Quantity").first.fill("7")
+    page.locator("#consent").check()  # the patient consented
     page.get_by_label("Notes for the referrer and GP").fill("Supplied 7 days")
     page.get_by_role("button", name="Record outcome").click()
     assert page.locator("#referral-status").inner_text().startswith("Completed")

@@ -6,31 +6,20 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
-from tests.browser.conftest import serious_accessibility_violations, sign_in
+from tests.browser.conftest import (
+    seed_worklist_patient,
+    serious_accessibility_violations,
+    sign_in,
+)
 
-from ipmo.patients.models import MedicationIssue, Patient
-from ipmo.review import service
-from ipmo.store import session_scope
+from ipmo.web.dates import nhs_date
 
 pytestmark = pytest.mark.browser
 
 
 def test_pharmacist_works_the_worklist_and_records_a_review(page, live_server, sample_ics):
     today = date.today()
-    with session_scope(sample_ics) as s:
-        ada = s.scalar(select(Patient).where(Patient.nhs_number == "9990000018"))
-        for name in ("Naproxen 500mg tablets", "Apixaban 5mg tablets"):
-            s.add(
-                MedicationIssue(
-                    patient_id=ada.id,
-                    dmd_code="0",
-                    name=name,
-                    issue_date=today - timedelta(days=7),
-                    issue_type="repeat",
-                )
-            )
-    service.run(sample_ics, today)
+    seed_worklist_patient(sample_ics, today)
 
     sign_in(page, live_server, "pcn.pharmacist")
     page.get_by_role("link", name="SMR worklist").click()
@@ -47,4 +36,14 @@ def test_pharmacist_works_the_worklist_and_records_a_review(page, live_server, s
     page.get_by_label("Decision shared with the patient or carer").fill("Stop naproxen")
     page.get_by_role("button", name="Record review").click()
     assert page.locator("#saved").is_visible()
-    assert "stop Naproxen 500mg tablets (proposed)" in page.locator("#reviews").inner_text()
+    assert (
+        "Stop a medicine: Naproxen 500mg tablets (proposed)"
+        in page.locator("#reviews").inner_text()
+    )
+    # the worklist now says the patient was reviewed and when the next review is due (issue 14)
+    page.get_by_role("navigation", name="Back").get_by_role("link", name="SMR worklist").click()
+    row = page.locator("#worklist tbody tr", has_text="Ada Smith")
+    status = row.locator(".ipmo-review-status").inner_text()
+    assert "Reviewed" in status
+    assert f"next due {nhs_date(today + timedelta(days=365))}" in status
+    assert serious_accessibility_violations(page) == []

@@ -68,7 +68,7 @@ def test_bad_upload_and_missing_reason_are_explained(client_as):
             "as_of": "2025-06-01",
         },
     )
-    assert r.status_code == 422 and "needs a reason" in r.text
+    assert r.status_code == 422 and "Enter the reason for your decision" in r.text
 
 
 def test_view_only_roles_see_no_forms(client_as):

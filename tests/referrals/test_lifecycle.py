@@ -6,6 +6,7 @@ import pytest
 
 from ipmo.referrals.lifecycle import (
     Action,
+    OutcomeError,
     Status,
     TransitionNotAllowed,
     check_outcome,
@@ -56,3 +57,18 @@ def test_no_supply_needs_a_reason_and_referred_on_needs_a_target():
     assert check_outcome("referred-on", None, "gp")[2].value == "gp"
     with pytest.raises(ValueError, match="unknown outcome"):
         check_outcome("returned-to-referrer", None, None)  # system-only outcome
+
+
+def test_spec_outcome_consistent_with_reason():
+    """Issue 14: a supplied outcome with a no-supply reason (or a target with an outcome that is
+    not "referred on") contradicts itself and is refused, naming the field at fault."""
+    with pytest.raises(OutcomeError, match="only with the outcome 'No supply'") as info:
+        check_outcome("supplied", "out-of-stock", None)
+    assert info.value.field == "reason"
+    with pytest.raises(OutcomeError, match="only with the outcome 'Referred on'") as info:
+        check_outcome("advice-given", None, "gp")
+    assert info.value.field == "escalate_to"
+    with pytest.raises(OutcomeError, match="^Select the outcome$"):
+        check_outcome("", None, None)
+    assert check_outcome("supplied", None, None)[1] is None
+    assert check_outcome("supplied", "", "")[2] is None

@@ -76,7 +76,14 @@ def test_confirmation_panels_after_accept_and_outcome(mod, sample_ics):
     assert 'class="nhsuk-panel"' in r.text and "Referral accepted" in r.text
     r = pharmacist.post(
         f"/referrals/{ref}/outcome",
-        data={"version": _version(r.text), "outcome": "supplied", "note": "7 days"},
+        data={
+            "version": _version(r.text),
+            "outcome": "supplied",
+            "note": "7 days",
+            "item-1-medicine": "Amlodipine 5mg tablets",
+            "item-1-quantity": "7",
+            "consent": "yes",
+        },
     )
     assert "Outcome recorded" in r.text and "Supplied." in r.text
     # a conflict shows the error, not a confirmation

@@ -3,6 +3,8 @@ and stakeholders (``plan.edit``)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
@@ -23,7 +25,9 @@ from ipmo.plans.service import (
 )
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
+from ipmo.web.dates import DateInputError, parse_date_input
 from ipmo.web.deps import db_session, form_fields, require
+from ipmo.web.forms import FormErrors
 from ipmo.web.nav import NavItem
 from ipmo.web.params import RowId
 from ipmo.web.templating import render
@@ -41,21 +45,37 @@ VIEW = Depends(require(Activity.PLAN_VIEW))
 EDIT = Depends(require(Activity.PLAN_EDIT))
 
 
+def _list_page(request, session, principal, form: dict, errors: FormErrors | None = None):
+    ctx = {
+        "plans": list_plans(session),
+        "can_edit": principal.can(Activity.PLAN_EDIT),
+        "form": form,
+        "errors": errors,
+    }
+    return render(request, "plans/list.html", ctx, status_code=422 if errors else 200)
+
+
 @router.get("/plans")
 def plans(
     request: Request,
     principal: Principal = VIEW,
     session: Session = Depends(db_session, scope="function"),
 ):
-    return render(
-        request,
-        "plans/list.html",
-        {
-            "plans": list_plans(session),
-            "can_edit": principal.can(Activity.PLAN_EDIT),
-            "error": None,
-        },
-    )
+    return _list_page(request, session, principal, {})
+
+
+def _typed_date(form: dict[str, str], name: str, what: str, errors: FormErrors) -> date | None:
+    """One NHS.UK date input of the form (``name[day]`` …); a missing or impossible date is
+    added to ``errors`` against the part at fault."""
+    parts = [form.get(f"{name}[{p}]", "") for p in ("day", "month", "year")]
+    try:
+        day = parse_date_input(parts[0], parts[1], parts[2], what)
+    except DateInputError as exc:
+        errors.add(f"{name}-{exc.field}", str(exc))
+        return None
+    if day is None:
+        errors.add(f"{name}-day", f"Enter the {what.lower()}")
+    return day
 
 
 @router.post("/plans")
@@ -65,15 +85,24 @@ def new_plan(
     session: Session = Depends(db_session, scope="function"),
     form: dict[str, str] = Depends(form_fields),
 ):
+    errors = FormErrors()
+    if not form.get("title", "").strip():
+        errors.add("title", "Enter the plan's title")
+    if not form.get("owner", "").strip():
+        errors.add("owner", "Enter who owns the plan")
+    start = _typed_date(form, "start_date", "Start date", errors)
+    end = _typed_date(form, "end_date", "End date", errors)
+    if start and end and end <= start:
+        errors.add("end_date-day", "End date must be after the start date")
+    if errors or start is None or end is None:
+        return _list_page(request, session, principal, form, errors)
+    data = {**form, "start_date": start.isoformat(), "end_date": end.isoformat()}
     try:
-        plan = create_plan(session, form)
+        plan = create_plan(session, data)
     except PlanError as exc:
         session.rollback()
-        return render(
-            request,
-            "plans/list.html",
-            {"plans": list_plans(session), "can_edit": True, "error": str(exc)},
-            status_code=422,
+        return _list_page(
+            request, session, principal, form, FormErrors.from_exception(exc, "title")
         )
     audit_event(session, principal, "plan.create", detail={"plan": plan.id})
     return RedirectResponse(f"/plans/{plan.id}", status_code=303)

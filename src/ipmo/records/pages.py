@@ -27,6 +27,7 @@ from ipmo.records.service import (
 from ipmo.security import Activity, Principal
 from ipmo.web.dates import DateInputError, parse_date_input
 from ipmo.web.deps import db_session, require
+from ipmo.web.forms import FormErrors, sentence
 from ipmo.web.nav import NavItem
 from ipmo.web.params import RowId, in_date_range
 from ipmo.web.templating import render
@@ -71,6 +72,9 @@ def _page(
     error: str | None = None,
     notice: str | None = None,
     status: int = 200,
+    errors: FormErrors | None = None,
+    form: dict | None = None,
+    posted: str | None = None,
 ):
     """The record page; ``view`` is the record read by this request's use case, else (beside a
     refused write) the record is shown again without a second audit entry."""
@@ -78,6 +82,7 @@ def _page(
     if view is None:
         view = actions.record_shown_again(session, nhs_number, as_of)
     rec = view.reconciliation
+    names = source_names(session, rec.sources)
     open_ids = view.open_ids
     flagged: dict[str, list] = {}
     for d in rec.discrepancies:
@@ -89,7 +94,8 @@ def _page(
         {
             "nhs": nhs_number,
             "banner": banner(session, nhs_number),
-            "source_names": source_names(session, rec.sources),
+            "source_names": names,
+            "details": {d.id: named_detail(d.detail, names) for d in rec.discrepancies},
             "view": view,
             "rec": rec,
             "as_of": as_of.isoformat(),
@@ -97,10 +103,28 @@ def _page(
             "flagged": flagged,
             "actions": ACTIONS,
             "error": error,
+            "errors": errors,
+            "form": form or {},
+            "posted": posted,  # the discrepancy or proposal whose form ``errors`` are about
             "notice": notice,
             "can_edit": principal.can(Activity.RECORD_RECONCILE),
         },
         status_code=status,
+    )
+
+
+def _form_refused(request, session, principal, nhs_number, index, errors, posted, form=None):
+    """The record again with one card's form ``errors`` beside its fields (nothing written)."""
+    return _page(
+        request,
+        session,
+        principal,
+        nhs_number,
+        index,
+        status=422,
+        errors=errors,
+        form=form,
+        posted=posted,
     )
 
 
@@ -171,6 +195,18 @@ def post_decision(
     session: Session = Depends(db_session, scope="function"),
 ):
     index = _as_of(as_of)
+    errors = FormErrors()
+    if action not in DecisionAction.ALL:
+        errors.add(f"a-{discrepancy_id}", "Select a decision")
+    if action == DecisionAction.CORRECT_SOURCE and not source:
+        errors.add(f"s-{discrepancy_id}", "Select the source to correct")
+    if not reason.strip():
+        errors.add(f"r-{discrepancy_id}", "Enter the reason for your decision")
+    if errors:
+        form = {"action": action, "source": source, "reason": reason}
+        return _form_refused(
+            request, session, principal, nhs_number, index, errors, discrepancy_id, form
+        )
     try:
         actions.decide_discrepancy(
             session,
@@ -202,7 +238,7 @@ def post_decision(
             nhs_number,
             index,
             status=422,
-            error=f"Your decision was not saved: {exc}.",
+            error=f"Your decision was not saved: {sentence(str(exc))}",
         )
     number = normalise_nhs_number(nhs_number)  # accepted by the use case
     url = f"/records/patients/{number}?as_of={index.isoformat()}&notice=decided"
@@ -307,6 +343,11 @@ def post_reject(
     session: Session = Depends(db_session, scope="function"),
 ):
     index = _as_of(as_of)
+    if not reason.strip():
+        errors = FormErrors().add(f"why-{proposal_id}", "Enter why you are rejecting this change")
+        return _form_refused(
+            request, session, principal, nhs_number, index, errors, f"p-{proposal_id}"
+        )
     try:
         actions.reject_proposed_change(
             session, principal, nhs_number, proposal_id, if_match=etag, reason=reason
@@ -343,3 +384,13 @@ def source_names(session: Session, labels: list[str]) -> dict[str, tuple[str, st
         title = SOURCE_KINDS.get(kind, kind.capitalize() + " record")
         out[label] = (names.get(code, code or label), f"{title} ({copy})" if copy else title)
     return out
+
+
+def named_detail(text: str, names: dict[str, tuple[str, str]]) -> str:
+    """A discrepancy's sentence with each source's label (``gp:A10001#2``) replaced by its
+    organisation's name and kind ("Riverside Medical Centre (GP record)"), longest label first
+    so ``gp:A10001#2`` is not read as ``gp:A10001``."""
+    for label in sorted(names, key=len, reverse=True):
+        name, kind = names[label]
+        text = text.replace(label, f"{name} ({kind})")
+    return text

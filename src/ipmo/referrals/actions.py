@@ -28,6 +28,7 @@ from ipmo.referrals.inbound_messages import check_content_type, read_message
 from ipmo.referrals.message_receipt import Receipt, already_received, audit_replay, receive
 from ipmo.referrals.models import Referral
 from ipmo.referrals.new_referrals import NewReferral, create_referral
+from ipmo.referrals.outcome_details import OutcomeDetails
 from ipmo.referrals.trail import patient_stub
 from ipmo.referrals.visibility import involvement, referrals_filter
 from ipmo.security.access import audit_event, check_patient_access
@@ -292,6 +293,7 @@ def record_outcome(
     note: str | None = None,
     escalate_to: str | None = None,
     version: int | None = None,
+    details: OutcomeDetails | None = None,
 ) -> Referral:
     return _act(
         session,
@@ -304,6 +306,8 @@ def record_outcome(
         note,
         escalate_to,
         version,
+        None,
+        details,
     )
 
 

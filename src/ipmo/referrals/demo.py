@@ -56,7 +56,8 @@ def populate(engine: Engine, seed: int = 1) -> str:
         ).all()
     if not patients or not (nhs111 or admitted):
         return "referrals: no patients or senders in this ICS; nothing generated"
-    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    started = utcnow()
+    today = started.replace(hour=0, minute=0, second=0, microsecond=0)
     made = closed = 0
     for back in range(DAYS, -1, -1):
         day = today - timedelta(days=back)
@@ -78,7 +79,8 @@ def populate(engine: Engine, seed: int = 1) -> str:
                 )
             else:
                 continue
-            at = _working_time(rng, day)
+            # never in the future: today's referrals were sent before the demo was made
+            at = min(_working_time(rng, day), started - timedelta(minutes=5))
             with session_scope(engine) as s:
                 items = []
                 if service == "discharge-medicines-service":

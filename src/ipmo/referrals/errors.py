@@ -5,7 +5,12 @@ from __future__ import annotations
 
 
 class ReferralError(ValueError):
-    """Bad input for a referral (HTTP 422); nothing is written."""
+    """Bad input for a referral (HTTP 422); nothing is written. ``field`` names the form field
+    at fault, when there is one (the page links its error summary to it)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NoRelationship(ReferralError):
@@ -14,7 +19,7 @@ class NoRelationship(ReferralError):
     in this ICS gets the same error."""
 
     def __init__(self, message: str, nhs_number: str | None, audit_reason: str) -> None:
-        super().__init__(message)
+        super().__init__(message, "no_relationship_reason")
         self.nhs_number = nhs_number
         self.audit_reason = audit_reason
 

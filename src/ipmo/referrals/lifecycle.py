@@ -99,30 +99,58 @@ def next_status(current: str, action: Action) -> Status:
     return target
 
 
+class OutcomeError(ValueError):
+    """An outcome that is incomplete or contradicts itself; ``field`` is the form field at
+    fault (the page links its error summary to it)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def check_outcome(
     outcome: str, reason: str | None, escalate_to: str | None
 ) -> tuple[Outcome, str | None, EscalateTo | None]:
-    """Validate a pharmacist's outcome: no supply needs a reason; referred on needs a target."""
+    """Validate a pharmacist's outcome: no supply needs a reason and only no supply has one;
+    referred on needs where to and only referred on has it (issue 14: "Supplied" with a
+    no-supply reason was accepted; the record would say both)."""
     try:
         chosen = Outcome(outcome)
     except ValueError:
         chosen = None
     if chosen not in CHOSEN_OUTCOMES:
         known = ", ".join(o.value for o in CHOSEN_OUTCOMES)
-        raise ValueError(f"unknown outcome {outcome!r}; use one of: {known}")
+        if not outcome:
+            raise OutcomeError("Select the outcome", "outcome")
+        raise OutcomeError(
+            f"Select the outcome (unknown outcome {outcome!r}; use {known})", "outcome"
+        )
     target = None
     if chosen is Outcome.NO_SUPPLY:
         try:
             reason = NoSupplyReason(reason or "").value
         except ValueError:
-            raise ValueError(
-                "no supply needs a reason: " + ", ".join(r.value for r in NoSupplyReason)
+            raise OutcomeError(
+                "Select why nothing was supplied (no supply needs a reason)", "reason"
             ) from None
+    elif reason:
+        raise OutcomeError(
+            "A reason for no supply goes only with the outcome 'No supply': clear the reason or "
+            "choose 'No supply'",
+            "reason",
+        )
     if chosen is Outcome.REFERRED_ON:
         try:
             target = EscalateTo(escalate_to or "")
         except ValueError:
-            raise ValueError(
-                "referred on needs where to: " + ", ".join(e.value for e in EscalateTo)
+            raise OutcomeError(
+                "Select where the patient was referred on to (referred on needs where to)",
+                "escalate_to",
             ) from None
+    elif escalate_to:
+        raise OutcomeError(
+            "Where the patient was referred on to goes only with the outcome 'Referred on': "
+            "clear it or choose 'Referred on'",
+            "escalate_to",
+        )
     return chosen, reason, target

@@ -45,6 +45,10 @@ class NewReferral:
     # why the sender refers a patient it has no legitimate relationship with (e.g. "NHS 111
     # caller"); required then, audited and listed for the ICS medicines safety officer
     no_relationship_reason: str | None = None
+    # what a person sending from the page must give (issue 14: "validation of what the service
+    # needs"): a patient this ICS knows (our stand-in for a PDS trace) and a clinical summary.
+    # Messages from other systems (BaRS) may carry patients from elsewhere, named in the message.
+    from_form: bool = False
 
 
 def new_reference() -> str:
@@ -121,12 +125,24 @@ def create_referral(
         try:
             nhs = normalise_nhs_number(new.nhs_number)
         except InvalidNhsNumber as exc:
-            raise ReferralError(str(exc)) from None
+            raise ReferralError(f"{exc}, for example 999 000 0018", "nhs_number") from None
         patient = session.scalar(select(Patient).where(Patient.nhs_number == nhs))
     name = new.patient_name.strip()
     if not name and nhs is None:
-        raise ReferralError("a referral needs the patient's NHS number or name")
+        raise ReferralError("Enter the patient's NHS number or name", "nhs_number")
+    if new.from_form and not (new.summary or "").strip():
+        raise ReferralError(
+            "Enter a clinical summary: what the pharmacy needs to know to help the patient",
+            "summary",
+        )
     relation, stated = _sender_relationship(session, principal, rule, nhs, patient, new)
+    if new.from_form and patient is None:
+        # asked only once a reason has been stated (audited), so it answers no probing
+        raise ReferralError(
+            "No patient with this NHS number is registered in this ICS: check the number with "
+            "the patient",
+            "nhs_number",
+        )
     if patient is not None:
         # the receiver needs the name and birth date; a sender without a relationship sees them
         # on its referral only after stating why it refers (audited, reviewed by the ICS)
@@ -168,8 +184,9 @@ def create_referral(
     for item in new.discharge_items:
         if item.get("change") not in CHANGE_MARKERS:
             raise ReferralError(
-                f"discharge item {item.get('name')!r} needs a change marker: "
-                + ", ".join(CHANGE_MARKERS)
+                f"Select whether {item.get('name') or 'each discharge medicine'} was started, "
+                "stopped, changed or unchanged",
+                "discharge_items",
             )
     ref = Referral(
         reference=new_reference(),

@@ -3,7 +3,8 @@ pharmacy inbox (accept, record the outcome, DMS check)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
@@ -14,15 +15,26 @@ from ipmo.patients import normalise_nhs_number
 from ipmo.referrals import actions
 from ipmo.referrals import lifecycle as lc
 from ipmo.referrals.actions import is_overdue, page_visible
-from ipmo.referrals.catalogue import RULES, rule_for
+from ipmo.referrals.catalogue import RULES, ReferralService, rule_for
+from ipmo.referrals.discharge_form import (
+    CHANGES,
+    MAX_BUNDLE_BYTES,
+    MAX_ROWS,
+    discharge_items_from,
+)
+from ipmo.referrals.discharge_form import (
+    discharge_rows as _discharge_rows,
+)
 from ipmo.referrals.errors import NotInvolved, ReferralConflict, ReferralError
 from ipmo.referrals.labels import LABELS
 from ipmo.referrals.models import Referral
 from ipmo.referrals.new_referrals import NewReferral
+from ipmo.referrals.outcome_details import URGENCIES, OutcomeDetails
 from ipmo.security import Activity, Principal
 from ipmo.security.errors import Forbidden
 from ipmo.store import utcnow
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import db_session, form_fields, require
+from ipmo.web.forms import FormErrors, sentence
 from ipmo.web.nav import NavItem
 from ipmo.web.paging import page_from, pagination
 from ipmo.web.params import DB_INT_MAX
@@ -183,62 +195,81 @@ def for_patient(
     return render(request, "referrals/list.html", ctx)
 
 
+def _new_page(request, session, principal, form: dict, errors: FormErrors | None = None):
+    services = _services_for(session, principal)
+    ctx = {
+        "services": services,
+        "pharmacies": _pharmacies(session),
+        "errors": errors,
+        "form": form,
+        "changes": CHANGES,
+        "rows": _discharge_rows(form),
+        "offers_dms": any(code == ReferralService.DMS for code, _ in services),
+    }
+    return render(request, "referrals/new.html", ctx, status_code=422 if errors else 200)
+
+
 @router.get("/referrals/new")
 def new_form(
     request: Request,
+    service: str = "",
     principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    return render(
-        request,
-        "referrals/new.html",
-        {
-            "services": _services_for(session, principal),
-            "pharmacies": _pharmacies(session),
-            "error": None,
-            "form": {},
-        },
-    )
+    return _new_page(request, session, principal, {"service": service})
+
+
+async def _discharge_bundle(request: Request) -> bytes:
+    """The uploaded FHIR discharge bundle (empty when none), read on the event loop."""
+    upload = (await request.form()).get("discharge_bundle")
+    return await upload.read(MAX_BUNDLE_BYTES + 1) if isinstance(upload, UploadFile) else b""
 
 
 @router.post("/referrals/new")
 def send(
     request: Request,
-    nhs_number: str = Form(""),
-    service: str = Form(""),
-    patient_choice: str = Form(""),
-    summary: str = Form(""),
-    no_relationship_reason: str = Form(""),
+    fields: dict[str, str] = Depends(form_fields),
+    bundle: bytes = Depends(_discharge_bundle),
     principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    form = {
-        "nhs_number": nhs_number,
-        "service": service,
-        "patient_choice": patient_choice,
-        "summary": summary,
-        "no_relationship_reason": no_relationship_reason,
-    }
+    form = {k: v for k, v in fields.items() if k != "discharge_bundle"}
+    return _send(request, session, principal, form, bundle)
+
+
+def _send(request, session, principal, form: dict, bundle: bytes):
+    errors = FormErrors()
+    if not form.get("nhs_number", "").strip():
+        errors.add("nhs_number", "Enter the patient's NHS number")
+    if not form.get("service"):
+        errors.add("service", "Select the service")
+    items: list[dict] = []
+    if form.get("service") == "discharge-medicines-service":
+        try:
+            items = discharge_items_from(form, bundle)
+        except ReferralError as exc:
+            errors.add_exception(exc, "item-1-name")
+    if errors:
+        return _new_page(request, session, principal, form, errors)
     try:
         ref = actions.create(
             session,
             principal,
             NewReferral(
-                service=service,
-                nhs_number=nhs_number or None,
-                patient_choice=patient_choice or None,
-                summary=summary or None,
-                no_relationship_reason=no_relationship_reason or None,
+                service=form.get("service", ""),
+                nhs_number=form.get("nhs_number") or None,
+                patient_choice=form.get("patient_choice") or None,
+                summary=form.get("summary") or None,
+                no_relationship_reason=form.get("no_relationship_reason") or None,
+                discharge_items=items,
+                from_form=True,
             ),
         ).referral
     except ReferralError as exc:
-        ctx = {
-            "services": _services_for(session, principal),
-            "pharmacies": _pharmacies(session),
-            "error": str(exc),
-            "form": form,
-        }
-        return render(request, "referrals/new.html", ctx, status_code=422)
+        session.rollback()
+        return _new_page(
+            request, session, principal, form, FormErrors.from_exception(exc, "service")
+        )
     return RedirectResponse(f"/referrals/{ref.reference}?done=sent", status_code=303)
 
 
@@ -246,11 +277,26 @@ def send(
 def show(
     request: Request,
     reference: str,
-    error: str | None = None,
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
     session: Session = Depends(db_session, scope="function"),
     done: str | None = None,
 ):
+    return _show(request, reference, principal, session, done=done)
+
+
+def _show(
+    request: Request,
+    reference: str,
+    principal: Principal,
+    session: Session,
+    *,
+    done: str | None = None,
+    error: str | None = None,
+    errors: FormErrors | None = None,
+    form: dict | None = None,
+):
+    """The referral; after a refused action, with the page-level ``error`` (a conflict: 409)
+    or the outcome form's field ``errors`` and what was typed (422)."""
     ref = actions.read(session, principal, reference)  # NotInvolved → 403 page
     dms = None
     if ref.service == "discharge-medicines-service":
@@ -261,7 +307,13 @@ def show(
     ctx = {
         "r": ref,
         "L": LABELS,
-        "done": done if not error else None,
+        "done": done if not (error or errors) else None,
+        "errors": errors,
+        "form": form or {},
+        "item_rows": _item_rows(form or {}),
+        "urgencies": list(URGENCIES.items()),
+        "urgency_names": URGENCIES,
+        "details": _outcome_details(ref),
         "banner": referral_banner(session, principal, ref),
         "service_title": _service_title(ref.service),
         "back": {"href": "/referrals/inbox", "text": "Referral inbox"}
@@ -280,19 +332,52 @@ def show(
         "reasons": list(lc.NoSupplyReason),
         "targets": list(lc.EscalateTo),
     }
-    return render(request, "referrals/show.html", ctx, status_code=409 if error else 200)
+    status = 409 if error else 422 if errors else 200
+    return render(request, "referrals/show.html", ctx, status_code=status)
+
+
+def _outcome_details(ref: Referral) -> dict:
+    """What the outcome form recorded beyond the outcome (items, consent, advice, urgency)."""
+    done = [e for e in ref.events if e.kind == "completed"]
+    return dict(done[-1].detail or {}) if done else {}
+
+
+def _item_rows(form: dict) -> list[dict]:
+    """The rows of medicines supplied: what was typed, and empty rows up to three."""
+    rows = [
+        {
+            "n": n,
+            "medicine": form.get(f"item-{n}-medicine", ""),
+            "quantity": form.get(f"item-{n}-quantity", ""),
+        }
+        for n in range(1, MAX_ROWS + 1)
+    ]
+    filled = max((r["n"] for r in rows if r["medicine"] or r["quantity"]), default=0)
+    return rows[: max(3, filled)]
 
 
 def _do(
-    request: Request, session: Session, principal: Principal, reference: str, fn, *args, done: str
+    request: Request,
+    session: Session,
+    principal: Principal,
+    reference: str,
+    fn,
+    *args,
+    done: str,
+    form: dict | None = None,
 ):
-    """Run one referral action; a conflict or bad input shows the referral again with the
-    sentence (409), the refusal already audited by the action."""
+    """Run one referral action; a conflict shows the referral again with the sentence (409),
+    bad input with the error linked to its field and what was typed (422); the refusal is
+    already audited by the action."""
     try:
         fn(session, principal, reference, *args)
-    except (ReferralConflict, ReferralError, NotInvolved) as exc:
+    except ReferralError as exc:
         session.rollback()
-        return show(request, reference, str(exc), principal, session)
+        errors = FormErrors.from_exception(exc, "outcome")
+        return _show(request, reference, principal, session, errors=errors, form=form)
+    except (ReferralConflict, NotInvolved) as exc:
+        session.rollback()
+        return _show(request, reference, principal, session, error=sentence(str(exc)))
     return RedirectResponse(f"/referrals/{reference}?done={done}", status_code=303)
 
 
@@ -311,26 +396,40 @@ def accept(
 def outcome(
     request: Request,
     reference: str,
-    version: int = Form(..., ge=0, le=DB_INT_MAX),
-    outcome: str = Form(""),
-    reason: str = Form(""),
-    note: str = Form(""),
-    escalate_to: str = Form(""),
+    form: dict[str, str] = Depends(form_fields),
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
     session: Session = Depends(db_session, scope="function"),
 ):
+    return _outcome(request, session, principal, reference, form)
+
+
+def _outcome(request, session, principal, reference: str, form: dict):
+    version = form.get("version", "")
+    if not version.isdigit() or int(version) > DB_INT_MAX:
+        raise RequestValidationError([{"loc": ("body", "version"), "msg": "bad version"}])
+    details = OutcomeDetails(
+        items=[
+            (form.get(f"item-{n}-medicine", ""), form.get(f"item-{n}-quantity", ""))
+            for n in range(1, MAX_ROWS + 1)
+        ],
+        consent=form.get("consent", ""),
+        advice=form.get("advice", ""),
+        urgency=form.get("urgency", ""),
+    )
     return _do(
         request,
         session,
         principal,
         reference,
         actions.record_outcome,
-        outcome,
-        reason or None,
-        note,
-        escalate_to or None,
-        version,
+        form.get("outcome", ""),
+        form.get("reason") or None,
+        form.get("note", ""),
+        form.get("escalate_to") or None,
+        int(version),
+        details,
         done="outcome",
+        form=form,
     )
 
 

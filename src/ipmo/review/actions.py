@@ -16,7 +16,7 @@ the recording organisation's own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -113,11 +113,17 @@ def worklist_page(
             .where(WorklistEntry.id.in_(window))
         )
     }
+    latest = _latest_reviews(session, [p.id for _, p in found.values()])
     rows = []
     for entry_id in window:
         e, p = found[entry_id]
+        last = latest.get(p.id)
         rows.append(
             {
+                "last_review": last.review_date if last else None,
+                "next_due": next_due(last) if last else None,
+                # reviewed after the worklist was built: its "no SMR" reason no longer holds
+                "reviewed_since": bool(last and last.review_date >= e.as_of),
                 "nhs_number": p.nhs_number,
                 "name": f"{p.given_name} {p.family_name}",
                 "practice_code": e.practice_code,
@@ -133,6 +139,34 @@ def worklist_page(
         session, principal, "review.worklist.view", detail={"rows": len(rows), "total": total}
     )
     return rows, total
+
+
+# A structured medication review is repeated at least once a year for the DES cohorts (NHS
+# England, "Network Contract DES: Structured medication reviews and medicines optimisation",
+# guidance 2020/21 onwards, section 4: "offer ... at least annually"); the reviewer's own
+# follow-up date, when set, comes first.
+REVIEW_INTERVAL = timedelta(days=365)
+
+
+def next_due(review: MedicationReview) -> date:
+    """When the patient's next review is due: the follow-up date set at the review, else a year
+    after it."""
+    return review.follow_up_date or (review.review_date + REVIEW_INTERVAL)
+
+
+def _latest_reviews(session: Session, patient_ids: list[int]) -> dict[int, MedicationReview]:
+    """Each patient's most recent review (one query for the page's patients)."""
+    if not patient_ids:
+        return {}
+    latest: dict[int, MedicationReview] = {}
+    query = (
+        select(MedicationReview)
+        .where(MedicationReview.patient_id.in_(patient_ids))
+        .order_by(MedicationReview.review_date, MedicationReview.id)
+    )
+    for review in session.scalars(query):
+        latest[review.patient_id] = review
+    return latest
 
 
 def findings(

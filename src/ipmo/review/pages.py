@@ -21,8 +21,9 @@ from ipmo.review.models import InterventionKind, WorklistEntry
 from ipmo.review.rules import all_rules
 from ipmo.security import Activity, Principal
 from ipmo.security.policy import visible_patients_filter
-from ipmo.web.dates import parse_date_input
+from ipmo.web.dates import DateInputError, parse_date_input
 from ipmo.web.deps import db_session, require
+from ipmo.web.forms import FormErrors
 from ipmo.web.nav import NavItem
 from ipmo.web.paging import page_from, pagination
 from ipmo.web.params import DB_INT_MAX
@@ -74,6 +75,7 @@ def worklist_page(
             "rows": rows,
             "paging": pagination(request, at, total, len(rows), "patients"),
             "choices": _worklist_choices(session, principal),
+            "today": date.today(),
             "names": dict(session.execute(select(Organisation.ods_code, Organisation.name)).all()),
             "filters": {
                 "practice": practice,
@@ -85,13 +87,32 @@ def worklist_page(
     )
 
 
-@router.get("/review/patients/{nhs_number}")
-def patient_page(
+KIND_NAMES = {
+    InterventionKind.STOP: "Stop a medicine",
+    InterventionKind.START: "Start a medicine",
+    InterventionKind.SWITCH: "Switch a medicine",
+    InterventionKind.DOSE_CHANGE: "Change a dose",
+    InterventionKind.MONITORING: "Arrange monitoring",
+    InterventionKind.REFERRAL: "Refer",
+}
+NEEDS_MEDICINE = (
+    InterventionKind.STOP,
+    InterventionKind.START,
+    InterventionKind.SWITCH,
+    InterventionKind.DOSE_CHANGE,
+)
+
+
+def _patient_page(
     request: Request,
+    session: Session,
+    principal: Principal,
     nhs_number: str,
-    saved: int | None = Query(None, ge=1, le=DB_INT_MAX),
-    principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
+    *,
+    saved: int | None = None,
+    errors: FormErrors | None = None,
+    form: dict | None = None,
+    idempotency_key: str | None = None,
 ):
     patient, result = actions.findings(session, principal, nhs_number, date.today())
     other = actions.other_findings(session, patient, date.today())
@@ -104,17 +125,30 @@ def patient_page(
             "banner": banner(session, patient),
             "back": {"href": "/review/worklist", "text": "SMR worklist"},
             # a fresh key per form shown: a double click or a resend records the review once
-            "idempotency_key": uuid.uuid4().hex,
+            "idempotency_key": idempotency_key or uuid.uuid4().hex,
             "result": result,
             "other_findings": other,
             "reviews": reviews,
             "saved": saved,
-            "kinds": [k.value for k in InterventionKind],
-            "today": date.today().isoformat(),
+            "kinds": [(k.value, KIND_NAMES[k]) for k in InterventionKind],
+            "kind_names": {k.value: v for k, v in KIND_NAMES.items()},
             "can_record": principal.can(Activity.REVIEW_RECORD),
-            "error": None,
+            "errors": errors,
+            "form": form or {"decision_with": "patient", "findings_addressed": []},
         },
+        422 if errors else 200,
     )
+
+
+@router.get("/review/patients/{nhs_number}")
+def patient_page(
+    request: Request,
+    nhs_number: str,
+    saved: int | None = Query(None, ge=1, le=DB_INT_MAX),
+    principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    return _patient_page(request, session, principal, nhs_number, saved=saved)
 
 
 @router.post("/review/patients/{nhs_number}")
@@ -134,45 +168,69 @@ def record_page(
     principal: Principal = Depends(require(Activity.REVIEW_RECORD)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    error = None
-    interventions = [{"kind": kind, "medicine": medicine or None, "detail": detail}] if kind else []
+    form = {
+        "findings_addressed": findings_addressed,
+        "kind": kind,
+        "medicine": medicine,
+        "detail": detail,
+        "shared_decision": shared_decision,
+        "decision_with": decision_with,
+        "follow_day": follow_day,
+        "follow_month": follow_month,
+        "follow_year": follow_year,
+    }
+    errors = FormErrors()
+    today = date.today()
+    if kind and kind not in {k.value for k in InterventionKind}:
+        errors.add("kind", "Select an intervention from the list")
+    if kind in NEEDS_MEDICINE and not medicine.strip():
+        errors.add(
+            "medicine",
+            f"Enter the medicine to {KIND_NAMES[InterventionKind(kind)].split()[0].lower()}",
+        )
+    if not shared_decision.strip():
+        errors.add("shared_decision", "Describe the decision shared with the patient or carer")
+    if decision_with not in ("patient", "carer"):
+        errors.add(
+            "decision_with", "Select whether the decision was made with the patient or a carer"
+        )
+    follow = None
     try:
-        if not shared_decision.strip():
-            raise ValueError("Describe the decision shared with the patient or carer")
         follow = parse_date_input(follow_day, follow_month, follow_year, "Follow-up date")
-        review = actions.record(
+    except DateInputError as exc:
+        errors.add(f"follow_up_date-{exc.field}", str(exc))
+    if follow is not None and follow < today:
+        errors.add("follow_up_date-day", "Follow-up date must be today or in the future")
+    review = None
+    if not errors:
+        interventions = (
+            [{"kind": kind, "medicine": medicine.strip() or None, "detail": detail}] if kind else []
+        )
+        try:
+            review = actions.record(
+                session,
+                principal,
+                nhs_number,
+                idempotency_key=idempotency_key or None,
+                review_date=today,
+                findings_addressed=findings_addressed,
+                interventions=interventions,
+                shared_decision=shared_decision.strip(),
+                decision_with=decision_with,
+                follow_up_date=follow,
+            ).review
+        except ValueError as exc:  # includes actions.ReviewInputError
+            session.rollback()
+            errors.add_exception(exc, "shared_decision")
+    if review is None:
+        return _patient_page(
+            request,
             session,
             principal,
             nhs_number,
-            idempotency_key=idempotency_key or None,
-            review_date=date.today(),
-            findings_addressed=findings_addressed,
-            interventions=interventions,
-            shared_decision=shared_decision.strip(),
-            decision_with=decision_with,
-            follow_up_date=follow,
-        ).review
-    except ValueError as exc:  # includes actions.ReviewInputError
-        error = str(exc) if "isoformat" not in str(exc) else "Enter a real follow-up date"
-    if error:
-        patient, result = actions.findings(session, principal, nhs_number, date.today())
-        return render(
-            request,
-            "review/patient.html",
-            {
-                "patient": patient,
-                "banner": banner(session, patient),
-                "idempotency_key": idempotency_key or uuid.uuid4().hex,
-                "result": result,
-                "other_findings": actions.other_findings(session, patient, date.today()),
-                "reviews": [],
-                "saved": None,
-                "kinds": [k.value for k in InterventionKind],
-                "today": date.today().isoformat(),
-                "can_record": True,
-                "error": error,
-            },
-            422,
+            errors=errors,
+            form=form,
+            idempotency_key=idempotency_key,
         )
     return RedirectResponse(
         f"/review/patients/{normalise_nhs_number(nhs_number)}?saved={review.id}", status_code=303

@@ -18,6 +18,8 @@ class WorklistRow(BaseModel):
     reasons: list[str]
     rule_ids: list[str]
     as_of: date
+    last_review: date | None = None  # the patient's most recent review
+    next_due: date | None = None  # its follow-up date, else a year after it
 
 
 class FindingRead(BaseModel):

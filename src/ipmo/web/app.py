@@ -52,6 +52,7 @@ from ipmo.web import fhir as fhir_api
 from ipmo.web.bodies import RequestLimits
 from ipmo.web.csrf import CsrfProtection
 from ipmo.web.deps import db_session, optional_principal, unit_of_work
+from ipmo.web.forms import FormErrors, sentence
 from ipmo.web.nav import NavItem
 from ipmo.web.openapi import Health, Me, Token, document_error_responses
 from ipmo.web.templating import render
@@ -385,7 +386,7 @@ def _install_core_routes(app: FastAPI) -> None:
 
     @app.get("/sign-in", include_in_schema=False)
     def sign_in_page(request: Request, next: str = "/"):
-        return render(request, "sign_in.html", {"next": _safe_next(next), "error": None})
+        return render(request, "sign_in.html", {"next": _safe_next(next), "form": {}})
 
     @app.post("/sign-in", include_in_schema=False)
     def sign_in(
@@ -395,13 +396,25 @@ def _install_core_routes(app: FastAPI) -> None:
         next: str = Form("/"),
         session: Session = Depends(db_session, scope="function"),
     ):
+        errors = FormErrors()
+        if not username.strip():
+            errors.add("username", "Enter your username")
+        if not password:
+            errors.add("password", "Enter your password")
+        if errors:
+            ctx = {"next": _safe_next(next), "errors": errors, "form": {"username": username}}
+            return render(request, "sign_in.html", ctx, status_code=422)
         try:
             principal = _authenticate_throttled(request, username.strip(), password)
         except (NotAuthenticated, Throttled) as exc:
+            if isinstance(exc, Throttled):
+                errors.add("username", sentence(str(exc)))
+            else:  # the same words whichever was wrong (no username probing)
+                errors.add("username", "Enter a correct username and password")
             response = render(
                 request,
                 "sign_in.html",
-                {"next": _safe_next(next), "error": str(exc), "username": username},
+                {"next": _safe_next(next), "errors": errors, "form": {"username": username}},
                 status_code=429 if isinstance(exc, Throttled) else 401,
             )
             response.headers.update(_retry_after(exc))

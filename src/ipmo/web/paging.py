@@ -35,8 +35,9 @@ def pagination(request: Request, page: Page, total: int, shown: int, noun: str) 
     ellipses, as the NHS.UK pagination component's "numbered" variant)."""
     pages = max(1, -(-total // page.per_page))
 
-    def href(n: int) -> str:
-        return str(request.url.include_query_params(page=n).remove_query_params("csrf_token"))
+    def href(n: int) -> str:  # relative: a page never links to a host (offline, proxies)
+        url = request.url.include_query_params(page=n).remove_query_params("csrf_token")
+        return f"{url.path}?{url.query}" if url.query else url.path
 
     numbers = sorted(
         {1, pages, page.number - 1, page.number, page.number + 1} & set(range(1, pages + 1))
@@ -51,7 +52,7 @@ def pagination(request: Request, page: Page, total: int, shown: int, noun: str) 
         "total": total,
         "first": first,
         "last": page.offset + shown,
-        "noun": noun,
+        "noun": _singular(noun) if total == 1 else noun,
         "pages": pages,
         "params": {
             "previous": {"href": href(page.number - 1)} if page.number > 1 else None,
@@ -59,3 +60,10 @@ def pagination(request: Request, page: Page, total: int, shown: int, noun: str) 
             "items": items if pages > 1 else [],
         },
     }
+
+
+def _singular(noun: str) -> str:
+    """ "1 patients" reads wrong: "patients" → "patient", "entries" → "entry"."""
+    if noun.endswith("ies"):
+        return noun[:-3] + "y"
+    return noun[:-1] if noun.endswith("s") else noun

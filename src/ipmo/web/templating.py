@@ -39,9 +39,16 @@ def _environment() -> Environment:
     env.filters["nhs_date"] = nhs_date
     env.filters["nhs_datetime"] = nhs_datetime
     env.filters["nhs_month"] = nhs_month
+    env.filters["nhs_number"] = spaced_nhs_number
     env.globals["csrf_field"] = csrf_field  # every <form method="post"> renders it
     env.globals["csrf_value"] = csrf_value
     return env
+
+
+def spaced_nhs_number(digits: str | None) -> str:
+    """ "9990000018" → "999 000 0018", the way NHS numbers are written and read out."""
+    text = digits or ""
+    return f"{text[:3]} {text[3:6]} {text[6:]}" if len(text) == 10 and text.isdigit() else text
 
 
 templates = Jinja2Templates(env=_environment())
@@ -57,8 +64,11 @@ def render(
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
 
-# one patient's care first (what the day is spent on), then population work, then administration
+# administration for the administrator, then one patient's care (what the day is spent on), then
+# population work
 NAV_ORDER = [
+    Activity.USERS_ADMIN,  # only the administrator has these two: their work comes first
+    Activity.AUDIT_VIEW,
     Activity.RECORD_VIEW,
     Activity.REVIEW_VIEW,
     Activity.REFERRAL_RECEIVE,
@@ -70,14 +80,26 @@ NAV_ORDER = [
 ]
 
 
+REFERRALS_FIRST = [
+    Activity.REFERRAL_SEND,
+    Activity.REFERRAL_VIEW,
+    Activity.REFERRAL_RECEIVE,
+    *(a for a in NAV_ORDER if not a.value.startswith("referral.")),
+]
+
+
 def navigation(request: Request, principal: Any) -> list[dict[str, Any]]:
     """The header links for the signed-in role: every domain's NAV item whose activity the role
     has; the one whose address is the longest prefix of this page's is marked current."""
     if principal is None or request.url.path == "/":
         return []  # the home page's cards are the same links, described
+    order = NAV_ORDER
+    if not principal.can(Activity.RECORD_RECONCILE) and not principal.can(Activity.REVIEW_VIEW):
+        # a role that sees a record only through its referrals (NHS 111): referring comes first
+        order = REFERRALS_FIRST
     items = sorted(
         (n for n in getattr(request.app.state, "nav", []) if principal.can(n.activity)),
-        key=lambda n: NAV_ORDER.index(n.activity) if n.activity in NAV_ORDER else len(NAV_ORDER),
+        key=lambda n: order.index(n.activity) if n.activity in order else len(order),
     )
     path = request.url.path
     matches = [n.href for n in items if path == n.href or path.startswith(n.href.rstrip("/") + "/")]

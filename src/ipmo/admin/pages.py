@@ -1,0 +1,287 @@
+"""Administration pages: /admin (what an administrator can do), user management and the audit
+log viewer, in the NHS.UK design (error summaries linked to fields, confirmation panels)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from ipmo.admin import actions
+from ipmo.admin.actions import AdminError, AuditFilter, NewUser
+from ipmo.security import Activity, Principal
+from ipmo.security.errors import Forbidden
+from ipmo.security.models import AuditEvent
+from ipmo.security.roles import ROLES
+from ipmo.web.dates import DateInputError, parse_date_input
+from ipmo.web.deps import db_session, form_fields, require
+from ipmo.web.forms import FormErrors
+from ipmo.web.nav import NavItem
+from ipmo.web.paging import page_from, pagination
+from ipmo.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+NAV = [
+    NavItem(
+        "Users",
+        "/admin/users",
+        Activity.USERS_ADMIN,
+        "Add users, change their role, disable them, reset passwords and end their sessions",
+    ),
+    NavItem(
+        "Audit log",
+        "/admin/audit",
+        Activity.AUDIT_VIEW,
+        "Who did what, to which patient record and when; check the log has not been altered",
+    ),
+]
+DONE = {
+    "created": "User added",
+    "role": "Role changed",
+    "disabled": "User disabled",
+    "enabled": "User enabled",
+    "password": "Password reset",
+    "revoked": "Sessions and tokens ended",
+}
+
+
+def _roles() -> list[tuple[str, str]]:
+    return [(code, role.title) for code, role in ROLES.items()]
+
+
+@router.get("/admin")
+def index(
+    request: Request,
+    principal: Principal = Depends(require()),
+):
+    items = [n for n in NAV if principal.can(n.activity)]
+    if not items:
+        raise Forbidden("administration is for the system administrator")
+    return render(request, "admin/index.html", {"items": items})
+
+
+@router.get("/admin/users")
+def users(
+    request: Request,
+    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    ctx = {"users": actions.users(session, principal), "roles": dict(_roles())}
+    return render(request, "admin/users.html", ctx)
+
+
+def _new_page(request, session, form: dict, errors: FormErrors | None = None):
+    ctx = {
+        "form": form,
+        "errors": errors,
+        "roles": _roles(),
+        "orgs": actions.organisations(session),
+        "back": {"href": "/admin/users", "text": "Users"},
+    }
+    return render(request, "admin/user_new.html", ctx, status_code=422 if errors else 200)
+
+
+@router.get("/admin/users/new")
+def new_user_form(
+    request: Request,
+    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    return _new_page(request, session, {})
+
+
+@router.post("/admin/users/new")
+def create_user(
+    request: Request,
+    form: dict[str, str] = Depends(form_fields),
+    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    new = NewUser(
+        form.get("username", ""),
+        form.get("display_name", ""),
+        form.get("role_code", ""),
+        form.get("org_code", ""),
+    )
+    try:
+        made, password = actions.create(session, principal, new)
+    except AdminError as exc:
+        session.rollback()
+        return _new_page(request, session, form, FormErrors.from_exception(exc, "username"))
+    return _user_page(request, session, principal, made.username, done="created", password=password)
+
+
+def _user_page(
+    request,
+    session,
+    principal,
+    username: str,
+    *,
+    done: str | None = None,
+    password: str | None = None,
+    errors: FormErrors | None = None,
+    form: dict | None = None,
+):
+    target = actions.user(session, principal, username)
+    ctx = {
+        "u": target,
+        "done": DONE.get(done or ""),
+        "password": password,  # shown once, never stored in clear or logged
+        "errors": errors,
+        "form": form or {"role_code": target.role_code, "org_code": target.org_code},
+        "roles": _roles(),
+        "role_names": dict(_roles()),
+        "orgs": actions.organisations(session),
+        "back": {"href": "/admin/users", "text": "Users"},
+        "is_self": target.username == principal.username,
+    }
+    return render(request, "admin/user.html", ctx, status_code=422 if errors else 200)
+
+
+@router.get("/admin/users/{username}")
+def user_page(
+    request: Request,
+    username: str,
+    done: str | None = None,
+    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    return _user_page(request, session, principal, username, done=done)
+
+
+def _act(request, session, principal, username: str, fn, done: str, form: dict | None = None):
+    try:
+        fn()
+    except AdminError as exc:
+        session.rollback()
+        errors = FormErrors.from_exception(exc, "role_code")
+        return _user_page(request, session, principal, username, errors=errors, form=form)
+    return RedirectResponse(f"/admin/users/{username}?done={done}", status_code=303)
+
+
+@router.post("/admin/users/{username}/role")
+def change_role(
+    request: Request,
+    username: str,
+    form: dict[str, str] = Depends(form_fields),
+    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    role, org = form.get("role_code", ""), form.get("org_code", "")
+    return _act(
+        request,
+        session,
+        principal,
+        username,
+        lambda: actions.change_role(session, principal, username, role, org),
+        "role",
+        form,
+    )
+
+
+@router.post("/admin/users/{username}/active")
+def set_active(
+    request: Request,
+    username: str,
+    form: dict[str, str] = Depends(form_fields),
+    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    active = form.get("active") == "yes"
+    return _act(
+        request,
+        session,
+        principal,
+        username,
+        lambda: actions.set_active(session, principal, username, active),
+        "enabled" if active else "disabled",
+    )
+
+
+@router.post("/admin/users/{username}/password")
+def reset_password(
+    request: Request,
+    username: str,
+    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    target, password = actions.reset_password(session, principal, username)
+    return _user_page(
+        request, session, principal, target.username, done="password", password=password
+    )
+
+
+@router.post("/admin/users/{username}/revoke")
+def revoke(
+    request: Request,
+    username: str,
+    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    return _act(
+        request,
+        session,
+        principal,
+        username,
+        lambda: actions.revoke(session, principal, username),
+        "revoked",
+    )
+
+
+def _audit_page(request, session, principal, q, verified=None):
+    errors = FormErrors()
+    form = {k: q.get(k, "") for k in ("nhs_number", "username", "action")}
+    dates: dict[str, date | None] = {}
+    for name in ("since", "until"):
+        day, month, year = (q.get(f"{name}[{p}]", "") for p in ("day", "month", "year"))
+        form.update({f"{name}_day": day, f"{name}_month": month, f"{name}_year": year})
+        what = "From date" if name == "since" else "To date"
+        try:
+            dates[name] = parse_date_input(day, month, year, what)
+        except DateInputError as exc:
+            errors.add(f"{name}-{exc.field}", str(exc))
+            dates[name] = None
+    at = page_from(q.get("page", "1"))
+    rows: list[AuditEvent] = []
+    total = 0
+    if not errors:
+        try:
+            rows, total = actions.audit_entries(
+                session,
+                principal,
+                AuditFilter(form["nhs_number"], form["username"], form["action"], **dates),
+                at.offset,
+                at.per_page,
+            )
+        except AdminError as exc:
+            errors.add_exception(exc, "nhs_number")
+    ctx = {
+        "rows": rows,
+        "paging": pagination(request, at, total, len(rows), "entries"),
+        "form": form,
+        "errors": errors,
+        "actions": actions.audit_actions(session, principal),
+        "verified": verified,
+    }
+    return render(request, "admin/audit.html", ctx, status_code=422 if errors else 200)
+
+
+@router.get("/admin/audit")
+def audit_log(
+    request: Request,
+    principal: Principal = Depends(require(Activity.AUDIT_VIEW)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    return _audit_page(request, session, principal, request.query_params)
+
+
+@router.post("/admin/audit/verify")
+def verify(
+    request: Request,
+    principal: Principal = Depends(require(Activity.AUDIT_VIEW)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    result = actions.verify_log(session, principal)
+    return _audit_page(request, session, principal, request.query_params, verified=result)
