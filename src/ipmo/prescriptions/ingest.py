@@ -12,11 +12,11 @@ prescription not yet received is kept pending and applied when the prescription 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.orm import Session, selectinload
 
 from ipmo.prescriptions import status as rules
 from ipmo.prescriptions.actions import feed_medication_record
@@ -41,7 +41,7 @@ from ipmo.prescriptions.models import (
 )
 from ipmo.store import utcnow
 
-__all__ = ["IngestResult", "MessageRefused", "ingest_message", "parse_message"]
+__all__ = ["IngestResult", "MessageRefused", "ingest_batch", "ingest_message", "parse_message"]
 
 
 @dataclass(frozen=True)
@@ -279,7 +279,6 @@ def _create(session: Session, parsed: Parsed) -> Prescription:
         )
     session.add(p)
     _event(p, parsed.at or utcnow(), "created", None, parsed)
-    session.flush()
     return p
 
 
@@ -309,15 +308,152 @@ def _apply_pending(session: Session, p: Prescription) -> tuple[int, dict[str, st
     return applied, dispensed
 
 
+def _row(parsed: Parsed, state: str, keep: bool = False) -> dict:
+    """The ``eps_messages`` row of one received change."""
+    return {
+        "sender_org": parsed.sender,
+        "message_id": parsed.message_id,
+        "event": parsed.event,
+        "prescription_id": parsed.prescription_id,
+        "content_hash": parsed.content_hash,
+        "state": state,
+        "payload": parsed.payload if keep else None,
+        "received_at": utcnow(),
+    }
+
+
 def _record(session: Session, parsed: Parsed, state: str, keep: bool = False) -> None:
-    session.add(
-        EpsMessage(
-            sender_org=parsed.sender,
-            message_id=parsed.message_id,
-            event=parsed.event,
-            prescription_id=parsed.prescription_id,
-            content_hash=parsed.content_hash,
-            state=state,
-            payload=parsed.payload if keep else None,
+    session.add(EpsMessage(**_row(parsed, state, keep)))
+
+
+@dataclass
+class BatchResult:
+    applied: int = 0
+    pending: int = 0
+    replays: int = 0
+    pending_applied: int = 0
+    refused: list[tuple[int, str]] = field(default_factory=list)  # (index in batch, reason)
+
+
+def _chunks(values: list, size: int = 500):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def ingest_batch(
+    session: Session, datas: list[bytes | str], *, feed_record: bool = True
+) -> BatchResult:
+    """Many EPS messages in one unit of work, with the same rules as :func:`ingest_message`
+    (each message checked in full before any of it is applied; a refused one is reported with
+    its index and changes nothing; replays and reused ids per sender; out-of-order changes
+    wait), but with the store read once per batch and written in bulk."""
+    result = BatchResult()
+    parsed_all: list[tuple[int, list[Parsed]]] = []
+    for n, data in enumerate(datas):
+        try:
+            parsed_all.append((n, parse_message(data)))
+        except MessageRefused as exc:
+            result.refused.append((n, exc.diagnostics))
+    parts = [p for _, ps in parsed_all for p in ps]
+    seen: dict[tuple[str, str], str] = {}
+    for chunk in _chunks(sorted({(p.sender, p.message_id) for p in parts})):
+        rows = session.execute(
+            select(EpsMessage.sender_org, EpsMessage.message_id, EpsMessage.content_hash).where(
+                tuple_(EpsMessage.sender_org, EpsMessage.message_id).in_(chunk)
+            )
+        ).all()
+        seen.update({(r[0], r[1]): r[2] for r in rows})
+    known: dict[str, Prescription] = {}
+    waiting: dict[str, list] = {}
+    for chunk in _chunks(sorted({p.prescription_id for p in parts})):
+        known.update(
+            (p.prescription_id, p)
+            for p in session.scalars(
+                select(Prescription)
+                .options(selectinload(Prescription.items), selectinload(Prescription.events))
+                .where(Prescription.prescription_id.in_(chunk))
+            )
         )
-    )
+        for msg in session.scalars(
+            select(EpsMessage)
+            .where(EpsMessage.prescription_id.in_(chunk), EpsMessage.state == "pending")
+            .order_by(EpsMessage.id)
+        ):
+            waiting.setdefault(msg.prescription_id, []).append(msg)
+    new_rows: list[dict] = []
+    fed: list[tuple[Prescription, dict[str, str]]] = []
+    for n, ps in parsed_all:
+        plan: list[tuple[Parsed, Prescription | None]] = []
+        try:
+            for parsed in ps:
+                key = (parsed.sender, parsed.message_id)
+                if key in seen:
+                    if seen[key] != parsed.content_hash:
+                        raise MessageRefused(
+                            "duplicate",
+                            "this sender already sent a different message with the same message id",
+                            "Bundle.identifier",
+                        )
+                    result.replays += 1
+                    continue
+                p = known.get(parsed.prescription_id)
+                if parsed.event == ORDER and p is not None:
+                    raise MessageRefused(
+                        "duplicate",
+                        f"prescription {parsed.prescription_id} was already received in another "
+                        "message",
+                        "MedicationRequest.groupIdentifier.value",
+                    )
+                if p is not None:
+                    _check(p, parsed)
+                plan.append((parsed, p))
+        except MessageRefused as exc:
+            result.refused.append((n, exc.diagnostics))
+            continue
+        for parsed, p in plan:
+            seen[(parsed.sender, parsed.message_id)] = parsed.content_hash
+            if parsed.event == ORDER:
+                p = known[parsed.prescription_id] = _create(session, parsed)
+                dispensed: dict[str, str] = {}
+                for held in waiting.pop(parsed.prescription_id, []):
+                    is_row = isinstance(held, dict)
+                    payload = held["payload"] if is_row else held.payload
+                    early = _parse_one(
+                        payload or {}, held["message_id"] if is_row else held.message_id
+                    )
+                    try:
+                        _check(p, early)
+                    except MessageRefused:
+                        state = "unmatched"
+                    else:
+                        dispensed.update(_apply(p, early))
+                        state = "applied"
+                        result.pending_applied += 1
+                    if is_row:
+                        held["state"] = state
+                        held["payload"] = held["payload"] if state == "unmatched" else None
+                    else:
+                        held.state = state
+                        held.payload = held.payload if state == "unmatched" else None
+                new_rows.append(_row(parsed, "applied"))
+                result.applied += 1
+            elif p is None:
+                row = _row(parsed, "pending", keep=True)
+                new_rows.append(row)
+                waiting.setdefault(parsed.prescription_id, []).append(row)
+                result.pending += 1
+                continue
+            else:
+                dispensed = _apply(p, parsed)
+                new_rows.append(_row(parsed, "applied"))
+                result.applied += 1
+            if dispensed:
+                fed.append((p, dispensed))
+    session.flush()
+    if new_rows:
+        session.execute(insert(EpsMessage), new_rows)
+    if feed_record:
+        for p, dispensed in fed:
+            feed_medication_record(session, p, dispensed)
+    session.flush()
+    return result
