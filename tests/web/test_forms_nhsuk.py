@@ -30,6 +30,16 @@ def _token(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
+def _sender(client):
+    """Posts to the referral form as ``client``, with the form's CSRF token."""
+    token = _token(client.get("/referrals/new").text)
+
+    def send(data: dict, **kw):
+        return client.post("/referrals/new", data=data, headers={"X-CSRF-Token": token}, **kw)
+
+    return send
+
+
 def _summary_links(html: str) -> list[str]:
     body = html.split('class="nhsuk-error-summary"', 1)[1].split("</div>\n</div>", 1)[0]
     return re.findall(r'<a href="#([^"]+)">', body)
@@ -77,64 +87,47 @@ def test_sign_in_errors_link_to_their_fields_and_keep_the_username(client_as):
 
 
 def test_referral_form_errors_are_linked_inline_and_keep_what_was_typed(client_as):
-    client = client_as("nhs111")
-    token = _token(client.get("/referrals/new").text)
-    r = client.post(
-        "/referrals/new",
-        data={"nhs_number": "", "service": "", "summary": "Ran out of amlodipine"},
-        headers={"X-CSRF-Token": token},
-    )
+    send = _sender(client_as("nhs111"))
+    r = send({"nhs_number": "", "service": "", "summary": "Ran out of amlodipine"})
     assert r.status_code == 422
     assert _summary_links(r.text) == ["nhs_number", "service"]
     assert _inline(r.text, "nhs_number") and _inline(r.text, "service")
     assert "Ran out of amlodipine</textarea>" in r.text
-    r = client.post(
-        "/referrals/new",
-        data={"nhs_number": "123", "service": "urgent-repeat-supply", "summary": "x"},
-        headers={"X-CSRF-Token": token},
-    )
+    r = send({"nhs_number": "123", "service": "urgent-repeat-supply", "summary": "x"})
     assert _summary_links(r.text) == ["nhs_number"]
     assert "NHS number must be 10 digits, for example 999 000 0018" in r.text
     assert '<option value="urgent-repeat-supply" selected>' in r.text
 
 
 def test_spec_referral_needs_a_clinical_summary(client_as, open_pharmacies):
-    client = client_as("nhs111")
-    token = _token(client.get("/referrals/new").text)
+    send = _sender(client_as("nhs111"))
     data = {
         "nhs_number": ADA,
         "service": "urgent-repeat-supply",
         "summary": "  ",
         "no_relationship_reason": "NHS 111 caller",
     }
-    r = client.post("/referrals/new", data=data, headers={"X-CSRF-Token": token})
+    r = send(data)
     assert r.status_code == 422
     assert _summary_links(r.text) == ["summary"]
     data["summary"] = "Ran out of amlodipine 5 mg"
-    r = client.post(
-        "/referrals/new", data=data, headers={"X-CSRF-Token": token}, follow_redirects=False
-    )
+    r = send(data, follow_redirects=False)
     assert r.status_code == 303
 
 
 def test_spec_referral_needs_a_patient_known_to_the_ics(client_as, open_pharmacies):
     """A valid NHS number that no patient of this ICS has is refused, once the sender has
     stated why it refers (so the answer tells nobody without a reason whether it exists)."""
-    client = client_as("nhs111")
-    token = _token(client.get("/referrals/new").text)
+    send = _sender(client_as("nhs111"))
     data = {
         "nhs_number": "9434765919",  # valid Modulus 11, not in the sample ICS
         "service": "urgent-repeat-supply",
         "summary": "Ran out",
     }
-    r = client.post("/referrals/new", data=data, headers={"X-CSRF-Token": token})
+    r = send(data)
     assert _summary_links(r.text) == ["no_relationship_reason"]
     assert "No patient with this NHS number" not in r.text
-    r = client.post(
-        "/referrals/new",
-        data={**data, "no_relationship_reason": "NHS 111 caller"},
-        headers={"X-CSRF-Token": token},
-    )
+    r = send({**data, "no_relationship_reason": "NHS 111 caller"})
     assert r.status_code == 422
     assert _summary_links(r.text) == ["nhs_number"]
     assert "No patient with this NHS number is registered in this ICS" in r.text
@@ -143,17 +136,14 @@ def test_spec_referral_needs_a_patient_known_to_the_ics(client_as, open_pharmaci
 
 
 def _sent_and_accepted(client_as, sample_ics, service="urgent-repeat-supply") -> tuple:
-    sender = client_as("nhs111")
-    token = _token(sender.get("/referrals/new").text)
-    r = sender.post(
-        "/referrals/new",
-        data={
+    send = _sender(client_as("nhs111"))
+    r = send(
+        {
             "nhs_number": ADA,
             "service": service,
             "summary": "Ran out of amlodipine 5 mg",
             "no_relationship_reason": "NHS 111 caller",
         },
-        headers={"X-CSRF-Token": token},
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
@@ -246,8 +236,7 @@ def test_spec_dms_referral_takes_the_discharge_medicines(client_as, open_pharmac
     """The discharge rows become the referral's discharge items, so the pharmacy's comparison
     with the GP list finds the medicines that changed instead of asking of each GP medicine
     "was it stopped?"; a row without its change is refused, linked to that row."""
-    client = client_as("hospital.pharmacist")
-    token = _token(client.get("/referrals/new").text)
+    send = _sender(client_as("hospital.pharmacist"))
     data = {
         "nhs_number": DEV,
         "service": "discharge-medicines-service",
@@ -257,16 +246,11 @@ def test_spec_dms_referral_takes_the_discharge_medicines(client_as, open_pharmac
         "dm-1-change": "started",
         "dm-2-name": "Ramipril 5mg capsules",
     }
-    r = client.post("/referrals/new", data=data, headers={"X-CSRF-Token": token})
+    r = send(data)
     assert r.status_code == 422
     assert _summary_links(r.text) == ["dm-2-change"]
     assert 'value="Ramipril 5mg capsules"' in r.text
-    r = client.post(
-        "/referrals/new",
-        data={**data, "dm-2-change": "stopped"},
-        headers={"X-CSRF-Token": token},
-        follow_redirects=False,
-    )
+    r = send({**data, "dm-2-change": "stopped"}, follow_redirects=False)
     assert r.status_code == 303, r.text
     with session_scope(open_pharmacies) as s:
         ref = s.scalar(select(Referral).where(Referral.nhs_number == DEV))
@@ -274,11 +258,7 @@ def test_spec_dms_referral_takes_the_discharge_medicines(client_as, open_pharmac
             ("Apixaban 5mg tablets", "started"),
             ("Ramipril 5mg capsules", "stopped"),
         ]
-    r = client.post(
-        "/referrals/new",
-        data={k: v for k, v in data.items() if not k.startswith("dm-")},
-        headers={"X-CSRF-Token": token},
-    )
+    r = send({k: v for k, v in data.items() if not k.startswith("dm-")})
     assert _summary_links(r.text) == ["dm-1-name"]
 
 
