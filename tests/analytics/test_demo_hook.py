@@ -116,3 +116,29 @@ def test_measure_cache_is_rebuilt_after_an_ics_yaml_measure_is_added(demo_ics, m
     path.unlink()
     again = service.cached_results(root)
     assert "ics_demo_hook_test" not in set(again.values["measure"].to_pylist())
+
+
+def test_demo_list_sizes_come_from_the_store_so_per_patient_measures_have_values(demo_ics):
+    """The demo showed 44 of 75 measures blank: every per-1,000-patients measure had no list-size
+    denominator. The hook now writes the store's registered patients as list sizes."""
+    engine, root = demo_ics
+    with engine.connect() as conn:
+        registered = dict(
+            conn.execute(
+                text(
+                    "SELECT practice_code, COUNT(*) FROM patients WHERE practice_code IS NOT NULL"
+                    " AND date_of_death IS NULL AND birth_date <= '2025-02-01'"
+                    " GROUP BY practice_code"  # born by the list-size date
+                )
+            ).all()
+        )
+    sizes = pq.read_table(root / "list_sizes.parquet").to_pylist()
+    assert {r["month"].strftime("%Y_%m") for r in sizes} == set(MONTHS)
+    last = {r["practice"]: r["total_list_size"] for r in sizes if r["month"].month == 2}
+    assert last == registered
+    results = service.cached_results(root)
+    icb = sorted({row[3] for row in _store_rows(engine).values()})[0]
+    rows = dashboard.overview(results.values, catalogue.load(root, results.values), "icb", icb)
+    per_patient = [r for r in rows if r["measure"] in ("lpcoprox", "opioidper1000", "vitbper1000")]
+    assert len(per_patient) == 3 and all(not r["no_data"] for r in per_patient)
+    assert sum(r["no_data"] for r in rows) <= 5

@@ -163,3 +163,36 @@ def test_plans_store_on_both_engines(any_engine):
         view = plan_view(s, plan_id, on=TODAY)
     assert view["objectives"][0]["pdsa"][0]["act"] == "a"
     assert view["objectives"][0]["current"] == 2.0
+
+
+def test_a_percentage_metric_is_compared_like_with_like(store, monkeypatch):
+    """Issue 14: an objective "on track" compared a fraction (0.48) with a 15% target. The
+    analytics measures that are fractions come in percent, their unit is stored with the
+    objective, a target that is not a percentage is refused, and a metric whose unit changed
+    is not compared with the objective's numbers."""
+    with session_scope(store) as s:
+        inhalers = metrics.resolve(s, "analytics.environmental_inhalers")[2]
+        assert inhalers.unit == "%"
+        assert metrics.resolve(s, "analytics.opioidper1000")[2].unit == ""
+        with pytest.raises(PlanError, match="target 150 is not a percentage"):
+            create_plan(s, plan_data(metric="workforce.vacancy_rate", direction="down",
+                                     baseline=40, target=150), on=TODAY)  # fmt: skip
+    with session_scope(store) as s:
+        plan = create_plan(
+            s,
+            plan_data(metric="workforce.vacancy_rate", direction="down", baseline=40, target=15),
+            on=TODAY,
+        )
+        plan_id = plan.id
+        assert plan.objectives[0].unit == "%"
+    from ipmo.workforce import metrics as workforce_metrics
+
+    monkeypatch.setitem(
+        workforce_metrics.WORKFORCE,
+        "vacancy_rate",
+        workforce_metrics._Figure("Vacancy fraction", "", "down", lambda r: r.vacancy_rate),
+    )
+    with session_scope(store) as s:
+        [o] = plan_view(s, plan_id, on=TODAY)["objectives"]
+    assert o["current"] is None and o["rag"] == "grey"
+    assert "now measured in plain numbers, the objective in %" in o["unit_note"]

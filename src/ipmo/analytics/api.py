@@ -7,8 +7,9 @@ biosimilars, inhaler carbon, ICS-defined YAML), each with its origin and source;
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from ipmo.analytics import report_pages, review_rates_pages
 from ipmo.analytics.access import Analyst, Selected
@@ -16,6 +17,7 @@ from ipmo.analytics.compute.engine import LEVELS
 from ipmo.analytics.compute.service import cached_results
 from ipmo.analytics.reports import catalogue, dashboard
 from ipmo.analytics.schemas import CSV, MeasureRead, MeasureValue
+from ipmo.web.deps import db_session
 from ipmo.web.downloads import csv_download
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
@@ -103,11 +105,21 @@ def overview(
     principal: Analyst,
     selected: Selected,
     format: str = "json",  # noqa: A002
+    session: Session = Depends(db_session, scope="function"),
 ):
+    """The overview's rows, as the page shows them (savings summed over the organisation's
+    practices, position, trend, no-data flag)."""
+    from ipmo.analytics.pages import names_directory
+
     results = results_for(request)
     org_type, org_code = check_org_type(selected.org_type), selected.org_code
     rows = dashboard.overview(
-        results.values, catalogue_for(request), org_type, org_code, check_origin(selected.origin)
+        results.values,
+        catalogue_for(request),
+        org_type,
+        org_code,
+        check_origin(selected.origin),
+        names_directory(request, session),
     )
     return respond(rows, format, f"overview-{org_type}-{org_code}")
 

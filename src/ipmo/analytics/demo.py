@@ -86,6 +86,60 @@ def write_practices(practices: list[StorePractice], root: Path) -> None:
         pq.write_table(table, writes.path_for(root / "practices.parquet"))
 
 
+def _band(age: int) -> str:
+    if age >= 95:
+        return "95+"
+    lo = age // 5 * 5
+    return f"{lo}_{lo + 4}"
+
+
+def write_store_list_sizes(engine: Engine | None, months: tuple[str, ...], folder: Path) -> int:
+    """The store's registered patients as NHS Digital "Patients registered at a GP practice"
+    files (quinary age band × sex, one per month: age on the 1st), ingested as the list sizes.
+
+    Without them every measure whose denominator is the list size (per 1,000 patients, STAR-PU,
+    the 31 "low priority" and per-1,000 measures) has no value: the demo showed 44 of 75 blank."""
+    if engine is None:
+        return 0
+    from ipmo.patients import Patient
+    from ipmo.store import session_scope
+
+    with session_scope(engine) as s:
+        people = s.execute(
+            select(Patient.practice_code, Patient.sex, Patient.birth_date).where(
+                Patient.practice_code.is_not(None), Patient.date_of_death.is_(None)
+            )
+        ).all()
+    if not people:
+        return 0
+    from datetime import date
+
+    from ipmo.analytics.ingest.list_sizes import COLUMNS, ingest_list_sizes
+
+    written = 0
+    for m in months:
+        on = date(int(m[:4]), int(m[5:7]), 1)
+        counts: dict[tuple, int] = {}
+        for practice, sex, born in people:
+            age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+            if age < 0:
+                continue
+            code = {"male": "MALE", "female": "FEMALE"}.get(str(sex).lower())
+            for key in [
+                (practice, "ALL", "ALL"),
+                *([(practice, code, _band(age))] if code else []),
+            ]:
+                counts[key] = counts.get(key, 0) + 1
+        path = folder / f"list_sizes_{m}.csv"
+        lines = [",".join(COLUMNS)]
+        extract = on.strftime("%d%b%Y").upper()
+        for (practice, sex_code, band), n in sorted(counts.items()):
+            lines.append(f"GP_PRAC_PAT_LIST,{extract},GP,{practice},,,{sex_code},{band},{n}")
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        written = ingest_list_sizes(path)
+    return written
+
+
 def populate(engine: Engine | None, seed: int) -> str:
     practices = store_practices(engine)
     named = [(p.practice, p.name) for p in practices] or None
@@ -97,6 +151,9 @@ def populate(engine: Engine | None, seed: int) -> str:
             for i, m in enumerate(DEMO_MONTHS)
         ]
         report = ingest_epd(files)
+        listed = write_store_list_sizes(
+            engine, tuple(m.replace("_", "-") for m in DEMO_MONTHS), Path(tmp)
+        )
     root = datastore.data_dir()
     deciles = {p.practice: p.imd_decile for p in practices if p.imd_decile is not None}
     if practices:
@@ -108,4 +165,4 @@ def populate(engine: Engine | None, seed: int) -> str:
     from ipmo.analytics.compute.service import cached_results
 
     cached_results(root)  # compute the measures now, so the first dashboard view is instant
-    return str(report)
+    return f"{report}; list sizes: {listed} practice-months" if listed else str(report)

@@ -19,6 +19,13 @@ def _measure_titles() -> dict[str, str]:
     return {k: d.title for k, d in load_definitions().items()}
 
 
+@lru_cache(maxsize=1)
+def _percentages() -> frozenset[str]:
+    """Measures whose value is a fraction (numerator ÷ denominator of the same thing): the plan
+    sees them in percent, the unit a target is written in ("15%", not 0.15)."""
+    return frozenset(k for k, d in load_definitions().items() if d.is_percentage)
+
+
 log = logging.getLogger(__name__)
 
 
@@ -31,7 +38,8 @@ class AnalyticsMetrics:
         titles = _measure_titles()
         if name not in titles:
             raise UnknownMetric(f"analytics.{name}")
-        return Metric(f"analytics.{name}", titles[name], "", "down", "prescribing measures")
+        unit = "%" if name in _percentages() else ""
+        return Metric(f"analytics.{name}", titles[name], unit, "down", "prescribing measures")
 
     def catalogue(self, session: Session) -> list[Metric]:
         return [self.metric(session, n) for n in sorted(_measure_titles())]
@@ -65,5 +73,6 @@ class AnalyticsMetrics:
                     if isinstance(r["month"], date)
                     else date.fromisoformat(str(r["month"])[:10])
                 )
-                out.append((month, float(r["calc_value"])))
+                value = float(r["calc_value"]) * (100 if name in _percentages() else 1)
+                out.append((month, round(value, 4)))
         return sorted(out)[-months:]

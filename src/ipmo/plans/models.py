@@ -53,6 +53,9 @@ class Objective(Base):
     target: Mapped[float] = mapped_column(Float)
     target_date: Mapped[date] = mapped_column(Date)
     direction: Mapped[str] = mapped_column(String(10))  # "up" | "down": which way is better
+    # the metric's unit when the objective was set ("%", " WTE", ""): baseline and target are in
+    # it, and a metric that changes unit later is not compared with them (objective_view)
+    unit: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
     plan: Mapped[Plan] = relationship(back_populates="objectives")
     cycles: Mapped[list[PdsaCycle]] = relationship(

@@ -108,6 +108,13 @@ def add_objective(session: Session, plan: Plan, data: dict, on: date | None = No
     else:
         baseline = _number(data["baseline"], "baseline")
     target = _number(data.get("target"), "target")
+    if metric.unit.strip() == "%":
+        for what, value in (("baseline", baseline), ("target", target)):
+            if not 0 <= value <= 100:
+                raise PlanError(
+                    f"{what} {value:g} is not a percentage: {metric_id} is measured in percent "
+                    "(0 to 100; write 15 for 15%)"
+                )
     try:
         check_objective(baseline, target, direction)
     except ValueError as exc:
@@ -123,6 +130,7 @@ def add_objective(session: Session, plan: Plan, data: dict, on: date | None = No
         target=target,
         target_date=target_date,
         direction=direction,
+        unit=metric.unit,
     )
     session.add(objective)
     session.flush()
@@ -218,6 +226,9 @@ def objective_view(session: Session, o: Objective, on: date, months: int = 12) -
         # the providing domain was removed after the objective was saved: show it as no data
         metric = metrics.Metric(o.metric_id, o.metric_id, "", o.direction, "unavailable")
         points = []
+    unit_changed = o.unit is not None and metric.unit != o.unit and metric.source != "unavailable"
+    if unit_changed:
+        points = []  # a value in another unit is not compared with the baseline and target
     current = points[-1][1] if points else None
     return {
         "id": o.id,
@@ -229,6 +240,13 @@ def objective_view(session: Session, o: Objective, on: date, months: int = 12) -
             "unit": metric.unit,
             "source": metric.source,
         },
+        "unit": o.unit,
+        "unit_note": (
+            f"the metric is now measured in {metric.unit.strip() or 'plain numbers'}, the "
+            f"objective in {o.unit.strip() or 'plain numbers'}: set a new baseline and target"
+        )
+        if unit_changed
+        else None,
         "scope": o.scope,
         "baseline": o.baseline,
         "baseline_date": o.baseline_date.isoformat(),

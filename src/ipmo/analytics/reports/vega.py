@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-MONTH_AXIS = {"field": "month", "type": "temporal", "title": "Month"}
+# monthly data: one tick per month at most, labelled with the year ("Jul 2025"), never a week
+MONTH_AXIS = {
+    "field": "month",
+    "type": "temporal",
+    "timeUnit": "yearmonth",
+    "title": "Month",
+    "axis": {"format": "%b %Y", "tickCount": {"interval": "month", "step": 1}, "labelAngle": -40,
+             "labelOverlap": True},
+}  # fmt: skip
 
 
 def monthly_lines(

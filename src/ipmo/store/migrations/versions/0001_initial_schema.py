@@ -341,6 +341,7 @@ def upgrade() -> None:
     sa.Column('target', sa.Float(), nullable=False),
     sa.Column('target_date', sa.Date(), nullable=False),
     sa.Column('direction', sa.String(length=10), nullable=False),
+    sa.Column('unit', sa.String(length=20), server_default='', nullable=False),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_plan_objectives_plan_id_plans'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_objectives'))
     )
