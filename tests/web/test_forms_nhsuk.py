@@ -322,6 +322,12 @@ def test_record_decision_errors_are_linked_to_that_discrepancy(client_as, sample
         "current in Riverside Medical Centre (GP record), missing from X (Y)"
     )
     client = client_as("pcn.pharmacist")
+    bad = client.post(
+        f"/records/patients/{ADA}/sources",
+        files={"file": ("bad.csv", b"nhs_number,name\n1,x\n", "text/csv")},
+    )
+    assert bad.status_code == 422 and _summary_links(bad.text) == ["file"]
+    assert _inline(bad.text, "file")
     for name, text in (("gp.csv", GP_CSV), ("hospital.csv", HOSPITAL_CSV)):
         r = client.post(
             f"/records/patients/{ADA}/sources",

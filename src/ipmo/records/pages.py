@@ -268,15 +268,8 @@ def post_source(
             source_kind=source_kind or None,
         )
     except (FhirInputError, RecordError) as exc:
-        return _page(
-            request,
-            session,
-            principal,
-            nhs_number,
-            index,
-            status=422,
-            error=f"The file was not added: {exc}",
-        )
+        errors = FormErrors().add("file", f"The file was not added: {exc}")
+        return _form_refused(request, session, principal, nhs_number, index, errors, "source")
     notice = "unchanged" if result.action == "unchanged" else "ingested"
     number = normalise_nhs_number(nhs_number)  # accepted by the use case
     url = f"/records/patients/{number}?as_of={index.isoformat()}&notice={notice}"
