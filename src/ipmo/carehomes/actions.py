@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +20,21 @@ from ipmo.carehomes.evidence import findings_for
 from ipmo.carehomes.figures import HomeFigures, home_figures
 from ipmo.carehomes.findings import Finding
 from ipmo.carehomes.ingest import IngestError, IngestResult, check_rows, store_rows
-from ipmo.carehomes.models import BestInterestsDecision, ImportRow
+from ipmo.carehomes.models import (
+    BestInterestsDecision,
+    CarehomeStaff,
+    ImportRow,
+    MedicationIncident,
+    StaffTraining,
+)
+from ipmo.carehomes.staff import (
+    CATEGORIES,
+    COMPETENCY,
+    HARM,
+    TRAINING,
+    Competency,
+    competencies,
+)
 from ipmo.organisations import Organisation
 from ipmo.patients import Patient
 from ipmo.security import ROLES, PatientAccessDenied, Principal
@@ -201,3 +216,105 @@ def homes_figures(session: Session, principal: Principal, as_of: datetime) -> li
     """Per-home figures (aggregates, small numbers withheld); audited."""
     audit_event(session, principal, "carehomes.homes.view")
     return home_figures(session, as_of)
+
+
+T = TypeVar("T", CarehomeStaff, StaffTraining, MedicationIncident)
+
+
+class NotYourHome(PermissionError):
+    """The staff register and incidents of a care home are its own staff's to keep."""
+
+
+class StaffInputError(ValueError):
+    """A staff, training or incident record that cannot be accepted (message names the field)."""
+
+
+def _home_of(principal: Principal) -> str:
+    if principal.role.code != "care-home-staff":
+        raise NotYourHome("only the care home's own staff keep its staff register and incidents")
+    return principal.org_code
+
+
+def register_staff(
+    session: Session, principal: Principal, name: str, job_title: str
+) -> CarehomeStaff:
+    """Add a member of the principal's care home who administers medicines (audited)."""
+    home = _home_of(principal)
+    if not name.strip() or not job_title.strip():
+        raise StaffInputError("name and job_title are both required")
+    member = CarehomeStaff(care_home_code=home, name=name.strip()[:200], job_title=job_title[:100])
+    return _kept(session, principal, member, "carehomes.staff.write")
+
+
+def record_training(
+    session: Session,
+    principal: Principal,
+    staff_id: int,
+    kind: str,
+    completed_on: date,
+    detail: str,
+    today: date,
+) -> StaffTraining:
+    """Training completed or a competency assessment passed (NICE SC1 1.18); audited."""
+    home = _home_of(principal)
+    member = session.get(CarehomeStaff, staff_id)
+    if member is None or member.care_home_code != home:
+        raise StaffInputError("staff_id: no such member of your home's staff")
+    _one_of("kind", kind, (TRAINING, COMPETENCY))
+    _not_future("completed_on", completed_on, today)
+    record = StaffTraining(staff_id=staff_id, kind=kind, completed_on=completed_on)
+    record.detail, record.recorded_by = detail.strip()[:255], principal.username
+    return _kept(session, principal, record, "carehomes.training.write")
+
+
+def staff_competency(session: Session, principal: Principal, today: date) -> list[Competency]:
+    """The principal's home's staff with training and competency status on ``today``."""
+    home = _home_of(principal)
+    audit_event(session, principal, "carehomes.staff.read")
+    return competencies(session, [home], today)[home]
+
+
+def record_incident(
+    session: Session,
+    principal: Principal,
+    *,
+    occurred_on: date,
+    category: str,
+    harm: str,
+    description: str,
+    today: date,
+    nhs_number: str | None = None,
+) -> MedicationIncident:
+    """A medication incident at the principal's home, with category and harm (NRLS); the
+    resident, when named, is access-checked (their own home only) and audited."""
+    home = _home_of(principal)
+    _one_of("category", category, CATEGORIES)
+    _one_of("harm", harm, HARM)
+    _not_future("occurred_on", occurred_on, today)
+    if not description.strip():
+        raise StaffInputError("description: say what happened")
+    incident = MedicationIncident(care_home_code=home, occurred_on=occurred_on)
+    incident.category, incident.harm = category, harm
+    incident.description, incident.recorded_by = description.strip()[:1000], principal.username
+    if nhs_number:  # the resident, access-checked (their own home only) and audited
+        action = "carehomes.incident.write"
+        incident.patient_id = check_patient_access(session, principal, nhs_number, action).id
+    return _kept(session, principal, incident, "carehomes.incident.write")
+
+
+def _one_of(field: str, value: str, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise StaffInputError(f"{field}: one of {', '.join(allowed)}")
+
+
+def _not_future(field: str, when: date, today: date) -> None:
+    if when > today:
+        raise StaffInputError(f"{field}: cannot be in the future")
+
+
+def _kept(session: Session, principal: Principal, row: T, action: str) -> T:
+    """Store a home's record and audit it under ``action`` with its id."""
+    session.add(row)
+    session.flush()
+    audit_event(session, principal, action, detail={"id": row.id})
+    return row

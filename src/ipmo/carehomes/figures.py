@@ -1,5 +1,6 @@
 """Per-home figures for the ICS (no patient identifiers): residents, doses recorded, doses
-refused or omitted, residents with findings and findings by rule, over the 28 days to a date.
+refused or omitted, residents with findings and findings by rule, staff competency coverage and
+medication incidents by harm, over the 28 days to a date.
 
 Counts of residents pass through ``ipmo.disclosure.disclose`` (small numbers withheld, the rest
 rounded) before anyone sees them; dose counts are activity, not people, and are shown as they
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from ipmo.carehomes.administrations import OMITTED, REFUSED
 from ipmo.carehomes.evidence import findings_for
 from ipmo.carehomes.models import AdministrationRow
+from ipmo.carehomes.staff import competencies, incidents_by_harm
 from ipmo.disclosure import SUPPRESSION_THRESHOLD, disclose
 from ipmo.organisations import Organisation, OrgKind
 from ipmo.patients import Patient
@@ -36,6 +38,14 @@ class HomeFigures:
     with_findings: int | None  # residents with any finding, disclosure-controlled
     # residents with each kind of finding, disclosure-controlled (None: 7 or fewer)
     by_rule: dict[str, int | None] = field(default_factory=dict)
+    staff: int = 0  # staff who administer medicines (on the home's register)
+    competent: int = 0  # of them, with an in-date annual competency assessment
+    # medication incidents in the window by NRLS harm, disclosure-controlled like people
+    incidents: dict[str, int | None] = field(default_factory=dict)
+
+    @property
+    def competency_pct(self) -> float | None:
+        return round(100 * self.competent / self.staff) if self.staff else None
 
     @property
     def missed_pct(self) -> float | None:
@@ -85,6 +95,9 @@ def home_figures(session: Session, as_of: datetime, home: str | None = None) -> 
         if items:
             people[home_of[pid]] += 1
             rules.setdefault(home_of[pid], Counter()).update({f.rule for f in items})
+    codes = [code for code, _name in homes]
+    staff = competencies(session, codes, as_of.date())
+    incidents = incidents_by_harm(session, codes, (as_of - WINDOW).date(), as_of.date())
     return [
         HomeFigures(
             code,
@@ -94,6 +107,9 @@ def home_figures(session: Session, as_of: datetime, home: str | None = None) -> 
             doses.get(code, (0, 0))[1],
             disclose(people.get(code, 0)),
             {rule: disclose(n) for rule, n in sorted(rules.get(code, Counter()).items())},
+            len(staff[code]),
+            sum(1 for c in staff[code] if c.status in ("in date", "due soon")),
+            {harm: disclose(n) for harm, n in incidents[code].items()},
         )
         for code, name in homes
     ]

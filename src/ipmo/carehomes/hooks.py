@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from ipmo.carehomes.actions import BestInterestsError
+from ipmo.carehomes.actions import BestInterestsError, NotYourHome, StaffInputError
 from ipmo.carehomes.evidence import worklist_reasons
 from ipmo.carehomes.ingest import IngestError
 from ipmo.carehomes.plan_metrics import CarehomeMetrics
@@ -19,4 +19,6 @@ PLAN_METRICS = (CarehomeMetrics(),)
 HTTP_ERRORS = {
     IngestError: (422, "Check the administrations"),
     BestInterestsError: (422, "Check the best-interests decision"),
+    StaffInputError: (422, "Check the record"),
+    NotYourHome: (403, "Not your care home"),
 }

@@ -89,3 +89,48 @@ class BestInterestsDecision(Base):
     participants: Mapped[str] = mapped_column(String(500))  # e.g. GP, pharmacist, family
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CarehomeStaff(Base):
+    """A member of a care home's staff who administers medicines (NICE SC1 1.18: the home keeps
+    a record of who is trained and assessed as competent)."""
+
+    __tablename__ = "carehome_staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    care_home_code: Mapped[str] = mapped_column(String(12), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    job_title: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class StaffTraining(Base):
+    """Training completed or a competency assessment passed, by one member of staff."""
+
+    __tablename__ = "carehome_staff_training"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("carehome_staff.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # training | competency
+    completed_on: Mapped[date] = mapped_column(Date)
+    detail: Mapped[str] = mapped_column(String(255))  # course or assessor
+    recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class MedicationIncident(Base):
+    """A medication incident (error or near miss) a home recorded, with its category and the
+    harm it caused (NRLS levels), for the ICS's medicines safety view."""
+
+    __tablename__ = "carehome_incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    care_home_code: Mapped[str] = mapped_column(String(12), index=True)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="SET NULL"))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(30))
+    harm: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(String(1000))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -26,6 +26,8 @@ from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+USER = Depends(require(Activity.RECORD_VIEW))  # the actions narrow who sees what
+DB = Depends(db_session, scope="function")
 NAV = [
     NavItem(
         "Care-home residents",
@@ -59,12 +61,18 @@ def _now() -> datetime:
 @router.get("/carehomes")
 def residents(
     request: Request,
-    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
+    principal: Principal = USER,
+    session: Session = DB,
 ):
     rows = actions.residents_overview(session, principal, _now())
     return render(
-        request, "carehomes/residents.html", {"residents": rows, "rule_names": RULE_NAMES}
+        request,
+        "carehomes/residents.html",
+        {
+            "residents": rows,
+            "rule_names": RULE_NAMES,
+            "own_home": principal.role.code == "care-home-staff",
+        },
     )
 
 
@@ -108,8 +116,8 @@ def resident(
     request: Request,
     nhs_number: str,
     saved: int | None = Query(None, ge=1, le=1),
-    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
+    principal: Principal = USER,
+    session: Session = DB,
 ):
     return _resident_page(request, session, principal, nhs_number, saved=bool(saved))
 
@@ -119,8 +127,8 @@ def record_best_interests(
     request: Request,
     nhs_number: str,
     form: dict[str, str] = Depends(form_fields),
-    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
+    principal: Principal = USER,
+    session: Session = DB,
 ):
     code, _sep, name = form.get("medicine", "").partition("|")
     try:
@@ -165,3 +173,15 @@ def homes(
 ):
     figures = actions.homes_figures(session, principal, _now())
     return render(request, "carehomes/homes.html", {"homes": figures, "rule_names": RULE_NAMES})
+
+
+@router.get("/carehomes/staff")
+def staff(
+    request: Request,
+    principal: Principal = USER,
+    session: Session = DB,
+):
+    """The home's staff who administer medicines: training and annual competency (NICE SC1
+    1.18), due soon and overdue marked. The home's own staff only (403 for anyone else)."""
+    found = actions.staff_competency(session, principal, date.today())
+    return render(request, "carehomes/staff.html", {"staff": found})

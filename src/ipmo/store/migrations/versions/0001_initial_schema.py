@@ -63,6 +63,17 @@ def upgrade() -> None:
     with op.batch_alter_table('carehome_imports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_carehome_imports_care_home_code'), ['care_home_code'], unique=False)
 
+    op.create_table('carehome_staff',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('care_home_code', sa.String(length=12), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('job_title', sa.String(length=100), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_carehome_staff'))
+    )
+    with op.batch_alter_table('carehome_staff', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_carehome_staff_care_home_code'), ['care_home_code'], unique=False)
+
     op.create_table('dmd_amp',
     sa.Column('id', sa.String(length=20), nullable=False),
     sa.Column('vmp_id', sa.String(length=20), nullable=True),
@@ -270,6 +281,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_workforce_training_plan')),
     sa.UniqueConstraint('programme', 'year', name=op.f('uq_workforce_training_plan_programme'))
     )
+    op.create_table('carehome_staff_training',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('completed_on', sa.Date(), nullable=False),
+    sa.Column('detail', sa.String(length=255), nullable=False),
+    sa.Column('recorded_by', sa.String(length=100), nullable=False),
+    sa.ForeignKeyConstraint(['staff_id'], ['carehome_staff.id'], name=op.f('fk_carehome_staff_training_staff_id_carehome_staff'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_carehome_staff_training'))
+    )
+    with op.batch_alter_table('carehome_staff_training', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_carehome_staff_training_staff_id'), ['staff_id'], unique=False)
+
     op.create_table('eps_prescription_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('prescription_pk', sa.Integer(), nullable=False),
@@ -480,6 +504,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('carehome_best_interests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_carehome_best_interests_patient_id'), ['patient_id'], unique=False)
+
+    op.create_table('carehome_incidents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('care_home_code', sa.String(length=12), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=True),
+    sa.Column('occurred_on', sa.Date(), nullable=False),
+    sa.Column('category', sa.String(length=30), nullable=False),
+    sa.Column('harm', sa.String(length=20), nullable=False),
+    sa.Column('description', sa.String(length=1000), nullable=False),
+    sa.Column('recorded_by', sa.String(length=100), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_carehome_incidents_patient_id_patients'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_carehome_incidents'))
+    )
+    with op.batch_alter_table('carehome_incidents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_carehome_incidents_care_home_code'), ['care_home_code'], unique=False)
 
     op.create_table('conditions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1058,6 +1098,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_conditions_patient_id'))
 
     op.drop_table('conditions')
+    with op.batch_alter_table('carehome_incidents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_carehome_incidents_care_home_code'))
+
+    op.drop_table('carehome_incidents')
     with op.batch_alter_table('carehome_best_interests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_carehome_best_interests_patient_id'))
 
@@ -1098,6 +1142,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_eps_prescription_events_prescription')
 
     op.drop_table('eps_prescription_events')
+    with op.batch_alter_table('carehome_staff_training', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_carehome_staff_training_staff_id'))
+
+    op.drop_table('carehome_staff_training')
     op.drop_table('workforce_training_plan')
     op.drop_table('workforce_staff')
     op.drop_table('sign_in_failures')
@@ -1148,6 +1196,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_dmd_amp_bnf')
 
     op.drop_table('dmd_amp')
+    with op.batch_alter_table('carehome_staff', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_carehome_staff_care_home_code'))
+
+    op.drop_table('carehome_staff')
     with op.batch_alter_table('carehome_imports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_carehome_imports_care_home_code'))
 
