@@ -108,13 +108,13 @@ def _apply(p: Prescription, parsed: Parsed) -> dict[str, str]:
     kind, detail, before = parsed.event, None, None
     if parsed.event == UPDATE:
         outcomes = [
-            rules.cancel(lines[c.line_item_id], c.reason_code, c.reason_display)
+            rules.cancel(lines[c.line_item_id], c.reason.get("code"), c.reason.get("display"))
             for c in parsed.items
         ]
         kind = "pending-cancellation" if "pending" in outcomes else "cancelled"
         if set(outcomes) == {"too-late"}:
             kind = "cancellation-refused"
-        detail = next((c.reason_display for c in parsed.items if c.reason_display), None)
+        detail = next((c.reason["display"] for c in parsed.items if c.reason.get("display")), None)
     elif parsed.event == RELEASE:
         rules.release(lines.values())
         p.dispenser_org, p.released_at = parsed.sender, p.released_at or at
@@ -126,8 +126,8 @@ def _apply(p: Prescription, parsed: Parsed) -> dict[str, str]:
         rules.dispense(lines, {c.line_item_id: c.status_code for c in parsed.items})
         for c in parsed.items:
             item = lines[c.line_item_id]
-            if c.status_code == rules.NOT_DISPENSED and c.reason_display:
-                item.reason_code, item.reason_display = c.reason_code, c.reason_display
+            if c.status_code == rules.NOT_DISPENSED and c.reason.get("display"):
+                item.reason_code, item.reason_display = c.reason.get("code"), c.reason["display"]
             if c.quantity:
                 item.quantity = c.quantity
         p.dispenser_org = parsed.sender

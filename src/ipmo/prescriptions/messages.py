@@ -63,13 +63,15 @@ class MessageRefused(FhirInputError):
 
 @dataclass
 class ItemChange:
+    """One line item as a message states it; ``reason``: the FHIR Coding of a cancellation or
+    non-dispensing reason, as read (``code``, ``display``)."""
+
     line_item_id: str
     status_code: str
     name: str | None = None
     code: str | None = None
     quantity: str | None = None
-    reason_code: str | None = None
-    reason_display: str | None = None
+    reason: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -285,17 +287,7 @@ def _eps_bundle(root: dict[str, Any]) -> Parsed:
                 )
             name, code = _name(disp)
             reason = first_coding(disp.get("statusReasonCodeableConcept")) or {}
-            changes.append(
-                ItemChange(
-                    line,
-                    status,
-                    name,
-                    code,
-                    _quantity(disp),
-                    reason.get("code"),
-                    reason.get("display"),
-                )
-            )
+            changes.append(ItemChange(line, status, name, code, _quantity(disp), reason))
         pid, long_id = _prescription_id(requests)
         stated = None
         for disp in dispenses:
@@ -359,11 +351,7 @@ def _eps_bundle(root: dict[str, Any]) -> Parsed:
             parsed.nominated_pharmacy = parsed.nominated_pharmacy or performer.get("value")
         elif req.get("status") == "cancelled":
             reason = first_coding(req.get("statusReason")) or {}
-            parsed.items.append(
-                ItemChange(
-                    line, "0005", name, code, None, reason.get("code"), reason.get("display")
-                )
-            )
+            parsed.items.append(ItemChange(line, "0005", name, code, None, reason))
     if event == UPDATE and not parsed.items:
         raise MessageRefused(
             "not-supported",
