@@ -23,6 +23,7 @@ PAGES = [
     "/analytics/measures/environmental_inhalers?org_type=practice",
     "/analytics/inequalities",
     "/analytics/practice-review-rates",
+    "/review/rates?group_by=practice",
     "/workforce",
     "/workforce/leadership",
     "/workforce/services",

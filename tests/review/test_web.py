@@ -3,6 +3,7 @@ review with evidence, recording a review (audited), rates after disclosure contr
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -133,3 +134,25 @@ def test_worklist_and_patient_pages(ics, client_as):
 def test_rates_page(ics, client_as):
     page = client_as("analyst").get("/review/rates")
     assert page.status_code == 200 and "withheld" in page.text
+
+
+def test_rates_page_pages_filters_and_names_not_codes(ics, client_as):
+    """Issue 14: /review/rates was a 37,000 px table of codes. Now 50 to a page with an honest
+    count, one indicator at a time if wanted, organisations and indicators by name."""
+    c = client_as("analyst")
+    all_rows = c.get("/api/review/rates?group_by=practice").json()
+    assert all_rows
+    page = c.get("/review/rates?group_by=practice")
+    assert page.status_code == 200
+    shown = min(len(all_rows), 50)
+    assert page.text.count('<tr class="nhsuk-table__row">') == shown
+    count = re.search(r'id="list-count">([^<]*)<', page.text).group(1)
+    assert str(len(all_rows)) in count.replace(",", "")
+    rule = all_rows[0]["rule_id"]
+    one = c.get(f"/review/rates?group_by=practice&rule={rule}")
+    assert one.text.count('<tr class="nhsuk-table__row">') == sum(
+        r["rule_id"] == rule for r in all_rows
+    )
+    assert f'<span title="{rule}">' in one.text  # the code on hover, the title shown
+    named = c.get("/review/rates?group_by=practice&q=riverside")
+    assert "Riverside Medical Centre" in named.text and "Hillside Health Centre" not in named.text

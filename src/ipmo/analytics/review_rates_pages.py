@@ -17,6 +17,7 @@ from ipmo.review import RATE_FAMILIES as FAMILIES
 from ipmo.review import PracticeRuleRate, practice_review_rates, rates_table
 from ipmo.web.deps import db_session
 from ipmo.web.downloads import csv_download, csv_text
+from ipmo.web.paging import rates_view
 from ipmo.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -60,12 +61,34 @@ def rates_page(
     request: Request,
     principal: Analyst,
     family: str = "pincer",
+    rule: str = "",
+    q: str = "",
+    sort: str = "rate",
+    page: str = "1",
     session: Session = Depends(db_session, scope="function"),
 ):
     family = family if family in FAMILIES else "pincer"
     rows = practice_review_rates(session, families=(family,))
+    view = rates_view(
+        request,
+        [
+            asdict(r)
+            | {
+                "org": r.practice,
+                "org_name": r.practice_name,
+                "rule_title": r.title,
+                "rate": r.per_1000,
+            }  # fmt: skip
+            for r in rows
+        ],
+        rule,
+        q,
+        sort,
+        page,
+    )
     return render(
         request,
         "analytics/practice_review_rates.html",
-        {"rows": rows, "family": family, "families": FAMILIES},
-    )
+        {"view": view, "as_of": rows[0].as_of if rows else None, "any": bool(rows),
+         "family": family, "families": FAMILIES},
+    )  # fmt: skip

@@ -25,7 +25,7 @@ from ipmo.web.dates import DateInputError, parse_date_input
 from ipmo.web.deps import db_session, require
 from ipmo.web.forms import FormErrors
 from ipmo.web.nav import NavItem
-from ipmo.web.paging import page_from, pagination
+from ipmo.web.paging import page_from, pagination, rates_view
 from ipmo.web.params import DB_INT_MAX
 from ipmo.web.templating import render
 
@@ -241,14 +241,38 @@ def record_page(
 def rates_page(
     request: Request,
     group_by: str = "pcn",
+    rule: str = "",
+    q: str = "",
+    sort: str = "rate",
+    page: str = "1",
     principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ):
+    """The rates by PCN or practice, 50 to a page, filtered by indicator and name, with the
+    organisations' and indicators' names (a 37,000 px table of codes before)."""
     group_by = group_by if group_by in ("practice", "pcn") else "pcn"
+    rows = service.rates(session, group_by)
+    names = {
+        code: name
+        for code, name in session.execute(select(Organisation.ods_code, Organisation.name))
+    }
+    titles = {r.id: r.title for r in all_rules()}
+    view = rates_view(
+        request,
+        [
+            r | {"org_name": names.get(r["org"] or "", r["org"] or "no PCN"),
+                 "rule_title": titles.get(r["rule_id"], r["rule_id"]), "rate": r["rate_percent"]}
+            for r in rows
+        ],
+        rule,
+        q,
+        sort,
+        page,
+    )  # fmt: skip
     return render(
         request,
         "review/rates.html",
-        {"rows": service.rates(session, group_by), "group_by": group_by},
+        {"view": view, "any": bool(rows), "group_by": group_by},
     )
 
 

@@ -67,3 +67,40 @@ def _singular(noun: str) -> str:
     if noun.endswith("ies"):
         return noun[:-3] + "y"
     return noun[:-1] if noun.endswith("s") else noun
+
+
+RATE_SORTS = {"rate": "Highest rate first", "name": "Organisation name (A to Z)"}
+
+
+def rates_view(
+    request: Request, rows: list[dict], rule: str, q: str, sort: str, page: str | int | None
+) -> dict[str, Any]:
+    """A long rates table (organisation × indicator) as people use it: one indicator or all,
+    organisations whose name or code contains ``q``, sorted by rate or name, 50 to a page with
+    an honest count. Each row needs ``org``, ``org_name``, ``rule_id``, ``rule_title`` and
+    ``rate``; what ``rates_table.html`` renders."""
+    rules = dict(sorted({(r["rule_id"], r["rule_title"]) for r in rows}, key=lambda x: x[1]))
+    wanted = q.strip().lower()
+    shown = [
+        r
+        for r in rows
+        if (not rule or r["rule_id"] == rule)
+        and (not wanted or wanted in f"{r['org_name']} {r['org']}".lower())
+    ]
+    if sort == "name":
+        shown.sort(key=lambda r: (r["org_name"].lower(), r["rule_title"]))
+    else:
+        sort = "rate"
+        shown.sort(key=lambda r: (r["rate"] is None, -(r["rate"] or 0), r["org_name"].lower()))
+    at = page_from(page)
+    window = shown[at.offset : at.offset + at.per_page]
+    noun = "rates" + (f" for “{rules.get(rule, rule)}”" if rule else "")
+    return {
+        "rows": window,
+        "paging": pagination(request, at, len(shown), len(window), noun),
+        "rules": rules,
+        "rule": rule,
+        "q": q,
+        "sort": sort,
+        "sorts": RATE_SORTS,
+    }
