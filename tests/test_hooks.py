@@ -13,7 +13,7 @@ from ipmo import hooks
 
 def test_plan_metrics_are_offered_by_the_domains_that_have_them():
     prefixes = [p.prefix for offered in hooks.offered("PLAN_METRICS") for p in offered]
-    assert sorted(prefixes) == ["analytics", "review", "services", "workforce"]
+    assert sorted(prefixes) == ["analytics", "carehomes", "review", "services", "workforce"]
 
 
 def test_a_name_no_domain_offers_is_empty():
