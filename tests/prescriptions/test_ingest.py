@@ -307,3 +307,26 @@ def test_return_to_spine_makes_the_prescription_downloadable_again(engine, eps):
     assert _send(engine, task).outcome == "applied"
     status, items = _prescription(engine, "24F5DA-A83008-7EFE6Z")
     assert status == "0001" and {c for _, c, _ in items} == {"0007"}
+
+
+def test_expiry_job_expires_after_the_validity_period_only(engine, eps):
+    from datetime import date
+
+    from ipmo.prescriptions.ingest import expire_due
+
+    erd = eps.load(
+        "primary-care_repeat-dispensing_nominated-pharmacy_medical-prescriber_author_gmc_"
+        "responsible-party_medication-list_din_1-Process-Request-Send-200_OK.json"
+    )  # valid 19 February to 19 March 2022
+    _send(engine, erd)
+    pid = eps.resources(erd, "MedicationRequest")[0]["groupIdentifier"]["value"]
+    with session_scope(engine) as s:
+        assert expire_due(s, date(2022, 3, 19)) == 0  # its last valid day
+    with session_scope(engine) as s:
+        assert expire_due(s, date(2022, 3, 20)) == 1
+    status, items = _prescription(engine, pid)
+    assert status == "0004" and {c for _, c, _ in items} == {"0006"}
+    with session_scope(engine) as s:
+        p = s.scalar(select(Prescription).where(Prescription.prescription_id == pid))
+        assert [e.kind for e in p.events] == ["created", "expired"]
+        assert expire_due(s, date(2022, 4, 1)) == 0  # once

@@ -162,3 +162,13 @@ def test_spec_return_to_spine_applies_pending_cancellations():
 def test_spec_a_dispenser_cannot_send_cancelled_or_to_be_dispensed():
     with pytest.raises(ValueError, match="0005"):
         status.dispense({"a": L("a", "0008")}, {"a": "0005"})
+
+
+def test_spec_expiry_expires_what_was_not_dispensed():
+    lines = {"a": L("a", "0001"), "b": L("b", "0008"), "c": L("c", "0004")}
+    assert status.expire(lines.values()) == 2
+    assert [ln.status_code for ln in lines.values()] == ["0001", "0006", "0006"]
+    assert status.prescription_status(ln.status_code for ln in lines.values()) == "0006"
+    nothing = [L("a", "0007"), L("b", "0007")]
+    status.expire(nothing)
+    assert status.prescription_status(ln.status_code for ln in nothing) == "0004"  # Expired

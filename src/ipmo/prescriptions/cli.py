@@ -41,5 +41,26 @@ def ingest(directory: Path = typer.Argument(..., help="folder of EPS FHIR messag
         typer.echo(f"  refused {name}: {reason}")
 
 
+@app.command("expire")
+def expire(
+    as_of: str = typer.Option(
+        ..., "--as-of", help="expire prescriptions valid until before this day"
+    ),
+) -> None:
+    """Expire prescriptions whose validity has ended (a nightly job)."""
+    from datetime import date
+
+    from ipmo.prescriptions.ingest import expire_due
+    from ipmo.store import session_scope
+
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError:
+        fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+    with session_scope(store_engine()) as session:
+        count = expire_due(session, day)
+    typer.echo(f"expired {count} prescription(s)")
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="prescriptions")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session, selectinload
@@ -457,3 +457,26 @@ def ingest_batch(
             feed_medication_record(session, p, dispensed)
     session.flush()
     return result
+
+
+def expire_due(session: Session, as_of: date) -> int:
+    """Expire the prescriptions whose validity ended before ``as_of`` (items not yet dispensed
+    become Expired, a timeline step is added). Returns how many prescriptions expired."""
+    due = session.scalars(
+        select(Prescription)
+        .options(selectinload(Prescription.items), selectinload(Prescription.events))
+        .where(
+            Prescription.expiry_date < as_of,
+            Prescription.status_code.in_(("0001", "0002", "0003")),
+        )
+    ).all()
+    for p in due:
+        before = p.status_code
+        rules.expire(p.items)
+        p.status_code = rules.prescription_status(i.status_code for i in p.items)
+        moment = datetime.combine(p.expiry_date or as_of, datetime.max.time()).replace(
+            microsecond=0
+        )
+        _event(p, moment, "expired", before, None)
+    session.flush()
+    return len(due)

@@ -134,3 +134,15 @@ def return_to_spine(lines: Iterable[Line]) -> None:
         if line.status_code in (WITH_DISPENSER, PARTIAL, OWING):
             line.status_code = CANCELLED if line.pending_cancellation else TO_BE_DISPENSED
             line.pending_cancellation = False
+
+
+def expire(lines: Iterable[Line]) -> int:
+    """The prescription's validity has ended: items not yet final expire (0006). Returns how
+    many expired."""
+    expired = 0
+    for line in lines:
+        if line.status_code not in FINAL:
+            line.status_code = EXPIRED
+            line.pending_cancellation = False
+            expired += 1
+    return expired
