@@ -10,6 +10,7 @@ from tests.web_session import sign_in
 
 from ipmo.security.models import AuditEvent, User
 from ipmo.store import session_scope
+from ipmo.web.csrf import FIELD
 
 
 def _actions(engine, prefix: str = "admin.") -> list[tuple[str, dict | None]]:
@@ -69,11 +70,11 @@ def test_disable_reset_and_revoke_sign_the_user_out_everywhere(client_as, sample
     r = admin.post("/admin/users/gp/revoke", follow_redirects=False)
     assert r.status_code == 303
     assert gp.get("/referrals", follow_redirects=False).status_code in (303, 401)
-    r = admin.post("/admin/users/gp/password")
+    r = admin.post("/admin/users/gp/password", data={"confirm": "yes"})
     password = _password(r.text)
     assert sign_in(client_as(None), "gp").status_code == 401  # the old password no longer works
     assert sign_in(client_as(None), "gp", password).status_code == 303
-    admin.post("/admin/users/gp/active", data={"active": "no"})
+    admin.post("/admin/users/gp/active", data={"active": "no", "confirm": "yes"})
     assert sign_in(client_as(None), "gp", password).status_code == 401
     r = admin.get("/admin/users/gp")
     assert "Disabled" in r.text
@@ -93,9 +94,45 @@ def test_disable_reset_and_revoke_sign_the_user_out_everywhere(client_as, sample
     ]
 
 
+def test_disable_and_reset_password_ask_for_confirmation_first(client_as, sample_ics):
+    admin = client_as("admin")
+    with session_scope(sample_ics) as s:
+        gp = s.scalars(select(User).where(User.username == "gp")).one()
+        name, hash_before = gp.display_name, gp.password_hash
+    page = admin.get("/admin/users/gp").text
+    assert 'href="/admin/users/gp/disable"' in page
+    assert 'href="/admin/users/gp/password"' in page
+    r = admin.get("/admin/users/gp/disable")
+    assert r.status_code == 200
+    assert f"Are you sure you want to disable {name}?" in r.text
+    assert f'name="{FIELD}"' in r.text  # the POST carries the CSRF token
+    assert 'action="/admin/users/gp/active"' in r.text
+    assert 'href="/admin/users/gp" id="cancel"' in r.text
+    r = admin.get("/admin/users/gp/password")
+    assert f"Are you sure you want to reset the password for {name}?" in r.text
+    assert admin.get("/admin/users/gp/delete").status_code == 404
+    # a POST without the confirmation only asks again: nothing changes, nothing is audited
+    r = admin.post("/admin/users/gp/active", data={"active": "no"})
+    assert r.status_code == 200 and "Are you sure you want to disable" in r.text
+    r = admin.post("/admin/users/gp/password")
+    assert "Are you sure you want to reset the password" in r.text
+    assert "One-time password" not in r.text
+    with session_scope(sample_ics) as s:
+        gp = s.scalars(select(User).where(User.username == "gp")).one()
+        assert gp.active and gp.password_hash == hash_before
+    assert _actions(sample_ics, "admin.user.") == []
+    # confirmed: done and audited as before
+    r = admin.post("/admin/users/gp/active", data={"active": "no", "confirm": "yes"})
+    assert "User disabled" in r.text and "Disabled" in r.text
+    r = admin.post("/admin/users/gp/password", data={"confirm": "yes"})
+    assert "One-time password" in r.text
+    done = [a for a, _ in _actions(sample_ics, "admin.user.")]
+    assert done == ["admin.user.disable", "admin.user.reset-password"]
+
+
 def test_an_admin_cannot_disable_themselves_or_change_their_own_role(client_as):
     admin = client_as("admin")
-    r = admin.post("/admin/users/admin/active", data={"active": "no"})
+    r = admin.post("/admin/users/admin/active", data={"active": "no", "confirm": "yes"})
     assert r.status_code == 422 and "You cannot disable your own account" in r.text
     r = admin.post("/admin/users/admin/role", data={"role_code": "gp", "org_code": "A10001"})
     assert r.status_code == 422 and _summary_links(r.text) == ["role_code"]

@@ -201,6 +201,10 @@ def test_journey_admin_manages_users_and_checks_the_audit_log(page, live_server,
     page.get_by_role("button", name="Add user").click()
     assert page.locator("#confirmation").get_by_text("User added").is_visible()
     j.step("user-added")
+    page.get_by_role("link", name="Disable user").click()
+    question = "Are you sure you want to disable Jo Bloggs"
+    assert page.get_by_role("heading", name=question).is_visible()
+    j.step("confirm-disable")
     page.get_by_role("button", name="Disable user").click()
     assert page.locator("#user-status").inner_text() == "Disabled"
     j.step("user-disabled")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -181,6 +181,57 @@ def change_role(
     )
 
 
+# Disabling a user and resetting their password sign them out everywhere, so each asks first
+# (NHS.UK service manual, "Confirmation" and "Check answers" patterns: a question page with the
+# action as a warning button and a Cancel link; the act itself is a POST with the CSRF token).
+CONFIRM = {
+    "disable": (
+        "Are you sure you want to disable {name}?",
+        "{name} will be signed out everywhere and will not be able to sign in until enabled.",
+        "Disable user",
+        "active",
+        {"active": "no"},
+    ),
+    "password": (
+        "Are you sure you want to reset the password for {name}?",
+        "Their current password stops working and they are signed out everywhere. "
+        "You will be shown a one-time password to give them.",
+        "Reset password",
+        "password",
+        {},
+    ),
+}
+
+
+def _confirm_page(request, session, principal, username: str, what: str):
+    target = actions.user(session, principal, username)
+    question, consequence, button, path, hidden = CONFIRM[what]
+    ctx = {
+        "u": target,
+        "question": question.format(name=target.display_name),
+        "consequence": consequence.format(name=target.display_name),
+        "button": button,
+        "action": f"/admin/users/{target.username}/{path}",
+        "hidden": hidden,
+        "back": {"href": f"/admin/users/{target.username}", "text": target.display_name},
+    }
+    return render(request, "admin/confirm.html", ctx)
+
+
+@router.get("/admin/users/{username}/{what}")
+def confirm(
+    request: Request,
+    username: str,
+    what: str,
+    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    """The question page before disabling (``/disable``) or resetting a password (``/password``)."""
+    if what not in CONFIRM:
+        raise HTTPException(404)
+    return _confirm_page(request, session, principal, username, what)
+
+
 @router.post("/admin/users/{username}/active")
 def set_active(
     request: Request,
@@ -190,6 +241,8 @@ def set_active(
     session: Session = Depends(db_session, scope="function"),
 ):
     active = form.get("active") == "yes"
+    if not active and form.get("confirm") != "yes":  # not confirmed: ask, change nothing
+        return _confirm_page(request, session, principal, username, "disable")
     return _act(
         request,
         session,
@@ -204,9 +257,12 @@ def set_active(
 def reset_password(
     request: Request,
     username: str,
+    form: dict[str, str] = Depends(form_fields),
     principal: Principal = Depends(require(Activity.USERS_ADMIN)),
     session: Session = Depends(db_session, scope="function"),
 ):
+    if form.get("confirm") != "yes":  # not confirmed: ask, change nothing
+        return _confirm_page(request, session, principal, username, "password")
     target, password = actions.reset_password(session, principal, username)
     return _user_page(
         request, session, principal, target.username, done="password", password=password
