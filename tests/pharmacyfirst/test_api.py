@@ -35,7 +35,10 @@ def test_a_pharmacist_takes_a_walk_in_through_the_uti_pathway(client_as):
     started = _new(client)
     assert started.status_code == 201, started.text
     ref = started.json()["reference"]
-    assert _new(client).json()["reference"] == ref  # same Idempotency-Key: same consultation
+    again = _new(client)  # same Idempotency-Key: same consultation, answered as a replay
+    assert again.status_code == 200 and again.headers["X-Idempotent-Replay"] == "true"
+    assert again.json()["reference"] == ref
+    assert "X-Idempotent-Replay" not in started.headers
     body = {"answers": ANSWERS, "red_flags": [], "version": started.json()["version"]}
     assessed = client.post(f"{BASE}/consultations/{ref}/assessment", json=body).json()
     assert assessed["gateway_passed"] is True

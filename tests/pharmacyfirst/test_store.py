@@ -58,3 +58,47 @@ def test_a_walk_in_stated_present_is_audited_with_that_reason(ics_any):
             )
         ).all()
     assert reasons == [actions.WALK_IN_REASON]
+
+
+def test_two_starts_racing_with_the_same_key_make_one_consultation(ics_any, monkeypatch):
+    """Both requests look the key up before either has inserted (held at a barrier): the loser's
+    insert hits the unique constraint and it answers the winner's consultation as a replay."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from ipmo.pharmacyfirst.models import Consultation
+
+    looked_up, seen = threading.Barrier(2, timeout=30), threading.local()
+    by_key = svc.by_key
+
+    def by_key_then_wait(session, org_code, key):
+        found = by_key(session, org_code, key)
+        if not getattr(seen, "once", False):  # only the first look-up of each request waits
+            seen.once = True
+            looked_up.wait()
+        return found
+
+    monkeypatch.setattr(svc, "by_key", by_key_then_wait)
+    new = svc.NewConsultation("clinical-pathway", "walk-in", DAY, "uti")
+    results, errors = [], []
+
+    def race():
+        try:
+            with session_scope(ics_any) as s:
+                done = actions.start_or_replay(s, principal(s), CARA, new, idempotency_key="k-1")
+                results.append((done.consultation.reference, done.replay))
+        except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=race) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert len(results) == 2
+    assert len({ref for ref, _ in results}) == 1
+    assert sorted(replay for _, replay in results) == [False, True]
+    with session_scope(ics_any) as s:
+        assert s.scalar(select(func.count()).select_from(Consultation)) == 1

@@ -13,10 +13,12 @@ change carries the version the client saw (409 when it is stale).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -31,6 +33,7 @@ from ipmo.pharmacyfirst.models import Consultation, UpdateRecordMessage
 from ipmo.pharmacyfirst.pathways import catalogue
 from ipmo.pharmacyfirst.update_record import consultation_message
 from ipmo.security.access import audit_event, check_patient_access
+from ipmo.security.audit import flush as audit_flush
 from ipmo.security.errors import Forbidden
 from ipmo.security.policy import relationship_for
 from ipmo.security.principal import Principal
@@ -86,7 +89,33 @@ def _changed_meanwhile(reference: str) -> svc.ConsultationConflict:
 # ---- starting --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Started:
+    consultation: Consultation
+    replay: bool  # True: the Idempotency-Key had already started it (answer 200, not 201)
+
+
 def start(
+    session: Session, principal: Principal, nhs_number: str, new: svc.NewConsultation, **kw: Any
+) -> Consultation:
+    """Start a consultation: from a referral to this pharmacy (channel from its sender), or a
+    walk-in. Repeating the same Idempotency-Key answers the consultation it started. Keywords
+    as :func:`start_or_replay` (``patient_present``, ``idempotency_key``)."""
+    return start_or_replay(session, principal, nhs_number, new, **kw).consultation
+
+
+def _replay(
+    session: Session, principal: Principal, done: Consultation, nhs_number: str, pathway: str | None
+) -> Started:
+    if done.nhs_number != normalise_nhs_number(nhs_number) or done.pathway != pathway:
+        raise svc.ConsultationConflict(
+            "this Idempotency-Key started a different consultation; use a new key"
+        )
+    audit_event(session, principal, "pharmacyfirst.start", None, {"replay": done.reference})
+    return Started(done, replay=True)
+
+
+def start_or_replay(
     session: Session,
     principal: Principal,
     nhs_number: str,
@@ -94,18 +123,15 @@ def start(
     *,
     patient_present: bool = False,
     idempotency_key: str | None = None,
-) -> Consultation:
-    """Start a consultation: from a referral to this pharmacy (channel from its sender), or a
-    walk-in. Repeating the same Idempotency-Key answers the consultation it started."""
+) -> Started:
+    """:func:`start`, saying whether the Idempotency-Key replayed an earlier start. Two starts
+    with the same key racing on two connections make one consultation: the loser's insert hits
+    the (org_code, idempotency_key) unique constraint inside a savepoint, and it answers the
+    winner's consultation as a replay."""
     _require(principal, Activity.REFERRAL_RECEIVE)
     _pharmacy(session, principal)
     if (done := svc.by_key(session, principal.org_code, idempotency_key)) is not None:
-        if done.nhs_number != normalise_nhs_number(nhs_number) or done.pathway != new.pathway:
-            raise svc.ConsultationConflict(
-                "this Idempotency-Key started a different consultation; use a new key"
-            )
-        audit_event(session, principal, "pharmacyfirst.start", None, {"replay": done.reference})
-        return done
+        return _replay(session, principal, done, nhs_number, new.pathway)
     svc.check_new(new)  # bad input refused before anything is read or written
     number = normalise_nhs_number(nhs_number)
     if new.referral_reference:
@@ -130,7 +156,18 @@ def start(
         patient = found
     else:
         patient = check_patient_access(session, principal, number, "pharmacyfirst.start")
-    c = svc.start(session, principal.username, principal.org_code, patient, new, idempotency_key)
+    audit_flush(session)  # the access audit is kept whichever way the savepoint goes
+    try:
+        with session.begin_nested():
+            c = svc.start(
+                session, principal.username, principal.org_code, patient, new, idempotency_key
+            )
+    except IntegrityError:
+        # the same key raced in on another connection and won: its consultation is the answer
+        first = svc.by_key(session, principal.org_code, idempotency_key)
+        if first is None:
+            raise
+        return _replay(session, principal, first, nhs_number, new.pathway)
     audit_event(
         session,
         principal,
@@ -138,7 +175,7 @@ def start(
         patient,
         {"consultation": c.reference, "kind": c.kind, "pathway": c.pathway},
     )
-    return c
+    return Started(c, replay=False)
 
 
 # ---- reading ---------------------------------------------------------------------------------

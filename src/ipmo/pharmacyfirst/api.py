@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from sqlalchemy.orm import Session
 
 from ipmo.pharmacyfirst import actions
@@ -147,11 +147,14 @@ def pathways(
 @router.post(f"{BASE}/consultations", status_code=201, response_model=ConsultationRead)
 def start(
     body: NewConsultationIn,
+    response: Response,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=100),
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
     session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
-    """Start a consultation: from a referral to your pharmacy (``referral``), or a walk-in."""
+    """Start a consultation: from a referral to your pharmacy (``referral``), or a walk-in. With
+    an ``Idempotency-Key`` header, a resend (even one racing the first) answers the consultation
+    first started (200, ``X-Idempotent-Replay: true``)."""
     new = svc.NewConsultation(
         kind=body.kind,
         channel=body.channel,
@@ -159,7 +162,7 @@ def start(
         pathway=body.pathway,
         referral_reference=body.referral,
     )
-    c = actions.start(
+    done = actions.start_or_replay(
         session,
         principal,
         body.nhs_number,
@@ -167,7 +170,10 @@ def start(
         patient_present=body.patient_present,
         idempotency_key=idempotency_key,
     )
-    return consultation_json(c)
+    if done.replay:
+        response.status_code = 200
+        response.headers["X-Idempotent-Replay"] = "true"
+    return consultation_json(done.consultation)
 
 
 @router.get(f"{BASE}/consultations/{{reference}}", response_model=ConsultationRead)
