@@ -17,7 +17,7 @@ from ipmo.review import RATE_FAMILIES as FAMILIES
 from ipmo.review import PracticeRuleRate, practice_review_rates, rates_table
 from ipmo.web.deps import db_session
 from ipmo.web.downloads import csv_download, csv_text
-from ipmo.web.paging import rates_view
+from ipmo.web.paging import RatesFilter, rates_view
 from ipmo.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -61,10 +61,7 @@ def rates_page(
     request: Request,
     principal: Analyst,
     family: str = "pincer",
-    rule: str = "",
-    q: str = "",
-    sort: str = "rate",
-    page: str = "1",
+    asked: RatesFilter = Depends(),
     session: Session = Depends(db_session, scope="function"),
 ):
     family = family if family in FAMILIES else "pincer"
@@ -81,10 +78,7 @@ def rates_page(
             }  # fmt: skip
             for r in rows
         ],
-        rule,
-        q,
-        sort,
-        page,
+        asked,
     )
     return render(
         request,

@@ -158,13 +158,10 @@ def objective_add(
     session: Session = Depends(db_session, scope="function"),
     form: dict[str, str] = Depends(form_fields),
 ):
-    data = _clean(form)
-    try:
-        add_objective(session, get_plan(session, plan_id), data)
-    except PlanError as exc:
-        session.rollback()
-        return _page(request, session, principal, plan_id, str(exc), 422)
-    return RedirectResponse(f"/plans/{plan_id}", status_code=303)
+    def change() -> None:
+        add_objective(session, get_plan(session, plan_id), _clean(form))
+
+    return _apply(request, session, principal, plan_id, change)
 
 
 @router.post("/plans/{plan_id}/objectives/{objective_id}/pdsa")
@@ -176,16 +173,12 @@ def pdsa_add(
     session: Session = Depends(db_session, scope="function"),
     form: dict[str, str] = Depends(form_fields),
 ):
-    data = _clean(form)
     objective = session.get(Objective, objective_id)
     if objective is None or objective.plan_id != plan_id:
         return render(request, "error.html", {"title": "Objective not found", "message": ""}, 404)
-    try:
-        add_cycle(session, objective, data)
-    except PlanError as exc:
-        session.rollback()
-        return _page(request, session, principal, plan_id, str(exc), 422)
-    return RedirectResponse(f"/plans/{plan_id}", status_code=303)
+    return _apply(
+        request, session, principal, plan_id, lambda: add_cycle(session, objective, _clean(form))
+    )
 
 
 @router.post("/plans/{plan_id}/stakeholders")
@@ -196,9 +189,17 @@ def stakeholder_add(
     session: Session = Depends(db_session, scope="function"),
     form: dict[str, str] = Depends(form_fields),
 ):
-    data = _clean(form)
+    def change() -> None:
+        add_stakeholder(session, get_plan(session, plan_id), _clean(form))
+
+    return _apply(request, session, principal, plan_id, change)
+
+
+def _apply(request: Request, session: Session, principal: Principal, plan_id: int, change):
+    """Make one change to the plan: refused (PlanError) → the plan again with the message (422)
+    and nothing written; done → back to the plan."""
     try:
-        add_stakeholder(session, get_plan(session, plan_id), data)
+        change()
     except PlanError as exc:
         session.rollback()
         return _page(request, session, principal, plan_id, str(exc), 422)

@@ -25,7 +25,7 @@ from ipmo.web.dates import DateInputError, parse_date_input
 from ipmo.web.deps import db_session, require
 from ipmo.web.forms import FormErrors
 from ipmo.web.nav import NavItem
-from ipmo.web.paging import page_from, pagination, rates_view
+from ipmo.web.paging import RatesFilter, page_from, pagination, rates_view
 from ipmo.web.params import DB_INT_MAX
 from ipmo.web.templating import render
 
@@ -241,10 +241,7 @@ def record_page(
 def rates_page(
     request: Request,
     group_by: str = "pcn",
-    rule: str = "",
-    q: str = "",
-    sort: str = "rate",
-    page: str = "1",
+    asked: RatesFilter = Depends(),
     principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ):
@@ -264,10 +261,7 @@ def rates_page(
                  "rule_title": titles.get(r["rule_id"], r["rule_id"]), "rate": r["rate_percent"]}
             for r in rows
         ],
-        rule,
-        q,
-        sort,
-        page,
+        asked,
     )  # fmt: skip
     return render(
         request,

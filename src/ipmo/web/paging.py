@@ -72,13 +72,23 @@ def _singular(noun: str) -> str:
 RATE_SORTS = {"rate": "Highest rate first", "name": "Organisation name (A to Z)"}
 
 
-def rates_view(
-    request: Request, rows: list[dict], rule: str, q: str, sort: str, page: str | int | None
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RatesFilter:
+    """The rates table's query (``Depends(RatesFilter)``): one indicator (``rule``), a name or
+    code filter (``q``), the sort and the page."""
+
+    rule: str = ""
+    q: str = ""
+    sort: str = "rate"
+    page: str = "1"
+
+
+def rates_view(request: Request, rows: list[dict], asked: RatesFilter) -> dict[str, Any]:
     """A long rates table (organisation × indicator) as people use it: one indicator or all,
     organisations whose name or code contains ``q``, sorted by rate or name, 50 to a page with
     an honest count. Each row needs ``org``, ``org_name``, ``rule_id``, ``rule_title`` and
     ``rate``; what ``rates_table.html`` renders."""
+    rule, q, sort = asked.rule, asked.q, asked.sort
     rules = dict(sorted({(r["rule_id"], r["rule_title"]) for r in rows}, key=lambda x: x[1]))
     wanted = q.strip().lower()
     shown = [
@@ -92,7 +102,7 @@ def rates_view(
     else:
         sort = "rate"
         shown.sort(key=lambda r: (r["rate"] is None, -(r["rate"] or 0), r["org_name"].lower()))
-    at = page_from(page)
+    at = page_from(asked.page)
     window = shown[at.offset : at.offset + at.per_page]
     noun = "rates" + (f" for “{rules.get(rule, rule)}”" if rule else "")
     return {
