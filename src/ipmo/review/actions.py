@@ -44,38 +44,23 @@ class IdempotencyKeyReused(Exception):
     """The key was already used for another patient's review (HTTP 409); nothing is written."""
 
 
-def worklist(
-    session: Session,
-    principal: Principal,
-    *,
-    practice: str | None = None,
-    pcn: str | None = None,
-    care_home: str | None = None,
-    rule: str | None = None,
-    min_score: int = 0,
-    limit: int = 200,
-) -> list[dict]:
-    return worklist_page(
-        session,
-        principal,
-        practice=practice,
-        pcn=pcn,
-        care_home=care_home,
-        rule=rule,
-        min_score=min_score,
-        limit=limit,
-    )[0]
+@dataclass(frozen=True)
+class WorklistFilter:
+    """Which worklist rows to show: one practice's, PCN's or care home's, with one finding, from
+    a lowest score (unset: all that the user may see)."""
+
+    practice: str | None = None
+    pcn: str | None = None
+    care_home: str | None = None
+    rule: str | None = None
+    min_score: int = 0
 
 
 def worklist_page(
     session: Session,
     principal: Principal,
+    filters: WorklistFilter,
     *,
-    practice: str | None = None,
-    pcn: str | None = None,
-    care_home: str | None = None,
-    rule: str | None = None,
-    min_score: int = 0,
     offset: int = 0,
     limit: int = 200,
 ) -> tuple[list[dict], int]:
@@ -84,16 +69,17 @@ def worklist_page(
     ids = (
         select(WorklistEntry.id, WorklistEntry.rule_ids)
         .join(Patient, Patient.id == WorklistEntry.patient_id)
-        .where(visible_patients_filter(principal), WorklistEntry.score >= min_score)
+        .where(visible_patients_filter(principal), WorklistEntry.score >= filters.min_score)
     )
     for col, value in (
-        (WorklistEntry.practice_code, practice),
-        (WorklistEntry.pcn_code, pcn),
-        (WorklistEntry.care_home_code, care_home),
+        (WorklistEntry.practice_code, filters.practice),
+        (WorklistEntry.pcn_code, filters.pcn),
+        (WorklistEntry.care_home_code, filters.care_home),
     ):
         if value:
             ids = ids.where(col == value)
     ordered = ids.order_by(WorklistEntry.score.desc(), WorklistEntry.id)
+    rule = filters.rule
     if rule is None:
         total = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
         window = [i for i, _ in session.execute(ordered.offset(offset).limit(limit))]

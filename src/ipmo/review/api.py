@@ -33,16 +33,9 @@ def worklist(
     session: Session = Depends(db_session, scope="function"),
 ) -> list[dict]:
     """The prioritised SMR worklist for the user's organisation, highest score first."""
-    return actions.worklist(
-        session,
-        principal,
-        practice=practice,
-        pcn=pcn,
-        care_home=care_home,
-        rule=rule,
-        min_score=min_score,
-        limit=limit,
-    )
+    filters = actions.WorklistFilter(practice, pcn, care_home, rule, min_score)
+    rows, _total = actions.worklist_page(session, principal, filters, limit=limit)
+    return rows
 
 
 @router.get("/patients/{nhs_number}", response_model=CheckRead)

@@ -15,7 +15,7 @@ from ipmo.lookup import banner
 from ipmo.organisations.models import Organisation
 from ipmo.patients import Patient, normalise_nhs_number
 from ipmo.review import actions, service
-from ipmo.review.actions import review_json
+from ipmo.review.actions import WorklistFilter, review_json
 from ipmo.review.actions import worklist_page as worklist_page_rows
 from ipmo.review.models import InterventionKind, WorklistEntry
 from ipmo.review.rules import all_rules
@@ -58,15 +58,14 @@ def worklist_page(
     session: Session = Depends(db_session, scope="function"),
 ):
     at = page_from(page)
-    rows, total = worklist_page_rows(
-        session,
-        principal,
+    filters = WorklistFilter(
         practice=practice or None,
         care_home=care_home or None,
         rule=rule or None,
         min_score=max(min_score, 0),
-        offset=at.offset,
-        limit=at.per_page,
+    )
+    rows, total = worklist_page_rows(
+        session, principal, filters, offset=at.offset, limit=at.per_page
     )
     return render(
         request,

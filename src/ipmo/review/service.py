@@ -7,8 +7,9 @@ Nothing here logs patient identifiers; counts and row ids only.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
+from typing import Any, TypeVar
 
 import duckdb
 from sqlalchemy import Engine, delete, select
@@ -59,36 +60,25 @@ def _load_facts(session: Session, patients: list[Patient]) -> dict[int, PatientF
     }
     issues, conditions, observations, admissions = _facts_rows(session, list(facts))
     for i in issues:
-        facts[i.patient_id].issues.append(
-            Issue(
-                i.dmd_code,
-                i.name,
-                i.issue_date,
-                i.bnf_code,
-                i.vmp_code,
-                i.vtm_code,
-                i.dose_text,
-                i.issue_type,
-            )
-        )
+        facts[i.patient_id].issues.append(_fact(Issue, i))
     for c in conditions:
-        facts[c.patient_id].events.append(
-            Event(c.snomed_code, c.term, c.onset_date, c.resolved_date)
-        )
+        facts[c.patient_id].events.append(_fact(Event, c, code=c.snomed_code))
     for o in observations:
-        facts[o.patient_id].observations.append(
-            Obs(
-                o.snomed_code,
-                o.kind,
-                o.effective_date,
-                normalise(o.kind, o.value, o.unit),
-                o.unit,
-                o.comparator,
-            )
-        )
+        value = normalise(o.kind, o.value, o.unit)
+        facts[o.patient_id].observations.append(_fact(Obs, o, code=o.snomed_code, value=value))
     for a in admissions:
-        facts[a.patient_id].admissions.append(Stay(a.admitted_on, a.is_fall))
+        facts[a.patient_id].admissions.append(_fact(Stay, a))
     return facts
+
+
+F = TypeVar("F", Issue, Event, Obs, Stay)
+
+
+def _fact(cls: type[F], row: object, **given: Any) -> F:
+    """A ``cls`` fact from a stored row: each field not ``given`` is the row's column of the
+    same name."""
+    read = {f.name: getattr(row, f.name) for f in fields(cls) if f.name not in given}
+    return cls(**read, **given)
 
 
 def _alive_registered(session: Session, as_of: date) -> list[Patient]:

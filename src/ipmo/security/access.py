@@ -23,18 +23,8 @@ def audit_event(
     outcome: str = "permitted",
     reason: str | None = None,
 ) -> None:
-    session.info["audit_dirty"] = True
-    audit.append(
-        session,
-        username=principal.username,
-        role_code=principal.role.code,
-        org_code=principal.org_code,
-        action=action,
-        outcome=outcome,
-        patient_nhs_number=patient.nhs_number if patient is not None else None,
-        reason=reason,
-        detail=detail,
-    )
+    nhs_number = patient.nhs_number if patient is not None else None
+    _append(session, principal, action, nhs_number, outcome=outcome, reason=reason, detail=detail)
 
 
 def audit_refusal(session: Session, principal: Principal, action: str, nhs_number: str) -> None:
@@ -51,15 +41,32 @@ def audit_refusal(session: Session, principal: Principal, action: str, nhs_numbe
 
 
 def _append_refusal(session: Session, principal: Principal, action: str, nhs_number: str) -> None:
+    reason = "no-legitimate-relationship"
+    _append(session, principal, action, nhs_number, outcome="refused", reason=reason)
+
+
+def _append(
+    session: Session,
+    principal: Principal,
+    action: str,
+    nhs_number: str | None,
+    *,
+    outcome: str,
+    reason: str | None,
+    detail: dict | None = None,
+) -> None:
+    """One audit entry by ``principal`` (who, in which role and organisation)."""
+    session.info["audit_dirty"] = True
     audit.append(
         session,
         username=principal.username,
         role_code=principal.role.code,
         org_code=principal.org_code,
         action=action,
-        outcome="refused",
+        outcome=outcome,
         patient_nhs_number=nhs_number,
-        reason="no-legitimate-relationship",
+        reason=reason,
+        detail=detail,
     )
 
 

@@ -154,6 +154,13 @@ def _need(row: dict[str, str], key: str, where: str) -> str:
     return value
 
 
+def _records(path: Path, tag: str, key: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """Each ``tag`` record of one release file, with its id (the ``key`` field, required)."""
+    for _list, record_tag, row in iter_records(path):
+        if record_tag == tag:
+            yield _need(row, key, path.name), row
+
+
 def _concept(row: dict[str, str], concept_id: str, where: str, src: str, **fields: object) -> dict:
     """A concept's store row: its id and name (required), ``fields``, the invalid flag and the
     release it came from."""
@@ -233,10 +240,7 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
 
     src = f"dmd:{directory.name}"
     where = paths["vtm"].name
-    for _list, tag, row in iter_records(paths["vtm"]):
-        if tag != "VTM":
-            continue
-        vtm_id = _need(row, "VTMID", where)
+    for vtm_id, row in _records(paths["vtm"], "VTM", "VTMID"):
         release.vtms.append(_concept(row, vtm_id, where, src, prev_id=row.get("VTMIDPREV") or None))
         _previous(release, row.get("VTMIDPREV"), vtm_id, "VTM", src)
 
@@ -257,10 +261,7 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
 
     vmpp_rows: list[dict] = []
     where = paths["vmpp"].name
-    for _list, tag, row in iter_records(paths["vmpp"]):
-        if tag != "VMPP":
-            continue
-        vppid = _need(row, "VPPID", where)
+    for vppid, row in _records(paths["vmpp"], "VMPP", "VPPID"):
         vmpp_rows.append(
             _concept(
                 row, vppid, where, src,
@@ -309,10 +310,7 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
 
     suppliers = lookups["SUPPLIER"]
     where = paths["amp"].name
-    for _list, tag, row in iter_records(paths["amp"]):
-        if tag != "AMP":
-            continue
-        apid = _need(row, "APID", where)
+    for apid, row in _records(paths["amp"], "AMP", "APID"):
         release.amps.append(
             _concept(
                 row, apid, where, src,
@@ -325,10 +323,7 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
 
     legal = lookups["LEGAL_CATEGORY"]
     where = paths["ampp"].name
-    for _list, tag, row in iter_records(paths["ampp"]):
-        if tag != "AMPP":
-            continue
-        appid = _need(row, "APPID", where)
+    for appid, row in _records(paths["ampp"], "AMPP", "APPID"):
         release.ampps.append(
             _concept(
                 row, appid, where, src,

@@ -26,7 +26,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.datastructures import URL, Headers, MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 import ipmo
 from ipmo import hooks
@@ -49,6 +49,7 @@ from ipmo.security.users import authenticate
 from ipmo.store import StoreError, create_store_engine, pool_capacity, utcnow
 from ipmo.web import docs, error_pages, metrics
 from ipmo.web import fhir as fhir_api
+from ipmo.web.asgi import HttpMiddleware
 from ipmo.web.bodies import RequestLimits
 from ipmo.web.csrf import CsrfProtection
 from ipmo.web.deps import db_session, optional_principal, unit_of_work
@@ -145,20 +146,13 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     return app
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """Refuse cross-site cookie-authenticated posts; add the security headers to every response.
 
     Cookie-authenticated form posts must come from our own pages (CSRF defence in depth on top of
-    SameSite=Lax); API clients use bearer tokens and are not affected. Plain ASGI rather than
-    ``@app.middleware("http")``, whose wrapper costs a task group and two streams per request."""
+    SameSite=Lax); API clients use bearer tokens and are not affected."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         no_store = scope["path"].startswith(("/api", "/fhir"))
 
         async def send_with_headers(message: Message) -> None:

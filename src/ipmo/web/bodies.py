@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ipmo.fhir.outcome import operation_outcome
 from ipmo.limits import MAX_JSON_DEPTH, json_too_deep
+from ipmo.web.asgi import HttpMiddleware
 
 _NO_BODY_METHODS = ("GET", "HEAD", "OPTIONS", "DELETE")
 
@@ -54,15 +55,12 @@ def _is_json(content_type: str, body: bytes) -> bool:
     return not content_type and body.lstrip()[:1] in (b"{", b"[")
 
 
-class RequestLimits:
+class RequestLimits(HttpMiddleware):
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_body_bytes = max_body_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         declared = headers.get("content-length")
         bodiless = declared in (None, "0") and "transfer-encoding" not in headers

@@ -26,8 +26,9 @@ from markupsafe import Markup, escape
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from ipmo.web.asgi import HttpMiddleware
 from ipmo.web.bodies import replaying
 
 FIELD = "csrf_token"
@@ -75,15 +76,12 @@ def _refused_page(scope: Scope) -> Response:
     )
 
 
-class CsrfProtection:
+class CsrfProtection(HttpMiddleware):
     """Checks the token on unsafe cookie-authenticated requests. Sits inside SessionMiddleware
     (it needs the session) and inside RequestLimits (the body it may read is bounded)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in _SAFE:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] in _SAFE:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -239,11 +239,17 @@ def _rate(dosage: Dosage) -> str | None:
     return None
 
 
+def _with_max(rep: Mapping[str, Any], element: str) -> tuple[Any, Any]:
+    """``repeat.<element>`` and ``repeat.<element>Max``; a maximum given alone is an error."""
+    value, most = rep.get(element), rep.get(f"{element}Max")
+    if value is None and most is not None:
+        raise DoseTextError(f"Dosage.timing.repeat.{element}Max is given without {element}")
+    return value, most
+
+
 def _duration(rep: Mapping[str, Any]) -> str | None:
-    duration, dmax = rep.get("duration"), rep.get("durationMax")
+    duration, dmax = _with_max(rep, "duration")
     if duration is None:
-        if dmax is not None:
-            raise DoseTextError("Dosage.timing.repeat.durationMax is given without duration")
         return None
     code = rep.get("durationUnit")
     if code not in _UCUM_TIME:
@@ -256,10 +262,8 @@ def _duration(rep: Mapping[str, Any]) -> str | None:
 
 
 def _period_suffix(rep: Mapping[str, Any]) -> str:
-    period, pmax = rep.get("period"), rep.get("periodMax")
+    period, pmax = _with_max(rep, "period")
     if period is None:
-        if pmax is not None:
-            raise DoseTextError("Dosage.timing.repeat.periodMax is given without period")
         return ""
     unit = _period_unit(rep)
     if pmax is not None:
@@ -270,12 +274,10 @@ def _period_suffix(rep: Mapping[str, Any]) -> str:
 
 
 def _frequency(rep: Mapping[str, Any]) -> str | None:
-    freq, fmax, period = rep.get("frequency"), rep.get("frequencyMax"), rep.get("period")
-    pmax = rep.get("periodMax")
+    freq, fmax = rep.get("frequency"), rep.get("frequencyMax")
+    period, pmax = _with_max(rep, "period")
     if freq is None and fmax is None:
         if period is None:
-            if pmax is not None:
-                raise DoseTextError("Dosage.timing.repeat.periodMax is given without period")
             return None
         if not _is_one(period):
             raise DoseTextError(
@@ -288,16 +290,9 @@ def _frequency(rep: Mapping[str, Any]) -> str | None:
         _period_unit(rep)
         return _ADVERB[rep["periodUnit"]]
     if fmax is None and freq is not None and _is_one(freq):
-        if period is None:
-            if pmax is not None:
-                raise DoseTextError("Dosage.timing.repeat.periodMax is given without period")
-            return "once"
-        unit = _period_unit(rep)
-        if pmax is not None:
-            return f"every {num(period)} to {num(pmax)} {_plural(unit, pmax)}"
-        if _is_one(period):
-            return f"once {'an' if unit == 'hour' else 'a'} {unit}"
-        return f"every {num(period)} {_plural(unit, period)}"
+        # "once", "once a day"; but "every 2 days", not "once every 2 days"
+        suffix = _period_suffix(rep)
+        return suffix.lstrip() if suffix.startswith(" every ") else "once" + suffix
     if fmax is None and freq is not None and Decimal(str(freq)) == 2:
         return "twice" + _period_suffix(rep)
     if freq is not None and fmax is not None:
@@ -420,10 +415,8 @@ def _times(n: Any) -> str:
 
 
 def _count(rep: Mapping[str, Any]) -> str | None:
-    count, cmax = rep.get("count"), rep.get("countMax")
+    count, cmax = _with_max(rep, "count")
     if count is None:
-        if cmax is not None:
-            raise DoseTextError("Dosage.timing.repeat.countMax is given without count")
         return None
     if cmax is not None:
         return f"take {num(count)} to {num(cmax)} times"
