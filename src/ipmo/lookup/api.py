@@ -6,12 +6,11 @@ from datetime import date
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from ipmo.lookup.service import summary
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import DbSession, require
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
 
@@ -38,8 +37,8 @@ class PatientRead(BaseModel):
 @router.get("/{nhs_number}")
 def read_patient(
     nhs_number: str,
+    session: DbSession,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
 ) -> PatientRead:
     """A patient's identity, registration, nominated pharmacy and care home."""
     patient = check_patient_access(session, principal, nhs_number, action="patient.read")

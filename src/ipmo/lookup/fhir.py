@@ -12,7 +12,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ipmo.fhir.bundles import NHS_NUMBER_SYSTEM, ODS_SYSTEMS
 from ipmo.fhir.outcome import FhirError
@@ -28,7 +27,7 @@ from ipmo.organisations import Organisation
 from ipmo.patients import InvalidNhsNumber, normalise_nhs_number
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import DbSession, require
 
 router = APIRouter(tags=["FHIR"])
 
@@ -53,10 +52,10 @@ def _nhs_number(value: str, name: str) -> str:
 @router.get("/fhir/R4/Patient")
 def search_patients(
     request: Request,
+    session: DbSession,
     identifier: str | None = Query(None, description="https://fhir.nhs.uk/Id/nhs-number|NNN"),
     _controls: None = Depends(search_controls),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     """Find a patient by NHS number (one patient per search: no listing of the ICS)."""
     if not identifier:
@@ -69,9 +68,9 @@ def search_patients(
 @router.get("/fhir/R4/Patient/{nhs_number}")
 def read_patient(
     nhs_number: str,
+    session: DbSession,
     _strict: None = Depends(strict_search),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     number = _nhs_number(nhs_number, "id")
     patient = check_patient_access(session, principal, number, action="patient.fhir.read")
@@ -82,10 +81,10 @@ def read_patient(
 @router.get("/fhir/R4/Organization")
 def search_organizations(
     request: Request,
+    session: DbSession,
     identifier: str | None = Query(None, description="ODS code, optionally system|code"),
     _controls: None = Depends(search_controls),
     _principal: Principal = Depends(require()),
-    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     """Organisations of this ICS (ODS codes); all of them, paged, without ``identifier``."""
     query = select(Organisation).order_by(Organisation.ods_code)
@@ -98,9 +97,9 @@ def search_organizations(
 @router.get("/fhir/R4/Organization/{ods_code}")
 def read_organization(
     ods_code: str,
+    session: DbSession,
     _strict: None = Depends(strict_search),
     _principal: Principal = Depends(require()),
-    session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
     org = session.scalar(select(Organisation).where(Organisation.ods_code == ods_code))
     if org is None:

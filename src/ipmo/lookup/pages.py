@@ -6,14 +6,13 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
 
 from ipmo.lookup.service import SearchError, banner, search
 from ipmo.patients import InvalidNhsNumber, normalise_nhs_number
 from ipmo.security import Activity, Principal
 from ipmo.security.access import check_patient_access
 from ipmo.web.dates import DateInputError, parse_date_input
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import DbSession, require
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 
@@ -31,11 +30,11 @@ NAV = [
 @router.get("/patients")
 def find(
     request: Request,
+    session: DbSession,
     nhs_number: str = "",
     family_name: str = "",
     given_name: str = "",
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
 ):
     q = request.query_params
     form = {
@@ -88,8 +87,8 @@ def find(
 def show(
     request: Request,
     nhs_number: str,
+    session: DbSession,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
 ):
     patient = check_patient_access(session, principal, nhs_number, action="patient.read")
     b = banner(session, patient)

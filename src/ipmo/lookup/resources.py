@@ -16,13 +16,19 @@ from ipmo.patients import Patient
 ODS_SYSTEM = ODS_SYSTEMS[0]
 
 
+def _identified(resource_type: str, system: str, value: str) -> dict[str, Any]:
+    """A UK Core resource whose logical id is its business identifier (NHS number, ODS code)."""
+    return {
+        "resourceType": resource_type,
+        "id": value,
+        "meta": {"profile": [PROFILES[resource_type]]},
+        "identifier": [{"system": system, "value": value}],
+    }
+
+
 def patient_resource(p: Patient) -> dict[str, Any]:
     """A UK Core Patient: NHS number, name, gender, birth date, registered practice."""
-    res: dict[str, Any] = {
-        "resourceType": "Patient",
-        "id": p.nhs_number,
-        "meta": {"profile": [PROFILES["Patient"]]},
-        "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": p.nhs_number}],
+    res = _identified("Patient", NHS_NUMBER_SYSTEM, p.nhs_number) | {
         "name": [{"use": "official", "family": p.family_name, "given": [p.given_name]}],
         "gender": p.sex if p.sex in ("male", "female", "other", "unknown") else "unknown",
         "birthDate": p.birth_date.isoformat(),
@@ -42,11 +48,7 @@ def patient_resource(p: Patient) -> dict[str, Any]:
 
 
 def organization_resource(o: Organisation) -> dict[str, Any]:
-    res: dict[str, Any] = {
-        "resourceType": "Organization",
-        "id": o.ods_code,
-        "meta": {"profile": [PROFILES["Organization"]]},
-        "identifier": [{"system": ODS_SYSTEM, "value": o.ods_code}],
+    res = _identified("Organization", ODS_SYSTEM, o.ods_code) | {
         "active": bool(o.active),
         "type": [{"text": o.kind}],
         "name": o.name,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Float, Integer, String
+from sqlalchemy import JSON, Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ipmo.store import Base, IntPk, OrgRef
@@ -60,12 +60,12 @@ class Organisation(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     # Index of Multiple Deprivation decile of the practice population (1 = most deprived)
-    imd_decile: Mapped[int | None] = mapped_column(Integer)
+    imd_decile: Mapped[int | None]
     # pharmacies: PharmacyService values; care homes: "nursing" / "residential"
     services: Mapped[list[str]] = mapped_column(JSON, default=list)
     # {"mon": [["09:00", "18:00"]], ...}; a missing day means closed
     opening_hours: Mapped[dict[str, list[list[str]]]] = mapped_column(JSON, default=dict)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(default=True)
 
     def __repr__(self) -> str:
         return f"<Organisation {self.ods_code} {self.kind}>"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ipmo.store import Base, IntPk, OrgRef, PatientRef
@@ -23,7 +23,7 @@ class Patient(Base):
     nhs_number: Mapped[str] = mapped_column(String(10), unique=True)
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
-    birth_date: Mapped[date] = mapped_column(Date)
+    birth_date: Mapped[date]
     sex: Mapped[str] = mapped_column(
         String(10)
     )  # FHIR administrative gender: female|male|other|unknown
@@ -31,9 +31,9 @@ class Patient(Base):
     practice_code: Mapped[OrgRef | None]
     nominated_pharmacy_code: Mapped[OrgRef | None]
     care_home_code: Mapped[OrgRef | None]
-    imd_decile: Mapped[int | None] = mapped_column(Integer)  # 1 = most deprived
+    imd_decile: Mapped[int | None]  # 1 = most deprived
     weight_kg: Mapped[float | None] = mapped_column(Float)
-    date_of_death: Mapped[date | None] = mapped_column(Date)
+    date_of_death: Mapped[date | None]
 
 
 class Condition(Base):
@@ -43,8 +43,8 @@ class Condition(Base):
     patient_id: Mapped[PatientRef]
     snomed_code: Mapped[str] = mapped_column(String(20), index=True)
     term: Mapped[str] = mapped_column(String(255))
-    onset_date: Mapped[date | None] = mapped_column(Date)
-    resolved_date: Mapped[date | None] = mapped_column(Date)
+    onset_date: Mapped[date | None]
+    resolved_date: Mapped[date | None]
 
 
 class Observation(Base):
@@ -62,7 +62,7 @@ class Observation(Base):
     value: Mapped[float | None] = mapped_column(Float)
     unit: Mapped[str | None] = mapped_column(String(30))
     comparator: Mapped[str | None] = mapped_column(String(2))  # "<", ">", "<=", ">="
-    effective_date: Mapped[date] = mapped_column(Date)
+    effective_date: Mapped[date]
 
 
 class MedicationIssue(Base):
@@ -78,7 +78,7 @@ class MedicationIssue(Base):
     vmp_code: Mapped[str | None] = mapped_column(String(20))
     vtm_code: Mapped[str | None] = mapped_column(String(20))
     bnf_code: Mapped[str | None] = mapped_column(String(15))
-    issue_date: Mapped[date] = mapped_column(Date)
+    issue_date: Mapped[date]
     issue_type: Mapped[str] = mapped_column(String(10))  # repeat | acute
     quantity: Mapped[float | None] = mapped_column(Float)
     dose_text: Mapped[str | None] = mapped_column(String(255))
@@ -93,7 +93,7 @@ class Admission(Base):
     id: Mapped[IntPk]
     patient_id: Mapped[PatientRef]
     trust_code: Mapped[str] = mapped_column(String(12), ForeignKey("organisations.ods_code"))
-    admitted_on: Mapped[date] = mapped_column(Date)
-    discharged_on: Mapped[date | None] = mapped_column(Date)
+    admitted_on: Mapped[date]
+    discharged_on: Mapped[date | None]
     reason: Mapped[str | None] = mapped_column(String(255))
-    is_fall: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_fall: Mapped[bool] = mapped_column(default=False)

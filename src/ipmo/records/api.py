@@ -41,7 +41,7 @@ from ipmo.records.service import (
     proposal_json,
 )
 from ipmo.security import Activity, Principal
-from ipmo.web.deps import db_session, request_body, require
+from ipmo.web.deps import DbSession, request_body, require
 from ipmo.web.params import EARLIEST_DATE, LATEST_DATE, RowId, in_date_range
 
 router = APIRouter(tags=["records"])
@@ -90,11 +90,11 @@ def ingest_source(
     request: Request,
     nhs_number: str,
     response: Response,
+    session: DbSession,
     source_kind: str | None = Query(None, description="gp | pharmacy | hospital | specialist"),
     source_org_code: str | None = Query(None, description="ODS code when the payload lacks one"),
     source_system: str | None = Query(None),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session, scope="function"),
     body: bytes = Depends(request_body),  # read on the loop; this handler runs in the pool
 ) -> dict[str, Any] | JSONResponse:
     """Ingest one source's list: a FHIR R4/STU3 Bundle or resource (JSON or XML), or CSV."""
@@ -132,9 +132,9 @@ def ingest_source(
 def read_record(
     nhs_number: str,
     response: Response,
+    session: DbSession,
     as_of: str | None = None,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
 ) -> dict[str, Any]:
     """The patient's sources side by side, the reconciled list and its discrepancies."""
     view = actions.read_record(session, principal, nhs_number, _index_date(as_of))
@@ -142,6 +142,23 @@ def read_record(
     body = view.to_json()
     body["sources"] = _sources_side_by_side(view)
     return body
+
+
+def _refused(exc: RecordError) -> JSONResponse:
+    """A refused decision, accept or reject: nothing but the access audit entry is written."""
+    if isinstance(exc, VersionConflict):
+        return JSONResponse(
+            {"detail": str(exc), "version": exc.current},
+            412,
+            headers={"ETag": f'W/"{exc.current}"'},
+        )
+    if isinstance(exc, PreconditionRequired):
+        return JSONResponse({"detail": str(exc)}, 428)
+    if isinstance(exc, ProposalNotFound):
+        return JSONResponse({"detail": str(exc)}, 404)
+    if isinstance(exc, ProposalResolved):
+        return JSONResponse({"detail": str(exc), "status": exc.status}, 409)
+    return JSONResponse({"detail": str(exc)}, 422)
 
 
 class DecisionIn(BaseModel):
@@ -156,10 +173,10 @@ def post_decision(
     nhs_number: str,
     decision: DecisionIn,
     response: Response,
+    session: DbSession,
     as_of: str | None = None,
     if_match: str | None = Header(None),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session, scope="function"),
 ):
     """Record a decision on one discrepancy. Needs ``If-Match`` with the record's ETag."""
     try:
@@ -174,16 +191,8 @@ def post_decision(
             index_date=_index_date(as_of),
             source_label=decision.source,
         )
-    except PreconditionRequired as exc:
-        return JSONResponse({"detail": str(exc)}, 428)
-    except VersionConflict as exc:  # nothing was written; the access audit entry stays
-        return JSONResponse(
-            {"detail": str(exc), "version": exc.current},
-            412,
-            headers={"ETag": f'W/"{exc.current}"'},
-        )
     except RecordError as exc:
-        return JSONResponse({"detail": str(exc)}, 422)
+        return _refused(exc)
     response.headers["ETag"] = f'W/"{version}"'
     return {"version": version}
 
@@ -203,23 +212,6 @@ class RejectIn(BaseModel):
     reason: str = Field(..., max_length=2000, description="why the change is not made")
 
 
-def _resolution_refused(exc: RecordError) -> JSONResponse:
-    """A refused accept/reject: nothing but the access audit entry is written."""
-    if isinstance(exc, VersionConflict):
-        return JSONResponse(
-            {"detail": str(exc), "version": exc.current},
-            412,
-            headers={"ETag": f'W/"{exc.current}"'},
-        )
-    if isinstance(exc, PreconditionRequired):
-        return JSONResponse({"detail": str(exc)}, 428)
-    if isinstance(exc, ProposalNotFound):
-        return JSONResponse({"detail": str(exc)}, 404)
-    if isinstance(exc, ProposalResolved):
-        return JSONResponse({"detail": str(exc), "status": exc.status}, 409)
-    return JSONResponse({"detail": str(exc)}, 422)
-
-
 @router.post(
     "/api/records/patients/{nhs_number}/proposed-changes/{proposal_id}/accept",
     response_model=ProposalResolution,
@@ -228,10 +220,10 @@ def post_accept(
     nhs_number: str,
     proposal_id: RowId,
     response: Response,
+    session: DbSession,
     body: AcceptIn | None = None,
     if_match: str | None = Header(None),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session, scope="function"),
 ):
     """Accept a pending proposed change: it is applied to the reconciled list from today (stop,
     start, dose change; a switch stops one medicine and starts another). Needs ``If-Match``."""
@@ -250,7 +242,7 @@ def post_accept(
             note=body.note,
         )
     except RecordError as exc:
-        return _resolution_refused(exc)
+        return _refused(exc)
     response.headers["ETag"] = f'W/"{change.resolution_version}"'
     return {"version": change.resolution_version, "proposed_change": proposal_json(change)}
 
@@ -264,9 +256,9 @@ def post_reject(
     proposal_id: RowId,
     body: RejectIn,
     response: Response,
+    session: DbSession,
     if_match: str | None = Header(None),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session, scope="function"),
 ):
     """Reject a pending proposed change with a reason; the list is not changed and the proposer
     sees the reason. Needs ``If-Match``."""
@@ -275,7 +267,7 @@ def post_reject(
             session, principal, nhs_number, proposal_id, if_match=if_match, reason=body.reason
         )
     except RecordError as exc:
-        return _resolution_refused(exc)
+        return _refused(exc)
     response.headers["ETag"] = f'W/"{change.resolution_version}"'
     return {"version": change.resolution_version, "proposed_change": proposal_json(change)}
 
@@ -329,6 +321,7 @@ def _of_type(resources: list[dict[str, Any]], rtype: str) -> list[dict[str, Any]
 )
 def fhir_list(
     request: Request,
+    session: DbSession,
     patient: str | None = Query(None),
     patient_identifier: str | None = Query(None, alias="patient:identifier"),
     include: list[str] | None = Query(None, alias="_include", description="List:item"),
@@ -337,7 +330,6 @@ def fhir_list(
     ),
     _controls: None = Depends(search_controls),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
 ):
     """The reconciled medication list (UK Core List); ``_include=List:item`` adds its
     MedicationStatements, ``_include=List:subject`` the Patient, ``_revinclude=Provenance:target``
@@ -365,6 +357,7 @@ def fhir_list(
 )
 def fhir_medication_statements(
     request: Request,
+    session: DbSession,
     patient: str | None = Query(None),
     patient_identifier: str | None = Query(None, alias="patient:identifier"),
     status: str | None = Query(None, description="active | stopped"),
@@ -374,7 +367,6 @@ def fhir_medication_statements(
     revinclude: list[str] | None = Query(None, alias="_revinclude", description="List:item"),
     _controls: None = Depends(search_controls),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
 ):
     """The One Medication Record's reconciled lines as UK Core MedicationStatements
     (``status=active``: the current list); ``_include=MedicationStatement:patient`` adds the
@@ -400,10 +392,10 @@ def fhir_medication_statements(
 @router.get("/fhir/R4/Provenance", tags=["FHIR"])
 def fhir_provenance(
     request: Request,
+    session: DbSession,
     patient: str | None = Query(None),
     _controls: None = Depends(search_controls),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
 ):
     """The Provenance of the patient's reconciled List and MedicationStatements (this version):
     made by the reconciliation, from the sources it names."""
@@ -421,11 +413,11 @@ def _patient_resource(session: Session, view: RecordView) -> dict[str, Any]:
 @router.get("/fhir/R4/DetectedIssue", tags=["FHIR"])
 def fhir_detected_issues(
     request: Request,
+    session: DbSession,
     patient: str | None = Query(None),
     patient_identifier: str | None = Query(None, alias="patient:identifier"),
     _controls: None = Depends(search_controls),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
 ):
     """Open reconciliation discrepancies as DetectedIssue resources, and the medication review
     findings of the patient today (offered by the review domain: ``FHIR_DETECTED_ISSUES``)."""

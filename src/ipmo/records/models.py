@@ -10,18 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from sqlalchemy import (
-    JSON,
-    Date,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ipmo.store import Base, IntPk, PatientRef, utcnow
@@ -55,8 +44,8 @@ class SourceList(Base):
     resource_id: Mapped[str | None] = mapped_column(String(100))
     resource_version: Mapped[str | None] = mapped_column(String(40))
     content_hash: Mapped[str] = mapped_column(String(64))  # idempotency: same content → no change
-    as_of: Mapped[date | None] = mapped_column(Date)
-    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    as_of: Mapped[date | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
     fhir_version: Mapped[str | None] = mapped_column(String(8))  # R4 | STU3 | None (CSV)
     # why the source is of its kind ("stated by the caller", or what in the content said so)
     kind_reason: Mapped[str | None] = mapped_column(String(200))
@@ -88,9 +77,9 @@ class SourceItem(Base):
     category: Mapped[str | None] = mapped_column(
         String(20)
     )  # acute|repeat|repeat-dispensing|inpatient
-    authored_on: Mapped[date | None] = mapped_column(Date)
-    last_issued: Mapped[date | None] = mapped_column(Date)
-    end_date: Mapped[date | None] = mapped_column(Date)
+    authored_on: Mapped[date | None]
+    last_issued: Mapped[date | None]
+    end_date: Mapped[date | None]
     prescriber_type: Mapped[str | None] = mapped_column(String(60))
     resource_id: Mapped[str | None] = mapped_column(String(100))
     resource_version: Mapped[str | None] = mapped_column(String(40))
@@ -118,8 +107,8 @@ class ReconciledRecord(Base):
     patient_id: Mapped[int] = mapped_column(
         ForeignKey("patients.id", ondelete="CASCADE"), unique=True
     )
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     decisions: Mapped[list[ReconciliationDecision]] = relationship(
         back_populates="record", cascade="all, delete-orphan", order_by="ReconciliationDecision.id"
@@ -147,8 +136,8 @@ class ReconciliationDecision(Base):
     source_label: Mapped[str | None] = mapped_column(String(100))  # for correct_source
     reason: Mapped[str] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(100))
-    decided_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    record_version: Mapped[int] = mapped_column(Integer)  # the version this decision created
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    record_version: Mapped[int]  # the version this decision created
 
     record: Mapped[ReconciledRecord] = relationship(back_populates="decisions")
 
@@ -189,12 +178,12 @@ class ProposedChange(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")  # ProposalStatus
     origin: Mapped[str] = mapped_column(String(60))  # e.g. "review-intervention:12"
     proposed_by: Mapped[str] = mapped_column(String(100))
-    proposed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
     # set once, when accepted or rejected
     resolved_by: Mapped[str | None] = mapped_column(String(100))
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[datetime | None]
     resolution_reason: Mapped[str | None] = mapped_column(Text)  # required when rejected
-    resolution_version: Mapped[int | None] = mapped_column(Integer)  # record version it created
+    resolution_version: Mapped[int | None]  # record version it created
 
 
 class AmendmentKind:
@@ -222,9 +211,9 @@ class RecordAmendment(Base):
     dose_text: Mapped[str | None] = mapped_column(String(500))  # start / dose_change
     reason: Mapped[str] = mapped_column(Text, default="")
     made_by: Mapped[str] = mapped_column(String(100))
-    made_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    effective_on: Mapped[date] = mapped_column(Date)
-    record_version: Mapped[int] = mapped_column(Integer)  # the version this amendment created
+    made_at: Mapped[datetime] = mapped_column(default=utcnow)
+    effective_on: Mapped[date]
+    record_version: Mapped[int]  # the version this amendment created
     proposal_id: Mapped[int | None] = mapped_column(
         ForeignKey("record_proposed_changes.id", ondelete="SET NULL")
     )

@@ -150,32 +150,26 @@ def _newer(doc: SourceDocument, existing: SourceList) -> bool | None:
     return None
 
 
+# What a stored source line keeps of a MedItem: what the source said and its provenance. These
+# are read back; the dm+d mapping (vmp, vtm, mapping) is stored for queries but recomputed by
+# normalise() on every read.
+_KEPT = (
+    "name", "status", "code", "code_system", "dose_text", "dosage", "route", "form", "category",
+    "authored_on", "last_issued", "end_date", "prescriber_type", "resource_type", "resource_id",
+    "resource_version", "status_reason", "date_source", "supply_days", "supply_basis",
+)  # fmt: skip
+# MedItem fields whose SourceItem column has another name
+_COLUMN = {"code": "dmd_code", "vmp": "vmp_code", "vtm": "vtm_code"}
+# text a source may send longer than its column holds (empty text is stored as NULL)
+_CUT = {"dose_text": 500, "form": 60, "status_reason": 255}
+
+
 def _row(item: MedItem) -> SourceItem:
-    return SourceItem(
-        dmd_code=item.code,
-        code_system=item.code_system,
-        name=item.name[:255],
-        vmp_code=item.vmp,
-        vtm_code=item.vtm,
-        mapping=item.mapping,
-        dose_text=(item.dose_text or None) and item.dose_text[:500],
-        dosage=item.dosage,
-        route=item.route,
-        form=(item.form or None) and item.form[:60],
-        status=item.status,
-        category=item.category,
-        authored_on=item.authored_on,
-        last_issued=item.last_issued,
-        end_date=item.end_date,
-        prescriber_type=item.prescriber_type,
-        resource_id=item.resource_id,
-        resource_version=item.resource_version,
-        resource_type=item.resource_type,
-        status_reason=(item.status_reason or None) and item.status_reason[:255],
-        date_source=item.date_source,
-        supply_days=item.supply_days,
-        supply_basis=item.supply_basis,
-    )
+    values = {f: getattr(item, f) for f in (*_KEPT, "vmp", "vtm", "mapping")}
+    values["name"] = item.name[:255]
+    for f, length in _CUT.items():
+        values[f] = (values[f] or None) and values[f][:length]
+    return SourceItem(**{_COLUMN.get(f, f): value for f, value in values.items()})
 
 
 NOT_USED = "not-used"  # SourceItem.status of a line kept only to show why it is not used
@@ -259,14 +253,8 @@ def ingest(session: Session, doc: SourceDocument, *, nhs_number: str | None = No
     return IngestResult(action, target.id, _bump(session, rec))
 
 
-_ITEM_COLUMNS = (
-    SourceItem.source_list_id, SourceItem.name, SourceItem.status, SourceItem.dmd_code,
-    SourceItem.code_system, SourceItem.dose_text, SourceItem.dosage, SourceItem.route,
-    SourceItem.form, SourceItem.category, SourceItem.authored_on, SourceItem.last_issued,
-    SourceItem.end_date, SourceItem.prescriber_type, SourceItem.resource_type,
-    SourceItem.resource_id, SourceItem.resource_version, SourceItem.status_reason,
-    SourceItem.date_source, SourceItem.supply_days, SourceItem.supply_basis,
-)  # fmt: skip
+# a stored line's columns, labelled with the MedItem fields they fill
+_ITEM_COLUMNS = tuple(getattr(SourceItem, _COLUMN.get(f, f)).label(f) for f in _KEPT)
 
 
 def load_sources(session: Session, patient_id: int) -> list[SourceDocument]:
@@ -300,41 +288,19 @@ def load_sources(session: Session, patient_id: int) -> list[SourceDocument]:
             kind_reason=row.kind_reason,
         )  # fmt: skip
     rows = session.execute(
-        select(*_ITEM_COLUMNS)
+        select(SourceItem.source_list_id, *_ITEM_COLUMNS)
         .where(SourceItem.source_list_id.in_(list(docs)))
         .order_by(SourceItem.source_list_id, SourceItem.id)
     ).all()
-    for r in rows:
-        if r.status == NOT_USED:
-            resource = f"{r.resource_type}/{r.resource_id}" if r.resource_id else None
-            docs[r.source_list_id].not_used.append(
-                NotUsed(r.status_reason or "not used", resource, r.name)
-            )
+    for list_id, *kept in rows:
+        line = dict(zip(_KEPT, kept, strict=True))
+        if line["status"] == NOT_USED:
+            rid = line["resource_id"]
+            resource = f"{line['resource_type']}/{rid}" if rid else None
+            reason = line["status_reason"] or "not used"
+            docs[list_id].not_used.append(NotUsed(reason, resource, line["name"]))
             continue
-        docs[r.source_list_id].items.append(
-            MedItem(
-                name=r.name,
-                status=r.status,
-                code=r.dmd_code,
-                code_system=r.code_system,
-                dose_text=r.dose_text,
-                dosage=r.dosage,
-                route=r.route,
-                form=r.form,
-                category=r.category,
-                authored_on=r.authored_on,
-                last_issued=r.last_issued,
-                end_date=r.end_date,
-                prescriber_type=r.prescriber_type,
-                resource_type=r.resource_type,
-                resource_id=r.resource_id,
-                resource_version=r.resource_version,
-                status_reason=r.status_reason,
-                date_source=r.date_source,
-                supply_days=r.supply_days,
-                supply_basis=r.supply_basis,
-            )  # fmt: skip
-        )
+        docs[list_id].items.append(MedItem(**line))
     return list(docs.values())
 
 
@@ -668,6 +634,32 @@ def _resolve(
     session.refresh(change)
 
 
+def _required_version(if_match: str | None) -> int:
+    expected = parse_etag(if_match)
+    if expected is None:
+        raise PreconditionRequired("If-Match with the record's ETag is required to change it")
+    return expected
+
+
+def _announce(
+    session: Session,
+    principal: Any,
+    patient: Patient,
+    change: ProposedChange,
+    version: int,
+    **detail: Any,
+) -> None:
+    """After a proposed change is accepted or rejected: the proposing domain is told, and the
+    act audited (``record.proposal.accept`` / ``.reject``)."""
+    from ipmo.security.access import audit_event
+
+    _notify_origin(session, change)
+    accepted = change.status == ProposalStatus.ACCEPTED
+    action = "record.proposal.accept" if accepted else "record.proposal.reject"
+    about = {"proposal_id": change.id, "kind": change.kind, "origin": change.origin}
+    audit_event(session, principal, action, patient, about | {"version": version} | detail)
+
+
 def _plan(
     change: ProposedChange,
     *,
@@ -724,12 +716,8 @@ def accept_change(
     proposing domain told, one audit entry. ``dose_text`` is the new dose (required for a dose
     change, optional for a start or switch); ``switch_to`` names what a switch starts.
     Everything is checked before the first write: a refusal leaves nothing written."""
-    from ipmo.security.access import audit_event
-
     rec, change = _pending_proposal(session, patient, proposal_id)
-    expected = parse_etag(if_match)
-    if expected is None:
-        raise PreconditionRequired("If-Match with the record's ETag is required to change it")
+    expected = _required_version(if_match)
     by = principal.username[:100]
     reason = ((note or "").strip() or change.detail or "")[:2000]
     plan = _plan(
@@ -770,20 +758,7 @@ def accept_change(
         for a in plan
     )
     session.flush()
-    _notify_origin(session, change)
-    audit_event(
-        session,
-        principal,
-        "record.proposal.accept",
-        patient,
-        detail={
-            "proposal_id": change.id,
-            "kind": change.kind,
-            "origin": change.origin,
-            "version": version,
-            "amendments": [a.kind for a in plan],
-        },
-    )
+    _announce(session, principal, patient, change, version, amendments=[a.kind for a in plan])
     return change
 
 
@@ -798,30 +773,14 @@ def reject_change(
 ) -> ProposedChange:
     """Decline a pending proposed change with a reason (shown to the proposer): the list is not
     changed, the record version is bumped (the pending list changed), one audit entry."""
-    from ipmo.security.access import audit_event
-
     rec, change = _pending_proposal(session, patient, proposal_id)
     if not reason or not reason.strip():
         raise RecordError("rejecting a proposed change needs a reason")
-    expected = parse_etag(if_match)
-    if expected is None:
-        raise PreconditionRequired("If-Match with the record's ETag is required to change it")
+    expected = _required_version(if_match)
     version = _bump(session, rec, expected)
     by = principal.username[:100]
     _resolve(session, change, ProposalStatus.REJECTED, by, reason.strip()[:2000], version)
-    _notify_origin(session, change)
-    audit_event(
-        session,
-        principal,
-        "record.proposal.reject",
-        patient,
-        detail={
-            "proposal_id": change.id,
-            "kind": change.kind,
-            "origin": change.origin,
-            "version": version,
-        },
-    )
+    _announce(session, principal, patient, change, version)
     return change
 
 

@@ -10,12 +10,11 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from ipmo.review import actions, service
 from ipmo.review.schemas import CheckRead, RateRow, ReviewRead, WorklistRow
 from ipmo.security import Activity, Principal
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import DbSession, require
 from ipmo.web.params import DB_INT_MAX, EARLIEST_DATE, LATEST_DATE, in_date_range
 
 router = APIRouter(prefix="/api/review", tags=["review"])
@@ -23,6 +22,7 @@ router = APIRouter(prefix="/api/review", tags=["review"])
 
 @router.get("/worklist", response_model=list[WorklistRow])
 def worklist(
+    session: DbSession,
     practice: str | None = None,
     pcn: str | None = None,
     care_home: str | None = None,
@@ -30,7 +30,6 @@ def worklist(
     min_score: int = Query(0, ge=0, le=DB_INT_MAX),
     limit: int = Query(200, ge=1, le=1000),
     principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
 ) -> list[dict]:
     """The prioritised SMR worklist for the user's organisation, highest score first."""
     filters = actions.WorklistFilter(practice, pcn, care_home, rule, min_score)
@@ -41,9 +40,9 @@ def worklist(
 @router.get("/patients/{nhs_number}", response_model=CheckRead)
 def patient_findings(
     nhs_number: str,
+    session: DbSession,
     as_of: date | None = None,
     principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
 ) -> dict:
     """Every rule for one patient now: findings with evidence and source, prompts, ACB total,
     medicine count and SMR priority with its reasons."""
@@ -77,9 +76,9 @@ def record(
     nhs_number: str,
     body: ReviewIn,
     response: Response,
+    session: DbSession,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
     principal: Principal = Depends(require(Activity.REVIEW_RECORD)),
-    session: Session = Depends(db_session, scope="function"),
 ) -> dict:
     """Record a medication review: findings addressed, interventions (proposed changes to the
     medication record), the shared decision and a follow-up date. With an ``Idempotency-Key``
@@ -107,17 +106,17 @@ def record(
 @router.get("/patients/{nhs_number}/reviews", response_model=list[ReviewRead])
 def list_reviews(
     nhs_number: str,
+    session: DbSession,
     principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
 ) -> list[dict]:
     return [actions.review_json(r) for r in actions.reviews(session, principal, nhs_number)]
 
 
 @router.get("/rates", response_model=list[RateRow])
 def rates(
+    session: DbSession,
     group_by: str = Query("practice", pattern="^(practice|pcn)$"),
     principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
 ) -> list[dict]:
     """Indicator rates per practice or PCN (small numbers suppressed, counts rounded)."""
     return service.rates(session, group_by)

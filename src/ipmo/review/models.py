@@ -13,12 +13,8 @@ from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
-    Boolean,
-    Date,
-    DateTime,
     ForeignKey,
     Index,
-    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -56,11 +52,11 @@ class WorklistEntry(Base):
     practice_code: Mapped[str | None] = mapped_column(String(12))
     pcn_code: Mapped[str | None] = mapped_column(String(12), index=True)
     care_home_code: Mapped[str | None] = mapped_column(String(12), index=True)
-    score: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int]
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     rule_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
-    as_of: Mapped[date] = mapped_column(Date)
-    computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    as_of: Mapped[date]
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class IndicatorRate(Base):
@@ -73,9 +69,9 @@ class IndicatorRate(Base):
     id: Mapped[IntPk]
     practice_code: Mapped[str | None] = mapped_column(String(12), index=True)
     rule_id: Mapped[str] = mapped_column(String(40))
-    as_of: Mapped[date] = mapped_column(Date)
-    denominator: Mapped[int] = mapped_column(Integer)
-    numerator: Mapped[int] = mapped_column(Integer)
+    as_of: Mapped[date]
+    denominator: Mapped[int]
+    numerator: Mapped[int]
 
 
 class MedicationReview(Base):
@@ -87,14 +83,14 @@ class MedicationReview(Base):
     id: Mapped[IntPk]
     patient_id: Mapped[PatientRef]
     reviewer: Mapped[str] = mapped_column(String(100))
-    review_date: Mapped[date] = mapped_column(Date)
+    review_date: Mapped[date]
     review_type: Mapped[str] = mapped_column(String(20), default="SMR")
     findings_addressed: Mapped[list[str]] = mapped_column(JSON, default=list)
     shared_decision: Mapped[str] = mapped_column(Text, default="")
     decision_with: Mapped[str] = mapped_column(String(20), default="patient")  # patient | carer
-    follow_up_date: Mapped[date | None] = mapped_column(Date)
+    follow_up_date: Mapped[date | None]
     notes: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # a resend with the same key (per recording organisation) stores nothing new (issue 12)
     idempotency_org: Mapped[str | None] = mapped_column(String(12))
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
@@ -119,9 +115,9 @@ class Intervention(Base):
     # InterventionStatus: proposed, then applied or rejected when the proposed change on the
     # One Medication Record is accepted or rejected (``service.proposal_outcome``)
     status: Mapped[str] = mapped_column(String(20), default="proposed")
-    accepted_by_patient: Mapped[bool] = mapped_column(Boolean, default=True)
+    accepted_by_patient: Mapped[bool] = mapped_column(default=True)
     outcome_reason: Mapped[str | None] = mapped_column(Text)  # why it was rejected
     outcome_by: Mapped[str | None] = mapped_column(String(100))
-    outcome_at: Mapped[datetime | None] = mapped_column(DateTime)
+    outcome_at: Mapped[datetime | None]
 
     review: Mapped[MedicationReview] = relationship(back_populates="interventions")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ipmo.store import Base, IntPk, utcnow
@@ -25,10 +25,10 @@ class User(Base):
     role_code: Mapped[str] = mapped_column(String(40))
     org_code: Mapped[str] = mapped_column(String(12), ForeignKey("organisations.ods_code"))
     password_hash: Mapped[str] = mapped_column(String(200))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(default=True)
     # bumping this invalidates every token and session issued before (sign out everywhere)
-    token_generation: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    token_generation: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(Base):
@@ -39,10 +39,10 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (UniqueConstraint("chain", "chain_seq"),)
 
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    chain: Mapped[int] = mapped_column(Integer)
-    chain_seq: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    chain: Mapped[int]
+    chain_seq: Mapped[int]
+    at: Mapped[datetime]
     username: Mapped[str] = mapped_column(String(64))
     role_code: Mapped[str] = mapped_column(String(40))
     org_code: Mapped[str] = mapped_column(String(12))
@@ -63,8 +63,8 @@ class AuditHead(Base):
 
     __tablename__ = "audit_head"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # the chain
-    seq: Mapped[int] = mapped_column(Integer)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # the chain
+    seq: Mapped[int]
     mac: Mapped[str] = mapped_column(String(64))
 
 
@@ -77,8 +77,8 @@ class WebSession(Base):
 
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
 
 
 class SignInFailures(Base):
@@ -88,5 +88,5 @@ class SignInFailures(Base):
     __tablename__ = "sign_in_failures"
 
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer)
-    window_start: Mapped[datetime] = mapped_column(DateTime)
+    failures: Mapped[int]
+    window_start: Mapped[datetime]

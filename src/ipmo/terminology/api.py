@@ -11,13 +11,12 @@ from dataclasses import asdict
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from pydantic.dataclasses import dataclass as pydantic_dataclass
-from sqlalchemy.orm import Session
 
 from ipmo.security import Activity, Principal
 from ipmo.terminology.bnf import therapeutic_class
 from ipmo.terminology.concept import Concept
 from ipmo.terminology.service import search
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import DbSession, require
 
 router = APIRouter(prefix="/api/terminology", tags=["terminology"])
 
@@ -37,10 +36,10 @@ class SearchResults(BaseModel):
 
 @router.get("/search")
 def search_concepts(
+    session: DbSession,
     q: str = Query(..., min_length=2, max_length=200, description="Name words or a dm+d id"),
     limit: int = Query(20, ge=1, le=100),
     principal: Principal = Depends(require(Activity.TERMINOLOGY_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
 ) -> SearchResults:
     """dm+d concepts whose name holds every word of ``q`` (VTMs, then VMPs, then AMPs)."""
     results = [

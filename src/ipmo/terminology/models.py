@@ -15,7 +15,7 @@ AMP: APID, VPID, DESC, SUPPCD; VMPP: VPPID, QTYVAL, QTY_UOMCD; AMPP: APPID, VPPI
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, Index, String
+from sqlalchemy import Float, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ipmo.store import Base
@@ -29,7 +29,7 @@ class DmdConcept:
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, sort_order=-1)  # the id leads the table
     name: Mapped[str] = mapped_column(String(400))
-    invalid: Mapped[bool] = mapped_column(Boolean, default=False)
+    invalid: Mapped[bool] = mapped_column(default=False)
     source: Mapped[str | None] = mapped_column(String(500))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -26,6 +27,11 @@ def db_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back on error."""
     with unit_of_work(request) as session:
         yield session
+
+
+#: A handler's unit of work, as a parameter type: ``session: DbSession`` (committed before the
+#: response is sent: ``scope="function"``).
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 
 def current_principal(request: Request, session: Session) -> Principal:
