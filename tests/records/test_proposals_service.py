@@ -15,6 +15,7 @@ from ipmo.patients.models import Patient
 from ipmo.records.adapters import from_csv
 from ipmo.records.models import ProposedChange, RecordAmendment
 from ipmo.records.service import (
+    Acceptance,
     PreconditionRequired,
     ProposalNotFound,
     ProposalResolved,
@@ -77,7 +78,7 @@ def _accept(engine, principal_of, dictionary, pid, etag, **kw):
             if_match=etag,
             on=kw.pop("on", TODAY),
             dictionary=dictionary,
-            **kw,
+            how=Acceptance(**kw),
         )
         return change.status, change.resolution_version
 
@@ -261,8 +262,8 @@ def test_another_patients_proposal_is_not_found(ics_any, principal_of, dictionar
     [pid] = _setup(ics_any, principal_of, STOP_IBUPROFEN)
     with pytest.raises(ProposalNotFound), session_scope(ics_any) as s:
         accept_change(
-            s, principal_of(s, "pcn.pharmacist"), _patient(s, DEV), pid, if_match='W/"1"',
-            on=TODAY, dictionary=dictionary,
+            s, principal_of(s, "pcn.pharmacist"), _patient(s, DEV), pid, Acceptance(),
+            if_match='W/"1"', on=TODAY, dictionary=dictionary,
         )  # fmt: skip
     with session_scope(ics_any) as s:
         assert s.get(ProposedChange, pid).status == "pending"

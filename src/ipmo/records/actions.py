@@ -26,6 +26,7 @@ from ipmo.records.adapters import load_source
 from ipmo.records.canonical import SourceDocument
 from ipmo.records.models import ProposedChange
 from ipmo.records.service import (
+    Acceptance,
     IngestResult,
     PreconditionRequired,
     RecordView,
@@ -132,28 +133,23 @@ def accept_proposed_change(
     principal: Principal,
     nhs_number: str,
     proposal_id: int,
+    how: Acceptance,
     *,
     if_match: str | None,
     on: date,
-    dose_text: str | None = None,
-    switch_to: str | None = None,
-    switch_to_code: str | None = None,
-    note: str = "",
 ) -> ProposedChange:
     """Accept a pending proposed change: applied to the reconciled list from ``on``."""
     patient = _patient(session, principal, nhs_number, "record.proposal.accept")
+    dictionary = default_dictionary()
     return accept_change(
         session,
         principal,
         patient,
         proposal_id,
+        how,
         if_match=if_match,
         on=on,
-        dictionary=default_dictionary(),
-        dose_text=dose_text,
-        switch_to=switch_to,
-        switch_to_code=switch_to_code,
-        note=note,
+        dictionary=dictionary,
     )
 
 

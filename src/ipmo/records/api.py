@@ -32,6 +32,7 @@ from ipmo.records.schemas import (
     RecordRead,
 )
 from ipmo.records.service import (
+    Acceptance,
     PreconditionRequired,
     ProposalNotFound,
     ProposalResolved,
@@ -227,19 +228,10 @@ def post_accept(
 ):
     """Accept a pending proposed change: it is applied to the reconciled list from today (stop,
     start, dose change; a switch stops one medicine and starts another). Needs ``If-Match``."""
-    body = body or AcceptIn()
+    how = Acceptance(**(body or AcceptIn()).model_dump())
     try:
         change = actions.accept_proposed_change(
-            session,
-            principal,
-            nhs_number,
-            proposal_id,
-            if_match=if_match,
-            on=date.today(),
-            dose_text=body.dose_text,
-            switch_to=body.switch_to,
-            switch_to_code=body.switch_to_code,
-            note=body.note,
+            session, principal, nhs_number, proposal_id, how, if_match=if_match, on=date.today()
         )
     except RecordError as exc:
         return _refused(exc)

@@ -18,6 +18,7 @@ from ipmo.patients.identity import InvalidNhsNumber, normalise_nhs_number
 from ipmo.records import actions
 from ipmo.records.models import DecisionAction
 from ipmo.records.service import (
+    Acceptance,
     ProposalNotFound,
     ProposalResolved,
     RecordError,
@@ -304,16 +305,9 @@ def post_accept(
 ):
     index = _as_of(as_of)
     try:
+        how = Acceptance(dose_text=dose_text or None, switch_to=switch_to or None, note=note)
         actions.accept_proposed_change(
-            session,
-            principal,
-            nhs_number,
-            proposal_id,
-            if_match=etag,
-            on=date.today(),
-            dose_text=dose_text or None,
-            switch_to=switch_to or None,
-            note=note,
+            session, principal, nhs_number, proposal_id, how, if_match=etag, on=date.today()
         )
     except RecordError as exc:
         status, message = _resolution_error(exc, "accepted")

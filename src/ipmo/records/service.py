@@ -660,18 +660,23 @@ def _announce(
     audit_event(session, principal, action, patient, about | {"version": version} | detail)
 
 
+@dataclass(frozen=True)
+class Acceptance:
+    """What the pharmacist gives when accepting a proposed change: the new dose (required for a
+    dose change, optional for a start or switch), what a switch starts (name and/or dm+d code),
+    and a note (the amendments' reason; else the proposal's own detail)."""
+
+    dose_text: str | None = None
+    switch_to: str | None = None
+    switch_to_code: str | None = None
+    note: str = ""
+
+
 def _plan(
-    change: ProposedChange,
-    *,
-    on: date,
-    by: str,
-    reason: str,
-    dose_text: str | None,
-    switch_to: str | None,
-    switch_to_code: str | None,
+    change: ProposedChange, how: Acceptance, *, on: date, by: str, reason: str
 ) -> list[amend.Amendment]:
     """The amendments that carry out a proposed change (a switch is a stop and a start)."""
-    dose = (dose_text or "").strip()[:500] or None
+    dose = (how.dose_text or "").strip()[:500] or None
     medicine, code = change.medicine, change.dmd_code
 
     def amendment(
@@ -686,8 +691,8 @@ def _plan(
     if change.kind == ProposedChangeKind.DOSE_CHANGE:
         return [amendment(AmendmentKind.DOSE_CHANGE, medicine, code, dose)]
     if change.kind == ProposedChangeKind.SWITCH:
-        target = (switch_to or "").strip()[:255] or None
-        target_code = (switch_to_code or "").strip()[:20] or None
+        target = (how.switch_to or "").strip()[:255] or None
+        target_code = (how.switch_to_code or "").strip()[:20] or None
         if not target and not target_code:
             raise RecordError("accepting a switch needs the medicine to switch to")
         return [
@@ -702,33 +707,21 @@ def accept_change(
     principal: Any,
     patient: Patient,
     proposal_id: int,
+    how: Acceptance,
     *,
     if_match: str | None,
     on: date,
     dictionary: DictionaryLike,
-    dose_text: str | None = None,
-    switch_to: str | None = None,
-    switch_to_code: str | None = None,
-    note: str = "",
 ) -> ProposedChange:
     """Apply a pending proposed change to the reconciled list from ``on`` (amendments, see
     :mod:`.amend`): a new record version (If-Match checked), the proposal marked accepted, the
-    proposing domain told, one audit entry. ``dose_text`` is the new dose (required for a dose
-    change, optional for a start or switch); ``switch_to`` names what a switch starts.
-    Everything is checked before the first write: a refusal leaves nothing written."""
+    proposing domain told, one audit entry. Everything is checked before the first write: a
+    refusal leaves nothing written."""
     rec, change = _pending_proposal(session, patient, proposal_id)
     expected = _required_version(if_match)
     by = principal.username[:100]
-    reason = ((note or "").strip() or change.detail or "")[:2000]
-    plan = _plan(
-        change,
-        on=on,
-        by=by,
-        reason=reason,
-        dose_text=dose_text,
-        switch_to=switch_to,
-        switch_to_code=switch_to_code,
-    )
+    note = (how.note or "").strip()
+    plan = _plan(change, how, on=on, by=by, reason=(note or change.detail or "")[:2000])
     view = get_record(session, patient.nhs_number, on, dictionary)
     result = view.reconciliation
     if len(plan) == 2:
@@ -741,7 +734,7 @@ def accept_change(
     except amend.AmendmentError as exc:
         raise RecordError(str(exc)) from None
     version = _bump(session, rec, expected)
-    _resolve(session, change, ProposalStatus.ACCEPTED, by, (note or "").strip() or None, version)
+    _resolve(session, change, ProposalStatus.ACCEPTED, by, note or None, version)
     session.add_all(
         RecordAmendment(
             record_id=rec.id,
