@@ -72,7 +72,10 @@ ORGS: list[tuple[str, str, OrgKind, str | None, dict[str, Any]]] = [
     ("NHS111", "NHS 111 (Example ICS)", OrgKind.NHS111, "QXX", {}),
 ]
 
-# nhs_number, given, family, birth, sex, practice, nominated pharmacy, care home
+PATIENT_FIELDS = (
+    "nhs_number", "given_name", "family_name", "birth_date", "sex",
+    "practice_code", "nominated_pharmacy_code", "care_home_code",
+)  # fmt: skip
 PATIENTS = [
     ("9990000018", "Ada", "Smith", date(1940, 3, 1), "female", "A10001", "FA001", "VM001"),
     ("9990000026", "Bert", "Jones", date(1952, 7, 9), "male", "A10001", "FA002", None),
@@ -86,20 +89,8 @@ def seed_sample_ics(session: Session) -> None:
     for code, name, kind, parent, extra in ORGS:
         session.add(Organisation(ods_code=code, name=name, kind=kind, parent_code=parent, **extra))
         session.flush()
-    for nhs, given, family, born, sex, practice, pharmacy, home in PATIENTS:
-        session.add(
-            Patient(
-                nhs_number=nhs,
-                given_name=given,
-                family_name=family,
-                birth_date=born,
-                sex=sex,
-                practice_code=practice,
-                nominated_pharmacy_code=pharmacy,
-                care_home_code=home,
-                imd_decile=4,
-            )
-        )
+    for row in PATIENTS:
+        session.add(Patient(**dict(zip(PATIENT_FIELDS, row, strict=True)), imd_decile=4))
     session.flush()
     dev = session.query(Patient).filter_by(nhs_number="9990000042").one()
     session.add(

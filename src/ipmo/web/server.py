@@ -151,19 +151,18 @@ def _share_metrics_between_workers() -> Path | None:
 
 def run(host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
     configure_logging()
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,  # ipmo.logs has configured logging (NHS numbers redacted)
+        "log_level": log_level,
+    }
     if workers <= 1:
-        uvicorn.run(worker_app(), host=host, port=port, log_config=None, log_level=log_level)
+        uvicorn.run(worker_app(), **options)
         return
     metrics_folder = _share_metrics_between_workers()
-    config = _TcpNoDelayConfig(
-        "ipmo.web.server:worker_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        log_level=log_level,
-    )
+    app = "ipmo.web.server:worker_app"
+    config = _TcpNoDelayConfig(app, factory=True, workers=workers, **options)
     try:
         _Supervisor(config, [config.bind_socket()], worker_timeout()).run()
     finally:
