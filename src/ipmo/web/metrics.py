@@ -45,6 +45,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ipmo.hooks import offered
 from ipmo.store import utcnow
+from ipmo.web.asgi import HttpMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +71,14 @@ class _Requests:
         )
 
 
-class RequestMetrics:
-    """Count and time every HTTP request (plain ASGI: no per-request task group)."""
+class RequestMetrics(HttpMiddleware):
+    """Count and time every HTTP request."""
 
     def __init__(self, app: ASGIApp, requests: _Requests) -> None:
-        self.app = app
+        super().__init__(app)
         self.requests = requests
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500  # if the app raises before it answers
 
