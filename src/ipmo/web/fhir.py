@@ -16,7 +16,7 @@ import time
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 import ipmo
 from ipmo.fhir.capability import capability_statement
@@ -24,6 +24,7 @@ from ipmo.fhir.outcome import operation_outcome
 from ipmo.fhir.search import FHIR_JSON
 from ipmo.hooks import domain_modules
 from ipmo.logs import TRACE_IDS
+from ipmo.web.asgi import HttpMiddleware
 
 TRACE_HEADERS = (b"x-request-id", b"x-correlation-id")
 # an id is echoed only if it looks like one (UUIDs, tokens): no header injection, no free text
@@ -55,20 +56,14 @@ def acceptable(accept: str | None) -> bool:
     return False
 
 
-class TraceHeaders:
+class TraceHeaders(HttpMiddleware):
     """Echo ``X-Request-ID`` / ``X-Correlation-ID`` on every response (all paths: a client
     tracing a request does not care which router answered it), put them on every log line
     written meanwhile (:data:`ipmo.logs.TRACE_IDS`), log one line per FHIR request (method, the
     route's template, status, time: no identifiers), and refuse an ``Accept`` the FHIR API
     cannot serve with 406 and an OperationOutcome."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers", []))
         echo = [
             (name, headers[name])
