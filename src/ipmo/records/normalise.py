@@ -19,7 +19,8 @@ from typing import Any, Protocol
 
 from ipmo.records.canonical import MedItem
 from ipmo.terminology.bnf import therapeutic_class
-from ipmo.terminology.names import normalise_form, parse_product_name, substance_key
+from ipmo.terminology.concept import Concept
+from ipmo.terminology.names import NameMatch, normalise_form, parse_product_name, substance_key
 
 TRANSFER_DEGRADED = "196421000000109"
 _PER_DAY = {
@@ -62,59 +63,21 @@ _PRODUCT_UNITS = {
 }
 
 
-class ConceptLike(Protocol):
-    # read-only members: terminology's Concept is a frozen dataclass
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def level(self) -> str: ...
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def vmp_id(self) -> str | None: ...
-
-    @property
-    def vtm_id(self) -> str | None: ...
-
-    @property
-    def bnf_code(self) -> str | None: ...
-
-    @property
-    def form(self) -> str | None: ...
-
-    @property
-    def route(self) -> str | None: ...
-
-
-class NameMatchLike(Protocol):
-    @property
-    def vmp_id(self) -> str: ...
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def how(self) -> str: ...
-
-
 class DictionaryLike(Protocol):
     """What reconciliation needs from terminology (pure, in memory)."""
 
-    def lookup(self, code: str) -> ConceptLike | None: ...
+    def lookup(self, code: str) -> Concept | None: ...
 
-    def match_by_name(self, name: str) -> Sequence[NameMatchLike]: ...
+    def match_by_name(self, name: str) -> Sequence[NameMatch]: ...
 
 
 class EmptyDictionary:
     """No terminology: every line is matched by its parsed name only."""
 
-    def lookup(self, code: str) -> ConceptLike | None:
+    def lookup(self, code: str) -> Concept | None:
         return None
 
-    def match_by_name(self, name: str) -> list[NameMatchLike]:
+    def match_by_name(self, name: str) -> list[NameMatch]:
         return []
 
 
@@ -201,9 +164,7 @@ def name_key(name: str) -> str:
     return "name:" + substance_key(parsed.substance or name)
 
 
-def _apply_concept(
-    item: MedItem, concept: ConceptLike, dictionary: DictionaryLike, how: str
-) -> None:
+def _apply_concept(item: MedItem, concept: Concept, dictionary: DictionaryLike, how: str) -> None:
     item.mapping = how
     level = concept.level
     if level == "VTM":
