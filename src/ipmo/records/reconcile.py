@@ -265,33 +265,29 @@ def _compare(
         sev = _severity(kind, items)
         out.append(Discrepancy(kind, name, key, [ref_label, label], values, text, sev))
 
+    def each(ref_says: Any, other_says: Any) -> str:
+        """What each source says: "<ref_says> in <its label>, <other_says> in <its label>"."""
+        return f"{ref_says} in {ref_label}, {other_says} in {label}"
+
     same_product = ref.vmp is not None and ref.vmp == other.vmp
     if not same_product:
         fa, fb = _form_key(ref), _form_key(other)
         if fa and fb and fa != fb:
-            flag(
-                "formulation",
-                ref.form,
-                other.form,
-                f"{ref.form} in {ref_label}, {other.form} in {label}",
-            )
+            flag("formulation", ref.form, other.form, each(ref.form, other.form))
             return out  # doses of different forms are not comparable
     if ref.route and other.route and ref.route.lower() != other.route.lower():
-        flag(
-            "route", ref.route, other.route, f"{ref.route} in {ref_label}, {other.route} in {label}"
-        )
+        flag("route", ref.route, other.route, each(ref.route, other.route))
     if ref.as_needed != other.as_needed and (ref.dosage and other.dosage):
 
         def how(i: MedItem) -> str:
             return "as required" if i.as_needed else "regular"
 
-        flag(
-            "frequency", how(ref), how(other), f"{how(ref)} in {ref_label}, {how(other)} in {label}"
-        )
+        flag("frequency", how(ref), how(other), each(how(ref), how(other)))
         return out
     ta, tb = ref.daily_total, other.daily_total
     if ta is not None and tb is not None and ta[1] == tb[1]:
         if abs(ta[0] - tb[0]) > 1e-6:
+            daily = each(f"{ta[0]:g}{ta[1]} a day", f"{tb[0]:g}{tb[1]} a day")
             # the unit dose (per administration) and the frequency are told apart: 1 tablet
             # twice vs three times a day is a frequency change, not a dose change (issue 13)
             pa, pb = ref.per_day, other.per_day
@@ -302,8 +298,7 @@ def _compare(
                         "dose",
                         ref.dose_text or ref.strength,
                         other.dose_text or other.strength,
-                        f"{ta[0]:g}{ta[1]} a day in {ref_label}, {tb[0]:g}{tb[1]} a day in "
-                        f"{label} ({ua:g}{ta[1]} vs {ub:g}{tb[1]} a dose)",
+                        f"{daily} ({ua:g}{ta[1]} vs {ub:g}{tb[1]} a dose)",
                     )
                 if abs(pa - pb) > 1e-6:
                     flag(
@@ -318,7 +313,7 @@ def _compare(
                 "dose",
                 ref.dose_text or ref.strength,
                 other.dose_text or other.strength,
-                f"{ta[0]:g}{ta[1]} a day in {ref_label}, {tb[0]:g}{tb[1]} a day in {label}",
+                daily,
             )
             return out
         if ref.per_day != other.per_day:
@@ -339,7 +334,7 @@ def _compare(
             "dose",
             ref.strength,
             other.strength,
-            f"strength {ref.strength} in {ref_label}, {other.strength} in {label}",
+            "strength " + each(ref.strength, other.strength),
         )
         return out
     if ref.dose_amount and other.dose_amount and ref.dose_amount != other.dose_amount:
@@ -347,7 +342,7 @@ def _compare(
             "dose",
             ref.dose_text or ref.dose_amount,
             other.dose_text or other.dose_amount,
-            f"{ref.dose_amount} in {ref_label}, {other.dose_amount} in {label}",
+            each(ref.dose_amount, other.dose_amount),
         )
         return out
     if ref.per_day is not None and other.per_day is not None and ref.per_day != other.per_day:
