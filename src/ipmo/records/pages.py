@@ -220,30 +220,10 @@ def post_decision(
             index_date=index,
             source_label=source or None,
         )
-    except VersionConflict:
-        return _page(
-            request,
-            session,
-            principal,
-            nhs_number,
-            index,
-            status=409,
-            error="Someone else changed this record while you were looking at it. "
-            "Your decision was not saved: check the record below and decide again.",
-        )
     except RecordError as exc:
-        return _page(
-            request,
-            session,
-            principal,
-            nhs_number,
-            index,
-            status=422,
-            error=f"Your decision was not saved: {sentence(str(exc))}",
-        )
-    number = normalise_nhs_number(nhs_number)  # accepted by the use case
-    url = f"/records/patients/{number}?as_of={index.isoformat()}&notice=decided"
-    return RedirectResponse(url, status_code=303)
+        status, message = _decision_error(exc)
+        return _page(request, session, principal, nhs_number, index, status=status, error=message)
+    return _back_to_record(nhs_number, "decided", index)
 
 
 @router.post("/records/patients/{nhs_number}/sources")
@@ -272,9 +252,23 @@ def post_source(
         errors = FormErrors().add("file", f"The file was not added: {exc}")
         return _form_refused(request, session, principal, nhs_number, index, errors, "source")
     notice = "unchanged" if result.action == "unchanged" else "ingested"
+    return _back_to_record(nhs_number, notice, index)
+
+
+def _back_to_record(nhs_number: str, notice: str, as_of: date | None = None) -> RedirectResponse:
+    """After a write: back to the record (as of the date it was shown at) with a notice."""
     number = normalise_nhs_number(nhs_number)  # accepted by the use case
-    url = f"/records/patients/{number}?as_of={index.isoformat()}&notice={notice}"
-    return RedirectResponse(url, status_code=303)
+    query = f"as_of={as_of.isoformat()}&notice={notice}" if as_of else f"notice={notice}"
+    return RedirectResponse(f"/records/patients/{number}?{query}", status_code=303)
+
+
+def _decision_error(exc: RecordError) -> tuple[int, str]:
+    if isinstance(exc, VersionConflict):
+        return 409, (
+            "Someone else changed this record while you were looking at it. "
+            "Your decision was not saved: check the record below and decide again."
+        )
+    return 422, f"Your decision was not saved: {sentence(str(exc))}"
 
 
 def _resolution_error(exc: RecordError, verb: str) -> tuple[int, str]:
@@ -313,9 +307,7 @@ def post_accept(
         status, message = _resolution_error(exc, "accepted")
         return _page(request, session, principal, nhs_number, index, status=status, error=message)
     # the change counts from today (records.amend M1), so show the list as it is today
-    number = normalise_nhs_number(nhs_number)  # accepted by the use case
-    url = f"/records/patients/{number}?notice=accepted"
-    return RedirectResponse(url, status_code=303)
+    return _back_to_record(nhs_number, "accepted")
 
 
 @router.post("/records/patients/{nhs_number}/proposed-changes/{proposal_id}/reject")
@@ -342,9 +334,7 @@ def post_reject(
     except RecordError as exc:
         status, message = _resolution_error(exc, "rejected")
         return _page(request, session, principal, nhs_number, index, status=status, error=message)
-    number = normalise_nhs_number(nhs_number)  # accepted by the use case
-    url = f"/records/patients/{number}?as_of={index.isoformat()}&notice=rejected"
-    return RedirectResponse(url, status_code=303)
+    return _back_to_record(nhs_number, "rejected", index)
 
 
 SOURCE_KINDS = {
