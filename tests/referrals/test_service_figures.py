@@ -215,3 +215,16 @@ def test_pharmacy_first_consultations_are_counted_once():
     )
     [by_practice] = consultation_records([walk_in], key="practice")
     assert by_practice["org_code"] == "A10001" and by_practice["month"] == date(2026, 11, 1)
+
+
+def test_leakage_and_figures_in_the_api_and_csv(client_as):
+    analyst = client_as("analyst")
+    rows = analyst.get("/api/referral-leakage?since=2026-11-01&until=2026-12-01").json()
+    assert {r["practice"] for r in rows} == {"A10001", "A10002", "A20001"}
+    assert analyst.get("/api/referral-leakage?since=2026-12-01&until=2026-11-01").status_code == 422
+    csv_text = analyst.get(
+        "/api/referral-leakage?since=2026-11-01&until=2026-12-01&format=csv"
+    ).text
+    assert csv_text.splitlines()[0].startswith("practice,name,referrals,patients")
+    figures = client_as("community.pharmacist").get("/api/referral-activity?by=icb&format=csv").text
+    assert figures.splitlines()[0].startswith("group,name,referrals,accepted")

@@ -36,7 +36,7 @@ from ipmo.referrals.schemas import (
 from ipmo.security import Activity, Principal
 from ipmo.store import utcnow
 from ipmo.web.deps import authorise, db_session, require, unit_of_work
-from ipmo.web.downloads import csv_download
+from ipmo.web.downloads import csv_download, csv_text
 from ipmo.web.params import DB_INT_MAX
 
 router = APIRouter(tags=["referrals"])
@@ -331,6 +331,27 @@ def dms_reconciliation(
 ):
     """The discharge list reconciled against what the GP record shows."""
     return actions.dms_reconciliation(session, principal, reference)
+
+
+@router.get("/api/referral-leakage")
+def leakage(
+    since: date,
+    until: date,
+    service: str = "pharmacy-first",
+    format: str = "json",
+    principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
+    session: Session = Depends(db_session, scope="function"),
+):
+    """Referral leakage: per practice, GP referrals to ``service`` in [since, until) against its
+    list size and the pharmacies offering the service in its place (no patient data)."""
+    from ipmo.referrals.figures import referral_leakage
+
+    if until <= since:
+        raise HTTPException(422, "until must be after since")
+    rows = referral_leakage(session, since, until, service)
+    if format == "csv":
+        return csv_download(csv_text(rows, list(rows[0]) if rows else ["practice"]), "leakage.csv")
+    return rows
 
 
 @router.get("/api/referral-activity", response_model=list[ActivityFigures])

@@ -5,6 +5,8 @@
 * ``SERVICE_FIGURE_COUNTS`` — ``service_counts(session, key="pharmacy"|"practice", since, until)``:
   the additive counts per service × month × organisation that every grouping sums (the workforce
   service evaluation and the plan's ``services.*`` metrics read them).
+* ``REFERRAL_LEAKAGE`` — ``referral_leakage(session, since, until, service)``: practices that
+  refer little against their list size and the pharmacies near them (the services page shows it).
 * ``OPERATIONS_GAUGES`` — the outbox and overdue-sweep queue readings on ``/metrics``.
 * ``HTTP_ERRORS`` — the referral use cases' errors and their HTTP status (the one table: the web
   app turns each into that status with the error's own sentence).
@@ -21,7 +23,7 @@ from sqlalchemy import ColumnElement, exists
 
 from ipmo.patients.models import Patient
 from ipmo.referrals.errors import NotInvolved, ReferralConflict, ReferralError, ReferralNotFound
-from ipmo.referrals.figures import activity_figures, service_counts
+from ipmo.referrals.figures import activity_figures, referral_leakage, service_counts
 from ipmo.referrals.gauges import queue_gauges
 from ipmo.referrals.lifecycle import OPEN
 from ipmo.referrals.models import Referral
@@ -30,6 +32,7 @@ from ipmo.security.principal import Principal
 
 PHARMACY_ACTIVITY_FIGURES = activity_figures
 SERVICE_FIGURE_COUNTS = service_counts
+REFERRAL_LEAKAGE = referral_leakage
 OPERATIONS_GAUGES = queue_gauges
 
 HTTP_ERRORS = {

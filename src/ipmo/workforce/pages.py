@@ -11,6 +11,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ipmo import hooks
 from ipmo.limits import decode_utf8
 from ipmo.organisations import SERVICE_LABELS, Organisation
 from ipmo.referrals import LABELS as REFERRAL_LABELS
@@ -272,10 +273,15 @@ def services_page(
         ]
         label = SERVICE_LABELS.get(s, s)
         charts[label] = _svg(line_chart(points, f"Referrals per month: {label}", width=360))
+    on = date.today()
+    since = date(on.year - (on.month <= 3), (on.month - 4) % 12 + 1, 1)  # the last three months
+    leakage = [r for fn in hooks.offered("REFERRAL_LEAKAGE") for r in fn(session, since, on)]
     return render(
         request,
         "workforce/services.html",
         {
+            "leakage": [r for r in leakage if r["low"]],
+            "leakage_since": since,
             "rows": rows,
             "by": by,
             "levels": BY_LEVELS,
