@@ -161,3 +161,57 @@ def test_a_111_referral_taken_through_the_pathway_is_completed_with_one_update_r
     # the referrals outbox tells the referrer, but writes no second Update Record for the GP
     deliver_pending(sample_ics, itk_folder_transport(tmp_path))
     assert not list(tmp_path.rglob("*.json"))
+
+
+def test_a_failing_mesh_folder_is_retried_with_backoff_and_a_delivered_record_not_sent_again(
+    sample_ics, tmp_path
+):
+    from datetime import timedelta
+
+    from ipmo.pharmacyfirst.update_record import deliver_update_records
+    from ipmo.store.outbox import BACKOFF_BASE
+
+    ref = _completed_uti(sample_ics)
+    broken = tmp_path / "not-a-folder"
+    broken.write_text("")  # the MESH folder is a file: every write fails
+    with session_scope(sample_ics) as s:
+        queued = s.scalar(select(UpdateRecordMessage.next_attempt_at))
+    t0 = max(NOW, queued)
+    first = deliver_update_records(sample_ics, broken, now=t0)
+    assert (first.delivered, first.failed) == (0, 1)
+    with session_scope(sample_ics) as s:
+        msg = s.scalars(select(UpdateRecordMessage)).one()
+        assert msg.attempts == 1 and msg.delivered_at is None
+        assert msg.next_attempt_at == t0 + BACKOFF_BASE and msg.last_error
+    early = deliver_update_records(sample_ics, broken, now=t0 + BACKOFF_BASE / 2)
+    assert (early.delivered, early.failed) == (0, 0)  # not due yet: not tried
+    second = deliver_update_records(sample_ics, broken, now=t0 + BACKOFF_BASE)
+    assert second.failed == 1
+    with session_scope(sample_ics) as s:
+        msg = s.scalars(select(UpdateRecordMessage)).one()
+        assert msg.attempts == 2  # the wait doubles
+        assert msg.next_attempt_at == t0 + BACKOFF_BASE + 2 * BACKOFF_BASE
+    mesh = tmp_path / "mesh"
+    later = t0 + timedelta(hours=2)
+    done = deliver_update_records(sample_ics, mesh, now=later)
+    assert (done.delivered, done.failed) == (1, 0)
+    written = list(mesh.glob("*/out/*.json"))
+    assert len(written) == 1 and ref in written[0].read_text()
+    with session_scope(sample_ics) as s:
+        msg = s.scalars(select(UpdateRecordMessage)).one()
+        assert msg.attempts == 3 and msg.delivered_at == later and msg.last_error is None
+    written[0].unlink()  # were it sent again, the file would reappear
+    again = deliver_update_records(sample_ics, mesh, now=later + timedelta(days=1))
+    assert (again.delivered, again.failed) == (0, 0)
+    assert list(mesh.glob("*/out/*.json")) == []
+
+
+def test_the_referrals_worker_sweep_writes_queued_update_records(sample_ics, tmp_path):
+    from ipmo.referrals.cli import sweep_once
+
+    ref = _completed_uti(sample_ics)
+    line = sweep_once(sample_ics, tmp_path)
+    assert "Pharmacy First Update Records: 1 delivered, 0 to retry" in line
+    written = [p for p in tmp_path.glob("*/out/*.json") if ref in p.read_text()]
+    assert len(written) == 1
+    assert "Pharmacy First Update Records: 0 delivered" in sweep_once(sample_ics, tmp_path)

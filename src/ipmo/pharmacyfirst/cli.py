@@ -47,22 +47,12 @@ def pathways(
 def deliver(
     root: Path = typer.Option(..., help="the MESH client's folder (one sub-folder per ODS code)"),
 ) -> None:
-    """Write every queued Update Record to <root>/<practice ODS>/out/ (once per message)."""
-    from sqlalchemy import select
+    """Write the due queued Update Records to <root>/<practice ODS>/out/ (once per message; a
+    failure is retried later with backoff). The referrals worker does this on every sweep."""
+    from ipmo.pharmacyfirst.update_record import deliver_update_records
 
-    from ipmo.fhir.update_record import write_itk_file
-    from ipmo.pharmacyfirst.models import UpdateRecordMessage
-    from ipmo.store import session_scope, utcnow
-
-    sent = 0
-    with session_scope(store_engine()) as s:
-        for msg in s.scalars(
-            select(UpdateRecordMessage).where(UpdateRecordMessage.delivered_at.is_(None))
-        ):
-            write_itk_file(root, msg.recipient_org_code, msg.idempotency_key, msg.body)
-            msg.delivered_at = utcnow()
-            sent += 1
-    typer.echo(f"{sent} Update Record(s) written under {root}")
+    sent = deliver_update_records(store_engine(), root)
+    typer.echo(f"{sent.delivered} Update Record(s) written under {root}, {sent.failed} to retry")
 
 
 def register(root_app: typer.Typer) -> None:

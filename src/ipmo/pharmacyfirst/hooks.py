@@ -11,6 +11,9 @@
 * ``UPDATE_RECORD_SENT`` — ``fn(session, referral_reference) -> bool``: a consultation for that
   referral sent its own Update Record (the referrals outbox then sends none: one message per
   encounter).
+* ``OUTBOX_DELIVERIES`` — ``{"pharmacy first update records": fn(engine, mesh_root, now=None)
+  -> ipmo.store.outbox.DeliveryReport}``: the queued Update Records to the MESH folder (the
+  referrals worker runs it on every sweep when it has a MESH outbox folder).
 * ``PATIENT_RELATIONSHIPS`` — read by the access policy: a pharmacy that has a Pharmacy First
   consultation with a patient may open that patient's record (it holds the clinical record of
   that consultation).
@@ -31,6 +34,7 @@ from ipmo.pharmacyfirst.service import (
     ConsultationError,
     ConsultationNotFound,
 )
+from ipmo.pharmacyfirst.update_record import deliver_update_records
 from ipmo.security.policy import Relationship
 from ipmo.security.principal import Principal
 
@@ -53,6 +57,7 @@ def update_record_sent(session: Session, referral_reference: str) -> bool:
 
 
 UPDATE_RECORD_SENT = update_record_sent
+OUTBOX_DELIVERIES = {"Pharmacy First Update Records": deliver_update_records}
 
 
 def _consulted_here(principal: Principal) -> ColumnElement[bool]:

@@ -106,7 +106,8 @@ class ConsultationItem(Base):
 class UpdateRecordMessage(Base):
     """The GP Connect Update Record (ITK3) a completed consultation sends to the patient's GP
     practice: queued with the completion (same transaction), written to the MESH outbox folder by
-    ``ipmo pharmacyfirst deliver`` (once per key)."""
+    the referrals worker or ``ipmo pharmacyfirst deliver`` — at least once, retried with backoff
+    (:mod:`ipmo.store.outbox`), one file per key."""
 
     __tablename__ = "pf_update_records"
 
@@ -118,4 +119,7 @@ class UpdateRecordMessage(Base):
     recipient_org_code: Mapped[str] = mapped_column(String(12))
     body: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))

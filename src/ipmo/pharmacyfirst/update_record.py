@@ -13,7 +13,11 @@ supplied item as a ``MedicationDispense`` of type "emergency-supply".
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from ipmo.fhir.update_record import (
     HEADINGS,
@@ -24,9 +28,11 @@ from ipmo.fhir.update_record import (
     UpdateRecord,
     ref,
     update_record_message,
+    write_itk_file,
 )
 from ipmo.patients import Patient
-from ipmo.pharmacyfirst.models import Consultation
+from ipmo.pharmacyfirst.models import Consultation, UpdateRecordMessage
+from ipmo.store.outbox import DeliveryReport, deliver_due
 
 PHARMACY_FIRST = DocumentType(
     "1577041000000109",
@@ -203,3 +209,16 @@ def consultation_message(
         identifier_system="urn:ipmo:pharmacy-first-consultation",
     )
     return update_record_message(content, key, sender_mailbox, now)
+
+
+def deliver_update_records(
+    engine: Engine, root: Path, now: datetime | None = None
+) -> DeliveryReport:
+    """Write the due queued Update Records to ``<root>/<practice ODS>/out/<key>.json`` (the MESH
+    client's outbox): at least once, a failure retried with exponential backoff
+    (:mod:`ipmo.store.outbox`), a file never written twice for one key."""
+
+    def to_mesh_folder(_session: Session, msg: UpdateRecordMessage) -> None:
+        write_itk_file(root, msg.recipient_org_code, msg.idempotency_key, msg.body)
+
+    return deliver_due(engine, UpdateRecordMessage, to_mesh_folder, now)

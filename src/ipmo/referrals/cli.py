@@ -101,6 +101,7 @@ ITK_OUTBOX = typer.Option(
 
 
 def sweep_once(engine, itk_outbox: Path | None = None) -> str:
+    from ipmo.hooks import offered_map
     from ipmo.referrals.outbox import deliver_pending, local_inbox
     from ipmo.referrals.overdue import escalate_overdue
     from ipmo.referrals.update_record import itk_folder_transport
@@ -110,11 +111,16 @@ def sweep_once(engine, itk_outbox: Path | None = None) -> str:
         report = escalate_overdue(s)
     transport = itk_folder_transport(itk_outbox) if itk_outbox else local_inbox
     sent = deliver_pending(engine, transport)
-    return (
+    line = (
         f"overdue: {report.scanned} scanned, {report.rerouted} re-routed, {report.returned} "
         f"returned to referrer, {report.conflicts} skipped (changed meanwhile); outcomes: "
         f"{sent.delivered} delivered, {sent.failed} to retry"
     )
+    if itk_outbox:  # other domains' queued MESH messages (e.g. Pharmacy First Update Records)
+        for name, deliver in sorted(offered_map("OUTBOX_DELIVERIES").items()):
+            done = deliver(engine, itk_outbox)
+            line += f"; {name}: {done.delivered} delivered, {done.failed} to retry"
+    return line
 
 
 @app.command("escalate-overdue")

@@ -4,7 +4,8 @@ Outcomes are written to ``referral_outbox`` in the same transaction as the state
 is lost). This module sends them. Each message is delivered in its own transaction: the transport
 is called, then the row is marked delivered. If the process dies between the two, the message is
 sent again later, and the recipient records it once because its ``idempotency_key`` is unique.
-Failures back off exponentially (``BACKOFF_BASE`` doubling, capped at ``BACKOFF_MAX``).
+Failures back off exponentially (``BACKOFF_BASE`` doubling, capped at ``BACKOFF_MAX``): the
+mechanism is the spine's :mod:`ipmo.store.outbox`, shared with Pharmacy First's Update Records.
 
 The default transport is ipmo's own inbox (``referral_notices``), which is where the referrer's and
 GP practice's pages read outcomes from. A MESH / GP Connect Update Record sender would be another
@@ -14,18 +15,24 @@ transport with the same contract.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ipmo.referrals.models import OutboxMessage, OutcomeNotice
-from ipmo.store import session_scope, utcnow
+from ipmo.store.outbox import BACKOFF_BASE, BACKOFF_MAX, DeliveryReport, backoff, deliver_due
 
-BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_MAX = timedelta(hours=1)
+__all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_MAX",
+    "DeliveryReport",
+    "Transport",
+    "backoff",
+    "deliver_pending",
+    "local_inbox",
+]
 
 Transport = Callable[[Session, OutboxMessage], None]
 
@@ -52,49 +59,11 @@ def local_inbox(session: Session, message: OutboxMessage) -> None:
         pass  # a concurrent delivery recorded it first
 
 
-def backoff(attempts: int) -> timedelta:
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
-
-
-@dataclass
-class DeliveryReport:
-    delivered: int = 0
-    failed: int = 0
-
-
 def deliver_pending(
     engine: Engine,
     transport: Transport = local_inbox,
     now: datetime | None = None,
     batch: int = 500,
 ) -> DeliveryReport:
-    now = now or utcnow()
-    report = DeliveryReport()
-    with session_scope(engine) as s:
-        ids = list(
-            s.scalars(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.id)
-                .limit(batch)
-            )
-        )
-    for mid in ids:
-        try:
-            with session_scope(engine) as s:
-                message = s.get(OutboxMessage, mid)
-                if message is None or message.delivered_at is not None:
-                    continue
-                transport(s, message)
-                message.attempts += 1
-                message.delivered_at = now
-                message.last_error = None
-            report.delivered += 1
-        except Exception as exc:  # noqa: BLE001 - any transport failure is retried later
-            with session_scope(engine) as s:
-                message = s.get_one(OutboxMessage, mid)  # it was there a moment ago
-                message.attempts += 1
-                message.next_attempt_at = now + backoff(message.attempts)
-                message.last_error = f"{type(exc).__name__}: {exc}"[:300]
-            report.failed += 1
-    return report
+    """Send the due outcome notices (:func:`ipmo.store.outbox.deliver_due`)."""
+    return deliver_due(engine, OutboxMessage, transport, now, batch)
