@@ -104,7 +104,7 @@ def served(
     reader.start()
     server = Served(proc, f"http://127.0.0.1:{port}", db, output)
     try:
-        _wait(lambda: _answers(f"{server.base}/ready"), 120, "ipmo serve did not become ready")
+        _wait(lambda: _answers(f"{server.base}/ready"), 300, "ipmo serve did not become ready")
         _wait(lambda: len(server.workers()) == 2, 60, "two workers did not start")
         yield server
     finally:
