@@ -59,3 +59,10 @@ def test_the_app_runs_no_more_request_threads_than_the_pool_has_connections(
         assert client.get("/_threads").status_code == 200
     assert seen == [5]
     engine.dispose()
+
+
+def test_an_in_memory_store_has_no_pool_to_size():
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        engine = create_store_engine(url)
+        assert pool_capacity(engine) is None
+        engine.dispose()

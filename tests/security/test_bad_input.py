@@ -431,3 +431,17 @@ def test_an_as_of_date_outside_any_record_is_refused_not_overflowed(bearer, clie
         assert "as_of" in r.text
     page = client_as("pcn.pharmacist").get(f"/records/patients/9990000018?as_of={as_of}")
     assert page.status_code == 200  # the page falls back to today, as for any unreadable date
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/prescriptions/entitlements?as_of=0059-12-02",
+        "/api/prescriptions/entitlements?as_of=9999-12-31",
+        "/api/pharmacy-first/pathways?on=0001-01-01",
+    ],
+)
+def test_dates_outside_1900_to_2999_are_a_422_not_a_500(client_as, path):
+    """Found by the fuzz run: date arithmetic near year 1 or 9999 overflowed into a 500."""
+    r = client_as("community.pharmacist").get(path)
+    assert r.status_code == 422, r.text

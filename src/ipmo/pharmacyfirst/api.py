@@ -10,7 +10,7 @@ a stale ``version`` 409. Starting is idempotent on the ``Idempotency-Key`` heade
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ from ipmo.pharmacyfirst.schemas import (
 )
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import db_session, require
+from ipmo.web.params import Day
 
 router = APIRouter(tags=["pharmacy-first"])
 BASE = "/api/pharmacy-first"
@@ -134,7 +135,7 @@ def pathway_json(code: str, on: date) -> dict[str, Any]:
 
 @router.get(f"{BASE}/pathways", response_model=list[PathwayRead])
 def pathways(
-    on: date = Query(description="the consultation date: the pathways in force that day"),
+    on: Annotated[Day, Query(description="the consultation date: pathways in force that day")],
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
 ) -> list[dict[str, Any]]:
     """The clinical pathways in force on ``on`` (gateway criteria, red flags, PGD treatments)."""

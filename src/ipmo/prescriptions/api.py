@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict
-from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
@@ -22,6 +21,7 @@ from ipmo.prescriptions.schemas import EntitlementFinding, Entitlements, Exempti
 from ipmo.prescriptions.tracker import search_bundle
 from ipmo.security import Activity, Principal
 from ipmo.web.deps import db_session, require
+from ipmo.web.params import Day
 
 router = APIRouter(tags=["prescriptions"])
 
@@ -63,8 +63,8 @@ def _fhir(body: dict[str, Any]) -> JSONResponse:
 def track(
     prescription_id: str | None = Query(None, max_length=40),
     nhs_number: str | None = Query(None, max_length=20),
-    date_from: date | None = Query(None, description="issued on or after (NHS number search)"),
-    date_to: date | None = Query(None, description="issued on or before (NHS number search)"),
+    date_from: Annotated[Day | None, Query(description="issued on or after")] = None,
+    date_to: Annotated[Day | None, Query(description="issued on or before")] = None,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
@@ -80,8 +80,8 @@ def track(
 
 @router.get("/api/prescriptions/exemption", response_model=ExemptionAnswer)
 def exemption(
+    on: Annotated[Day, Query(description="the dispensing date")],
     nhs_number: str = Query(..., max_length=20),
-    on: date = Query(..., description="the dispensing date"),
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ) -> ExemptionAnswer:
@@ -94,7 +94,7 @@ def exemption(
 
 @router.get("/api/prescriptions/entitlements", response_model=Entitlements)
 def entitlements(
-    as_of: date = Query(...),
+    as_of: Day,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ) -> Entitlements:

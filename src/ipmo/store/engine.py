@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -65,10 +66,10 @@ def create_store_engine(url: str, *, check: bool = True) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
         if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
-            in_memory = not path or path == ":memory:" or "mode=memory" in url
+            database = make_url(url).database
+            in_memory = not database or database == ":memory:" or "mode=memory" in url
             if not in_memory:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                Path(database or "").parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(
                 url,
                 connect_args={"check_same_thread": False, "timeout": 30},

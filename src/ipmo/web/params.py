@@ -12,6 +12,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import Path
+from pydantic import AfterValidator
 
 DB_INT_MAX = 2**63 - 1  # SQLite INTEGER and PostgreSQL BIGINT
 
@@ -25,3 +26,13 @@ LATEST_DATE = date(2999, 12, 31)
 
 def in_date_range(value: date) -> bool:
     return EARLIEST_DATE <= value <= LATEST_DATE
+
+
+def _bounded(value: date) -> date:
+    if not in_date_range(value):
+        raise ValueError(f"must be between {EARLIEST_DATE:%d %B %Y} and {LATEST_DATE:%d %B %Y}")
+    return value
+
+
+# a date query parameter within those bounds (422 outside, never a 500 from date arithmetic)
+Day = Annotated[date, AfterValidator(_bounded)]
