@@ -26,6 +26,45 @@ def test_each_role_sees_the_areas_its_activities_allow(client_as):
     assert carehome == ["/carehomes", "/patients", "/prescriptions/tracker", "/records"]
 
 
+def test_items_are_offered_only_to_roles_with_a_use_for_them(client_as):
+    """A page a role may open but that would be empty or beside the point is not offered: no
+    care-home caseload for a pharmacy, hospital or NHS 111; no EPS tracker in a hospital."""
+    for user in ("community.pharmacist", "hospital.pharmacist", "nhs111"):
+        html = client_as(user).get("/referrals", headers=HTML).text
+        assert "/carehomes" not in _nav(html), user
+        assert 'href="/carehomes"' not in client_as(user).get("/", headers=HTML).text, user
+    hospital = _nav(client_as("hospital.pharmacist").get("/patients", headers=HTML).text)
+    assert "/prescriptions/tracker" not in hospital and "/patients" in hospital
+    for user in ("pcn.pharmacist", "gp", "carehome", "safety.officer"):
+        assert "/carehomes" in _nav(client_as(user).get("/patients", headers=HTML).text), user
+    community = _nav(client_as("community.pharmacist").get("/patients", headers=HTML).text)
+    assert "/prescriptions/tracker" in community
+
+
+def test_every_role_an_item_names_exists():
+    from ipmo.security.roles import ROLES
+    from ipmo.web.app import _domain_modules
+
+    named = {r for m in _domain_modules("pages") for n in getattr(m, "NAV", []) for r in n.roles}
+    assert named and named <= set(ROLES)
+
+
+def test_the_account_line_names_the_organisation_not_its_code(client_as, sample_ics):
+    from sqlalchemy import select
+
+    from ipmo.organisations.models import Organisation
+    from ipmo.security.models import User
+    from ipmo.store import session_scope
+
+    with session_scope(sample_ics) as s:
+        code = s.scalar(select(User.org_code).where(User.username == "gp"))
+        name = s.scalar(select(Organisation.name).where(Organisation.ods_code == code))
+    html = client_as("gp").get("/patients", headers=HTML).text
+    account = html.split('class="nhsuk-header__account', 1)[1].split("</ul>", 1)[0]
+    assert name and f"General practitioner, {name}" in account
+    assert code not in account
+
+
 def test_the_current_area_is_marked(client_as):
     html = client_as("community.pharmacist").get("/referrals/inbox", headers=HTML).text
     items = html.split('class="nhsuk-header__navigation-item')[1:]

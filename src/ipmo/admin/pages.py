@@ -56,7 +56,7 @@ def index(
     request: Request,
     principal: Principal = Depends(require()),
 ):
-    items = [n for n in NAV if principal.can(n.activity)]
+    items = [n for n in NAV if n.offered_to(principal)]
     if not items:
         raise Forbidden("administration is for the system administrator")
     return render(request, "admin/index.html", {"items": items})

@@ -35,6 +35,9 @@ NAV = [
         Activity.RECORD_VIEW,
         "Residents of the care homes you look after and what their medicines administration "
         "records show",
+        # the home's staff, the PCN's care-home pharmacists (MOCH), the residents' GPs and the
+        # ICS safety officer; pharmacies, hospitals and NHS 111 have no care-home caseload
+        frozenset({"care-home-staff", "pcn-pharmacist", "gp", "ics-medicines-safety"}),
     ),
     NavItem(
         "Care homes",

@@ -29,6 +29,12 @@ NAV = [
         "/prescriptions/tracker",
         Activity.RECORD_VIEW,
         "Find an EPS prescription by its ID or the patient's NHS number",
+        # those who issue, dispense or chase EPS prescriptions (care homes chase their residents'),
+        # and the ICS safety officer; not hospital pharmacists: EPS is primary care's prescribing
+        frozenset(
+            {"pcn-pharmacist", "community-pharmacist", "gp", "nhs111-clinician"}
+            | {"care-home-staff", "ics-medicines-safety"}
+        ),
     ),
     NavItem(
         "Stuck urgent prescriptions",

@@ -113,6 +113,12 @@ def principal_for_user_id(session: Session, user_id: int, generation: int) -> Pr
     return Principal.from_user(user)
 
 
+def organisation_name(session: Session, ods_code: str) -> str:
+    """The organisation's name for the page header (the ODS code if it is not known)."""
+    name = session.scalar(select(Organisation.name).where(Organisation.ods_code == ods_code))
+    return name or ods_code
+
+
 def principal_from_token(session: Session, secret: str, token: str, ttl: int) -> Principal:
     try:
         user_id, generation = read_token(secret, token, ttl)

@@ -375,7 +375,7 @@ def _install_core_routes(app: FastAPI) -> None:
     def home(request: Request, principal: Principal | None = Depends(optional_principal)):
         if principal is None:
             return RedirectResponse("/sign-in", status_code=303)
-        items = [n for n in request.app.state.nav if principal.can(n.activity)]
+        items = [n for n in request.app.state.nav if n.offered_to(principal)]
         return render(request, "home.html", {"items": items})
 
     @app.get("/sign-in", include_in_schema=False)

@@ -13,7 +13,7 @@ from ipmo.security.errors import Forbidden, NotAuthenticated
 from ipmo.security.principal import Principal
 from ipmo.security.roles import Activity
 from ipmo.security.sessions import session_is_live
-from ipmo.security.users import principal_for_user_id, principal_from_token
+from ipmo.security.users import organisation_name, principal_for_user_id, principal_from_token
 from ipmo.store import session_scope
 
 
@@ -58,6 +58,8 @@ def current_principal(request: Request, session: Session) -> Principal:
             request.session.clear()  # signed out (perhaps from another copy of this cookie)
             raise NotAuthenticated("sign in again")
         principal = principal_for_user_id(session, int(uid), int(gen or 0))
+        # the page header's account line names the organisation (not its ODS code)
+        request.state.org_name = organisation_name(session, principal.org_code)
     request.state.principal = principal
     return principal
 

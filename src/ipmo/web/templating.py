@@ -59,7 +59,11 @@ def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ):
     principal = getattr(request.state, "principal", None)
-    ctx = {"principal": principal, "navigation": navigation(request, principal)}
+    ctx = {
+        "principal": principal,
+        "org_name": getattr(request.state, "org_name", None) or getattr(principal, "org_code", ""),
+        "navigation": navigation(request, principal),
+    }
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
@@ -98,7 +102,7 @@ def navigation(request: Request, principal: Any) -> list[dict[str, Any]]:
         # a role that sees a record only through its referrals (NHS 111): referring comes first
         order = REFERRALS_FIRST
     items = sorted(
-        (n for n in getattr(request.app.state, "nav", []) if principal.can(n.activity)),
+        (n for n in getattr(request.app.state, "nav", []) if n.offered_to(principal)),
         key=lambda n: order.index(n.activity) if n.activity in order else len(order),
     )
     path = request.url.path
