@@ -140,3 +140,34 @@ def test_stated_reasons_are_listed_for_the_safety_officer_only(mod, sample_ics):
     assert page.status_code == 200 and ref["reference"] in page.text
     for user in ("nhs111", "gp", "community.pharmacist", "analyst"):
         assert mod.client(user).get("/api/referral-oversight").status_code == 403
+
+
+def test_a_lost_race_to_accept_is_a_409_with_its_refusal_audited_not_a_500(
+    mod, sample_ics, monkeypatch
+):
+    """Found by the soak (bench/bench_soak.py): two pharmacists accepting the same referral at
+    once — the loser's versioned UPDATE fails at flush, and auditing the refusal then touched the
+    expired referral in the failed session (PendingRollbackError, a 500)."""
+    from ipmo.referrals import actions
+    from ipmo.referrals.models import Referral as ReferralRow
+
+    ref = _sent(mod)
+    original = actions.changes.accept
+
+    def accepted_by_someone_else_meanwhile(session, principal, referral, *args):
+        with session_scope(sample_ics) as other:  # another pharmacist's request commits first
+            row = other.scalar(select(ReferralRow).where(ReferralRow.reference == ref["reference"]))
+            row.status = "accepted"
+            row.version += 1
+        return original(session, principal, referral, *args)
+
+    monkeypatch.setattr(actions.changes, "accept", accepted_by_someone_else_meanwhile)
+    before = mark(sample_ics)
+    r = mod.client("community.pharmacist").post(
+        f"/api/referrals/{ref['reference']}/accept", json={}
+    )
+    assert r.status_code == 409, r.text
+    entries = audit_since(sample_ics, before)
+    assert ("referral.accept", "refused", "conflict") in [
+        (e.action, e.outcome, e.reason) for e in entries
+    ]

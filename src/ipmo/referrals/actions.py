@@ -42,14 +42,22 @@ MAX_IDEMPOTENCY_KEY = 100 - len(IDEMPOTENCY_PREFIX)
 
 
 def _refused(
-    session: Session, principal: Principal, action: str, ref: Referral, why: str, exc: Exception
+    session: Session,
+    principal: Principal,
+    action: str,
+    about: tuple[str, Patient | None],
+    why: str,
+    exc: Exception,
 ) -> None:
+    """Audit a refusal of ``about`` (the referral's reference and patient, read before the change
+    was tried: a change that lost a race leaves the session unusable until rolled back)."""
+    reference, patient = about
     audit_event(
         session,
         principal,
         action,
-        patient_stub(ref),
-        {"referral": ref.reference, "refused": str(exc)[:200]},
+        patient,
+        {"referral": reference, "refused": str(exc)[:200]},
         outcome="refused",
         reason=why,
     )
@@ -132,7 +140,9 @@ def open_referral(session: Session, principal: Principal, reference: str, action
     reason = involvement(session, principal, ref)
     if reason is None:
         exc = NotInvolved("your organisation is not involved in this referral")
-        _refused(session, principal, action, ref, "not-involved", exc)
+        _refused(
+            session, principal, action, (ref.reference, patient_stub(ref)), "not-involved", exc
+        )
         raise exc
     audit_event(
         session, principal, action, patient_stub(ref), {"referral": ref.reference}, reason=reason
@@ -263,11 +273,12 @@ def _act(
     *args: Any,
 ) -> Referral:
     ref = open_referral(session, principal, reference, "referral.open")
+    about = (ref.reference, patient_stub(ref))
     try:
         fn(session, principal, ref, *args)
     except (NotInvolved, ReferralConflict) as exc:
         why = next(w for kind, w in REFUSALS if isinstance(exc, kind))
-        _refused(session, principal, f"referral.{name}", ref, why, exc)
+        _refused(session, principal, f"referral.{name}", about, why, exc)
         raise
     return ref
 
