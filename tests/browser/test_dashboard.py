@@ -22,7 +22,8 @@ def golden(app_settings, shared_dir):
 def test_analyst_sees_overview_then_a_measure_chart(page, golden, live_server):
     sign_in(page, live_server, "analyst")
     page.goto(f"{live_server}/analytics?org_type=icb&org_code=E00")
-    rows = page.locator("#overview tbody tr")
+    # the golden fixture gives ICB E00 no values: its measures are listed as "no data in this ICS"
+    rows = page.locator("#overview tbody tr, #no-data-measures li")
     assert rows.count() > 0
     assert serious_accessibility_violations(page) == []
     page.goto(f"{live_server}/analytics/measures/trimethoprim?org_type=place&org_code=AAA")
@@ -38,16 +39,16 @@ def test_analyst_filters_the_overview_by_origin_and_opens_an_ipmo_measure(
     sign_in(page, live_server, "analyst")
     page.goto(f"{live_server}/analytics?org_type=icb&org_code=E00")
     for origin in ("openprescribing", "ipmo", "ics"):
-        assert page.locator(f'#overview tbody tr[data-origin="{origin}"]').count() > 0
+        assert page.locator(f'[data-measure][data-origin="{origin}"]').count() > 0
     page.select_option("#origin", "ics")
     page.click("form button[type=submit]")
     page.wait_for_url("**origin=ics**")
-    rows = page.locator("#overview tbody tr")
+    rows = page.locator("[data-measure][data-origin]")
     assert rows.count() > 0
-    assert rows.count() == page.locator('#overview tbody tr[data-origin="ics"]').count()
+    assert rows.count() == page.locator('[data-measure][data-origin="ics"]').count()
     page.select_option("#origin", "ipmo")
     page.click("form button[type=submit]")
-    page.click('#overview tr[data-measure="ipmo_aware_watch_reserve"] a')
+    page.click('[data-measure="ipmo_aware_watch_reserve"] a')
     page.wait_for_selector("#deciles-chart svg, #deciles-chart canvas", timeout=15000)
     assert "ipmo/analytics/measures/aware.py" in page.locator("#measure-source").inner_text()
     assert serious_accessibility_violations(page) == []

@@ -91,7 +91,7 @@ def overview(
     origin: str | None = None,
     places: Directory | None = None,
 ) -> list[dict]:
-    """One row per measure for the organisation's latest month (``origin``: only
+    """One row per measure for the organisation's latest month with data (``origin``: only
     OpenPrescribing, ipmo or ICS-defined measures; None: all), biggest saving first, then worst
     position; measures with no value this month ("no data in this ICS") last.
 
@@ -105,7 +105,13 @@ def overview(
     lowest value), as a percentile over a dozen practices says little; ``trend`` — the monthly
     values (sparkline); ``no_data`` — no value this month."""
     places = places or Directory()
-    month = latest_month(values)
+    # the latest month with any value for this organisation (a month whose data is still coming
+    # in, or a fixture's last month, would show every measure as "no data")
+    own = values.filter(
+        pc.and_(pc.equal(values["org_type"], org_type), pc.equal(values["org_code"], org_code))
+    )
+    own = own.filter(pc.is_valid(own["calc_value"]))
+    month = latest_month(own) if own.num_rows else latest_month(values)
     wanted = set(catalogue.ids(origin))
     level = values.filter(
         pc.and_(pc.equal(values["org_type"], org_type), pc.equal(values["month"], month))
