@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
@@ -28,19 +29,30 @@ def _domain_hooks() -> list:
     return [m for m in domain_modules("demo", exclude=("demo", "synth")) if hasattr(m, "populate")]
 
 
+def already_prepared(marker: Path, store: str, has_orgs: bool) -> dict | None:
+    """What the data folder's marker says was prepared, if it speaks for this store: the same
+    folder with another ``IPMO_DATABASE_URL``, or an emptied store, is prepared again (a
+    PostgreSQL store beside a SQLite demo's folder was left empty, and every sign-in failed)."""
+    if not marker.exists() or not has_orgs:
+        return None
+    info = json.loads(marker.read_text())
+    return info if info.get("store", store) == store else None
+
+
 def prepare_demo(
     engine: Engine, settings: Settings, size: str = "demo", seed: int = 1, say: Say = print
 ) -> dict:
     marker = settings.data_dir / "demo.json"
-    if marker.exists():
-        info = json.loads(marker.read_text())
+    store = engine.url.render_as_string(hide_password=True)
+    with session_scope(engine) as s:
+        has_orgs = (s.scalar(select(func.count(Organisation.id))) or 0) > 0
+    info = already_prepared(marker, store, has_orgs)
+    if info is not None:
         say(
             f"Using the demo ICS already generated in {settings.data_dir} "
             f"({info['size']}, seed {info['seed']})."
         )
         return info
-    with session_scope(engine) as s:
-        has_orgs = (s.scalar(select(func.count(Organisation.id))) or 0) > 0
     started = time.perf_counter()
     steps: dict[str, object] = {}
     say("Loading the starter dm+d dictionary …")
@@ -54,7 +66,12 @@ def prepare_demo(
         steps[module.__name__] = str(module.populate(engine, seed))
     with session_scope(engine) as s:
         seed_demo_users(s)
-    info = {"size": size, "seed": seed, "seconds": round(time.perf_counter() - started, 1)}
+    info = {
+        "size": size,
+        "seed": seed,
+        "store": store,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(info, indent=2))
     return info
