@@ -157,7 +157,8 @@ def send(world: App, username: str, route: str, nhs: str, service: str, reason: 
         )
         r = c.post("/referrals/new", data=fields, follow_redirects=False)
         where = r.headers.get("location", "")
-        return r.status_code, (where.rsplit("/", 1)[-1] if r.status_code == 303 else None)
+        reference = where.split("?")[0].rsplit("/", 1)[-1]  # /referrals/R-…?done=sent
+        return r.status_code, (reference if r.status_code == 303 else None)
     body = build_referral_message(
         message_id=str(uuid.uuid4()),
         service=service,
@@ -348,6 +349,39 @@ def test_the_receiving_pharmacy_gets_the_record_while_the_referral_is_open(world
     r = world.client("nhs111").post(f"/api/referrals/{reference}/cancel", json={})
     assert r.status_code == 200, r.text
     assert pharmacist.get(f"/api/patients/{EVE}").status_code == 403  # closed: access ends
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_the_sender_sees_the_referral_it_sent_not_the_record(world, route):
+    """NHS 111 refers Ada (no relationship, a stated reason) giving her NHS number only (the
+    message route also a caller's name): the store fills in her name, birth date and practice
+    from the record for the pharmacy, but the sender's API answers, list and pages show only
+    what it sent; the receiving pharmacy sees the record's name."""
+    status, reference = send(world, "nhs111", route, ADA, "urgent-repeat-supply", "NHS 111 caller")
+    assert status in (200, 201, 303) and reference
+    sent_name = "Caller" if route == "message" else "(name not given)"
+    sender = world.client("nhs111")
+    one = sender.get(f"/api/referrals/{reference}").json()
+    assert (one["patient_name"], one["practice"]) == (sent_name, None)
+    (listed,) = [r for r in sender.get("/api/referrals").json() if r["reference"] == reference]
+    assert (listed["patient_name"], listed["practice"]) == (sent_name, None)
+    for page in (f"/referrals/{reference}", "/referrals", f"/referrals/{reference}/cancel"):
+        text = sender.get(page).text
+        assert reference in text and sent_name in text.replace("&#39;", "'"), page
+        assert "Ada Smith" not in text and "1940" not in text and "A10001" not in text, page
+    receiver = world.client("community.pharmacist")  # FA001, Ada's nominated pharmacy
+    theirs = receiver.get(f"/api/referrals/{reference}").json()
+    assert theirs["patient_name"] == ("Caller" if route == "message" else "Ada Smith")
+    assert theirs["practice"] == "A10001"
+    assert "1 March 1940" in receiver.get(f"/referrals/{reference}").text
+
+
+def test_a_sender_with_its_own_relationship_sees_what_the_record_filled_in(world):
+    status, reference = send(world, "gp", "api", ADA, "pharmacy-first", None)  # the GP's patient
+    assert status == 201
+    gp = world.client("gp")
+    assert gp.get(f"/api/referrals/{reference}").json()["patient_name"] == "Ada Smith"
+    assert "1 March 1940" in gp.get(f"/referrals/{reference}").text
 
 
 # ---- $process-message: the token decides the sender -------------------------------------------

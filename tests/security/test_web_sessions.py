@@ -115,6 +115,40 @@ def test_sign_out_ends_the_session_on_the_server(client_as):
     copy.close()
 
 
+def test_signing_in_deletes_the_users_ended_and_expired_session_rows(clocked):
+    from sqlalchemy import func, select
+
+    from ipmo.security.models import User, WebSession
+    from ipmo.store import session_scope
+
+    client, now = clocked
+    engine = client.app.state.engine
+    browsers: list[TestClient] = []
+
+    def browser() -> TestClient:
+        browsers.append(TestClient(client.app, base_url="http://testserver"))
+        return browsers[-1]
+
+    def rows(username: str) -> int:
+        with session_scope(engine) as s:
+            q = select(func.count()).select_from(WebSession).join(User)
+            return s.scalar(q.where(User.username == username))
+
+    first = browser()
+    assert sign_in(first, "gp").status_code == 303
+    assert first.post("/sign-out", follow_redirects=False).status_code == 303  # ended
+    now["t"] = T0 + timedelta(minutes=1)
+    assert sign_in(browser(), "gp").status_code == 303  # live, until it outlives its lifetime
+    assert sign_in(browser(), "analyst").status_code == 303
+    assert rows("gp") == 1  # the signed-out row went when gp signed in again
+    lifetime = client.app.state.settings.token_ttl_seconds
+    now["t"] = T0 + timedelta(minutes=1, seconds=lifetime + 1)
+    assert sign_in(browser(), "gp").status_code == 303
+    assert rows("gp") == 1 and rows("analyst") == 1  # expired gone; only gp's rows are pruned
+    for b in browsers:
+        b.close()
+
+
 def test_sign_out_without_the_token_is_refused(client_as):
     gp = client_as("gp")
     gp.headers.pop("X-CSRF-Token")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -126,23 +127,40 @@ def banner(session: Session, patient: Patient | str, today: date | None = None) 
     }
 
 
-def referral_banner(session: Session, principal: Principal, referral, today: date | None = None):
+class ShownPatient(Protocol):
+    """The patient fields a referral shows this user (``referrals.actions.PatientShown``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def birth_date(self) -> date | None: ...
+    @property
+    def practice_code(self) -> str | None: ...
+
+
+def referral_banner(
+    session: Session,
+    principal: Principal,
+    referral,
+    shown: ShownPatient,
+    today: date | None = None,
+):
     """The banner on a referral's page. With a legitimate relationship to the patient (the
     referral page's own read is audited with the patient's NHS number) it is the full banner;
-    otherwise (a closed referral, a patient from outside the ICS) it shows only what the
-    referral itself says, without the links to the record."""
+    otherwise (a closed referral, a patient from outside the ICS, the sender's own copy) it shows
+    only what the referral shows this user (``shown``), without the links to the record."""
     patient = session.get(Patient, referral.patient_id) if referral.patient_id else None
     if patient is not None and relationship_for(session, principal, patient):
         return banner(session, patient, today)
     practice = None
-    if referral.practice_code:
+    if shown.practice_code:
         name = session.scalar(
-            select(Organisation.name).where(Organisation.ods_code == referral.practice_code)
+            select(Organisation.name).where(Organisation.ods_code == shown.practice_code)
         )
-        practice = {"ods_code": referral.practice_code, "name": name}
-    born = referral.birth_date
+        practice = {"ods_code": shown.practice_code, "name": name}
+    born = shown.birth_date
     return {
-        "name": referral.patient_name,
+        "name": shown.name,
         "nhs_number": referral.nhs_number or "",
         "nhs_number_display": format_nhs_number(referral.nhs_number or "") or "Not given",
         "birth_date": born,

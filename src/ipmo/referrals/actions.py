@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -27,10 +27,10 @@ from ipmo.referrals.errors import NoRelationship, NotInvolved, ReferralConflict,
 from ipmo.referrals.inbound_messages import check_content_type, read_message
 from ipmo.referrals.message_receipt import Receipt, already_received, audit_replay, receive
 from ipmo.referrals.models import Referral
-from ipmo.referrals.new_referrals import NewReferral, create_referral
+from ipmo.referrals.new_referrals import NAME_NOT_GIVEN, NewReferral, create_referral
 from ipmo.referrals.outcome_details import OutcomeDetails
 from ipmo.referrals.trail import patient_stub
-from ipmo.referrals.visibility import involvement, referrals_filter
+from ipmo.referrals.visibility import involvement, referrals_filter, sees_as_sent
 from ipmo.security.access import audit_event, check_patient_access
 from ipmo.security.errors import Forbidden
 from ipmo.security.principal import Principal
@@ -180,6 +180,31 @@ def stated_reason_referrals(
     )
     audit_event(session, principal, "referral.oversight.list", detail={"count": len(rows)})
     return rows
+
+
+@dataclass(frozen=True)
+class PatientShown:
+    """The patient as one referral shows them to one user."""
+
+    name: str
+    birth_date: date | None
+    practice_code: str | None
+    as_sent: bool  # the sender's own copy: what the store filled in from the record is withheld
+
+
+def patient_shown(session: Session, principal: Principal, ref: Referral) -> PatientShown:
+    """The referral's patient fields for this user: a sender with no relationship of its own
+    sees only what it sent (:func:`~ipmo.referrals.visibility.sees_as_sent`), never the name,
+    birth date or practice the store took from the patient's record."""
+    if not sees_as_sent(session, principal, ref):
+        return PatientShown(ref.patient_name, ref.birth_date, ref.practice_code, as_sent=False)
+    filled = set(ref.from_record or ())
+    return PatientShown(
+        NAME_NOT_GIVEN if "patient_name" in filled else ref.patient_name,
+        None if "birth_date" in filled else ref.birth_date,
+        None if "practice_code" in filled else ref.practice_code,
+        as_sent=True,
+    )
 
 
 # ---- sending ---------------------------------------------------------------------------------

@@ -73,8 +73,13 @@ def _process_message(request: Request, body: bytes) -> JSONResponse:
 # ---- REST for people's tools -------------------------------------------------------------
 
 
-def referral_json(ref: Referral, now: datetime | None = None) -> dict:
+def referral_json(
+    session: Session, principal: Principal, ref: Referral, now: datetime | None = None
+) -> dict:
+    """The referral as this user may see it (a sender without its own relationship with the
+    patient sees the patient as it sent them: ``actions.patient_shown``)."""
     now = now or utcnow()
+    shown = actions.patient_shown(session, principal, ref)
     return {
         "reference": ref.reference,
         "version": ref.version,
@@ -88,8 +93,8 @@ def referral_json(ref: Referral, now: datetime | None = None) -> dict:
         "pharmacy": ref.target_org_code,
         "routing_basis": ref.routing_basis,
         "nhs_number": ref.nhs_number,
-        "patient_name": ref.patient_name,
-        "practice": ref.practice_code,
+        "patient_name": shown.name,
+        "practice": shown.practice_code,
         "created_at": ref.created_at.isoformat(),
         "accept_by": ref.accept_by.isoformat(),
         "due_by": ref.due_by.isoformat(),
@@ -120,7 +125,7 @@ def list_referrals(
         overdue=overdue,
         limit=min(limit, 1000),
     )
-    return [referral_json(r) for r in rows]
+    return [referral_json(session, principal, r) for r in rows]
 
 
 @router.get("/api/referrals/{reference}", response_model=ReferralDetail)
@@ -130,7 +135,7 @@ def read_referral(
     session: Session = Depends(db_session, scope="function"),
 ):
     ref = actions.read(session, principal, reference)
-    out = referral_json(ref)
+    out = referral_json(session, principal, ref)
     out["summary"] = ref.summary
     out["events"] = [
         {
@@ -212,7 +217,7 @@ def create(
     if done.replay:
         response.status_code = 200
         response.headers["X-Idempotent-Replay"] = "true"
-    return referral_json(done.referral)
+    return referral_json(session, principal, done.referral)
 
 
 @router.post("/api/referrals/{reference}/accept", response_model=ReferralRead)
@@ -223,7 +228,9 @@ def accept(
     session: Session = Depends(db_session, scope="function"),
 ):
     return referral_json(
-        actions.accept(session, principal, reference, (body or VersionIn()).version)
+        session,
+        principal,
+        actions.accept(session, principal, reference, (body or VersionIn()).version),
     )
 
 
@@ -235,7 +242,9 @@ def start(
     session: Session = Depends(db_session, scope="function"),
 ):
     return referral_json(
-        actions.start(session, principal, reference, (body or VersionIn()).version)
+        session,
+        principal,
+        actions.start(session, principal, reference, (body or VersionIn()).version),
     )
 
 
@@ -256,7 +265,7 @@ def outcome(
         body.escalate_to,
         body.version,
     )
-    return referral_json(ref)
+    return referral_json(session, principal, ref)
 
 
 @router.post("/api/referrals/{reference}/escalate", response_model=ReferralRead)
@@ -269,7 +278,7 @@ def escalate(
     """Refer the patient on (GP practice, NHS 111 or urgent care): completes this referral with
     outcome referred-on and, for GP / 111, opens an escalation referral to them."""
     ref = actions.escalate(session, principal, reference, body.to, body.note, body.version)
-    return referral_json(ref)
+    return referral_json(session, principal, ref)
 
 
 @router.post("/api/referrals/{reference}/reject", response_model=ReferralRead)
@@ -279,7 +288,9 @@ def reject(
     principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
     session: Session = Depends(db_session, scope="function"),
 ):
-    return referral_json(actions.reject(session, principal, reference, body.reason, body.version))
+    return referral_json(
+        session, principal, actions.reject(session, principal, reference, body.reason, body.version)
+    )
 
 
 @router.post("/api/referrals/{reference}/cancel", response_model=ReferralRead)
@@ -290,7 +301,9 @@ def cancel(
     session: Session = Depends(db_session, scope="function"),
 ):
     b = body or ReasonIn()
-    return referral_json(actions.cancel(session, principal, reference, b.reason, b.version))
+    return referral_json(
+        session, principal, actions.cancel(session, principal, reference, b.reason, b.version)
+    )
 
 
 @router.post("/api/referrals/{reference}/dms-check", response_model=ReferralRead)
@@ -301,7 +314,7 @@ def dms_check(
     session: Session = Depends(db_session, scope="function"),
 ):
     ref = actions.dms_check(session, principal, reference, body.issues, body.version)
-    return referral_json(ref)
+    return referral_json(session, principal, ref)
 
 
 @router.get("/api/referral-oversight", response_model=list[StatedReasonRead])
@@ -314,7 +327,7 @@ def stated_reasons(
     the reason it gave, newest first (ICS medicines safety officer)."""
     return [
         {
-            **referral_json(r),
+            **referral_json(session, principal, r),
             "submitted_by": r.submitted_by,
             "submitted_org": r.submitted_org_code,
             "no_relationship_reason": r.no_relationship_reason,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -101,20 +102,26 @@ ITK_OUTBOX = typer.Option(
 
 
 def sweep_once(engine, itk_outbox: Path | None = None) -> str:
+    from ipmo.config import get_settings
     from ipmo.hooks import offered_map
     from ipmo.referrals.outbox import deliver_pending, local_inbox
     from ipmo.referrals.overdue import escalate_overdue
     from ipmo.referrals.update_record import itk_folder_transport
-    from ipmo.store import session_scope
+    from ipmo.security.sessions import prune_sessions
+    from ipmo.store import session_scope, utcnow
 
     with session_scope(engine) as s:
         report = escalate_overdue(s)
+    with session_scope(engine) as s:  # the worker also clears dead browser-session rows
+        lifetime = timedelta(seconds=get_settings().token_ttl_seconds)
+        pruned = prune_sessions(s, utcnow(), lifetime)
     transport = itk_folder_transport(itk_outbox) if itk_outbox else local_inbox
     sent = deliver_pending(engine, transport)
     line = (
         f"overdue: {report.scanned} scanned, {report.rerouted} re-routed, {report.returned} "
         f"returned to referrer, {report.conflicts} skipped (changed meanwhile); outcomes: "
-        f"{sent.delivered} delivered, {sent.failed} to retry"
+        f"{sent.delivered} delivered, {sent.failed} to retry; sessions: {pruned} ended or "
+        "expired deleted"
     )
     if itk_outbox:  # other domains' queued MESH messages (e.g. Pharmacy First Update Records)
         for name, deliver in sorted(offered_map("OUTBOX_DELIVERIES").items()):

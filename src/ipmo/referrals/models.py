@@ -75,6 +75,10 @@ class Referral(Base):
     # the sender had no legitimate relationship with the patient and said why (issue 12): listed
     # for the ICS medicines safety officer
     no_relationship_reason: Mapped[str | None] = mapped_column(String(200))
+    # the patient fields the store filled in from the patient's record because the sender left
+    # them out (patient_name, birth_date, practice_code): the receiver needs them, the sender
+    # sees the referral as it sent it (issue 12, ``visibility.sees_as_sent``)
+    from_record: Mapped[list[str] | None] = mapped_column(JSON)
     # optimistic concurrency: every UPDATE says "WHERE version = <what I read>"
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 

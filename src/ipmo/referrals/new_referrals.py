@@ -51,6 +51,9 @@ class NewReferral:
     from_form: bool = False
 
 
+NAME_NOT_GIVEN = "(name not given)"
+
+
 def new_reference() -> str:
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over the phone
     return "R-" + "".join(secrets.choice(alphabet) for _ in range(8))
@@ -104,6 +107,18 @@ def _sender_relationship(
     return None, stated
 
 
+def _left_out(new: NewReferral, patient: Patient | None) -> list[str]:
+    """The patient fields the sender did not give that the record will fill in."""
+    if patient is None:
+        return []
+    given = {
+        "patient_name": new.patient_name.strip(),
+        "birth_date": new.birth_date,
+        "practice_code": new.practice_code or not patient.practice_code,
+    }
+    return [field for field, value in given.items() if not value]
+
+
 def create_referral(
     session: Session, principal: Principal, new: NewReferral, now: datetime | None = None
 ) -> Referral:
@@ -143,9 +158,11 @@ def create_referral(
             "the patient",
             "nhs_number",
         )
+    # the receiver needs the name, birth date and practice: what the sender left out is filled
+    # in from the record, and named in ``from_record`` so that the sender (without its own
+    # relationship) sees only what it sent (``visibility.sees_as_sent``)
+    from_record = _left_out(new, patient) if new.parent_id is None else []
     if patient is not None:
-        # the receiver needs the name and birth date; a sender without a relationship sees them
-        # on its referral only after stating why it refers (audited, reviewed by the ICS)
         name = name or f"{patient.given_name} {patient.family_name}"
     practice = new.practice_code or (patient.practice_code if patient else None)
     nominated = patient.nominated_pharmacy_code if patient else None
@@ -202,7 +219,7 @@ def create_referral(
         tried_codes=[target_code],
         patient_id=patient.id if patient else None,
         nhs_number=nhs,
-        patient_name=name or "(name not given)",
+        patient_name=name or NAME_NOT_GIVEN,
         birth_date=new.birth_date or (patient.birth_date if patient else None),
         practice_code=practice,
         summary=new.summary,
@@ -212,6 +229,7 @@ def create_referral(
         escalations=0,
         parent_id=new.parent_id,
         no_relationship_reason=stated,
+        from_record=from_record or None,
     )
     session.add(ref)
     for item in new.discharge_items:

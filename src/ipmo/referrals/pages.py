@@ -157,20 +157,23 @@ def _list_page(request, session, principal, page, where, order, is_inbox: bool):
     rows, total = page_visible(
         session, principal, where, order, offset=at.offset, limit=at.per_page
     )
-    return render(
-        request,
-        "referrals/list.html",
-        {
-            "title": "Referral inbox" if is_inbox else "Referrals",
-            "rows": rows,
-            "paging": pagination(request, at, total, len(rows), "referrals"),
-            "now": utcnow(),
-            "is_overdue": is_overdue,
-            "inbox": is_inbox,
-            "L": LABELS,
-            "names": _org_names(session),
-        },
-    )
+    ctx = _list_context(session, principal, rows, is_inbox)
+    ctx["paging"] = pagination(request, at, total, len(rows), "referrals")
+    return render(request, "referrals/list.html", ctx)
+
+
+def _list_context(session, principal, rows: list[Referral], is_inbox: bool) -> dict:
+    return {
+        "title": "Referral inbox" if is_inbox else "Referrals",
+        "rows": rows,
+        # the name each row shows this user (a sender's own copy: what it sent)
+        "patients": {r.id: actions.patient_shown(session, principal, r).name for r in rows},
+        "now": utcnow(),
+        "is_overdue": is_overdue,
+        "inbox": is_inbox,
+        "L": LABELS,
+        "names": _org_names(session),
+    }
 
 
 @router.get("/referrals/patients/{nhs_number}")
@@ -182,16 +185,8 @@ def for_patient(
 ):
     """One patient's referrals (those the user's organisation is involved in), under the banner."""
     rows = actions.for_patient(session, principal, nhs_number)
-    ctx = {
-        "title": "Referrals",
-        "rows": rows,
-        "now": utcnow(),
-        "is_overdue": is_overdue,
-        "inbox": False,
-        "banner": banner(session, normalise_nhs_number(nhs_number)),
-        "L": LABELS,
-        "names": _org_names(session),
-    }
+    ctx = _list_context(session, principal, rows, is_inbox=False)
+    ctx["banner"] = banner(session, normalise_nhs_number(nhs_number))
     return render(request, "referrals/list.html", ctx)
 
 
@@ -314,7 +309,9 @@ def _show(
         "urgencies": list(URGENCIES.items()),
         "urgency_names": URGENCIES,
         "details": _outcome_details(ref),
-        "banner": referral_banner(session, principal, ref),
+        "banner": referral_banner(
+            session, principal, ref, actions.patient_shown(session, principal, ref)
+        ),
         "service_title": _service_title(ref.service),
         "back": {"href": "/referrals/inbox", "text": "Referral inbox"}
         if principal.org_code == ref.target_org_code and principal.can(Activity.REFERRAL_RECEIVE)
@@ -493,7 +490,9 @@ def _cancel_page(request, session, principal, ref, error: str | None, reason: st
         "r": ref,
         "L": LABELS,
         "names": _org_names(session),
-        "banner": referral_banner(session, principal, ref),
+        "banner": referral_banner(
+            session, principal, ref, actions.patient_shown(session, principal, ref)
+        ),
         "back": {"href": f"/referrals/{ref.reference}", "text": "Back to the referral"},
         "error": error,
         "reason": reason,

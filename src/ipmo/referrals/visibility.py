@@ -12,8 +12,15 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.orm import Session
 
+from ipmo.patients.models import Patient
 from ipmo.referrals.models import Referral
-from ipmo.security.policy import Relationship, any_holds, first_holding, registered_with
+from ipmo.security.policy import (
+    Relationship,
+    any_holds,
+    first_holding,
+    registered_with,
+    relationship_for,
+)
 from ipmo.security.principal import Principal
 from ipmo.security.roles import Activity
 
@@ -42,6 +49,9 @@ REFERRAL_PARTIES = (
 )
 
 
+OTHER_PARTIES = tuple(p for p in REFERRAL_PARTIES if p.name != "referrer")
+
+
 def referrals_filter(principal: Principal) -> ColumnElement[bool]:
     """WHERE clause over :class:`Referral`: the referrals this principal may see."""
     if not principal.can(Activity.REFERRAL_VIEW):
@@ -54,3 +64,21 @@ def involvement(session: Session, principal: Principal, ref: Referral) -> str | 
     if not principal.can(Activity.REFERRAL_VIEW):
         return None
     return first_holding(session, REFERRAL_PARTIES, principal, Referral.id == ref.id)
+
+
+def sees_as_sent(session: Session, principal: Principal, ref: Referral) -> bool:
+    """Whether this principal sees the referral only as its organisation sent it: the sender's
+    only tie is the referral, and the patient fields the store filled in from the record
+    (``Referral.from_record``) are record data it has no relationship for (issue 12: "the sender
+    sees the referral it sent, not the record, unless it has its own relationship"). A sender
+    that is also the receiver, the patient's practice, an ICS-wide role, or related to the
+    patient (registration, nomination, admission …) sees the referral as everyone else does."""
+    if not ref.from_record or principal.org_code not in (
+        ref.sender_org_code,
+        ref.submitted_org_code,
+    ):
+        return False
+    if first_holding(session, OTHER_PARTIES, principal, Referral.id == ref.id) is not None:
+        return False
+    patient = session.get(Patient, ref.patient_id) if ref.patient_id is not None else None
+    return patient is None or relationship_for(session, principal, patient) is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ipmo.cli_support import fail, store_engine
 from ipmo.config import get_settings
@@ -65,15 +65,31 @@ def create(
 
 @users.command("revoke")
 def revoke(username: str) -> None:
-    """Invalidate every session and token of USERNAME."""
-    from ipmo.security.models import User
+    """Invalidate every session and token of USERNAME (their session rows are deleted)."""
+    from ipmo.security.models import User, WebSession
 
     with session_scope(store_engine()) as s:
         user = s.scalar(select(User).where(User.username == username))
         if user is None:
             fail(f"no user {username!r}")
         user.token_generation += 1
+        s.execute(delete(WebSession).where(WebSession.user_id == user.id))
     typer.echo(f"revoked sessions and tokens of {username}")
+
+
+@users.command("prune-sessions")
+def prune_sessions_cmd() -> None:
+    """Delete the rows of browser sessions that have ended or outlived the sign-in lifetime
+    (sign-in prunes the user's own; ``ipmo referrals worker`` prunes on every sweep)."""
+    from datetime import timedelta
+
+    from ipmo.security.sessions import prune_sessions
+    from ipmo.store import utcnow
+
+    lifetime = timedelta(seconds=get_settings().token_ttl_seconds)
+    with session_scope(store_engine()) as s:
+        gone = prune_sessions(s, utcnow(), lifetime)
+    typer.echo(f"{gone} ended or expired session(s) deleted")
 
 
 @users.command("roles")

@@ -20,6 +20,7 @@ import math
 import secrets
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,6 +54,20 @@ def end_session(session: Session, sid: object, now: datetime) -> None:
         row = session.get(WebSession, _hash(sid))
         if row is not None and row.ended_at is None:
             row.ended_at = now
+
+
+def prune_sessions(
+    session: Session, now: datetime, max_age: timedelta, user_id: int | None = None
+) -> int:
+    """Delete the rows of sessions that can no longer be used: ended (signed out, revoked) or
+    older than ``max_age`` (the cookie's own lifetime, after which the browser's cookie is refused
+    anyway). Only ``user_id``'s rows when given (what sign-in does, on the indexed column);
+    returns how many rows went."""
+    dead = or_(WebSession.ended_at.is_not(None), WebSession.created_at < now - max_age)
+    query = delete(WebSession).where(dead)
+    if user_id is not None:
+        query = query.where(WebSession.user_id == user_id)
+    return session.execute(query).rowcount or 0  # type: ignore[attr-defined]
 
 
 class Throttled(Exception):
@@ -115,6 +130,7 @@ __all__ = [
     "Throttled",
     "check_throttle",
     "end_session",
+    "prune_sessions",
     "record_failure",
     "record_success",
     "session_is_live",

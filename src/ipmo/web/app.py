@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -40,6 +40,7 @@ from ipmo.security.sessions import (
     Throttled,
     check_throttle,
     end_session,
+    prune_sessions,
     record_failure,
     record_success,
     start_session,
@@ -416,7 +417,11 @@ def _install_core_routes(app: FastAPI) -> None:
         request.session.clear()  # a new session (and CSRF token) at every sign-in
         request.session["uid"] = principal.user_id
         request.session["gen"] = _generation(session, principal.user_id)
-        request.session["sid"] = start_session(session, principal.user_id, _now(request))
+        now = _now(request)
+        # the user's ended (signed-out) and expired session rows go at each sign-in
+        lifetime = timedelta(seconds=request.app.state.settings.token_ttl_seconds)
+        prune_sessions(session, now, lifetime, user_id=principal.user_id)
+        request.session["sid"] = start_session(session, principal.user_id, now)
         return RedirectResponse(_safe_next(next), status_code=303)
 
     @app.post("/sign-out", include_in_schema=False)

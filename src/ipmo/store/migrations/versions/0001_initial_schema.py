@@ -695,6 +695,7 @@ def upgrade() -> None:
     sa.Column('dms_checked_at', sa.DateTime(), nullable=True),
     sa.Column('dms_checked_by', sa.String(length=64), nullable=True),
     sa.Column('no_relationship_reason', sa.String(length=200), nullable=True),
+    sa.Column('from_record', sa.JSON(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['parent_id'], ['referrals.id'], name=op.f('fk_referrals_parent_id_referrals')),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_referrals_patient_id_patients'), ondelete='SET NULL'),
