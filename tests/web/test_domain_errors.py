@@ -1,4 +1,4 @@
-"""A domain's own errors reach the user with the status its hooks.py names (``HTTP_ERRORS``):
+"""A domain's own errors reach the user with the status the one table names (``ipmo.web.errors``):
 an NHS number that fails its checks is a 422 naming the problem, as JSON or as a page."""
 
 from __future__ import annotations

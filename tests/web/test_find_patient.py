@@ -180,7 +180,8 @@ def test_review_follow_up_date_is_typed_in_the_nhs_date_input(client_as):
 
 def test_too_many_matches_are_cut_and_said(sample_ics):
     """More than MAX_SHOWN visible matches: the first MAX_SHOWN, and it says there are more."""
-    from ipmo.lookup.service import MAX_SHOWN, search
+    from ipmo.lookup.actions import search
+    from ipmo.lookup.service import MAX_SHOWN
     from ipmo.patients import Patient
     from ipmo.security.principal import Principal
     from ipmo.security.users import DEMO_PASSWORD, authenticate

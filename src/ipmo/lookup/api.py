@@ -7,9 +7,8 @@ from datetime import date
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from ipmo.lookup.service import summary
+from ipmo.lookup import actions
 from ipmo.security import Activity, Principal
-from ipmo.security.access import check_patient_access
 from ipmo.web.deps import DbSession, require
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
@@ -41,5 +40,4 @@ def read_patient(
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
 ) -> PatientRead:
     """A patient's identity, registration, nominated pharmacy and care home."""
-    patient = check_patient_access(session, principal, nhs_number, action="patient.read")
-    return PatientRead.model_validate(summary(session, patient))
+    return PatientRead.model_validate(actions.patient_summary(session, principal, nhs_number))

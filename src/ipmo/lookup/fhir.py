@@ -1,6 +1,6 @@
 """FHIR R4 ``Patient`` and ``Organization`` (UK Core shape): read and search.
 
-A patient is read through :func:`ipmo.security.access.check_patient_access` exactly as
+A patient is read through the use case :func:`ipmo.lookup.actions.open_patient` exactly as
 ``GET /api/patients/{nhs}`` is (relationship check + audit entry, the same refusal for a number
 not in this ICS as for an unrelated patient). The logical id of a Patient is its NHS number (as
 in ``/api/patients/{nhs}``; the logs mask it). Organisations carry no patient data: any signed-in
@@ -22,11 +22,11 @@ from ipmo.fhir.search import (
     searchset,
     strict_search,
 )
+from ipmo.lookup import actions
 from ipmo.lookup.resources import organization_resource, patient_resource
 from ipmo.organisations import Organisation
 from ipmo.patients import InvalidNhsNumber, normalise_nhs_number
 from ipmo.security import Activity, Principal
-from ipmo.security.access import check_patient_access
 from ipmo.web.deps import DbSession, require
 
 router = APIRouter(tags=["FHIR"])
@@ -61,7 +61,7 @@ def search_patients(
     if not identifier:
         raise FhirError(400, "required", "search parameter identifier is required", "identifier")
     number = _nhs_number(identifier, "identifier")
-    patient = check_patient_access(session, principal, number, action="patient.fhir.search")
+    patient = actions.open_patient(session, principal, number, action="patient.fhir.search")
     return fhir_response(searchset(request, [patient_resource(patient)]))
 
 
@@ -73,7 +73,7 @@ def read_patient(
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
 ) -> JSONResponse:
     number = _nhs_number(nhs_number, "id")
-    patient = check_patient_access(session, principal, number, action="patient.fhir.read")
+    patient = actions.open_patient(session, principal, number, action="patient.fhir.read")
     res = patient_resource(patient)
     return fhir_response(res, headers={"ETag": content_etag(res)})
 

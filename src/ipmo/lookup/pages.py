@@ -7,10 +7,10 @@ from datetime import date
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from ipmo.lookup.service import SearchError, banner, search
+from ipmo.lookup import actions
+from ipmo.lookup.service import SearchError
 from ipmo.patients import InvalidNhsNumber, normalise_nhs_number
 from ipmo.security import Activity, Principal
-from ipmo.security.access import check_patient_access
 from ipmo.web.dates import DateInputError, parse_date_input
 from ipmo.web.deps import DbSession, require
 from ipmo.web.nav import NavItem
@@ -66,7 +66,7 @@ def find(
         errors[f"dob-{exc.field}"] = str(exc)
     try:
         if not errors:
-            result = search(
+            result = actions.search(
                 session,
                 principal,
                 family_name=family_name,
@@ -90,8 +90,7 @@ def show(
     session: DbSession,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
 ):
-    patient = check_patient_access(session, principal, nhs_number, action="patient.read")
-    b = banner(session, patient)
+    b = actions.patient_banner(session, principal, nhs_number)
     return render(
         request,
         "patients/summary.html",

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from ipmo.organisations import Organisation
 from ipmo.patients import Patient
-from ipmo.security.access import audit_event
 from ipmo.security.policy import relationship_for, visible_patients_filter
 from ipmo.security.principal import Principal
 
@@ -64,20 +63,17 @@ def _like_term(value: str) -> str:
     return f"%{escaped}%"
 
 
-def search(
+def matching(
     session: Session,
     principal: Principal,
     *,
     family_name: str = "",
     given_name: str = "",
     birth_date: date | None = None,
-    today: date | None = None,
-) -> SearchResult:
-    """Patients whose names contain the given parts (case-insensitive) and who were born on
-    ``birth_date``, limited to those the principal has a legitimate relationship with.
-
-    Every patient shown is audited (``patient.search``, with the relationship that allowed it);
-    the search terms are not written anywhere (they are patient data)."""
+) -> tuple[list[Patient], bool]:
+    """The first :data:`MAX_SHOWN` patients the principal may see whose names contain the given
+    parts and who were born on ``birth_date``, and whether there were more (no audit: the use
+    case, ``actions.search``, audits what it shows)."""
     family, given = family_name.strip(), given_name.strip()
     if not family and not given:
         raise SearchError("Enter the patient's last name (or part of it)")
@@ -92,16 +88,7 @@ def search(
     matches = list(
         session.scalars(q.order_by(Patient.family_name, Patient.given_name).limit(MAX_SHOWN + 1))
     )
-    too_many = len(matches) > MAX_SHOWN
-    found: list[dict] = []
-    for patient in matches[:MAX_SHOWN]:
-        reason = relationship_for(session, principal, patient)  # the name the audit records
-        audit_event(session, principal, "patient.search", patient, reason=reason)
-        found.append(banner(session, patient, today))
-    audit_event(
-        session, principal, "patient.search", detail={"by": "name-dob", "shown": len(found)}
-    )
-    return SearchResult(found, too_many)
+    return matches[:MAX_SHOWN], len(matches) > MAX_SHOWN
 
 
 def format_nhs_number(digits: str) -> str:

@@ -17,7 +17,6 @@
 * ``PATIENT_RELATIONSHIPS`` — read by the access policy: a pharmacy that has a Pharmacy First
   consultation with a patient may open that patient's record (it holds the clinical record of
   that consultation).
-* ``HTTP_ERRORS`` — this domain's errors and their HTTP status.
 """
 
 from __future__ import annotations
@@ -28,12 +27,6 @@ from sqlalchemy.orm import Session
 from ipmo.patients import Patient
 from ipmo.pharmacyfirst.figures import consultation_figures, consultation_rows
 from ipmo.pharmacyfirst.models import Consultation
-from ipmo.pharmacyfirst.pathways import UnknownPathway
-from ipmo.pharmacyfirst.service import (
-    ConsultationConflict,
-    ConsultationError,
-    ConsultationNotFound,
-)
 from ipmo.pharmacyfirst.update_record import deliver_update_records
 from ipmo.security.policy import Relationship
 from ipmo.security.principal import Principal
@@ -67,10 +60,3 @@ def _consulted_here(principal: Principal) -> ColumnElement[bool]:
 
 
 PATIENT_RELATIONSHIPS = [Relationship("pharmacy-first-consultation", _consulted_here)]
-
-HTTP_ERRORS = {
-    ConsultationError: (422, "Check the consultation"),  # bad input; nothing written
-    UnknownPathway: (422, "Check the pathway"),
-    ConsultationNotFound: (404, "Page not found"),
-    ConsultationConflict: (409, "The consultation has changed"),
-}

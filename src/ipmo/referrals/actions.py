@@ -6,7 +6,8 @@ answers). Access: the referral parties (:mod:`ipmo.referrals.visibility`) for a 
 access policy (:mod:`ipmo.security.policy`) for a patient. Refusals — not involved (403), changed
 meanwhile (409), no relationship and no reason (422) — are audited with outcome ``refused``; those
 entries are durable (kept when the unit of work rolls back, :func:`ipmo.security.audit.append`).
-Errors are the domain's exceptions; their HTTP statuses are in ``hooks.HTTP_ERRORS``.
+Errors are the domain's exceptions (``errors.py``); their HTTP statuses are in the web app's one
+table, ``ipmo.web.errors``.
 """
 
 from __future__ import annotations

@@ -8,8 +8,6 @@
 * ``REFERRAL_LEAKAGE`` — ``referral_leakage(session, since, until, service)``: practices that
   refer little against their list size and the pharmacies near them (the services page shows it).
 * ``OPERATIONS_GAUGES`` — the outbox and overdue-sweep queue readings on ``/metrics``.
-* ``HTTP_ERRORS`` — the referral use cases' errors and their HTTP status (the one table: the web
-  app turns each into that status with the error's own sentence).
 * ``PATIENT_RELATIONSHIPS`` — read by the access policy (:mod:`ipmo.security.policy`): while a
   referral for a patient is open, the organisation it was sent TO (the pharmacy, or the GP practice
   / NHS 111 service an escalation went to) may open that patient's record; once it closes, that
@@ -22,7 +20,6 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, exists
 
 from ipmo.patients.models import Patient
-from ipmo.referrals.errors import NotInvolved, ReferralConflict, ReferralError, ReferralNotFound
 from ipmo.referrals.figures import activity_figures, referral_leakage, service_counts
 from ipmo.referrals.gauges import queue_gauges
 from ipmo.referrals.lifecycle import OPEN
@@ -34,13 +31,6 @@ PHARMACY_ACTIVITY_FIGURES = activity_figures
 SERVICE_FIGURE_COUNTS = service_counts
 REFERRAL_LEAKAGE = referral_leakage
 OPERATIONS_GAUGES = queue_gauges
-
-HTTP_ERRORS = {
-    ReferralError: (422, "Check the referral"),  # bad input; nothing written
-    NotInvolved: (403, "You do not have access to this"),
-    ReferralConflict: (409, "The referral has changed"),
-    ReferralNotFound: (404, "Page not found"),
-}
 
 
 def _received_open_referral(principal: Principal) -> ColumnElement[bool]:

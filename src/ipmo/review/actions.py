@@ -5,7 +5,7 @@ layer commits before it answers); ``api.py`` and ``pages.py`` are thin adapters 
 never import each other. Patients are reached through the access policy
 (:func:`~ipmo.security.access.check_patient_access`, lists through
 :func:`~ipmo.security.policy.visible_patients_filter`). Errors are this module's exceptions; their
-HTTP statuses are in ``hooks.HTTP_ERRORS``.
+HTTP statuses are in the web app's one table, ``ipmo.web.errors``.
 
 Recording a review is idempotent with a key (the API's ``Idempotency-Key`` header, the page's
 hidden form key): a resend — after a timeout, a restart, a double click — returns the review first

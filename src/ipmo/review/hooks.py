@@ -3,7 +3,6 @@
 * ``PROPOSAL_OUTCOMES`` — the records domain calls ``proposal_outcome`` when a change proposed
   from a review intervention (origin ``review-intervention:<id>``) is accepted or rejected.
 * ``PLAN_METRICS`` — ``review.<rule id>`` metrics for plan objectives.
-* ``HTTP_ERRORS`` — the review use cases' errors and their HTTP status.
 * ``WARM_UP`` — loads the code sets and product tables at start-up.
 * ``FHIR_DETECTED_ISSUES`` / ``FHIR_TASKS`` / ``FHIR_TASK_READS`` — findings as DetectedIssues and
   interventions as Tasks for the FHIR API's DetectedIssue and Task routes (records, referrals).
@@ -12,8 +11,6 @@
 from __future__ import annotations
 
 from ipmo.review.actions import (
-    IdempotencyKeyReused,
-    ReviewInputError,
     fhir_findings,
     fhir_intervention_task,
     fhir_intervention_tasks,
@@ -35,10 +32,6 @@ def WARM_UP() -> None:  # noqa: N802 - a hook name, like the others here
 
 
 PLAN_METRICS = (ReviewMetrics(),)
-HTTP_ERRORS = {
-    ReviewInputError: (422, "Check the review"),
-    IdempotencyKeyReused: (409, "This review was already recorded"),
-}
 FHIR_DETECTED_ISSUES = fhir_findings
 FHIR_TASKS = fhir_intervention_tasks
 FHIR_TASK_READS = {TASK_PREFIX: fhir_intervention_task}

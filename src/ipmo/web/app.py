@@ -29,12 +29,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Message, Receive, Scope, Send
 
 import ipmo
-from ipmo import hooks
 from ipmo.config import Settings, get_settings
 from ipmo.fhir.outcome import FhirError, operation_outcome
 from ipmo.hooks import domain_modules, offered
-from ipmo.limits import BadText, InputTooComplex, TooLarge
-from ipmo.security.errors import Forbidden, NotAuthenticated, PatientNotFound
+from ipmo.limits import BadText, InputTooComplex
+from ipmo.security.errors import NotAuthenticated
 from ipmo.security.principal import Principal
 from ipmo.security.sessions import (
     Throttled,
@@ -54,6 +53,7 @@ from ipmo.web.asgi import HttpMiddleware
 from ipmo.web.bodies import RequestLimits
 from ipmo.web.csrf import CsrfProtection
 from ipmo.web.deps import db_session, optional_principal, unit_of_work
+from ipmo.web.errors import ERRORS
 from ipmo.web.forms import FormErrors, sentence
 from ipmo.web.nav import NavItem
 from ipmo.web.openapi import Health, Me, Token, document_error_responses
@@ -264,19 +264,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         response.headers.update(_retry_after(exc))
         return response
 
-    @app.exception_handler(Forbidden)
-    async def forbidden(request: Request, exc: Forbidden):
-        return _error(request, 403, str(exc), "You do not have access to this")
-
-    @app.exception_handler(PatientNotFound)
-    async def not_found(request: Request, exc: PatientNotFound):
-        return _error(request, 404, str(exc), "Patient not found")
-
-    # a domain's own errors and their status: HTTP_ERRORS {exception class: (status, page title)}
-    # in its hooks.py (the web app imports no domain)
-    for errors in hooks.offered("HTTP_ERRORS"):
-        for exc_type, (status, title) in errors.items():
-            app.add_exception_handler(exc_type, _error_handler(status, title))
+    # the one table of errors and their status (web/errors.py): FHIR, JSON and pages alike
+    for exc_type, (status, title) in ERRORS.items():
+        app.add_exception_handler(exc_type, _error_handler(status, title))
 
     @app.exception_handler(FhirError)
     async def fhir_error(request: Request, exc: FhirError):
@@ -294,10 +284,6 @@ def _install_error_handlers(app: FastAPI) -> None:
                 media_type="application/fhir+json",
             )
         return _error(request, 400, str(exc), "The file could not be read")
-
-    @app.exception_handler(TooLarge)
-    async def too_large(request: Request, exc: TooLarge):
-        return _error(request, 413, str(exc), "The file is too large")
 
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError):
