@@ -24,6 +24,7 @@ from ipmo.web.errors import ERRORS
 OWN_HANDLER = {FhirError}
 # caught inside the domain and answered there: (domain, class) → the module that catches it
 CAUGHT_WHERE = {
+    ("lookup", "SearchError"): "ipmo.lookup.pages",  # the find form's error summary (422)
     ("referrals", "RoutingError"): "ipmo.referrals.new_referrals",  # → ReferralError (422)
     ("referrals", "TransitionNotAllowed"): "ipmo.referrals.state_changes",  # → ReferralConflict
     # the eMAR import is the CLI's: one line naming the file and record, exit 2

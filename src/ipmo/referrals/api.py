@@ -12,8 +12,10 @@ audited), accept, start, outcome, reject, cancel, escalate, DMS check. State cha
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -220,101 +222,111 @@ def create(
     return referral_json(session, principal, done.referral)
 
 
-@router.post("/api/referrals/{reference}/accept", response_model=ReferralRead)
-def accept(
-    reference: str,
-    body: VersionIn | None = None,
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    return referral_json(
-        session,
-        principal,
-        actions.accept(session, principal, reference, (body or VersionIn()).version),
+def _referral_action(
+    name: str,
+    activity: Activity,
+    body_model: type[VersionIn],
+    run: Callable[[Session, Principal, str, Any], Referral],
+    doc: str,
+    body_required: bool = True,
+) -> None:
+    """``POST /api/referrals/{reference}/<name>``: one use case of ``actions``, answered with the
+    referral as this user may see it (the routes differ only in activity, body and use case)."""
+
+    def handler(reference: str, body: Any, principal: Principal, session: Session) -> dict:
+        ref = run(session, principal, reference, body or body_model())
+        return referral_json(session, principal, ref)
+
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("reference", kind, annotation=str),
+            inspect.Parameter(
+                "body",
+                kind,
+                annotation=body_model if body_required else body_model | None,
+                default=inspect.Parameter.empty if body_required else None,
+            ),
+            inspect.Parameter(
+                "principal", kind, annotation=Principal, default=Depends(require(activity))
+            ),
+            inspect.Parameter(
+                "session", kind, annotation=Session, default=Depends(db_session, scope="function")
+            ),
+        ]
     )
+    handler.__name__ = handler.__qualname__ = name.replace("-", "_")
+    handler.__doc__ = doc
+    router.post(f"/api/referrals/{{reference}}/{name}", response_model=ReferralRead)(handler)
 
 
-@router.post("/api/referrals/{reference}/start", response_model=ReferralRead)
-def start(
-    reference: str,
-    body: VersionIn | None = None,
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    return referral_json(
-        session,
-        principal,
-        actions.start(session, principal, reference, (body or VersionIn()).version),
-    )
-
-
-@router.post("/api/referrals/{reference}/outcome", response_model=ReferralRead)
-def outcome(
-    reference: str,
-    body: OutcomeIn,
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    ref = actions.record_outcome(
-        session,
-        principal,
-        reference,
-        body.outcome,
-        body.reason,
-        body.note,
-        body.escalate_to,
-        body.version,
-    )
-    return referral_json(session, principal, ref)
-
-
-@router.post("/api/referrals/{reference}/escalate", response_model=ReferralRead)
-def escalate(
-    reference: str,
-    body: EscalateIn,
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    """Refer the patient on (GP practice, NHS 111 or urgent care): completes this referral with
-    outcome referred-on and, for GP / 111, opens an escalation referral to them."""
-    ref = actions.escalate(session, principal, reference, body.to, body.note, body.version)
-    return referral_json(session, principal, ref)
-
-
-@router.post("/api/referrals/{reference}/reject", response_model=ReferralRead)
-def reject(
-    reference: str,
-    body: ReasonIn,
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    return referral_json(
-        session, principal, actions.reject(session, principal, reference, body.reason, body.version)
-    )
-
-
-@router.post("/api/referrals/{reference}/cancel", response_model=ReferralRead)
-def cancel(
-    reference: str,
-    body: ReasonIn | None = None,
-    principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    b = body or ReasonIn()
-    return referral_json(
-        session, principal, actions.cancel(session, principal, reference, b.reason, b.version)
-    )
-
-
-@router.post("/api/referrals/{reference}/dms-check", response_model=ReferralRead)
-def dms_check(
-    reference: str,
-    body: DmsCheckIn,
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    ref = actions.dms_check(session, principal, reference, body.issues, body.version)
-    return referral_json(session, principal, ref)
+RECEIVE, SEND = Activity.REFERRAL_RECEIVE, Activity.REFERRAL_SEND
+# name, activity, body, use case, what it does, body required
+REFERRAL_ACTIONS: list[
+    tuple[str, Activity, type[VersionIn], Callable[..., Referral], str, bool]
+] = [
+    (
+        "accept",
+        RECEIVE,
+        VersionIn,
+        lambda s, p, ref, b: actions.accept(s, p, ref, b.version),
+        "The receiving pharmacy takes the referral on.",
+        False,
+    ),
+    (
+        "start",
+        RECEIVE,
+        VersionIn,
+        lambda s, p, ref, b: actions.start(s, p, ref, b.version),
+        "The pharmacist starts the consultation.",
+        False,
+    ),
+    (
+        "outcome",
+        RECEIVE,
+        OutcomeIn,
+        lambda s, p, ref, b: actions.record_outcome(
+            s, p, ref, b.outcome, b.reason, b.note, b.escalate_to, b.version
+        ),
+        "Complete the referral with its outcome.",
+        True,
+    ),
+    (
+        "escalate",
+        RECEIVE,
+        EscalateIn,
+        lambda s, p, ref, b: actions.escalate(s, p, ref, b.to, b.note, b.version),
+        "Refer the patient on (GP practice, NHS 111 or urgent care): completes this referral "
+        "with outcome referred-on and, for GP / 111, opens an escalation referral to them.",
+        True,
+    ),
+    (
+        "reject",
+        RECEIVE,
+        ReasonIn,
+        lambda s, p, ref, b: actions.reject(s, p, ref, b.reason, b.version),
+        "The pharmacy declines: the referral is re-routed or returned to the referrer.",
+        True,
+    ),
+    (
+        "cancel",
+        SEND,
+        ReasonIn,
+        lambda s, p, ref, b: actions.cancel(s, p, ref, b.reason, b.version),
+        "The referring organisation cancels the referral.",
+        False,
+    ),
+    (
+        "dms-check",
+        RECEIVE,
+        DmsCheckIn,
+        lambda s, p, ref, b: actions.dms_check(s, p, ref, b.issues, b.version),
+        "The community pharmacist's DMS clinical check of the discharge list.",
+        True,
+    ),
+]
+for _action in REFERRAL_ACTIONS:
+    _referral_action(*_action)
 
 
 @router.get("/api/referral-oversight", response_model=list[StatedReasonRead])

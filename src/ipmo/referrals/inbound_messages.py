@@ -166,19 +166,20 @@ def message_kind(header: dict) -> str:
     return "new"
 
 
+def _referenced(index: BundleIndex, reference: dict | None, kind: str, via: str) -> dict:
+    """The resource ``reference`` points at, else the message's first of ``kind``; a message
+    without one is refused naming the element that should have pointed at it."""
+    found = index.resolve(reference) if reference else None
+    if found is None:
+        found = next(index.of_type(kind), None)
+    if found is None or found.get("resourceType") != kind:
+        raise FhirError(400, "required", f"the message has no {kind} ({via})", via)
+    return found
+
+
 def _focus(index: BundleIndex, header: dict) -> dict:
     focus = header.get("focus") or []
-    sr = index.resolve(focus[0]) if focus else None
-    if sr is None:
-        sr = next(index.of_type("ServiceRequest"), None)
-    if sr is None or sr.get("resourceType") != "ServiceRequest":
-        raise FhirError(
-            400,
-            "required",
-            "the message has no ServiceRequest (MessageHeader.focus)",
-            "MessageHeader.focus",
-        )
-    return sr
+    return _referenced(index, focus[0] if focus else None, "ServiceRequest", "MessageHeader.focus")
 
 
 def _service(sr: dict, task: dict | None) -> str:
@@ -272,14 +273,7 @@ def parse_referral(bundle: dict, index: BundleIndex, header: dict) -> IncomingRe
             "resources",
             "Bundle.entry",
         )
-    patient = index.resolve(sr.get("subject")) or next(index.of_type("Patient"), None)
-    if patient is None or patient.get("resourceType") != "Patient":
-        raise FhirError(
-            400,
-            "required",
-            "the message has no Patient (ServiceRequest.subject)",
-            "ServiceRequest.subject",
-        )
+    patient = _referenced(index, sr.get("subject"), "Patient", "ServiceRequest.subject")
     if task is None:
         raise FhirError(400, "required", "the message has no Task", "Bundle.entry")
     nhs = identifier(patient.get("identifier"), NHS_NUMBER_SYSTEM)

@@ -36,26 +36,8 @@ def load_organisations(session: Session, *codes: str | None) -> None:
             known[org.ods_code] = org
 
 
-def pharmacies(session: Session) -> list[Pharmacy]:
-    rows = session.scalars(select(Organisation).where(Organisation.kind == OrgKind.PHARMACY))
-    return [
-        Pharmacy(
-            o.ods_code,
-            o.name,
-            tuple(o.services or ()),
-            dict(o.opening_hours or {}),
-            o.latitude,
-            o.longitude,
-            bool(o.active),
-        )
-        for o in rows
-    ]
-
-
-def pharmacy(session: Session, code: str) -> Pharmacy | None:
-    o = organisation(session, code)
-    if o is None or o.kind != OrgKind.PHARMACY:
-        return None
+def _as_pharmacy(o: Organisation) -> Pharmacy:
+    """The routing view of a pharmacy's row."""
     return Pharmacy(
         o.ods_code,
         o.name,
@@ -65,6 +47,18 @@ def pharmacy(session: Session, code: str) -> Pharmacy | None:
         o.longitude,
         bool(o.active),
     )
+
+
+def pharmacies(session: Session) -> list[Pharmacy]:
+    rows = session.scalars(select(Organisation).where(Organisation.kind == OrgKind.PHARMACY))
+    return [_as_pharmacy(o) for o in rows]
+
+
+def pharmacy(session: Session, code: str) -> Pharmacy | None:
+    o = organisation(session, code)
+    if o is None or o.kind != OrgKind.PHARMACY:
+        return None
+    return _as_pharmacy(o)
 
 
 def first_choice(

@@ -9,6 +9,7 @@ the referral's ``version`` column: the loser gets :class:`ReferralConflict` (HTT
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -66,51 +67,54 @@ def _transition(ref: Referral, action: Action) -> str:
     return before
 
 
+# the plain lifecycle steps: the transition, the event it records, and its time stamps
+STEP_EVENTS = {Action.RECEIVE: "received", Action.ACCEPT: "accepted", Action.START: "started"}
+
+
+def _step(
+    session: Session, principal: Principal, ref: Referral, action: Action, now: datetime | None
+) -> Referral:
+    now = now or utcnow()
+    before = _transition(ref, action)
+    if action in (Action.RECEIVE, Action.ACCEPT):
+        ref.received_at = ref.received_at or now
+    if action is Action.ACCEPT:
+        ref.accepted_at, ref.accepted_by = now, principal.username
+    record_event(session, principal, ref, STEP_EVENTS[action], before, now)
+    save(session)
+    return ref
+
+
 def mark_received(
     session: Session, principal: Principal, ref: Referral, now: datetime | None = None
 ) -> bool:
     """The receiving organisation has seen the referral (Task.status received)."""
     if ref.status != Status.REQUESTED or principal.org_code != ref.target_org_code:
         return False
-    now = now or utcnow()
-    before = _transition(ref, Action.RECEIVE)
-    ref.received_at = now
-    record_event(session, principal, ref, "received", before, now)
-    save(session)
+    _step(session, principal, ref, Action.RECEIVE, now)
     return True
 
 
-def accept(
-    session: Session,
-    principal: Principal,
-    ref: Referral,
-    expected_version: int | None = None,
-    now: datetime | None = None,
-) -> Referral:
-    _require_receiver(principal, ref, expected_version)
-    now = now or utcnow()
-    before = _transition(ref, Action.ACCEPT)
-    ref.received_at = ref.received_at or now
-    ref.accepted_at = now
-    ref.accepted_by = principal.username
-    record_event(session, principal, ref, "accepted", before, now)
-    save(session)
-    return ref
+def _receiver_step(action: Action, doc: str) -> Callable[..., Referral]:
+    """``fn(session, principal, ref, expected_version=None, now=None)``: the receiving
+    organisation takes this step, on the version its pharmacist saw."""
+
+    def receiver_step(
+        session: Session,
+        principal: Principal,
+        ref: Referral,
+        expected_version: int | None = None,
+        now: datetime | None = None,
+    ) -> Referral:
+        _require_receiver(principal, ref, expected_version)
+        return _step(session, principal, ref, action, now)
+
+    receiver_step.__doc__ = doc
+    return receiver_step
 
 
-def start(
-    session: Session,
-    principal: Principal,
-    ref: Referral,
-    expected_version: int | None = None,
-    now: datetime | None = None,
-) -> Referral:
-    _require_receiver(principal, ref, expected_version)
-    now = now or utcnow()
-    before = _transition(ref, Action.START)
-    record_event(session, principal, ref, "started", before, now)
-    save(session)
-    return ref
+accept = _receiver_step(Action.ACCEPT, "The pharmacy takes the referral on (Task accepted).")
+start = _receiver_step(Action.START, "The pharmacist starts the consultation (in-progress).")
 
 
 def _queue_outcome(session: Session, ref: Referral, event: ReferralEvent, kind: str) -> None:
