@@ -22,6 +22,8 @@ ANYONE = ()  # no activity needed (public, or signed-in only: see SIGNED_IN)
 # needs a signed-in user but no activity
 SIGNED_IN = {
     ("GET", "/api/me"),
+    ("GET", "/api/pharmacy-first/claims"),
+    ("GET", "/pharmacy-first/claims"),
     ("GET", "/fhir/R4/Organization"),
     ("GET", "/fhir/R4/Organization/{ods_code}"),
 }
@@ -176,6 +178,29 @@ ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
         "workforce.edit",
     ),
     ("GET", "/workforce/services"): ("analytics.view",),
+    ("DELETE", "/fhir/bulkstatus/{job_id}"): ("analytics.export",),
+    ("GET", "/api/pharmacy-first/claims"): ANYONE,
+    ("GET", "/api/pharmacy-first/consultations/{reference}"): ("referral.receive",),
+    ("GET", "/api/pharmacy-first/consultations/{reference}/update-record"): ("referral.receive",),
+    ("GET", "/api/pharmacy-first/pathways"): ("referral.receive",),
+    ("GET", "/carehomes/homes"): ("analytics.view",),
+    ("GET", "/fhir/R4/$export"): ("analytics.export",),
+    ("GET", "/fhir/bulkfiles/{job_id}/{name}"): ("analytics.export",),
+    ("GET", "/fhir/bulkstatus/{job_id}"): ("analytics.export",),
+    ("GET", "/pharmacy-first"): ("referral.receive",),
+    ("GET", "/pharmacy-first/claims"): ANYONE,
+    ("GET", "/pharmacy-first/new"): ("referral.receive",),
+    ("GET", "/pharmacy-first/{reference}"): ("referral.receive",),
+    ("GET", "/prescriptions/stuck"): ("record.view", "referral.send"),
+    ("GET", "/prescriptions/tracker/{prescription_id}"): ("record.view",),
+    ("POST", "/api/pharmacy-first/consultations"): ("referral.receive",),
+    ("POST", "/api/pharmacy-first/consultations/{reference}/assessment"): ("referral.receive",),
+    ("POST", "/api/pharmacy-first/consultations/{reference}/outcome"): ("referral.receive",),
+    ("POST", "/carehomes/residents/{nhs_number}/best-interests"): ("record.view",),
+    ("POST", "/pharmacy-first/new"): ("referral.receive",),
+    ("POST", "/pharmacy-first/{reference}/assess"): ("referral.receive",),
+    ("POST", "/pharmacy-first/{reference}/outcome"): ("referral.receive",),
+    ("POST", "/prescriptions/stuck/{prescription_id}/redirect"): ("record.view", "referral.send"),
 }
 
 # values for path parameters: real where a real one is cheap, otherwise ones that find nothing
@@ -192,6 +217,9 @@ PATH_VALUES = {
     "ods_code": "A10001",
     "assignment_number": "NOPE",
     "name:path": "no-such-file.js",
+    "job_id": "no-such-job",
+    "name": "no-such-file.ndjson",
+    "prescription_id": "NOTANID",
 }
 
 

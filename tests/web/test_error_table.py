@@ -25,10 +25,9 @@ OWN_HANDLER = {FhirError}
 # caught inside the domain and answered there: (domain, class) → the module that catches it
 CAUGHT_WHERE = {
     ("lookup", "SearchError"): "ipmo.lookup.pages",  # the find form's error summary (422)
+    ("prescriptions", "RedirectError"): "ipmo.prescriptions.pages",  # the redirect form's summary
     ("referrals", "RoutingError"): "ipmo.referrals.new_referrals",  # → ReferralError (422)
     ("referrals", "TransitionNotAllowed"): "ipmo.referrals.state_changes",  # → ReferralConflict
-    # the eMAR import is the CLI's: one line naming the file and record, exit 2
-    ("carehomes", "IngestError"): "ipmo.carehomes.cli",
     ("carehomes", "FhirInputError"): "ipmo.carehomes.cli",
     # the records adapters answer these with their own headers (ETag) and fields (version); to
     # move into the table once it can carry them
@@ -41,6 +40,8 @@ CAUGHT_WHERE = {
     ("records", "ProposalNotFound"): "ipmo.records.api",
     ("records", "ProposalResolved"): "ipmo.records.api",
     ("records", "SourceNotFound"): "ipmo.records.fhir",
+    ("records", "ExportNotFound"): "ipmo.records.fhir",  # a bulk export job or file: 404
+    ("records", "_Cancelled"): "ipmo.records.bulk",  # a cancelled export's worker stops
     ("records", "AmendmentError"): "ipmo.records.service",
 }
 # not a user's error: a broken data file found at start-up is a server fault (500)
@@ -125,6 +126,12 @@ def test_every_error_a_use_case_raises_has_a_status_or_a_handler():
                 own = {c.__name__ for c in cls.__mro__ if c.__module__ != "builtins"}
                 assert caught & own, f"{where} does not catch {cls.__name__}"
     assert checked >= 30  # the scan read every domain's use cases
+
+
+def test_no_domain_offers_its_own_error_statuses_any_more():
+    from ipmo import hooks
+
+    assert hooks.offered("HTTP_ERRORS") == []  # the one table is ipmo.web.errors
 
 
 def test_every_entry_is_a_published_error_of_its_package():

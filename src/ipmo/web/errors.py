@@ -14,6 +14,7 @@ throttling's ``Retry-After``, request validation, unreadable input, database ref
 
 from __future__ import annotations
 
+from ipmo.carehomes import BestInterestsError, IngestError, NotYourHome, StaffInputError
 from ipmo.limits import TooLarge
 from ipmo.patients import InvalidNhsNumber
 from ipmo.pharmacyfirst import (
@@ -43,6 +44,11 @@ ERRORS: dict[type[Exception], tuple[int, str]] = {
     # review
     ReviewInputError: (422, "Check the review"),
     IdempotencyKeyReused: (409, "This review was already recorded"),
+    # care homes
+    IngestError: (422, "Check the administrations"),
+    BestInterestsError: (422, "Check the best-interests decision"),
+    StaffInputError: (422, "Check the record"),
+    NotYourHome: (403, "Not your care home"),
     # Pharmacy First
     ConsultationError: (422, "Check the consultation"),  # bad input; nothing written
     UnknownPathway: (422, "Check the pathway"),
