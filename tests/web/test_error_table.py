@@ -41,6 +41,7 @@ CAUGHT_WHERE = {
     ("records", "ProposalResolved"): "ipmo.records.api",
     ("records", "SourceNotFound"): "ipmo.records.fhir",
     ("records", "ExportNotFound"): "ipmo.records.fhir",  # a bulk export job or file: 404
+    ("records", "ExportRunning"): "ipmo.records.fhir",  # one export at a time: 429
     ("records", "_Cancelled"): "ipmo.records.bulk",  # a cancelled export's worker stops
     ("records", "AmendmentError"): "ipmo.records.service",
 }
