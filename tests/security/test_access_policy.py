@@ -153,7 +153,12 @@ def send(world: App, username: str, route: str, nhs: str, service: str, reason: 
         c = world.client(username)
         fields = form_fields(c.get("/referrals/new").text)
         fields.update(
-            {"service": service, "nhs_number": nhs, "no_relationship_reason": reason or ""}
+            {
+                "service": service,
+                "nhs_number": nhs,
+                "no_relationship_reason": reason or "",
+                "summary": "Sore throat for three days",  # the form asks for the narrative
+            }
         )
         r = c.post("/referrals/new", data=fields, follow_redirects=False)
         where = r.headers.get("location", "")

@@ -21,6 +21,7 @@ from ipmo.security.users import DEMO_USERS
 ANYONE = ()  # no activity needed (public, or signed-in only: see SIGNED_IN)
 # needs a signed-in user but no activity
 SIGNED_IN = {
+    ("GET", "/admin"),
     ("GET", "/api/me"),
     ("GET", "/api/pharmacy-first/claims"),
     ("GET", "/pharmacy-first/claims"),
@@ -179,6 +180,17 @@ ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
     ),
     ("GET", "/workforce/services"): ("analytics.view",),
     ("DELETE", "/fhir/bulkstatus/{job_id}"): ("analytics.export",),
+    ("GET", "/admin"): ANYONE,
+    ("GET", "/admin/audit"): ("audit.view",),
+    ("GET", "/admin/users"): ("users.admin",),
+    ("GET", "/admin/users/new"): ("users.admin",),
+    ("GET", "/admin/users/{username}"): ("users.admin",),
+    ("POST", "/admin/audit/verify"): ("audit.view",),
+    ("POST", "/admin/users/new"): ("users.admin",),
+    ("POST", "/admin/users/{username}/active"): ("users.admin",),
+    ("POST", "/admin/users/{username}/password"): ("users.admin",),
+    ("POST", "/admin/users/{username}/revoke"): ("users.admin",),
+    ("POST", "/admin/users/{username}/role"): ("users.admin",),
     ("GET", "/api/pharmacy-first/claims"): ANYONE,
     ("GET", "/api/pharmacy-first/consultations/{reference}"): ("referral.receive",),
     ("GET", "/api/pharmacy-first/consultations/{reference}/update-record"): ("referral.receive",),
@@ -223,6 +235,7 @@ PATH_VALUES = {
     "job_id": "no-such-job",
     "name": "no-such-file.ndjson",
     "prescription_id": "NOTANID",
+    "username": "no-such-user",  # never a real one: the admin routes change users
 }
 
 

@@ -24,9 +24,11 @@ from ipmo.web.errors import ERRORS
 OWN_HANDLER = {FhirError}
 # caught inside the domain and answered there: (domain, class) → the module that catches it
 CAUGHT_WHERE = {
+    ("admin", "AdminError"): "ipmo.admin.pages",  # the user forms' error summary (422)
     ("lookup", "SearchError"): "ipmo.lookup.pages",  # the find form's error summary (422)
     ("prescriptions", "RedirectError"): "ipmo.prescriptions.pages",  # the redirect form's summary
     ("referrals", "RoutingError"): "ipmo.referrals.new_referrals",  # → ReferralError (422)
+    ("referrals", "OutcomeError"): "ipmo.referrals.state_changes",  # → ReferralError (422)
     ("referrals", "TransitionNotAllowed"): "ipmo.referrals.state_changes",  # → ReferralConflict
     ("carehomes", "FhirInputError"): "ipmo.carehomes.cli",
     # the records adapters answer these with their own headers (ETag) and fields (version); to

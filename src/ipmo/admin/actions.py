@@ -36,6 +36,10 @@ class AdminError(ValueError):
         self.field = field
 
 
+class UserNotFound(LookupError):
+    """No user with that username (HTTP 404)."""
+
+
 def _need(principal: Principal, activity: Activity) -> None:
     if not principal.can(activity):
         raise Forbidden(f"your role does not allow {activity.value}")
@@ -51,7 +55,7 @@ def user(session: Session, principal: Principal, username: str) -> User:
     _need(principal, Activity.USERS_ADMIN)
     found = session.scalar(select(User).where(User.username == username))
     if found is None:
-        raise LookupError(f"no user {username!r}")
+        raise UserNotFound(f"no user {username!r}")
     return found
 
 

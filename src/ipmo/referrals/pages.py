@@ -403,7 +403,15 @@ def outcome(
 def _outcome(request, session, principal, reference: str, form: dict):
     version = form.get("version", "")
     if not version.isdigit() or int(version) > DB_INT_MAX:
-        raise RequestValidationError([{"loc": ("body", "version"), "msg": "bad version"}])
+        raise RequestValidationError(
+            [
+                {
+                    "type": "int_parsing",  # the documented ValidationError shape (web/openapi)
+                    "loc": ("body", "version"),
+                    "msg": "the version must be a whole number",
+                }
+            ]
+        )
     details = OutcomeDetails(
         items=[
             (form.get(f"item-{n}-medicine", ""), form.get(f"item-{n}-quantity", ""))

@@ -14,6 +14,7 @@ throttling's ``Retry-After``, request validation, unreadable input, database ref
 
 from __future__ import annotations
 
+from ipmo.admin import UserNotFound
 from ipmo.carehomes import BestInterestsError, IngestError, NotYourHome, StaffInputError
 from ipmo.limits import TooLarge
 from ipmo.patients import InvalidNhsNumber
@@ -44,6 +45,8 @@ ERRORS: dict[type[Exception], tuple[int, str]] = {
     # review
     ReviewInputError: (422, "Check the review"),
     IdempotencyKeyReused: (409, "This review was already recorded"),
+    # administration
+    UserNotFound: (404, NOT_FOUND),
     # care homes
     IngestError: (422, "Check the administrations"),
     BestInterestsError: (422, "Check the best-interests decision"),
