@@ -185,6 +185,13 @@ ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/admin/users"): ("users.admin",),
     ("GET", "/admin/users/new"): ("users.admin",),
     ("GET", "/admin/users/{username}"): ("users.admin",),
+    ("GET", "/admin/users/{username}/{what}"): ("users.admin",),
+    ("GET", "/api/carehomes/staff"): ("record.view",),
+    ("GET", "/api/referral-leakage"): ("analytics.view",),
+    ("GET", "/carehomes/staff"): ("record.view",),
+    ("POST", "/api/carehomes/incidents"): ("record.view",),
+    ("POST", "/api/carehomes/staff"): ("record.view",),
+    ("POST", "/api/carehomes/staff/{staff_id}/training"): ("record.view",),
     ("POST", "/admin/audit/verify"): ("audit.view",),
     ("POST", "/admin/users/new"): ("users.admin",),
     ("POST", "/admin/users/{username}/active"): ("users.admin",),
@@ -236,6 +243,8 @@ PATH_VALUES = {
     "name": "no-such-file.ndjson",
     "prescription_id": "NOTANID",
     "username": "no-such-user",  # never a real one: the admin routes change users
+    "what": "password",
+    "staff_id": "999999",
 }
 
 
