@@ -80,3 +80,18 @@ def test_a_111_referral_through_the_uti_pathway_to_a_pgd_supply(page, live_serve
     page.get_by_role("link", name=f"referral {reference}").click()
     assert page.locator("#referral-status").inner_text().startswith("Completed")
     assert page.locator("#referral-outcome").inner_text().startswith("Supplied")
+
+    # … and the ICS analyst sees it counted in the service figures: one referral, one item supplied
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, live_server, "analyst")
+    page.goto(f"{live_server}/workforce/services?service=pharmacy-first")
+    rows = page.locator("#services tbody tr")
+    cells = [
+        rows.nth(i).locator("td").all_inner_texts()
+        for i in range(rows.count())
+        if rows.nth(i).locator("td").first.inner_text().startswith("Pharmacy First")
+    ]
+    assert len(cells) == 1, cells
+    referrals, items_supplied = cells[0][3], cells[0][5]
+    assert (referrals, items_supplied) == ("1", "1")
+    shot(page, "4-counted-in-the-service-figures")
