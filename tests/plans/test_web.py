@@ -118,6 +118,34 @@ def test_plan_page_and_form_errors(site, plan_id):
         data={"title": "T", "owner": "O", "metric": "analytics.nope", "target": "3"},
         headers={"accept": "text/html"},
     )
-    assert r.status_code == 422 and "unknown metric &#39;analytics.nope&#39;" in r.text
+    assert r.status_code == 422 and "unknown metric &#39;analytics.nope&#39;" in r.text.lower()
+    assert 'href="#o-title"' in r.text  # the error summary links to the form's field
     viewer = client_as("pcn.pharmacist").get(f"/plans/{plan_id}", headers={"accept": "text/html"})
     assert viewer.status_code == 200 and "Add an objective" not in viewer.text
+
+
+def test_plan_dates_are_nhs_date_inputs_with_plain_english_errors_and_kept_values(site, plan_id):
+    """Issue 14: no "YYYY-MM-DD" anywhere on the plan page; an impossible date is refused in
+    plain English, linked from the summary to its field, with what was typed kept."""
+    analyst = site("analyst")
+    page = analyst.get(f"/plans/{plan_id}", headers={"accept": "text/html"})
+    assert "YYYY" not in page.text
+    assert 'name="target_date[day]"' in page.text and 'name="last_engaged[year]"' in page.text
+    r = analyst.post(
+        f"/plans/{plan_id}/stakeholders",
+        data={
+            "name": "LPC chair",
+            "engagement": "consult",
+            "last_engaged[day]": "31",
+            "last_engaged[month]": "2",
+            "last_engaged[year]": "2026",
+        },
+        headers={"accept": "text/html"},
+    )
+    assert r.status_code == 422
+    assert "YYYY" not in r.text and "must be a real date" in r.text
+    assert 'href="#s-last_engaged-' in r.text
+    kept = 'name="last_engaged[day]" type="text" inputmode="numeric" value="31"'
+    assert f'id="s-last_engaged-day" {kept}' in r.text
+    later = analyst.get(f"/plans/{plan_id}", headers={"accept": "text/html"})
+    assert "LPC chair" not in later.text  # nothing written

@@ -64,18 +64,41 @@ def plans(
     return _list_page(request, session, principal, {})
 
 
-def _typed_date(form: dict[str, str], name: str, what: str, errors: FormErrors) -> date | None:
-    """One NHS.UK date input of the form (``name[day]`` …); a missing or impossible date is
-    added to ``errors`` against the part at fault."""
+def _typed_date(
+    form: dict[str, str],
+    name: str,
+    what: str,
+    errors: FormErrors,
+    *,
+    field_id: str | None = None,
+    required: bool = True,
+) -> date | None:
+    """One NHS.UK date input of the form (``name[day]`` …); a missing (when required) or
+    impossible date is added to ``errors`` against the part at fault (``<field_id>-day`` …)."""
+    field_id = field_id or name
     parts = [form.get(f"{name}[{p}]", "") for p in ("day", "month", "year")]
     try:
         day = parse_date_input(parts[0], parts[1], parts[2], what)
     except DateInputError as exc:
-        errors.add(f"{name}-{exc.field}", str(exc))
+        errors.add(f"{field_id}-{exc.field}", str(exc))
         return None
-    if day is None:
-        errors.add(f"{name}-day", f"Enter the {what.lower()}")
+    if day is None and required:
+        errors.add(f"{field_id}-day", f"Enter the {what.lower()}")
     return day
+
+
+def _with_dates(
+    form: dict[str, str], dates: dict[str, tuple[str, bool]], id_prefix: str, errors: FormErrors
+) -> dict[str, str | None]:
+    """The form's text fields, trimmed, with each NHS.UK date input (``{name: (what, required)}``)
+    turned into one ISO value for the plan service (None when left empty)."""
+    clean: dict[str, str | None] = {k: (v.strip() or None) for k, v in form.items() if "[" not in k}
+    for name, (what, required) in dates.items():
+        day = _typed_date(
+            form, name, what, errors, field_id=f"{id_prefix}{name}", required=required
+        )
+        clean[name] = day.isoformat() if day else None
+    return clean
 
 
 @router.post("/plans")
@@ -113,8 +136,9 @@ def _page(
     session: Session,
     principal: Principal,
     plan_id: int,
-    error: str | None = None,
-    status: int = 200,
+    errors: FormErrors | None = None,
+    form: dict[str, str] | None = None,
+    form_for: str = "",
 ):
     try:
         view = plan_view(session, plan_id)
@@ -130,9 +154,11 @@ def _page(
             "can_edit": principal.can(Activity.PLAN_EDIT),
             "metrics": metrics.catalogue(session) if principal.can(Activity.PLAN_EDIT) else [],
             "engagement": ENGAGEMENT,
-            "error": error,
+            "errors": errors,
+            "form": form or {},
+            "form_for": form_for,
         },
-        status_code=status,
+        status_code=422 if errors else 200,
     )
 
 
@@ -146,10 +172,6 @@ def plan_page(
     return _page(request, session, principal, plan_id)
 
 
-def _clean(form: dict[str, str]) -> dict[str, str | None]:
-    return {k: (v.strip() or None) for k, v in form.items()}
-
-
 @router.post("/plans/{plan_id}/objectives")
 def objective_add(
     request: Request,
@@ -158,10 +180,13 @@ def objective_add(
     session: Session = Depends(db_session, scope="function"),
     form: dict[str, str] = Depends(form_fields),
 ):
-    def change() -> None:
-        add_objective(session, get_plan(session, plan_id), _clean(form))
+    errors = FormErrors()
+    data = _with_dates(form, {"target_date": ("Target date", False)}, "o-", errors)
 
-    return _apply(request, session, principal, plan_id, change)
+    def change() -> None:
+        add_objective(session, get_plan(session, plan_id), data)
+
+    return _apply(request, session, principal, plan_id, change, errors, form, "o", "o-title")
 
 
 @router.post("/plans/{plan_id}/objectives/{objective_id}/pdsa")
@@ -176,8 +201,20 @@ def pdsa_add(
     objective = session.get(Objective, objective_id)
     if objective is None or objective.plan_id != plan_id:
         return render(request, "error.html", {"title": "Objective not found", "message": ""}, 404)
+    errors = FormErrors()
+    prefix = f"pdsa-{objective_id}-"
+    dates = {"started_on": ("Date it started", True), "ended_on": ("Date it ended", False)}
+    data = _with_dates(form, dates, prefix, errors)
     return _apply(
-        request, session, principal, plan_id, lambda: add_cycle(session, objective, _clean(form))
+        request,
+        session,
+        principal,
+        plan_id,
+        lambda: add_cycle(session, objective, data),
+        errors,
+        form,
+        f"pdsa-{objective_id}",
+        f"{prefix}title",
     )
 
 
@@ -189,18 +226,35 @@ def stakeholder_add(
     session: Session = Depends(db_session, scope="function"),
     form: dict[str, str] = Depends(form_fields),
 ):
+    errors = FormErrors()
+    data = _with_dates(form, {"last_engaged": ("Date last engaged", False)}, "s-", errors)
+
     def change() -> None:
-        add_stakeholder(session, get_plan(session, plan_id), _clean(form))
+        add_stakeholder(session, get_plan(session, plan_id), data)
 
-    return _apply(request, session, principal, plan_id, change)
+    return _apply(request, session, principal, plan_id, change, errors, form, "s", "s-name")
 
 
-def _apply(request: Request, session: Session, principal: Principal, plan_id: int, change):
-    """Make one change to the plan: refused (PlanError) → the plan again with the message (422)
-    and nothing written; done → back to the plan."""
-    try:
-        change()
-    except PlanError as exc:
-        session.rollback()
-        return _page(request, session, principal, plan_id, str(exc), 422)
+def _apply(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    plan_id: int,
+    change,
+    errors: FormErrors,
+    form: dict[str, str],
+    form_for: str,
+    default_field: str,
+):
+    """Make one change to the plan: a date the user could not have meant, or a refusal
+    (PlanError) → the plan again with the error summary linked to the field and what was typed
+    kept (422), nothing written; done → back to the plan."""
+    if not errors:
+        try:
+            change()
+        except PlanError as exc:
+            session.rollback()
+            errors.add_exception(exc, default_field)
+    if errors:
+        return _page(request, session, principal, plan_id, errors, form, form_for)
     return RedirectResponse(f"/plans/{plan_id}", status_code=303)
