@@ -31,6 +31,7 @@ from ipmo.referrals.outcome_messages import acknowledgement
 from ipmo.referrals.schemas import (
     ActivityFigures,
     DmsReconciliation,
+    LeakageRow,
     ReferralDetail,
     ReferralRead,
     StatedReasonRead,
@@ -358,7 +359,11 @@ def dms_reconciliation(
     return actions.dms_reconciliation(session, principal, reference)
 
 
-@router.get("/api/referral-leakage")
+@router.get(
+    "/api/referral-leakage",
+    response_model=list[LeakageRow],
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def leakage(
     since: date,
     until: date,

@@ -125,3 +125,20 @@ class ActivityFigures(BaseModel):
     channel_shift_returned: float | None
     no_supply_reasons: dict[str, int]
     by_service: dict[str, int]
+
+
+class LeakageRow(BaseModel):
+    """figures.referral_leakage for one practice: GP referrals to the service against its list
+    size, the ICS rate, the shortfall and the pharmacies offering the service in its place (no
+    patient data; one definition: ``referrals/figures.py``)."""
+
+    practice: str
+    name: str | None
+    referrals: int
+    patients: int
+    per_1000: float | None
+    ics_per_1000: float | None
+    expected: float | None
+    shortfall: float | None
+    pharmacies_nearby: int
+    low: bool
