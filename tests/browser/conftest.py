@@ -111,9 +111,19 @@ def sign_in(page, base_url: str, username: str) -> None:
 ALWAYS_OPEN = {d: [["00:00", "23:59"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
-def send_111_referral(page, base_url: str, engine, nhs_number: str, service: str, summary: str):
-    """NHS 111 refers a patient to Riverside Pharmacy (FA001, opened whatever the clock says);
-    the page is left on the sent referral."""
+def send_111_referral(
+    page,
+    base_url: str,
+    engine,
+    nhs_number: str,
+    service: str,
+    summary: str,
+    patient_name: str = "",
+    birth_date: tuple[str, str, str] | None = None,
+):
+    """NHS 111 refers a patient to Riverside Pharmacy (FA001, opened whatever the clock says),
+    giving the name and date of birth the caller gave, if any; the page is left on the sent
+    referral."""
     import re
 
     from sqlalchemy import update
@@ -130,6 +140,11 @@ def send_111_referral(page, base_url: str, engine, nhs_number: str, service: str
     sign_in(page, base_url, "nhs111")
     page.get_by_role("link", name="Send a referral").click()
     page.get_by_label("NHS number").fill(nhs_number)
+    if patient_name:
+        page.get_by_label("Patient's full name (optional)").fill(patient_name)
+    if birth_date:
+        for part, value in zip(("day", "month", "year"), birth_date, strict=True):
+            page.locator(f"#birth_date-{part}").fill(value)
     page.get_by_label("Service").select_option(service)
     page.get_by_label("Clinical summary").fill(summary)
     page.get_by_label(re.compile("^Reason for referring")).fill("NHS 111 caller")

@@ -12,9 +12,20 @@ pytestmark = pytest.mark.browser
 def test_refer_accept_record_outcome_and_referrer_sees_it(page, live_server, sample_ics):
     summary = "Ran out of amlodipine 5 mg"
     service = "urgent-repeat-supply"
-    send_111_referral(page, live_server, sample_ics, "999 000 0018", service, summary)
+    send_111_referral(
+        page,
+        live_server,
+        sample_ics,
+        "999 000 0018",
+        service,
+        summary,
+        "Ada Smith",
+        ("7", "3", "1950"),
+    )
     assert page.get_by_role("heading", level=1).inner_text() == "Urgent repeat medicine supply"
-    assert page.locator(".ipmo-patient-banner").inner_text().startswith("Ada Smith")
+    # NHS 111 has no relationship with the patient: it sees the referral as it sent it
+    banner = page.locator(".ipmo-patient-banner").inner_text()
+    assert banner.startswith("Ada Smith") and "7 March 1950" in banner, banner
     assert page.locator("#referral-status").inner_text().startswith("Sent")
     assert serious_accessibility_violations(page) == []
     reference = page.locator(".nhsuk-caption-l").inner_text().removeprefix("Referral ")

@@ -146,3 +146,46 @@ def test_inbox_and_list_page_with_honest_counts(mod, sample_ics):
     sender = mod.client("nhs111").get("/referrals?page=2").text
     assert "Showing 51 to 55 of 55 referrals" in sender
     assert 'aria-label="Page 1"' in sender or "page=1" in sender
+
+
+def test_the_sender_gives_the_callers_name_and_birth_date_and_sees_them_on_its_copy(
+    mod, sample_ics
+):
+    """NHS 111 has no relationship with the caller: its copy shows what it typed, not the record."""
+    r = mod.client("nhs111").post(
+        "/referrals/new",
+        data={
+            "nhs_number": "9990000018",
+            "patient_name": "  Ada   Smith ",
+            "birth_date[day]": "7",
+            "birth_date[month]": "3",
+            "birth_date[year]": "1950",
+            "service": "pharmacy-first",
+            "summary": "Sore throat, 3 days",
+            "no_relationship_reason": "NHS 111 caller",
+        },
+    )
+    assert r.status_code == 200 and "Referral sent" in r.text
+    assert "Ada Smith" in r.text and "7 March 1950" in r.text
+
+
+def test_an_impossible_or_future_birth_date_is_refused_and_what_was_typed_kept(mod, sample_ics):
+    before = mod.client("nhs111").get("/referrals").text.count("R-")
+    base = {
+        "nhs_number": "9990000018",
+        "patient_name": "Ada Smith",
+        "service": "pharmacy-first",
+        "summary": "Sore throat",
+        "no_relationship_reason": "NHS 111 caller",
+    }
+    for (day, month, year), expected, part in (
+        (("31", "2", "1950"), "Date of birth must be a real date", "day"),
+        (("7", "3", "50"), "Year must include 4 numbers", "year"),
+        (("7", "3", "2999"), "Date of birth must be today or in the past", "day"),
+    ):
+        data = base | {"birth_date[day]": day, "birth_date[month]": month, "birth_date[year]": year}
+        r = mod.client("nhs111").post("/referrals/new", data=data)
+        assert r.status_code == 422, (day, month, year)
+        assert expected in r.text and f'href="#birth_date-{part}"' in r.text
+        assert f'value="{year}"' in r.text and 'value="Ada Smith"' in r.text
+    assert mod.client("nhs111").get("/referrals").text.count("R-") == before

@@ -33,6 +33,7 @@ from ipmo.referrals.outcome_details import URGENCIES, OutcomeDetails
 from ipmo.security import Activity, Principal
 from ipmo.security.errors import Forbidden
 from ipmo.store import utcnow
+from ipmo.web.dates import DateInputError, parse_date_input
 from ipmo.web.deps import db_session, form_fields, require
 from ipmo.web.forms import FormErrors, sentence
 from ipmo.web.nav import NavItem
@@ -238,6 +239,18 @@ def _send(request, session, principal, form: dict, bundle: bytes):
         errors.add("nhs_number", "Enter the patient's NHS number")
     if not form.get("service"):
         errors.add("service", "Select the service")
+    birth_date = None
+    try:
+        birth_date = parse_date_input(
+            form.get("birth_date[day]", ""),
+            form.get("birth_date[month]", ""),
+            form.get("birth_date[year]", ""),
+            "Date of birth",
+        )
+    except DateInputError as exc:
+        errors.add(f"birth_date-{exc.field}", str(exc))
+    if birth_date is not None and birth_date > utcnow().date():
+        errors.add("birth_date-day", "Date of birth must be today or in the past")
     items: list[dict] = []
     if form.get("service") == "discharge-medicines-service":
         try:
@@ -253,6 +266,8 @@ def _send(request, session, principal, form: dict, bundle: bytes):
             NewReferral(
                 service=form.get("service", ""),
                 nhs_number=form.get("nhs_number") or None,
+                patient_name=" ".join(form.get("patient_name", "").split())[:200],
+                birth_date=birth_date,
                 patient_choice=form.get("patient_choice") or None,
                 summary=form.get("summary") or None,
                 no_relationship_reason=form.get("no_relationship_reason") or None,
