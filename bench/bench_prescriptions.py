@@ -169,7 +169,10 @@ def bench_search(engine, patients: list[str], searches: int, tmp: Path) -> None:
             ],
         )
     app = create_app(engine, Settings(data_dir=tmp, database_url="sqlite://", secret_key="bench"))
+    # one client kept open (its event loop and portal too), as a real client keeps its
+    # connection: the figure is the request, not the test harness starting a thread per call
     client = TestClient(app)
+    client.__enter__()
     token = client.post(
         "/api/auth/token", data={"username": "community.pharmacist", "password": DEMO_PASSWORD}
     ).json()["access_token"]

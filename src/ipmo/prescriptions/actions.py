@@ -25,8 +25,8 @@ from ipmo.patients import InvalidNhsNumber, Patient, normalise_nhs_number
 from ipmo.prescriptions.ids import valid_prescription_id
 from ipmo.prescriptions.models import Prescription, PrescriptionEvent
 from ipmo.prescriptions.stuck import Stuck, find_stuck, open_now
-from ipmo.security.access import audit_event, check_patient_access
-from ipmo.security.policy import relationship_for, visible_patients_filter
+from ipmo.security.access import audit_event, check_patient_access, check_patient_relationship
+from ipmo.security.policy import visible_patients_filter
 from ipmo.security.principal import Principal
 from ipmo.security.roles import ROLES
 
@@ -48,8 +48,8 @@ def _own(principal: Principal, rows: list[Prescription]) -> list[Prescription]:
     return [r for r in rows if org in (r.prescriber_org, r.nominated_pharmacy, r.dispenser_org)]
 
 
-def _visible(session: Session, principal: Principal, patient: Any, rows: list[Prescription]):
-    if relationship_for(session, principal, patient) == OWN_ONLY:
+def _visible(principal: Principal, relationship: str, rows: list[Prescription]):
+    if relationship == OWN_ONLY:
         return _own(principal, rows)
     return rows
 
@@ -61,10 +61,13 @@ def search(
     nhs_number: str | None,
     date_from: date | None = None,
     date_to: date | None = None,
+    *,
+    with_events: bool = True,
 ) -> Found:
     """Prescriptions by prescription ID *or* NHS number (never both: :class:`FhirError` 400, as
     the national tracker), optionally issued within ``date_from``–``date_to``;
-    ``PatientAccessDenied`` (403, audited) without a relationship."""
+    ``PatientAccessDenied`` (403, audited) without a relationship. ``with_events``: load each
+    prescription's timeline with it (the tracker API's search by NHS number does not show it)."""
     if (prescription_id is None) == (nhs_number is None):
         raise FhirError(
             400,
@@ -74,9 +77,9 @@ def search(
         )
     if date_from and date_to and date_from > date_to:
         raise FhirError(400, "value", "the date range ends before it starts", "date_from")
-    query = select(Prescription).options(
-        selectinload(Prescription.items), selectinload(Prescription.events)
-    )
+    query = select(Prescription).options(selectinload(Prescription.items))
+    if with_events:
+        query = query.options(selectinload(Prescription.events))
     if prescription_id is not None:
         pid = prescription_id.strip().upper()
         if not valid_prescription_id(pid):
@@ -91,13 +94,13 @@ def search(
         if found is None:
             audit_event(session, principal, ACTION, detail={"found": 0})
             return Found()
-        patient = check_patient_access(session, principal, found.nhs_number, ACTION)
-        return Found(_visible(session, principal, patient, [found]), found.nhs_number, patient)
+        patient, why = check_patient_relationship(session, principal, found.nhs_number, ACTION)
+        return Found(_visible(principal, why, [found]), found.nhs_number, patient)
     try:
         number = normalise_nhs_number(nhs_number or "")
     except InvalidNhsNumber as exc:
         raise FhirError(400, "value", f"nhs_number: {exc}", "nhs_number") from None
-    patient = check_patient_access(session, principal, number, ACTION)
+    patient, why = check_patient_relationship(session, principal, number, ACTION)
     query = query.where(Prescription.nhs_number == number)
     if date_from:
         query = query.where(Prescription.authored_on >= date_from)
@@ -106,7 +109,7 @@ def search(
     rows = session.scalars(
         query.order_by(Prescription.authored_on.desc(), Prescription.id.desc())
     ).all()
-    return Found(_visible(session, principal, patient, list(rows)), number, patient)
+    return Found(_visible(principal, why, list(rows)), number, patient)
 
 
 def own_prescriptions_filter(principal: Principal):

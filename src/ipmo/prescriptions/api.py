@@ -68,12 +68,15 @@ def track(
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
     session: Session = Depends(db_session, scope="function"),
 ) -> JSONResponse:
-    found = actions.search(session, principal, prescription_id, nhs_number, date_from, date_to)
+    by_id = prescription_id is not None  # the clinical view: items and timeline
+    found = actions.search(
+        session, principal, prescription_id, nhs_number, date_from, date_to, with_events=by_id
+    )
     bundle = search_bundle(
         found.rows,
         found.nhs_number,
         _name(found.patient) if found.patient else None,
-        with_items=prescription_id is not None,
+        with_items=by_id,
     )
     return _fhir(bundle)
 

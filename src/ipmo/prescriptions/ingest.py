@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session, selectinload
 
 from ipmo.prescriptions import status as rules
@@ -53,7 +54,7 @@ class IngestResult:
     parts: int = 1  # changes in the message (a status-update Bundle has one per Task)
 
 
-def _check(p: Prescription, parsed: Parsed) -> None:
+def _check(p: Prescription | _Held, parsed: Parsed) -> None:
     """Refuse a change that does not fit the prescription (nothing is written yet)."""
     if parsed.nhs_number and p.nhs_number != parsed.nhs_number:
         raise MessageRefused(
@@ -89,8 +90,9 @@ def _check(p: Prescription, parsed: Parsed) -> None:
             )
 
 
-def _last_dispense(p: Prescription) -> PrescriptionEvent | None:
-    for event in reversed(p.events):
+def _last_dispense(p: Prescription | _Held) -> PrescriptionEvent | _Held | None:
+    events: list[Any] = p.events  # the ORM's steps or a batch's held rows
+    for event in reversed(events):
         if event.before is not None and not event.withdrawn:
             return event
     return None
@@ -99,7 +101,7 @@ def _last_dispense(p: Prescription) -> PrescriptionEvent | None:
 DISPENSE_KIND = {"0006": "dispensed", "0007": "not-dispensed", "0003": "partially-dispensed"}
 
 
-def _apply(p: Prescription, parsed: Parsed) -> dict[str, str]:
+def _apply(p: Prescription | _Held, parsed: Parsed) -> dict[str, str]:
     """Apply one checked change and add its timeline step. Returns the items a dispense
     notification dispensed (line id → message id), for the One Medication Record."""
     at = parsed.at or utcnow()
@@ -168,7 +170,7 @@ def _apply(p: Prescription, parsed: Parsed) -> dict[str, str]:
 
 
 def _event(
-    p: Prescription,
+    p: Prescription | _Held,
     at: datetime,
     kind: str,
     before_status: str | None,
@@ -176,18 +178,20 @@ def _event(
     detail: str | None = None,
     before: dict | None = None,
 ) -> None:
-    p.events.append(
-        PrescriptionEvent(
-            at=at,
-            kind=kind,
-            status_from=before_status,
-            status_to=p.status_code,
-            org=parsed.sender if parsed else None,
-            message_id=parsed.message_id if parsed else None,
-            detail=detail[:300] if detail else None,
-            before=before,
-        )
-    )
+    values = {
+        "at": at,
+        "kind": kind,
+        "status_from": before_status,
+        "status_to": p.status_code,
+        "org": parsed.sender if parsed else None,
+        "message_id": parsed.message_id if parsed else None,
+        "detail": detail[:300] if detail else None,
+        "before": before,
+    }
+    if isinstance(p, _Held):  # a batch: written with the others at its end
+        p.events.append(_Held(values | {"id": None, "prescription_pk": None, "withdrawn": False}))
+    else:
+        p.events.append(PrescriptionEvent(**values))
 
 
 def ingest_message(
@@ -250,36 +254,46 @@ def ingest_message(
 
 
 def _create(session: Session, parsed: Parsed) -> Prescription:
-    p = Prescription(
-        prescription_id=parsed.prescription_id,
-        long_id=parsed.long_id,
-        nhs_number=parsed.nhs_number,
-        status_code="0001",
-        course=parsed.course,
-        prescription_type=parsed.prescription_type,
-        authored_on=parsed.authored_on,
-        prescriber_org=parsed.prescription_id[7:13].lstrip("0") or None,
-        nominated_pharmacy=parsed.nominated_pharmacy,
-        urgent=parsed.urgent,
-        issued_at=parsed.at,
-        expiry_date=parsed.expiry_date,
-        repeats_allowed=parsed.repeats_allowed,
-        repeat_number=1 if parsed.course == "continuous-repeat-dispensing" else None,
-    )
-    for change in parsed.items:
-        p.items.append(
-            PrescriptionItem(
-                line_item_id=change.line_item_id,
-                name=change.name or "unnamed item",
-                code=change.code,
-                quantity=change.quantity,
-                status_code=change.status_code,
-                pending_cancellation=False,
-            )
-        )
+    p = Prescription(**_new_prescription(parsed))
+    for values in _new_items(parsed):
+        p.items.append(PrescriptionItem(**values))
     session.add(p)
     _event(p, parsed.at or utcnow(), "created", None, parsed)
     return p
+
+
+def _new_prescription(parsed: Parsed) -> dict[str, Any]:
+    """The columns of a prescription as its order creates it."""
+    return {
+        "prescription_id": parsed.prescription_id,
+        "long_id": parsed.long_id,
+        "nhs_number": parsed.nhs_number,
+        "status_code": "0001",
+        "course": parsed.course,
+        "prescription_type": parsed.prescription_type,
+        "authored_on": parsed.authored_on,
+        "prescriber_org": parsed.prescription_id[7:13].lstrip("0") or None,
+        "nominated_pharmacy": parsed.nominated_pharmacy,
+        "urgent": parsed.urgent,
+        "issued_at": parsed.at,
+        "expiry_date": parsed.expiry_date,
+        "repeats_allowed": parsed.repeats_allowed,
+        "repeat_number": 1 if parsed.course == "continuous-repeat-dispensing" else None,
+    }
+
+
+def _new_items(parsed: Parsed) -> list[dict[str, Any]]:
+    return [
+        {
+            "line_item_id": change.line_item_id,
+            "name": change.name or "unnamed item",
+            "code": change.code,
+            "quantity": change.quantity,
+            "status_code": change.status_code,
+            "pending_cancellation": False,
+        }
+        for change in parsed.items
+    ]
 
 
 def _parse_one(payload: dict, message_id: str) -> Parsed:
@@ -340,14 +354,121 @@ def _chunks(values: list, size: int = 500):
         yield values[start : start + size]
 
 
+class _Held:
+    """One store row held in memory for a batch (a prescription, item or timeline step): its
+    columns as attributes, the status rules apply to it as to the ORM object; ``read``: the
+    columns as the store held them (``None``: a row the batch adds)."""
+
+    def __init__(self, values: dict[str, Any], read: bool = False) -> None:
+        self.__dict__.update(values)
+        self.read = dict(values) if read else None
+        self.items: list[_Held] = []
+        self.events: list[_Held] = []
+
+    # for mypy: the columns are attributes set in __init__
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.__dict__[name] = value
+
+    def values(self, columns: tuple[str, ...]) -> dict[str, Any]:
+        return {c: self.__dict__[c] for c in columns}
+
+    def changed(self, columns: tuple[str, ...]) -> bool:
+        return self.read is not None and any(self.read[c] != self.__dict__[c] for c in columns)
+
+
+_RX, _ITEM, _EVENT = Prescription.__table__, PrescriptionItem.__table__, PrescriptionEvent.__table__
+_MSG = EpsMessage.__table__
+_RX_NEW = tuple(c.name for c in _RX.columns if c.name != "id")
+_RX_CHANGES = tuple(c for c in _RX_NEW if c not in ("prescription_id", "created_at", "updated_at"))
+_ITEM_NEW = tuple(c.name for c in _ITEM.columns if c.name != "id")
+_ITEM_CHANGES = tuple(c for c in _ITEM_NEW if c not in ("prescription_pk", "line_item_id"))
+_EVENT_NEW = tuple(c.name for c in _EVENT.columns if c.name != "id")
+_EVENT_CHANGES = ("withdrawn",)  # a timeline step only changes when its dispense is withdrawn
+
+
+def _held_prescription(parsed: Parsed) -> _Held:
+    now = utcnow()
+    values: dict[str, Any] = dict.fromkeys(c.name for c in _RX.columns)
+    values.update(_new_prescription(parsed), created_at=now, updated_at=now)
+    p = _Held(values)
+    extra = {"id": None, "prescription_pk": None, "reason_code": None, "reason_display": None}
+    p.items = [_Held(v | extra | {"psu_status": None}) for v in _new_items(parsed)]
+    _event(p, parsed.at or utcnow(), "created", None, parsed)
+    return p
+
+
+def _read_held(session: Session, prescription_ids: list[str]) -> dict[str, _Held]:
+    """The prescriptions named, with their items and timelines, as :class:`_Held` rows (three
+    queries, no ORM identity map)."""
+    held = {
+        r["prescription_id"]: _Held(dict(r), read=True)
+        for r in session.execute(
+            select(_RX).where(_RX.c.prescription_id.in_(prescription_ids))
+        ).mappings()
+    }
+    by_pk = {p.id: p for p in held.values()}
+    if not by_pk:
+        return held
+    for r in session.execute(
+        select(_ITEM).where(_ITEM.c.prescription_pk.in_(by_pk)).order_by(_ITEM.c.id)
+    ).mappings():
+        by_pk[r["prescription_pk"]].items.append(_Held(dict(r), read=True))
+    for r in session.execute(
+        select(_EVENT).where(_EVENT.c.prescription_pk.in_(by_pk)).order_by(_EVENT.c.id)
+    ).mappings():
+        by_pk[r["prescription_pk"]].events.append(_Held(dict(r), read=True))
+    return held
+
+
+def _write_held(session: Session, known: dict[str, _Held]) -> None:
+    """What the batch changed, in bulk: new prescriptions (their ids back in order), then new
+    items and timeline steps, then the changed rows (one executemany per table)."""
+    new = [p for p in known.values() if p.read is None]
+    if new:
+        ids = session.execute(
+            insert(_RX).returning(_RX.c.id, sort_by_parameter_order=True),
+            [p.values(_RX_NEW) for p in new],
+        ).scalars()
+        for p, pk in zip(new, ids, strict=True):
+            p.id = pk
+    now = utcnow()
+    rx_changed, item_new, item_changed, event_new, event_changed = [], [], [], [], []
+    for p in known.values():
+        if p.changed(_RX_CHANGES):
+            rx_changed.append(p.values(_RX_CHANGES) | {"b_id": p.id, "updated_at": now})
+        for item in p.items:
+            if item.read is None:
+                item.prescription_pk = p.id
+                item_new.append(item.values(_ITEM_NEW))
+            elif item.changed(_ITEM_CHANGES):
+                item_changed.append(item.values(_ITEM_CHANGES) | {"b_id": item.id})
+        for event in p.events:
+            if event.read is None:
+                event.prescription_pk = p.id
+                event_new.append(event.values(_EVENT_NEW))
+            elif event.changed(_EVENT_CHANGES):
+                event_changed.append(event.values(_EVENT_CHANGES) | {"b_id": event.id})
+    for table, rows in ((_ITEM, item_new), (_EVENT, event_new)):
+        if rows:
+            session.execute(insert(table), rows)
+    for table, rows in ((_RX, rx_changed), (_ITEM, item_changed), (_EVENT, event_changed)):
+        if rows:
+            session.execute(update(table).where(table.c.id == bindparam("b_id")), rows)
+
+
 def ingest_batch(
     session: Session, datas: list[bytes | str], *, feed_record: bool = True
 ) -> BatchResult:
     """Many EPS messages in one unit of work, with the same rules as :func:`ingest_message`
     (each message checked in full before any of it is applied; a refused one is reported with
     its index and changes nothing; replays and reused ids per sender; out-of-order changes
-    wait), but with the store read once per batch and written in bulk."""
+    wait), but with the store read once per batch (no ORM objects: rows held in memory, the
+    same status rules applied to them) and written in bulk at its end."""
     result = BatchResult()
+    session.flush()  # the caller's own changes first: the batch writes beside the ORM
     parsed_all: list[tuple[int, list[Parsed]]] = []
     for n, data in enumerate(datas):
         try:
@@ -358,32 +479,26 @@ def ingest_batch(
     seen: dict[tuple[str, str], str] = {}
     for chunk in _chunks(sorted({(p.sender, p.message_id) for p in parts})):
         rows = session.execute(
-            select(EpsMessage.sender_org, EpsMessage.message_id, EpsMessage.content_hash).where(
-                tuple_(EpsMessage.sender_org, EpsMessage.message_id).in_(chunk)
+            select(_MSG.c.sender_org, _MSG.c.message_id, _MSG.c.content_hash).where(
+                tuple_(_MSG.c.sender_org, _MSG.c.message_id).in_(chunk)
             )
         ).all()
         seen.update({(r[0], r[1]): r[2] for r in rows})
-    known: dict[str, Prescription] = {}
-    waiting: dict[str, list] = {}
+    known: dict[str, _Held] = {}
+    waiting: dict[str, list[dict[str, Any]]] = {}
     for chunk in _chunks(sorted({p.prescription_id for p in parts})):
-        known.update(
-            (p.prescription_id, p)
-            for p in session.scalars(
-                select(Prescription)
-                .options(selectinload(Prescription.items), selectinload(Prescription.events))
-                .where(Prescription.prescription_id.in_(chunk))
-            )
-        )
-        for msg in session.scalars(
-            select(EpsMessage)
-            .where(EpsMessage.prescription_id.in_(chunk), EpsMessage.state == "pending")
-            .order_by(EpsMessage.id)
-        ):
-            waiting.setdefault(msg.prescription_id, []).append(msg)
+        known.update(_read_held(session, chunk))
+        for msg in session.execute(
+            select(_MSG.c.id, _MSG.c.prescription_id, _MSG.c.message_id, _MSG.c.payload)
+            .where(_MSG.c.prescription_id.in_(chunk), _MSG.c.state == "pending")
+            .order_by(_MSG.c.id)
+        ).mappings():
+            waiting.setdefault(msg["prescription_id"], []).append(dict(msg, state="pending"))
     new_rows: list[dict] = []
-    fed: list[tuple[Prescription, dict[str, str]]] = []
+    held_changed: list[dict[str, Any]] = []  # messages that were pending before this batch
+    fed: list[tuple[_Held, dict[str, str]]] = []
     for n, ps in parsed_all:
-        plan: list[tuple[Parsed, Prescription | None]] = []
+        plan: list[tuple[Parsed, _Held | None]] = []
         try:
             for parsed in ps:
                 key = (parsed.sender, parsed.message_id)
@@ -413,28 +528,22 @@ def ingest_batch(
         for parsed, p in plan:
             seen[(parsed.sender, parsed.message_id)] = parsed.content_hash
             if parsed.event == ORDER:
-                p = known[parsed.prescription_id] = _create(session, parsed)
+                p = known[parsed.prescription_id] = _held_prescription(parsed)
                 dispensed: dict[str, str] = {}
                 for held in waiting.pop(parsed.prescription_id, []):
-                    is_row = isinstance(held, dict)
-                    payload = held["payload"] if is_row else held.payload
-                    early = _parse_one(
-                        payload or {}, held["message_id"] if is_row else held.message_id
-                    )
+                    early = _parse_one(held["payload"] or {}, held["message_id"])
                     try:
                         _check(p, early)
                     except MessageRefused:
-                        state = "unmatched"
+                        held["state"] = "unmatched"
                     else:
                         dispensed.update(_apply(p, early))
-                        state = "applied"
+                        held["state"], held["payload"] = "applied", None
                         result.pending_applied += 1
-                    if is_row:
-                        held["state"] = state
-                        held["payload"] = held["payload"] if state == "unmatched" else None
-                    else:
-                        held.state = state
-                        held.payload = held.payload if state == "unmatched" else None
+                    if "id" in held:
+                        held_changed.append(
+                            {"b_id": held["id"], "state": held["state"], "payload": held["payload"]}
+                        )
                 new_rows.append(_row(parsed, "applied"))
                 result.applied += 1
             elif p is None:
@@ -449,12 +558,17 @@ def ingest_batch(
                 result.applied += 1
             if dispensed:
                 fed.append((p, dispensed))
-    session.flush()
+    _write_held(session, known)
     if new_rows:
-        session.execute(insert(EpsMessage), new_rows)
+        session.execute(insert(_MSG), new_rows)
+    if held_changed:
+        session.execute(update(_MSG).where(_MSG.c.id == bindparam("b_id")), held_changed)
+    for obj in list(session.identity_map.values()):  # ORM copies of rows written beside it
+        if isinstance(obj, (Prescription, PrescriptionItem, PrescriptionEvent, EpsMessage)):
+            session.expire(obj)
     if feed_record:
         for p, dispensed in fed:
-            feed_medication_record(session, p, dispensed)
+            feed_medication_record(session, cast(Prescription, p), dispensed)
     session.flush()
     return result
 

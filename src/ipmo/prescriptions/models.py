@@ -18,7 +18,10 @@ from ipmo.store import Base, utcnow
 
 class Prescription(Base):
     __tablename__ = "eps_prescriptions"
-    __table_args__ = (Index("ix_eps_prescriptions_nhs_number", "nhs_number"),)
+    # the tracker's search by NHS number, newest first and by issue date (migration 0003)
+    __table_args__ = (
+        Index("ix_eps_prescriptions_nhs_number_authored_on", "nhs_number", "authored_on"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     prescription_id: Mapped[str] = mapped_column(String(20), unique=True)  # short form

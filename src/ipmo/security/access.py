@@ -85,6 +85,14 @@ def check_patient_access(
     A number that is not in this ICS gets exactly the same refusal (status, message and audit
     entry) as a patient the user is not related to: the answer must not tell an unrelated user
     whether somebody is registered here."""
+    return check_patient_relationship(session, principal, patient, action)[0]
+
+
+def check_patient_relationship(
+    session: Session, principal: Principal, patient: Patient | str, action: str
+) -> tuple[Patient, str]:
+    """:func:`check_patient_access` that also answers which relationship it found (its audit
+    entry names it), for a caller that shows more or less by relationship: one check, not two."""
     found: Patient | None
     if isinstance(patient, Patient):
         found, nhs_number = patient, patient.nhs_number
@@ -96,4 +104,4 @@ def check_patient_access(
         audit_refusal(session, principal, action, nhs_number)
         raise PatientAccessDenied(NO_RELATIONSHIP)
     audit_event(session, principal, action, found, reason=reason)
-    return found
+    return found, reason
