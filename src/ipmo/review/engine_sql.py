@@ -93,21 +93,14 @@ class Compiler:
         """SQL selecting the patient_ids for which primitive ``e`` holds."""
         match e:
             case E.Issued(cls, w, n, regular):
-                return (
-                    f"SELECT patient_id FROM ({self.cls_issues(cls, w, regular)}) "
-                    f"GROUP BY 1 HAVING count(*) >= {n}"
-                )
+                return _at_least(n, f"({self.cls_issues(cls, w, regular)})")
             case E.IssueSpan(cls, w, days):
-                return (
-                    f"SELECT patient_id FROM ({self.cls_issues(cls, w)}) GROUP BY 1 "
-                    f"HAVING date_diff('day', min(issue_date), max(issue_date)) >= {days}"
-                )
+                span = "date_diff('day', min(issue_date), max(issue_date))"
+                return _at_least(days, f"({self.cls_issues(cls, w)})", span)
             case E.DistinctSubstances(cls, w, n, regular):
-                return (
-                    f"SELECT x.patient_id FROM ({self.cls_issues(cls, w, regular)}) x "
-                    f"JOIN product_attr a USING (product_id) GROUP BY 1 "
-                    f"HAVING count(DISTINCT a.substance_key) >= {n}"
-                )
+                issued = self.cls_issues(cls, w, regular)
+                rows = f"({issued}) x JOIN product_attr a USING (product_id)"
+                return _at_least(n, rows, SUBSTANCES)
             case E.CoIssued(a, b, w, gap):
                 return (
                     f"SELECT DISTINCT x.patient_id FROM "
@@ -117,29 +110,25 @@ class Compiler:
                     f"AND abs(date_diff('day', x.issue_date, y.issue_date)) < {gap}"
                 )
             case E.MedicineCount(w, n):
-                return (
-                    f"SELECT i.patient_id FROM issues i JOIN product_attr a USING (product_id) "
-                    f"WHERE a.counts_poly AND {self.window('i.issue_date', w)} GROUP BY 1 "
-                    f"HAVING count(DISTINCT a.substance_key) >= {n}"
+                rows = (
+                    f"issues i JOIN product_attr a USING (product_id) "
+                    f"WHERE a.counts_poly AND {self.window('i.issue_date', w)}"
                 )
+                return _at_least(n, rows, SUBSTANCES)
             case E.AcbTotal(w, threshold):
-                return (
-                    f"SELECT patient_id FROM (SELECT DISTINCT i.patient_id, b.ingredient, "
-                    f"b.score FROM issues i JOIN product_acb b USING (product_id) WHERE "
-                    f"{self.window('i.issue_date', w)}) GROUP BY 1 "
-                    f"HAVING sum(score) >= {threshold}"
+                rows = (
+                    f"(SELECT DISTINCT i.patient_id, b.ingredient, b.score FROM issues i "
+                    f"JOIN product_acb b USING (product_id) WHERE {self.window('i.issue_date', w)})"
                 )
+                return _at_least(threshold, rows, "sum(score)")
             case E.AcbCount(w, min_score, n):
-                return (
-                    f"SELECT i.patient_id FROM issues i JOIN product_acb b USING (product_id) "
-                    f"WHERE b.score >= {min_score} AND {self.window('i.issue_date', w)} "
-                    f"GROUP BY 1 HAVING count(DISTINCT b.ingredient) >= {n}"
+                rows = (
+                    f"issues i JOIN product_acb b USING (product_id) "
+                    f"WHERE b.score >= {min_score} AND {self.window('i.issue_date', w)}"
                 )
+                return _at_least(n, rows, "count(DISTINCT b.ingredient)")
             case E.HasEvent(codeset, w, unresolved, n):
-                return (
-                    f"SELECT patient_id FROM ({self.events(codeset, w, unresolved)}) "
-                    f"GROUP BY 1 HAVING count(*) >= {n}"
-                )
+                return _at_least(n, f"({self.events(codeset, w, unresolved)})")
             case E.LatestNotResolved(present, resolved, present_end):
                 p = self.events(present, E.Window(None, present_end))
                 r = self.events(resolved, E.EVER)
@@ -229,6 +218,16 @@ class Compiler:
           WHEN 'dabigatran' THEN crcl >= 30 AND CASE WHEN age >= 80 OR ver THEN s = 110.0
               WHEN age >= 75 OR crcl <= 50 THEN s IN (110.0, 150.0) ELSE s = 150.0 END
           END, FALSE) END, FALSE)"""
+
+
+#: how many distinct substances (``product_attr`` joined as ``a``)
+SUBSTANCES = "count(DISTINCT a.substance_key)"
+
+
+def _at_least(n: int, rows: str, measure: str = "count(*)") -> str:
+    """SQL selecting the patient_ids whose ``rows`` (a FROM clause with one ``patient_id``
+    column, and WHERE) reach ``n`` of ``measure``, an aggregate over a patient's rows."""
+    return f"SELECT patient_id FROM {rows} GROUP BY 1 HAVING {measure} >= {n}"
 
 
 def age_sql(t: date) -> str:

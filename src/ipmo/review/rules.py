@@ -64,6 +64,18 @@ class Rule:
         return self.kind == "flag" and self.family in {"pincer", "stopp", "monitoring"}
 
 
+def _unmonitored(drug: str, test: str, what: str, months: int) -> tuple[str, Expr, Expr]:
+    """ "<Drug> for ≥N months without <what> in N months" (PINCER MO_P15–P18, RULES.md §1.3; the
+    monitoring family, §4.3): its title, its denominator (the drug issued both in the N months
+    before the last N and in the last N) and its criteria (no ``test`` in the last N months)."""
+    recent = last(months)
+    return (
+        f"{drug.capitalize()} for ≥{months} months without {what} in {months} months",
+        Issued(drug, Window(Ago(2 * months), Ago(months))) & Issued(drug, recent),
+        ~TestDone(test, recent),
+    )
+
+
 def _pincer(p: Params) -> list[Rule]:
     # §1.2 population: aged 18–120, sex M or F (registration/alive are applied by the caller).
     pop = AgeBetween(18, 120) & (SexIs("male") | SexIs("female"))
@@ -149,34 +161,14 @@ def _pincer(p: Params) -> list[Rule]:
             & (on_for("pincer_acei", long_term, l6) | on_for(diuretic, long_term, l6)),
             ~TestDone("pincer_renal", last(15)) | ~TestDone("pincer_electro", last(15)),
         ),
-        (
-            "ME-FBC",
-            "MO_P15",
-            "Methotrexate for ≥3 months without a full blood count in 3 months",
-            on_for("methotrexate", Window(Ago(6), Ago(3)), l3),
-            ~TestDone("pincer_fbc", l3),
-        ),
+        ("ME-FBC", "MO_P15", *_unmonitored("methotrexate", "pincer_fbc", "a full blood count", 3)),
         (
             "ME-LFT",
             "MO_P15",
-            "Methotrexate for ≥3 months without a liver function test in 3 months",
-            on_for("methotrexate", Window(Ago(6), Ago(3)), l3),
-            ~TestDone("pincer_lft", l3),
+            *_unmonitored("methotrexate", "pincer_lft", "a liver function test", 3),
         ),
-        (
-            "LI",
-            "MO_P17",
-            "Lithium for ≥3 months without a lithium level in 3 months",
-            on_for("lithium", Window(Ago(6), Ago(3)), l3),
-            ~TestDone("pincer_lith_lev", l3),
-        ),
-        (
-            "AM",
-            "MO_P18",
-            "Amiodarone for ≥6 months without a thyroid function test in 6 months",
-            on_for("amiodarone", Window(Ago(12), Ago(6)), l6),
-            ~TestDone("pincer_tft", l6),
-        ),
+        ("LI", "MO_P17", *_unmonitored("lithium", "pincer_lith_lev", "a lithium level", 3)),
+        ("AM", "MO_P18", *_unmonitored("amiodarone", "pincer_tft", "a thyroid function test", 6)),
     ]
     indicators = [
         Rule(f"PINCER-{rid}", title, "pincer", crit, src(code=code), pop & denom)
@@ -678,6 +670,9 @@ def _smr(p: Params) -> list[Rule]:
 def _monitoring(p: Params) -> list[Rule]:
     l3, w12 = last(3), last(p.doac_monitoring_months)
     doac = Issued("doac", l3)
+    amiodarone, on_amiodarone, no_lft = _unmonitored(
+        "amiodarone", "pincer_lft", "a liver function test", 6
+    )
     return [
         Rule(
             "MON-DOAC-RENAL",
@@ -703,14 +698,7 @@ def _monitoring(p: Params) -> list[Rule]:
             MON_SRC + "; SmPCs (apixaban, dabigatran, edoxaban, rivaroxaban)",
             doac & HasEvent("af", unresolved=True),
         ),
-        Rule(
-            "MON-AMIODARONE-LFT",
-            "Amiodarone for ≥6 months without a liver function test in 6 months",
-            "monitoring",
-            ~TestDone("pincer_lft", last(6)),
-            MON_SRC,
-            Issued("amiodarone", Window(Ago(12), Ago(6))) & Issued("amiodarone", last(6)),
-        ),
+        Rule("MON-AMIODARONE-LFT", amiodarone, "monitoring", no_lft, MON_SRC, on_amiodarone),
     ]
 
 
