@@ -128,34 +128,6 @@ def _restore_data_files(src: Path, data_dir: Path, checkpoints: Path, include_ke
                 (data_dir / name).chmod(0o600)
 
 
-def backup_sqlite(
-    db: Path, data_dir: Path, checkpoints: Path, dest: Path, *, include_keys: bool = False
-) -> dict:
-    if not db.exists():
-        raise BackupError(f"no SQLite store at {db}")
-    if dest.exists() and any(dest.iterdir()):
-        raise BackupError(f"{dest} exists and is not empty; choose a new folder")
-    dest.mkdir(parents=True, exist_ok=True)
-    files: list[str] = []
-    if checkpoints.exists():  # first, see the module docstring
-        shutil.copy2(checkpoints, dest / CHECKPOINTS_FILE)
-        files.append(CHECKPOINTS_FILE)
-    _online_copy(db, dest / DB_FILE)
-    files.append(DB_FILE)
-    files += _copy_data_files(data_dir, dest, include_keys)
-    manifest = {
-        "format": 1,
-        "engine": "sqlite",
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "source": str(db),
-        "tables": table_counts(dest / DB_FILE),
-        "files": files,
-        "keys_included": include_keys,
-    }
-    (dest / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    return manifest
-
-
 def _run(cmd: list[str]) -> None:
     if shutil.which(cmd[0]) is None:
         raise BackupError(f"{cmd[0]} is not installed (PostgreSQL's client tools are needed)")
@@ -165,17 +137,8 @@ def _run(cmd: list[str]) -> None:
         raise BackupError(f"{cmd[0]} failed: {done.stderr.strip().splitlines()[-1:]}")
 
 
-def backup_postgres(
-    database_url: str, data_dir: Path, checkpoints: Path, dest: Path, *, include_keys: bool = False
-) -> dict:
-    """``pg_dump`` of one exported snapshot, with the table counts of that snapshot."""
-    if dest.exists() and any(dest.iterdir()):
-        raise BackupError(f"{dest} exists and is not empty; choose a new folder")
-    dest.mkdir(parents=True, exist_ok=True)
-    files: list[str] = []
-    if checkpoints.exists():  # first, see the module docstring
-        shutil.copy2(checkpoints, dest / CHECKPOINTS_FILE)
-        files.append(CHECKPOINTS_FILE)
+def _dump_postgres(database_url: str, dest: Path) -> dict[str, int]:
+    """``pg_dump`` of one exported snapshot into ``dest``; the table counts of that snapshot."""
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
@@ -188,13 +151,39 @@ def backup_postgres(
             conn.rollback()
     finally:
         engine.dispose()
-    files.append(PG_DUMP)
+    return counts
+
+
+def backup(
+    database_url: str, data_dir: Path, checkpoints: Path, dest: Path, *, include_keys: bool = False
+) -> dict:
+    """Back up the store at the URL, its checkpoints and data folder into ``dest`` (new or
+    empty) with a manifest: SQLite through its online backup API, PostgreSQL with ``pg_dump``
+    of one exported snapshot, with the table counts of that snapshot."""
+    db = sqlite_path(database_url)
+    if db is not None and not db.exists():
+        raise BackupError(f"no SQLite store at {db}")
+    if dest.exists() and any(dest.iterdir()):
+        raise BackupError(f"{dest} exists and is not empty; choose a new folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    files: list[str] = []
+    if checkpoints.exists():  # first, see the module docstring
+        shutil.copy2(checkpoints, dest / CHECKPOINTS_FILE)
+        files.append(CHECKPOINTS_FILE)
+    if db is None:
+        counts = _dump_postgres(database_url, dest)
+        files.append(PG_DUMP)
+        source = make_url(database_url).render_as_string(hide_password=True)
+    else:
+        _online_copy(db, dest / DB_FILE)
+        files.append(DB_FILE)
+        counts, source = table_counts(dest / DB_FILE), str(db)
     files += _copy_data_files(data_dir, dest, include_keys)
     manifest = {
         "format": 1,
-        "engine": "postgresql",
+        "engine": "postgresql" if db is None else "sqlite",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "source": make_url(database_url).render_as_string(hide_password=True),
+        "source": source,
         "tables": counts,
         "files": files,
         "keys_included": include_keys,
@@ -203,7 +192,7 @@ def backup_postgres(
     return manifest
 
 
-def restore_postgres(
+def restore(
     src: Path,
     database_url: str,
     data_dir: Path,
@@ -212,9 +201,24 @@ def restore_postgres(
     force: bool = False,
     include_keys: bool = False,
 ) -> dict:
-    """``pg_restore`` SRC into the database at the URL in one transaction, then check its table
-    counts against the manifest; a database that already holds ipmo data needs ``force``."""
-    manifest = read_manifest(src, "postgresql")
+    """Restore the backup SRC into the store at the URL and into the data folder, then check the
+    restored table counts against the manifest. SQLite: the backup's own counts are checked
+    first, so a damaged backup changes nothing; PostgreSQL: ``pg_restore`` in one transaction.
+    A store that already holds data needs ``force``."""
+    db = sqlite_path(database_url)
+    manifest = read_manifest(src, "postgresql" if db is None else "sqlite")
+    if db is None:
+        restored, what = _restore_postgres(src, database_url, force), "database"
+    else:
+        restored, what = _restore_sqlite(src, db, manifest, force), "store"
+    _restore_data_files(src, data_dir, checkpoints, include_keys)
+    if restored != manifest["tables"]:
+        raise BackupError(f"the restored {what}'s table counts differ from the manifest")
+    return manifest
+
+
+def _restore_postgres(src: Path, database_url: str, force: bool) -> dict[str, int]:
+    """``pg_restore`` SRC into the database at the URL in one transaction; its table counts."""
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
@@ -224,13 +228,9 @@ def restore_postgres(
         _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
               "-d", _pg(database_url), str(src / PG_DUMP)])  # fmt: skip
         with engine.connect() as conn:
-            restored = pg_table_counts(conn)
+            return pg_table_counts(conn)
     finally:
         engine.dispose()
-    _restore_data_files(src, data_dir, checkpoints, include_keys)
-    if restored != manifest["tables"]:
-        raise BackupError("the restored database's table counts differ from the manifest")
-    return manifest
 
 
 def read_manifest(src: Path, engine: str = "sqlite") -> dict:
@@ -246,18 +246,9 @@ def read_manifest(src: Path, engine: str = "sqlite") -> dict:
     return manifest
 
 
-def restore_sqlite(
-    src: Path,
-    db: Path,
-    data_dir: Path,
-    checkpoints: Path,
-    *,
-    force: bool = False,
-    include_keys: bool = False,
-) -> dict:
-    """Restore SRC into the store file ``db`` and the data folder; check the counts against the
-    manifest first, so a damaged backup changes nothing."""
-    manifest = read_manifest(src)
+def _restore_sqlite(src: Path, db: Path, manifest: dict, force: bool) -> dict[str, int]:
+    """Copy the backup's database (its counts checked against the manifest first) to ``db``;
+    the restored store's table counts."""
     found = table_counts(src / DB_FILE)
     if found != manifest["tables"]:
         raise BackupError("the backup's table counts differ from its manifest: it is damaged")
@@ -267,8 +258,4 @@ def restore_sqlite(
     for stale in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         stale.unlink(missing_ok=True)
     _online_copy(src / DB_FILE, db)
-    _restore_data_files(src, data_dir, checkpoints, include_keys)
-    restored = table_counts(db)
-    if restored != manifest["tables"]:
-        raise BackupError("the restored store's table counts differ from the manifest")
-    return manifest
+    return table_counts(db)

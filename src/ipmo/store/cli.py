@@ -49,25 +49,15 @@ def backup(
     PostgreSQL with pg_dump of one snapshot (the counts read in the same snapshot). Keys are not
     copied unless --include-keys."""
     from ipmo.config import audit_checkpoints
-    from ipmo.store.backup import BackupError, backup_postgres, backup_sqlite, sqlite_path
+    from ipmo.store import backup as backups
 
     settings = get_settings()
     checkpoints = audit_checkpoints(settings.data_dir)
     try:
-        db_file = sqlite_path(settings.database_url)
-        if db_file is None:
-            manifest = backup_postgres(
-                settings.database_url,
-                settings.data_dir,
-                checkpoints,
-                dest,
-                include_keys=include_keys,
-            )
-        else:
-            manifest = backup_sqlite(
-                db_file, settings.data_dir, checkpoints, dest, include_keys=include_keys
-            )
-    except BackupError as exc:
+        manifest = backups.backup(
+            settings.database_url, settings.data_dir, checkpoints, dest, include_keys=include_keys
+        )
+    except backups.BackupError as exc:
         _err(str(exc))
     typer.echo(
         f"backup written to {dest}: {sum(manifest['tables'].values())} rows in "
@@ -88,28 +78,22 @@ def restore(
     its manifest (PostgreSQL: pg_restore in one transaction). The checkpoint file and analytics
     folder it replaces are kept beside (*.before-restore-TIME)."""
     from ipmo.config import audit_checkpoints
-    from ipmo.store.backup import BackupError, restore_postgres, restore_sqlite, sqlite_path
+    from ipmo.store import backup as backups
 
     settings = get_settings()
     checkpoints = audit_checkpoints(settings.data_dir)
     try:
-        db_file = sqlite_path(settings.database_url)
-        if db_file is None:
-            manifest = restore_postgres(
-                src,
-                settings.database_url,
-                settings.data_dir,
-                checkpoints,
-                force=force,
-                include_keys=include_keys,
-            )
-        else:
-            manifest = restore_sqlite(
-                src, db_file, settings.data_dir, checkpoints, force=force, include_keys=include_keys
-            )
-    except BackupError as exc:
+        manifest = backups.restore(
+            src,
+            settings.database_url,
+            settings.data_dir,
+            checkpoints,
+            force=force,
+            include_keys=include_keys,
+        )
+    except backups.BackupError as exc:
         _err(str(exc))
-    target = db_file or _shown([settings.database_url])
+    target = backups.sqlite_path(settings.database_url) or _shown([settings.database_url])
     typer.echo(
         f"restored backup of {manifest['created']} to {target}: "
         f"{sum(manifest['tables'].values())} rows match the manifest; "
