@@ -88,6 +88,16 @@ def ref(full_url: str) -> dict:
     return {"reference": full_url}
 
 
+def _pharmacy(content: UpdateRecord, profile: str) -> dict:
+    """The pharmacy that sends the message, as an Organization of the CareConnect ``profile``."""
+    return {
+        "resourceType": "Organization",
+        "meta": {"profile": [SD + profile]},
+        "identifier": [{"system": ODS, "value": content.pharmacy_ods}],
+        "name": content.pharmacy_name,
+    }
+
+
 def _impression(
     url: str, heading: tuple[str, str], summary: str, patient: str, enc: str, day: str
 ) -> dict:
@@ -126,18 +136,9 @@ def update_record_message(
         patient["identifier"] = [{"system": NHS_NUMBER, "value": content.nhs_number}]
     if content.birth_date:
         patient["birthDate"] = content.birth_date.isoformat()
-    ods = [{"system": ODS, "value": content.pharmacy_ods}]
     entries = [
         entry(url["patient"], patient),
-        entry(
-            url["pharmacy"],
-            {
-                "resourceType": "Organization",
-                "meta": {"profile": [SD + "CareConnect-GPC-Organization-1"]},
-                "identifier": ods,
-                "name": content.pharmacy_name,
-            },
-        ),
+        entry(url["pharmacy"], _pharmacy(content, "CareConnect-GPC-Organization-1")),
         entry(
             url["encounter"],
             {
@@ -245,15 +246,7 @@ def update_record_message(
         "type": "message",
         "entry": [
             entry(url["header"], header),
-            entry(
-                url["sender"],
-                {
-                    "resourceType": "Organization",
-                    "meta": {"profile": [SD + "CareConnect-ITK-Header-Organization-1"]},
-                    "identifier": ods,
-                    "name": content.pharmacy_name,
-                },
-            ),
+            entry(url["sender"], _pharmacy(content, "CareConnect-ITK-Header-Organization-1")),
             entry(url["document"], document),
         ],
     }

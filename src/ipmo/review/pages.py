@@ -271,7 +271,7 @@ def rates_page(
 
 def _worklist_choices(session: Session, principal: Principal) -> dict[str, list[tuple[str, str]]]:
     """The worklist filters offer names, not codes: the practices and care homes on this user's
-    worklist, and the findings by title (rule id on hover and in the value)."""
+    worklist, and the findings by title (with the rule id, which is the value)."""
     names = dict(session.execute(select(Organisation.ods_code, Organisation.name)).all())
     seen = (
         select(WorklistEntry.practice_code, WorklistEntry.care_home_code)
@@ -287,7 +287,9 @@ def _worklist_choices(session: Session, principal: Principal) -> dict[str, list[
     def named(codes: set) -> list[tuple[str, str]]:
         return sorted(((c, names.get(c, c)) for c in codes if c), key=lambda x: x[1])
 
-    findings = sorted(
-        ((r.id, r.title) for r in all_rules() if r.kind == "flag"), key=lambda x: x[1].lower()
-    )
+    findings = [
+        (r.id, f"{r.title} ({r.id})")
+        for r in sorted(all_rules(), key=lambda r: r.title.lower())
+        if r.kind == "flag"
+    ]
     return {"practices": named(practices), "care_homes": named(homes), "findings": findings}
