@@ -92,3 +92,24 @@ def test_a_missing_dictionary_file_is_an_error_not_an_empty_dictionary(tmp_path)
         Dictionary.load(tmp_path / "missing.csv.gz")
     with pytest.raises(DictionaryMissing):
         read_artifact(tmp_path / "missing.csv.gz")
+
+
+def test_dmd_release_drug_tariff_price_gives_a_unit_price_else_no_price(engine, shared_dir):
+    """dm+d VMPP DRUG_TARIFF_INFO/DTINFO PRICE (pence per pack) over the pack size: Diclofenac
+    2.32% gel (VMP 12345) packs of 30 g at 461p, 50 g at 659p, 100 g at 1121p in the fixture;
+    the lowest per gram is 100 g's 11.21p. An AMP is priced through its VMP; a VMP without a
+    priced pack has no price (absent)."""
+    from ipmo.terminology import unit_prices
+    from ipmo.terminology.models import DmdVmpp
+
+    fixtures = shared_dir / "peers" / "openprescribing" / "dmd_fixtures"
+    with session_scope(engine) as s:
+        import_release(s, fixtures / "release_2")
+    with session_scope(engine) as s:
+        assert s.get(DmdVmpp, "22479411000001100").price_pence == 659
+        assert s.get(DmdVmpp, "34516311000001106").price_pence is None
+        prices = unit_prices(s, ["12345", "22479611000001102", "35894711000001106"])
+        assert prices["12345"].pence == pytest.approx(11.21)
+        assert prices["12345"].pack == "Diclofenac 2.32% gel 100 gram"
+        assert prices["22479611000001102"] == prices["12345"]  # the AMP, through its VMP
+        assert "35894711000001106" not in prices  # adenosine: no Drug Tariff price

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ipmo.carehomes.administrations import Administration, Row
@@ -25,6 +25,7 @@ from ipmo.carehomes.models import (
     CarehomeStaff,
     ImportRow,
     MedicationIncident,
+    MedicineWaste,
     StaffTraining,
 )
 from ipmo.carehomes.staff import (
@@ -35,10 +36,28 @@ from ipmo.carehomes.staff import (
     Competency,
     competencies,
 )
+from ipmo.carehomes.waste import (
+    DISPOSALS,
+    LOW_USE_MONTHS,
+    MedicineMonth,
+    Resident,
+    StopCandidate,
+    WasteTotal,
+    by_home,
+    month_start,
+    months_before,
+    prn_history,
+    resident_months,
+    stop_ordering,
+    totals,
+)
+from ipmo.carehomes.waste import (
+    residents as waste_residents,
+)
 from ipmo.organisations import Organisation
-from ipmo.patients import Patient
+from ipmo.patients import MedicationIssue, Patient
 from ipmo.security import ROLES, PatientAccessDenied, Principal
-from ipmo.security.access import audit_event, check_patient_access
+from ipmo.security.access import audit_event, audit_refusal, check_patient_access
 from ipmo.security.policy import visible_patients_filter
 
 
@@ -218,7 +237,7 @@ def homes_figures(session: Session, principal: Principal, as_of: datetime) -> li
     return home_figures(session, as_of)
 
 
-T = TypeVar("T", CarehomeStaff, StaffTraining, MedicationIncident)
+T = TypeVar("T", CarehomeStaff, StaffTraining, MedicationIncident, MedicineWaste)
 
 
 class NotYourHome(PermissionError):
@@ -318,3 +337,159 @@ def _kept(session: Session, principal: Principal, row: T, action: str) -> T:
     session.flush()
     audit_event(session, principal, action, detail={"id": row.id})
     return row
+
+
+# --- medicines returned or destroyed (issue 17: waste), and the waste figures -----------------
+
+
+class WasteInputError(ValueError):
+    """A waste record that cannot be accepted (message starts with the field's name)."""
+
+
+class WasteConflict(ValueError):
+    """The home's reference was used before for a different waste record."""
+
+
+WASTE_FIELDS = ("nhs_number", "medicine_code", "medicine_name", "quantity", "unit", "disposal")
+
+
+def record_waste(
+    session: Session,
+    principal: Principal,
+    nhs_number: str,
+    *,
+    medicine_code: str,
+    medicine_name: str,
+    quantity: float,
+    unit: str,
+    disposal: str,
+    disposed_on: date,
+    reason: str,
+    key: str,
+    today: date,
+) -> tuple[MedicineWaste, bool]:
+    """Record medicines of one resident returned to the pharmacy or destroyed by the principal's
+    home (its own staff only; the resident access-checked: a resident of another home is refused
+    like any unrelated patient, and audited). Returns the record and whether it is new: the same
+    ``key`` with the same content again is the same record; with other content it is refused
+    (:class:`WasteConflict`). A medicine the GP record has not shown in a year is kept and flagged
+    ``not_on_record``. Bad input raises :class:`WasteInputError` naming the field; nothing is
+    written."""
+    home = _home_of(principal)
+    code, name, unit, reason, key = (
+        medicine_code.strip(),
+        medicine_name.strip(),
+        unit.strip(),
+        reason.strip(),
+        key.strip(),
+    )
+    if not code:
+        raise WasteInputError("medicine_code: Enter the medicine's dm+d code")
+    if not code.isdigit() or len(code) > 20:
+        raise WasteInputError("medicine_code: The dm+d code must be digits only")
+    if not name:
+        raise WasteInputError("medicine_name: Enter the medicine's name")
+    if not quantity > 0 or quantity > 100_000:
+        raise WasteInputError("quantity: Enter a quantity more than 0")
+    if not unit:
+        raise WasteInputError("unit: Enter the unit, for example tablet or mL")
+    if disposal not in DISPOSALS:
+        raise WasteInputError("disposal: Select returned to the pharmacy or destroyed")
+    if disposed_on > today:
+        raise WasteInputError("disposed_on: The date must be today or in the past")
+    if not reason:
+        raise WasteInputError("reason: Enter why the medicine was returned or destroyed")
+    if not key:
+        raise WasteInputError("key: Enter the home's reference for this record")
+    patient = check_patient_access(session, principal, nhs_number, action="carehomes.waste.write")
+    if patient.care_home_code != home:  # not a resident of this home: refused, audited
+        audit_refusal(session, principal, "carehomes.waste.write", nhs_number)
+        raise PatientAccessDenied(nhs_number)
+    fields = {
+        "medicine_code": code,
+        "medicine_name": name[:255],
+        "quantity": float(quantity),
+        "unit": unit[:30],
+        "disposal": disposal,
+        "disposed_on": disposed_on,
+        "reason": reason[:255],
+    }
+    earlier = session.scalar(
+        select(MedicineWaste).where(
+            MedicineWaste.care_home_code == home, MedicineWaste.idempotency_key == key[:100]
+        )
+    )
+    if earlier is not None:
+        same = earlier.patient_id == patient.id and all(
+            getattr(earlier, f) == v for f, v in fields.items()
+        )
+        if not same:
+            raise WasteConflict(f"key: reference {key} was used for another record")
+        return earlier, False
+    since = disposed_on - timedelta(days=365)
+    on_record = session.scalar(
+        select(func.count())
+        .select_from(MedicationIssue)
+        .where(MedicationIssue.patient_id == patient.id, MedicationIssue.issue_date >= since)
+        .where(
+            (MedicationIssue.dmd_code == code)
+            | (MedicationIssue.vmp_code == code)
+            | (MedicationIssue.vtm_code == code)
+        )
+    )
+    row = MedicineWaste(
+        care_home_code=home,
+        patient_id=patient.id,
+        idempotency_key=key[:100],
+        not_on_record=not on_record,
+        recorded_by=principal.username,
+        **fields,
+    )
+    return _kept(session, principal, row, "carehomes.waste.write"), True
+
+
+@dataclass
+class WasteView:
+    months: list[str]  # the complete months shown, oldest first, then the current one
+    homes: dict[str, str]  # code → name
+    medicines: list[MedicineMonth]  # per home, medicine and month
+    totals: dict[str, dict[str, WasteTotal]]  # home | pcn | ics → name → total
+    stop: list[StopCandidate]
+    records: list[tuple[str, MedicineWaste]]  # (NHS number, record), newest first
+    residents: list[Resident]  # whom the figures cover (names for the form and the lists)
+
+
+def waste_view(session: Session, principal: Principal, as_of: date) -> WasteView:
+    """Waste over the two complete months before ``as_of`` and the current month to it, for the
+    residents the policy lets the principal see (a home's staff: their home; a MOCH / PCN
+    pharmacist: the caseload across homes); the stop-ordering candidates; the home's records.
+    Audited as one ``carehomes.waste.read`` entry."""
+    residents = waste_residents(session, visible_patients_filter(principal))
+    months = months_before(as_of, LOW_USE_MONTHS)
+    first, end = month_start(months[0]), as_of + timedelta(days=1)
+    cells = resident_months(session, residents, first, end)
+    ids = [r.patient_id for r in residents]
+    prn, last_given = prn_history(session, ids, as_of)
+    stop = stop_ordering(cells, residents, prn, last_given, as_of)
+    nhs_of = {r.patient_id: r.nhs_number for r in residents}
+    records = session.scalars(
+        select(MedicineWaste)
+        .where(MedicineWaste.patient_id.in_(ids), MedicineWaste.disposed_on >= first)
+        .order_by(MedicineWaste.disposed_on.desc(), MedicineWaste.id.desc())
+    ).all()
+    codes = sorted({r.home for r in residents})
+    homes = dict(
+        session.execute(
+            select(Organisation.ods_code, Organisation.name).where(Organisation.ods_code.in_(codes))
+        ).all()
+    )
+    audit_event(session, principal, "carehomes.waste.read", detail={"residents": len(residents)})
+    return WasteView(
+        [*months, f"{as_of.year:04d}-{as_of.month:02d}"],
+        homes,
+        by_home(cells.values()),
+        totals(cells, residents),
+        stop,
+        [(nhs_of[r.patient_id], r) for r in records],
+        residents,
+    )

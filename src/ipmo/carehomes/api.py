@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from ipmo.carehomes import actions
@@ -17,9 +17,16 @@ from ipmo.carehomes.schemas import (
     Created,
     FindingOut,
     IncidentIn,
+    MedicineMonthOut,
     ResidentFindings,
     StaffIn,
+    StopCandidateOut,
     TrainingIn,
+    WasteFigures,
+    WasteIn,
+    WasteRecorded,
+    WasteRecordOut,
+    WasteTotalOut,
 )
 from ipmo.carehomes.staff import Competency
 from ipmo.security import Activity, Principal
@@ -89,3 +96,89 @@ def add_incident(
 ) -> Created:
     fields = body.model_dump()
     return Created(id=actions.record_incident(session, principal, today=date.today(), **fields).id)
+
+
+# --- medicines returned or destroyed, and waste (issue 17): the home's own staff record; the
+# figures cover the residents the policy lets the user see (a home; the MOCH caseload)
+
+
+@router.post("/api/carehomes/waste", response_model=WasteRecorded)
+def add_waste(
+    body: WasteIn,
+    response: Response,
+    principal: Principal = USER,
+    session: Session = DB,
+) -> WasteRecorded:
+    """201 with a new record; 200 when the same record (same ``key``, same content) was sent
+    before; 409 when the key was used for another record; 422 bad input (nothing written)."""
+    fields = body.model_dump()
+    row, created = actions.record_waste(
+        session, principal, fields.pop("nhs_number"), today=date.today(), **fields
+    )
+    response.status_code = 201 if created else 200
+    return WasteRecorded(id=row.id, created=created, not_on_record=row.not_on_record)
+
+
+@router.get("/api/carehomes/waste", response_model=WasteFigures)
+def waste(
+    as_of: date | None = Query(None, description="the day the figures run to; default today"),
+    principal: Principal = USER,
+    session: Session = DB,
+) -> WasteFigures:
+    """Supplied vs administered vs returned/destroyed per home, medicine and month (the two
+    complete months before ``as_of`` and its own month), cost at dm+d prices, totals by home,
+    PCN and ICS, the stop-ordering candidates and the records of returns and destruction."""
+    day = as_of or date.today()
+    if day > date.today():
+        raise HTTPException(422, "as_of cannot be in the future")
+    view = actions.waste_view(session, principal, day)
+    return WasteFigures(
+        as_of=day,
+        months=view.months,
+        medicines=[
+            MedicineMonthOut(
+                home=m.home,
+                medicine=m.medicine,
+                name=m.name,
+                month=m.month,
+                supplied=m.supplied,
+                administered=m.administered,
+                returned=m.returned,
+                destroyed=m.destroyed,
+                unit=m.unit,
+                price_pence_per_unit=m.price_pence,
+                cost_pounds=None if m.cost_pence is None else round(m.cost_pence / 100, 2),
+                supplies=m.supplies,
+            )
+            for m in view.medicines
+        ],
+        totals=[
+            WasteTotalOut(
+                level=level,
+                code=code,
+                wasted_items=t.wasted_items,
+                cost_pounds=t.cost_pounds,
+                unpriced_items=t.unpriced_items,
+            )
+            for level, by_code in view.totals.items()
+            for code, t in sorted(by_code.items())
+        ],
+        stop_ordering=[StopCandidateOut.model_validate(c, from_attributes=True) for c in view.stop],
+        records=[
+            WasteRecordOut(
+                id=r.id,
+                nhs_number=nhs,
+                home=r.care_home_code,
+                medicine_code=r.medicine_code,
+                medicine_name=r.medicine_name,
+                quantity=r.quantity,
+                unit=r.unit,
+                disposal=r.disposal,
+                disposed_on=r.disposed_on,
+                reason=r.reason,
+                key=r.idempotency_key,
+                not_on_record=r.not_on_record,
+            )
+            for nhs, r in view.records
+        ],
+    )

@@ -1,6 +1,7 @@
 """Per-home figures for the ICS (no patient identifiers): residents, doses recorded, doses
 refused or omitted, residents with findings and findings by rule, staff competency coverage and
-medication incidents by harm, over the 28 days to a date.
+medication incidents by harm, over the 28 days to a date; medicines waste and its cost in the last
+complete month.
 
 Counts of residents pass through ``ipmo.disclosure.disclose`` (small numbers withheld, the rest
 rounded) before anyone sees them; dose counts are activity, not people, and are shown as they
@@ -21,6 +22,7 @@ from ipmo.carehomes.administrations import OMITTED, REFUSED
 from ipmo.carehomes.evidence import findings_for
 from ipmo.carehomes.models import AdministrationRow
 from ipmo.carehomes.staff import competencies, incidents_by_harm
+from ipmo.carehomes.waste import WasteTotal, month_totals, months_before
 from ipmo.disclosure import SUPPRESSION_THRESHOLD, disclose
 from ipmo.organisations import Organisation, OrgKind
 from ipmo.patients import Patient
@@ -42,6 +44,10 @@ class HomeFigures:
     competent: int = 0  # of them, with an in-date annual competency assessment
     # medication incidents in the window by NRLS harm, disclosure-controlled like people
     incidents: dict[str, int | None] = field(default_factory=dict)
+    # medicines waste in the last complete month (``waste.py``): cost at dm+d prices, the
+    # medicine-months with waste, those without a price; activity, shown as it is
+    waste_month: str = ""
+    waste: WasteTotal = field(default_factory=WasteTotal)
 
     @property
     def competency_pct(self) -> float | None:
@@ -98,6 +104,8 @@ def home_figures(session: Session, as_of: datetime, home: str | None = None) -> 
     codes = [code for code, _name in homes]
     staff = competencies(session, codes, as_of.date())
     incidents = incidents_by_harm(session, codes, (as_of - WINDOW).date(), as_of.date())
+    [last_month] = months_before(as_of.date(), 1)
+    _people, waste = month_totals(session, last_month, home)
     return [
         HomeFigures(
             code,
@@ -110,6 +118,8 @@ def home_figures(session: Session, as_of: datetime, home: str | None = None) -> 
             len(staff[code]),
             sum(1 for c in staff[code] if c.status in ("in date", "due soon")),
             {harm: disclose(n) for harm, n in incidents[code].items()},
+            last_month,
+            waste.get(code, WasteTotal()),
         )
         for code, name in homes
     ]

@@ -134,3 +134,34 @@ class MedicationIncident(Base):
     description: Mapped[str] = mapped_column(String(1000))
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MedicineWaste(Base):
+    """Medicines a home returned to the pharmacy or destroyed (issue 17: waste), as the home
+    recorded them: which resident's, which medicine (dm+d code and name), how much, when and
+    why. ``idempotency_key`` is the home's own reference for the entry: the same key sent again
+    with the same content is the same entry (nothing added); with other content it is refused.
+    ``not_on_record`` flags a medicine the resident's GP record does not show (kept, never
+    dropped, like an eMAR dose)."""
+
+    __tablename__ = "carehome_medicine_waste"
+    __table_args__ = (
+        UniqueConstraint("care_home_code", "idempotency_key", name="uq_carehome_waste_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    care_home_code: Mapped[str] = mapped_column(String(12), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    medicine_code: Mapped[str] = mapped_column(String(20))
+    medicine_name: Mapped[str] = mapped_column(String(255))
+    quantity: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(30))  # e.g. tablet, mL, patch
+    disposal: Mapped[str] = mapped_column(String(10))  # returned | destroyed
+    disposed_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(255))
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    not_on_record: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -5,12 +5,16 @@
   caseload across the homes whose residents the PCN's practices hold.
 * ``/carehomes/residents/{nhs}`` — one resident's findings and best-interests decisions, and
   the form to record a decision (error summary linked to the field; confirmation panel).
+* ``/carehomes/waste`` — supplied vs given vs returned or destroyed per medicine per month, the
+  cost at dm+d prices and the stop-ordering list (a home's staff: their home, with the form to
+  record a return; a MOCH / PCN pharmacist: the caseload across homes).
 * ``/carehomes/homes`` — the ICS's per-home figures (aggregates, small numbers withheld).
 Every read goes through ``actions.py`` (access policy and audit).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -38,6 +42,14 @@ NAV = [
         # the home's staff, the PCN's care-home pharmacists (MOCH), the residents' GPs and the
         # ICS safety officer; pharmacies, hospitals and NHS 111 have no care-home caseload
         frozenset({"care-home-staff", "pcn-pharmacist", "gp", "ics-medicines-safety"}),
+    ),
+    NavItem(
+        "Medicines waste",
+        "/carehomes/waste",
+        Activity.RECORD_VIEW,
+        "Care-home medicines supplied, given, returned and destroyed, their cost and what to "
+        "stop ordering",
+        frozenset({"care-home-staff", "pcn-pharmacist"}),
     ),
     NavItem(
         "Care homes",
@@ -188,3 +200,100 @@ def staff(
     1.18), due soon and overdue marked. The home's own staff only (403 for anyone else)."""
     found = actions.staff_competency(session, principal, date.today())
     return render(request, "carehomes/staff.html", {"staff": found})
+
+
+WASTE_RULES = {
+    "supplied-mostly-unused": "Supplied but mostly not given",
+    "prn-not-given-resupplied": "When-required medicine re-supplied but not used",
+}
+WASTE_FORM = ("resident", "medicine_code", "medicine_name", "quantity", "unit", "disposal")
+
+
+def _waste_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    saved: bool = False,
+    error: ValueError | None = None,
+    form: dict[str, str] | None = None,
+):
+    today = date.today()
+    view = actions.waste_view(session, principal, today)
+    field = str(error).split(":")[0] if error else None
+    return render(
+        request,
+        "carehomes/waste.html",
+        {
+            "view": view,
+            "rule_names": WASTE_RULES,
+            "own_home": principal.role.code == "care-home-staff",
+            "names": {r.nhs_number: r.name for r in view.residents},
+            "saved": saved,
+            "error": str(error).split(": ", 1)[-1] if error else None,
+            "error_field": field,
+            "form": form or {},
+            "key": form.get("key") if form else uuid.uuid4().hex,
+            "today": today,
+        },
+        422 if error else 200,
+    )
+
+
+@router.get("/carehomes/waste")
+def waste(
+    request: Request,
+    saved: int | None = Query(None, ge=1, le=1),
+    principal: Principal = USER,
+    session: Session = DB,
+):
+    """The home's (or the MOCH caseload's) medicines waste and stop-ordering list; for the
+    home's staff, the form to record medicines returned or destroyed."""
+    return _waste_page(request, session, principal, saved=bool(saved))
+
+
+@router.post("/carehomes/waste")
+def record_waste(
+    request: Request,
+    form: dict[str, str] = Depends(form_fields),
+    principal: Principal = USER,
+    session: Session = DB,
+):
+    try:
+        text = form.get("quantity", "").strip()
+        try:
+            quantity = float(text)
+        except ValueError:
+            raise actions.WasteInputError(
+                "quantity: Enter the quantity as a number, for example 14"
+            ) from None
+        if not form.get("resident"):
+            raise actions.WasteInputError("resident: Select the resident")
+        try:
+            on = parse_date_input(
+                form.get("disposed_on[day]", ""),
+                form.get("disposed_on[month]", ""),
+                form.get("disposed_on[year]", ""),
+                "Date returned or destroyed",
+            )
+        except DateInputError as exc:
+            raise actions.WasteInputError(f"disposed_on: {exc}") from None
+        if on is None:
+            raise actions.WasteInputError("disposed_on: Enter the date returned or destroyed")
+        actions.record_waste(
+            session,
+            principal,
+            form.get("resident", ""),
+            medicine_code=form.get("medicine_code", ""),
+            medicine_name=form.get("medicine_name", ""),
+            quantity=quantity,
+            unit=form.get("unit", ""),
+            disposal=form.get("disposal", ""),
+            disposed_on=on,
+            reason=form.get("reason", ""),
+            key=form.get("key", ""),
+            today=date.today(),
+        )
+    except (actions.WasteInputError, actions.WasteConflict) as exc:
+        return _waste_page(request, session, principal, error=exc, form=form)
+    return RedirectResponse("/carehomes/waste?saved=1", status_code=303)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ipmo.carehomes.figures import rates
+from ipmo.carehomes.waste import month_of, month_totals
 from ipmo.organisations import Organisation, OrgKind
 from ipmo.plans import BadScope, Metric, UnknownMetric
 
@@ -28,6 +29,13 @@ METRICS = {
         "down",
         "care-home eMAR findings (NICE SC1, NG97, Parkinson's UK), 28 days to each month end",
     ),
+    "waste_cost": Metric(
+        "carehomes.waste_cost",
+        "Cost of care-home medicines returned or destroyed",
+        "£",
+        "down",
+        "care-home waste records at dm+d Drug Tariff prices, each calendar month",
+    ),
 }
 
 
@@ -40,7 +48,9 @@ def _month_ends(on: date, months: int) -> list[date]:
 
 
 class CarehomeMetrics:
-    """``carehomes.missed_doses_pct`` and ``carehomes.residents_with_findings_pct``."""
+    """``carehomes.missed_doses_pct``, ``carehomes.residents_with_findings_pct`` and
+    ``carehomes.waste_cost`` (£ of waste recorded in each month, the same definition as the
+    waste page: ``waste.py``)."""
 
     prefix = "carehomes"
 
@@ -64,6 +74,11 @@ class CarehomeMetrics:
             raise BadScope(f"carehomes metrics are per care home or ICS-wide, not {scope}")
         out = []
         for end in _month_ends(on, months):
+            if name == "waste_cost":
+                people, waste = month_totals(session, month_of(end), scope)
+                if people:
+                    out.append((end, round(sum(t.cost_pounds for t in waste.values()), 2)))
+                continue
             value = rates(
                 session, datetime(end.year, end.month, end.day, 23, 59, tzinfo=UTC), scope
             )

@@ -8,6 +8,9 @@
   are stuck (not downloaded within their pharmacy's opening hours), the longest wait in open
   hours and how many pharmacies have one; no patient data.
 * ``OPERATIONS_GAUGES`` — the same count on ``/metrics``.
+* ``DISPENSED_SUPPLIES`` — ``dispensed_supplies(session, nhs_numbers, since, until)``: the items
+  EPS dispense notifications say were handed over to those patients, with quantity and time (the
+  care-homes domain's supplied-versus-administered waste figures); the caller checks access.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session
 from ipmo.patients.models import Patient
 from ipmo.prescriptions.models import Prescription
 from ipmo.prescriptions.stuck import stuck_figures
+from ipmo.prescriptions.supplies import dispensed_supplies
 from ipmo.security.policy import Relationship
 from ipmo.security.principal import Principal
 
@@ -48,3 +52,5 @@ def _gauges(session: Session, now: datetime) -> dict[str, tuple[str, float]]:
 
 
 OPERATIONS_GAUGES = _gauges
+
+DISPENSED_SUPPLIES = dispensed_supplies

@@ -18,6 +18,9 @@ Stable service API for other domains (keep these signatures; add, don't change):
   the store (idempotent; seconds).
 - ``parse_product_name(name) -> ParsedName`` and ``match_by_name(name, index)``;
   ``substance_key(name)`` and ``normalise_form(form)`` for comparing names.
+- ``unit_prices(session, codes) -> {code: UnitPrice}`` — the Drug Tariff price of one unit of a
+  VMP/AMP from dm+d (VMPP ``DTINFO`` price; the lowest per unit over its packs); codes with no
+  priced pack are absent ("no price").
 - ``therapeutic_class(bnf_code) -> str | None``, plus ``ipmo.terminology.bnf`` for chapters and
   sections.
 - ``verhoeff_ok(code)`` / ``is_valid_sctid(code)`` for SNOMED CT / dm+d id checks.
@@ -41,6 +44,7 @@ from ipmo.terminology.names import (
     parse_product_name,
     substance_key,
 )
+from ipmo.terminology.prices import UnitPrice, unit_prices
 from ipmo.terminology.service import lookup, resolve_to_vmp_vtm, search
 from ipmo.terminology.verhoeff import is_valid_sctid, verhoeff_ok
 
@@ -50,6 +54,7 @@ __all__ = [
     "DictionaryMissing",
     "NameIndex",
     "ParsedName",
+    "UnitPrice",
     "is_valid_sctid",
     "load_starter_dictionary",
     "lookup",
@@ -59,6 +64,7 @@ __all__ = [
     "read_artifact",
     "resolve_to_vmp_vtm",
     "search",
+    "unit_prices",
     "substance_key",
     "therapeutic_class",
     "verhoeff_ok",

@@ -37,7 +37,7 @@ FAMILIES = {
     "ampp": "f_ampp2_",
     "lookup": "f_lookup2_",
 }
-_RECORD_TAGS = {"VTM", "VMP", "VPI", "DFORM", "DROUTE", "AMP", "VMPP", "AMPP", "INFO"}
+_RECORD_TAGS = {"VTM", "VMP", "VPI", "DFORM", "DROUTE", "AMP", "VMPP", "AMPP", "INFO", "DTINFO"}
 _MAX_CHUNK = 500
 
 
@@ -145,6 +145,12 @@ def _num(value: str | None, where: str) -> float | None:
         return float(value)
     except ValueError:
         raise DmdImportError(f"{where}: not a number: {value!r}") from None
+
+
+def _pence(value: str | None, where: str) -> int | None:
+    """A dm+d price (whole pence) or None when the pack has none."""
+    number = _num(value, where)
+    return None if number is None else round(number)
 
 
 def _need(row: dict[str, str], key: str, where: str) -> str:
@@ -261,6 +267,12 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
 
     vmpp_rows: list[dict] = []
     where = paths["vmpp"].name
+    # the Drug Tariff price of each pack (DRUG_TARIFF_INFO, pence); packs without one have none
+    tariff = {
+        _need(row, "VPPID", where): row.get("PRICE")
+        for _list, tag, row in iter_records(paths["vmpp"])
+        if tag == "DTINFO"
+    }
     for vppid, row in _records(paths["vmpp"], "VMPP", "VPPID"):
         vmpp_rows.append(
             _concept(
@@ -268,6 +280,7 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
                 vmp_id=_need(row, "VPID", where),
                 qty_value=_num(row.get("QTYVAL"), f"{where}: VMPP {vppid}"),
                 qty_unit=units.get(row.get("QTY_UOMCD", "")) or None,
+                price_pence=_pence(tariff.get(vppid), f"{where}: DTINFO {vppid}"),
                 bnf_code=bnf.get(vppid),
             )
         )  # fmt: skip

@@ -15,7 +15,7 @@ AMP: APID, VPID, DESC, SUPPCD; VMPP: VPPID, QTYVAL, QTY_UOMCD; AMPP: APPID, VPPI
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Index, String
+from sqlalchemy import Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ipmo.store import Base
@@ -71,6 +71,8 @@ class DmdVmpp(DmdConcept, Base):
     vmp_id: Mapped[str | None] = mapped_column(ID)
     qty_value: Mapped[float | None] = mapped_column(Float)
     qty_unit: Mapped[str | None] = mapped_column(String(60))
+    # Drug Tariff price of the pack in pence (DRUG_TARIFF_INFO/DTINFO PRICE), when it has one
+    price_pence: Mapped[int | None] = mapped_column(Integer)
     bnf_code: Mapped[str | None] = mapped_column(String(15))
 
 

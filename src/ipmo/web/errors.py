@@ -15,7 +15,14 @@ throttling's ``Retry-After``, request validation, unreadable input, database ref
 from __future__ import annotations
 
 from ipmo.admin import UserNotFound
-from ipmo.carehomes import BestInterestsError, IngestError, NotYourHome, StaffInputError
+from ipmo.carehomes import (
+    BestInterestsError,
+    IngestError,
+    NotYourHome,
+    StaffInputError,
+    WasteConflict,
+    WasteInputError,
+)
 from ipmo.limits import TooLarge
 from ipmo.patients import InvalidNhsNumber
 from ipmo.pharmacyfirst import (
@@ -52,6 +59,8 @@ ERRORS: dict[type[Exception], tuple[int, str]] = {
     BestInterestsError: (422, "Check the best-interests decision"),
     StaffInputError: (422, "Check the record"),
     NotYourHome: (403, "Not your care home"),
+    WasteInputError: (422, "Check the waste record"),
+    WasteConflict: (409, "This reference was used for another record"),
     # Pharmacy First
     ConsultationError: (422, "Check the consultation"),  # bad input; nothing written
     UnknownPathway: (422, "Check the pathway"),

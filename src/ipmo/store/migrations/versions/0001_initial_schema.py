@@ -139,6 +139,7 @@ def upgrade() -> None:
     sa.Column('vmp_id', sa.String(length=20), nullable=True),
     sa.Column('qty_value', sa.Float(), nullable=True),
     sa.Column('qty_unit', sa.String(length=60), nullable=True),
+    sa.Column('price_pence', sa.Integer(), nullable=True),
     sa.Column('bnf_code', sa.String(length=15), nullable=True),
     sa.Column('name', sa.String(length=400), nullable=False),
     sa.Column('invalid', sa.Boolean(), nullable=False),
@@ -520,6 +521,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('carehome_incidents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_carehome_incidents_care_home_code'), ['care_home_code'], unique=False)
+
+    op.create_table('carehome_medicine_waste',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('care_home_code', sa.String(length=12), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=False),
+    sa.Column('medicine_code', sa.String(length=20), nullable=False),
+    sa.Column('medicine_name', sa.String(length=255), nullable=False),
+    sa.Column('quantity', sa.Float(), nullable=False),
+    sa.Column('unit', sa.String(length=30), nullable=False),
+    sa.Column('disposal', sa.String(length=10), nullable=False),
+    sa.Column('disposed_on', sa.Date(), nullable=False),
+    sa.Column('reason', sa.String(length=255), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=100), nullable=False),
+    sa.Column('not_on_record', sa.Boolean(), nullable=False),
+    sa.Column('recorded_by', sa.String(length=100), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_carehome_medicine_waste_patient_id_patients'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_carehome_medicine_waste')),
+    sa.UniqueConstraint('care_home_code', 'idempotency_key', name='uq_carehome_waste_key')
+    )
+    with op.batch_alter_table('carehome_medicine_waste', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_carehome_medicine_waste_care_home_code'), ['care_home_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_carehome_medicine_waste_patient_id'), ['patient_id'], unique=False)
 
     op.create_table('conditions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1106,6 +1130,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_carehome_incidents_care_home_code'))
 
     op.drop_table('carehome_incidents')
+    with op.batch_alter_table('carehome_medicine_waste', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_carehome_medicine_waste_patient_id'))
+        batch_op.drop_index(batch_op.f('ix_carehome_medicine_waste_care_home_code'))
+
+    op.drop_table('carehome_medicine_waste')
     with op.batch_alter_table('carehome_best_interests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_carehome_best_interests_patient_id'))
 
