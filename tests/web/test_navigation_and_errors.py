@@ -22,8 +22,15 @@ def test_each_role_sees_the_areas_its_activities_allow(client_as):
     assert "/patients" not in analyst and "/records" not in analyst
     assert "/review/rates" in analyst
     carehome = _nav(client_as("carehome").get("/patients", headers=HTML).text)
-    # care-home staff: their residents, and the EPS tracker for their residents' prescriptions
-    assert carehome == ["/carehomes", "/patients", "/prescriptions/tracker", "/records"]
+    # care-home staff: their residents and the home's medicines waste, and the EPS tracker for
+    # their residents' prescriptions
+    assert carehome == [
+        "/carehomes",
+        "/carehomes/waste",
+        "/patients",
+        "/prescriptions/tracker",
+        "/records",
+    ]
 
 
 def test_items_are_offered_only_to_roles_with_a_use_for_them(client_as):
