@@ -4,10 +4,10 @@ log viewer, in the NHS.UK design (error summaries linked to fields, confirmation
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
 
 from ipmo.admin import actions
 from ipmo.admin.actions import AdminError, AuditFilter, NewUser
@@ -16,7 +16,7 @@ from ipmo.security.errors import Forbidden
 from ipmo.security.models import AuditEvent
 from ipmo.security.roles import ROLES
 from ipmo.web.dates import DateInputError, parse_date_input
-from ipmo.web.deps import db_session, form_fields, require
+from ipmo.web.deps import Caller, FormFields, caller, require
 from ipmo.web.forms import FormErrors
 from ipmo.web.nav import NavItem
 from ipmo.web.paging import page_from, pagination
@@ -47,15 +47,16 @@ DONE = {
 }
 
 
+USERS_ADMIN = caller(Activity.USERS_ADMIN)
+AUDIT_VIEW = caller(Activity.AUDIT_VIEW)
+
+
 def _roles() -> list[tuple[str, str]]:
     return [(code, role.title) for code, role in ROLES.items()]
 
 
 @router.get("/admin")
-def index(
-    request: Request,
-    principal: Principal = Depends(require()),
-):
+def index(request: Request, principal: Principal = Depends(require())):
     items = [n for n in NAV if n.offered_to(principal)]
     if not items:
         raise Forbidden("administration is for the system administrator")
@@ -63,42 +64,29 @@ def index(
 
 
 @router.get("/admin/users")
-def users(
-    request: Request,
-    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    ctx = {"users": actions.users(session, principal), "roles": dict(_roles())}
-    return render(request, "admin/users.html", ctx)
+def users(c: Caller = USERS_ADMIN):
+    ctx = {"users": actions.users(c.session, c.principal), "roles": dict(_roles())}
+    return render(c.request, "admin/users.html", ctx)
 
 
-def _new_page(request, session, form: dict, errors: FormErrors | None = None):
+def _new_page(c: Caller, form: dict, errors: FormErrors | None = None):
     ctx = {
         "form": form,
         "errors": errors,
         "roles": _roles(),
-        "orgs": actions.organisations(session),
+        "orgs": actions.organisations(c.session),
         "back": {"href": "/admin/users", "text": "Users"},
     }
-    return render(request, "admin/user_new.html", ctx, status_code=422 if errors else 200)
+    return render(c.request, "admin/user_new.html", ctx, status_code=422 if errors else 200)
 
 
 @router.get("/admin/users/new")
-def new_user_form(
-    request: Request,
-    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    return _new_page(request, session, {})
+def new_user_form(c: Caller = USERS_ADMIN):
+    return _new_page(c, {})
 
 
 @router.post("/admin/users/new")
-def create_user(
-    request: Request,
-    form: dict[str, str] = Depends(form_fields),
-    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def create_user(form: FormFields, c: Caller = USERS_ADMIN):
     new = NewUser(
         form.get("username", ""),
         form.get("display_name", ""),
@@ -106,17 +94,15 @@ def create_user(
         form.get("org_code", ""),
     )
     try:
-        made, password = actions.create(session, principal, new)
+        made, password = actions.create(c.session, c.principal, new)
     except AdminError as exc:
-        session.rollback()
-        return _new_page(request, session, form, FormErrors.from_exception(exc, "username"))
-    return _user_page(request, session, principal, made.username, done="created", password=password)
+        c.session.rollback()
+        return _new_page(c, form, FormErrors.from_exception(exc, "username"))
+    return _user_page(c, made.username, done="created", password=password)
 
 
 def _user_page(
-    request,
-    session,
-    principal,
+    c: Caller,
     username: str,
     *,
     done: str | None = None,
@@ -124,7 +110,7 @@ def _user_page(
     errors: FormErrors | None = None,
     form: dict | None = None,
 ):
-    target = actions.user(session, principal, username)
+    target = actions.user(c.session, c.principal, username)
     ctx = {
         "u": target,
         "done": DONE.get(done or ""),
@@ -133,52 +119,35 @@ def _user_page(
         "form": form or {"role_code": target.role_code, "org_code": target.org_code},
         "roles": _roles(),
         "role_names": dict(_roles()),
-        "orgs": actions.organisations(session),
+        "orgs": actions.organisations(c.session),
         "back": {"href": "/admin/users", "text": "Users"},
-        "is_self": target.username == principal.username,
+        "is_self": target.username == c.principal.username,
     }
-    return render(request, "admin/user.html", ctx, status_code=422 if errors else 200)
+    return render(c.request, "admin/user.html", ctx, status_code=422 if errors else 200)
 
 
 @router.get("/admin/users/{username}")
-def user_page(
-    request: Request,
-    username: str,
-    done: str | None = None,
-    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    return _user_page(request, session, principal, username, done=done)
+def user_page(username: str, done: str | None = None, c: Caller = USERS_ADMIN):
+    return _user_page(c, username, done=done)
 
 
-def _act(request, session, principal, username: str, fn, done: str, form: dict | None = None):
+def _act(c: Caller, username: str, fn, done: str, form: dict | None = None):
+    """One change to a user, ``fn(session, principal, username)``: refused → the user's page
+    with the error (422), nothing written; done → back to the user's page with its notice."""
     try:
-        fn()
+        fn(c.session, c.principal, username)
     except AdminError as exc:
-        session.rollback()
+        c.session.rollback()
         errors = FormErrors.from_exception(exc, "role_code")
-        return _user_page(request, session, principal, username, errors=errors, form=form)
+        return _user_page(c, username, errors=errors, form=form)
     return RedirectResponse(f"/admin/users/{username}?done={done}", status_code=303)
 
 
 @router.post("/admin/users/{username}/role")
-def change_role(
-    request: Request,
-    username: str,
-    form: dict[str, str] = Depends(form_fields),
-    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def change_role(username: str, form: FormFields, c: Caller = USERS_ADMIN):
     role, org = form.get("role_code", ""), form.get("org_code", "")
-    return _act(
-        request,
-        session,
-        principal,
-        username,
-        lambda: actions.change_role(session, principal, username, role, org),
-        "role",
-        form,
-    )
+    change = partial(actions.change_role, role_code=role, org_code=org)
+    return _act(c, username, change, "role", form)
 
 
 # Disabling a user and resetting their password sign them out everywhere, so each asks first
@@ -203,8 +172,8 @@ CONFIRM = {
 }
 
 
-def _confirm_page(request, session, principal, username: str, what: str):
-    target = actions.user(session, principal, username)
+def _confirm_page(c: Caller, username: str, what: str):
+    target = actions.user(c.session, c.principal, username)
     question, consequence, button, path, hidden = CONFIRM[what]
     ctx = {
         "u": target,
@@ -215,78 +184,41 @@ def _confirm_page(request, session, principal, username: str, what: str):
         "hidden": hidden,
         "back": {"href": f"/admin/users/{target.username}", "text": target.display_name},
     }
-    return render(request, "admin/confirm.html", ctx)
+    return render(c.request, "admin/confirm.html", ctx)
 
 
 @router.get("/admin/users/{username}/{what}")
-def confirm(
-    request: Request,
-    username: str,
-    what: str,
-    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def confirm(username: str, what: str, c: Caller = USERS_ADMIN):
     """The question page before disabling (``/disable``) or resetting a password (``/password``)."""
     if what not in CONFIRM:
         raise HTTPException(404)
-    return _confirm_page(request, session, principal, username, what)
+    return _confirm_page(c, username, what)
 
 
 @router.post("/admin/users/{username}/active")
-def set_active(
-    request: Request,
-    username: str,
-    form: dict[str, str] = Depends(form_fields),
-    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def set_active(username: str, form: FormFields, c: Caller = USERS_ADMIN):
     active = form.get("active") == "yes"
     if not active and form.get("confirm") != "yes":  # not confirmed: ask, change nothing
-        return _confirm_page(request, session, principal, username, "disable")
-    return _act(
-        request,
-        session,
-        principal,
-        username,
-        lambda: actions.set_active(session, principal, username, active),
-        "enabled" if active else "disabled",
-    )
+        return _confirm_page(c, username, "disable")
+    change = partial(actions.set_active, active=active)
+    return _act(c, username, change, "enabled" if active else "disabled")
 
 
 @router.post("/admin/users/{username}/password")
-def reset_password(
-    request: Request,
-    username: str,
-    form: dict[str, str] = Depends(form_fields),
-    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def reset_password(username: str, form: FormFields, c: Caller = USERS_ADMIN):
     if form.get("confirm") != "yes":  # not confirmed: ask, change nothing
-        return _confirm_page(request, session, principal, username, "password")
-    target, password = actions.reset_password(session, principal, username)
-    return _user_page(
-        request, session, principal, target.username, done="password", password=password
-    )
+        return _confirm_page(c, username, "password")
+    target, password = actions.reset_password(c.session, c.principal, username)
+    return _user_page(c, target.username, done="password", password=password)
 
 
 @router.post("/admin/users/{username}/revoke")
-def revoke(
-    request: Request,
-    username: str,
-    principal: Principal = Depends(require(Activity.USERS_ADMIN)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    return _act(
-        request,
-        session,
-        principal,
-        username,
-        lambda: actions.revoke(session, principal, username),
-        "revoked",
-    )
+def revoke(username: str, c: Caller = USERS_ADMIN):
+    return _act(c, username, actions.revoke, "revoked")
 
 
-def _audit_page(request, session, principal, q, verified=None):
+def _audit_page(c: Caller, verified=None):
+    q = c.request.query_params
     errors = FormErrors()
     form = {k: q.get(k, "") for k in ("nhs_number", "username", "action")}
     dates: dict[str, date | None] = {}
@@ -305,8 +237,8 @@ def _audit_page(request, session, principal, q, verified=None):
     if not errors:
         try:
             rows, total = actions.audit_entries(
-                session,
-                principal,
+                c.session,
+                c.principal,
                 AuditFilter(form["nhs_number"], form["username"], form["action"], **dates),
                 at.offset,
                 at.per_page,
@@ -315,29 +247,20 @@ def _audit_page(request, session, principal, q, verified=None):
             errors.add_exception(exc, "nhs_number")
     ctx = {
         "rows": rows,
-        "paging": pagination(request, at, total, len(rows), "entries"),
+        "paging": pagination(c.request, at, total, len(rows), "entries"),
         "form": form,
         "errors": errors,
-        "actions": actions.audit_actions(session, principal),
+        "actions": actions.audit_actions(c.session, c.principal),
         "verified": verified,
     }
-    return render(request, "admin/audit.html", ctx, status_code=422 if errors else 200)
+    return render(c.request, "admin/audit.html", ctx, status_code=422 if errors else 200)
 
 
 @router.get("/admin/audit")
-def audit_log(
-    request: Request,
-    principal: Principal = Depends(require(Activity.AUDIT_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    return _audit_page(request, session, principal, request.query_params)
+def audit_log(c: Caller = AUDIT_VIEW):
+    return _audit_page(c)
 
 
 @router.post("/admin/audit/verify")
-def verify(
-    request: Request,
-    principal: Principal = Depends(require(Activity.AUDIT_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    result = actions.verify_log(session, principal)
-    return _audit_page(request, session, principal, request.query_params, verified=result)
+def verify(c: Caller = AUDIT_VIEW):
+    return _audit_page(c, verified=actions.verify_log(c.session, c.principal))

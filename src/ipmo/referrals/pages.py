@@ -34,7 +34,7 @@ from ipmo.security import Activity, Principal
 from ipmo.security.errors import Forbidden
 from ipmo.store import utcnow
 from ipmo.web.dates import DateInputError, parse_date_input
-from ipmo.web.deps import db_session, form_fields, require
+from ipmo.web.deps import Caller, FormFields, caller
 from ipmo.web.forms import FormErrors, sentence
 from ipmo.web.nav import NavItem
 from ipmo.web.paging import page_from, pagination
@@ -68,6 +68,13 @@ NAV = [
         "Accept referrals sent to you and record outcomes",
     ),
 ]
+
+
+VIEW = caller(Activity.REFERRAL_VIEW)
+SEND = caller(Activity.REFERRAL_SEND)
+RECEIVE = caller(Activity.REFERRAL_RECEIVE)
+#: the version of the referral the form was drawn from (optimistic locking)
+VERSION = Form(..., ge=0, le=DB_INT_MAX)
 
 
 def _sender_kind(session: Session, principal: Principal) -> str | None:
@@ -106,41 +113,25 @@ def _pharmacies(session: Session) -> list[tuple[str, str]]:
 
 
 @router.get("/referrals")
-def track(
-    request: Request,
-    page: str = "1",
-    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def track(page: str = "1", c: Caller = VIEW):
     """Referrals the organisation sent or is involved in as GP practice (not its inbox)."""
-    org = principal.org_code
+    org = c.principal.org_code
     not_inbox = or_(
         Referral.target_org_code.is_(None),
         Referral.target_org_code != org,
         Referral.sender_org_code == org,
     )
-    return _list_page(
-        request, session, principal, page, not_inbox, [Referral.created_at.desc()], False
-    )
+    return _list_page(c, page, not_inbox, [Referral.created_at.desc()], False)
 
 
 @router.get("/referral-oversight")
-def oversight(
-    request: Request,
-    principal: Principal = Depends(require(Activity.REFERRAL_OVERSIGHT)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    rows = actions.stated_reason_referrals(session, principal)
-    return render(request, "referrals/oversight.html", {"rows": rows})
+def oversight(c: Caller = caller(Activity.REFERRAL_OVERSIGHT)):
+    rows = actions.stated_reason_referrals(c.session, c.principal)
+    return render(c.request, "referrals/oversight.html", {"rows": rows})
 
 
 @router.get("/referrals/inbox")
-def inbox(
-    request: Request,
-    page: str = "1",
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def inbox(page: str = "1", c: Caller = RECEIVE):
     """Referrals sent to the organisation: waiting to be accepted first, then open ones, each by
     the time they must be accepted by."""
     order = [
@@ -149,21 +140,22 @@ def inbox(
         Referral.accept_by,
         Referral.id,
     ]
-    mine = Referral.target_org_code == principal.org_code
-    return _list_page(request, session, principal, page, mine, order, True)
+    mine = Referral.target_org_code == c.principal.org_code
+    return _list_page(c, page, mine, order, True)
 
 
-def _list_page(request, session, principal, page, where, order, is_inbox: bool):
+def _list_page(c: Caller, page, where, order, is_inbox: bool):
     at = page_from(page)
     rows, total = page_visible(
-        session, principal, where, order, offset=at.offset, limit=at.per_page
+        c.session, c.principal, where, order, offset=at.offset, limit=at.per_page
     )
-    ctx = _list_context(session, principal, rows, is_inbox)
-    ctx["paging"] = pagination(request, at, total, len(rows), "referrals")
-    return render(request, "referrals/list.html", ctx)
+    ctx = _list_context(c, rows, is_inbox)
+    ctx["paging"] = pagination(c.request, at, total, len(rows), "referrals")
+    return render(c.request, "referrals/list.html", ctx)
 
 
-def _list_context(session, principal, rows: list[Referral], is_inbox: bool) -> dict:
+def _list_context(c: Caller, rows: list[Referral], is_inbox: bool) -> dict:
+    session, principal = c.session, c.principal
     return {
         "title": "Referral inbox" if is_inbox else "Referrals",
         "rows": rows,
@@ -178,41 +170,31 @@ def _list_context(session, principal, rows: list[Referral], is_inbox: bool) -> d
 
 
 @router.get("/referrals/patients/{nhs_number}")
-def for_patient(
-    request: Request,
-    nhs_number: str,
-    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def for_patient(nhs_number: str, c: Caller = VIEW):
     """One patient's referrals (those the user's organisation is involved in), under the banner."""
-    rows = actions.for_patient(session, principal, nhs_number)
-    ctx = _list_context(session, principal, rows, is_inbox=False)
-    ctx["banner"] = banner(session, normalise_nhs_number(nhs_number))
-    return render(request, "referrals/list.html", ctx)
+    rows = actions.for_patient(c.session, c.principal, nhs_number)
+    ctx = _list_context(c, rows, is_inbox=False)
+    ctx["banner"] = banner(c.session, normalise_nhs_number(nhs_number))
+    return render(c.request, "referrals/list.html", ctx)
 
 
-def _new_page(request, session, principal, form: dict, errors: FormErrors | None = None):
-    services = _services_for(session, principal)
+def _new_page(c: Caller, form: dict, errors: FormErrors | None = None):
+    services = _services_for(c.session, c.principal)
     ctx = {
         "services": services,
-        "pharmacies": _pharmacies(session),
+        "pharmacies": _pharmacies(c.session),
         "errors": errors,
         "form": form,
         "changes": CHANGES,
         "rows": _discharge_rows(form),
         "offers_dms": any(code == ReferralService.DMS for code, _ in services),
     }
-    return render(request, "referrals/new.html", ctx, status_code=422 if errors else 200)
+    return render(c.request, "referrals/new.html", ctx, status_code=422 if errors else 200)
 
 
 @router.get("/referrals/new")
-def new_form(
-    request: Request,
-    service: str = "",
-    principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    return _new_page(request, session, principal, {"service": service})
+def new_form(service: str = "", c: Caller = SEND):
+    return _new_page(c, {"service": service})
 
 
 async def _discharge_bundle(request: Request) -> bytes:
@@ -222,18 +204,12 @@ async def _discharge_bundle(request: Request) -> bytes:
 
 
 @router.post("/referrals/new")
-def send(
-    request: Request,
-    fields: dict[str, str] = Depends(form_fields),
-    bundle: bytes = Depends(_discharge_bundle),
-    principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def send(fields: FormFields, bundle: bytes = Depends(_discharge_bundle), c: Caller = SEND):
     form = {k: v for k, v in fields.items() if k != "discharge_bundle"}
-    return _send(request, session, principal, form, bundle)
+    return _send(c, form, bundle)
 
 
-def _send(request, session, principal, form: dict, bundle: bytes):
+def _send(c: Caller, form: dict, bundle: bytes):
     errors = FormErrors()
     if not form.get("nhs_number", "").strip():
         errors.add("nhs_number", "Enter the patient's NHS number")
@@ -258,11 +234,11 @@ def _send(request, session, principal, form: dict, bundle: bytes):
         except ReferralError as exc:
             errors.add_exception(exc, "item-1-name")
     if errors:
-        return _new_page(request, session, principal, form, errors)
+        return _new_page(c, form, errors)
     try:
         ref = actions.create(
-            session,
-            principal,
+            c.session,
+            c.principal,
             NewReferral(
                 service=form.get("service", ""),
                 nhs_number=form.get("nhs_number") or None,
@@ -276,29 +252,19 @@ def _send(request, session, principal, form: dict, bundle: bytes):
             ),
         ).referral
     except ReferralError as exc:
-        session.rollback()
-        return _new_page(
-            request, session, principal, form, FormErrors.from_exception(exc, "service")
-        )
+        c.session.rollback()
+        return _new_page(c, form, FormErrors.from_exception(exc, "service"))
     return RedirectResponse(f"/referrals/{ref.reference}?done=sent", status_code=303)
 
 
 @router.get("/referrals/{reference}")
-def show(
-    request: Request,
-    reference: str,
-    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
-    done: str | None = None,
-):
-    return _show(request, reference, principal, session, done=done)
+def show(reference: str, c: Caller = VIEW, done: str | None = None):
+    return _show(c, reference, done=done)
 
 
 def _show(
-    request: Request,
+    c: Caller,
     reference: str,
-    principal: Principal,
-    session: Session,
     *,
     done: str | None = None,
     error: str | None = None,
@@ -307,6 +273,7 @@ def _show(
 ):
     """The referral; after a refused action, with the page-level ``error`` (a conflict: 409)
     or the outcome form's field ``errors`` and what was typed (422)."""
+    session, principal = c.session, c.principal
     ref = actions.read(session, principal, reference)  # NotInvolved → 403 page
     dms = None
     if ref.service == "discharge-medicines-service":
@@ -345,7 +312,7 @@ def _show(
         "targets": list(lc.EscalateTo),
     }
     status = 409 if error else 422 if errors else 200
-    return render(request, "referrals/show.html", ctx, status_code=status)
+    return render(c.request, "referrals/show.html", ctx, status_code=status)
 
 
 def _outcome_details(ref: Referral) -> dict:
@@ -368,54 +335,33 @@ def _item_rows(form: dict) -> list[dict]:
     return rows[: max(3, filled)]
 
 
-def _do(
-    request: Request,
-    session: Session,
-    principal: Principal,
-    reference: str,
-    fn,
-    *args,
-    done: str,
-    form: dict | None = None,
-):
+def _do(c: Caller, reference: str, fn, *args, done: str, form: dict | None = None):
     """Run one referral action; a conflict shows the referral again with the sentence (409),
     bad input with the error linked to its field and what was typed (422); the refusal is
     already audited by the action."""
     try:
-        fn(session, principal, reference, *args)
+        fn(c.session, c.principal, reference, *args)
     except ReferralError as exc:
-        session.rollback()
+        c.session.rollback()
         errors = FormErrors.from_exception(exc, "outcome")
-        return _show(request, reference, principal, session, errors=errors, form=form)
+        return _show(c, reference, errors=errors, form=form)
     except (ReferralConflict, NotInvolved) as exc:
-        session.rollback()
-        return _show(request, reference, principal, session, error=sentence(str(exc)))
+        c.session.rollback()
+        return _show(c, reference, error=sentence(str(exc)))
     return RedirectResponse(f"/referrals/{reference}?done={done}", status_code=303)
 
 
 @router.post("/referrals/{reference}/accept")
-def accept(
-    request: Request,
-    reference: str,
-    version: int = Form(..., ge=0, le=DB_INT_MAX),
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    return _do(request, session, principal, reference, actions.accept, version, done="accepted")
+def accept(reference: str, version: int = VERSION, c: Caller = RECEIVE):
+    return _do(c, reference, actions.accept, version, done="accepted")
 
 
 @router.post("/referrals/{reference}/outcome")
-def outcome(
-    request: Request,
-    reference: str,
-    form: dict[str, str] = Depends(form_fields),
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    return _outcome(request, session, principal, reference, form)
+def outcome(reference: str, form: FormFields, c: Caller = RECEIVE):
+    return _outcome(c, reference, form)
 
 
-def _outcome(request, session, principal, reference: str, form: dict):
+def _outcome(c: Caller, reference: str, form: dict):
     version = form.get("version", "")
     if not version.isdigit() or int(version) > DB_INT_MAX:
         raise RequestValidationError(
@@ -437,9 +383,7 @@ def _outcome(request, session, principal, reference: str, form: dict):
         urgency=form.get("urgency", ""),
     )
     return _do(
-        request,
-        session,
-        principal,
+        c,
         reference,
         actions.record_outcome,
         form.get("outcome", ""),
@@ -454,59 +398,29 @@ def _outcome(request, session, principal, reference: str, form: dict):
 
 
 @router.post("/referrals/{reference}/dms-check")
-def dms_check(
-    request: Request,
-    reference: str,
-    version: int = Form(..., ge=0, le=DB_INT_MAX),
-    issues: str = Form(""),
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    return _do(
-        request,
-        session,
-        principal,
-        reference,
-        actions.dms_check,
-        issues,
-        version,
-        done="dms-checked",
-    )
+def dms_check(reference: str, version: int = VERSION, issues: str = Form(""), c: Caller = RECEIVE):
+    return _do(c, reference, actions.dms_check, issues, version, done="dms-checked")
 
 
 @router.post("/referrals/{reference}/cancel")
-def cancel(
-    request: Request,
-    reference: str,
-    version: int = Form(..., ge=0, le=DB_INT_MAX),
-    reason: str = Form(""),
-    principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def cancel(reference: str, version: int = VERSION, reason: str = Form(""), c: Caller = SEND):
     if not reason.strip():
-        ref = actions.open_referral(session, principal, reference, "referral.open")
+        ref = actions.open_referral(c.session, c.principal, reference, "referral.open")
         error = "Enter why you are cancelling this referral"
-        return _cancel_page(request, session, principal, ref, error, reason)
-    reason = reason.strip()
-    return _do(
-        request, session, principal, reference, actions.cancel, reason, version, done="cancelled"
-    )
+        return _cancel_page(c, ref, error, reason)
+    return _do(c, reference, actions.cancel, reason.strip(), version, done="cancelled")
 
 
 @router.get("/referrals/{reference}/cancel")
-def confirm_cancel(
-    request: Request,
-    reference: str,
-    principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def confirm_cancel(reference: str, c: Caller = SEND):
     """The confirmation step: cancelling tells the pharmacy to stop, so it asks first and
     needs a reason (the pharmacy and the GP practice see it)."""
-    ref = actions.open_referral(session, principal, reference, "referral.read")
-    return _cancel_page(request, session, principal, ref, None, "")
+    ref = actions.open_referral(c.session, c.principal, reference, "referral.read")
+    return _cancel_page(c, ref, None, "")
 
 
-def _cancel_page(request, session, principal, ref, error: str | None, reason: str):
+def _cancel_page(c: Caller, ref, error: str | None, reason: str):
+    session, principal = c.session, c.principal
     if principal.org_code not in (ref.sender_org_code, ref.submitted_org_code):
         raise Forbidden("only the organisation that sent a referral can cancel it")
     ctx = {
@@ -521,4 +435,4 @@ def _cancel_page(request, session, principal, ref, error: str | None, reason: st
         "reason": reason,
         "open": ref.status in lc.OPEN,
     }
-    return render(request, "referrals/cancel.html", ctx, status_code=422 if error else 200)
+    return render(c.request, "referrals/cancel.html", ctx, status_code=422 if error else 200)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -114,3 +115,32 @@ async def form_fields(request: Request) -> dict[str, str]:
     loop so the page handler using this dependency can be a plain ``def``: its database work
     then runs in the thread pool instead of blocking the loop."""
     return {k: str(v) for k, v in (await request.form()).items()}
+
+
+#: A page handler's posted form, as a parameter type: ``form: FormFields``.
+FormFields = Annotated[dict[str, str], Depends(form_fields)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What a page handler and the helpers drawing its page share: the request, its unit of work
+    (committed before the response is sent) and the principal it is authorised for."""
+
+    request: Request
+    session: Session
+    principal: Principal
+
+
+def caller(*activities: Activity) -> Any:
+    """A handler's :class:`Caller`, authorised on ``activities`` as :func:`require` does
+    (``c: Caller = caller(Activity.X)``)."""
+    needs = require(*activities)
+
+    def dependency(
+        request: Request,
+        session: DbSession,
+        principal: Principal = Depends(needs),
+    ) -> Caller:
+        return Caller(request, session, principal)
+
+    return Depends(dependency)
