@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,14 +21,15 @@ from ipmo.pharmacyfirst import service as svc
 from ipmo.pharmacyfirst.claims import CHECKS
 from ipmo.pharmacyfirst.pathways import URGENCIES, UnknownPathway, catalogue, cite
 from ipmo.pharmacyfirst.urgent import PACK_EXCEPTIONS
-from ipmo.security import Activity, Principal
+from ipmo.security import Activity
 from ipmo.security.errors import Forbidden, PatientAccessDenied
 from ipmo.store import utcnow
-from ipmo.web.deps import db_session, form_fields, require
+from ipmo.web.deps import Caller, FormFields, caller
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+RECEIVE = caller(Activity.REFERRAL_RECEIVE)
 NAV = [
     NavItem(
         "Pharmacy First consultations",
@@ -103,14 +104,10 @@ def _month(value: str | None) -> str:
 
 
 @router.get("/pharmacy-first")
-def index(
-    request: Request,
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    consultations = actions.list_for_pharmacy(session, principal)
+def index(c: Caller = RECEIVE):
+    consultations = actions.list_for_pharmacy(c.session, c.principal)
     return render(
-        request,
+        c.request,
         "pharmacyfirst/index.html",
         {"consultations": consultations, "KIND": KIND_TEXT, "CHANNEL": CHANNEL_TEXT},
     )
@@ -130,23 +127,17 @@ def _new_form(request: Request, values: dict, errors: list[tuple[str, str]], sta
 
 @router.get("/pharmacy-first/new")
 def new(
-    request: Request,
     referral: str | None = Query(None, max_length=20),
     nhs_number: str | None = Query(None, max_length=20),
     kind: str | None = Query(None, max_length=30),
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
+    c: Caller = RECEIVE,
 ):
     values = {"referral": referral or "", "nhs_number": nhs_number or "", "kind": kind or ""}
-    return _new_form(request, values, [])
+    return _new_form(c.request, values, [])
 
 
 @router.post("/pharmacy-first/new")
-def create(
-    request: Request,
-    form: dict[str, str] = Depends(form_fields),
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def create(form: FormFields, c: Caller = RECEIVE):
     errors: list[tuple[str, str]] = []
     choice = form.get("pathway", "")
     kind = "urgent-supply" if choice == "urgent-supply" else "clinical-pathway"
@@ -173,9 +164,9 @@ def create(
             referral_reference=referral,
         )
         try:
-            c = actions.start(
-                session,
-                principal,
+            started = actions.start(
+                c.session,
+                c.principal,
                 form["nhs_number"],
                 new,
                 patient_present=form.get("patient_present") == "yes",
@@ -192,37 +183,41 @@ def create(
         except (Forbidden, LookupError) as exc:
             errors.append(("referral", str(exc)))
         else:
-            return RedirectResponse(f"/pharmacy-first/{c.reference}?done=started", status_code=303)
-    session.rollback()
-    return _new_form(request, form, errors, 422)
+            return RedirectResponse(
+                f"/pharmacy-first/{started.reference}?done=started", status_code=303
+            )
+    c.session.rollback()
+    return _new_form(c.request, form, errors, 422)
 
 
 def _show(
-    request: Request,
-    session: Session,
-    principal: Principal,
+    c: Caller,
     reference: str,
     errors: list[tuple[str, str]] | None = None,
     values: dict | None = None,
     done: str | None = None,
 ):
-    c, patient, result, meds = actions.read_with_check(session, principal, reference)
-    pathway = catalogue().pathway(c.pathway, c.consulted_on) if c.pathway else None
-    names = _names(session)
+    consultation, patient, result, meds = actions.read_with_check(c.session, c.principal, reference)
+    pathway = (
+        catalogue().pathway(consultation.pathway, consultation.consulted_on)
+        if consultation.pathway
+        else None
+    )
+    names = _names(c.session)
 
     return render(
-        request,
+        c.request,
         "pharmacyfirst/show.html",
         {
-            "c": c,
-            "banner": banner(session, patient),
+            "c": consultation,
+            "banner": banner(c.session, patient),
             "pathway": pathway,
             "result": result,
             "medicines": meds,
             "errors": errors or [],
             "values": values or {},
             "done": done,
-            "practice": names.get(c.practice_code or "", c.practice_code),
+            "practice": names.get(consultation.practice_code or "", consultation.practice_code),
             "reasons": [
                 (r.value, referrals.LABELS["reason"][r.value]) for r in referrals.NoSupplyReason
             ],
@@ -243,20 +238,15 @@ def _show(
 
 
 @router.get("/pharmacy-first/claims")
-def claims_page(
-    request: Request,
-    month: str | None = Query(None, max_length=7),
-    principal: Principal = Depends(require()),
-    session: Session = Depends(db_session, scope="function"),
-):
+def claims_page(month: str | None = Query(None, max_length=7), c: Caller = caller()):
     chosen = _month(month)
-    rows = actions.claim_readiness(session, principal, chosen)
-    names = _names(session)
+    rows = actions.claim_readiness(c.session, c.principal, chosen)
+    names = _names(c.session)
     by_pharmacy: dict[str, list] = {}
     for row in rows:
         by_pharmacy.setdefault(row.org_code, []).append(row)
     return render(
-        request,
+        c.request,
         "pharmacyfirst/claims.html",
         {
             "month": chosen,
@@ -272,14 +262,8 @@ def claims_page(
 
 
 @router.get("/pharmacy-first/{reference}")
-def show(
-    request: Request,
-    reference: str,
-    done: str | None = Query(None, max_length=20),
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    return _show(request, session, principal, reference, done=done)
+def show(reference: str, done: str | None = Query(None, max_length=20), c: Caller = RECEIVE):
+    return _show(c, reference, done=done)
 
 
 def _answers(form: dict[str, str], pathway: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -300,27 +284,21 @@ def _answers(form: dict[str, str], pathway: Any) -> tuple[dict[str, Any], list[t
 
 
 @router.post("/pharmacy-first/{reference}/assess")
-def assess(
-    request: Request,
-    reference: str,
-    form: dict[str, str] = Depends(form_fields),
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    c = actions.read(session, principal, reference)
-    pathway = catalogue().pathway(c.pathway or "", c.consulted_on)
+def assess(reference: str, form: FormFields, c: Caller = RECEIVE):
+    consultation = actions.read(c.session, c.principal, reference)
+    pathway = catalogue().pathway(consultation.pathway or "", consultation.consulted_on)
     answers, errors = _answers(form, pathway)
     flags = [f.id for f in pathway.red_flags if form.get(f"flag-{f.id}") == "yes"]
     if not errors:
         try:
             version = int(form.get("version", "")) if form.get("version", "").isdigit() else None
-            actions.assess(session, principal, reference, answers, flags, version)
+            actions.assess(c.session, c.principal, reference, answers, flags, version)
         except (svc.ConsultationError, svc.ConsultationConflict) as exc:
             errors.append(("outcome", str(exc)))
         else:
             return RedirectResponse(f"/pharmacy-first/{reference}?done=assessed#outcome", 303)
-    session.rollback()
-    return _show(request, session, principal, reference, errors, form)
+    c.session.rollback()
+    return _show(c, reference, errors, form)
 
 
 def _items(form: dict[str, str], kind: str) -> list[svc.ItemInput]:
@@ -358,14 +336,8 @@ def _items(form: dict[str, str], kind: str) -> list[svc.ItemInput]:
 
 
 @router.post("/pharmacy-first/{reference}/outcome")
-def outcome(
-    request: Request,
-    reference: str,
-    form: dict[str, str] = Depends(form_fields),
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    c = actions.read(session, principal, reference)
+def outcome(reference: str, form: FormFields, c: Caller = RECEIVE):
+    kind = actions.read(c.session, c.principal, reference).kind
     chosen = form.get("outcome", "")
     errors: list[tuple[str, str]] = []
     if not chosen:
@@ -378,14 +350,14 @@ def outcome(
             referred_to=(form.get("referred_to") or None) if chosen == "referred-on" else None,
             urgency=(form.get("urgency") or None) if chosen == "referred-on" else None,
             advice=form.get("advice"),
-            items=_items(form, c.kind) if chosen == "supplied" or c.kind == "urgent-supply" else [],
+            items=_items(form, kind) if chosen == "supplied" or kind == "urgent-supply" else [],
         )
         try:
             version = int(form.get("version", "")) if form.get("version", "").isdigit() else None
-            actions.complete(session, principal, reference, o, version)
+            actions.complete(c.session, c.principal, reference, o, version)
         except (svc.ConsultationError, svc.ConsultationConflict) as exc:
             errors.append((_field_for(str(exc)), str(exc)))
         else:
             return RedirectResponse(f"/pharmacy-first/{reference}?done=completed", 303)
-    session.rollback()
-    return _show(request, session, principal, reference, errors, form)
+    c.session.rollback()
+    return _show(c, reference, errors, form)

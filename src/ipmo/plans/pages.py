@@ -3,9 +3,11 @@ and stakeholders (``plan.edit``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -23,10 +25,10 @@ from ipmo.plans.service import (
     list_plans,
     plan_view,
 )
-from ipmo.security import Activity, Principal
+from ipmo.security import Activity
 from ipmo.security.access import audit_event
 from ipmo.web.dates import DateInputError, parse_date_input
-from ipmo.web.deps import db_session, form_fields, require
+from ipmo.web.deps import Caller, FormFields, caller
 from ipmo.web.forms import FormErrors
 from ipmo.web.nav import NavItem
 from ipmo.web.params import RowId
@@ -41,27 +43,23 @@ NAV = [
         "Objectives tied to live metrics, PDSA cycles and the plan on a page",
     ),
 ]
-VIEW = Depends(require(Activity.PLAN_VIEW))
-EDIT = Depends(require(Activity.PLAN_EDIT))
+VIEW = caller(Activity.PLAN_VIEW)
+EDIT = caller(Activity.PLAN_EDIT)
 
 
-def _list_page(request, session, principal, form: dict, errors: FormErrors | None = None):
+def _list_page(c: Caller, form: dict, errors: FormErrors | None = None):
     ctx = {
-        "plans": list_plans(session),
-        "can_edit": principal.can(Activity.PLAN_EDIT),
+        "plans": list_plans(c.session),
+        "can_edit": c.principal.can(Activity.PLAN_EDIT),
         "form": form,
         "errors": errors,
     }
-    return render(request, "plans/list.html", ctx, status_code=422 if errors else 200)
+    return render(c.request, "plans/list.html", ctx, status_code=422 if errors else 200)
 
 
 @router.get("/plans")
-def plans(
-    request: Request,
-    principal: Principal = VIEW,
-    session: Session = Depends(db_session, scope="function"),
-):
-    return _list_page(request, session, principal, {})
+def plans(c: Caller = VIEW):
+    return _list_page(c, {})
 
 
 def _typed_date(
@@ -102,12 +100,7 @@ def _with_dates(
 
 
 @router.post("/plans")
-def new_plan(
-    request: Request,
-    principal: Principal = EDIT,
-    session: Session = Depends(db_session, scope="function"),
-    form: dict[str, str] = Depends(form_fields),
-):
+def new_plan(form: FormFields, c: Caller = EDIT):
     errors = FormErrors()
     if not form.get("title", "").strip():
         errors.add("title", "Enter the plan's title")
@@ -118,41 +111,39 @@ def new_plan(
     if start and end and end <= start:
         errors.add("end_date-day", "End date must be after the start date")
     if errors or start is None or end is None:
-        return _list_page(request, session, principal, form, errors)
+        return _list_page(c, form, errors)
     data = {**form, "start_date": start.isoformat(), "end_date": end.isoformat()}
     try:
-        plan = create_plan(session, data)
+        plan = create_plan(c.session, data)
     except PlanError as exc:
-        session.rollback()
-        return _list_page(
-            request, session, principal, form, FormErrors.from_exception(exc, "title")
-        )
-    audit_event(session, principal, "plan.create", detail={"plan": plan.id})
+        c.session.rollback()
+        return _list_page(c, form, FormErrors.from_exception(exc, "title"))
+    audit_event(c.session, c.principal, "plan.create", detail={"plan": plan.id})
     return RedirectResponse(f"/plans/{plan.id}", status_code=303)
 
 
 def _page(
-    request: Request,
-    session: Session,
-    principal: Principal,
+    c: Caller,
     plan_id: int,
     errors: FormErrors | None = None,
     form: dict[str, str] | None = None,
     form_for: str = "",
 ):
     try:
-        view = plan_view(session, plan_id)
+        view = plan_view(c.session, plan_id)
     except PlanError as exc:
-        return render(request, "error.html", {"title": "Plan not found", "message": str(exc)}, 404)
+        return render(
+            c.request, "error.html", {"title": "Plan not found", "message": str(exc)}, 404
+        )
     return render(
-        request,
+        c.request,
         "plans/plan.html",
         {
             "plan": view,
             "charts": {o["id"]: chart(o) for o in view["objectives"]},
             "rag_labels": RAG_LABELS,
-            "can_edit": principal.can(Activity.PLAN_EDIT),
-            "metrics": metrics.catalogue(session) if principal.can(Activity.PLAN_EDIT) else [],
+            "can_edit": c.principal.can(Activity.PLAN_EDIT),
+            "metrics": metrics.catalogue(c.session) if c.principal.can(Activity.PLAN_EDIT) else [],
             "engagement": ENGAGEMENT,
             "errors": errors,
             "form": form or {},
@@ -163,98 +154,60 @@ def _page(
 
 
 @router.get("/plans/{plan_id}")
-def plan_page(
-    request: Request,
-    plan_id: RowId,
-    principal: Principal = VIEW,
-    session: Session = Depends(db_session, scope="function"),
-):
-    return _page(request, session, principal, plan_id)
+def plan_page(plan_id: RowId, c: Caller = VIEW):
+    return _page(c, plan_id)
 
 
 @router.post("/plans/{plan_id}/objectives")
-def objective_add(
-    request: Request,
-    plan_id: RowId,
-    principal: Principal = EDIT,
-    session: Session = Depends(db_session, scope="function"),
-    form: dict[str, str] = Depends(form_fields),
-):
-    errors = FormErrors()
-    data = _with_dates(form, {"target_date": ("Target date", False)}, "o-", errors)
-
-    def change() -> None:
-        add_objective(session, get_plan(session, plan_id), data)
-
-    return _apply(request, session, principal, plan_id, change, errors, form, "o", "o-title")
+def objective_add(plan_id: RowId, form: FormFields, c: Caller = EDIT):
+    dates = {"target_date": ("Target date", False)}
+    return _add(c, plan_id, form, "o", dates, "title", add_objective, _plan_of(c, plan_id))
 
 
 @router.post("/plans/{plan_id}/objectives/{objective_id}/pdsa")
-def pdsa_add(
-    request: Request,
-    plan_id: RowId,
-    objective_id: RowId,
-    principal: Principal = EDIT,
-    session: Session = Depends(db_session, scope="function"),
-    form: dict[str, str] = Depends(form_fields),
-):
-    objective = session.get(Objective, objective_id)
+def pdsa_add(plan_id: RowId, objective_id: RowId, form: FormFields, c: Caller = EDIT):
+    objective = c.session.get(Objective, objective_id)
     if objective is None or objective.plan_id != plan_id:
-        return render(request, "error.html", {"title": "Objective not found", "message": ""}, 404)
-    errors = FormErrors()
-    prefix = f"pdsa-{objective_id}-"
+        return render(c.request, "error.html", {"title": "Objective not found", "message": ""}, 404)
     dates = {"started_on": ("Date it started", True), "ended_on": ("Date it ended", False)}
-    data = _with_dates(form, dates, prefix, errors)
-    return _apply(
-        request,
-        session,
-        principal,
-        plan_id,
-        lambda: add_cycle(session, objective, data),
-        errors,
-        form,
-        f"pdsa-{objective_id}",
-        f"{prefix}title",
-    )
+    form_for = f"pdsa-{objective_id}"
+    return _add(c, plan_id, form, form_for, dates, "title", add_cycle, lambda: objective)
 
 
 @router.post("/plans/{plan_id}/stakeholders")
-def stakeholder_add(
-    request: Request,
-    plan_id: RowId,
-    principal: Principal = EDIT,
-    session: Session = Depends(db_session, scope="function"),
-    form: dict[str, str] = Depends(form_fields),
-):
-    errors = FormErrors()
-    data = _with_dates(form, {"last_engaged": ("Date last engaged", False)}, "s-", errors)
-
-    def change() -> None:
-        add_stakeholder(session, get_plan(session, plan_id), data)
-
-    return _apply(request, session, principal, plan_id, change, errors, form, "s", "s-name")
+def stakeholder_add(plan_id: RowId, form: FormFields, c: Caller = EDIT):
+    dates = {"last_engaged": ("Date last engaged", False)}
+    return _add(c, plan_id, form, "s", dates, "name", add_stakeholder, _plan_of(c, plan_id))
 
 
-def _apply(
-    request: Request,
-    session: Session,
-    principal: Principal,
+def _plan_of(c: Caller, plan_id: int):
+    return lambda: get_plan(c.session, plan_id)
+
+
+def _add(
+    c: Caller,
     plan_id: int,
-    change,
-    errors: FormErrors,
     form: dict[str, str],
     form_for: str,
-    default_field: str,
+    dates: dict[str, tuple[str, bool]],
+    first_field: str,
+    add: Callable[[Session, Any, dict], object],
+    parent: Callable[[], Any],
 ):
-    """Make one change to the plan: a date the user could not have meant, or a refusal
-    (PlanError) → the plan again with the error summary linked to the field and what was typed
-    kept (422), nothing written; done → back to the plan."""
+    """Add one thing to the plan (an objective, a PDSA cycle, a stakeholder) from its form,
+    whose fields are named ``<form_for>-<name>``: the form's NHS.UK date inputs
+    (``{name: (what, required)}``) checked, then ``add(session, parent(), data)``. A date the
+    user could not have meant, or a refusal (PlanError) → the plan again with the error summary
+    linked to the field (else to ``first_field``) and what was typed kept (422), nothing
+    written; done → back to the plan."""
+    errors = FormErrors()
+    data = _with_dates(form, dates, f"{form_for}-", errors)
     if not errors:
         try:
-            change()
+            add(c.session, parent(), data)
         except PlanError as exc:
-            session.rollback()
-            errors.add_exception(exc, default_field)
+            c.session.rollback()
+            errors.add_exception(exc, f"{form_for}-{first_field}")
     if errors:
-        return _page(request, session, principal, plan_id, errors, form, form_for)
+        return _page(c, plan_id, errors, form, form_for)
     return RedirectResponse(f"/plans/{plan_id}", status_code=303)
