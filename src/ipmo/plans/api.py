@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -20,14 +23,14 @@ from ipmo.plans.service import (
     list_plans,
     plan_view,
 )
-from ipmo.security import Activity, Principal
+from ipmo.security import Activity
 from ipmo.security.access import audit_event
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import Caller, caller
 from ipmo.web.params import RowId
 
 router = APIRouter(prefix="/api/plans", tags=["plans"])
-VIEW = Depends(require(Activity.PLAN_VIEW))
-EDIT = Depends(require(Activity.PLAN_EDIT))
+VIEW = caller(Activity.PLAN_VIEW)
+EDIT = caller(Activity.PLAN_EDIT)
 
 
 def _plan(session: Session, plan_id: int):
@@ -38,60 +41,45 @@ def _plan(session: Session, plan_id: int):
 
 
 @router.get("", response_model=list[PlanSummary])
-def read_plans(
-    principal: Principal = VIEW, session: Session = Depends(db_session, scope="function")
-) -> list:
-    return list_plans(session)
+def read_plans(c: Caller = VIEW) -> list:
+    return list_plans(c.session)
 
 
 @router.get("/metrics", response_model=list[MetricRead])
-def read_metrics(
-    principal: Principal = VIEW, session: Session = Depends(db_session, scope="function")
-) -> list:
+def read_metrics(c: Caller = VIEW) -> list:
     """Metric ids an objective can link to."""
-    return [m.__dict__ for m in metrics.catalogue(session)]
+    return [m.__dict__ for m in metrics.catalogue(c.session)]
+
+
+def _created(make: Callable[[], Any]) -> dict[str, int]:
+    """``make()`` the new row: refused by the plan service → 422 with its reason."""
+    try:
+        return {"id": make().id}
+    except PlanError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.post("", status_code=201, response_model=Created)
-def new_plan(
-    body: dict,
-    principal: Principal = EDIT,
-    session: Session = Depends(db_session, scope="function"),
-):
+def new_plan(body: dict, c: Caller = EDIT):
     """A plan with objectives, PDSA cycles and stakeholders (layout in plans/README.md)."""
-    try:
-        plan = create_plan(session, body)
-    except PlanError as exc:
-        raise HTTPException(422, str(exc)) from None
-    audit_event(session, principal, "plan.create", detail={"plan": plan.id})
-    return {"id": plan.id}
+    created = _created(lambda: create_plan(c.session, body))
+    audit_event(c.session, c.principal, "plan.create", detail={"plan": created["id"]})
+    return created
 
 
 @router.get("/{plan_id}", response_model=PlanRead)
-def read_plan(
-    plan_id: RowId,
-    principal: Principal = VIEW,
-    session: Session = Depends(db_session, scope="function"),
-):
+def read_plan(plan_id: RowId, c: Caller = VIEW):
     """The plan with each objective's live series, current value, progress and RAG status."""
-    _plan(session, plan_id)
-    return plan_view(session, plan_id)
+    _plan(c.session, plan_id)
+    return plan_view(c.session, plan_id)
 
 
 @router.post("/{plan_id}/objectives", status_code=201, response_model=Created)
-def new_objective(
-    plan_id: RowId,
-    body: dict,
-    principal: Principal = EDIT,
-    session: Session = Depends(db_session, scope="function"),
-):
-    plan = _plan(session, plan_id)
-    try:
-        objective = add_objective(session, plan, body)
-    except PlanError as exc:
-        raise HTTPException(422, str(exc)) from None
-    audit_event(session, principal, "plan.objective.create", detail={"plan": plan_id})
-    return {"id": objective.id}
+def new_objective(plan_id: RowId, body: dict, c: Caller = EDIT):
+    plan = _plan(c.session, plan_id)
+    created = _created(lambda: add_objective(c.session, plan, body))
+    audit_event(c.session, c.principal, "plan.objective.create", detail={"plan": plan_id})
+    return created
 
 
 def _objective(session: Session, plan_id: int, objective_id: int) -> Objective:
@@ -102,34 +90,15 @@ def _objective(session: Session, plan_id: int, objective_id: int) -> Objective:
 
 
 @router.post("/{plan_id}/objectives/{objective_id}/pdsa", status_code=201, response_model=Created)
-def new_cycle(
-    plan_id: RowId,
-    objective_id: RowId,
-    body: dict,
-    principal: Principal = EDIT,
-    session: Session = Depends(db_session, scope="function"),
-):
-    objective = _objective(session, plan_id, objective_id)
-    try:
-        cycle = add_cycle(session, objective, body)
-    except PlanError as exc:
-        raise HTTPException(422, str(exc)) from None
-    return {"id": cycle.id}
+def new_cycle(plan_id: RowId, objective_id: RowId, body: dict, c: Caller = EDIT):
+    objective = _objective(c.session, plan_id, objective_id)
+    return _created(lambda: add_cycle(c.session, objective, body))
 
 
 @router.post("/{plan_id}/stakeholders", status_code=201, response_model=Created)
-def new_stakeholder(
-    plan_id: RowId,
-    body: dict,
-    principal: Principal = EDIT,
-    session: Session = Depends(db_session, scope="function"),
-):
-    plan = _plan(session, plan_id)
-    try:
-        sh = add_stakeholder(session, plan, body)
-    except PlanError as exc:
-        raise HTTPException(422, str(exc)) from None
-    return {"id": sh.id}
+def new_stakeholder(plan_id: RowId, body: dict, c: Caller = EDIT):
+    plan = _plan(c.session, plan_id)
+    return _created(lambda: add_stakeholder(c.session, plan, body))
 
 
 @router.get(
@@ -144,15 +113,10 @@ def new_stakeholder(
         }
     },
 )
-def report(
-    plan_id: RowId,
-    format: str = Query("html", description="html | pdf"),
-    principal: Principal = VIEW,
-    session: Session = Depends(db_session, scope="function"),
-):
+def report(plan_id: RowId, format: str = Query("html", description="html | pdf"), c: Caller = VIEW):
     """The plan on a page, as a self-contained HTML page or a PDF."""
-    _plan(session, plan_id)
-    view = plan_view(session, plan_id)
+    _plan(c.session, plan_id)
+    view = plan_view(c.session, plan_id)
     if format == "html":
         return HTMLResponse(render_html(view))
     if format != "pdf":

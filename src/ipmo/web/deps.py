@@ -123,8 +123,8 @@ FormFields = Annotated[dict[str, str], Depends(form_fields)]
 
 @dataclass(frozen=True)
 class Caller:
-    """What a page handler and the helpers drawing its page share: the request, its unit of work
-    (committed before the response is sent) and the principal it is authorised for."""
+    """What a route handler and its helpers share: the request, its unit of work (committed
+    before the response is sent) and the principal it is authorised for."""
 
     request: Request
     session: Session

@@ -3,18 +3,18 @@ imports and edits for ``workforce.edit``, service evaluation for ``analytics.vie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from ipmo.limits import decode_utf8
-from ipmo.security import Activity, Principal
+from ipmo.security import Activity
 from ipmo.security.access import audit_event
 from ipmo.security.errors import Forbidden
-from ipmo.web.deps import db_session, request_body, require
+from ipmo.web.deps import Caller, caller, request_body
 from ipmo.workforce import edits
 from ipmo.workforce.importer import (
     MAX_UPLOAD_BYTES,
@@ -40,12 +40,34 @@ from ipmo.workforce.service_evaluation import to_csv as services_csv
 from ipmo.workforce.staffing import GROUPINGS, named_posts, summary
 
 router = APIRouter(prefix="/api/workforce", tags=["workforce"])
+VIEW = caller(Activity.WORKFORCE_VIEW)
+DETAIL = caller(Activity.WORKFORCE_DETAIL)
+EDIT = caller(Activity.WORKFORCE_EDIT)
+ANALYTICS = caller(Activity.ANALYTICS_VIEW)
 SVG = "image/svg+xml"
 # the CSV imports read the raw body (web.deps.request_body), so the document is told its type
 _CSV_BODY = {"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 _SVG_DOC: dict[int | str, dict[str, Any]] = {
     200: {"content": {SVG: {"schema": {"type": "string"}}}}
 }
+
+
+T = TypeVar("T")
+
+
+def _csv_upload(path: str, response_model: type) -> Callable[[Callable], Callable]:
+    """A POST route taking a CSV as its raw body (read with ``web.deps.request_body``)."""
+    return router.post(path, response_model=response_model, openapi_extra=_CSV_BODY)
+
+
+def _imported(body: bytes, load: Callable[[str], T], refused: type[Exception]) -> T:
+    """One CSV upload: the body as UTF-8 text (size-limited), then ``load(text)``: all rows or
+    none; ``refused`` (naming the bad line) → 422."""
+    text = decode_utf8(body, "the CSV", MAX_UPLOAD_BYTES)
+    try:
+        return load(text)
+    except refused as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 def _day(on: str | None) -> date | None:
@@ -61,42 +83,26 @@ def _day(on: str | None) -> date | None:
 def read_summary(
     by: str = Query("place", description="pcn | place | sector"),
     on: str | None = Query(None, description="as on this date (default today)"),
-    principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
+    c: Caller = VIEW,
 ) -> dict:
     """WTE per 10,000 patients, IP coverage, vacancies, rotations, training (no names)."""
     if by not in GROUPINGS:
         raise HTTPException(422, f"by must be one of {', '.join(GROUPINGS)}")
-    return summary(session, by=by, on=_day(on))
+    return summary(c.session, by=by, on=_day(on))
 
 
 @router.get("/posts", response_model=list[NamedPost])
-def read_posts(
-    principal: Principal = Depends(require(Activity.WORKFORCE_DETAIL)),
-    session: Session = Depends(db_session, scope="function"),
-) -> list[dict]:
+def read_posts(c: Caller = DETAIL) -> list[dict]:
     """Every post with the named person holding it (workforce leads and admins; audited)."""
-    audit_event(session, principal, "workforce.posts.read")
-    return named_posts(session)
+    audit_event(c.session, c.principal, "workforce.posts.read")
+    return named_posts(c.session)
 
 
-@router.post(
-    "/import",
-    response_model=ImportCounts,
-    openapi_extra=_CSV_BODY,
-)
-def import_csv(
-    body: bytes = Depends(request_body),
-    principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
-    session: Session = Depends(db_session, scope="function"),
-) -> dict:
+@_csv_upload("/import", ImportCounts)
+def import_csv(body: bytes = Depends(request_body), c: Caller = EDIT) -> dict:
     """Body: the ESR-like CSV (text/csv). All rows or none; 422 names the bad line."""
-    text = decode_utf8(body, "the CSV", MAX_UPLOAD_BYTES)
-    try:
-        report = import_assignments(session, text)
-    except WorkforceImportError as exc:
-        raise HTTPException(422, str(exc)) from None
-    audit_event(session, principal, "workforce.import", detail={"rows": report.assignments})
+    report = _imported(body, lambda text: import_assignments(c.session, text), WorkforceImportError)
+    audit_event(c.session, c.principal, "workforce.import", detail={"rows": report.assignments})
     return {
         "assignments": report.assignments,
         "people": report.people,
@@ -105,19 +111,14 @@ def import_csv(
 
 
 @router.patch("/posts/{assignment_number}", response_model=EditedPost)
-def edit_post(
-    assignment_number: str,
-    changes: dict,
-    principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
-    session: Session = Depends(db_session, scope="function"),
-) -> dict:
+def edit_post(assignment_number: str, changes: dict, c: Caller = EDIT) -> dict:
     """Change a post's WTE, band, end date, title or holder's prescriber status (validated as
     on import: 0 < WTE ≤ 1.0, split posts re-scaled, no overlapping contracts)."""
     try:
-        post = edits.edit_post(session, assignment_number, changes)
+        post = edits.edit_post(c.session, assignment_number, changes)
     except edits.EditError as exc:
         raise HTTPException(404 if "no post" in str(exc) else 422, str(exc)) from None
-    audit_event(session, principal, "workforce.post.edit", detail={"post": assignment_number})
+    audit_event(c.session, c.principal, "workforce.post.edit", detail={"post": assignment_number})
     return {
         "assignment_number": post.assignment_number,
         "wte": post.wte,
@@ -127,25 +128,18 @@ def edit_post(
 
 
 @router.get("/organogram/ics.svg", response_class=Response, responses=_SVG_DOC)
-def ics_svg(
-    principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
-) -> Response:
-    return Response(ics_organogram(session), media_type=SVG)
+def ics_svg(c: Caller = VIEW) -> Response:
+    return Response(ics_organogram(c.session), media_type=SVG)
 
 
 @router.get("/organogram/leadership.svg", response_class=Response, responses=_SVG_DOC)
-def leadership_svg(
-    names: bool = False,
-    principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
-) -> Response:
+def leadership_svg(names: bool = False, c: Caller = VIEW) -> Response:
     """Lines of accountability; ``names=true`` needs ``workforce.detail``."""
-    if names and not principal.can(Activity.WORKFORCE_DETAIL):
-        raise Forbidden(f"your role ({principal.role.title}) does not include: workforce.detail")
+    if names and not c.principal.can(Activity.WORKFORCE_DETAIL):
+        raise Forbidden(f"your role ({c.principal.role.title}) does not include: workforce.detail")
     if names:
-        audit_event(session, principal, "workforce.leadership.read")
-    return Response(leadership_organogram(session, show_names=names), media_type=SVG)
+        audit_event(c.session, c.principal, "workforce.leadership.read")
+    return Response(leadership_organogram(c.session, show_names=names), media_type=SVG)
 
 
 @router.get(
@@ -158,13 +152,12 @@ def read_services(
     service: str | None = None,
     format: str = Query("json", description="json | csv"),
     all_services: bool = Query(False, description='add "all-services" rows (the sums)'),
-    principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
+    c: Caller = ANALYTICS,
 ):
     """Service evaluation per service, area and month; ``format=csv`` for a download."""
     if by not in BY_LEVELS:
         raise HTTPException(422, f"by must be one of {', '.join(BY_LEVELS)}")
-    rows = evaluation(session, by=by, service=service, all_services=all_services)
+    rows = evaluation(c.session, by=by, service=service, all_services=all_services)
     if format == "csv":
         return Response(
             services_csv(rows),
@@ -174,19 +167,7 @@ def read_services(
     return rows
 
 
-@router.post(
-    "/services/import",
-    response_model=ActivityImported,
-    openapi_extra=_CSV_BODY,
-)
-def import_services(
-    body: bytes = Depends(request_body),
-    principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
-    session: Session = Depends(db_session, scope="function"),
-) -> dict:
-    text = decode_utf8(body, "the CSV", MAX_UPLOAD_BYTES)
-    try:
-        n = import_activity(session, text)
-    except ActivityImportError as exc:
-        raise HTTPException(422, str(exc)) from None
-    return {"rows": n}
+@_csv_upload("/services/import", ActivityImported)
+def import_services(body: bytes = Depends(request_body), c: Caller = EDIT) -> dict:
+    rows = _imported(body, lambda text: import_activity(c.session, text), ActivityImportError)
+    return {"rows": rows}

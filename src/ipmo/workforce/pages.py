@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup
 from sqlalchemy import select
@@ -15,10 +15,10 @@ from ipmo import hooks
 from ipmo.limits import decode_utf8
 from ipmo.organisations import SERVICE_LABELS, Organisation
 from ipmo.referrals import LABELS as REFERRAL_LABELS
-from ipmo.security import Activity, Principal
+from ipmo.security import Activity
 from ipmo.security.access import audit_event
 from ipmo.web.charts import line_chart
-from ipmo.web.deps import db_session, form_fields, require
+from ipmo.web.deps import Caller, FormFields, caller
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 from ipmo.workforce import edits
@@ -40,6 +40,11 @@ from ipmo.workforce.staffing import GROUPINGS, named_posts, summary
 from ipmo.workforce.vocab import AFC_BANDS, PROGRAMME_LABELS, ROLE_LABELS, SECTOR_LABELS
 
 router = APIRouter(include_in_schema=False)
+VIEW = caller(Activity.WORKFORCE_VIEW)
+DETAIL = caller(Activity.WORKFORCE_DETAIL)
+EDIT = caller(Activity.WORKFORCE_EDIT)
+ANALYTICS = caller(Activity.ANALYTICS_VIEW)
+EDIT_POSTS = caller(Activity.WORKFORCE_EDIT, Activity.WORKFORCE_DETAIL)
 NAV = [
     NavItem(
         "Pharmacy workforce",
@@ -63,27 +68,20 @@ def _svg(markup: str) -> Markup:
 
 
 @router.get("/workforce")
-def workforce_home(
-    request: Request,
-    by: str = "place",
-    message: str = "",
-    size: str = "fit",
-    principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def workforce_home(by: str = "place", message: str = "", size: str = "fit", c: Caller = VIEW):
     by = by if by in GROUPINGS else "place"
     return render(
-        request,
+        c.request,
         "workforce/summary.html",
         {
-            "data": summary(session, by=by),
+            "data": summary(c.session, by=by),
             "by": by,
             "groupings": GROUPINGS,
             "labels": LABELS,
-            "organogram": _svg(ics_organogram(session)),
+            "organogram": _svg(ics_organogram(c.session)),
             "size": size,
-            "can_detail": principal.can(Activity.WORKFORCE_DETAIL),
-            "can_edit": principal.can(Activity.WORKFORCE_EDIT),
+            "can_detail": c.principal.can(Activity.WORKFORCE_DETAIL),
+            "can_edit": c.principal.can(Activity.WORKFORCE_EDIT),
             "message": message,
             "error": None,
         },
@@ -91,44 +89,34 @@ def workforce_home(
 
 
 @router.post("/workforce/import")
-def workforce_import(
-    request: Request,
-    file: UploadFile = File(...),
-    principal: Principal = Depends(require(Activity.WORKFORCE_EDIT)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def workforce_import(file: UploadFile = File(...), c: Caller = EDIT):
     # a plain def (FastAPI has already spooled the upload): the import's database work runs in
     # the thread pool, not on the event loop
     text = decode_utf8(file.file.read(), file.filename or "the file", MAX_UPLOAD_BYTES)
     try:
-        report = import_assignments(session, text)
+        report = import_assignments(c.session, text)
     except WorkforceImportError as exc:
-        session.rollback()
+        c.session.rollback()
         return render(
-            request,
+            c.request,
             "workforce/import_error.html",
             {"error": f"{file.filename}: {exc}"},
             status_code=422,
         )
-    audit_event(session, principal, "workforce.import", detail={"rows": report.assignments})
+    audit_event(c.session, c.principal, "workforce.import", detail={"rows": report.assignments})
     return RedirectResponse(f"/workforce?message={report}", status_code=303)
 
 
 @router.get("/workforce/leadership")
-def leadership(
-    request: Request,
-    size: str = "fit",
-    principal: Principal = Depends(require(Activity.WORKFORCE_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    names = principal.can(Activity.WORKFORCE_DETAIL)
+def leadership(size: str = "fit", c: Caller = VIEW):
+    names = c.principal.can(Activity.WORKFORCE_DETAIL)
     if names:
-        audit_event(session, principal, "workforce.leadership.read")
+        audit_event(c.session, c.principal, "workforce.leadership.read")
     return render(
-        request,
+        c.request,
         "workforce/leadership.html",
         {
-            "organogram": _svg(leadership_organogram(session, show_names=names)),
+            "organogram": _svg(leadership_organogram(c.session, show_names=names)),
             "names": names,
             "size": size,
         },
@@ -136,20 +124,15 @@ def leadership(
 
 
 @router.get("/workforce/people")
-def people(
-    request: Request,
-    created: str = "",
-    principal: Principal = Depends(require(Activity.WORKFORCE_DETAIL)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    audit_event(session, principal, "workforce.posts.read")
+def people(created: str = "", c: Caller = DETAIL):
+    audit_event(c.session, c.principal, "workforce.posts.read")
     return render(
-        request,
+        c.request,
         "workforce/people.html",
         {
-            "posts": named_posts(session),
+            "posts": named_posts(c.session),
             "labels": LABELS,
-            "can_edit": principal.can(Activity.WORKFORCE_EDIT),
+            "can_edit": c.principal.can(Activity.WORKFORCE_EDIT),
             "created": created,
         },
     )
@@ -178,73 +161,57 @@ def _new_post_page(
 
 # "/workforce/new-post", not "/workforce/posts/new": "new" could be an assignment number
 @router.get("/workforce/new-post")
-def new_post_form(
-    request: Request,
-    principal: Principal = Depends(require(Activity.WORKFORCE_EDIT, Activity.WORKFORCE_DETAIL)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    return _new_post_page(request, session, {"wte": "1.0"})
+def new_post_form(c: Caller = EDIT_POSTS):
+    return _new_post_page(c.request, c.session, {"wte": "1.0"})
 
 
 @router.post("/workforce/new-post")
-def new_post_save(
-    request: Request,
-    principal: Principal = Depends(require(Activity.WORKFORCE_EDIT, Activity.WORKFORCE_DETAIL)),
-    session: Session = Depends(db_session, scope="function"),
-    form: dict[str, str] = Depends(form_fields),
-):
-    values = {c: str(form.get(c) or "") for c in COLUMNS}
+def new_post_save(form: FormFields, c: Caller = EDIT_POSTS):
+    values = {col: str(form.get(col) or "") for col in COLUMNS}
     for flag in ("independent_prescriber", "leadership"):  # checkboxes: present = yes
         values[flag] = "Y" if values[flag] else ""
     try:
-        post = edits.create_post(session, values)
+        post = edits.create_post(c.session, values)
     except edits.EditError as exc:
-        session.rollback()
-        return _new_post_page(request, session, values, exc)
+        c.session.rollback()
+        return _new_post_page(c.request, c.session, values, exc)
     audit_event(
-        session, principal, "workforce.post.create", detail={"post": post.assignment_number}
+        c.session, c.principal, "workforce.post.create", detail={"post": post.assignment_number}
     )
     return RedirectResponse(f"/workforce/people?created={post.assignment_number}", status_code=303)
 
 
 @router.get("/workforce/posts/{assignment_number}")
-def post_form(
-    request: Request,
-    assignment_number: str,
-    principal: Principal = Depends(require(Activity.WORKFORCE_EDIT, Activity.WORKFORCE_DETAIL)),
-    session: Session = Depends(db_session, scope="function"),
-):
-    post = session.scalar(select(Post).filter_by(assignment_number=assignment_number))
+def post_form(assignment_number: str, c: Caller = EDIT_POSTS):
+    post = c.session.scalar(select(Post).filter_by(assignment_number=assignment_number))
     if post is None:
         return render(
-            request, "error.html", {"title": "Post not found", "message": assignment_number}, 404
+            c.request, "error.html", {"title": "Post not found", "message": assignment_number}, 404
         )
-    return render(request, "workforce/post_edit.html", {"post": post, "error": None})
+    return render(c.request, "workforce/post_edit.html", {"post": post, "error": None})
 
 
 @router.post("/workforce/posts/{assignment_number}")
 def post_save(
-    request: Request,
     assignment_number: str,
     title: str = Form(...),
     wte: str = Form(...),
     band: str = Form(""),
     end_date: str = Form(""),
-    principal: Principal = Depends(require(Activity.WORKFORCE_EDIT, Activity.WORKFORCE_DETAIL)),
-    session: Session = Depends(db_session, scope="function"),
+    c: Caller = EDIT_POSTS,
 ):
     changes = {"title": title, "wte": wte, "band": band, "end_date": end_date}
     try:
-        edits.edit_post(session, assignment_number, changes)
+        edits.edit_post(c.session, assignment_number, changes)
     except edits.EditError as exc:
-        session.rollback()
-        post = session.scalar(select(Post).filter_by(assignment_number=assignment_number))
+        c.session.rollback()
+        post = c.session.scalar(select(Post).filter_by(assignment_number=assignment_number))
         if post is None:
             return render(
-                request, "error.html", {"title": "Post not found", "message": str(exc)}, 404
+                c.request, "error.html", {"title": "Post not found", "message": str(exc)}, 404
             )
-        return render(request, "workforce/post_edit.html", {"post": post, "error": str(exc)}, 422)
-    audit_event(session, principal, "workforce.post.edit", detail={"post": assignment_number})
+        return render(c.request, "workforce/post_edit.html", {"post": post, "error": str(exc)}, 422)
+    audit_event(c.session, c.principal, "workforce.post.edit", detail={"post": assignment_number})
     return RedirectResponse("/workforce/people", status_code=303)
 
 
@@ -252,16 +219,10 @@ LEVEL_LABELS = {"pharmacy": "Pharmacy", "pcn": "PCN", "place": "Place", "ics": "
 
 
 @router.get("/workforce/services")
-def services_page(
-    request: Request,
-    by: str = "ics",
-    service: str = "",
-    principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def services_page(by: str = "ics", service: str = "", c: Caller = ANALYTICS):
     by = by if by in BY_LEVELS else "ics"
-    rows = evaluation(session, by=by, service=service or None, all_services=not service)
-    ics = evaluation(session, by="ics", all_services=True)
+    rows = evaluation(c.session, by=by, service=service or None, all_services=not service)
+    ics = evaluation(c.session, by="ics", all_services=True)
     services = sorted({r["service"] for r in ics} - {ALL_SERVICES})
     charts = {}
     # one chart per service and one for all of them: the services' lines add up to the last
@@ -275,9 +236,9 @@ def services_page(
         charts[label] = _svg(line_chart(points, f"Referrals per month: {label}", width=360))
     on = date.today()
     since = date(on.year - (on.month <= 3), (on.month - 4) % 12 + 1, 1)  # the last three months
-    leakage = [r for fn in hooks.offered("REFERRAL_LEAKAGE") for r in fn(session, since, on)]
+    leakage = [r for fn in hooks.offered("REFERRAL_LEAKAGE") for r in fn(c.session, since, on)]
     return render(
-        request,
+        c.request,
         "workforce/services.html",
         {
             "leakage": [r for r in leakage if r["low"]],
