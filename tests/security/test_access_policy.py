@@ -199,11 +199,31 @@ def test_one_patient_and_the_list_filter_always_agree(world):
             listed = set(
                 s.scalars(select(Patient.nhs_number).where(visible_patients_filter(p))).all()
             )
+            # the list filter without the relationships nobody holds keeps the same patients
+            pruned = select(Patient.nhs_number).where(visible_patients_filter(p, s))
+            assert set(s.scalars(pruned).all()) == listed, username
             for patient in patients:
                 related = relationship_for(s, p, patient) is not None
                 assert related == (patient.nhs_number in listed), (username, patient.nhs_number)
                 checked += 1
     assert checked == len(DEMO_USERS) * 5
+
+
+def test_a_list_leaves_out_only_relationships_nobody_holds(world):
+    """The pruned list filter asks each relationship's ``anyone`` test once: an organisation with
+    no admissions, consultations or open referrals received loses those sub-queries; a trust
+    with admissions keeps its admission rule."""
+    from ipmo.security.policy import held_by_someone, relationships
+
+    with session_scope(world.engine) as s:
+        pcn = {r.name for r in held_by_someone(s, relationships(), principal(s, "pcn.pharmacist"))}
+        trust = {
+            r.name for r in held_by_someone(s, relationships(), principal(s, "hospital.pharmacist"))
+        }
+    assert "admission" not in pcn and "open-referral" not in pcn
+    assert "pharmacy-first-consultation" not in pcn
+    assert {"registration", "registration-pcn", "nomination"} <= pcn  # no anyone test: kept
+    assert "admission" in trust
 
 
 @pytest.mark.parametrize(

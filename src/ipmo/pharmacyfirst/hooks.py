@@ -59,4 +59,11 @@ def _consulted_here(principal: Principal) -> ColumnElement[bool]:
     )
 
 
-PATIENT_RELATIONSHIPS = [Relationship("pharmacy-first-consultation", _consulted_here)]
+def _any_consulted_here(principal: Principal) -> ColumnElement[bool]:
+    # ix_pf_consultations_org_day
+    return exists().where(Consultation.org_code == principal.org_code)
+
+
+PATIENT_RELATIONSHIPS = [
+    Relationship("pharmacy-first-consultation", _consulted_here, _any_consulted_here)
+]

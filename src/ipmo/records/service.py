@@ -25,6 +25,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from ipmo import hooks
@@ -116,11 +118,19 @@ def _patient(session: Session, nhs_number: str) -> Patient:
 
 
 def _record(session: Session, patient_id: int) -> ReconciledRecord:
-    rec = session.scalar(select(ReconciledRecord).where(ReconciledRecord.patient_id == patient_id))
+    """The patient's reconciled record, made at version 1 on first use. Two requests making it at
+    once (two users deciding on a record nobody has written yet) get the one row: the insert
+    does nothing when the other's is there (found by the load run: a 500 on the unique key)."""
+    query = select(ReconciledRecord).where(ReconciledRecord.patient_id == patient_id)
+    rec = session.scalar(query)
     if rec is None:
-        rec = ReconciledRecord(patient_id=patient_id, version=1)
-        session.add(rec)
-        session.flush()
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(
+            insert(ReconciledRecord)
+            .values(patient_id=patient_id, version=1, updated_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["patient_id"])
+        )
+        rec = session.scalars(query.execution_options(populate_existing=True)).one()
     return rec
 
 

@@ -41,4 +41,13 @@ def _received_open_referral(principal: Principal) -> ColumnElement[bool]:
     )
 
 
-PATIENT_RELATIONSHIPS = [Relationship("open-referral", _received_open_referral)]
+def _any_open_referral_received(principal: Principal) -> ColumnElement[bool]:
+    return exists().where(
+        Referral.target_org_code == principal.org_code,
+        Referral.status.in_([s.value for s in OPEN]),
+    )  # ix_referrals_target_status
+
+
+PATIENT_RELATIONSHIPS = [
+    Relationship("open-referral", _received_open_referral, _any_open_referral_received)
+]

@@ -48,10 +48,16 @@ Criteria = Callable[[Principal], ColumnElement[bool]]
 @dataclass(frozen=True)
 class Relationship:
     """A named legitimate relationship: ``criteria(principal)`` is a boolean SQL expression over
-    :class:`Patient` (correlated sub-queries allowed) that holds for the patients it covers."""
+    :class:`Patient` (correlated sub-queries allowed) that holds for the patients it covers.
+
+    ``anyone(principal)``, when given, is an uncorrelated test that the relationship holds for at
+    least one patient (an indexed EXISTS over its own table): a list asks it once and leaves out
+    a relationship no patient has, instead of running its sub-query for every patient listed
+    (issue 20's load profile: a PCN's worklist ran four EXISTS per entry of the whole ICS)."""
 
     name: str
     criteria: Criteria
+    anyone: Criteria | None = None
 
 
 def registered_with(
@@ -94,13 +100,17 @@ def _admission(p: Principal) -> ColumnElement[bool]:
     return exists().where(Admission.patient_id == Patient.id, Admission.trust_code == p.org_code)
 
 
+def _any_admission(p: Principal) -> ColumnElement[bool]:
+    return exists().where(Admission.trust_code == p.org_code)
+
+
 BUILT_IN: tuple[Relationship, ...] = (
     Relationship("ics-role", _ics_role),
     Relationship("registration", _registration),
     Relationship("registration-pcn", _registration_pcn),
     Relationship("nomination", _nomination),
     Relationship("care-home", _care_home),
-    Relationship("admission", _admission),
+    Relationship("admission", _admission, _any_admission),
 )
 
 
@@ -126,9 +136,28 @@ def first_holding(
     return session.scalar(select(which).where(row))
 
 
-def visible_patients_filter(principal: Principal) -> ColumnElement[bool]:
-    """WHERE clause over :class:`Patient`: the patients this principal may see."""
-    return any_holds(relationships(), principal)
+def visible_patients_filter(
+    principal: Principal, session: Session | None = None
+) -> ColumnElement[bool]:
+    """WHERE clause over :class:`Patient`: the patients this principal may see. With a
+    ``session``, the relationships whose ``anyone`` test says no patient has them are left out
+    first (one query): the same patients, found without a sub-query per patient for them."""
+    rules = relationships()
+    if session is not None:
+        rules = held_by_someone(session, rules, principal)
+    return any_holds(rules, principal) if rules else false()
+
+
+def held_by_someone(
+    session: Session, rules: Sequence[Relationship], principal: Principal
+) -> list[Relationship]:
+    """The rules without an ``anyone`` test, and those whose test holds now (one query)."""
+    tested = [r for r in rules if r.anyone is not None]
+    if not tested:
+        return list(rules)
+    row = session.execute(select(*(r.anyone(principal) for r in tested if r.anyone))).one()
+    held = {r.name for r, holds in zip(tested, row, strict=True) if holds}
+    return [r for r in rules if r.anyone is None or r.name in held]
 
 
 def relationship_for(session: Session, principal: Principal, patient: Patient) -> str | None:
