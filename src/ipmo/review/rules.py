@@ -209,6 +209,22 @@ def _pincer_composites(indicators: list[Rule]) -> list[Rule]:
     return out
 
 
+#: STOPP v3 section K, drugs that predictably increase the risk of falls, each "with recurrent
+#: falls" (O'Mahony 2023, Appendix 1; RULES.md §3): (criterion, drug as titled, drug class).
+FALL_RISK = (
+    ("K1", "Benzodiazepine", "benzodiazepine"),
+    ("K2", "Antipsychotic", "antipsychotic"),
+    ("K4", "Z-drug", "z_drug"),
+    ("K5", "Antiepileptic", "antiepileptic"),
+    ("K6", "First-generation antihistamine", "first_gen_antihistamine"),
+    ("K7", "Opioid", "opioid"),
+    ("K8", "Antidepressant", "antidepressant"),
+    ("K9", "α-blocker", "alpha_blocker"),
+    ("K11", "Centrally acting antihypertensive", "central_antihypertensive"),
+    ("K12", "Bladder antimuscarinic", "bladder_antimuscarinic"),
+)
+
+
 def _stopp_start(p: Params) -> list[Rule]:
     a = last(p.active_months)
     older = AgeBetween(p.stopp_start_min_age, 120)
@@ -418,28 +434,7 @@ def _stopp_start(p: Params) -> list[Rule]:
             on("long_acting_sulfonylurea") & HasEvent("diabetes_t2"),
         ),
         ("J2", "Thiazolidinedione with heart failure", on("thiazolidinedione") & hf),
-        ("K1", "Benzodiazepine with recurrent falls", on("benzodiazepine") & falls),
-        ("K2", "Antipsychotic with recurrent falls", on("antipsychotic") & falls),
-        ("K4", "Z-drug with recurrent falls", on("z_drug") & falls),
-        ("K5", "Antiepileptic with recurrent falls", on("antiepileptic") & falls),
-        (
-            "K6",
-            "First-generation antihistamine with recurrent falls",
-            on("first_gen_antihistamine") & falls,
-        ),
-        ("K7", "Opioid with recurrent falls", on("opioid") & falls),
-        ("K8", "Antidepressant with recurrent falls", on("antidepressant") & falls),
-        ("K9", "α-blocker with recurrent falls", on("alpha_blocker") & falls),
-        (
-            "K11",
-            "Centrally acting antihypertensive with recurrent falls",
-            on("central_antihypertensive") & falls,
-        ),
-        (
-            "K12",
-            "Bladder antimuscarinic with recurrent falls",
-            on("bladder_antimuscarinic") & falls,
-        ),
+        *((rid, f"{drug} with recurrent falls", on(cls) & falls) for rid, drug, cls in FALL_RISK),
         ("L2", "Regular opioid without a laxative", on("opioid", regular=True) & ~on("laxative")),
         ("M1", "Two or more anticholinergic medicines (ACB ≥2)", AcbCount(a, 2, 2)),
     ]
@@ -673,22 +668,19 @@ def _monitoring(p: Params) -> list[Rule]:
     amiodarone, on_amiodarone, no_lft = _unmonitored(
         "amiodarone", "pincer_lft", "a liver function test", 6
     )
+    # the DOAC's dose depends on renal function and weight (SmPCs): each needs a recent result
+    doac_tests = (("RENAL", "renal function", "renal_function"), ("WEIGHT", "a weight", "weight"))
     return [
-        Rule(
-            "MON-DOAC-RENAL",
-            "DOAC without renal function in 12 months",
-            "monitoring",
-            ~TestDone("renal_function", w12),
-            MON_SRC,
-            doac,
-        ),
-        Rule(
-            "MON-DOAC-WEIGHT",
-            "DOAC without a weight in 12 months",
-            "monitoring",
-            ~TestDone("weight", w12),
-            MON_SRC,
-            doac,
+        *(
+            Rule(
+                f"MON-DOAC-{key}",
+                f"DOAC without {what} in 12 months",
+                "monitoring",
+                ~TestDone(testset, w12),
+                MON_SRC,
+                doac,
+            )
+            for key, what, testset in doac_tests
         ),
         Rule(
             "MON-DOAC-DOSE",
