@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,6 +179,52 @@ def _concept(row: dict[str, str], concept_id: str, where: str, src: str, **field
     }
 
 
+#: a column read as a number (``_num``); other columns are text, or decoded through the lookup
+#: list named (``f_lookup2``'s list tag)
+NUMBER = "number"
+
+#: The levels below the VMP, table-driven: file, record tag, id field, the link to the level
+#: above (column, required field) and the other columns (column, field, how it is read).
+PACKS_AND_PRODUCTS = {
+    "vmpp": ("VMPP", "VPPID", ("vmp_id", "VPID"),
+             (("qty_value", "QTYVAL", NUMBER), ("qty_unit", "QTY_UOMCD", "UNIT_OF_MEASURE"))),
+    "amp": ("AMP", "APID", ("vmp_id", "VPID"),
+            (("description", "DESC", None), ("supplier", "SUPPCD", "SUPPLIER"))),
+    "ampp": ("AMPP", "APPID", ("amp_id", "APID"),
+             (("vmpp_id", "VPPID", None), ("legal_category", "LEGAL_CATCD", "LEGAL_CATEGORY"))),
+}  # fmt: skip
+
+
+def _level(
+    family: str,
+    paths: dict[str, Path],
+    src: str,
+    bnf: dict[str, str],
+    lookups: dict[str, dict[str, str]],
+    more: Callable[[str], dict[str, object]] | None = None,
+) -> list[dict]:
+    """The store rows of one level below the VMP (``PACKS_AND_PRODUCTS``): each record as a
+    concept (``_concept``) with its link to the level above, its columns, ``more(id)`` (columns
+    from other records) and its BNF code."""
+    tag, key, (link, link_field), columns = PACKS_AND_PRODUCTS[family]
+    path = paths[family]
+    where = path.name
+    rows = []
+    for concept_id, row in _records(path, tag, key):
+        fields: dict[str, object] = {link: _need(row, link_field, where)}
+        for column, name, read in columns:
+            if read == NUMBER:
+                fields[column] = _num(row.get(name), f"{where}: {tag} {concept_id}")
+            elif read is None:
+                fields[column] = row.get(name) or None
+            else:
+                fields[column] = lookups[read].get(row.get(name, "")) or None
+        if more is not None:
+            fields |= more(concept_id)
+        rows.append(_concept(row, concept_id, where, src, **fields, bnf_code=bnf.get(concept_id)))
+    return rows
+
+
 def _previous(release: DmdRelease, old_id: str | None, new_id: str, level: str, src: str) -> None:
     """Record that ``old_id`` (VTMIDPREV / VPIDPREV: a previous id) now means ``new_id``."""
     if old_id:
@@ -265,7 +311,6 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
         elif tag == "DROUTE":
             vmp_routes[_need(row, "VPID", where)].append(routes.get(row.get("ROUTECD", ""), ""))
 
-    vmpp_rows: list[dict] = []
     where = paths["vmpp"].name
     # the Drug Tariff price of each pack (DRUG_TARIFF_INFO, pence); packs without one have none
     tariff = {
@@ -273,20 +318,12 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
         for _list, tag, row in iter_records(paths["vmpp"])
         if tag == "DTINFO"
     }
-    for vppid, row in _records(paths["vmpp"], "VMPP", "VPPID"):
-        vmpp_rows.append(
-            _concept(
-                row, vppid, where, src,
-                vmp_id=_need(row, "VPID", where),
-                qty_value=_num(row.get("QTYVAL"), f"{where}: VMPP {vppid}"),
-                qty_unit=units.get(row.get("QTY_UOMCD", "")) or None,
-                price_pence=_pence(tariff.get(vppid), f"{where}: DTINFO {vppid}"),
-                bnf_code=bnf.get(vppid),
-            )
-        )  # fmt: skip
-    release.vmpps = vmpp_rows
+    release.vmpps = _level(
+        "vmpp", paths, src, bnf, lookups,
+        lambda vppid: {"price_pence": _pence(tariff.get(vppid), f"{where}: DTINFO {vppid}")},
+    )  # fmt: skip
     vmpp_bnf: dict[str, set[str]] = defaultdict(set)
-    for r in vmpp_rows:
+    for r in release.vmpps:
         if r["bnf_code"]:
             vmpp_bnf[r["vmp_id"]].add(r["bnf_code"])
 
@@ -321,31 +358,8 @@ def parse_release(directory: Path, bnf_mapping: Path | None = None) -> DmdReleas
         )  # fmt: skip
         _previous(release, row.get("VPIDPREV"), vpid, "VMP", src)
 
-    suppliers = lookups["SUPPLIER"]
-    where = paths["amp"].name
-    for apid, row in _records(paths["amp"], "AMP", "APID"):
-        release.amps.append(
-            _concept(
-                row, apid, where, src,
-                vmp_id=_need(row, "VPID", where),
-                description=row.get("DESC") or None,
-                supplier=suppliers.get(row.get("SUPPCD", "")) or None,
-                bnf_code=bnf.get(apid),
-            )
-        )  # fmt: skip
-
-    legal = lookups["LEGAL_CATEGORY"]
-    where = paths["ampp"].name
-    for appid, row in _records(paths["ampp"], "AMPP", "APPID"):
-        release.ampps.append(
-            _concept(
-                row, appid, where, src,
-                amp_id=_need(row, "APID", where),
-                vmpp_id=row.get("VPPID") or None,
-                legal_category=legal.get(row.get("LEGAL_CATCD", "")) or None,
-                bnf_code=bnf.get(appid),
-            )
-        )  # fmt: skip
+    release.amps = _level("amp", paths, src, bnf, lookups)
+    release.ampps = _level("ampp", paths, src, bnf, lookups)
 
     # An id retired twice (seen in real releases) keeps its latest successor: one row per old id.
     release.code_map = list({m["old_id"]: m for m in release.code_map}.values())
