@@ -15,6 +15,7 @@ and reading a rendered dose both round-trip (tested with Hypothesis).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 
@@ -329,15 +330,20 @@ class _Reader:
             self.repeat["offset"] = int(minutes)
         return True
 
-    def _route(self) -> bool:
-        pattern = "|".join(sorted(_ROUTES, key=len, reverse=True))
-        m = self.take(rf"({pattern})")
+    def _field(
+        self, pattern: str, key: str, holder: dict[str, Any], value: Callable[[re.Match[str]], Any]
+    ) -> bool:
+        """Take ``pattern``; when it matches, ``holder[key]`` (given once only) is ``value(m)``."""
+        m = self.take(pattern)
         if not m:
             return False
-        self.once("route", self.dosage)
-        code, display = _ROUTES[m[1]]
-        self.dosage["route"] = {"coding": [{"system": SNOMED, "code": code, "display": display}]}
+        self.once(key, holder)
+        holder[key] = value(m)
         return True
+
+    def _route(self) -> bool:
+        pattern = "|".join(sorted(_ROUTES, key=len, reverse=True))
+        return self._field(rf"({pattern})", "route", self.dosage, _route_coding)
 
     def _as_needed(self) -> bool:
         m = self.take(
@@ -356,27 +362,31 @@ class _Reader:
         return True
 
     def _bounds(self) -> bool:
-        m = self.take(rf"for\s+({_NUM})\s+{_TUNIT}")
-        if not m:
-            return False
-        self.once("boundsDuration", self.repeat)
-        self.repeat["boundsDuration"] = _duration(_number(m[1]), m[2])
-        return True
+        return self._field(
+            rf"for\s+({_NUM})\s+{_TUNIT}",
+            "boundsDuration",
+            self.repeat,
+            lambda m: _duration(_number(m[1]), m[2]),
+        )
 
     def _maximum(self) -> bool:
-        m = self.take(
+        return self._field(
             rf"(?:up to\s+)?(?:a\s+)?max(?:imum)?(?:\s+of)?\s+({_NUM})\s*({_UNIT})"
-            rf"\s+(?:in|per)\s+({_NUM})\s+{_TUNIT}"
+            rf"\s+(?:in|per)\s+({_NUM})\s+{_TUNIT}",
+            "maxDosePerPeriod",
+            self.dosage,
+            _max_per_period,
         )
-        if not m:
-            return False
-        self.once("maxDosePerPeriod", self.dosage)
-        den = _duration(_number(m[3]), m[4])
-        self.dosage["maxDosePerPeriod"] = {
-            "numerator": _quantity(_number(m[1]), m[2]),
-            "denominator": den,
-        }
-        return True
+
+
+def _route_coding(m: re.Match[str]) -> dict[str, Any]:
+    code, display = _ROUTES[m[1]]
+    return {"coding": [{"system": SNOMED, "code": code, "display": display}]}
+
+
+def _max_per_period(m: re.Match[str]) -> dict[str, Any]:
+    den = _duration(_number(m[3]), m[4])
+    return {"numerator": _quantity(_number(m[1]), m[2]), "denominator": den}
 
 
 def _normalise(text: str) -> str:
