@@ -40,7 +40,11 @@ from importlib import resources
 from pathlib import Path
 
 from ipmo.analytics.measures.definitions import MeasureDefinition, parse_definition
-from ipmo.analytics.measures.dmd_index import DmdIndex, dmd_index
+from ipmo.analytics.measures.dmd_index import (
+    DmdIndex,
+    generic_equivalent,
+    index_and_names,
+)
 
 MEASURE_PREFIX = "ipmo_biosimilar_"
 ROLES = ("originator", "biosimilar", "excluded")
@@ -129,10 +133,6 @@ class _BrandMatcher:
         return [row for name in found for row in self.rows[name]]
 
 
-def _generic_equivalent(code: str) -> str:
-    return code[:9] + "AA" + code[13:15] + code[13:15]
-
-
 def classify(
     presentations: Mapping[str, str],
     table: tuple[Brand, ...] | None = None,
@@ -140,9 +140,8 @@ def classify(
 ) -> dict[str, MoleculeScope]:
     """Molecule → its presentations in ``presentations`` (BNF code → name) with their roles."""
     table = brand_table() if table is None else table
-    index = dmd_index() if index is None else index
+    index, names = index_and_names(presentations, index)
     molecules = list(dict.fromkeys(b.molecule for b in table))
-    names = {**index.bnf_names, **presentations}  # the data's own names win
     chemical_of: dict[str, str] = {}
     for name in molecules:
         for chemical in sorted(index.vtm_chemicals.get(name, ())):
@@ -164,7 +163,7 @@ def classify(
         if molecule and code[9:11] != "AA":
             row = brand_row(code, molecule)
             if row is not None and row.role == "excluded":
-                excluded_strengths.add(_generic_equivalent(code))
+                excluded_strengths.add(generic_equivalent(code))
 
     scopes: dict[str, MoleculeScope] = {}
     unlisted: dict[str, set[str]] = {}
@@ -185,7 +184,7 @@ def classify(
                 unlisted.setdefault(molecule, set()).add(brand_of(names.get(code, "")) or code)
             else:
                 role = row.role
-        if _generic_equivalent(code) in excluded_strengths:
+        if generic_equivalent(code) in excluded_strengths:
             role = "excluded"
         scope.roles[code] = role
     return {

@@ -24,6 +24,22 @@ class DmdIndex:
     vtm_chemicals: Mapping[str, frozenset[str]]  # lower-case VTM name → BNF chemicals (9 chars)
 
 
+def generic_equivalent(code: str) -> str:
+    """The generic presentation a 15-character BNF code is equivalent to (characters 14–15 name
+    the generic's strength/formulation); any string in, no check (``bnf.generic_equivalent``
+    is the checked one)."""
+    return code[:9] + "AA" + code[13:15] + code[13:15]
+
+
+def index_and_names(
+    presentations: Mapping[str, str], index: DmdIndex | None = None
+) -> tuple[DmdIndex, dict[str, str]]:
+    """The index (the shipped one by default) and the names of every BNF code it or
+    ``presentations`` (BNF code → name) know: the data's own names win."""
+    index = dmd_index() if index is None else index
+    return index, {**index.bnf_names, **presentations}
+
+
 def build_index(rows: Iterable[Mapping[str, str]]) -> DmdIndex:
     """Index dictionary rows (columns as in the starter dictionary CSV)."""
     rows = list(rows)

@@ -35,7 +35,12 @@ from importlib import resources
 from pathlib import Path
 
 from ipmo.analytics.measures.definitions import MeasureDefinition, parse_definition
-from ipmo.analytics.measures.dmd_index import DmdIndex, dmd_index
+from ipmo.analytics.measures.dmd_index import (
+    DmdIndex,
+    dmd_index,
+    generic_equivalent,
+    index_and_names,
+)
 
 CHAPTER, SALBUTAMOL = "03", "0301011R0"
 DEVICES = ("MDI", "DPI", "SMI")
@@ -157,10 +162,6 @@ def co2e_table(path: Path | None = None) -> tuple[Co2eRow, ...]:
     return tuple(out)
 
 
-def _generic_equivalent(code: str) -> str:
-    return code[:9] + "AA" + code[13:15] + code[13:15]
-
-
 def _device_of_form(form: str) -> str | None:
     if "nebuliser" in form:
         return "nebuliser"
@@ -190,7 +191,7 @@ def device_of(
     if not code.startswith(CHAPTER) or len(code) != 15:
         return None
     index = dmd_index() if index is None else index
-    form = index.vmp_forms.get(_generic_equivalent(code)) or index.vmp_forms.get(code)
+    form = index.vmp_forms.get(generic_equivalent(code)) or index.vmp_forms.get(code)
     found = _device_of_form(form) if form else None
     found = found or _by_name(name)
     for sibling in siblings:
@@ -224,7 +225,7 @@ def _siblings(names: Mapping[str, str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = defaultdict(list)
     for code, name in sorted(names.items()):
         if code.startswith(CHAPTER) and len(code) == 15 and name:
-            out[_generic_equivalent(code)].append(name)
+            out[generic_equivalent(code)].append(name)
     return out
 
 
@@ -235,18 +236,17 @@ def inhalers(
 ) -> dict[str, Inhaler]:
     """Every MDI/DPI/SMI presentation in ``presentations`` (BNF code → name) with its CO2e."""
     table = co2e_table() if table is None else table
-    index = dmd_index() if index is None else index
-    all_names = {**index.bnf_names, **presentations}
+    index, all_names = index_and_names(presentations, index)
     siblings = _siblings(all_names)
     out: dict[str, Inhaler] = {}
     for code, name in sorted(presentations.items()):
-        related = siblings.get(_generic_equivalent(code), [])
+        related = siblings.get(generic_equivalent(code), [])
         device = device_of(code, name or "", index, related)
         if device not in DEVICES:
             continue
-        form = index.vmp_forms.get(_generic_equivalent(code), "")
+        form = index.vmp_forms.get(generic_equivalent(code), "")
         doses = DOSES_PER_DEVICE_PACK if DOSE_UNIT.search(f"{(name or '').lower()} {form}") else 1
-        generic = all_names.get(_generic_equivalent(code), "")
+        generic = all_names.get(generic_equivalent(code), "")
         row = _co2e_for(code, (name or "", generic), device, table)
         out[code] = Inhaler(code, name or "", device, row.kg_co2e, doses, row.level, row.source)
     return out
@@ -254,15 +254,15 @@ def inhalers(
 
 def unclassified(presentations: Mapping[str, str], index: DmdIndex | None = None) -> list[str]:
     """Chapter-3 codes whose name suggests inhalation but whose device class is unknown."""
-    index = dmd_index() if index is None else index
-    siblings = _siblings({**index.bnf_names, **presentations})
+    index, all_names = index_and_names(presentations, index)
+    siblings = _siblings(all_names)
     hint = re.compile(r"inh|haler")
     return sorted(
         code
         for code, name in presentations.items()
         if code.startswith(CHAPTER)
         and hint.search((name or "").lower())
-        and device_of(code, name or "", index, siblings.get(_generic_equivalent(code), [])) is None
+        and device_of(code, name or "", index, siblings.get(generic_equivalent(code), [])) is None
     )
 
 
