@@ -13,9 +13,9 @@ must name the version it was made against in ``If-Match`` (428 without, 412 when
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -44,9 +44,11 @@ from ipmo.referrals.state_changes import accept, record_outcome, reject, start
 from ipmo.referrals.trail import patient_stub
 from ipmo.security import Activity, Principal
 from ipmo.security.access import audit_event
-from ipmo.web.deps import db_session, request_body, require
+from ipmo.web.deps import Caller, caller, request_body
 
 router = APIRouter(tags=["FHIR"])
+VIEW = caller(Activity.REFERRAL_VIEW)
+RECEIVE = caller(Activity.REFERRAL_RECEIVE)
 OUTCOME_SYSTEM = "urn:ipmo:referral-outcome"
 # ServiceRequest.status for each Task.status (the request stays active while the Task is open)
 REQUEST_STATUS = {
@@ -135,10 +137,8 @@ def _statuses(value: str | None, allowed: set[str]) -> set[str]:
     return chosen
 
 
-def _visible(
-    session: Session, principal: Principal, patient: str | None, statuses: set[str], key
-) -> list[Referral]:
-    rows = list_visible(session, principal, nhs_number=_nhs(patient), limit=10_000)
+def _visible(c: Caller, patient: str | None, statuses: set[str], key) -> list[Referral]:
+    rows = list_visible(c.session, c.principal, nhs_number=_nhs(patient), limit=10_000)
     return [r for r in rows if not statuses or key(r) in statuses]
 
 
@@ -151,70 +151,64 @@ def _one(session: Session, principal: Principal, reference: str, action: str) ->
         raise FhirError(403, "forbidden", str(exc)) from None
 
 
-@router.get("/fhir/R4/Task")
-def search_tasks(
-    request: Request,
+class _Search(NamedTuple):
+    patient: str | None
+    status: str | None
+
+
+def _search(
     patient: str | None = Query(None),
     status: str | None = Query(None),
     _controls: None = Depends(search_controls),
-    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
-) -> JSONResponse:
+) -> _Search:
+    """The search parameters Task and ServiceRequest share, after the common result controls."""
+    return _Search(patient, status)
+
+
+@router.get("/fhir/R4/Task")
+def search_tasks(q: _Search = Depends(_search), c: Caller = VIEW) -> JSONResponse:
     """Referrals your organisation is party to, as Tasks, newest first; with ``patient``, also
     the interventions of their medication reviews (offered by the review domain: ``FHIR_TASKS``)."""
-    chosen = _statuses(status, {s.value for s in lc.Status})
-    rows = _visible(session, principal, patient, chosen, lambda r: r.status)
+    chosen = _statuses(q.status, {s.value for s in lc.Status})
+    rows = _visible(c, q.patient, chosen, lambda r: r.status)
     found = [task_resource(r) for r in rows]
-    number = _nhs(patient)
+    number = _nhs(q.patient)
     if number:
         for provider in hooks.offered("FHIR_TASKS"):
             found += [
                 t
-                for t in provider(session, principal, number)
+                for t in provider(c.session, c.principal, number)
                 if t["status"] in chosen or not chosen
             ]
-    return fhir_response(searchset(request, found))
+    return fhir_response(searchset(c.request, found))
 
 
 @router.get("/fhir/R4/Task/{reference}")
 def read_task(
-    reference: str,
-    _strict: None = Depends(strict_search),
-    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
+    reference: str, _strict: None = Depends(strict_search), c: Caller = VIEW
 ) -> JSONResponse:
     for prefix, read in hooks.offered_map("FHIR_TASK_READS").items():
         if reference.startswith(prefix):  # another domain's Task (a review intervention)
-            task = read(session, principal, reference)
+            task = read(c.session, c.principal, reference)
             if task is None:
                 raise FhirError(404, "not-found", f"no Task {reference!r}", "id")
             return fhir_response(task, headers={"ETag": content_etag(task)})
-    ref = _one(session, principal, reference, "referral.fhir.read")
+    ref = _one(c.session, c.principal, reference, "referral.fhir.read")
     return fhir_response(task_resource(ref), headers={"ETag": version_etag(ref.version)})
 
 
 @router.get("/fhir/R4/ServiceRequest")
-def search_service_requests(
-    request: Request,
-    patient: str | None = Query(None),
-    status: str | None = Query(None),
-    _controls: None = Depends(search_controls),
-    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
-) -> JSONResponse:
-    chosen = _statuses(status, set(REQUEST_STATUS.values()))
-    rows = _visible(session, principal, patient, chosen, lambda r: REQUEST_STATUS.get(r.status))
-    return fhir_response(searchset(request, [service_request_resource(r) for r in rows]))
+def search_service_requests(q: _Search = Depends(_search), c: Caller = VIEW) -> JSONResponse:
+    chosen = _statuses(q.status, set(REQUEST_STATUS.values()))
+    rows = _visible(c, q.patient, chosen, lambda r: REQUEST_STATUS.get(r.status))
+    return fhir_response(searchset(c.request, [service_request_resource(r) for r in rows]))
 
 
 @router.get("/fhir/R4/ServiceRequest/{reference}")
 def read_service_request(
-    reference: str,
-    _strict: None = Depends(strict_search),
-    principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
+    reference: str, _strict: None = Depends(strict_search), c: Caller = VIEW
 ) -> JSONResponse:
-    ref = _one(session, principal, reference, "referral.fhir.read")
+    ref = _one(c.session, c.principal, reference, "referral.fhir.read")
     return fhir_response(service_request_resource(ref), headers={"ETag": version_etag(ref.version)})
 
 
@@ -362,33 +356,34 @@ def _json_body(body: bytes) -> Any:
         raise FhirError(400, "invalid", "the body is not JSON") from None
 
 
-@router.put("/fhir/R4/Task/{reference}")
-def update_task(
-    reference: str,
+class _Sent(NamedTuple):
+    raw: bytes
+    if_match: str | None
+
+
+def _sent(
     raw: bytes = Depends(request_body),
     if_match: str | None = Header(None),
     _strict: None = Depends(strict_search),
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-) -> JSONResponse:
+) -> _Sent:
+    """What a Task update (PUT or PATCH) sends: its body (read on the loop; parsed by the
+    handler, after the caller is authorised) and the If-Match version."""
+    return _Sent(raw, if_match)
+
+
+@router.put("/fhir/R4/Task/{reference}")
+def update_task(reference: str, sent: _Sent = Depends(_sent), c: Caller = RECEIVE) -> JSONResponse:
     """The receiving pharmacy's Task update: ``status`` accepted / in-progress / completed (with
     ``businessStatus``) / rejected; other elements are ours and are not changed by a PUT."""
-    body = _json_body(raw)
-    return _update(session, principal, reference, if_match, lambda _current: body)
+    body = _json_body(sent.raw)
+    return _update(c.session, c.principal, reference, sent.if_match, lambda _current: body)
 
 
 @router.patch("/fhir/R4/Task/{reference}")
-def patch_task(
-    reference: str,
-    raw: bytes = Depends(request_body),
-    if_match: str | None = Header(None),
-    _strict: None = Depends(strict_search),
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-) -> JSONResponse:
+def patch_task(reference: str, sent: _Sent = Depends(_sent), c: Caller = RECEIVE) -> JSONResponse:
     """JSON Patch (RFC 6902, ``application/json-patch+json``): ``add`` / ``replace`` / ``remove``
     of the top-level elements ``/status``, ``/businessStatus``, ``/statusReason``, ``/note``."""
-    ops = _json_body(raw)
+    ops = _json_body(sent.raw)
     if not isinstance(ops, list):
         raise FhirError(400, "invalid", "a JSON Patch is a list of operations", "Patch")
 
@@ -412,4 +407,4 @@ def patch_task(
                 task[name] = op["value"]
         return task
 
-    return _update(session, principal, reference, if_match, patched)
+    return _update(c.session, c.principal, reference, sent.if_match, patched)
