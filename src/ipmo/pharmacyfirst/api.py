@@ -13,7 +13,6 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
-from sqlalchemy.orm import Session
 
 from ipmo.pharmacyfirst import actions
 from ipmo.pharmacyfirst import service as svc
@@ -30,11 +29,12 @@ from ipmo.pharmacyfirst.schemas import (
     UpdateRecordBundle,
 )
 from ipmo.security import Activity, Principal
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import Caller, caller, require
 from ipmo.web.params import Day
 
 router = APIRouter(tags=["pharmacy-first"])
 BASE = "/api/pharmacy-first"
+RECEIVE = caller(Activity.REFERRAL_RECEIVE)
 
 
 def _criteria(results) -> list[dict]:
@@ -150,8 +150,7 @@ def start(
     body: NewConsultationIn,
     response: Response,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=100),
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
+    c: Caller = RECEIVE,
 ) -> dict[str, Any]:
     """Start a consultation: from a referral to your pharmacy (``referral``), or a walk-in. With
     an ``Idempotency-Key`` header, a resend (even one racing the first) answers the consultation
@@ -164,8 +163,8 @@ def start(
         referral_reference=body.referral,
     )
     done = actions.start_or_replay(
-        session,
-        principal,
+        c.session,
+        c.principal,
         body.nhs_number,
         new,
         patient_present=body.patient_present,
@@ -178,83 +177,57 @@ def start(
 
 
 @router.get(f"{BASE}/consultations/{{reference}}", response_model=ConsultationRead)
-def read(
-    reference: str,
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+def read(reference: str, c: Caller = RECEIVE) -> dict[str, Any]:
     """A consultation of your pharmacy with its gateway judged now (audited read)."""
-    c, _patient, result, _meds = actions.read_with_check(session, principal, reference)
-    return consultation_json(c, result)
+    consultation, _patient, result, _meds = actions.read_with_check(
+        c.session, c.principal, reference
+    )
+    return consultation_json(consultation, result)
 
 
 @router.post(f"{BASE}/consultations/{{reference}}/assessment", response_model=ConsultationRead)
-def assess(
-    reference: str,
-    body: AssessmentIn,
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+def assess(reference: str, body: AssessmentIn, c: Caller = RECEIVE) -> dict[str, Any]:
     """Record the answers and red flags; the gateway is judged by the pathway version in force
     on the consultation date."""
-    c, result = actions.assess(
-        session, principal, reference, body.answers, body.red_flags, body.version
+    consultation, result = actions.assess(
+        c.session, c.principal, reference, body.answers, body.red_flags, body.version
     )
-    return consultation_json(c, result)
+    return consultation_json(consultation, result)
 
 
 @router.post(f"{BASE}/consultations/{{reference}}/outcome", response_model=ConsultationRead)
-def outcome(
-    reference: str,
-    body: OutcomeIn,
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+def outcome(reference: str, body: OutcomeIn, c: Caller = RECEIVE) -> dict[str, Any]:
     """Complete the consultation: the supply goes on the One Medication Record and the Update
     Record to the GP practice; a referral is completed with the same outcome."""
     items = [svc.ItemInput(**i.model_dump()) for i in body.items]
-    o = svc.OutcomeInput(
-        outcome=body.outcome,
-        consent=body.consent,
-        reason=body.reason,
-        referred_to=body.referred_to,
-        urgency=body.urgency,
-        advice=body.advice,
-        items=items,
-    )
-    c = actions.complete(session, principal, reference, o, body.version)
-    return consultation_json(c)
+    o = svc.OutcomeInput(**body.model_dump(exclude={"version", "items"}), items=items)
+    return consultation_json(actions.complete(c.session, c.principal, reference, o, body.version))
 
 
 @router.get(f"{BASE}/consultations/{{reference}}/update-record", response_model=UpdateRecordBundle)
-def update_record(
-    reference: str,
-    principal: Principal = Depends(require(Activity.REFERRAL_RECEIVE)),
-    session: Session = Depends(db_session, scope="function"),
-) -> dict[str, Any]:
+def update_record(reference: str, c: Caller = RECEIVE) -> dict[str, Any]:
     """The GP Connect Update Record (ITK3 message Bundle, FHIR STU3) the consultation sent."""
-    return actions.update_record(session, principal, reference)
+    return actions.update_record(c.session, c.principal, reference)
 
 
 @router.get(f"{BASE}/claims", response_model=list[ClaimRead])
 def claims(
     month: str = Query(pattern=r"^20\d\d-(0[1-9]|1[0-2])$", description="YYYY-MM"),
     pharmacy: str | None = Query(None, max_length=12),
-    principal: Principal = Depends(require()),  # receive or oversight: checked in actions
-    session: Session = Depends(db_session, scope="function"),
+    c: Caller = caller(),  # receive or oversight: checked in actions
 ) -> list[dict[str, Any]]:
     """Completed consultations of a month checked for what a claim needs (no patient data)."""
     return [
         {
-            "reference": c.reference,
-            "pharmacy": c.org_code,
-            "month": c.month,
-            "consulted_on": c.consulted_on,
-            "kind": c.kind,
-            "pathway": c.pathway,
-            "outcome": c.outcome,
-            "ready": c.ready,
-            "missing": list(c.missing),
+            "reference": row.reference,
+            "pharmacy": row.org_code,
+            "month": row.month,
+            "consulted_on": row.consulted_on,
+            "kind": row.kind,
+            "pathway": row.pathway,
+            "outcome": row.outcome,
+            "ready": row.ready,
+            "missing": list(row.missing),
         }
-        for c in actions.claim_readiness(session, principal, month, pharmacy)
+        for row in actions.claim_readiness(c.session, c.principal, month, pharmacy)
     ]

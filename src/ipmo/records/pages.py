@@ -27,13 +27,15 @@ from ipmo.records.service import (
 )
 from ipmo.security import Activity, Principal
 from ipmo.web.dates import DateInputError, parse_date_input
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import Caller, caller, require
 from ipmo.web.forms import FormErrors, sentence
 from ipmo.web.nav import NavItem
 from ipmo.web.params import RowId, in_date_range
 from ipmo.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+VIEW = caller(Activity.RECORD_VIEW)
+RECONCILE = caller(Activity.RECORD_RECONCILE)
 NAV = [
     NavItem(
         "Medication records",
@@ -63,9 +65,7 @@ def _as_of(value: str | None) -> date:
 
 
 def _page(
-    request: Request,
-    session: Session,
-    principal: Principal,
+    c: Caller,
     nhs_number: str,
     as_of: date,
     *,
@@ -81,20 +81,20 @@ def _page(
     refused write) the record is shown again without a second audit entry."""
     nhs_number = normalise_nhs_number(nhs_number)  # the use case accepted it: a valid number
     if view is None:
-        view = actions.record_shown_again(session, nhs_number, as_of)
+        view = actions.record_shown_again(c.session, nhs_number, as_of)
     rec = view.reconciliation
-    names = source_names(session, rec.sources)
+    names = source_names(c.session, rec.sources)
     open_ids = view.open_ids
     flagged: dict[str, list] = {}
     for d in rec.discrepancies:
         if d.id in open_ids:
             flagged.setdefault(d.key, []).append(d)
     return render(
-        request,
+        c.request,
         "records/patient.html",
         {
             "nhs": nhs_number,
-            "banner": banner(session, nhs_number),
+            "banner": banner(c.session, nhs_number),
             "source_names": names,
             "details": {d.id: named_detail(d.detail, names) for d in rec.discrepancies},
             "view": view,
@@ -108,18 +108,16 @@ def _page(
             "form": form or {},
             "posted": posted,  # the discrepancy or proposal whose form ``errors`` are about
             "notice": notice,
-            "can_edit": principal.can(Activity.RECORD_RECONCILE),
+            "can_edit": c.principal.can(Activity.RECORD_RECONCILE),
         },
         status_code=status,
     )
 
 
-def _form_refused(request, session, principal, nhs_number, index, errors, posted, form=None):
+def _form_refused(c: Caller, nhs_number, index, errors, posted, form=None):
     """The record again with one card's form ``errors`` beside its fields (nothing written)."""
     return _page(
-        request,
-        session,
-        principal,
+        c,
         nhs_number,
         index,
         status=422,
@@ -145,14 +143,7 @@ def find(
 
 
 @router.get("/records/patients/{nhs_number}")
-def show(
-    request: Request,
-    nhs_number: str,
-    as_of: str | None = None,
-    notice: str | None = None,
-    principal: Principal = Depends(require(Activity.RECORD_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
-):
+def show(nhs_number: str, as_of: str | None = None, notice: str | None = None, c: Caller = VIEW):
     messages = {
         "decided": "Decision recorded.",
         "accepted": "Proposed change accepted: the medication list now shows it.",
@@ -161,7 +152,7 @@ def show(
         "unchanged": "That source was already on the record; nothing changed.",
     }
     day, error = _as_of(as_of), None
-    q = request.query_params
+    q = c.request.query_params
     try:  # the NHS.UK date input (three fields) wins over ?as_of=YYYY-MM-DD
         typed = parse_date_input(
             q.get("as_of[day]", ""), q.get("as_of[month]", ""), q.get("as_of[year]", ""), "Date"
@@ -170,12 +161,10 @@ def show(
     except DateInputError as exc:
         error = str(exc)
     return _page(
-        request,
-        session,
-        principal,
+        c,
         nhs_number,
         day,
-        view=actions.read_record(session, principal, nhs_number, day),
+        view=actions.read_record(c.session, c.principal, nhs_number, day),
         notice=messages.get(notice or ""),
         error=error,
         status=422 if error else 200,
@@ -184,7 +173,6 @@ def show(
 
 @router.post("/records/patients/{nhs_number}/decisions")
 def post_decision(
-    request: Request,
     nhs_number: str,
     discrepancy_id: str = Form(...),
     action: str = Form(""),
@@ -192,8 +180,7 @@ def post_decision(
     source: str = Form(""),
     etag: str = Form(...),
     as_of: str = Form(""),
-    principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session, scope="function"),
+    c: Caller = RECONCILE,
 ):
     index = _as_of(as_of)
     errors = FormErrors()
@@ -205,13 +192,11 @@ def post_decision(
         errors.add(f"r-{discrepancy_id}", "Enter the reason for your decision")
     if errors:
         form = {"action": action, "source": source, "reason": reason}
-        return _form_refused(
-            request, session, principal, nhs_number, index, errors, discrepancy_id, form
-        )
+        return _form_refused(c, nhs_number, index, errors, discrepancy_id, form)
     try:
         actions.decide_discrepancy(
-            session,
-            principal,
+            c.session,
+            c.principal,
             nhs_number,
             discrepancy_id,
             action=action,
@@ -222,27 +207,25 @@ def post_decision(
         )
     except RecordError as exc:
         status, message = _decision_error(exc)
-        return _page(request, session, principal, nhs_number, index, status=status, error=message)
+        return _page(c, nhs_number, index, status=status, error=message)
     return _back_to_record(nhs_number, "decided", index)
 
 
 @router.post("/records/patients/{nhs_number}/sources")
 def post_source(
-    request: Request,
     nhs_number: str,
     file: UploadFile = File(...),
     as_of: str = Form(""),
     source_kind: str = Form(""),
-    principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session, scope="function"),
+    c: Caller = RECONCILE,
 ):
     index = _as_of(as_of)
     # spooled already; a plain def keeps the ORM off the loop
     data = file.file.read(actions.MAX_SOURCE_BYTES + 1)
     try:
         _doc, result = actions.ingest_source(
-            session,
-            principal,
+            c.session,
+            c.principal,
             nhs_number,
             data,
             filename=file.filename or "",
@@ -250,7 +233,7 @@ def post_source(
         )
     except (FhirInputError, RecordError) as exc:
         errors = FormErrors().add("file", f"The file was not added: {exc}")
-        return _form_refused(request, session, principal, nhs_number, index, errors, "source")
+        return _form_refused(c, nhs_number, index, errors, "source")
     notice = "unchanged" if result.action == "unchanged" else "ingested"
     return _back_to_record(nhs_number, notice, index)
 
@@ -286,7 +269,6 @@ def _resolution_error(exc: RecordError, verb: str) -> tuple[int, str]:
 
 @router.post("/records/patients/{nhs_number}/proposed-changes/{proposal_id}/accept")
 def post_accept(
-    request: Request,
     nhs_number: str,
     proposal_id: RowId,
     etag: str = Form(...),
@@ -294,46 +276,41 @@ def post_accept(
     switch_to: str = Form(""),
     note: str = Form(""),
     as_of: str = Form(""),
-    principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session, scope="function"),
+    c: Caller = RECONCILE,
 ):
     index = _as_of(as_of)
     try:
         how = Acceptance(dose_text=dose_text or None, switch_to=switch_to or None, note=note)
         actions.accept_proposed_change(
-            session, principal, nhs_number, proposal_id, how, if_match=etag, on=date.today()
+            c.session, c.principal, nhs_number, proposal_id, how, if_match=etag, on=date.today()
         )
     except RecordError as exc:
         status, message = _resolution_error(exc, "accepted")
-        return _page(request, session, principal, nhs_number, index, status=status, error=message)
+        return _page(c, nhs_number, index, status=status, error=message)
     # the change counts from today (records.amend M1), so show the list as it is today
     return _back_to_record(nhs_number, "accepted")
 
 
 @router.post("/records/patients/{nhs_number}/proposed-changes/{proposal_id}/reject")
 def post_reject(
-    request: Request,
     nhs_number: str,
     proposal_id: RowId,
     etag: str = Form(...),
     reason: str = Form(""),
     as_of: str = Form(""),
-    principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
-    session: Session = Depends(db_session, scope="function"),
+    c: Caller = RECONCILE,
 ):
     index = _as_of(as_of)
     if not reason.strip():
         errors = FormErrors().add(f"why-{proposal_id}", "Enter why you are rejecting this change")
-        return _form_refused(
-            request, session, principal, nhs_number, index, errors, f"p-{proposal_id}"
-        )
+        return _form_refused(c, nhs_number, index, errors, f"p-{proposal_id}")
     try:
         actions.reject_proposed_change(
-            session, principal, nhs_number, proposal_id, if_match=etag, reason=reason
+            c.session, c.principal, nhs_number, proposal_id, if_match=etag, reason=reason
         )
     except RecordError as exc:
         status, message = _resolution_error(exc, "rejected")
-        return _page(request, session, principal, nhs_number, index, status=status, error=message)
+        return _page(c, nhs_number, index, status=status, error=message)
     return _back_to_record(nhs_number, "rejected", index)
 
 
