@@ -19,7 +19,13 @@ from ipmo.carehomes.actions import (
 )
 from ipmo.carehomes.administrations import csv_rows
 from ipmo.carehomes.models import MedicineWaste
-from ipmo.carehomes.waste import MedicineMonth, Resident, month_totals, stop_ordering
+from ipmo.carehomes.waste import (
+    EmarHistory,
+    MedicineMonth,
+    Resident,
+    month_totals,
+    stop_ordering,
+)
 from ipmo.organisations import Organisation, OrgKind
 from ipmo.patients import MedicationIssue, Patient
 from ipmo.prescriptions.models import Prescription, PrescriptionEvent, PrescriptionItem
@@ -221,6 +227,12 @@ def test_care_home_staff_see_only_their_own_homes_waste(homes):
 # --- stop-ordering rules (ipmo's thresholds; NICE SC1 1.16, PrescQIPP ordering guidance) ------
 
 R = Resident(1, ADA, "VM001")
+COVERED = EmarHistory(first={1: date(2026, 3, 20)})  # the eMAR covers April and May
+
+
+def _prn(given: date | None = None, first: date = date(2026, 3, 20)) -> EmarHistory:
+    last = {(1, "123"): given} if given else {}
+    return EmarHistory(prn={1: {"123"}}, last_given=last, first={1: first})
 
 
 def _cell(month: str, supplied: float, given: float, supplied_on: date | None = None):
@@ -234,38 +246,45 @@ def _cell(month: str, supplied: float, given: float, supplied_on: date | None = 
 def test_nice_sc1_supplied_mostly_unused_two_months_running_is_a_stop_candidate():
     cells = {(1, "123", "2026-04"): _cell("2026-04", 500, 100),
              (1, "123", "2026-05"): _cell("2026-05", 500, 249)}  # fmt: skip
-    [c] = stop_ordering(cells, [R], {}, {}, DAY)
+    [c] = stop_ordering(cells, [R], COVERED, DAY)
     assert c.rule == "supplied-mostly-unused" and c.nhs_number == ADA
     assert c.evidence == ["2026-04: supplied 500, given 100", "2026-05: supplied 500, given 249"]
     assert "NICE SC1" in c.source
 
 
-def test_nice_sc1_supplied_mostly_unused_not_when_half_given_or_one_month_only():
+def test_nice_sc1_supplied_mostly_unused_not_when_half_given_one_month_or_emar_not_covering():
     half = {(1, "123", "2026-04"): _cell("2026-04", 500, 100),
             (1, "123", "2026-05"): _cell("2026-05", 500, 250)}  # fmt: skip
-    assert stop_ordering(half, [R], {}, {}, DAY) == []
+    assert stop_ordering(half, [R], COVERED, DAY) == []
     one = {(1, "123", "2026-05"): _cell("2026-05", 500, 0)}
-    assert stop_ordering(one, [R], {}, {}, DAY) == []
+    assert stop_ordering(one, [R], COVERED, DAY) == []
+    # the eMAR began on 2 April: April was not all recorded, so it is not judged
+    low = {(1, "123", "2026-04"): _cell("2026-04", 500, 100),
+           (1, "123", "2026-05"): _cell("2026-05", 500, 100)}  # fmt: skip
+    assert stop_ordering(low, [R], EmarHistory(first={1: date(2026, 4, 2)}), DAY) == []
+    assert stop_ordering(low, [R], EmarHistory(first={1: date(2026, 4, 1)}), DAY) != []
     # the current month is not a complete month: April and May are the two that count
     late = {(1, "123", "2026-05"): _cell("2026-05", 500, 0),
             (1, "123", "2026-06"): _cell("2026-06", 500, 0)}  # fmt: skip
-    assert stop_ordering(late, [R], {}, {}, DAY) == []
+    assert stop_ordering(late, [R], COVERED, DAY) == []
 
 
 def test_nice_sc1_prn_not_given_in_28_days_but_resupplied_is_a_stop_candidate():
     cells = {(1, "123", "2026-06"): _cell("2026-06", 300, 0, date(2026, 6, 1))}
-    [c] = stop_ordering(cells, [R], {1: {"123"}}, {(1, "123"): date(2026, 5, 10)}, DAY)
+    [c] = stop_ordering(cells, [R], _prn(date(2026, 5, 10)), DAY)
     assert c.rule == "prn-not-given-resupplied" and "last given 10 May 2026" in c.summary
     assert c.evidence == ["2026-06-01: 300 mL (P1)"]
 
 
 def test_nice_sc1_prn_resupplied_not_a_candidate_when_given_recently_or_not_prn():
     cells = {(1, "123", "2026-06"): _cell("2026-06", 300, 0, date(2026, 6, 1))}
-    given = {(1, "123"): DAY - timedelta(days=27)}
-    assert stop_ordering(cells, [R], {1: {"123"}}, given, DAY) == []
-    assert stop_ordering(cells, [R], {}, {}, DAY) == []  # a regular medicine: the other rule
+    assert stop_ordering(cells, [R], _prn(DAY - timedelta(days=27)), DAY) == []
+    assert stop_ordering(cells, [R], COVERED, DAY) == []  # a regular medicine: the other rule
     old = {(1, "123", "2026-05"): _cell("2026-05", 300, 0, DAY - timedelta(days=29))}
-    assert stop_ordering(old, [R], {1: {"123"}}, {}, DAY) == []  # not supplied in the 28 days
+    assert stop_ordering(old, [R], _prn(), DAY) == []  # not supplied in the 28 days
+    # never given at all in the record, and supplied again: a candidate
+    [never] = stop_ordering(cells, [R], _prn(), DAY)
+    assert "not given in the record" in never.summary
 
 
 def test_prn_history_and_supplies_feed_the_prn_rule_end_to_end(homes):

@@ -44,9 +44,9 @@ from ipmo.carehomes.waste import (
     StopCandidate,
     WasteTotal,
     by_home,
+    emar_history,
     month_start,
     months_before,
-    prn_history,
     resident_months,
     stop_ordering,
     totals,
@@ -469,8 +469,7 @@ def waste_view(session: Session, principal: Principal, as_of: date) -> WasteView
     first, end = month_start(months[0]), as_of + timedelta(days=1)
     cells = resident_months(session, residents, first, end)
     ids = [r.patient_id for r in residents]
-    prn, last_given = prn_history(session, ids, as_of)
-    stop = stop_ordering(cells, residents, prn, last_given, as_of)
+    stop = stop_ordering(cells, residents, emar_history(session, ids, as_of), as_of)
     nhs_of = {r.patient_id: r.nhs_number for r in residents}
     records = session.scalars(
         select(MedicineWaste)

@@ -47,6 +47,7 @@ DISPOSALS = (RETURNED, DESTROYED)
 LOW_USE_SHARE = 0.5  # administered below half of supplied …
 LOW_USE_MONTHS = 2  # … in each of the last two complete months (ipmo's)
 PRN_IDLE = timedelta(days=28)  # a PRN medicine not given for 28 days but re-supplied (ipmo's)
+HISTORY = timedelta(days=100)  # eMAR read for PRN status, last given and coverage
 RULE_SOURCE = (
     "NICE SC1 (2014) 1.16 ordering medicines; PrescQIPP care-home ordering guidance; "
     "thresholds ipmo's"
@@ -224,27 +225,38 @@ def resident_months(
     return out
 
 
-def prn_history(
-    session: Session, patient_ids: list[int], as_of: date
-) -> tuple[dict[int, set[str]], dict[tuple[int, str], date]]:
-    """From the 90 days of eMAR to ``as_of``: the medicines it marks PRN per resident, and the
-    day each resident's medicine was last given (medicine keys as in :func:`resident_months`)."""
+@dataclass
+class EmarHistory:
+    """What the eMAR of the ~100 days to a day shows, per resident: the medicines it marks PRN,
+    the day each medicine was last given (keys as in :func:`resident_months`) and the day of the
+    first dose recorded (a month before it is not covered by the eMAR and is not judged)."""
+
+    prn: dict[int, set[str]] = field(default_factory=dict)
+    last_given: dict[tuple[int, str], date] = field(default_factory=dict)
+    first: dict[int, date] = field(default_factory=dict)
+
+
+def emar_history(session: Session, patient_ids: list[int], as_of: date) -> EmarHistory:
     key = _Keys(session)
     t = AdministrationRow
-    since = datetime(as_of.year, as_of.month, as_of.day) - timedelta(days=90)
-    prn: dict[int, set[str]] = defaultdict(set)
-    last_given: dict[tuple[int, str], date] = {}
-    for pid, code, name, is_prn, outcome, at in session.execute(
-        select(t.patient_id, t.medicine_code, t.medicine_name, t.prn, t.outcome, func.max(t.at))
+    since = datetime(as_of.year, as_of.month, as_of.day) - HISTORY
+    out = EmarHistory()
+    for pid, code, name, is_prn, outcome, first, last in session.execute(
+        select(
+            t.patient_id, t.medicine_code, t.medicine_name, t.prn, t.outcome,
+            func.min(t.at), func.max(t.at),
+        )
         .where(t.patient_id.in_(patient_ids), t.at >= since)
         .group_by(t.patient_id, t.medicine_code, t.medicine_name, t.prn, t.outcome)
-    ):
+    ):  # fmt: skip
         medicine = key(code, name)
         if is_prn:
-            prn[pid].add(medicine)
-        if outcome == GIVEN and last_given.get((pid, medicine), date.min) < at.date():
-            last_given[(pid, medicine)] = at.date()
-    return dict(prn), last_given
+            out.prn.setdefault(pid, set()).add(medicine)
+        if outcome == GIVEN and out.last_given.get((pid, medicine), date.min) < last.date():
+            out.last_given[(pid, medicine)] = last.date()
+        if first.date() < out.first.get(pid, date.max):
+            out.first[pid] = first.date()
+    return out
 
 
 def by_home(cells: Iterable[MedicineMonth]) -> list[MedicineMonth]:
@@ -307,14 +319,15 @@ def _fmt(value: float) -> str:
 def stop_ordering(
     cells: dict[tuple[int, str, str], MedicineMonth],
     residents: list[Resident],
-    prn: dict[int, set[str]],
-    last_given: dict[tuple[int, str], date],
+    emar: EmarHistory,
     as_of: date,
 ) -> list[StopCandidate]:
     """The candidates, per resident and medicine (rules in the module docstring):
 
     * ``supplied-mostly-unused`` — supplied in each of the two complete months before
-      ``as_of``'s month with administered below half of supplied in each;
+      ``as_of``'s month with administered below half of supplied in each, judged only when the
+      resident's eMAR covers both months (its first dose no later than the first month's first
+      day: a home that has just started sending its eMAR is not taken for one that wastes);
     * ``prn-not-given-resupplied`` — a when-required medicine (the eMAR marks it PRN) not given
       in the 28 days to ``as_of`` yet supplied in them."""
     nhs = {r.patient_id: r for r in residents}
@@ -328,8 +341,11 @@ def stop_ordering(
         r = nhs[pid]
         name = next(iter(by_month.values())).name
         window = [by_month.get(month) for month in months]
-        if all(m is not None and m.supplied > 0 for m in window) and all(
-            m.administered < LOW_USE_SHARE * m.supplied for m in window if m is not None
+        covered = emar.first.get(pid, date.max) <= month_start(months[0])
+        if (
+            covered
+            and all(m is not None and m.supplied > 0 for m in window)
+            and all(m.administered < LOW_USE_SHARE * m.supplied for m in window if m is not None)
         ):
             evidence = [
                 f"{m.month}: supplied {_fmt(m.supplied)}, given {_fmt(m.administered)}"
@@ -349,8 +365,8 @@ def stop_ordering(
                     evidence,
                 )
             )
-        if medicine in prn.get(pid, set()):
-            given = last_given.get((pid, medicine))
+        if medicine in emar.prn.get(pid, set()):
+            given = emar.last_given.get((pid, medicine))
             recent = [
                 text
                 for m in by_month.values()
