@@ -1,6 +1,6 @@
 """The demo ICS gains eMAR administrations with the patterns carehomes/demo.py cites."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -40,3 +40,39 @@ def test_demo_emar_patterns_and_a_rerun_adds_nothing(engine):
         assert len(points) == 1 and 1.0 < points[0][1] < 10.0
         with pytest.raises(BadScope):
             provider.series(s, "missed_doses_pct", "A10001", date.today(), 1)
+
+
+def test_demo_supplies_returns_and_stop_ordering(engine):
+    """The demo's monthly supplies (dispensed EPS prescriptions), returns and destruction give
+    waste figures and both stop-ordering rules (demo.py's docstring: 1 regular medicine in 12
+    supplied at twice its use; 1 resident in 10 stops using PRN paracetamol)."""
+    from ipmo.carehomes.actions import emar_feed, waste_view
+    from ipmo.carehomes.models import MedicineWaste
+    from ipmo.patients import Patient
+    from ipmo.prescriptions.models import Prescription
+
+    generate(engine, size="small", seed=3)
+    summary = populate(engine, 3)
+    day = datetime.now(UTC).date()  # the demo is laid out up to today
+    with session_scope(engine) as s:
+        supplies = s.scalar(select(func.count()).select_from(Prescription))
+        disposals = dict(
+            s.execute(
+                select(MedicineWaste.disposal, func.count()).group_by(MedicineWaste.disposal)
+            ).all()
+        )
+        homes = sorted(
+            set(
+                s.scalars(select(Patient.care_home_code).where(Patient.care_home_code.is_not(None)))
+            )
+        )
+    assert supplies > 100 and f"{supplies:,} monthly supplies" in summary
+    assert disposals["returned"] > 0 and disposals["destroyed"] > 0
+    rules: set[str] = set()
+    with session_scope(engine) as s:
+        for home in homes:
+            view = waste_view(s, emar_feed(home), day)
+            rules |= {c.rule for c in view.stop}
+            assert all(m.home == home for m in view.medicines)
+    assert rules == {"supplied-mostly-unused", "prn-not-given-resupplied"}
+    assert populate(engine, 3).endswith("0 monthly supplies; 0 returns or destructions")

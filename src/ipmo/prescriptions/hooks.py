@@ -11,6 +11,8 @@
 * ``DISPENSED_SUPPLIES`` — ``dispensed_supplies(session, nhs_numbers, since, until)``: the items
   EPS dispense notifications say were handed over to those patients, with quantity and time (the
   care-homes domain's supplied-versus-administered waste figures); the caller checks access.
+* ``DEMO_DISPENSES`` — demo only: a domain's demo stores supplies as dispensed EPS prescriptions
+  (the care-homes demo's monthly supplies to the homes' residents).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy.orm import Session
 from ipmo.patients.models import Patient
 from ipmo.prescriptions.models import Prescription
 from ipmo.prescriptions.stuck import stuck_figures
-from ipmo.prescriptions.supplies import dispensed_supplies
+from ipmo.prescriptions.supplies import dispensed_supplies, record_demo_dispenses
 from ipmo.security.policy import Relationship
 from ipmo.security.principal import Principal
 
@@ -54,3 +56,4 @@ def _gauges(session: Session, now: datetime) -> dict[str, tuple[str, float]]:
 OPERATIONS_GAUGES = _gauges
 
 DISPENSED_SUPPLIES = dispensed_supplies
+DEMO_DISPENSES = record_demo_dispenses

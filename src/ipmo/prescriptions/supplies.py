@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -89,3 +89,53 @@ def dispensed_supplies(
         value, unit = quantity_of(quantity)
         out.append(DispensedSupply(nhs, code, name, value, unit, when, pid, dispenser))
     return out
+
+
+def record_demo_dispenses(session: Session, supplies: Iterable[tuple]) -> int:
+    """Demo only (the ``DEMO_DISPENSES`` hook): store supplies as EPS prescriptions dispensed in
+    full, as the dispense notifications would have left them, without the messages. Each is
+    ``(nhs_number, prescriber_org, pharmacy, dm+d code, name, quantity, unit, dispensed_at)``;
+    the prescription ID is derived from them, so a second run adds nothing. Returns how many
+    were added."""
+    from hashlib import sha256
+
+    from ipmo.prescriptions.ids import check_character
+
+    added = 0
+    for nhs, prescriber, pharmacy, code, name, quantity, unit, at in supplies:
+        digest = sha256(f"{nhs}|{code}|{at.isoformat()}".encode()).hexdigest().upper()
+        body = f"{digest[:6]}{(prescriber or 'DEMO')[:6]:0>6}{digest[6:11]}"
+        pid = f"{body[:6]}-{body[6:12]}-{body[12:]}{check_character(body)}"
+        if session.scalar(select(Prescription.id).where(Prescription.prescription_id == pid)):
+            continue
+        p = Prescription(prescription_id=pid, nhs_number=nhs, status_code="0006")  # dispensed
+        p.course, p.prescriber_org, p.dispenser_org = "repeat", prescriber, pharmacy
+        p.nominated_pharmacy, p.authored_on = pharmacy, (at - timedelta(days=3)).date()
+        p.issued_at, p.released_at = at - timedelta(days=3), at - timedelta(days=1)
+        session.add(p)
+        session.flush()
+        text = f"{quantity:g} {unit}".strip()
+        session.add(
+            PrescriptionItem(
+                prescription_pk=p.id,
+                line_item_id=f"{pid}-1",
+                name=name,
+                code=code,
+                quantity=text,
+                status_code=FULLY,
+            )
+        )
+        session.add(
+            PrescriptionEvent(
+                prescription_pk=p.id,
+                at=at,
+                kind="dispensed",
+                status_from="0002",
+                status_to="0006",
+                org=pharmacy,
+                detail=f"{name}: {text} (demo)",
+            )
+        )
+        added += 1
+    session.flush()
+    return added
