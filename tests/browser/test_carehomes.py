@@ -83,3 +83,69 @@ def test_ics_lead_reads_per_home_figures(page, live_server, homes):  # noqa: F81
     assert ADA not in page.content() and "Ada" not in table
     assert serious_accessibility_violations(page) == []
     shot(page, "ics-homes")
+
+
+def test_carer_records_a_return_and_the_moch_pharmacist_sees_the_waste(
+    page,
+    live_server,
+    homes,  # noqa: F811 - the fixture
+):
+    """The home's carer records medicines returned to the pharmacy (an error first: the summary
+    links to the field and what was typed is kept; then the confirmation panel); the MOCH / PCN
+    pharmacist sees the return and the supply beside it on the waste page across homes; the ICS
+    per-home figures carry the waste column."""
+    from datetime import UTC, datetime
+
+    from tests.carehomes.test_waste import _supply
+
+    from ipmo.store import session_scope
+
+    today = date.today()  # the form refuses future dates against today
+    with session_scope(homes) as s:
+        at = datetime(today.year, today.month, 1, 10, tzinfo=UTC)
+        _supply(s, 7, ADA, "777", "Sertraline 50mg tablets", "28 tablet", at)
+    sign_in(page, live_server, "carehome")
+    page.get_by_role("link", name="Medicines waste").first.click()
+    page.get_by_label("Resident").select_option(ADA)
+    page.get_by_label("dm+d code of the medicine").fill("777")
+    page.get_by_label("Medicine", exact=True).fill("Sertraline 50mg tablets")
+    page.get_by_label("Quantity").fill("a few")
+    page.get_by_label("Unit").fill("tablet")
+    page.get_by_label("Returned to the pharmacy").check()
+    page.locator("#disposed_on-day").fill(str(today.day))
+    page.locator("#disposed_on-month").fill(str(today.month))
+    page.locator("#disposed_on-year").fill(str(today.year))
+    page.get_by_label("Why").fill("Stopped by the GP")
+    page.get_by_role("button", name="Record").click()
+    summary = page.locator(".nhsuk-error-summary")
+    assert summary.is_visible() and summary.get_by_role("link").get_attribute("href") == (
+        "#quantity"
+    )
+    assert page.get_by_label("Why").input_value() == "Stopped by the GP"
+    assert serious_accessibility_violations(page) == []
+    shot(page, "carer-waste-error")
+    page.get_by_label("Quantity").fill("14")
+    page.get_by_role("button", name="Record").click()
+    assert page.locator("#confirmation").is_visible()
+    records = page.locator("#waste-records").inner_text()
+    assert "Sertraline 50mg tablets" in records and "Returned" in records
+    assert "Not on the GP record" in records  # the sample record has no GP issue of it
+    assert serious_accessibility_violations(page) == []
+    shot(page, "carer-waste-recorded")
+
+    page.context.clear_cookies()
+    sign_in(page, live_server, "pcn.pharmacist")
+    page.get_by_role("link", name="Medicines waste").first.click()
+    medicines = page.locator("#waste-by-medicine").inner_text()
+    assert "Sertraline 50mg tablets" in medicines and "28 tablet" in medicines
+    by_home = page.locator("#waste-by-home").inner_text()
+    assert "Oak Lodge Care Home" in by_home and "No price" in by_home  # not £0.00
+    assert "Record medicines returned or destroyed" not in page.content()
+    assert serious_accessibility_violations(page) == []
+    shot(page, "moch-waste")
+
+    page.context.clear_cookies()
+    sign_in(page, live_server, "analyst")
+    page.goto(f"{live_server}/carehomes/homes")
+    assert "Cost of waste last month" in page.locator("#homes").inner_text()
+    assert serious_accessibility_violations(page) == []
