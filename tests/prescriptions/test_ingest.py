@@ -58,6 +58,34 @@ def test_replay_changes_nothing_and_a_reused_id_with_other_content_is_refused(en
     assert _counts(engine) == before
 
 
+def test_a_message_stored_with_the_former_content_hash_is_still_a_replay(engine, eps):
+    """Stores written before the hash moved to orjson (issue 16, speed) hold json.dumps hashes:
+    their messages, sent again, are replays (one path at a time and in a batch), and another
+    content under the same id is still refused."""
+    from ipmo.prescriptions.ingest import ingest_batch
+    from ipmo.prescriptions.messages import legacy_digest, parse_message
+
+    order = eps.load(eps.ORDER_RP)
+    _send(engine, order)
+    parsed = parse_message(json.dumps(order))[0]
+    assert legacy_digest(parsed.payload) != parsed.content_hash  # the two hashes differ
+    with session_scope(engine) as s:
+        row = s.scalar(select(EpsMessage).where(EpsMessage.message_id == parsed.message_id))
+        row.content_hash = legacy_digest(parsed.payload)
+    before = _counts(engine)
+    assert _send(engine, json.dumps(order, indent=1)).outcome == "replay"
+    with session_scope(engine) as s:
+        assert ingest_batch(s, [json.dumps(order)]).replays == 1
+    other = eps.load(
+        "primary-care_acute_nominated-pharmacy_responsible-party-org_3-Process-Request-Send-200_OK.json"
+    )
+    with pytest.raises(MessageRefused, match="same message id"):
+        _send(engine, other)
+    with session_scope(engine) as s:
+        assert ingest_batch(s, [json.dumps(other)]).refused[0][1].endswith("same message id")
+    assert _counts(engine) == before
+
+
 def test_same_message_id_from_another_sender_is_another_message(engine, eps):
     order = eps.load(eps.ORDER_RP)
     _send(engine, order)

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
+
 from ipmo.fhir.bundles import BundleIndex, Resource, first_coding, nhs_number_of
 from ipmo.fhir.versions import FhirInputError
 from ipmo.patients import InvalidNhsNumber, normalise_nhs_number
@@ -187,9 +189,12 @@ def parse_message(data: bytes | str) -> list[Parsed]:
     """Check one EPS message in full; raises :class:`MessageRefused` naming the element.
     A status-update Bundle gives one change per Task; every other kind gives one."""
     try:
-        root = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MessageRefused("structure", f"not JSON: {exc}") from None
+        root = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        try:  # what orjson refuses the standard library may read (NaN, integers > 64 bits) …
+            root = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:  # … or says why it is not JSON
+            raise MessageRefused("structure", f"not JSON: {exc}") from None
     rtype = root.get("resourceType") if isinstance(root, dict) else None
     if rtype == "Parameters":
         return [_release(root)]
@@ -214,7 +219,23 @@ def parse_message(data: bytes | str) -> list[Parsed]:
 
 
 def _digest(root: dict[str, Any]) -> str:
+    """The message's content hash, whatever its whitespace and key order (keys sorted)."""
+    try:
+        canonical = orjson.dumps(root, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits
+        return legacy_digest(root)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def legacy_digest(root: dict[str, Any]) -> str:
+    """The content hash as stored before ipmo hashed with orjson (issue 16, speed): a replay of
+    a message received then is still recognised as the same content."""
     return hashlib.sha256(json.dumps(root, sort_keys=True).encode()).hexdigest()
+
+
+def same_content(stored_hash: str, parsed: Parsed) -> bool:
+    """Is ``parsed`` the content stored under ``stored_hash`` (either way of hashing it)?"""
+    return stored_hash == parsed.content_hash or stored_hash == legacy_digest(parsed.payload)
 
 
 def _instant(value: Any, element: str) -> datetime | None:
