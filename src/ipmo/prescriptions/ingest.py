@@ -348,6 +348,8 @@ class BatchResult:
     replays: int = 0
     pending_applied: int = 0
     refused: list[tuple[int, str]] = field(default_factory=list)  # (index in batch, reason)
+    # each message read, as ingest_message answers it: (index in batch, applied | pending | replay)
+    outcomes: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _chunks(values: list, size: int = 500):
@@ -541,6 +543,7 @@ def ingest_batch(
         except MessageRefused as exc:
             result.refused.append((n, exc.diagnostics))
             continue
+        outcome = "applied" if plan else "replay"
         for parsed, p in plan:
             seen[(parsed.sender, parsed.message_id)] = parsed.content_hash
             if parsed.event == ORDER:
@@ -567,6 +570,7 @@ def ingest_batch(
                 new_rows.append(row)
                 waiting.setdefault(parsed.prescription_id, []).append(row)
                 result.pending += 1
+                outcome = "pending"
                 continue
             else:
                 dispensed = _apply(p, parsed)
@@ -574,6 +578,7 @@ def ingest_batch(
                 result.applied += 1
             if dispensed:
                 fed.append((p, dispensed))
+        result.outcomes.append((n, outcome))
     _write_held(session, known)
     if new_rows:
         session.execute(insert(_MSG), new_rows)
