@@ -109,6 +109,9 @@ def found(engine):
             [("0212000", 30 * k + 1) for k in range(3)]
             + [("0212000", 100 + 25 * k) for k in range(8)],
         )
+        people["12 items a year, 3 in 3 months"] = _patient(  # the 12-month boundary
+            s, date(1985, 6, 4), [], [("0212000", 30 * k + 1) for k in range(12)]
+        )
         people["aged 65 on levothyroxine"] = _patient(s, date(1961, 1, 1), [], [("0602010V0", 60)])
     with session_scope(engine) as s:
         findings = find_entitlements(s, AS_OF)
@@ -150,6 +153,7 @@ def test_spec_prepayment_certificate_would_cost_less(found):
     assert found["13 items a year"] == {"ppc-cheaper"}
     assert found["4 items in 3 months"] == {"ppc-cheaper"}
     assert found["3 items in 3 months, 11 a year"] == set()  # £29.70 and £108.90: no saving
+    assert found["12 items a year, 3 in 3 months"] == {"ppc-cheaper"}  # £118.80 > £114.50
 
 
 def test_entitlement_api_lists_only_patients_the_user_may_see(sample_ics, client_as):

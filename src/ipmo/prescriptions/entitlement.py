@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Integer, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ipmo.patients import Condition, MedicationIssue, Patient
@@ -76,115 +76,144 @@ def paying_population(as_of: date) -> ColumnElement[bool]:
     )
 
 
-def _issued(prefixes: tuple[str, ...], since: date, as_of: date, at_least: int = 1):
-    """Patient ids with at least ``at_least`` issues of BNF codes starting ``prefixes``."""
-    return (
-        select(MedicationIssue.patient_id)
-        .where(
-            or_(*(MedicationIssue.bnf_code.like(f"{p}%") for p in prefixes)),
-            MedicationIssue.issue_date > since,
-            MedicationIssue.issue_date <= as_of,
-        )
-        .group_by(MedicationIssue.patient_id)
-        .having(func.count() >= at_least)
-    )
+def _bnf(prefixes: tuple[str, ...]) -> ColumnElement[bool]:
+    return or_(*(MedicationIssue.bnf_code.like(f"{p}%") for p in prefixes))
 
 
-def _diagnosed(codes: tuple[str, ...] = (), terms: tuple[str, ...] = ()):
+def _count(condition: ColumnElement[bool]):
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _diagnosed(codes: tuple[str, ...] = (), terms: tuple[str, ...] = ()) -> ColumnElement[bool]:
     match = [Condition.snomed_code.in_(codes)] if codes else []
     match += [func.lower(Condition.term).like(f"%{t}%") for t in terms]
-    return select(Condition.patient_id).where(or_(*match))
+    return or_(*match)
 
 
 def find_entitlements(session: Session, as_of: date, where=None) -> list[Finding]:
     """Every finding on ``as_of`` for the paying population (``where``: the caller's access
-    filter over :class:`Patient`)."""
-    base = select(Patient.id, Patient.nhs_number, Patient.birth_date).where(
-        paying_population(as_of)
-    )
-    if where is not None:
-        base = base.where(where)
+    filter over :class:`Patient`), grouped by criterion.
+
+    One pass over the last 12 months of GP issues (each patient's counts per criterion and
+    window, by conditional sums) and one over conditions, joined to the paying population: the
+    issues table is read once, not once per criterion (issue 16: the finder over the ICS)."""
     year, half, quarter = (as_of - timedelta(days=d) for d in (365, 182, 91))
-    findings: list[Finding] = []
-
-    def add(criterion, query, reason, source):
-        for _, number, *_ in session.execute(query).all():
-            findings.append(Finding(number, criterion, reason, source))
-
-    month_start = as_of.replace(day=1)
-    next_month = (month_start + timedelta(days=32)).replace(day=1)
-    add(
-        "turning-60",
-        base.where(
-            Patient.birth_date >= _years_before(month_start, 60),
-            Patient.birth_date < _years_before(next_month, 60),
-        ),
-        "turns 60 this month: free prescriptions from their birthday",
-        KA_25779,
-    )
-    medical = [
-        (
-            "medex-diabetes",
-            and_(
-                Patient.id.in_(_diagnosed(DIABETES, ("diabetes mellitus",))),
-                Patient.id.in_(_issued(("0601",), year, as_of)),
-            ),
-            "diabetes mellitus treated with medicines (not diet alone), no medical exemption "
-            "certificate",
-        ),
-        (
-            "medex-hypothyroidism",
-            Patient.id.in_(_issued(("0602010",), year, as_of)),
-            "on thyroid hormone replacement (myxoedema), no medical exemption certificate",
-        ),
-        (
-            "medex-epilepsy",
-            and_(
-                Patient.id.in_(_diagnosed(EPILEPSY, ("epilep",))),
-                Patient.id.in_(_issued(("0408",), half, as_of, at_least=2)),
-            ),
-            "epilepsy on continuous anticonvulsive therapy, no medical exemption certificate",
-        ),
-        (
-            "medex-cancer",
-            and_(
-                Patient.id.in_(_diagnosed(terms=CANCER_TERMS)),
-                Patient.id.in_(_issued(("0801", "0803"), half, as_of)),
-            ),
-            "undergoing treatment for cancer, no medical exemption certificate",
-        ),
-    ]
-    for criterion, condition, reason in medical:
-        add(criterion, base.where(condition), reason, KA_03753)
-    counts = (
+    recent_half = MedicationIssue.issue_date > half
+    issues = (
         select(
             MedicationIssue.patient_id,
             func.count().label("year"),
-            func.sum((MedicationIssue.issue_date > quarter).cast(Integer)).label("quarter"),
+            _count(MedicationIssue.issue_date > quarter).label("quarter"),
+            _count(_bnf(("0601",))).label("antidiabetic"),
+            _count(_bnf(("0602010",))).label("thyroid"),
+            _count(and_(_bnf(("0408",)), recent_half)).label("antiepileptic"),
+            _count(and_(_bnf(("0801", "0803")), recent_half)).label("cancer"),
         )
         .where(MedicationIssue.issue_date > year, MedicationIssue.issue_date <= as_of)
         .group_by(MedicationIssue.patient_id)
         .subquery()
     )
-    rows = session.execute(
-        base.add_columns(counts.c.year, counts.c.quarter).join(
-            counts, counts.c.patient_id == Patient.id
+    conditions = (
+        select(
+            Condition.patient_id,
+            _count(_diagnosed(DIABETES, ("diabetes mellitus",))).label("diabetes"),
+            _count(_diagnosed(EPILEPSY, ("epilep",))).label("epilepsy"),
+            _count(_diagnosed(terms=CANCER_TERMS)).label("cancer"),
         )
-    ).all()
-    for _, number, _, items_year, items_quarter in rows:
-        cost_year, cost_quarter = CHARGE * items_year, CHARGE * (items_quarter or 0)
-        if cost_year > PPC_12_MONTHS or cost_quarter > PPC_3_MONTHS:
-            ppc, cost = (
-                ("12-month", cost_year) if cost_year > PPC_12_MONTHS else ("3-month", cost_quarter)
-            )
-            price = PPC_12_MONTHS if ppc == "12-month" else PPC_3_MONTHS
-            findings.append(
-                Finding(
-                    number,
-                    "ppc-cheaper",
-                    f"{items_year} items in 12 months ({items_quarter or 0} in 3): £{cost} in "
-                    f"charges against a {ppc} PPC at £{price} ({CHARGES_DATED})",
-                    PPC_SOURCE,
-                )
-            )
-    return findings
+        .group_by(Condition.patient_id)
+        .subquery()
+    )
+    month_start = as_of.replace(day=1)
+    next_month = (month_start + timedelta(days=32)).replace(day=1)
+    turning_60 = and_(
+        Patient.birth_date >= _years_before(month_start, 60),
+        Patient.birth_date < _years_before(next_month, 60),
+    )
+    query = (
+        select(
+            Patient.nhs_number,
+            turning_60.label("turning_60"),
+            issues.c.year,
+            issues.c.quarter,
+            issues.c.antidiabetic,
+            issues.c.thyroid,
+            issues.c.antiepileptic,
+            issues.c.cancer,
+            conditions.c.diabetes,
+            conditions.c.epilepsy,
+            conditions.c.cancer.label("cancer_diagnosed"),
+        )
+        .outerjoin(issues, issues.c.patient_id == Patient.id)
+        .outerjoin(conditions, conditions.c.patient_id == Patient.id)
+        .where(
+            paying_population(as_of),
+            or_(  # rows that may hold a finding (each is decided below, in one place)
+                turning_60,
+                and_(conditions.c.diabetes > 0, issues.c.antidiabetic > 0),
+                issues.c.thyroid > 0,
+                and_(conditions.c.epilepsy > 0, issues.c.antiepileptic >= 2),
+                and_(conditions.c.cancer > 0, issues.c.cancer > 0),
+                issues.c.year >= _items_above(PPC_12_MONTHS),
+                issues.c.quarter >= _items_above(PPC_3_MONTHS),
+            ),
+        )
+        .order_by(Patient.id)
+    )
+    if where is not None:
+        query = query.where(where)
+    by: dict[str, list[Finding]] = {c: [] for c in CRITERIA}
+    for row in session.execute(query):
+        number = row.nhs_number
+        if row.turning_60:
+            by["turning-60"].append(Finding(number, "turning-60", TURNING_60, KA_25779))
+        if row.year is None:
+            continue
+        medical = (
+            ("medex-diabetes", row.diabetes and row.antidiabetic),
+            ("medex-hypothyroidism", row.thyroid),
+            ("medex-epilepsy", row.epilepsy and row.antiepileptic >= 2),
+            ("medex-cancer", row.cancer_diagnosed and row.cancer),
+        )
+        for criterion, holds in medical:
+            if holds:
+                by[criterion].append(Finding(number, criterion, MEDICAL[criterion], KA_03753))
+        if ppc := _ppc(number, row.year, row.quarter or 0):
+            by["ppc-cheaper"].append(ppc)
+    return [f for criterion in CRITERIA for f in by[criterion]]
+
+
+TURNING_60 = "turns 60 this month: free prescriptions from their birthday"
+MEDICAL = {
+    "medex-diabetes": (
+        "diabetes mellitus treated with medicines (not diet alone), no medical exemption "
+        "certificate"
+    ),
+    "medex-hypothyroidism": (
+        "on thyroid hormone replacement (myxoedema), no medical exemption certificate"
+    ),
+    "medex-epilepsy": (
+        "epilepsy on continuous anticonvulsive therapy, no medical exemption certificate"
+    ),
+    "medex-cancer": "undergoing treatment for cancer, no medical exemption certificate",
+}
+CRITERIA = ("turning-60", *MEDICAL, "ppc-cheaper")
+
+
+def _items_above(price: Decimal) -> int:
+    """The fewest items whose charges cost more than ``price``."""
+    return int(price // CHARGE) + 1
+
+
+def _ppc(number: str, items_year: int, items_quarter: int) -> Finding | None:
+    cost_year, cost_quarter = CHARGE * items_year, CHARGE * items_quarter
+    if not (cost_year > PPC_12_MONTHS or cost_quarter > PPC_3_MONTHS):
+        return None
+    ppc, cost = ("12-month", cost_year) if cost_year > PPC_12_MONTHS else ("3-month", cost_quarter)
+    price = PPC_12_MONTHS if ppc == "12-month" else PPC_3_MONTHS
+    return Finding(
+        number,
+        "ppc-cheaper",
+        f"{items_year} items in 12 months ({items_quarter} in 3): £{cost} in "
+        f"charges against a {ppc} PPC at £{price} ({CHARGES_DATED})",
+        PPC_SOURCE,
+    )
