@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from ipmo.review.rules import all_rules
 from ipmo.security import Activity, Principal
 from ipmo.security.policy import visible_patients_filter
 from ipmo.web.dates import DateInputError, parse_date_input
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import Caller, caller
 from ipmo.web.forms import FormErrors
 from ipmo.web.nav import NavItem
 from ipmo.web.paging import RatesFilter, page_from, pagination, rates_view
@@ -48,14 +48,12 @@ NAV = [
 
 @router.get("/review/worklist")
 def worklist_page(
-    request: Request,
     practice: str = "",
     care_home: str = "",
     rule: str = "",
     min_score: int = Query(0, ge=0, le=DB_INT_MAX),
     page: str = "1",
-    principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
+    c: Caller = caller(Activity.REVIEW_VIEW),
 ):
     at = page_from(page)
     filters = WorklistFilter(
@@ -65,17 +63,18 @@ def worklist_page(
         min_score=max(min_score, 0),
     )
     rows, total = worklist_page_rows(
-        session, principal, filters, offset=at.offset, limit=at.per_page
+        c.session, c.principal, filters, offset=at.offset, limit=at.per_page
     )
+    names = dict(c.session.execute(select(Organisation.ods_code, Organisation.name)).all())
     return render(
-        request,
+        c.request,
         "review/worklist.html",
         {
             "rows": rows,
-            "paging": pagination(request, at, total, len(rows), "patients"),
-            "choices": _worklist_choices(session, principal),
+            "paging": pagination(c.request, at, total, len(rows), "patients"),
+            "choices": _worklist_choices(c.session, c.principal),
             "today": date.today(),
-            "names": dict(session.execute(select(Organisation.ods_code, Organisation.name)).all()),
+            "names": names,
             "filters": {
                 "practice": practice,
                 "care_home": care_home,
@@ -103,9 +102,7 @@ NEEDS_MEDICINE = (
 
 
 def _patient_page(
-    request: Request,
-    session: Session,
-    principal: Principal,
+    c: Caller,
     nhs_number: str,
     *,
     saved: int | None = None,
@@ -113,15 +110,15 @@ def _patient_page(
     form: dict | None = None,
     idempotency_key: str | None = None,
 ):
-    patient, result = actions.findings(session, principal, nhs_number, date.today())
-    other = actions.other_findings(session, patient, date.today())
-    reviews = [review_json(r) for r in actions.reviews(session, principal, nhs_number)]
+    patient, result = actions.findings(c.session, c.principal, nhs_number, date.today())
+    other = actions.other_findings(c.session, patient, date.today())
+    reviews = [review_json(r) for r in actions.reviews(c.session, c.principal, nhs_number)]
     return render(
-        request,
+        c.request,
         "review/patient.html",
         {
             "patient": patient,
-            "banner": banner(session, patient),
+            "banner": banner(c.session, patient),
             "back": {"href": "/review/worklist", "text": "SMR worklist"},
             # a fresh key per form shown: a double click or a resend records the review once
             "idempotency_key": idempotency_key or uuid.uuid4().hex,
@@ -131,7 +128,7 @@ def _patient_page(
             "saved": saved,
             "kinds": [(k.value, KIND_NAMES[k]) for k in InterventionKind],
             "kind_names": {k.value: v for k, v in KIND_NAMES.items()},
-            "can_record": principal.can(Activity.REVIEW_RECORD),
+            "can_record": c.principal.can(Activity.REVIEW_RECORD),
             "errors": errors,
             "form": form or {"decision_with": "patient", "findings_addressed": []},
         },
@@ -141,18 +138,15 @@ def _patient_page(
 
 @router.get("/review/patients/{nhs_number}")
 def patient_page(
-    request: Request,
     nhs_number: str,
     saved: int | None = Query(None, ge=1, le=DB_INT_MAX),
-    principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
+    c: Caller = caller(Activity.REVIEW_VIEW),
 ):
-    return _patient_page(request, session, principal, nhs_number, saved=saved)
+    return _patient_page(c, nhs_number, saved=saved)
 
 
 @router.post("/review/patients/{nhs_number}")
 def record_page(
-    request: Request,
     nhs_number: str,
     findings_addressed: list[str] = Form([]),
     kind: str = Form(""),
@@ -164,8 +158,7 @@ def record_page(
     follow_month: str = Form("", alias="follow_up_date[month]"),
     follow_year: str = Form("", alias="follow_up_date[year]"),
     idempotency_key: str = Form(""),
-    principal: Principal = Depends(require(Activity.REVIEW_RECORD)),
-    session: Session = Depends(db_session, scope="function"),
+    c: Caller = caller(Activity.REVIEW_RECORD),
 ):
     form = {
         "findings_addressed": findings_addressed,
@@ -207,8 +200,8 @@ def record_page(
         )
         try:
             review = actions.record(
-                session,
-                principal,
+                c.session,
+                c.principal,
                 nhs_number,
                 idempotency_key=idempotency_key or None,
                 review_date=today,
@@ -219,17 +212,11 @@ def record_page(
                 follow_up_date=follow,
             ).review
         except ValueError as exc:  # includes actions.ReviewInputError
-            session.rollback()
+            c.session.rollback()
             errors.add_exception(exc, "shared_decision")
     if review is None:
         return _patient_page(
-            request,
-            session,
-            principal,
-            nhs_number,
-            errors=errors,
-            form=form,
-            idempotency_key=idempotency_key,
+            c, nhs_number, errors=errors, form=form, idempotency_key=idempotency_key
         )
     return RedirectResponse(
         f"/review/patients/{normalise_nhs_number(nhs_number)}?saved={review.id}", status_code=303
@@ -238,23 +225,18 @@ def record_page(
 
 @router.get("/review/rates")
 def rates_page(
-    request: Request,
     group_by: str = "pcn",
     asked: RatesFilter = Depends(),
-    principal: Principal = Depends(require(Activity.ANALYTICS_VIEW)),
-    session: Session = Depends(db_session, scope="function"),
+    c: Caller = caller(Activity.ANALYTICS_VIEW),
 ):
     """The rates by PCN or practice, 50 to a page, filtered by indicator and name, with the
     organisations' and indicators' names (a 37,000 px table of codes before)."""
     group_by = group_by if group_by in ("practice", "pcn") else "pcn"
-    rows = service.rates(session, group_by)
-    names = {
-        code: name
-        for code, name in session.execute(select(Organisation.ods_code, Organisation.name))
-    }
+    rows = service.rates(c.session, group_by)
+    names = dict(c.session.execute(select(Organisation.ods_code, Organisation.name)).all())
     titles = {r.id: r.title for r in all_rules()}
     view = rates_view(
-        request,
+        c.request,
         [
             r | {"org_name": names.get(r["org"] or "", r["org"] or "no PCN"),
                  "rule_title": titles.get(r["rule_id"], r["rule_id"]), "rate": r["rate_percent"]}
@@ -263,7 +245,7 @@ def rates_page(
         asked,
     )  # fmt: skip
     return render(
-        request,
+        c.request,
         "review/rates.html",
         {"view": view, "any": bool(rows), "group_by": group_by},
     )
