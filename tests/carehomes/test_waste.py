@@ -362,6 +362,7 @@ def test_waste_form_errors_keep_what_was_typed_and_saving_shows_a_panel(homes, c
         assert s.scalar(select(func.count()).select_from(MedicineWaste)) == 1
     moch = client_as("pcn.pharmacist").get("/carehomes/waste")
     assert moch.status_code == 200 and "Sertraline 50mg tablets" in moch.text
+    assert 'id="waste-ics"' in moch.text and "no price (1 medicine)" in moch.text
     assert "Record medicines returned or destroyed" not in moch.text
     ics = client_as("analyst").get("/carehomes/homes")
     assert ics.status_code == 200 and "Cost of waste" in ics.text
