@@ -391,3 +391,24 @@ def test_eps_quantity_text_is_read_as_number_and_unit():
     assert quantity_of("300 ml") == (300.0, "ml")
     assert quantity_of("2.5") == (2.5, None)
     assert quantity_of("one box") == (None, None) and quantity_of(None) == (None, None)
+
+
+def test_waste_figures_and_prn_rule_on_every_store(any_engine):
+    """SQLite and PostgreSQL: the EPS supply (aware times), eMAR doses and a return give the same
+    figures and the PRN stop-ordering candidate."""
+    from tests.conftest import seed_sample
+
+    seed_sample(any_engine)
+    with session_scope(any_engine) as s:
+        _supply(s, 3, ADA, "555", "Lactulose 3.35g/5ml oral solution", "300 ml",
+                datetime(2026, 6, 2, 9, tzinfo=UTC))  # fmt: skip
+    _given(any_engine, [f"p1,{ADA},555,Lactulose 3.35g/5ml oral solution,given,"
+                        "2026-04-20T20:00:00Z,Y"])  # fmt: skip
+    with session_scope(any_engine) as s:
+        record_waste(s, OAK, ADA, **_waste(medicine_code="555", unit="ml", quantity=100.0,
+                                           disposed_on=date(2026, 6, 10)))  # fmt: skip
+    with session_scope(any_engine) as s:
+        view = waste_view(s, OAK, DAY)
+        [june] = [m for m in view.medicines if m.month == "2026-06"]
+        assert (june.supplied, june.administered, june.returned) == (300, 0, 100)
+        assert [c.rule for c in view.stop] == ["prn-not-given-resupplied"]
