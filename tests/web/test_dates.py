@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 import pytest
 
-from ipmo.web.dates import DateInputError, nhs_date, nhs_datetime, parse_date_input
+from ipmo.web.dates import DateInputError, nhs_date, nhs_datetime, nhs_month, parse_date_input
 
 
 def test_dates_are_written_day_month_year_without_leading_zero():
@@ -17,6 +17,19 @@ def test_dates_are_written_day_month_year_without_leading_zero():
 def test_times_use_the_12_hour_clock():
     assert nhs_datetime(datetime(2026, 12, 7, 14, 5)) == "7 December 2026 at 2:05pm"
     assert nhs_datetime(datetime(2026, 12, 7, 0, 30)) == "7 December 2026 at 12:30am"
+
+
+def test_the_filters_read_strings_and_show_what_they_cannot_read():
+    # the three filters share one reading step: ISO text first, unreadable text as it is
+    assert nhs_date("2026-12-07T09:00:00") == "7 December 2026"
+    assert nhs_month("2026-11") == "November 2026"
+    assert nhs_month(date(2026, 2, 14)) == "February 2026"
+    assert nhs_month("", "none") == "none"
+    assert nhs_month("2026-13") == "2026-13"
+    assert nhs_datetime("2026-12-07T14:05:00") == "7 December 2026 at 2:05pm"
+    assert nhs_datetime(date(2026, 12, 7)) == "7 December 2026"  # a date has no time to write
+    assert nhs_datetime(None, "never") == "never"
+    assert nhs_datetime("soon") == "soon"
 
 
 def test_date_input_reads_three_fields():

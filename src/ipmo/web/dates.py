@@ -7,6 +7,7 @@ zero and no ordinal; the date input component asks for day, month and year in se
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 MONTHS = [
@@ -25,46 +26,49 @@ MONTHS = [
 ]
 
 
-def nhs_date(value: date | datetime | str | None, default: str = "") -> str:
-    """``date(2026, 12, 7)`` → "7 December 2026"; ISO strings are read first; None → default."""
+def _when(
+    value: date | datetime | str | None, default: str, parse: Callable[[str], date]
+) -> date | str:
+    """What a filter writes: ``value`` itself, a string read with ``parse`` first, or the text to
+    show as it is (None or "" → ``default``; a string ``parse`` cannot read → the string)."""
     if value is None or value == "":
         return default
-    if isinstance(value, str):
-        text = value
-        try:
-            value = datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
-        except ValueError:
-            return text
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse(value)
+    except ValueError:
+        return value
+
+
+def _iso(text: str) -> date:
+    return datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
+
+
+def nhs_date(value: date | datetime | str | None, default: str = "") -> str:
+    """``date(2026, 12, 7)`` → "7 December 2026"; ISO strings are read first; None → default."""
+    when = _when(value, default, _iso)
+    if isinstance(when, str):
+        return when
+    return f"{when.day} {MONTHS[when.month - 1]} {when.year}"
 
 
 def nhs_month(value: date | str | None, default: str = "") -> str:
     """A month: ``"2026-11"`` or a date → "November 2026" (monthly figures, axes)."""
-    if value is None or value == "":
-        return default
-    if isinstance(value, str):
-        try:
-            return nhs_month(date.fromisoformat(value[:7] + "-01"))
-        except ValueError:
-            return value
-    return f"{MONTHS[value.month - 1]} {value.year}"
+    when = _when(value, default, lambda text: date.fromisoformat(text[:7] + "-01"))
+    if isinstance(when, str):
+        return when
+    return f"{MONTHS[when.month - 1]} {when.year}"
 
 
 def nhs_datetime(value: datetime | str | None, default: str = "") -> str:
     """ "7 December 2026 at 2:05pm" (the style guide's 12-hour clock, no leading zero)."""
-    if value is None or value == "":
-        return default
-    if isinstance(value, str):
-        text = value
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            return text
-    if not isinstance(value, datetime):
-        return nhs_date(value)
-    hour = value.hour % 12 or 12
-    suffix = "am" if value.hour < 12 else "pm"
-    return f"{nhs_date(value)} at {hour}:{value.minute:02d}{suffix}"
+    when = _when(value, default, datetime.fromisoformat)
+    if not isinstance(when, datetime):
+        return when if isinstance(when, str) else nhs_date(when)
+    hour = when.hour % 12 or 12
+    suffix = "am" if when.hour < 12 else "pm"
+    return f"{nhs_date(when)} at {hour}:{when.minute:02d}{suffix}"
 
 
 class DateInputError(ValueError):
