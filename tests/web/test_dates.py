@@ -4,7 +4,14 @@ from datetime import date, datetime
 
 import pytest
 
-from ipmo.web.dates import DateInputError, nhs_date, nhs_datetime, nhs_month, parse_date_input
+from ipmo.web.dates import (
+    DateInputError,
+    date_field,
+    nhs_date,
+    nhs_datetime,
+    nhs_month,
+    parse_date_input,
+)
 
 
 def test_dates_are_written_day_month_year_without_leading_zero():
@@ -30,6 +37,15 @@ def test_the_filters_read_strings_and_show_what_they_cannot_read():
     assert nhs_datetime(date(2026, 12, 7)) == "7 December 2026"  # a date has no time to write
     assert nhs_datetime(None, "never") == "never"
     assert nhs_datetime("soon") == "soon"
+
+
+def test_a_date_field_is_read_from_its_three_named_fields():
+    form = {"born[day]": "7", "born[month]": "12", "born[year]": "2026", "other[day]": "1"}
+    assert date_field(form, "born") == date(2026, 12, 7)
+    assert date_field(form, "missing") is None  # none of its fields sent: left empty
+    with pytest.raises(DateInputError) as bad:
+        date_field(form, "other", "Date of birth")
+    assert (str(bad.value), bad.value.field) == ("Date of birth must include a month", "month")
 
 
 def test_date_input_reads_three_fields():

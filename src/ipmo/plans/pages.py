@@ -27,7 +27,7 @@ from ipmo.plans.service import (
 )
 from ipmo.security import Activity
 from ipmo.security.access import audit_event
-from ipmo.web.dates import DateInputError, parse_date_input
+from ipmo.web.dates import DateInputError, date_field
 from ipmo.web.deps import Caller, FormFields, caller
 from ipmo.web.forms import FormErrors
 from ipmo.web.nav import NavItem
@@ -74,9 +74,8 @@ def _typed_date(
     """One NHS.UK date input of the form (``name[day]`` …); a missing (when required) or
     impossible date is added to ``errors`` against the part at fault (``<field_id>-day`` …)."""
     field_id = field_id or name
-    parts = [form.get(f"{name}[{p}]", "") for p in ("day", "month", "year")]
     try:
-        day = parse_date_input(parts[0], parts[1], parts[2], what)
+        day = date_field(form, name, what)
     except DateInputError as exc:
         errors.add(f"{field_id}-{exc.field}", str(exc))
         return None

@@ -26,7 +26,7 @@ from ipmo.records.service import (
     VersionConflict,
 )
 from ipmo.security import Activity, Principal
-from ipmo.web.dates import DateInputError, parse_date_input
+from ipmo.web.dates import DateInputError, date_field
 from ipmo.web.deps import Caller, caller, require
 from ipmo.web.forms import FormErrors, sentence
 from ipmo.web.nav import NavItem
@@ -152,12 +152,8 @@ def show(nhs_number: str, as_of: str | None = None, notice: str | None = None, c
         "unchanged": "That source was already on the record; nothing changed.",
     }
     day, error = _as_of(as_of), None
-    q = c.request.query_params
     try:  # the NHS.UK date input (three fields) wins over ?as_of=YYYY-MM-DD
-        typed = parse_date_input(
-            q.get("as_of[day]", ""), q.get("as_of[month]", ""), q.get("as_of[year]", ""), "Date"
-        )
-        day = typed or day
+        day = date_field(c.request.query_params, "as_of") or day
     except DateInputError as exc:
         error = str(exc)
     return _page(

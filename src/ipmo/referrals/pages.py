@@ -33,7 +33,7 @@ from ipmo.referrals.outcome_details import URGENCIES, OutcomeDetails
 from ipmo.security import Activity, Principal
 from ipmo.security.errors import Forbidden
 from ipmo.store import utcnow
-from ipmo.web.dates import DateInputError, parse_date_input
+from ipmo.web.dates import DateInputError, date_field
 from ipmo.web.deps import Caller, FormFields, caller
 from ipmo.web.forms import FormErrors, sentence
 from ipmo.web.nav import NavItem
@@ -217,12 +217,7 @@ def _send(c: Caller, form: dict, bundle: bytes):
         errors.add("service", "Select the service")
     birth_date = None
     try:
-        birth_date = parse_date_input(
-            form.get("birth_date[day]", ""),
-            form.get("birth_date[month]", ""),
-            form.get("birth_date[year]", ""),
-            "Date of birth",
-        )
+        birth_date = date_field(form, "birth_date", "Date of birth")
     except DateInputError as exc:
         errors.add(f"birth_date-{exc.field}", str(exc))
     if birth_date is not None and birth_date > utcnow().date():

@@ -7,7 +7,7 @@ zero and no ordinal; the date input component asks for day, month and year in se
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 
 MONTHS = [
@@ -77,6 +77,13 @@ class DateInputError(ValueError):
     def __init__(self, message: str, field: str = "day") -> None:
         super().__init__(message)
         self.field = field  # which of day / month / year to mark (and link the summary to)
+
+
+def date_field(fields: Mapping[str, str], name: str, what: str = "Date") -> date | None:
+    """The NHS.UK date input ``name`` of a posted form or a query (its fields ``name[day]``,
+    ``name[month]`` and ``name[year]``), read as :func:`parse_date_input` reads it."""
+    day, month, year = (fields.get(f"{name}[{part}]", "") for part in ("day", "month", "year"))
+    return parse_date_input(day, month, year, what)
 
 
 def parse_date_input(day: str, month: str, year: str, what: str = "Date") -> date | None:
