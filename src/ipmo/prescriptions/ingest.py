@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ipmo.prescriptions import status as rules
@@ -495,13 +495,19 @@ def ingest_batch(
         parsed_all.append((n, parts))
     parts = [p for _, ps in parsed_all for p in ps]
     seen: dict[tuple[str, str], str] = {}
-    for chunk in _chunks(sorted({(p.sender, p.message_id) for p in parts})):
-        rows = session.execute(
-            select(_MSG.c.sender_org, _MSG.c.message_id, _MSG.c.content_hash).where(
-                tuple_(_MSG.c.sender_org, _MSG.c.message_id).in_(chunk)
-            )
-        ).all()
-        seen.update({(r[0], r[1]): r[2] for r in rows})
+    by_sender: dict[str, set[str]] = {}
+    for part in parts:
+        by_sender.setdefault(part.sender, set()).add(part.message_id)
+    for sender, message_ids in sorted(by_sender.items()):
+        # one sender at a time: the (sender, message id) index answers each id (a row-value IN
+        # over both columns made SQLite scan every message ever received, once per chunk)
+        for chunk in _chunks(sorted(message_ids)):
+            rows = session.execute(
+                select(_MSG.c.message_id, _MSG.c.content_hash).where(
+                    _MSG.c.sender_org == sender, _MSG.c.message_id.in_(chunk)
+                )
+            ).all()
+            seen.update({(sender, r[0]): r[1] for r in rows})
     known: dict[str, _Held] = {}
     waiting: dict[str, list[dict[str, Any]]] = {}
     for chunk in _chunks(sorted({p.prescription_id for p in parts})):
