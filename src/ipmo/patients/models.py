@@ -69,7 +69,11 @@ class MedicationIssue(Base):
     """One prescription issued by the GP practice (repeat or acute)."""
 
     __tablename__ = "medication_issues"
-    __table_args__ = (Index("ix_medication_issues_patient_date", "patient_id", "issue_date"),)
+    # by patient and date; with the BNF code, the ICS entitlement finder's one pass over a year
+    # of issues reads the index alone, not the table (migration 0004, issue 16)
+    __table_args__ = (
+        Index("ix_medication_issues_patient_date_bnf", "patient_id", "issue_date", "bnf_code"),
+    )
 
     id: Mapped[IntPk]
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))

@@ -362,11 +362,15 @@ class _Held:
     columns as attributes, the status rules apply to it as to the ORM object; ``read``: the
     columns as the store held them (``None``: a row the batch adds)."""
 
+    items: list[_Held]
+    events: list[_Held]
+    read: dict[str, Any] | None
+
     def __init__(self, values: dict[str, Any], read: bool = False) -> None:
-        self.__dict__.update(values)
-        self.read = dict(values) if read else None
-        self.items: list[_Held] = []
-        self.events: list[_Held] = []
+        state = self.__dict__  # not through __setattr__: thousands are made per batch
+        state.update(values)
+        state["read"] = dict(values) if read else None
+        state["items"], state["events"] = [], []
 
     # for mypy: the columns are attributes set in __init__
     def __getattr__(self, name: str) -> Any:
