@@ -135,7 +135,8 @@ def test_carer_records_a_return_and_the_moch_pharmacist_sees_the_waste(
 
     page.context.clear_cookies()
     sign_in(page, live_server, "pcn.pharmacist")
-    page.get_by_role("link", name="Medicines waste").first.click()
+    page.get_by_role("link", name="Care-home residents").first.click()  # the caseload
+    page.get_by_role("link", name="Medicines waste and what to stop ordering").click()
     medicines = page.locator("#waste-by-medicine").inner_text()
     assert "Sertraline 50mg tablets" in medicines and "28 tablet" in medicines
     by_home = page.locator("#waste-by-home").inner_text()

@@ -44,6 +44,10 @@ def test_items_are_offered_only_to_roles_with_a_use_for_them(client_as):
     assert "/prescriptions/tracker" not in hospital and "/patients" in hospital
     for user in ("pcn.pharmacist", "gp", "carehome", "safety.officer"):
         assert "/carehomes" in _nav(client_as(user).get("/patients", headers=HTML).text), user
+    # the PCN pharmacist reaches the homes' waste from the caseload, so the SMR worklist keeps
+    # its place in the header rather than falling into "More"
+    pcn = _nav(client_as("pcn.pharmacist").get("/patients", headers=HTML).text)
+    assert "/carehomes/waste" not in pcn and "/review/worklist" in pcn
     community = _nav(client_as("community.pharmacist").get("/patients", headers=HTML).text)
     assert "/prescriptions/tracker" in community
 

@@ -49,7 +49,9 @@ NAV = [
         Activity.RECORD_VIEW,
         "Care-home medicines supplied, given, returned and destroyed, their cost and what to "
         "stop ordering",
-        frozenset({"care-home-staff", "pcn-pharmacist"}),
+        # the home's own job each month; the PCN pharmacist reaches it from the care-home
+        # residents page (a header item more pushed the SMR worklist into "More")
+        frozenset({"care-home-staff"}),
     ),
     NavItem(
         "Care homes",
