@@ -6,18 +6,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from tests.carehomes.homes import ELM, add_elm_house
 
 from ipmo.carehomes.actions import emar_feed, ingest_rows
 from ipmo.carehomes.administrations import csv_rows
 from ipmo.carehomes.models import BestInterestsDecision
-from ipmo.organisations import Organisation, OrgKind
-from ipmo.patients import Patient
 from ipmo.store import session_scope
 
 TODAY = date.today()  # the pages read today; every time below is relative to it
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 12, 0, tzinfo=UTC)
 ADA = "9990000018"  # Oak Lodge (VM001), Riverside PCN practice A10001
-ELM = "9434765919"  # Elm House (VM002): another home
 HEADER = "administration_id,nhs_number,medicine_code,medicine_name,outcome,at,covert\n"
 
 
@@ -28,19 +26,7 @@ def _at(days_ago: int) -> str:
 @pytest.fixture
 def homes(sample_ics):
     with session_scope(sample_ics) as s:
-        s.add(Organisation(ods_code="VM002", name="Elm House", kind=OrgKind.CARE_HOME))
-        s.flush()
-        s.add(
-            Patient(
-                nhs_number=ELM,
-                given_name="Elsie",
-                family_name="Elmwood",
-                birth_date=date(1932, 5, 5),
-                sex="female",
-                practice_code="A10001",
-                care_home_code="VM002",
-            )
-        )
+        add_elm_house(s)
     rows = [f"c1,{ADA},777,Sertraline 50mg tablets,given,{_at(2)},Y"] + [
         f"r{d},{ADA},999,Amlodipine 5mg tablets,refused,{_at(d)},N" for d in (3, 4, 5)
     ]

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from tests.carehomes.homes import ELM, add_elm_house
 
 from ipmo.carehomes.actions import (
     NotYourHome,
@@ -26,7 +27,6 @@ from ipmo.carehomes.waste import (
     month_totals,
     stop_ordering,
 )
-from ipmo.organisations import Organisation, OrgKind
 from ipmo.patients import MedicationIssue, Patient
 from ipmo.prescriptions.models import Prescription, PrescriptionEvent, PrescriptionItem
 from ipmo.security import ROLES, PatientAccessDenied, Principal
@@ -37,7 +37,6 @@ from ipmo.terminology.models import DmdVmp, DmdVmpp
 TODAY = date.today()  # the API and pages read today; dates sent to them are relative to it
 DAY = date(2026, 6, 15)  # the figures' day in the action-level tests: months 2026-04, 2026-05
 ADA = "9990000018"  # Oak Lodge (VM001)
-ELM = "9434765919"  # Elm House (VM002)
 SERTRALINE = "39109611000001103"  # a VMP code (dm+d), priced below
 HEADER = "administration_id,nhs_number,medicine_code,medicine_name,outcome,at,prn\n"
 OAK = Principal(1, "oak.staff", "Oak staff", ROLES["care-home-staff"], "VM001")
@@ -62,19 +61,7 @@ def _waste(**overrides):
 @pytest.fixture
 def homes(sample_ics):
     with session_scope(sample_ics) as s:
-        s.add(Organisation(ods_code="VM002", name="Elm House", kind=OrgKind.CARE_HOME))
-        s.flush()
-        s.add(
-            Patient(
-                nhs_number=ELM,
-                given_name="Elsie",
-                family_name="Elmwood",
-                birth_date=date(1932, 5, 5),
-                sex="female",
-                practice_code="A10001",
-                care_home_code="VM002",
-            )
-        )
+        add_elm_house(s)
         ada = s.scalar(select(Patient.id).where(Patient.nhs_number == ADA))
         s.add(
             MedicationIssue(

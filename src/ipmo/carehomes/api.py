@@ -20,7 +20,6 @@ from ipmo.carehomes.schemas import (
     MedicineMonthOut,
     ResidentFindings,
     StaffIn,
-    StopCandidateOut,
     TrainingIn,
     WasteFigures,
     WasteIn,
@@ -163,7 +162,7 @@ def waste(
             for level, by_code in view.totals.items()
             for code, t in sorted(by_code.items())
         ],
-        stop_ordering=[StopCandidateOut.model_validate(c, from_attributes=True) for c in view.stop],
+        stop_ordering=view.stop,
         records=[
             WasteRecordOut(
                 id=r.id,

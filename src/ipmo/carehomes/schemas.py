@@ -6,6 +6,8 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from ipmo.carehomes.waste import StopCandidate
+
 
 class FindingOut(BaseModel):
     rule: str
@@ -102,21 +104,10 @@ class WasteTotalOut(BaseModel):
     unpriced_items: int
 
 
-class StopCandidateOut(BaseModel):
-    rule: str
-    nhs_number: str
-    home: str
-    medicine: str
-    name: str
-    summary: str
-    evidence: list[str]
-    source: str
-
-
 class WasteFigures(BaseModel):
     as_of: date
     months: list[str]
     medicines: list[MedicineMonthOut]
     totals: list[WasteTotalOut]
-    stop_ordering: list[StopCandidateOut]
+    stop_ordering: list[StopCandidate]  # the waste module's own dataclass, not a copy
     records: list[WasteRecordOut]
