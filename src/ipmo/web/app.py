@@ -47,7 +47,7 @@ from ipmo.security.sessions import (
 from ipmo.security.tokens import issue_token
 from ipmo.security.users import authenticate
 from ipmo.store import StoreError, create_store_engine, pool_capacity, utcnow
-from ipmo.web import docs, error_pages, metrics
+from ipmo.web import admission, docs, error_pages, metrics
 from ipmo.web import fhir as fhir_api
 from ipmo.web.asgi import HttpMiddleware
 from ipmo.web.bodies import RequestLimits
@@ -77,10 +77,10 @@ def _wants_json(request: Request) -> bool:
 def _lifespan(engine: Engine):
     """Start-up (issue 20, docs/decisions/0009):
 
-    * run no more request threads than the store has connections: a request then waits for a
-      thread (no time limit, in the event loop) rather than for a pooled connection (30 s, then an
-      error: "QueuePool limit of size 10 overflow 20 reached"). FastAPI ends a sync dependency
-      outside this limit, so a session holding a connection always gets to commit;
+    * run no more request threads than the store has connections (and admit no more requests at
+      once than half of them: ``ipmo.web.admission``), so a request waits in the event loop
+      rather than for a pooled connection (30 s, then an error: "QueuePool limit of size 10
+      overflow 20 reached");
     * load the reference data the domains offer as ``WARM_UP`` (the dm+d dictionary, code sets)
       before serving, so the first requests of a new worker do not pay for it."""
 
@@ -121,6 +121,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     )
 
     app.add_middleware(SecurityHeaders)
+    # admitted before anything touches the store (sessions, CSRF and handlers all may)
+    app.add_middleware(
+        admission.AdmissionLimit, capacity=admission.admitted_at_once(pool_capacity(engine))
+    )
     metrics.install(app)  # outermost: counts every answer, refusals included
 
     app.mount("/assets", StaticFiles(directory=STATIC / "nhsuk"), name="assets")
