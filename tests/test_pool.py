@@ -76,6 +76,7 @@ def _crowd(tmp_path, app_settings, monkeypatch, *, admission: bool) -> list[int]
     """24 store-holding requests at once against a pool of 2 connections and 2 threads; a
     wait on the pool fails after 1 s (a 500) instead of 30."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     import anyio
     import httpx
@@ -117,7 +118,10 @@ def _crowd(tmp_path, app_settings, monkeypatch, *, admission: bool) -> list[int]
         return [r.status_code for r in answers]
 
     try:
-        return asyncio.run(crowd())
+        # a loop of its own, in a thread of its own: another test in this worker may have left
+        # one running in the main thread (Playwright's sync API does)
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, crowd()).result()
     finally:
         engine.dispose()
 

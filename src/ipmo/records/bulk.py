@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import shutil
 import threading
 import uuid
@@ -154,10 +155,20 @@ def create_job(data_dir: Path, owner: str, request: ExportRequest) -> tuple[str,
     job_id = str(uuid.uuid4())
     folder = _jobs(data_dir) / job_id
     folder.mkdir(parents=True)
-    (folder / "job.json").write_text(
-        json.dumps({"owner": owner, "request": request.request_url, "types": request.types})
+    _publish(
+        folder / "job.json",
+        json.dumps({"owner": owner, "request": request.request_url, "types": request.types}),
     )
     return job_id, folder
+
+
+def _publish(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all: another process polling the job reads the files as
+    they appear, and found a manifest that existed but was still empty (a 500 on the status
+    poll; seen once in CI)."""
+    part = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+    part.write_text(text)
+    os.replace(part, path)
 
 
 def status(folder: Path) -> dict[str, Any]:
@@ -211,11 +222,11 @@ def run_export(
     except Exception as exc:  # the client polls for it: a failed job says so, not a hang
         log.exception("bulk export failed")
         if folder.exists():
-            (folder / "failed.json").write_text(json.dumps({"error": type(exc).__name__}))
+            _publish(folder / "failed.json", json.dumps({"error": type(exc).__name__}))
         return None
     if not folder.exists():
         return None
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    _publish(folder / "manifest.json", json.dumps(manifest))
     return manifest
 
 
@@ -390,4 +401,4 @@ def _line(rtype: str, line: Any, subject: str) -> dict[str, Any]:
 def _progress(folder: Path, text: str) -> None:
     if not folder.exists():
         raise _Cancelled
-    (folder / "progress.txt").write_text(text)
+    _publish(folder / "progress.txt", text)
