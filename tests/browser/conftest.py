@@ -57,18 +57,18 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(engine, settings):
-    """Serve ``engine``'s store with uvicorn in a thread; yields the base URL."""
+def serving(engine, settings, clock=None):
+    """Serve ``engine``'s store with uvicorn in a thread; yields the base URL. ``clock``
+    replaces the app's clock (``app.state.clock``) for a test that needs a fixed today."""
     import uvicorn
 
     from ipmo.web.app import create_app
 
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(engine, settings), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
+    app = create_app(engine, settings)
+    if clock is not None:
+        app.state.clock = clock
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 15

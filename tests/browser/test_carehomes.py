@@ -6,11 +6,11 @@ figures. axe finds no serious violations; screenshots for a reviewer."""
 from __future__ import annotations
 
 import os
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.browser.conftest import serious_accessibility_violations, sign_in
+from tests.browser.conftest import serious_accessibility_violations, serving, sign_in
 from tests.carehomes.test_pages import ADA, homes  # noqa: F401 - the fixture
 
 from ipmo.review import service
@@ -85,22 +85,31 @@ def test_ics_lead_reads_per_home_figures(page, live_server, homes):  # noqa: F81
     shot(page, "ics-homes")
 
 
+NOON = datetime(2026, 6, 15, 12, tzinfo=UTC)  # the served app's clock in the waste journey
+
+
+@pytest.fixture
+def served_at_noon(sample_ics, homes, app_settings):  # noqa: F811 - the fixture
+    """The sample ICS (with the second home) served with its clock at :data:`NOON`: the waste
+    form refuses dates after the app's today, so the journey types the same date every day."""
+    with serving(sample_ics, app_settings, clock=lambda: NOON) as url:
+        yield url
+
+
 def test_carer_records_a_return_and_the_moch_pharmacist_sees_the_waste(
     page,
-    live_server,
+    served_at_noon,
     homes,  # noqa: F811 - the fixture
 ):
     """The home's carer records medicines returned to the pharmacy (an error first: the summary
     links to the field and what was typed is kept; then the confirmation panel); the MOCH / PCN
     pharmacist sees the return and the supply beside it on the waste page across homes; the ICS
     per-home figures carry the waste column."""
-    from datetime import UTC, datetime
-
     from tests.carehomes.test_waste import _supply
 
     from ipmo.store import session_scope
 
-    today = date.today()  # the form refuses future dates against today
+    live_server, today = served_at_noon, NOON.date()
     with session_scope(homes) as s:
         at = datetime(today.year, today.month, 1, 10, tzinfo=UTC)
         _supply(s, 7, ADA, "777", "Sertraline 50mg tablets", "28 tablet", at)

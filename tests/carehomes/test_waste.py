@@ -34,8 +34,8 @@ from ipmo.security.models import AuditEvent
 from ipmo.store import session_scope
 from ipmo.terminology.models import DmdVmp, DmdVmpp
 
-TODAY = date.today()  # the API and pages read today; dates sent to them are relative to it
 DAY = date(2026, 6, 15)  # the figures' day in the action-level tests: months 2026-04, 2026-05
+NOON = datetime(2026, 6, 15, 12, tzinfo=UTC)  # the app's clock in the API and page tests
 ADA = "9990000018"  # Oak Lodge (VM001)
 SERTRALINE = "39109611000001103"  # a VMP code (dm+d), priced below
 HEADER = "administration_id,nhs_number,medicine_code,medicine_name,outcome,at,prn\n"
@@ -291,6 +291,7 @@ def test_prn_history_and_supplies_feed_the_prn_rule_end_to_end(homes):
 
 def test_waste_api_records_and_reports(homes, client_as):
     home = client_as("carehome")
+    home.app.state.clock = lambda: NOON  # "the future" is after DAY, every day the test runs
     body = {
         "nhs_number": ADA,
         "medicine_code": SERTRALINE,
@@ -298,7 +299,7 @@ def test_waste_api_records_and_reports(homes, client_as):
         "quantity": 7,
         "unit": "tablet",
         "disposal": "destroyed",
-        "disposed_on": (TODAY - timedelta(days=1)).isoformat(),
+        "disposed_on": (DAY - timedelta(days=1)).isoformat(),
         "reason": "Dropped on the floor",
         "key": "api-1",
     }
@@ -307,7 +308,7 @@ def test_waste_api_records_and_reports(homes, client_as):
     again = home.post("/api/carehomes/waste", json=body)
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     assert home.post("/api/carehomes/waste", json=body | {"quantity": 8}).status_code == 409
-    future = body | {"key": "api-2", "disposed_on": (TODAY + timedelta(days=1)).isoformat()}
+    future = body | {"key": "api-2", "disposed_on": (DAY + timedelta(days=1)).isoformat()}
     bad = home.post("/api/carehomes/waste", json=future)
     assert bad.status_code == 422 and "disposed_on" in bad.text
     assert home.post("/api/carehomes/waste", json=body | {"nhs_number": ELM}).status_code == 403
@@ -321,6 +322,7 @@ def test_waste_api_records_and_reports(homes, client_as):
 
 def test_waste_form_errors_keep_what_was_typed_and_saving_shows_a_panel(homes, client_as):
     home = client_as("carehome")
+    home.app.state.clock = lambda: NOON
     page = home.get("/carehomes/waste")
     assert page.status_code == 200 and "Record medicines returned or destroyed" in page.text
     key = page.text.split('name="key" value="')[1].split('"')[0]
@@ -332,9 +334,9 @@ def test_waste_form_errors_keep_what_was_typed_and_saving_shows_a_panel(homes, c
         "quantity": "lots",
         "unit": "tablet",
         "disposal": "returned",
-        "disposed_on[day]": str(TODAY.day),
-        "disposed_on[month]": str(TODAY.month),
-        "disposed_on[year]": str(TODAY.year),
+        "disposed_on[day]": str(DAY.day),
+        "disposed_on[month]": str(DAY.month),
+        "disposed_on[year]": str(DAY.year),
         "reason": "Stopped by the GP",
     }
     bad = home.post("/carehomes/waste", data=form)

@@ -29,7 +29,7 @@ from ipmo.carehomes.schemas import (
 )
 from ipmo.carehomes.staff import Competency
 from ipmo.security import Activity, Principal
-from ipmo.web.deps import db_session, require
+from ipmo.web.deps import Today, db_session, require
 from ipmo.web.params import DB_INT_MAX
 
 router = APIRouter(tags=["carehomes"])
@@ -60,8 +60,8 @@ def findings(
 
 
 @router.get("/api/carehomes/staff", response_model=list[Competency])
-def staff(principal: Principal = USER, session: Session = DB) -> list[Competency]:
-    return actions.staff_competency(session, principal, date.today())
+def staff(today: Today, principal: Principal = USER, session: Session = DB) -> list[Competency]:
+    return actions.staff_competency(session, principal, today)
 
 
 @router.post("/api/carehomes/staff", response_model=Created, status_code=201)
@@ -78,11 +78,12 @@ def add_training(
     staff_id: int = Path(ge=1, le=DB_INT_MAX),
     *,
     body: TrainingIn,
+    today: Today,
     principal: Principal = USER,
     session: Session = DB,
 ) -> Created:
     record = actions.record_training(
-        session, principal, staff_id, body.kind, body.completed_on, body.detail, date.today()
+        session, principal, staff_id, body.kind, body.completed_on, body.detail, today
     )
     return Created(id=record.id)
 
@@ -90,11 +91,12 @@ def add_training(
 @router.post("/api/carehomes/incidents", response_model=Created, status_code=201)
 def add_incident(
     body: IncidentIn,
+    today: Today,
     principal: Principal = USER,
     session: Session = DB,
 ) -> Created:
     fields = body.model_dump()
-    return Created(id=actions.record_incident(session, principal, today=date.today(), **fields).id)
+    return Created(id=actions.record_incident(session, principal, today=today, **fields).id)
 
 
 # --- medicines returned or destroyed, and waste (issue 17): the home's own staff record; the
@@ -105,6 +107,7 @@ def add_incident(
 def add_waste(
     body: WasteIn,
     response: Response,
+    today: Today,
     principal: Principal = USER,
     session: Session = DB,
 ) -> WasteRecorded:
@@ -112,7 +115,7 @@ def add_waste(
     before; 409 when the key was used for another record; 422 bad input (nothing written)."""
     fields = body.model_dump()
     row, created = actions.record_waste(
-        session, principal, fields.pop("nhs_number"), today=date.today(), **fields
+        session, principal, fields.pop("nhs_number"), today=today, **fields
     )
     response.status_code = 201 if created else 200
     return WasteRecorded(id=row.id, created=created, not_on_record=row.not_on_record)
@@ -120,6 +123,7 @@ def add_waste(
 
 @router.get("/api/carehomes/waste", response_model=WasteFigures)
 def waste(
+    today: Today,
     as_of: date | None = Query(None, description="the day the figures run to; default today"),
     principal: Principal = USER,
     session: Session = DB,
@@ -127,8 +131,8 @@ def waste(
     """Supplied vs administered vs returned/destroyed per home, medicine and month (the two
     complete months before ``as_of`` and its own month), cost at dm+d prices, totals by home,
     PCN and ICS, the stop-ordering candidates and the records of returns and destruction."""
-    day = as_of or date.today()
-    if day > date.today():
+    day = as_of or today
+    if day > today:
         raise HTTPException(422, "as_of cannot be in the future")
     view = actions.waste_view(session, principal, day)
     return WasteFigures(

@@ -25,7 +25,7 @@ from ipmo.carehomes import actions
 from ipmo.carehomes.findings import TEXT
 from ipmo.security import Activity, Principal
 from ipmo.web.dates import DateInputError, parse_date_input
-from ipmo.web.deps import db_session, form_fields, require
+from ipmo.web.deps import app_today, db_session, form_fields, require
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 
@@ -160,7 +160,7 @@ def record_best_interests(
             decided_on=decided,
             review_by=review,
             participants=form.get("participants", ""),
-            today=date.today(),
+            today=app_today(request),
         )
     except (DateInputError, actions.BestInterestsError) as exc:
         return _resident_page(request, session, principal, nhs_number, error=exc, form=form)
@@ -200,7 +200,7 @@ def staff(
 ):
     """The home's staff who administer medicines: training and annual competency (NICE SC1
     1.18), due soon and overdue marked. The home's own staff only (403 for anyone else)."""
-    found = actions.staff_competency(session, principal, date.today())
+    found = actions.staff_competency(session, principal, app_today(request))
     return render(request, "carehomes/staff.html", {"staff": found})
 
 
@@ -220,7 +220,7 @@ def _waste_page(
     error: ValueError | None = None,
     form: dict[str, str] | None = None,
 ):
-    today = date.today()
+    today = app_today(request)
     view = actions.waste_view(session, principal, today)
     field = str(error).split(":")[0] if error else None
     return render(
@@ -294,7 +294,7 @@ def record_waste(
             disposed_on=on,
             reason=form.get("reason", ""),
             key=form.get("key", ""),
-            today=date.today(),
+            today=app_today(request),
         )
     except (actions.WasteInputError, actions.WasteConflict) as exc:
         return _waste_page(request, session, principal, error=exc, form=form)

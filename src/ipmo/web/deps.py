@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -33,6 +34,16 @@ def db_session(request: Request) -> Iterator[Session]:
 #: A handler's unit of work, as a parameter type: ``session: DbSession`` (committed before the
 #: response is sent: ``scope="function"``).
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
+def app_today(request: Request) -> date:
+    """Today for this app: the day of its clock (``app.state.clock``, UTC), which tests set to
+    a fixed moment so that a date a form refuses as "in the future" is the same every day."""
+    return request.app.state.clock().date()
+
+
+#: today, as a handler parameter type: ``today: Today``
+Today = Annotated[date, Depends(app_today)]
 
 
 def current_principal(request: Request, session: Session) -> Principal:
