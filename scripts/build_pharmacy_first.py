@@ -45,7 +45,8 @@ def main(shared: Path) -> None:
     for pathway, stem in CODELISTS.items():
         rows = _rows(folder / f"opensafely-pharmacy-first-{stem}-treatment-full-dmd-codelist.csv")
         products[pathway] = sorted([r["code"], r["term"], r["dmd_type"]] for r in rows)
-    pregnancy = sorted(r["code"] for r in _rows(folder / "nhsd-primary-care-domain-refsets-preg_cod.csv"))
+    pregnancy_codes = _rows(folder / "nhsd-primary-care-domain-refsets-preg_cod.csv")
+    pregnancy = sorted(r["code"] for r in pregnancy_codes)
     DATA.mkdir(parents=True, exist_ok=True)
     (DATA / "products.json").write_text(json.dumps(products, indent=0) + "\n")
     (DATA / "pregnancy.json").write_text(json.dumps(pregnancy, indent=0) + "\n")
