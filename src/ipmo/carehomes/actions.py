@@ -204,7 +204,7 @@ def residents_overview(
         )
         .join(Organisation, Organisation.ods_code == Patient.care_home_code)
         .where(Patient.care_home_code.is_not(None), Patient.date_of_death.is_(None))
-        .where(visible_patients_filter(principal))
+        .where(visible_patients_filter(principal, session))
         .order_by(Organisation.name, Patient.family_name, Patient.given_name)
         .limit(limit)
     ).all()
@@ -464,7 +464,7 @@ def waste_view(session: Session, principal: Principal, as_of: date) -> WasteView
     residents the policy lets the principal see (a home's staff: their home; a MOCH / PCN
     pharmacist: the caseload across homes); the stop-ordering candidates; the home's records.
     Audited as one ``carehomes.waste.read`` entry."""
-    residents = waste_residents(session, visible_patients_filter(principal))
+    residents = waste_residents(session, visible_patients_filter(principal, session))
     months = months_before(as_of, LOW_USE_MONTHS)
     first, end = month_start(months[0]), as_of + timedelta(days=1)
     cells = resident_months(session, residents, first, end)

@@ -80,7 +80,8 @@ def matching(
     if birth_date is None:
         raise SearchError("Enter the patient's date of birth")
     # the relationship rules as SQL (security.policy): only patients the user may see are read
-    q = select(Patient).where(Patient.birth_date == birth_date, visible_patients_filter(principal))
+    visible = visible_patients_filter(principal, session)
+    q = select(Patient).where(Patient.birth_date == birth_date, visible)
     if family:
         q = q.where(func.lower(Patient.family_name).like(_like_term(family), escape="\\"))
     if given:

@@ -255,6 +255,6 @@ def entitlements(session: Session, principal: Principal, as_of: date):
     """The entitlement finder over the patients the principal may see (one audit entry)."""
     from ipmo.prescriptions.entitlement import find_entitlements
 
-    found = find_entitlements(session, as_of, where=visible_patients_filter(principal))
+    found = find_entitlements(session, as_of, where=visible_patients_filter(principal, session))
     audit_event(session, principal, "prescriptions.entitlement", detail={"findings": len(found)})
     return found

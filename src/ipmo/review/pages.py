@@ -258,7 +258,7 @@ def _worklist_choices(session: Session, principal: Principal) -> dict[str, list[
     seen = (
         select(WorklistEntry.practice_code, WorklistEntry.care_home_code)
         .join(Patient, Patient.id == WorklistEntry.patient_id)
-        .where(visible_patients_filter(principal))
+        .where(visible_patients_filter(principal, session))
         .distinct()
     )
     practices, homes = set(), set()
