@@ -25,8 +25,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from ipmo import hooks
@@ -51,7 +49,7 @@ from ipmo.records.models import (
 from ipmo.records.normalise import DictionaryLike, normalise
 from ipmo.records.publish import as_json, publish_bundle
 from ipmo.records.reconcile import Reconciliation, reconcile
-from ipmo.store import utcnow
+from ipmo.store import insert_if_absent, utcnow
 
 
 class RecordError(ValueError):
@@ -124,11 +122,11 @@ def _record(session: Session, patient_id: int) -> ReconciledRecord:
     query = select(ReconciledRecord).where(ReconciledRecord.patient_id == patient_id)
     rec = session.scalar(query)
     if rec is None:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        dialect = session.get_bind().dialect.name
         session.execute(
-            insert(ReconciledRecord)
-            .values(patient_id=patient_id, version=1, updated_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["patient_id"])
+            insert_if_absent(
+                dialect, ReconciledRecord, patient_id=patient_id, version=1, updated_at=utcnow()
+            )
         )
         rec = session.scalars(query.execution_options(populate_existing=True)).one()
     return rec

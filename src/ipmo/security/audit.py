@@ -59,14 +59,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ipmo.config import audit_checkpoints, audit_key, resolve_data_dir
 from ipmo.security.models import AuditEvent, AuditHead
-from ipmo.store import utcnow
+from ipmo.store import insert_if_absent, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -314,8 +312,7 @@ def _reserve(session: Session, conn: Connection, n: int, k: Keeping) -> tuple[in
 def _bump(conn: Connection, chain: int, n: int) -> tuple[int, int, str]:
     row = conn.execute(_BUMP, {"n": n, "chain": chain}).first()
     if row is None:  # the chain's first entry: create its head (or find another writer's)
-        ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        conn.execute(ins(_HEADS).values(id=chain, seq=0, mac=GENESIS).on_conflict_do_nothing())
+        conn.execute(insert_if_absent(conn.dialect.name, _HEADS, id=chain, seq=0, mac=GENESIS))
         row = conn.execute(_BUMP, {"n": n, "chain": chain}).one()
     return row.id, row.seq, row.mac
 

@@ -7,6 +7,7 @@ from ipmo.store.engine import (
     StoreError,
     create_store_engine,
     init_store,
+    insert_if_absent,
     pool_capacity,
     session_scope,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "utcnow",
     "StoreError",
     "create_store_engine",
+    "insert_if_absent",
     "pool_capacity",
     "session_scope",
     "init_store",

@@ -11,8 +11,11 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -114,3 +117,11 @@ def init_store(engine: Engine) -> None:
     from ipmo.store.migrate import upgrade
 
     upgrade(engine)
+
+
+def insert_if_absent(dialect_name: str, table: Any, **values: Any) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for the store's dialect (SQLite or PostgreSQL): the
+    row is made unless another writer made it first, never a unique-key error to a racing
+    writer. Run it, then read the row."""
+    insert = pg_insert if dialect_name == "postgresql" else sqlite_insert
+    return insert(table).values(**values).on_conflict_do_nothing()
