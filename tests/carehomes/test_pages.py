@@ -71,7 +71,7 @@ def test_best_interests_form_errors_then_confirmation(homes, client_as):
     }
     bad = staff.post(f"/carehomes/residents/{ADA}/best-interests", data=fields)
     assert bad.status_code == 422
-    assert "There is a problem" in bad.text and 'href="#review_by"' in bad.text
+    assert "There is a problem" in bad.text and 'href="#review_by-day"' in bad.text
     with session_scope(homes) as s:
         assert s.scalar(select(func.count()).select_from(BestInterestsDecision)) == 0
     later = TODAY + timedelta(days=90)

@@ -55,7 +55,7 @@ from ipmo.carehomes.waste import (
     residents as waste_residents,
 )
 from ipmo.organisations import Organisation
-from ipmo.patients import MedicationIssue, Patient
+from ipmo.patients import MedicationIssue
 from ipmo.security import ROLES, PatientAccessDenied, Principal
 from ipmo.security.access import audit_event, audit_refusal, check_patient_access
 from ipmo.security.policy import visible_patients_filter
@@ -193,27 +193,30 @@ def residents_overview(
     """The care-home residents the policy lets the principal see (care-home staff: their own
     home; a PCN pharmacist: residents registered with the PCN's practices, across homes — the
     MOCH caseload), each with their findings; audited as one list entry."""
-    rows = session.execute(
-        select(
-            Patient.id,
-            Patient.nhs_number,
-            Patient.given_name,
-            Patient.family_name,
-            Patient.care_home_code,
-            Organisation.name,
-        )
-        .join(Organisation, Organisation.ods_code == Patient.care_home_code)
-        .where(Patient.care_home_code.is_not(None), Patient.date_of_death.is_(None))
-        .where(visible_patients_filter(principal, session))
-        .order_by(Organisation.name, Patient.family_name, Patient.given_name)
-        .limit(limit)
-    ).all()
-    found = findings_for(session, [r[0] for r in rows], as_of)
+    living = waste_residents(session, visible_patients_filter(principal, session))
+    homes = home_names(session, {r.home for r in living})
+    rows = sorted(living, key=lambda r: homes.get(r.home, r.home))[:limit]  # stable: by name
+    found = findings_for(session, [r.patient_id for r in rows], as_of)
     audit_event(session, principal, "carehomes.residents.list", detail={"count": len(rows)})
     return [
-        ResidentRow(nhs, f"{given} {family}", code or "", home, found[pid])
-        for pid, nhs, given, family, code, home in rows
+        ResidentRow(r.nhs_number, r.name, r.home, homes.get(r.home, r.home), found[r.patient_id])
+        for r in rows
     ]
+
+
+def home_names(session: Session, codes: set[str]) -> dict[str, str]:
+    """ODS code → the care home's name."""
+    query = select(Organisation.ods_code, Organisation.name)
+    return dict(session.execute(query.where(Organisation.ods_code.in_(sorted(codes)))).all())
+
+
+def own_residents(session: Session, principal: Principal) -> list[Resident]:
+    """The living residents of the principal's home (its own staff only), for a form's list of
+    residents; audited as one list entry."""
+    home = _home_of(principal)
+    found = waste_residents(session, visible_patients_filter(principal, session))
+    audit_event(session, principal, "carehomes.residents.list", detail={"count": len(found)})
+    return [r for r in found if r.home == home]
 
 
 def best_interests_decisions(
@@ -259,8 +262,10 @@ def register_staff(
 ) -> CarehomeStaff:
     """Add a member of the principal's care home who administers medicines (audited)."""
     home = _home_of(principal)
-    if not name.strip() or not job_title.strip():
-        raise StaffInputError("name and job_title are both required")
+    if not name.strip():
+        raise StaffInputError("name: Enter the full name")
+    if not job_title.strip():
+        raise StaffInputError("job_title: Enter the job title")
     member = CarehomeStaff(care_home_code=home, name=name.strip()[:200], job_title=job_title[:100])
     return _kept(session, principal, member, "carehomes.staff.write")
 
@@ -278,8 +283,8 @@ def record_training(
     home = _home_of(principal)
     member = session.get(CarehomeStaff, staff_id)
     if member is None or member.care_home_code != home:
-        raise StaffInputError("staff_id: no such member of your home's staff")
-    _one_of("kind", kind, (TRAINING, COMPETENCY))
+        raise StaffInputError("staff_id: Select a member of your home's staff")
+    _one_of("kind", kind, (TRAINING, COMPETENCY), "training or a competency assessment")
     _not_future("completed_on", completed_on, today)
     record = StaffTraining(staff_id=staff_id, kind=kind, completed_on=completed_on)
     record.detail, record.recorded_by = detail.strip()[:255], principal.username
@@ -307,11 +312,11 @@ def record_incident(
     """A medication incident at the principal's home, with category and harm (NRLS); the
     resident, when named, is access-checked (their own home only) and audited."""
     home = _home_of(principal)
-    _one_of("category", category, CATEGORIES)
-    _one_of("harm", harm, HARM)
+    _one_of("category", category, CATEGORIES, "the category of the incident")
+    _one_of("harm", harm, HARM, "the harm the incident caused")
     _not_future("occurred_on", occurred_on, today)
     if not description.strip():
-        raise StaffInputError("description: say what happened")
+        raise StaffInputError("description: Enter what happened")
     incident = MedicationIncident(care_home_code=home, occurred_on=occurred_on)
     incident.category, incident.harm = category, harm
     incident.description, incident.recorded_by = description.strip()[:1000], principal.username
@@ -321,14 +326,14 @@ def record_incident(
     return _kept(session, principal, incident, "carehomes.incident.write")
 
 
-def _one_of(field: str, value: str, allowed: Sequence[str]) -> None:
+def _one_of(field: str, value: str, allowed: Sequence[str], what: str) -> None:
     if value not in allowed:
-        raise StaffInputError(f"{field}: one of {', '.join(allowed)}")
+        raise StaffInputError(f"{field}: Select {what} (one of {', '.join(allowed)})")
 
 
 def _not_future(field: str, when: date, today: date) -> None:
     if when > today:
-        raise StaffInputError(f"{field}: cannot be in the future")
+        raise StaffInputError(f"{field}: The date must be today or in the past")
 
 
 def _kept(session: Session, principal: Principal, row: T, action: str) -> T:
@@ -476,12 +481,7 @@ def waste_view(session: Session, principal: Principal, as_of: date) -> WasteView
         .where(MedicineWaste.patient_id.in_(ids), MedicineWaste.disposed_on >= first)
         .order_by(MedicineWaste.disposed_on.desc(), MedicineWaste.id.desc())
     ).all()
-    codes = sorted({r.home for r in residents})
-    homes = dict(
-        session.execute(
-            select(Organisation.ods_code, Organisation.name).where(Organisation.ods_code.in_(codes))
-        ).all()
-    )
+    homes = home_names(session, {r.home for r in residents})
     audit_event(session, principal, "carehomes.waste.read", detail={"residents": len(residents)})
     return WasteView(
         [*months, f"{as_of.year:04d}-{as_of.month:02d}"],

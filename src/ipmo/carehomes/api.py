@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from ipmo.carehomes import actions
 from ipmo.carehomes.actions import resident_findings
@@ -28,27 +27,25 @@ from ipmo.carehomes.schemas import (
     WasteTotalOut,
 )
 from ipmo.carehomes.staff import Competency
-from ipmo.security import Activity, Principal
-from ipmo.web.deps import Today, db_session, require
+from ipmo.security import Activity
+from ipmo.web.deps import Caller, Today, caller
 from ipmo.web.params import DB_INT_MAX
 
 router = APIRouter(tags=["carehomes"])
 # every route: a signed-in user who may view records (the actions narrow it), one unit of work
-USER = Depends(require(Activity.RECORD_VIEW))
-DB = Depends(db_session, scope="function")
+USER = caller(Activity.RECORD_VIEW)
 
 
 @router.get("/api/carehomes/residents/{nhs_number}/findings", response_model=ResidentFindings)
 def findings(
     nhs_number: str,
     as_of: datetime | None = Query(None, description="ISO date-time with zone; default now"),
-    principal: Principal = USER,
-    session: Session = DB,
+    c: Caller = USER,
 ) -> ResidentFindings:
     when = as_of or datetime.now(UTC)
     if when.tzinfo is None:
         raise HTTPException(422, "as_of needs a time zone (e.g. 2026-03-15T20:00:00Z)")
-    found = resident_findings(session, principal, nhs_number, when)
+    found = resident_findings(c.session, c.principal, nhs_number, when)
     return ResidentFindings(
         as_of=when.isoformat(),
         findings=[FindingOut.model_validate(f, from_attributes=True) for f in found],
@@ -60,17 +57,16 @@ def findings(
 
 
 @router.get("/api/carehomes/staff", response_model=list[Competency])
-def staff(today: Today, principal: Principal = USER, session: Session = DB) -> list[Competency]:
-    return actions.staff_competency(session, principal, today)
+def staff(today: Today, c: Caller = USER) -> list[Competency]:
+    return actions.staff_competency(c.session, c.principal, today)
 
 
 @router.post("/api/carehomes/staff", response_model=Created, status_code=201)
 def add_staff(
     body: StaffIn,
-    principal: Principal = USER,
-    session: Session = DB,
+    c: Caller = USER,
 ) -> Created:
-    return Created(id=actions.register_staff(session, principal, body.name, body.job_title).id)
+    return Created(id=actions.register_staff(c.session, c.principal, body.name, body.job_title).id)
 
 
 @router.post("/api/carehomes/staff/{staff_id}/training", response_model=Created, status_code=201)
@@ -79,11 +75,10 @@ def add_training(
     *,
     body: TrainingIn,
     today: Today,
-    principal: Principal = USER,
-    session: Session = DB,
+    c: Caller = USER,
 ) -> Created:
     record = actions.record_training(
-        session, principal, staff_id, body.kind, body.completed_on, body.detail, today
+        c.session, c.principal, staff_id, body.kind, body.completed_on, body.detail, today
     )
     return Created(id=record.id)
 
@@ -92,11 +87,10 @@ def add_training(
 def add_incident(
     body: IncidentIn,
     today: Today,
-    principal: Principal = USER,
-    session: Session = DB,
+    c: Caller = USER,
 ) -> Created:
     fields = body.model_dump()
-    return Created(id=actions.record_incident(session, principal, today=today, **fields).id)
+    return Created(id=actions.record_incident(c.session, c.principal, today=today, **fields).id)
 
 
 # --- medicines returned or destroyed, and waste (issue 17): the home's own staff record; the
@@ -108,14 +102,13 @@ def add_waste(
     body: WasteIn,
     response: Response,
     today: Today,
-    principal: Principal = USER,
-    session: Session = DB,
+    c: Caller = USER,
 ) -> WasteRecorded:
     """201 with a new record; 200 when the same record (same ``key``, same content) was sent
     before; 409 when the key was used for another record; 422 bad input (nothing written)."""
     fields = body.model_dump()
     row, created = actions.record_waste(
-        session, principal, fields.pop("nhs_number"), today=today, **fields
+        c.session, c.principal, fields.pop("nhs_number"), today=today, **fields
     )
     response.status_code = 201 if created else 200
     return WasteRecorded(id=row.id, created=created, not_on_record=row.not_on_record)
@@ -125,8 +118,7 @@ def add_waste(
 def waste(
     today: Today,
     as_of: date | None = Query(None, description="the day the figures run to; default today"),
-    principal: Principal = USER,
-    session: Session = DB,
+    c: Caller = USER,
 ) -> WasteFigures:
     """Supplied vs administered vs returned/destroyed per home, medicine and month (the two
     complete months before ``as_of`` and its own month), cost at dm+d prices, totals by home,
@@ -134,7 +126,7 @@ def waste(
     day = as_of or today
     if day > today:
         raise HTTPException(422, "as_of cannot be in the future")
-    view = actions.waste_view(session, principal, day)
+    view = actions.waste_view(c.session, c.principal, day)
     return WasteFigures(
         as_of=day,
         months=view.months,
