@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from ipmo.cli import app
 from ipmo.referrals.models import Referral
 from ipmo.referrals.new_referrals import NewReferral, create_referral
+from ipmo.referrals.outcome_details import ReferralOutcome
 from ipmo.referrals.state_changes import record_outcome
 from ipmo.store import session_scope, utcnow
 
@@ -89,7 +90,9 @@ def test_worker_writes_update_record_messages_for_the_gp_into_the_itk_outbox(sto
                 no_relationship_reason="NHS 111 caller",
             ),
         )
-        record_outcome(s, who["community.pharmacist"], ref, "advice-given", note="Rest")
+        record_outcome(
+            s, who["community.pharmacist"], ref, ReferralOutcome("advice-given", note="Rest")
+        )
     outbox = tmp_path / "mesh"
     once = runner.invoke(app, ["referrals", "worker", "--once", "--itk-outbox", str(outbox)])
     assert once.exit_code == 0 and "2 delivered" in once.output, once.output

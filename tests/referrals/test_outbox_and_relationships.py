@@ -14,6 +14,7 @@ from ipmo.referrals.figures import activity_figures
 from ipmo.referrals.models import OutboxMessage, OutcomeNotice, Referral
 from ipmo.referrals.new_referrals import NewReferral, create_referral
 from ipmo.referrals.outbox import deliver_pending, local_inbox
+from ipmo.referrals.outcome_details import ReferralOutcome
 from ipmo.referrals.state_changes import accept, cancel, record_outcome
 from ipmo.security.policy import relationship_for as find_relationship
 from ipmo.store import session_scope
@@ -38,7 +39,8 @@ def _complete(engine, nhs=ADA, outcome="supplied", reason=None):
         )
         p = principal(s, "community.pharmacist")
         accept(s, p, ref, now=WED_10AM + timedelta(minutes=20))
-        record_outcome(s, p, ref, outcome, reason, "done", now=WED_10AM + timedelta(minutes=80))
+        done = ReferralOutcome(outcome, reason, "done")
+        record_outcome(s, p, ref, done, now=WED_10AM + timedelta(minutes=80))
         return ref.reference
 
 

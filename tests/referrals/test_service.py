@@ -14,6 +14,7 @@ from ipmo.referrals.catalogue import URGENT_SUPPLY_ACCEPT_WITHIN
 from ipmo.referrals.errors import NotInvolved, ReferralConflict, ReferralError
 from ipmo.referrals.models import OutboxMessage, Referral, ReferralEvent
 from ipmo.referrals.new_referrals import NewReferral, create_referral
+from ipmo.referrals.outcome_details import ReferralOutcome
 from ipmo.referrals.overdue import escalate_overdue
 from ipmo.referrals.state_changes import accept, cancel, get_referral, record_outcome, start
 from ipmo.security.models import AuditEvent
@@ -161,9 +162,7 @@ def test_outcome_goes_to_referrer_and_practice_in_the_same_transaction_with_audi
             s,
             p,
             r,
-            "no-supply",
-            "out-of-stock",
-            "no stock locally",
+            ReferralOutcome("no-supply", "out-of-stock", "no stock locally"),
             now=WED_10AM + timedelta(minutes=30),
         )
     with Session(ics_any) as s:
@@ -180,7 +179,12 @@ def test_failed_outcome_write_leaves_nothing(ics):
     ref = send(ics, "nhs111", service="urgent-repeat-supply", nhs_number=ADA)
     before = count(ics, AuditEvent)
     with pytest.raises(ReferralError), session_scope(ics) as s:
-        record_outcome(s, principal(s, "community.pharmacist"), get_referral(s, ref), "no-supply")
+        record_outcome(
+            s,
+            principal(s, "community.pharmacist"),
+            get_referral(s, ref),
+            ReferralOutcome("no-supply"),
+        )
     assert load(ics, ref).status == "requested"
     assert count(ics, AuditEvent) == before and count(ics, OutboxMessage) == 0
 
@@ -193,9 +197,7 @@ def test_referred_on_to_gp_opens_an_escalation_referral_at_the_practice(ics):
             s,
             p,
             get_referral(s, ref),
-            "referred-on",
-            note="red flags",
-            escalate_to="gp",
+            ReferralOutcome("referred-on", note="red flags", escalate_to="gp"),
             now=WED_10AM,
         )
     with Session(ics) as s:

@@ -21,6 +21,7 @@ from ipmo.referrals.figures import (
     service_counts,
 )
 from ipmo.referrals.new_referrals import NewReferral, create_referral
+from ipmo.referrals.outcome_details import ReferralOutcome
 from ipmo.referrals.state_changes import accept, record_outcome
 from ipmo.store import session_scope
 from ipmo.workforce.service_evaluation import ALL_SERVICES, evaluation
@@ -49,7 +50,7 @@ def _refer(engine, service, nhs=ADA, outcome=None, reason=None, sender="nhs111",
         accept(s, p, ref, now=WED_10AM + timedelta(minutes=30))
         done = WED_10AM + (timedelta(days=9) if late else timedelta(minutes=90))
         target = "gp" if outcome == "referred-on" else None
-        record_outcome(s, p, ref, outcome, reason, "done", target, now=done)
+        record_outcome(s, p, ref, ReferralOutcome(outcome, reason, "done", target), now=done)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from ipmo.organisations.models import Organisation
 from ipmo.referrals.models import OutboxMessage, Referral
 from ipmo.referrals.new_referrals import NewReferral, create_referral
 from ipmo.referrals.outbox import deliver_pending
+from ipmo.referrals.outcome_details import ReferralOutcome
 from ipmo.referrals.state_changes import record_outcome
 from ipmo.referrals.update_record import in_scope, itk_folder_transport, update_record_message
 from ipmo.store import session_scope
@@ -44,7 +45,7 @@ def _completed(engine, service="pharmacy-first", outcome="supplied", reason=None
         )
         p = principal(s, "community.pharmacist")
         done = WED_10AM + timedelta(hours=1)
-        record_outcome(s, p, ref, outcome, reason, "Seen today", now=done)
+        record_outcome(s, p, ref, ReferralOutcome(outcome, reason, "Seen today"), now=done)
         return ref.reference
 
 

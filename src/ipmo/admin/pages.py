@@ -19,6 +19,7 @@ from ipmo.web.dates import DateInputError, parse_date_input
 from ipmo.web.deps import Caller, FormFields, caller, require
 from ipmo.web.forms import FormErrors
 from ipmo.web.nav import NavItem
+from ipmo.web.page_state import PageState
 from ipmo.web.paging import page_from, pagination
 from ipmo.web.templating import render
 
@@ -98,37 +99,32 @@ def create_user(form: FormFields, c: Caller = USERS_ADMIN):
     except AdminError as exc:
         c.session.rollback()
         return _new_page(c, form, FormErrors.from_exception(exc, "username"))
-    return _user_page(c, made.username, done="created", password=password)
+    return _user_page(c, made.username, PageState(done="created"), password)
 
 
 def _user_page(
-    c: Caller,
-    username: str,
-    *,
-    done: str | None = None,
-    password: str | None = None,
-    errors: FormErrors | None = None,
-    form: dict | None = None,
+    c: Caller, username: str, shown: PageState = PageState(), password: str | None = None
 ):
+    """The user; ``password`` is a new one, shown this once."""
     target = actions.user(c.session, c.principal, username)
     ctx = {
         "u": target,
-        "done": DONE.get(done or ""),
+        "done": DONE.get(shown.done or ""),
         "password": password,  # shown once, never stored in clear or logged
-        "errors": errors,
-        "form": form or {"role_code": target.role_code, "org_code": target.org_code},
+        "errors": shown.errors,
+        "form": shown.form or {"role_code": target.role_code, "org_code": target.org_code},
         "roles": _roles(),
         "role_names": dict(_roles()),
         "orgs": actions.organisations(c.session),
         "back": {"href": "/admin/users", "text": "Users"},
         "is_self": target.username == c.principal.username,
     }
-    return render(c.request, "admin/user.html", ctx, status_code=422 if errors else 200)
+    return render(c.request, "admin/user.html", ctx, status_code=shown.status_code)
 
 
 @router.get("/admin/users/{username}")
 def user_page(username: str, done: str | None = None, c: Caller = USERS_ADMIN):
-    return _user_page(c, username, done=done)
+    return _user_page(c, username, PageState(done=done))
 
 
 def _act(c: Caller, username: str, fn, done: str, form: dict | None = None):
@@ -139,7 +135,7 @@ def _act(c: Caller, username: str, fn, done: str, form: dict | None = None):
     except AdminError as exc:
         c.session.rollback()
         errors = FormErrors.from_exception(exc, "role_code")
-        return _user_page(c, username, errors=errors, form=form)
+        return _user_page(c, username, PageState(errors=errors, form=form))
     return RedirectResponse(f"/admin/users/{username}?done={done}", status_code=303)
 
 
@@ -209,7 +205,7 @@ def reset_password(username: str, form: FormFields, c: Caller = USERS_ADMIN):
     if form.get("confirm") != "yes":  # not confirmed: ask, change nothing
         return _confirm_page(c, username, "password")
     target, password = actions.reset_password(c.session, c.principal, username)
-    return _user_page(c, target.username, done="password", password=password)
+    return _user_page(c, target.username, PageState(done="password"), password)
 
 
 @router.post("/admin/users/{username}/revoke")

@@ -294,10 +294,12 @@ def complete(
             session,
             principal,
             c.referral_reference,
-            outcome.outcome,
-            c.no_supply_reason,
-            f"Pharmacy First consultation {c.reference}",
-            c.referred_to,
+            referrals.ReferralOutcome(
+                outcome.outcome,
+                c.no_supply_reason,
+                f"Pharmacy First consultation {c.reference}",
+                c.referred_to,
+            ),
         )
     audit_event(
         session,

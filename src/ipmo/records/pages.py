@@ -30,6 +30,7 @@ from ipmo.web.dates import DateInputError, date_field
 from ipmo.web.deps import Caller, caller, require
 from ipmo.web.forms import FormErrors, sentence
 from ipmo.web.nav import NavItem
+from ipmo.web.page_state import PageState
 from ipmo.web.params import RowId, in_date_range
 from ipmo.web.templating import render
 
@@ -64,21 +65,28 @@ def _as_of(value: str | None) -> date:
     return day if in_date_range(day) else date.today()
 
 
+NOTICES = {
+    "decided": "Decision recorded.",
+    "accepted": "Proposed change accepted: the medication list now shows it.",
+    "rejected": "Proposed change rejected. The reviewer can see your reason.",
+    "ingested": "Source added to the record.",
+    "unchanged": "That source was already on the record; nothing changed.",
+}
+
+
 def _page(
     c: Caller,
     nhs_number: str,
     as_of: date,
-    *,
+    shown: PageState,
+    status: int,
     view: RecordView | None = None,
-    error: str | None = None,
-    notice: str | None = None,
-    status: int = 200,
-    errors: FormErrors | None = None,
-    form: dict | None = None,
     posted: str | None = None,
 ):
-    """The record page; ``view`` is the record read by this request's use case, else (beside a
-    refused write) the record is shown again without a second audit entry."""
+    """The record page with the notice of ``shown.done`` or why a change was refused; ``view``
+    is the record read by this request's use case, else (beside a refused write) the record is
+    shown again without a second audit entry. ``posted``: the discrepancy or proposal whose
+    form ``shown.errors`` are about."""
     nhs_number = normalise_nhs_number(nhs_number)  # the use case accepted it: a valid number
     if view is None:
         view = actions.record_shown_again(c.session, nhs_number, as_of)
@@ -103,11 +111,11 @@ def _page(
             "open_ids": open_ids,
             "flagged": flagged,
             "actions": ACTIONS,
-            "error": error,
-            "errors": errors,
-            "form": form or {},
-            "posted": posted,  # the discrepancy or proposal whose form ``errors`` are about
-            "notice": notice,
+            "error": shown.error,
+            "errors": shown.errors,
+            "form": shown.form or {},
+            "posted": posted,
+            "notice": NOTICES.get(shown.done or ""),
             "can_edit": c.principal.can(Activity.RECORD_RECONCILE),
         },
         status_code=status,
@@ -116,15 +124,7 @@ def _page(
 
 def _form_refused(c: Caller, nhs_number, index, errors, posted, form=None):
     """The record again with one card's form ``errors`` beside its fields (nothing written)."""
-    return _page(
-        c,
-        nhs_number,
-        index,
-        status=422,
-        errors=errors,
-        form=form,
-        posted=posted,
-    )
+    return _page(c, nhs_number, index, PageState(errors=errors, form=form), 422, posted=posted)
 
 
 @router.get("/records")
@@ -144,27 +144,14 @@ def find(
 
 @router.get("/records/patients/{nhs_number}")
 def show(nhs_number: str, as_of: str | None = None, notice: str | None = None, c: Caller = VIEW):
-    messages = {
-        "decided": "Decision recorded.",
-        "accepted": "Proposed change accepted: the medication list now shows it.",
-        "rejected": "Proposed change rejected. The reviewer can see your reason.",
-        "ingested": "Source added to the record.",
-        "unchanged": "That source was already on the record; nothing changed.",
-    }
     day, error = _as_of(as_of), None
     try:  # the NHS.UK date input (three fields) wins over ?as_of=YYYY-MM-DD
         day = date_field(c.request.query_params, "as_of") or day
     except DateInputError as exc:
         error = str(exc)
-    return _page(
-        c,
-        nhs_number,
-        day,
-        view=actions.read_record(c.session, c.principal, nhs_number, day),
-        notice=messages.get(notice or ""),
-        error=error,
-        status=422 if error else 200,
-    )
+    view = actions.read_record(c.session, c.principal, nhs_number, day)
+    shown = PageState(done=notice, error=error)
+    return _page(c, nhs_number, day, shown, 422 if error else 200, view)
 
 
 @router.post("/records/patients/{nhs_number}/decisions")
@@ -203,7 +190,7 @@ def post_decision(
         )
     except RecordError as exc:
         status, message = _decision_error(exc)
-        return _page(c, nhs_number, index, status=status, error=message)
+        return _page(c, nhs_number, index, PageState(error=message), status)
     return _back_to_record(nhs_number, "decided", index)
 
 
@@ -282,7 +269,7 @@ def post_accept(
         )
     except RecordError as exc:
         status, message = _resolution_error(exc, "accepted")
-        return _page(c, nhs_number, index, status=status, error=message)
+        return _page(c, nhs_number, index, PageState(error=message), status)
     # the change counts from today (records.amend M1), so show the list as it is today
     return _back_to_record(nhs_number, "accepted")
 
@@ -306,7 +293,7 @@ def post_reject(
         )
     except RecordError as exc:
         status, message = _resolution_error(exc, "rejected")
-        return _page(c, nhs_number, index, status=status, error=message)
+        return _page(c, nhs_number, index, PageState(error=message), status)
     return _back_to_record(nhs_number, "rejected", index)
 
 

@@ -29,7 +29,7 @@ from ipmo.referrals.inbound_messages import check_content_type, read_message
 from ipmo.referrals.message_receipt import Receipt, already_received, audit_replay, receive
 from ipmo.referrals.models import Referral
 from ipmo.referrals.new_referrals import NAME_NOT_GIVEN, NewReferral, create_referral
-from ipmo.referrals.outcome_details import OutcomeDetails
+from ipmo.referrals.outcome_details import ReferralOutcome
 from ipmo.referrals.trail import patient_stub
 from ipmo.referrals.visibility import involvement, referrals_filter, sees_as_sent
 from ipmo.security.access import audit_event, check_patient_access
@@ -325,27 +325,10 @@ def record_outcome(
     session: Session,
     principal: Principal,
     reference: str,
-    outcome: str,
-    reason: str | None = None,
-    note: str | None = None,
-    escalate_to: str | None = None,
+    outcome: ReferralOutcome,
     version: int | None = None,
-    details: OutcomeDetails | None = None,
 ) -> Referral:
-    return _act(
-        session,
-        principal,
-        reference,
-        "outcome",
-        changes.record_outcome,
-        outcome,
-        reason,
-        note,
-        escalate_to,
-        version,
-        None,
-        details,
-    )
+    return _act(session, principal, reference, "outcome", changes.record_outcome, outcome, version)
 
 
 def escalate(
@@ -358,9 +341,8 @@ def escalate(
 ) -> Referral:
     """Refer the patient on: completes this referral with outcome referred-on and, for GP /
     NHS 111, opens an escalation referral to them."""
-    return record_outcome(
-        session, principal, reference, lc.Outcome.REFERRED_ON.value, None, note, to, version
-    )
+    referred_on = ReferralOutcome(lc.Outcome.REFERRED_ON.value, note=note, escalate_to=to)
+    return record_outcome(session, principal, reference, referred_on, version)
 
 
 def reject(

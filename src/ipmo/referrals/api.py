@@ -27,6 +27,7 @@ from ipmo.referrals import actions
 from ipmo.referrals.message_receipt import Receipt
 from ipmo.referrals.models import Referral
 from ipmo.referrals.new_referrals import NewReferral
+from ipmo.referrals.outcome_details import ReferralOutcome
 from ipmo.referrals.outcome_messages import acknowledgement
 from ipmo.referrals.schemas import (
     ActivityFigures,
@@ -287,7 +288,7 @@ REFERRAL_ACTIONS: list[
         RECEIVE,
         OutcomeIn,
         lambda s, p, ref, b: actions.record_outcome(
-            s, p, ref, b.outcome, b.reason, b.note, b.escalate_to, b.version
+            s, p, ref, ReferralOutcome(b.outcome, b.reason, b.note, b.escalate_to), b.version
         ),
         "Complete the referral with its outcome.",
         True,

@@ -20,6 +20,7 @@ from ipmo.referrals.errors import ReferralError
 from ipmo.referrals.lifecycle import NoSupplyReason
 from ipmo.referrals.new_referrals import NewReferral, create_referral
 from ipmo.referrals.outbox import deliver_pending
+from ipmo.referrals.outcome_details import ReferralOutcome
 from ipmo.referrals.overdue import escalate_overdue
 from ipmo.referrals.state_changes import accept, record_dms_check, record_outcome
 from ipmo.security.principal import Principal
@@ -150,10 +151,7 @@ def populate(engine: Engine, seed: int = 1) -> str:
                     s,
                     pharmacist,
                     ref,
-                    outcome,
-                    reason,
-                    "Demo outcome",
-                    target,
+                    ReferralOutcome(outcome, reason, "Demo outcome", target),
                     now=accepted + timedelta(minutes=rng.randint(10, 240)),
                 )
                 closed += 1

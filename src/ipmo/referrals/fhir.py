@@ -39,6 +39,7 @@ from ipmo.referrals.actions import list_visible, open_referral
 from ipmo.referrals.errors import NotInvolved, ReferralConflict, ReferralError, ReferralNotFound
 from ipmo.referrals.message_codes import SERVICE_SYSTEM
 from ipmo.referrals.models import Referral
+from ipmo.referrals.outcome_details import ReferralOutcome
 from ipmo.referrals.outcome_messages import outcome_task
 from ipmo.referrals.state_changes import accept, record_outcome, reject, start
 from ipmo.referrals.trail import patient_stub
@@ -252,16 +253,13 @@ def _apply(
                 "Task.businessStatus",
             )
         referred_on = outcome == lc.Outcome.REFERRED_ON
-        record_outcome(
-            session,
-            principal,
-            ref,
+        recorded = ReferralOutcome(
             outcome,
             None if referred_on else reason,
             note,
             reason if referred_on else None,
-            version,
         )
+        record_outcome(session, principal, ref, recorded, version)
     elif wanted == lc.Status.REJECTED:
         if not reason:
             raise FhirError(422, "required", "declining needs a statusReason", "Task.statusReason")

@@ -29,6 +29,21 @@ class OutcomeDetails:
     urgency: str = ""
 
 
+@dataclass(frozen=True)
+class ReferralOutcome:
+    """An outcome as the pharmacist records it, built once by the page, the API, the FHIR Task
+    update or Pharmacy First and handed unchanged to :func:`ipmo.referrals.actions.record_outcome`
+    and on to the state change: the outcome code, the reason (for no supply), a free-text note,
+    where the patient is referred on to, and the service's outcome form (``None`` where no form
+    was filled in, as from the API)."""
+
+    outcome: str
+    reason: str | None = None
+    note: str | None = None
+    escalate_to: str | None = None
+    details: OutcomeDetails | None = None
+
+
 def check_details(service: str, chosen: Outcome, d: OutcomeDetails) -> dict:
     """The service's own outcome rules; the event detail to record. Urgent repeat supply: NHS
     England, "Community Pharmacist Consultation Service" service specification (urgent supply:

@@ -29,7 +29,7 @@ from ipmo.referrals.errors import NotInvolved, ReferralConflict, ReferralError
 from ipmo.referrals.labels import LABELS
 from ipmo.referrals.models import Referral
 from ipmo.referrals.new_referrals import NewReferral
-from ipmo.referrals.outcome_details import URGENCIES, OutcomeDetails
+from ipmo.referrals.outcome_details import URGENCIES, OutcomeDetails, ReferralOutcome
 from ipmo.security import Activity, Principal
 from ipmo.security.errors import Forbidden
 from ipmo.store import utcnow
@@ -37,6 +37,7 @@ from ipmo.web.dates import DateInputError, date_field
 from ipmo.web.deps import Caller, FormFields, caller
 from ipmo.web.forms import FormErrors, sentence
 from ipmo.web.nav import NavItem
+from ipmo.web.page_state import PageState
 from ipmo.web.paging import page_from, pagination
 from ipmo.web.params import DB_INT_MAX
 from ipmo.web.templating import render
@@ -254,18 +255,10 @@ def _send(c: Caller, form: dict, bundle: bytes):
 
 @router.get("/referrals/{reference}")
 def show(reference: str, c: Caller = VIEW, done: str | None = None):
-    return _show(c, reference, done=done)
+    return _show(c, reference, PageState(done=done))
 
 
-def _show(
-    c: Caller,
-    reference: str,
-    *,
-    done: str | None = None,
-    error: str | None = None,
-    errors: FormErrors | None = None,
-    form: dict | None = None,
-):
+def _show(c: Caller, reference: str, shown: PageState = PageState()):
     """The referral; after a refused action, with the page-level ``error`` (a conflict: 409)
     or the outcome form's field ``errors`` and what was typed (422)."""
     session, principal = c.session, c.principal
@@ -279,10 +272,10 @@ def _show(
     ctx = {
         "r": ref,
         "L": LABELS,
-        "done": done if not (error or errors) else None,
-        "errors": errors,
-        "form": form or {},
-        "item_rows": _item_rows(form or {}),
+        "done": shown.done if not (shown.error or shown.errors) else None,
+        "errors": shown.errors,
+        "form": shown.form or {},
+        "item_rows": _item_rows(shown.form or {}),
         "urgencies": list(URGENCIES.items()),
         "urgency_names": URGENCIES,
         "details": _outcome_details(ref),
@@ -295,7 +288,7 @@ def _show(
         else {"href": "/referrals", "text": "Referrals"},
         "dms": dms,
         "names": org_names,
-        "error": error,
+        "error": shown.error,
         "overdue": is_overdue(ref, utcnow()),
         "is_receiver": principal.org_code == ref.target_org_code
         and principal.can(Activity.REFERRAL_RECEIVE),
@@ -306,8 +299,7 @@ def _show(
         "reasons": list(lc.NoSupplyReason),
         "targets": list(lc.EscalateTo),
     }
-    status = 409 if error else 422 if errors else 200
-    return render(c.request, "referrals/show.html", ctx, status_code=status)
+    return render(c.request, "referrals/show.html", ctx, status_code=shown.status_code)
 
 
 def _outcome_details(ref: Referral) -> dict:
@@ -339,10 +331,10 @@ def _do(c: Caller, reference: str, fn, *args, done: str, form: dict | None = Non
     except ReferralError as exc:
         c.session.rollback()
         errors = FormErrors.from_exception(exc, "outcome")
-        return _show(c, reference, errors=errors, form=form)
+        return _show(c, reference, PageState(errors=errors, form=form))
     except (ReferralConflict, NotInvolved) as exc:
         c.session.rollback()
-        return _show(c, reference, error=sentence(str(exc)))
+        return _show(c, reference, PageState(error=sentence(str(exc))))
     return RedirectResponse(f"/referrals/{reference}?done={done}", status_code=303)
 
 
@@ -377,18 +369,15 @@ def _outcome(c: Caller, reference: str, form: dict):
         advice=form.get("advice", ""),
         urgency=form.get("urgency", ""),
     )
-    return _do(
-        c,
-        reference,
-        actions.record_outcome,
+    recorded = ReferralOutcome(
         form.get("outcome", ""),
         form.get("reason") or None,
         form.get("note", ""),
         form.get("escalate_to") or None,
-        int(version),
         details,
-        done="outcome",
-        form=form,
+    )
+    return _do(
+        c, reference, actions.record_outcome, recorded, int(version), done="outcome", form=form
     )
 
 

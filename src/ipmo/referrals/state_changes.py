@@ -24,7 +24,7 @@ from ipmo.referrals.lifecycle import Action, EscalateTo, Outcome, Status
 from ipmo.referrals.models import OutboxMessage, Referral, ReferralEvent
 from ipmo.referrals.new_referrals import NewReferral, create_referral
 from ipmo.referrals.organisations import organisation, origin, pharmacies
-from ipmo.referrals.outcome_details import OutcomeDetails, check_details
+from ipmo.referrals.outcome_details import ReferralOutcome, check_details
 from ipmo.referrals.outcome_messages import outcome_task
 from ipmo.referrals.routing import Pharmacy, deadlines, rank
 from ipmo.referrals.trail import record_event, save
@@ -146,22 +146,21 @@ def record_outcome(
     session: Session,
     principal: Principal,
     ref: Referral,
-    outcome: str,
-    reason: str | None = None,
-    note: str | None = None,
-    escalate_to: str | None = None,
+    recorded: ReferralOutcome,
     expected_version: int | None = None,
     now: datetime | None = None,
-    details: OutcomeDetails | None = None,
 ) -> Referral:
     """Complete the referral with its business outcome; a referral on to the GP practice or
-    NHS 111 becomes a new escalation referral linked to this one. ``details`` (the service's
-    outcome form) are checked against the service's rules and kept with the event."""
+    NHS 111 becomes a new escalation referral linked to this one. The outcome form's
+    ``details`` are checked against the service's rules and kept with the event."""
     _require_receiver(principal, ref, expected_version)
     try:
-        chosen, reason, target = lc.check_outcome(outcome, reason, escalate_to)
+        chosen, reason, target = lc.check_outcome(
+            recorded.outcome, recorded.reason, recorded.escalate_to
+        )
     except lc.OutcomeError as exc:
         raise ReferralError(str(exc), exc.field) from None
+    details = recorded.details
     extra = check_details(ref.service, chosen, details) if details is not None else {}
     now = now or utcnow()
     if ref.status in lc.AWAITING_ACCEPT:  # recording an outcome implies accepting it
@@ -169,7 +168,7 @@ def record_outcome(
     before = _transition(ref, Action.COMPLETE)
     ref.business_status = chosen.value
     ref.outcome_reason = reason
-    ref.outcome_note = (note or "").strip() or None
+    ref.outcome_note = (recorded.note or "").strip() or None
     ref.escalated_to = target.value if target else None
     ref.completed_at = now
     detail: dict = {"outcome": chosen.value, "reason": reason, **extra}

@@ -25,6 +25,7 @@ from ipmo.web.dates import DateInputError, parse_date_input
 from ipmo.web.deps import Caller, caller
 from ipmo.web.forms import FormErrors
 from ipmo.web.nav import NavItem
+from ipmo.web.page_state import PageState
 from ipmo.web.paging import RatesFilter, page_from, pagination, rates_view
 from ipmo.web.params import DB_INT_MAX
 from ipmo.web.templating import render
@@ -101,15 +102,10 @@ NEEDS_MEDICINE = (
 )
 
 
-def _patient_page(
-    c: Caller,
-    nhs_number: str,
-    *,
-    saved: int | None = None,
-    errors: FormErrors | None = None,
-    form: dict | None = None,
-    idempotency_key: str | None = None,
-):
+def _patient_page(c: Caller, nhs_number: str, shown: PageState = PageState()):
+    """The patient's findings and reviews, with the form to record one: ``done="saved"`` after
+    a review was recorded; a refused form again with its errors, what was typed and its key."""
+    form = shown.form or {"decision_with": "patient", "findings_addressed": []}
     patient, result = actions.findings(c.session, c.principal, nhs_number, date.today())
     other = actions.other_findings(c.session, patient, date.today())
     reviews = [review_json(r) for r in actions.reviews(c.session, c.principal, nhs_number)]
@@ -121,18 +117,18 @@ def _patient_page(
             "banner": banner(c.session, patient),
             "back": {"href": "/review/worklist", "text": "SMR worklist"},
             # a fresh key per form shown: a double click or a resend records the review once
-            "idempotency_key": idempotency_key or uuid.uuid4().hex,
+            "idempotency_key": form.get("idempotency_key") or uuid.uuid4().hex,
             "result": result,
             "other_findings": other,
             "reviews": reviews,
-            "saved": saved,
+            "saved": shown.done == "saved",
             "kinds": [(k.value, KIND_NAMES[k]) for k in InterventionKind],
             "kind_names": {k.value: v for k, v in KIND_NAMES.items()},
             "can_record": c.principal.can(Activity.REVIEW_RECORD),
-            "errors": errors,
-            "form": form or {"decision_with": "patient", "findings_addressed": []},
+            "errors": shown.errors,
+            "form": form,
         },
-        422 if errors else 200,
+        shown.status_code,
     )
 
 
@@ -142,7 +138,7 @@ def patient_page(
     saved: int | None = Query(None, ge=1, le=DB_INT_MAX),
     c: Caller = caller(Activity.REVIEW_VIEW),
 ):
-    return _patient_page(c, nhs_number, saved=saved)
+    return _patient_page(c, nhs_number, PageState(done="saved" if saved else None))
 
 
 @router.post("/review/patients/{nhs_number}")
@@ -170,6 +166,7 @@ def record_page(
         "follow_day": follow_day,
         "follow_month": follow_month,
         "follow_year": follow_year,
+        "idempotency_key": idempotency_key,  # the same key again: a resend records it once
     }
     errors = FormErrors()
     today = date.today()
@@ -215,9 +212,7 @@ def record_page(
             c.session.rollback()
             errors.add_exception(exc, "shared_decision")
     if review is None:
-        return _patient_page(
-            c, nhs_number, errors=errors, form=form, idempotency_key=idempotency_key
-        )
+        return _patient_page(c, nhs_number, PageState(errors=errors, form=form))
     return RedirectResponse(
         f"/review/patients/{normalise_nhs_number(nhs_number)}?saved={review.id}", status_code=303
     )
