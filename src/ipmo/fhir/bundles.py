@@ -2,7 +2,8 @@
 
 Small helpers shared by every adapter (records, referrals): list the resources of a Bundle,
 resolve references (``fullUrl``, ``Type/id``, contained ``#id``), and read the NHS identifiers
-whose systems are fixed by UK Core / CareConnect.
+whose systems are fixed by UK Core / CareConnect. Also the one data type both FHIR versions write
+alike, a Duration in days (:func:`days_duration`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ ODS_SYSTEMS = (
 )
 
 Resource = dict[str, Any]
+
+UCUM = "http://unitsofmeasure.org"
+
+
+def days_duration(days: float) -> dict[str, Any]:
+    """``days`` as a FHIR Duration (UCUM ``d``; STU3 and R4 alike): a dispense's ``daysSupply``."""
+    return {"value": days, "unit": "day", "system": UCUM, "code": "d"}
 
 
 class BundleIndex:

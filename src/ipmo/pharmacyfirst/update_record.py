@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from ipmo.fhir.bundles import days_duration
 from ipmo.fhir.update_record import (
     HEADINGS,
     SD,
@@ -167,12 +168,7 @@ def _extra(c: Consultation, condition: tuple[str, str] | None):
             if item.quantity:
                 dispense["quantity"] = {"value": item.quantity, "unit": item.unit or ""}
             if item.days:
-                dispense["daysSupply"] = {
-                    "value": item.days,
-                    "unit": "day",
-                    "system": "http://unitsofmeasure.org",
-                    "code": "d",
-                }
+                dispense["daysSupply"] = days_duration(item.days)
             if item.dose_text:
                 dispense["dosageInstruction"] = [{"text": item.dose_text}]
             out.append((f"dispense-{n}", dispense))

@@ -27,7 +27,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
-from ipmo.fhir.bundles import NHS_NUMBER_SYSTEM, ODS_SYSTEMS
+from ipmo.fhir.bundles import NHS_NUMBER_SYSTEM, ODS_SYSTEMS, days_duration
 from ipmo.fhir.capability import PROFILES
 from ipmo.fhir.outcome import FhirError
 from ipmo.fhir.search import (
@@ -145,12 +145,7 @@ def source_line(
         res["subject"] = subject
         res["performer"] = [{"actor": _org(doc.source_org_code)}]
         if item.supply_days:
-            res["daysSupply"] = {
-                "value": item.supply_days,
-                "unit": "day",
-                "system": "http://unitsofmeasure.org",
-                "code": "d",
-            }
+            res["daysSupply"] = days_duration(item.supply_days)
         handed = handed_over(item)
         if handed:
             res["whenHandedOver"] = handed.isoformat()
