@@ -26,7 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ipmo.store import Base, utcnow
+from ipmo.store import Base, IntPk, utcnow
+from ipmo.store.outbox import OutboxColumns
 
 
 class Consultation(Base):
@@ -37,7 +38,7 @@ class Consultation(Base):
         UniqueConstraint("org_code", "idempotency_key"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     reference: Mapped[str] = mapped_column(String(20), unique=True)  # "PF-000123"
     kind: Mapped[str] = mapped_column(String(20))  # clinical-pathway | urgent-supply
     channel: Mapped[str] = mapped_column(String(20))  # walk-in | nhs111 | gp | urgent-care
@@ -86,7 +87,7 @@ class ConsultationItem(Base):
 
     __tablename__ = "pf_consultation_items"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     consultation_id: Mapped[int] = mapped_column(
         ForeignKey("pf_consultations.id", ondelete="CASCADE"), index=True
     )
@@ -103,7 +104,7 @@ class ConsultationItem(Base):
     consultation: Mapped[Consultation] = relationship(back_populates="items")
 
 
-class UpdateRecordMessage(Base):
+class UpdateRecordMessage(OutboxColumns, Base):
     """The GP Connect Update Record (ITK3) a completed consultation sends to the patient's GP
     practice: queued with the completion (same transaction), written to the MESH outbox folder by
     the referrals worker or ``ipmo pharmacyfirst deliver`` — at least once, retried with backoff
@@ -111,15 +112,10 @@ class UpdateRecordMessage(Base):
 
     __tablename__ = "pf_update_records"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[IntPk]
     consultation_id: Mapped[int] = mapped_column(
         ForeignKey("pf_consultations.id", ondelete="CASCADE"), unique=True
     )
     idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
     recipient_org_code: Mapped[str] = mapped_column(String(12))
     body: Mapped[dict] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
-    last_error: Mapped[str | None] = mapped_column(String(300))

@@ -1,11 +1,12 @@
 """At-least-once delivery of queued messages, shared by every domain that keeps an outbox table.
 
-A domain's outbox row has ``id``, ``attempts``, ``next_attempt_at``, ``delivered_at`` and
-``last_error``. :func:`deliver_due` sends the rows that are due, each in its own transaction: the
-transport is called, then the row is marked delivered. If the process dies between the two, the
-message is sent again later (at least once; the recipient de-duplicates on the message's key). A
-failure is recorded (``attempts``, ``last_error``) and the row waits ``BACKOFF_BASE`` doubling per
-attempt, capped at ``BACKOFF_MAX``, before it is tried again. A delivered row is never sent again.
+A domain's outbox row has ``id`` and the delivery columns of :class:`OutboxColumns` (``attempts``,
+``next_attempt_at``, ``delivered_at``, ``last_error``). :func:`deliver_due` sends the rows that
+are due, each in its own transaction: the transport is called, then the row is marked delivered.
+If the process dies between the two, the message is sent again later (at least once; the
+recipient de-duplicates on the message's key). A failure is recorded (``attempts``,
+``last_error``) and the row waits ``BACKOFF_BASE`` doubling per attempt, capped at
+``BACKOFF_MAX``, before it is tried again. A delivered row is never sent again.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import DateTime, Engine, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ipmo.store.base import utcnow
 from ipmo.store.engine import session_scope
@@ -25,6 +26,17 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 
 Row = TypeVar("Row")
+
+
+class OutboxColumns:
+    """The columns :func:`deliver_due` reads and writes, mixed into a domain's outbox table
+    (declared once, so every outbox keeps its delivery state alike)."""
+
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
 
 
 def backoff(attempts: int) -> timedelta:
