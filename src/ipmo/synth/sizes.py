@@ -7,6 +7,7 @@ mistaken for a real ODS code of the same shape.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -47,28 +48,21 @@ def icb_code() -> str:
     return "QZZ"
 
 
-def place_code(i: int) -> str:
-    return f"{i + 1:02d}Z"
+def _numbered(pattern: str) -> Callable[[int], str]:
+    """The code of the ``i``-th organisation of a kind (from 0): ``pattern`` holding ``i + 1``."""
+
+    def code(i: int) -> str:
+        return pattern.format(i + 1)
+
+    return code
 
 
-def pcn_code(i: int) -> str:
-    return f"UZ{i + 1:04d}"
-
-
-def practice_code(i: int) -> str:
-    return f"Z{i + 1:05d}"
-
-
-def pharmacy_code(i: int) -> str:
-    return f"FZ{i + 1:03d}"
-
-
-def trust_code(i: int) -> str:
-    return f"RZ{i + 1}"
-
-
-def care_home_code(i: int) -> str:
-    return f"VZ{i + 1:03d}"
+place_code = _numbered("{:02d}Z")
+pcn_code = _numbered("UZ{:04d}")
+practice_code = _numbered("Z{:05d}")
+pharmacy_code = _numbered("FZ{:03d}")
+trust_code = _numbered("RZ{}")
+care_home_code = _numbered("VZ{:03d}")
 
 
 def nhs111_code() -> str:
