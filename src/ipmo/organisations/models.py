@@ -13,6 +13,7 @@ from sqlalchemy import JSON, Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ipmo.store import Base, IntPk, OrgRef
+from ipmo.vocab import Labelled, labels
 
 
 class OrgKind(StrEnum):
@@ -26,26 +27,20 @@ class OrgKind(StrEnum):
     NHS111 = "nhs111"
 
 
-class PharmacyService(StrEnum):
+class PharmacyService(Labelled):
     """Services a community pharmacy may offer (NHS Community Pharmacy Contractual Framework)."""
 
-    PHARMACY_FIRST = "pharmacy-first"  # minor illness clinical pathways (ex CPCS/DMIRS)
-    URGENT_SUPPLY = "urgent-repeat-supply"  # urgent repeat medicine supply (ex NUMSAS)
-    DMS = "discharge-medicines-service"
-    NMS = "new-medicine-service"
-    HYPERTENSION = "hypertension-case-finding"
-    CONTRACEPTION = "contraception"
+    # minor illness clinical pathways (ex CPCS/DMIRS)
+    PHARMACY_FIRST = "pharmacy-first", "Pharmacy First"
+    # ex NUMSAS
+    URGENT_SUPPLY = "urgent-repeat-supply", "Urgent repeat medicine supply"
+    DMS = "discharge-medicines-service", "Discharge Medicines Service"
+    NMS = "new-medicine-service", "New Medicine Service"
+    HYPERTENSION = "hypertension-case-finding", "Hypertension case-finding"
+    CONTRACEPTION = "contraception", "Pharmacy Contraception Service"
 
 
-SERVICE_LABELS = {
-    PharmacyService.PHARMACY_FIRST: "Pharmacy First",
-    PharmacyService.URGENT_SUPPLY: "Urgent repeat medicine supply",
-    PharmacyService.DMS: "Discharge Medicines Service",
-    PharmacyService.NMS: "New Medicine Service",
-    PharmacyService.HYPERTENSION: "Hypertension case-finding",
-    PharmacyService.CONTRACEPTION: "Pharmacy Contraception Service",
-    "all-services": "All services",
-}
+SERVICE_LABELS: dict[str, str] = {**labels(PharmacyService), "all-services": "All services"}
 
 
 class Organisation(Base):

@@ -288,7 +288,7 @@ def training_pipeline(posts: list[PostFacts], plan: dict[tuple[str, int], int]) 
         rows.append(
             {
                 "programme": key[0],
-                "programme_label": PROGRAMME_LABELS.get(key[0], key[0]),  # type: ignore[call-overload]
+                "programme_label": PROGRAMME_LABELS.get(key[0], key[0]),
                 "year": key[1],
                 "filled": filled,
                 "unfilled": unfilled,

@@ -11,69 +11,47 @@ trainee pharmacy technician, advanced and consultant practice.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from ipmo.organisations import OrgKind
+from ipmo.vocab import Labelled, labels
 
 
-class Sector(StrEnum):
-    GP = "gp"  # GP practice / PCN (ARRS roles)
-    COMMUNITY = "community"  # community pharmacy
-    HOSPITAL = "hospital"
-    MENTAL_HEALTH = "mental_health"
-    CARE_HOME = "care_home"
-    IUC = "iuc"  # integrated urgent care (NHS 111, clinical assessment service)
-    ICS = "ics"  # ICB / commissioning / system leadership
+class Sector(Labelled):
+    GP = "gp", "GP practice / PCN"  # ARRS roles
+    COMMUNITY = "community", "Community pharmacy"
+    HOSPITAL = "hospital", "Hospital"
+    MENTAL_HEALTH = "mental_health", "Mental health"
+    CARE_HOME = "care_home", "Care homes"
+    IUC = "iuc", "Integrated urgent care"  # NHS 111, clinical assessment service
+    ICS = "ics", "ICS / ICB"  # ICB / commissioning / system leadership
 
 
-SECTOR_LABELS = {
-    Sector.GP: "GP practice / PCN",
-    Sector.COMMUNITY: "Community pharmacy",
-    Sector.HOSPITAL: "Hospital",
-    Sector.MENTAL_HEALTH: "Mental health",
-    Sector.CARE_HOME: "Care homes",
-    Sector.IUC: "Integrated urgent care",
-    Sector.ICS: "ICS / ICB",
-}
+SECTOR_LABELS = labels(Sector)
 
 
-class StaffRole(StrEnum):
-    PHARMACIST = "pharmacist"
-    PHARMACY_TECHNICIAN = "pharmacy_technician"
-    PHARMACY_ASSISTANT = "pharmacy_assistant"
-    TRAINEE_PHARMACIST = "trainee_pharmacist"
-    TRAINEE_TECHNICIAN = "trainee_pharmacy_technician"
+class StaffRole(Labelled):
+    PHARMACIST = "pharmacist", "Pharmacist"
+    PHARMACY_TECHNICIAN = "pharmacy_technician", "Pharmacy technician"
+    PHARMACY_ASSISTANT = "pharmacy_assistant", "Pharmacy assistant"
+    TRAINEE_PHARMACIST = "trainee_pharmacist", "Trainee pharmacist"
+    TRAINEE_TECHNICIAN = "trainee_pharmacy_technician", "Trainee pharmacy technician"
 
 
-ROLE_LABELS = {
-    StaffRole.PHARMACIST: "Pharmacist",
-    StaffRole.PHARMACY_TECHNICIAN: "Pharmacy technician",
-    StaffRole.PHARMACY_ASSISTANT: "Pharmacy assistant",
-    StaffRole.TRAINEE_PHARMACIST: "Trainee pharmacist",
-    StaffRole.TRAINEE_TECHNICIAN: "Trainee pharmacy technician",
-}
+ROLE_LABELS = labels(StaffRole)
 
 # NHS Agenda for Change pay bands (NHS Employers, "Agenda for Change pay scales").
 AFC_BANDS = ("2", "3", "4", "5", "6", "7", "8a", "8b", "8c", "8d", "9")
 
 
-class Programme(StrEnum):
-    FOUNDATION_TRAINEE = "foundation_trainee_pharmacist"
-    POST_REG_FOUNDATION = "post_registration_foundation"
-    INDEPENDENT_PRESCRIBING = "independent_prescribing"
-    TRAINEE_TECHNICIAN = "trainee_pharmacy_technician"
-    ADVANCED_PRACTICE = "advanced_practice"
-    CONSULTANT = "consultant"
+class Programme(Labelled):
+    FOUNDATION_TRAINEE = "foundation_trainee_pharmacist", "Foundation trainee pharmacist"
+    POST_REG_FOUNDATION = "post_registration_foundation", "Post-registration foundation pharmacist"
+    INDEPENDENT_PRESCRIBING = "independent_prescribing", "Independent prescribing"
+    TRAINEE_TECHNICIAN = "trainee_pharmacy_technician", "Trainee pharmacy technician"
+    ADVANCED_PRACTICE = "advanced_practice", "Advanced practice"
+    CONSULTANT = "consultant", "Consultant pharmacist"
 
 
-PROGRAMME_LABELS = {
-    Programme.FOUNDATION_TRAINEE: "Foundation trainee pharmacist",
-    Programme.POST_REG_FOUNDATION: "Post-registration foundation pharmacist",
-    Programme.INDEPENDENT_PRESCRIBING: "Independent prescribing",
-    Programme.TRAINEE_TECHNICIAN: "Trainee pharmacy technician",
-    Programme.ADVANCED_PRACTICE: "Advanced practice",
-    Programme.CONSULTANT: "Consultant pharmacist",
-}
+PROGRAMME_LABELS = labels(Programme)
 
 # Where an organisation's staff work when the row does not say (a mental-health trust must say).
 DEFAULT_SECTOR = {
