@@ -224,6 +224,33 @@ def test_a_list_leaves_out_only_relationships_nobody_holds(world):
     assert "pharmacy-first-consultation" not in pcn
     assert {"registration", "registration-pcn", "nomination"} <= pcn  # no anyone test: kept
     assert "admission" in trust
+    assert "eps-prescription" not in pcn and "eps-prescription" not in trust
+
+
+def test_an_organisation_that_prescribes_keeps_the_eps_relationship_in_its_lists(world):
+    """The EPS relationship's ``anyone`` test holds for the prescribing practice and for the
+    dispensing pharmacy of a stored prescription, and then the pruned list still shows the patient
+    whom only that prescription relates them to."""
+    from ipmo.prescriptions.models import Prescription
+    from ipmo.security.policy import held_by_someone, relationships
+
+    with session_scope(world.engine) as s:
+        gp, pharmacy = principal(s, "gp"), principal(s, "community.pharmacist")
+        prescription = Prescription(
+            prescription_id="EPSREL-1", nhs_number=DEV, status_code="0006",
+            prescriber_org=gp.org_code, dispenser_org=pharmacy.org_code,
+        )  # fmt: skip
+        s.add(prescription)
+        s.flush()
+        try:
+            for p in (gp, pharmacy):
+                assert "eps-prescription" in {
+                    r.name for r in held_by_someone(s, relationships(), p)
+                }
+                pruned = select(Patient.nhs_number).where(visible_patients_filter(p, s))
+                assert DEV in set(s.scalars(pruned).all()), p.username
+        finally:
+            s.delete(prescription)
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,10 @@ class Prescription(Base):
     # the tracker's search by NHS number, newest first and by issue date (migration 0003)
     __table_args__ = (
         Index("ix_eps_prescriptions_nhs_number_authored_on", "nhs_number", "authored_on"),
+        # the access policy's "does this organisation prescribe or dispense for anyone" test
+        # (migration 0005)
+        Index("ix_eps_prescriptions_prescriber_org", "prescriber_org"),
+        Index("ix_eps_prescriptions_dispenser_org", "dispenser_org"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

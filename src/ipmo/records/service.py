@@ -340,8 +340,9 @@ class RecordView:
         body["proposed_changes"] = self.proposals
         body["resolved_changes"] = self.resolved
         body["amendments"] = self.amendments
+        open_ids = self.open_ids  # once: each discrepancy id is a hash
         for d in body["discrepancies"]:
-            d["open"] = d["id"] in self.open_ids
+            d["open"] = d["id"] in open_ids
         return body
 
     def fhir(self) -> dict[str, Any]:
