@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date
 
 import pyarrow as pa
@@ -176,19 +176,16 @@ def practice_review_rates(
     return out
 
 
+# PracticeRuleRate's field types (as annotated) → Arrow's: the table's columns are its fields.
+_ARROW_TYPES = {
+    "str": pa.string(),
+    "date": pa.date32(),
+    "int | None": pa.int64(),
+    "float | None": pa.float64(),
+}
+
+
 def rates_table(rows: Iterable[PracticeRuleRate]) -> pa.Table:
     """The rows as an Arrow table (for CSV/Parquet export or the dashboard)."""
-    schema = pa.schema(
-        [
-            ("practice", pa.string()),
-            ("practice_name", pa.string()),
-            ("rule_id", pa.string()),
-            ("family", pa.string()),
-            ("title", pa.string()),
-            ("as_of", pa.date32()),
-            ("registered", pa.int64()),
-            ("flagged", pa.int64()),
-            ("per_1000", pa.float64()),
-        ]
-    )
+    schema = pa.schema([(f.name, _ARROW_TYPES[str(f.type)]) for f in fields(PracticeRuleRate)])
     return pa.Table.from_pylist([asdict(r) for r in rows], schema=schema)
