@@ -181,7 +181,7 @@ def test_review_follow_up_date_is_typed_in_the_nhs_date_input(client_as):
 def test_too_many_matches_are_cut_and_said(sample_ics):
     """More than MAX_SHOWN visible matches: the first MAX_SHOWN, and it says there are more."""
     from ipmo.lookup.actions import search
-    from ipmo.lookup.service import MAX_SHOWN
+    from ipmo.lookup.service import MAX_SHOWN, NameSearch
     from ipmo.patients import Patient
     from ipmo.security.principal import Principal
     from ipmo.security.users import DEMO_PASSWORD, authenticate
@@ -200,8 +200,9 @@ def test_too_many_matches_are_cut_and_said(sample_ics):
             )
         s.flush()
         principal: Principal = authenticate(s, "pcn.pharmacist", DEMO_PASSWORD)
-        result = search(s, principal, family_name="smith", birth_date=date(1940, 3, 1))
+        smiths = NameSearch(family_name="smith", birth_date=date(1940, 3, 1))
+        result = search(s, principal, smiths)
         assert result.too_many and len(result.patients) == MAX_SHOWN
         hospital = authenticate(s, "hospital.pharmacist", DEMO_PASSWORD)
-        none = search(s, hospital, family_name="smith", birth_date=date(1940, 3, 1))
+        none = search(s, hospital, smiths)
         assert (none.patients, none.too_many) == ([], False)

@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from ipmo.lookup.service import SearchResult, banner, matching, summary
+from ipmo.lookup.service import NameSearch, SearchResult, banner, matching, summary
 from ipmo.patients import Patient
 from ipmo.security.access import audit_event, check_patient_access
 from ipmo.security.policy import relationship_for
@@ -39,22 +39,14 @@ def patient_banner(session: Session, principal: Principal, nhs_number: str) -> d
 
 
 def search(
-    session: Session,
-    principal: Principal,
-    *,
-    family_name: str = "",
-    given_name: str = "",
-    birth_date: date | None = None,
-    today: date | None = None,
+    session: Session, principal: Principal, wanted: NameSearch, today: date | None = None
 ) -> SearchResult:
     """Patients whose names contain the given parts (case-insensitive) and who were born on
-    ``birth_date``, limited to those the principal has a legitimate relationship with.
+    the date of birth, limited to those the principal has a legitimate relationship with.
 
     Every patient shown is audited (``patient.search``, with the relationship that allowed it);
     the search terms are not written anywhere (they are patient data)."""
-    patients, too_many = matching(
-        session, principal, family_name=family_name, given_name=given_name, birth_date=birth_date
-    )
+    patients, too_many = matching(session, principal, wanted)
     found: list[dict] = []
     for patient in patients:
         reason = relationship_for(session, principal, patient)  # the name the audit records

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from ipmo.lookup import actions
-from ipmo.lookup.service import SearchError
+from ipmo.lookup.service import NameSearch, SearchError
 from ipmo.patients import InvalidNhsNumber, normalise_nhs_number
 from ipmo.security import Activity, Principal
 from ipmo.web.dates import DateInputError, parse_date_input
@@ -66,13 +66,8 @@ def find(
         errors[f"dob-{exc.field}"] = str(exc)
     try:
         if not errors:
-            result = actions.search(
-                session,
-                principal,
-                family_name=family_name,
-                given_name=given_name,
-                birth_date=born,
-            )
+            wanted = NameSearch(family_name, given_name, born)
+            result = actions.search(session, principal, wanted)
             ctx.update(results=result.patients, too_many=result.too_many)
     except SearchError as exc:
         field = "dob-day" if "birth" in str(exc) else "family_name"

@@ -53,6 +53,16 @@ class SearchError(ValueError):
 
 
 @dataclass(frozen=True)
+class NameSearch:
+    """A search for a patient by name and date of birth, as the user typed it (the page builds
+    it once; the use case and the query read it). Name parts match anywhere in the name."""
+
+    family_name: str = ""
+    given_name: str = ""
+    birth_date: date | None = None
+
+
+@dataclass(frozen=True)
 class SearchResult:
     patients: list[dict]
     too_many: bool = False
@@ -64,24 +74,19 @@ def _like_term(value: str) -> str:
 
 
 def matching(
-    session: Session,
-    principal: Principal,
-    *,
-    family_name: str = "",
-    given_name: str = "",
-    birth_date: date | None = None,
+    session: Session, principal: Principal, wanted: NameSearch
 ) -> tuple[list[Patient], bool]:
     """The first :data:`MAX_SHOWN` patients the principal may see whose names contain the given
-    parts and who were born on ``birth_date``, and whether there were more (no audit: the use
-    case, ``actions.search``, audits what it shows)."""
-    family, given = family_name.strip(), given_name.strip()
+    parts and who were born on the date of birth, and whether there were more (no audit: the
+    use case, ``actions.search``, audits what it shows)."""
+    family, given = wanted.family_name.strip(), wanted.given_name.strip()
     if not family and not given:
         raise SearchError("Enter the patient's last name (or part of it)")
-    if birth_date is None:
+    if wanted.birth_date is None:
         raise SearchError("Enter the patient's date of birth")
     # the relationship rules as SQL (security.policy): only patients the user may see are read
     visible = visible_patients_filter(principal, session)
-    q = select(Patient).where(Patient.birth_date == birth_date, visible)
+    q = select(Patient).where(Patient.birth_date == wanted.birth_date, visible)
     if family:
         q = q.where(func.lower(Patient.family_name).like(_like_term(family), escape="\\"))
     if given:
