@@ -76,3 +76,11 @@ def test_view_only_roles_see_no_forms(client_as):
     page = gp.get(f"/records/patients/{ADA}")
     assert page.status_code == 200 and "Record decision" not in page.text
     assert client_as("pcn.pharmacist").get("/records/patients/9990000042").status_code == 403
+
+
+def test_a_write_goes_back_to_the_record_as_of_the_date_it_was_shown_at(client_as):
+    """The form sends back the date the record was shown at; the redirect after the write keeps
+    it, so the user sees the record as of the same date."""
+    done = upload(client_as("pcn.pharmacist"), GP_CSV)
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/records/patients/{ADA}?as_of=2025-06-01&notice=ingested"

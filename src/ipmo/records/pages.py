@@ -65,6 +65,14 @@ def _as_of(value: str | None) -> date:
     return day if in_date_range(day) else date.today()
 
 
+def _form_as_of(as_of: str = Form("")) -> date:
+    """The date the record was shown at, sent back by its form (missing or bad: today)."""
+    return _as_of(as_of)
+
+
+SHOWN_AS_OF = Depends(_form_as_of)  # every write goes back to the record as it was shown
+
+
 NOTICES = {
     "decided": "Decision recorded.",
     "accepted": "Proposed change accepted: the medication list now shows it.",
@@ -162,10 +170,9 @@ def post_decision(
     reason: str = Form(""),
     source: str = Form(""),
     etag: str = Form(...),
-    as_of: str = Form(""),
+    index: date = SHOWN_AS_OF,
     c: Caller = RECONCILE,
 ):
-    index = _as_of(as_of)
     errors = FormErrors()
     if action not in DecisionAction.ALL:
         errors.add(f"a-{discrepancy_id}", "Select a decision")
@@ -198,11 +205,10 @@ def post_decision(
 def post_source(
     nhs_number: str,
     file: UploadFile = File(...),
-    as_of: str = Form(""),
+    index: date = SHOWN_AS_OF,
     source_kind: str = Form(""),
     c: Caller = RECONCILE,
 ):
-    index = _as_of(as_of)
     # spooled already; a plain def keeps the ORM off the loop
     data = file.file.read(actions.MAX_SOURCE_BYTES + 1)
     try:
@@ -258,10 +264,9 @@ def post_accept(
     dose_text: str = Form(""),
     switch_to: str = Form(""),
     note: str = Form(""),
-    as_of: str = Form(""),
+    index: date = SHOWN_AS_OF,
     c: Caller = RECONCILE,
 ):
-    index = _as_of(as_of)
     try:
         how = Acceptance(dose_text=dose_text or None, switch_to=switch_to or None, note=note)
         actions.accept_proposed_change(
@@ -280,10 +285,9 @@ def post_reject(
     proposal_id: RowId,
     etag: str = Form(...),
     reason: str = Form(""),
-    as_of: str = Form(""),
+    index: date = SHOWN_AS_OF,
     c: Caller = RECONCILE,
 ):
-    index = _as_of(as_of)
     if not reason.strip():
         errors = FormErrors().add(f"why-{proposal_id}", "Enter why you are rejecting this change")
         return _form_refused(c, nhs_number, index, errors, f"p-{proposal_id}")
