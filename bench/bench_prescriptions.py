@@ -31,6 +31,7 @@ import random
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -353,6 +354,32 @@ def bench_entitlement(path: Path, patients: int) -> None:
     )
 
 
+@contextmanager
+def _postgres(admin_url: str):
+    """Two empty stores on the PostgreSQL server of ``admin_url`` (the batch's and the
+    one-message baseline's), dropped afterwards."""
+    from sqlalchemy import create_engine
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    names = [f"ipmo_bench_eps_{os.getpid()}_{n}" for n in (1, 2)]
+    engines = []
+    try:
+        for name in names:
+            with admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+            engine = create_store_engine(admin_url.rsplit("/", 1)[0] + f"/{name}")
+            init_store(engine)
+            engines.append(engine)
+        yield engines
+    finally:
+        for engine in engines:
+            engine.dispose()
+        with admin.connect() as c:
+            for name in names:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--prescriptions", type=int, default=20_000)
@@ -360,6 +387,13 @@ def main() -> None:
     ap.add_argument("--searches", type=int, default=400)
     ap.add_argument("--ics-patients", type=int, default=200_000)
     ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also ingest into PostgreSQL (a database made and dropped on this server, e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres)",
+    )
+    ap.add_argument("--only", choices=("ingest", "search", "entitlement"))
     args = ap.parse_args()
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} cores (shared: figures are a lower bound)")
@@ -367,12 +401,20 @@ def main() -> None:
         engine = create_store_engine(f"sqlite:///{Path(tmp) / 'eps.sqlite3'}")
         init_store(engine)
         patients = _numbers(args.patients, random.Random(1))
-        baseline = create_store_engine(f"sqlite:///{Path(tmp) / 'one.sqlite3'}")
-        init_store(baseline)
-        bench_ingest(engine, args.prescriptions, patients, args.batch, baseline)
-        url = f"sqlite:///{Path(tmp) / 'eps.sqlite3'}"
-        bench_search(engine, url, patients, args.searches, Path(tmp))
-        bench_entitlement(Path(tmp) / "ics.sqlite3", args.ics_patients)
+        if args.only in (None, "ingest", "search"):
+            baseline = create_store_engine(f"sqlite:///{Path(tmp) / 'one.sqlite3'}")
+            init_store(baseline)
+            print("SQLite:")
+            bench_ingest(engine, args.prescriptions, patients, args.batch, baseline)
+        if args.postgres and args.only in (None, "ingest"):
+            print("PostgreSQL:")
+            with _postgres(args.postgres) as (pg, pg_one):
+                bench_ingest(pg, args.prescriptions, patients, args.batch, pg_one)
+        if args.only in (None, "search"):
+            url = f"sqlite:///{Path(tmp) / 'eps.sqlite3'}"
+            bench_search(engine, url, patients, args.searches, Path(tmp))
+        if args.only in (None, "entitlement"):
+            bench_entitlement(Path(tmp) / "ics.sqlite3", args.ics_patients)
     print(f"finished {datetime.now(UTC):%H:%M} UTC")
 
 

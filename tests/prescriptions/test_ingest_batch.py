@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import pytest
 from sqlalchemy import select
+from tests.conftest import _postgres_engine
 
 from ipmo.prescriptions import MessageRefused, ingest, ingest_message
 from ipmo.prescriptions.ingest import ingest_batch
@@ -70,14 +72,30 @@ def _every_column(engine):
         )
 
 
-def test_batch_equals_one_at_a_time(tmp_path, eps, monkeypatch):
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def two_stores(request, tmp_path):
+    """Two empty stores of the same kind (the batch writes through each driver its own way)."""
+    if request.param == "sqlite":
+        engines = []
+        for name in ("one", "batch"):
+            engine = create_store_engine(f"sqlite:///{tmp_path / name}.sqlite3")
+            init_store(engine)
+            engines.append(engine)
+        yield engines
+        for engine in engines:
+            engine.dispose()
+    else:
+        made = [_postgres_engine(), _postgres_engine()]
+        yield [engine for engine, _ in made]
+        for _, drop in made:
+            drop()
+
+
+def test_batch_equals_one_at_a_time(two_stores, eps, monkeypatch):
     # a message without its own time is stamped when it is read: one clock for both paths
     monkeypatch.setattr(ingest, "utcnow", lambda: datetime(2026, 12, 7, 12, 0))
     msgs, pid = _traffic(eps)
-    one = create_store_engine(f"sqlite:///{tmp_path / 'one.sqlite3'}")
-    batch = create_store_engine(f"sqlite:///{tmp_path / 'batch.sqlite3'}")
-    init_store(one)
-    init_store(batch)
+    one, batch = two_stores
     refused_one = []
     for n, m in enumerate(msgs):
         try:
