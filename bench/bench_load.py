@@ -6,7 +6,9 @@ Reports requests/s, p50 / p95 / p99 and errors per request type, and the ratio o
 p50 to ``/health``'s p50 in the same run (what the store, access check and audit cost over the
 bare web stack). Goal on a quiet 2-core machine: ≥ 500 requests/s mixed, p99 ≤ 200 ms, 0 errors.
 The load generator shares the machine with the server (one core's worth of Locust), so the
-figures are a lower bound for a server with the machine to itself.
+figures are a lower bound for a server with the machine to itself. The CPU time the workers,
+PostgreSQL and Locust used per request is reported too, with the rate two cores could reach at
+that cost: it does not depend on what else the machine was doing.
 
     uv run python bench/bench_load.py [--store sqlite|postgres|both] [--users 100]
         [--seconds 60] [--workers 4] [--data-dir DIR]
@@ -22,6 +24,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -29,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from resource import RUSAGE_CHILDREN
 
 import httpx
 
@@ -220,6 +224,53 @@ def summarise_profiles(folder: Path, top: int = 15) -> None:
         print(f"  {n / total:6.1%}  {name[:110]}")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far (``/proc/<pid>/stat``)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (stat fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_backends() -> list[int]:
+    """The PostgreSQL server's processes on this machine (their CPU is the store's share)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def cost_per_request(rows: list[dict], server: float, store: float, locust: float) -> dict:
+    """CPU milliseconds per request of the workers, the database server and Locust in the run,
+    and the request rate two cores could give at that cost: a figure that does not depend on
+    what else the machine was doing, unlike req/s."""
+    total = next((r for r in rows if r["Name"] == "Aggregated"), None)
+    requests = int(total["Request Count"]) if total else 0
+    if not requests:
+        return {}
+    per = {
+        k: 1000 * v / requests
+        for k, v in (("server", server), ("store", store), ("locust", locust))
+    }
+    whole = sum(per.values())
+    per["two_core_ceiling_rps"] = 2000 / whole if whole else 0.0
+    print(
+        f"CPU per request: workers {per['server']:.2f} ms, PostgreSQL {per['store']:.2f} ms, "
+        f"Locust {per['locust']:.2f} ms → two cores could serve at most "
+        f"{per['two_core_ceiling_rps']:.0f} req/s at this cost"
+    )
+    return per
+
+
 def report(store: str, rows: list[dict], seconds: int, workers: int, users: int) -> dict:
     health = next((r for r in rows if r["Name"] == "health"), None)
     health_p50 = float(health["50%"]) if health else 0.0
@@ -279,11 +330,18 @@ def main() -> None:
                 for old in profiles.glob("profile-*.txt"):
                     old.unlink()
                 spies = start_profiles(proc.pid, args.seconds, profiles)
+            pids, pg = workers_of(proc.pid), postgres_backends() if url else []
+            before = (cpu_seconds(pids), cpu_seconds(pg), resource.getrusage(RUSAGE_CHILDREN))
+            print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
             rows = run_locust(base, plan_file, args.users, args.seconds, out)
+            after = resource.getrusage(RUSAGE_CHILDREN)
+            server, store_cpu = cpu_seconds(pids) - before[0], cpu_seconds(pg) - before[1]
+            locust = (after.ru_utime + after.ru_stime) - (before[2].ru_utime + before[2].ru_stime)
             if args.profile:
                 for spy in spies:
                     spy.wait(timeout=120)
             results[store] = report(store, rows, args.seconds, args.workers, args.users)
+            results[store]["cpu_ms_per_request"] = cost_per_request(rows, server, store_cpu, locust)
             if args.profile:
                 summarise_profiles(profiles)
         finally:
