@@ -14,8 +14,9 @@ from ipmo.limits import decode_utf8
 from ipmo.security import Activity
 from ipmo.security.access import audit_event
 from ipmo.security.errors import Forbidden
-from ipmo.web.deps import Caller, caller, request_body
+from ipmo.web.deps import Caller, request_body
 from ipmo.workforce import edits
+from ipmo.workforce.callers import ANALYTICS, DETAIL, EDIT, VIEW
 from ipmo.workforce.importer import (
     MAX_UPLOAD_BYTES,
     WorkforceImportError,
@@ -40,10 +41,6 @@ from ipmo.workforce.service_evaluation import to_csv as services_csv
 from ipmo.workforce.staffing import GROUPINGS, named_posts, summary
 
 router = APIRouter(prefix="/api/workforce", tags=["workforce"])
-VIEW = caller(Activity.WORKFORCE_VIEW)
-DETAIL = caller(Activity.WORKFORCE_DETAIL)
-EDIT = caller(Activity.WORKFORCE_EDIT)
-ANALYTICS = caller(Activity.ANALYTICS_VIEW)
 SVG = "image/svg+xml"
 # the CSV imports read the raw body (web.deps.request_body), so the document is told its type
 _CSV_BODY = {"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}}

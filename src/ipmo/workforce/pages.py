@@ -22,6 +22,7 @@ from ipmo.web.deps import Caller, FormFields, caller
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 from ipmo.workforce import edits
+from ipmo.workforce.callers import ANALYTICS, DETAIL, EDIT, VIEW
 from ipmo.workforce.importer import (
     COLUMNS,
     MAX_UPLOAD_BYTES,
@@ -40,10 +41,6 @@ from ipmo.workforce.staffing import GROUPINGS, named_posts, summary
 from ipmo.workforce.vocab import AFC_BANDS, PROGRAMME_LABELS, ROLE_LABELS, SECTOR_LABELS
 
 router = APIRouter(include_in_schema=False)
-VIEW = caller(Activity.WORKFORCE_VIEW)
-DETAIL = caller(Activity.WORKFORCE_DETAIL)
-EDIT = caller(Activity.WORKFORCE_EDIT)
-ANALYTICS = caller(Activity.ANALYTICS_VIEW)
 EDIT_POSTS = caller(Activity.WORKFORCE_EDIT, Activity.WORKFORCE_DETAIL)
 NAV = [
     NavItem(
