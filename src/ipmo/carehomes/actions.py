@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from ipmo import hooks, records, review
 from ipmo.carehomes.administrations import Administration, Row
 from ipmo.carehomes.evidence import findings_for
 from ipmo.carehomes.figures import HomeFigures, home_figures
@@ -26,7 +27,18 @@ from ipmo.carehomes.models import (
     ImportRow,
     MedicationIncident,
     MedicineWaste,
+    Movement,
     StaffTraining,
+)
+from ipmo.carehomes.movements import (
+    ADMITTED,
+    FIRST_LOOK,
+    HOME,
+    KINDS,
+    REGISTRATION,
+    Change,
+    medication_changes,
+    registration_changes,
 )
 from ipmo.carehomes.staff import (
     CATEGORIES,
@@ -55,7 +67,7 @@ from ipmo.carehomes.waste import (
     residents as waste_residents,
 )
 from ipmo.organisations import Organisation
-from ipmo.patients import MedicationIssue
+from ipmo.patients import Admission, MedicationIssue, Observation, Patient
 from ipmo.security import ROLES, PatientAccessDenied, Principal
 from ipmo.security.access import audit_event, audit_refusal, check_patient_access
 from ipmo.security.policy import visible_patients_filter
@@ -240,7 +252,7 @@ def homes_figures(session: Session, principal: Principal, as_of: datetime) -> li
     return home_figures(session, as_of)
 
 
-T = TypeVar("T", CarehomeStaff, StaffTraining, MedicationIncident, MedicineWaste)
+T = TypeVar("T", CarehomeStaff, StaffTraining, MedicationIncident, MedicineWaste, Movement)
 
 
 class NotYourHome(PermissionError):
@@ -336,6 +348,16 @@ def _not_future(field: str, when: date, today: date) -> None:
         raise StaffInputError(f"{field}: The date must be today or in the past")
 
 
+def _own_resident(session: Session, principal: Principal, nhs_number: str, action: str) -> Patient:
+    """A resident of the principal's own home (access-checked and audited under ``action``); a
+    resident of another home is refused like any unrelated patient, and audited."""
+    patient = check_patient_access(session, principal, nhs_number, action=action)
+    if patient.care_home_code != principal.org_code:
+        audit_refusal(session, principal, action, nhs_number)
+        raise PatientAccessDenied(nhs_number)
+    return patient
+
+
 def _kept(session: Session, principal: Principal, row: T, action: str) -> T:
     """Store a home's record and audit it under ``action`` with its id."""
     session.add(row)
@@ -406,10 +428,7 @@ def record_waste(
         raise WasteInputError("reason: Enter why the medicine was returned or destroyed")
     if not key:
         raise WasteInputError("key: Enter the home's reference for this record")
-    patient = check_patient_access(session, principal, nhs_number, action="carehomes.waste.write")
-    if patient.care_home_code != home:  # not a resident of this home: refused, audited
-        audit_refusal(session, principal, "carehomes.waste.write", nhs_number)
-        raise PatientAccessDenied(nhs_number)
+    patient = _own_resident(session, principal, nhs_number, "carehomes.waste.write")
     fields = {
         "medicine_code": code,
         "medicine_name": name[:255],
@@ -492,3 +511,222 @@ def waste_view(session: Session, principal: Principal, as_of: date) -> WasteView
         [(nhs_of[r.patient_id], r) for r in records],
         residents,
     )
+
+
+# --- residents' admissions, discharges and deaths; their medicines changed since the last
+# hospital discharge or structured medication review; open reviews and referrals (item 1) ------
+
+MOVEMENTS_DAYS = 90  # how far back the movements list looks (ipmo's: a quarter)
+
+
+def registration_feed(home_code: str) -> Principal:
+    """The principal the registration feed acts as at one home: care-home staff of that home,
+    so the policy's care-home relationship limits it to the home's residents."""
+    return Principal(
+        0, f"system:registration@{home_code}", "Registration data", ROLES["care-home-staff"],
+        home_code,
+    )  # fmt: skip
+
+
+def record_registration_changes(session: Session, today: date) -> dict[str, int]:
+    """Record the admissions, discharges and deaths the registration data shows at every home
+    since the last look (:func:`movements.registration_changes`); audited once per home with
+    its counts. Returns the counts by kind."""
+    homes = set(
+        session.scalars(select(Patient.care_home_code).where(Patient.care_home_code.is_not(None)))
+    ) | set(session.scalars(select(Movement.care_home_code)))
+    counts = dict.fromkeys(KINDS, 0)
+    for home in sorted(h for h in homes if h):
+        principal = registration_feed(home)
+        registered: dict[int, date | None] = {
+            pid: died
+            for pid, died in session.execute(
+                select(Patient.id, Patient.date_of_death)
+                .where(Patient.care_home_code == home)
+                .where(visible_patients_filter(principal, session))
+            )
+        }
+        held = session.execute(
+            select(Movement.patient_id, Movement.kind, Movement.source, Movement.moved_on)
+            .where(Movement.care_home_code == home)
+            .order_by(Movement.id)  # the latest recorded is what we last knew
+        ).all()
+        latest = {pid: (kind, source) for pid, kind, source, _on in held}
+        known = {(pid, kind, on) for pid, kind, _source, on in held}
+        changes = [c for c in registration_changes(registered, latest, today) if c not in known]
+        for pid, kind, on in changes:
+            first = not held and kind == ADMITTED  # already there when we first looked
+            session.add(
+                Movement(
+                    care_home_code=home, patient_id=pid, kind=kind, moved_on=on,
+                    source=FIRST_LOOK if first else REGISTRATION, detail="",
+                    recorded_by=principal.username,
+                )
+            )  # fmt: skip
+            counts[kind] += 1
+        if changes:
+            by_kind = {k: sum(1 for c in changes if c[1] == k) for k in KINDS}
+            audit_event(session, principal, "carehomes.movements.registration", detail=by_kind)
+    session.flush()
+    return counts
+
+
+def record_movement(
+    session: Session,
+    principal: Principal,
+    nhs_number: str,
+    *,
+    kind: str,
+    moved_on: date,
+    detail: str,
+    today: date,
+) -> tuple[Movement, bool]:
+    """A resident admitted to, discharged from or died at the principal's home, as its staff
+    record it (their own home's residents only; another home's refused like any unrelated
+    patient, audited). The same movement again is the same record (returns it, not new)."""
+    _home_of(principal)
+    _one_of("kind", kind, KINDS, "admitted, discharged or died")
+    _not_future("moved_on", moved_on, today)
+    patient = _own_resident(session, principal, nhs_number, "carehomes.movements.write")
+    same = session.scalar(
+        select(Movement).where(
+            Movement.patient_id == patient.id,
+            Movement.care_home_code == principal.org_code,
+            Movement.kind == kind,
+            Movement.moved_on == moved_on,
+        )
+    )
+    if same is not None:
+        return same, False
+    row = Movement(care_home_code=principal.org_code, patient_id=patient.id, kind=kind)
+    row.moved_on, row.source, row.detail = moved_on, HOME, detail.strip()[:255]
+    row.recorded_by = principal.username
+    return _kept(session, principal, row, "carehomes.movements.write"), True
+
+
+@dataclass(frozen=True)
+class MovementRow:
+    on: date
+    kind: str  # admitted | discharged | died | hospital admission | hospital discharge
+    source: str  # home | registration | hospital
+    home: str
+    nhs_number: str | None  # None: a former resident the user may no longer see
+    name: str
+    detail: str
+
+
+def movements_view(
+    session: Session, principal: Principal, today: date, days: int = MOVEMENTS_DAYS
+) -> list[MovementRow]:
+    """Admissions, discharges and deaths at the homes in the ``days`` to ``today``, and the
+    residents' hospital stays, newest first. A home's staff: their home's movements, a former
+    resident now elsewhere without their name (never a resident of another home); anyone else:
+    the residents the policy lets them see. Audited as one ``carehomes.movements.read``."""
+    since = today - timedelta(days=days)
+    query = select(Movement).where(Movement.moved_on > since, Movement.moved_on <= today)
+    query = query.where(Movement.source != FIRST_LOOK)
+    staff = principal.role.code == "care-home-staff"
+    if staff:
+        query = query.where(Movement.care_home_code == principal.org_code)
+    rows = list(session.scalars(query))
+    who = select(
+        Patient.id, Patient.nhs_number, Patient.given_name, Patient.family_name,
+        Patient.care_home_code,
+    )  # fmt: skip
+    moved_or_resident = or_(
+        Patient.id.in_({r.patient_id for r in rows}), Patient.care_home_code.is_not(None)
+    )
+    people = {
+        pid: (nhs, f"{given} {family}", home)
+        for pid, nhs, given, family, home in session.execute(
+            who.where(moved_or_resident, visible_patients_filter(principal, session))
+        )
+    }
+    out = []
+    for r in rows:
+        if r.patient_id not in people and not staff:
+            continue  # a movement of a patient this user may not see
+        nhs, name, _ = people.get(r.patient_id, (None, "A former resident", None))
+        out.append(MovementRow(r.moved_on, r.kind, r.source, r.care_home_code, nhs, name, r.detail))
+    residents = {pid: p for pid, p in people.items() if p[2] is not None}
+    for stay in session.scalars(
+        select(Admission).where(
+            Admission.patient_id.in_(residents),
+            or_(
+                Admission.admitted_on.between(since + timedelta(days=1), today),
+                Admission.discharged_on.between(since + timedelta(days=1), today),
+            ),
+        )
+    ):
+        nhs, name, home = residents[stay.patient_id]
+        for kind, on in (
+            ("hospital admission", stay.admitted_on),
+            ("hospital discharge", stay.discharged_on),
+        ):
+            if on is not None and since < on <= today:
+                out.append(
+                    MovementRow(on, kind, "hospital", home or "", nhs, name, stay.trust_code)
+                )
+    audit_event(session, principal, "carehomes.movements.read", detail={"count": len(out)})
+    return sorted(out, key=lambda m: (m.on, m.name), reverse=True)
+
+
+@dataclass
+class ChangesSince:
+    since: date | None  # the later of the last hospital discharge and the last SMR
+    because: str | None  # "hospital discharge" | "structured medication review"
+    changes: list[Change] | None  # None: the resident has no One Medication Record
+    open_reviews: list[dict]  # the review domain's interventions awaiting an outcome (Tasks)
+    open_referrals: list[dict]  # the referrals domain's open referrals the user is party to
+
+
+def changes_since(
+    session: Session, principal: Principal, nhs_number: str, today: date
+) -> ChangesSince:
+    """One resident's medicines changed since their last hospital discharge or their last
+    structured medication review, whichever is later (the GP record's SMR codes: the review
+    domain's ``smr`` code set), from the One Medication Record's current list on that day and
+    today (``records.current_medications``); their open review actions and referrals through
+    those domains' hooks. Access-checked and audited (``carehomes.changes.read``)."""
+    patient = check_patient_access(session, principal, nhs_number, action="carehomes.changes.read")
+    discharged = session.scalar(
+        select(func.max(Admission.discharged_on)).where(
+            Admission.patient_id == patient.id, Admission.discharged_on <= today
+        )
+    )
+    reviewed = session.scalar(
+        select(func.max(Observation.effective_date)).where(
+            Observation.patient_id == patient.id,
+            Observation.effective_date <= today,
+            (Observation.kind == "smr")
+            | Observation.snomed_code.in_(sorted(review.codelist("smr"))),
+        )
+    )
+    found = [
+        (d, why)
+        for d, why in (
+            (discharged, "hospital discharge"),
+            (reviewed, "structured medication review"),
+        )
+        if d
+    ]
+    since, because = max(found) if found else (None, None)
+    changes = None
+    if since is not None:
+        now = records.current_medications(session, patient.id, today)
+        if now is not None:
+            then = records.current_medications(session, patient.id, since) or []
+            changes = medication_changes(then, now)
+    number = patient.nhs_number
+    open_reviews = [
+        t
+        for tasks in hooks.offered("FHIR_TASKS")
+        for t in tasks(session, principal, number)
+        if t.get("status") in ("requested", "received", "accepted", "in-progress", "ready")
+    ]
+    referrals = [
+        r
+        for offered in hooks.offered("OPEN_REFERRALS")
+        for r in offered(session, principal, number)
+    ]
+    return ChangesSince(since, because, changes, open_reviews, referrals)

@@ -1,4 +1,6 @@
-"""``ipmo carehomes ingest FILE --home ODS``: load an eMAR export for one care home.
+"""``ipmo carehomes ingest FILE --home ODS``: load an eMAR export for one care home;
+``ipmo carehomes registrations``: record residents' admissions, discharges and deaths from the
+registration data.
 
 The import acts as the home's eMAR feed: a system principal of the home with the care-home
 staff role, so the access policy's care-home relationship decides which residents it may write
@@ -46,6 +48,18 @@ def ingest(
         f"{result.added} added, {result.unchanged} already held, "
         f"{len(result.not_on_record)} flagged: medicine not on the resident's record"
     )
+
+
+@carehomes_app.command("registrations")
+def registrations() -> None:
+    """Record the admissions, discharges and deaths the registration data shows at each home
+    since the last run (run it daily, after the registration data is loaded)."""
+    from ipmo.carehomes.actions import record_registration_changes
+    from ipmo.store import session_scope
+
+    with session_scope(store_engine()) as s:
+        counts = record_registration_changes(s, datetime.now(UTC).date())
+    typer.echo(", ".join(f"{n} {kind}" for kind, n in counts.items()))
 
 
 def register(app: typer.Typer) -> None:

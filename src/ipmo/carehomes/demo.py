@@ -45,7 +45,13 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine, select
 
 from ipmo import hooks
-from ipmo.carehomes.actions import emar_feed, ingest_rows, record_best_interests, record_waste
+from ipmo.carehomes.actions import (
+    emar_feed,
+    ingest_rows,
+    record_best_interests,
+    record_registration_changes,
+    record_waste,
+)
 from ipmo.carehomes.administrations import GIVEN, OMITTED, REFUSED, WITHHELD, Row
 from ipmo.carehomes.findings import is_time_critical
 from ipmo.patients import MedicationIssue, Patient
@@ -207,6 +213,7 @@ def populate(engine: Engine, seed: int) -> str:
     with session_scope(engine) as s:
         for home, nhs, fields in waste:
             wasted += record_waste(s, emar_feed(home), nhs, today=today, **fields)[1]
+        record_registration_changes(s, today)  # the first look: later changes show as movements
     return (
         f"{added:,} eMAR administrations for {len(residents)} care-home residents in "
         f"{len(by_home)} homes; {decided} best-interests decisions; {dispensed:,} monthly "

@@ -165,3 +165,33 @@ class MedicineWaste(Base):
     not_on_record: Mapped[bool] = mapped_column(Boolean, default=False)
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Movement(Base):
+    """A resident coming to, leaving or dying at a care home (issue 17: admissions, discharges
+    and deaths), kept because the registration data holds only where a patient is *now*
+    (``patients.care_home_code``) and when they died.
+
+    ``source`` says who told us: ``home`` — the home's staff recorded it, with the real date;
+    ``registration`` — ipmo saw the registration data change (``movements.from_registration``):
+    the date is the day it was seen (a death: the date of death registered), stated as such on
+    the page. One row per (resident, home, kind, date): the same movement again adds nothing."""
+
+    __tablename__ = "carehome_movements"
+    __table_args__ = (
+        UniqueConstraint(
+            "patient_id", "care_home_code", "kind", "moved_on", name="uq_carehome_movements"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    care_home_code: Mapped[str] = mapped_column(String(12), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(12))  # admitted | discharged | died
+    moved_on: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(12))  # home | registration
+    detail: Mapped[str] = mapped_column(String(255), default="")  # e.g. where to, by whom told
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -3,8 +3,11 @@
 * ``/carehomes`` — the residents the access policy lets the user see, each with their findings:
   care-home staff see their own home's residents and alerts; a PCN (MOCH) pharmacist sees the
   caseload across the homes whose residents the PCN's practices hold.
-* ``/carehomes/residents/{nhs}`` — one resident's findings and best-interests decisions, and
-  the form to record a decision (error summary linked to the field; confirmation panel).
+* ``/carehomes/residents/{nhs}`` — one resident's medicines changed since their last hospital
+  discharge or structured medication review, open review actions and referrals, findings and
+  best-interests decisions, and the form to record a decision.
+* ``/carehomes/movements`` — residents admitted, discharged and died (the home's records and
+  the registration data) and their hospital stays, with the form for the home's staff.
 * ``/carehomes/waste`` — supplied vs given vs returned or destroyed per medicine per month, the
   cost at dm+d prices and the stop-ordering list (a home's staff: their home, with the form to
   record a return; a MOCH / PCN pharmacist: the caseload across homes).
@@ -91,6 +94,13 @@ def _errors(exc: Exception, default: str, dates: tuple[str, ...] = ()) -> FormEr
     return FormErrors().add(f"{field}-day" if field in dates else field, sentence(text))
 
 
+def _resident(form: dict[str, str]) -> str:
+    """The resident chosen on a form (their NHS number), required."""
+    if not form.get("resident"):
+        raise actions.StaffInputError("resident: Select the resident")
+    return form["resident"]
+
+
 def _typed_date(form: dict[str, str], name: str, what: str) -> date:
     """The NHS.UK date input ``name`` (required); a :class:`FieldError`-like refusal naming
     the box to mark."""
@@ -127,6 +137,7 @@ def _resident_page(
     now = _now()
     found = actions.resident_findings(c.session, c.principal, nhs_number, now)
     decisions = actions.best_interests_decisions(c.session, c.principal, nhs_number)
+    since = actions.changes_since(c.session, c.principal, nhs_number, app_today(c.request))
     return _page(
         c,
         "resident.html",
@@ -135,6 +146,7 @@ def _resident_page(
             "findings": found,
             "rule_names": RULE_NAMES,
             "decisions": decisions,
+            "since": since,
             "covert": sorted(  # (value, text) for the form's list of medicines
                 {
                     (f"{f.medicine_code}|{f.medicine_name}", f.medicine_name)
@@ -304,6 +316,58 @@ def add_incident(form: FormFields, c: Caller = USER):
     return _recorded(c, form, record, again, "category", ("occurred_on",))
 
 
+MOVED = {"admitted": "Admitted", "discharged": "Discharged", "died": "Died"}
+
+
+def _movements_page(c: Caller, form: dict[str, str], errors: FormErrors | None = None, saved=False):
+    today = app_today(c.request)
+    rows = actions.movements_view(c.session, c.principal, today)
+    own = c.principal.role.code == "care-home-staff"
+    residents = (
+        [(r.nhs_number, r.name) for r in actions.own_residents(c.session, c.principal)]
+        if own
+        else []
+    )
+    ctx = {
+        "rows": rows,
+        "form": form,
+        "today": today,
+        "days": actions.MOVEMENTS_DAYS,
+        "residents": residents,
+        "kinds": list(MOVED.items()),
+        "saved": saved,
+    }
+    return _page(c, "movements.html", ctx, errors)
+
+
+@router.get("/carehomes/movements")
+def movements(saved: int | None = Query(None, ge=1, le=1), c: Caller = USER):
+    """Admissions, discharges and deaths at the home (or the caseload's homes) and the
+    residents' hospital stays; for the home's staff, the form to record one."""
+    return _movements_page(c, {}, saved=bool(saved))
+
+
+@router.post("/carehomes/movements")
+def record_movement(form: FormFields, c: Caller = USER):
+    try:
+        resident = _resident(form)
+        if form.get("kind") not in MOVED:  # the fields in the order the form asks them
+            raise actions.StaffInputError("kind: Select admitted, discharged or died")
+        actions.record_movement(
+            c.session,
+            c.principal,
+            resident,
+            kind=form.get("kind", ""),
+            moved_on=_typed_date(form, "moved_on", "Date"),
+            detail=form.get("detail", ""),
+            today=app_today(c.request),
+        )
+    except actions.StaffInputError as exc:
+        c.session.rollback()
+        return _movements_page(c, form, _errors(exc, "resident", ("moved_on",)))
+    return RedirectResponse("/carehomes/movements?saved=1", status_code=303)
+
+
 WASTE_RULES = {
     "supplied-mostly-unused": "Supplied but mostly not given",
     "prn-not-given-resupplied": "When-required medicine re-supplied but not used",
@@ -354,12 +418,10 @@ def record_waste(form: FormFields, c: Caller = USER):
             raise actions.WasteInputError(
                 "quantity: Enter the quantity as a number, for example 14"
             ) from None
-        if not form.get("resident"):
-            raise actions.WasteInputError("resident: Select the resident")
         actions.record_waste(
             c.session,
             c.principal,
-            form.get("resident", ""),
+            _resident(form),
             medicine_code=form.get("medicine_code", ""),
             medicine_name=form.get("medicine_name", ""),
             quantity=quantity,
