@@ -149,3 +149,22 @@ def test_plan_dates_are_nhs_date_inputs_with_plain_english_errors_and_kept_value
     assert f'id="s-last_engaged-day" {kept}' in r.text
     later = analyst.get(f"/plans/{plan_id}", headers={"accept": "text/html"})
     assert "LPC chair" not in later.text  # nothing written
+
+
+def test_adding_to_a_plan_or_objective_that_is_not_there_is_404(site, plan_id):
+    """No such plan, or an objective not in this plan: 404 from the API and the page, whatever
+    the body says; bad input to a plan that is there stays 422 (above)."""
+    lead = site("workforce.lead")
+    objective = {"title": "IP", "owner": "TL", "metric": "workforce.ip_coverage", "target": 50}
+    assert lead.post("/api/plans/999999/objectives", json=objective).status_code == 404
+    stakeholder = {"name": "LPC", "engagement": "consult"}
+    assert lead.post("/api/plans/999999/stakeholders", json=stakeholder).status_code == 404
+    cycle = {"title": "C1", "started_on": TODAY.isoformat()}
+    r = lead.post(f"/api/plans/{plan_id}/objectives/999999/pdsa", json=cycle)
+    assert r.status_code == 404 and r.json()["detail"] == f"no objective 999999 in plan {plan_id}"
+    page = lead.post(
+        f"/plans/{plan_id}/objectives/999999/pdsa",
+        data={"pdsa-999999-title": "C1"},
+        headers={"accept": "text/html"},
+    )
+    assert page.status_code == 404 and "Objective not found" in page.text

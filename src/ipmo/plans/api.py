@@ -9,22 +9,11 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from ipmo.plans import metrics
-from ipmo.plans.models import Objective
+from ipmo.plans import actions, metrics
 from ipmo.plans.report import PdfUnavailable, render_html, render_pdf
 from ipmo.plans.schemas import Created, MetricRead, PlanRead, PlanSummary
-from ipmo.plans.service import (
-    PlanError,
-    add_cycle,
-    add_objective,
-    add_stakeholder,
-    create_plan,
-    get_plan,
-    list_plans,
-    plan_view,
-)
+from ipmo.plans.service import PlanError, PlanNotFound, list_plans, plan_view
 from ipmo.security import Activity
-from ipmo.security.access import audit_event
 from ipmo.web.deps import Caller, caller
 from ipmo.web.params import RowId
 
@@ -33,10 +22,10 @@ VIEW = caller(Activity.PLAN_VIEW)
 EDIT = caller(Activity.PLAN_EDIT)
 
 
-def _plan(session: Session, plan_id: int):
+def _view(session: Session, plan_id: int) -> dict:
     try:
-        return get_plan(session, plan_id)
-    except PlanError as exc:
+        return plan_view(session, plan_id)
+    except PlanNotFound as exc:
         raise HTTPException(404, str(exc)) from None
 
 
@@ -52,9 +41,12 @@ def read_metrics(c: Caller = VIEW) -> list:
 
 
 def _created(make: Callable[[], Any]) -> dict[str, int]:
-    """``make()`` the new row: refused by the plan service → 422 with its reason."""
+    """``make()`` the new row: no such plan or objective → 404; refused by the plan service →
+    422 with its reason."""
     try:
         return {"id": make().id}
+    except PlanNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
     except PlanError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -62,43 +54,28 @@ def _created(make: Callable[[], Any]) -> dict[str, int]:
 @router.post("", status_code=201, response_model=Created)
 def new_plan(body: dict, c: Caller = EDIT):
     """A plan with objectives, PDSA cycles and stakeholders (layout in plans/README.md)."""
-    created = _created(lambda: create_plan(c.session, body))
-    audit_event(c.session, c.principal, "plan.create", detail={"plan": created["id"]})
-    return created
+    return _created(lambda: actions.create(c.session, c.principal, body))
 
 
 @router.get("/{plan_id}", response_model=PlanRead)
 def read_plan(plan_id: RowId, c: Caller = VIEW):
     """The plan with each objective's live series, current value, progress and RAG status."""
-    _plan(c.session, plan_id)
-    return plan_view(c.session, plan_id)
+    return _view(c.session, plan_id)
 
 
 @router.post("/{plan_id}/objectives", status_code=201, response_model=Created)
 def new_objective(plan_id: RowId, body: dict, c: Caller = EDIT):
-    plan = _plan(c.session, plan_id)
-    created = _created(lambda: add_objective(c.session, plan, body))
-    audit_event(c.session, c.principal, "plan.objective.create", detail={"plan": plan_id})
-    return created
-
-
-def _objective(session: Session, plan_id: int, objective_id: int) -> Objective:
-    objective = session.get(Objective, objective_id)
-    if objective is None or objective.plan_id != plan_id:
-        raise HTTPException(404, f"no objective {objective_id} in plan {plan_id}")
-    return objective
+    return _created(lambda: actions.add_objective(c.session, c.principal, plan_id, body))
 
 
 @router.post("/{plan_id}/objectives/{objective_id}/pdsa", status_code=201, response_model=Created)
 def new_cycle(plan_id: RowId, objective_id: RowId, body: dict, c: Caller = EDIT):
-    objective = _objective(c.session, plan_id, objective_id)
-    return _created(lambda: add_cycle(c.session, objective, body))
+    return _created(lambda: actions.add_cycle(c.session, plan_id, objective_id, body))
 
 
 @router.post("/{plan_id}/stakeholders", status_code=201, response_model=Created)
 def new_stakeholder(plan_id: RowId, body: dict, c: Caller = EDIT):
-    plan = _plan(c.session, plan_id)
-    return _created(lambda: add_stakeholder(c.session, plan, body))
+    return _created(lambda: actions.add_stakeholder(c.session, plan_id, body))
 
 
 @router.get(
@@ -115,8 +92,7 @@ def new_stakeholder(plan_id: RowId, body: dict, c: Caller = EDIT):
 )
 def report(plan_id: RowId, format: str = Query("html", description="html | pdf"), c: Caller = VIEW):
     """The plan on a page, as a self-contained HTML page or a PDF."""
-    _plan(c.session, plan_id)
-    view = plan_view(c.session, plan_id)
+    view = _view(c.session, plan_id)
     if format == "html":
         return HTMLResponse(render_html(view))
     if format != "pdf":

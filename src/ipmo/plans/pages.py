@@ -5,28 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from functools import partial
 
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
 
-from ipmo.plans import metrics
-from ipmo.plans.models import Objective
+from ipmo.plans import actions, metrics
 from ipmo.plans.report import RAG_LABELS, chart
 from ipmo.plans.service import (
     ENGAGEMENT,
     PlanError,
-    add_cycle,
-    add_objective,
-    add_stakeholder,
-    create_plan,
-    get_plan,
+    PlanNotFound,
     list_plans,
+    objective_in,
     plan_view,
 )
 from ipmo.security import Activity
-from ipmo.security.access import audit_event
 from ipmo.web.dates import DateInputError, date_field
 from ipmo.web.deps import Caller, FormFields, caller
 from ipmo.web.forms import FormErrors
@@ -113,11 +107,10 @@ def new_plan(form: FormFields, c: Caller = EDIT):
         return _list_page(c, form, errors)
     data = {**form, "start_date": start.isoformat(), "end_date": end.isoformat()}
     try:
-        plan = create_plan(c.session, data)
+        plan = actions.create(c.session, c.principal, data)
     except PlanError as exc:
         c.session.rollback()
         return _list_page(c, form, FormErrors.from_exception(exc, "title"))
-    audit_event(c.session, c.principal, "plan.create", detail={"plan": plan.id})
     return RedirectResponse(f"/plans/{plan.id}", status_code=303)
 
 
@@ -160,27 +153,26 @@ def plan_page(plan_id: RowId, c: Caller = VIEW):
 @router.post("/plans/{plan_id}/objectives")
 def objective_add(plan_id: RowId, form: FormFields, c: Caller = EDIT):
     dates = {"target_date": ("Target date", False)}
-    return _add(c, plan_id, form, "o", dates, "title", add_objective, _plan_of(c, plan_id))
+    add = partial(actions.add_objective, c.session, c.principal, plan_id)
+    return _add(c, plan_id, form, "o", dates, "title", add)
 
 
 @router.post("/plans/{plan_id}/objectives/{objective_id}/pdsa")
 def pdsa_add(plan_id: RowId, objective_id: RowId, form: FormFields, c: Caller = EDIT):
-    objective = c.session.get(Objective, objective_id)
-    if objective is None or objective.plan_id != plan_id:
+    try:
+        objective_in(c.session, plan_id, objective_id)
+    except PlanNotFound:
         return render(c.request, "error.html", {"title": "Objective not found", "message": ""}, 404)
     dates = {"started_on": ("Date it started", True), "ended_on": ("Date it ended", False)}
-    form_for = f"pdsa-{objective_id}"
-    return _add(c, plan_id, form, form_for, dates, "title", add_cycle, lambda: objective)
+    add = partial(actions.add_cycle, c.session, plan_id, objective_id)
+    return _add(c, plan_id, form, f"pdsa-{objective_id}", dates, "title", add)
 
 
 @router.post("/plans/{plan_id}/stakeholders")
 def stakeholder_add(plan_id: RowId, form: FormFields, c: Caller = EDIT):
     dates = {"last_engaged": ("Date last engaged", False)}
-    return _add(c, plan_id, form, "s", dates, "name", add_stakeholder, _plan_of(c, plan_id))
-
-
-def _plan_of(c: Caller, plan_id: int):
-    return lambda: get_plan(c.session, plan_id)
+    add = partial(actions.add_stakeholder, c.session, plan_id)
+    return _add(c, plan_id, form, "s", dates, "name", add)
 
 
 def _add(
@@ -190,12 +182,11 @@ def _add(
     form_for: str,
     dates: dict[str, tuple[str, bool]],
     first_field: str,
-    add: Callable[[Session, Any, dict], object],
-    parent: Callable[[], Any],
+    add: Callable[[dict], object],
 ):
     """Add one thing to the plan (an objective, a PDSA cycle, a stakeholder) from its form,
     whose fields are named ``<form_for>-<name>``: the form's NHS.UK date inputs
-    (``{name: (what, required)}``) checked, then ``add(session, parent(), data)``. A date the
+    (``{name: (what, required)}``) checked, then ``add(data)`` (the use case). A date the
     user could not have meant, or a refusal (PlanError) → the plan again with the error summary
     linked to the field (else to ``first_field``) and what was typed kept (422), nothing
     written; done → back to the plan."""
@@ -203,7 +194,7 @@ def _add(
     data = _with_dates(form, dates, f"{form_for}-", errors)
     if not errors:
         try:
-            add(c.session, parent(), data)
+            add(data)
         except PlanError as exc:
             c.session.rollback()
             errors.add_exception(exc, f"{form_for}-{first_field}")

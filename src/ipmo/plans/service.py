@@ -25,6 +25,10 @@ class PlanError(ValueError):
     """Bad plan input; the message names the field or objective and is safe to show."""
 
 
+class PlanNotFound(PlanError):
+    """No such plan, or no such objective in the plan (HTTP 404 in the API)."""
+
+
 def _date(value: Any, what: str) -> date:
     if isinstance(value, date):
         return value
@@ -199,8 +203,15 @@ def add_stakeholder(session: Session, plan: Plan, data: dict) -> Stakeholder:
 def get_plan(session: Session, plan_id: int) -> Plan:
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise PlanError(f"no plan with id {plan_id}")
+        raise PlanNotFound(f"no plan with id {plan_id}")
     return plan
+
+
+def objective_in(session: Session, plan_id: int, objective_id: int) -> Objective:
+    objective = session.get(Objective, objective_id)
+    if objective is None or objective.plan_id != plan_id:
+        raise PlanNotFound(f"no objective {objective_id} in plan {plan_id}")
+    return objective
 
 
 def list_plans(session: Session) -> list[dict]:
