@@ -197,23 +197,40 @@ def eps_feed(dispenser: str) -> Principal:
     )
 
 
-def feed_medication_record(session: Session, p: Prescription, lines: dict[str, str]) -> int:
-    """Dispensed items (fully or partly, ``lines``: line item id → dispense message id) become
-    lines of the dispensing pharmacy's source in the patient's One Medication Record, through
-    the records domain's published :func:`ipmo.records.record_pharmacy_supply` (audited there as
-    ``record.pharmacy_supply``). Only for patients of this ICS; returns the lines recorded."""
+@dataclass
+class RecordFeed:
+    """What applied EPS changes do to the patient's One Medication Record: ``dispensed`` lines
+    (line item id → dispense message id) become lines of the dispensing pharmacy's source; a
+    ``withdrawn`` dispense notification ((pharmacy, message id)) takes its lines out again."""
+
+    dispensed: dict[str, str] = field(default_factory=dict)
+    withdrawn: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, other: RecordFeed) -> None:
+        self.dispensed.update(other.dispensed)
+        self.withdrawn.extend(other.withdrawn)
+
+    def __bool__(self) -> bool:
+        return bool(self.dispensed or self.withdrawn)
+
+
+def _supply_reference(p: Prescription, line: str, message_id: str) -> str:
+    return f"{p.prescription_id}:{line}:{message_id}"
+
+
+def _record_dispensed(
+    session: Session, patient: Patient, p: Prescription, dispensed: dict[str, str]
+) -> int:
     from ipmo import records
 
-    patient = session.scalar(select(Patient).where(Patient.nhs_number == p.nhs_number))
-    if patient is None or not p.dispenser_org:
-        return 0
+    dispenser = p.dispenser_org or ""
     by_line = {i.line_item_id: i for i in p.items}
     recorded = 0
-    for line, message_id in lines.items():
+    for line, message_id in dispensed.items():
         item = by_line[line]
         quantity, _, unit = (item.quantity or "").partition(" ")
         supply = records.PharmacySupply(
-            reference=f"{p.prescription_id}:{line}:{message_id}",
+            reference=_supply_reference(p, line, message_id),
             dmd_code=item.code,
             name=item.name,
             quantity=float(quantity) if quantity.replace(".", "", 1).isdigit() else None,
@@ -224,13 +241,39 @@ def feed_medication_record(session: Session, p: Prescription, lines: dict[str, s
             supply_type="EPS dispensing",
         )
         if (
-            records.record_pharmacy_supply(
-                session, eps_feed(p.dispenser_org), patient, p.dispenser_org, supply
-            )
+            records.record_pharmacy_supply(session, eps_feed(dispenser), patient, dispenser, supply)
             != -1
         ):
             recorded += 1
     return recorded
+
+
+def feed_medication_record(session: Session, p: Prescription, feed: RecordFeed) -> int:
+    """Dispensed items (fully or partly) become lines of the dispensing pharmacy's source in the
+    patient's One Medication Record, through the records domain's published
+    :func:`ipmo.records.record_pharmacy_supply` (audited there as ``record.pharmacy_supply``); a
+    withdrawn dispense notification takes the lines it added out again
+    (:func:`ipmo.records.withdraw_pharmacy_supplies`, audited as
+    ``record.pharmacy_supply_withdrawn``: a withdrawal returns the items to their state before
+    that dispense — ``tracker_api/spine_responses/acuteWithWithdrawnDispenseNotification.xml`` —
+    so the record must not keep what it said was handed over). Only for patients of this ICS;
+    returns the lines recorded plus the withdrawals that took lines out."""
+    from ipmo import records
+
+    patient = session.scalar(select(Patient).where(Patient.nhs_number == p.nhs_number))
+    if patient is None:
+        return 0
+    changed = _record_dispensed(session, patient, p, feed.dispensed) if p.dispenser_org else 0
+    for pharmacy, message_id in feed.withdrawn:
+        references = {_supply_reference(p, i.line_item_id, message_id) for i in p.items}
+        if (
+            records.withdraw_pharmacy_supplies(
+                session, eps_feed(pharmacy), patient, pharmacy, references
+            )
+            != -1
+        ):
+            changed += 1
+    return changed
 
 
 def exemption(session: Session, principal: Principal, nhs_number: str, on: date):

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ipmo.prescriptions import status as rules
-from ipmo.prescriptions.actions import feed_medication_record
+from ipmo.prescriptions.actions import RecordFeed, feed_medication_record
 from ipmo.prescriptions.messages import (
     CLAIM,
     DISPENSE,
@@ -107,9 +107,10 @@ def _last_dispense(p: Prescription | _Held) -> PrescriptionEvent | _Held | None:
 DISPENSE_KIND = {"0006": "dispensed", "0007": "not-dispensed", "0003": "partially-dispensed"}
 
 
-def _apply(p: Prescription | _Held, parsed: Parsed) -> dict[str, str]:
-    """Apply one checked change and add its timeline step. Returns the items a dispense
-    notification dispensed (line id → message id), for the One Medication Record."""
+def _apply(p: Prescription | _Held, parsed: Parsed) -> RecordFeed:
+    """Apply one checked change and add its timeline step. Returns what it does to the One
+    Medication Record: the items a dispense notification dispensed (line id → message id), the
+    dispense notification a withdrawal withdrew."""
     at = parsed.at or utcnow()
     lines = {i.line_item_id: i for i in p.items}
     before_status = p.status_code
@@ -144,6 +145,8 @@ def _apply(p: Prescription | _Held, parsed: Parsed) -> dict[str, str]:
         assert last is not None and last.before is not None  # checked by _check
         rules.withdraw(lines, last.before)
         last.withdrawn = True
+        pharmacy, dispense = last.org, last.message_id
+        feed = RecordFeed(withdrawn=[(pharmacy, dispense)] if pharmacy and dispense else [])
         kind, detail = "withdrawn", parsed.reason
     elif parsed.event == RETURN:
         rules.return_to_spine(lines.values())
@@ -166,13 +169,17 @@ def _apply(p: Prescription | _Held, parsed: Parsed) -> dict[str, str]:
             p.status_code = parsed.prescription_status  # what the dispenser states wins
         kind = DISPENSE_KIND.get(p.status_code, "dispensed")
     _event(p, at, kind, before_status, parsed, detail, before)
+    if parsed.event == WITHDRAW:
+        return feed
     if parsed.event != DISPENSE:
-        return {}
-    return {
-        c.line_item_id: parsed.message_id
-        for c in parsed.items
-        if c.status_code in (rules.FULLY, rules.PARTIAL)
-    }
+        return RecordFeed()
+    return RecordFeed(
+        {
+            c.line_item_id: parsed.message_id
+            for c in parsed.items
+            if c.status_code in (rules.FULLY, rules.PARTIAL)
+        }
+    )
 
 
 def _event(
@@ -240,21 +247,21 @@ def ingest_message(
         return IngestResult("replay", first.prescription_id, first.event, parts=len(parts))
     outcome, applied_pending = "applied", 0
     for parsed, p in plan:
-        dispensed: dict[str, str] = {}
+        feed = RecordFeed()
         if parsed.event == ORDER:
             p = _create(session, parsed)
-            count, dispensed = _apply_pending(session, p)
+            count, feed = _apply_pending(session, p)
             applied_pending += count
             _record(session, parsed, "applied")
         elif p is None:  # before its prescription: kept whole, applied when it comes
             _record(session, parsed, "pending", keep=True)
             outcome = "pending"
         else:
-            dispensed = _apply(p, parsed)
+            feed = _apply(p, parsed)
             _record(session, parsed, "applied")
-        if dispensed and feed_record and p is not None:
+        if feed and feed_record and p is not None:
             session.flush()
-            feed_medication_record(session, p, dispensed)
+            feed_medication_record(session, p, feed)
     session.flush()
     return IngestResult(outcome, first.prescription_id, first.event, applied_pending, len(parts))
 
@@ -306,7 +313,7 @@ def _parse_one(payload: dict, message_id: str) -> Parsed:
     return next(p for p in parse_message(json.dumps(payload)) if p.message_id == message_id)
 
 
-def _apply_pending(session: Session, p: Prescription) -> tuple[int, dict[str, str]]:
+def _apply_pending(session: Session, p: Prescription) -> tuple[int, RecordFeed]:
     """Apply, in the order received, what arrived before the prescription. One that no longer
     fits (an unknown item) stays with the prescription as ``unmatched``: reported, never lost."""
     waiting = session.scalars(
@@ -314,7 +321,7 @@ def _apply_pending(session: Session, p: Prescription) -> tuple[int, dict[str, st
         .where(EpsMessage.prescription_id == p.prescription_id, EpsMessage.state == "pending")
         .order_by(EpsMessage.id)
     ).all()
-    applied, dispensed = 0, {}
+    applied, feed = 0, RecordFeed()
     for msg in waiting:
         parsed = _parse_one(msg.payload or {}, msg.message_id)
         try:
@@ -322,10 +329,10 @@ def _apply_pending(session: Session, p: Prescription) -> tuple[int, dict[str, st
         except MessageRefused:
             msg.state = "unmatched"
             continue
-        dispensed.update(_apply(p, parsed))
+        feed.add(_apply(p, parsed))
         msg.state, msg.payload = "applied", None
         applied += 1
-    return applied, dispensed
+    return applied, feed
 
 
 def _row(parsed: Parsed, state: str, keep: bool = False) -> dict:
@@ -604,7 +611,7 @@ def _ingest_batch(session: Session, datas: list[bytes | str], feed_record: bool)
             waiting.setdefault(msg["prescription_id"], []).append(dict(msg, state="pending"))
     new_rows: list[dict] = []
     held_changed: list[dict[str, Any]] = []  # messages that were pending before this batch
-    fed: list[tuple[_Held, dict[str, str]]] = []
+    fed: list[tuple[_Held, RecordFeed]] = []
     for n, ps in parsed_all:
         plan: list[tuple[Parsed, _Held | None]] = []
         try:
@@ -638,7 +645,7 @@ def _ingest_batch(session: Session, datas: list[bytes | str], feed_record: bool)
             seen[(parsed.sender, parsed.message_id)] = parsed.content_hash
             if parsed.event == ORDER:
                 p = known[parsed.prescription_id] = _held_prescription(parsed, now)
-                dispensed: dict[str, str] = {}
+                feed = RecordFeed()
                 for held in waiting.pop(parsed.prescription_id, []):
                     early = _parse_one(held["payload"] or {}, held["message_id"])
                     try:
@@ -646,7 +653,7 @@ def _ingest_batch(session: Session, datas: list[bytes | str], feed_record: bool)
                     except MessageRefused:
                         held["state"] = "unmatched"
                     else:
-                        dispensed.update(_apply(p, early))
+                        feed.add(_apply(p, early))
                         held["state"], held["payload"] = "applied", None
                         result.pending_applied += 1
                     if "id" in held:
@@ -661,11 +668,11 @@ def _ingest_batch(session: Session, datas: list[bytes | str], feed_record: bool)
                 outcome = "pending"
                 continue
             else:
-                dispensed = _apply(p, parsed)
+                feed = _apply(p, parsed)
                 new_rows.append(_row(parsed, "applied"))
                 result.applied += 1
-            if dispensed:
-                fed.append((p, dispensed))
+            if feed:
+                fed.append((p, feed))
         result.outcomes.append((n, outcome))
     _write_held(session, known, new_rows)
     _Driver(session).update(_MSG, ("state", "payload"), held_changed)
@@ -673,8 +680,8 @@ def _ingest_batch(session: Session, datas: list[bytes | str], feed_record: bool)
         if isinstance(obj, (Prescription, PrescriptionItem, PrescriptionEvent, EpsMessage)):
             session.expire(obj)
     if feed_record:
-        for p, dispensed in fed:
-            feed_medication_record(session, cast(Prescription, p), dispensed)
+        for p, feed in fed:
+            feed_medication_record(session, cast(Prescription, p), feed)
     session.flush()
     return result
 

@@ -12,6 +12,7 @@ product) changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -37,6 +38,35 @@ class PharmacySupply:
     supply_type: str  # pgd | protocol | emergency-supply
 
 
+def _supplies_list(session: Any, patient: Patient, org_code: str) -> SourceDocument | None:
+    """The pharmacy ``org_code``'s source list of supplies for ``patient``, if it has one."""
+    return next(
+        (
+            d
+            for d in load_sources(session, patient.id)
+            if d.source_org_code == org_code and d.source_system == SUPPLY_SYSTEM
+        ),
+        None,
+    )
+
+
+def _store(
+    session: Any, patient: Patient, org_code: str, items: list[MedItem], as_of: date | None
+) -> Any:
+    doc = SourceDocument(
+        source_kind="pharmacy",
+        source_org_code=org_code,
+        source_system=SUPPLY_SYSTEM,
+        items=items,
+        nhs_number=patient.nhs_number,
+        as_of=as_of,
+        kind_reason="stated by the caller: medicines this pharmacy supplied, recorded in ipmo",
+        content_hash=content_hash([i.to_json() for i in items]),
+        resources_read=len(items),
+    )
+    return ingest(session, doc)
+
+
 def record_pharmacy_supply(
     session: Any, principal: Any, patient: Patient, org_code: str, supply: PharmacySupply
 ) -> int:
@@ -46,14 +76,7 @@ def record_pharmacy_supply(
 
     if not supply.name.strip():
         raise RecordError("a pharmacy supply must name the medicine")
-    existing = next(
-        (
-            d
-            for d in load_sources(session, patient.id)
-            if d.source_org_code == org_code and d.source_system == SUPPLY_SYSTEM
-        ),
-        None,
-    )
+    existing = _supplies_list(session, patient, org_code)
     items = list(existing.items) if existing else []
     if any(i.resource_id == supply.reference and i.code == supply.dmd_code for i in items):
         return -1  # recorded before: nothing changes
@@ -77,23 +100,41 @@ def record_pharmacy_supply(
         )
     )
     as_of = max([supply.supplied_on, *([existing.as_of] if existing and existing.as_of else [])])
-    doc = SourceDocument(
-        source_kind="pharmacy",
-        source_org_code=org_code,
-        source_system=SUPPLY_SYSTEM,
-        items=items,
-        nhs_number=patient.nhs_number,
-        as_of=as_of,
-        kind_reason="stated by the caller: medicines this pharmacy supplied, recorded in ipmo",
-        content_hash=content_hash([i.to_json() for i in items]),
-        resources_read=len(items),
-    )
-    result = ingest(session, doc)
+    result = _store(session, patient, org_code, items, as_of)
     audit_event(
         session,
         principal,
         "record.pharmacy_supply",
         patient,
         detail={"source_list": result.source_list_id, "supply": supply.reference},
+    )
+    return result.version
+
+
+def withdraw_pharmacy_supplies(
+    session: Any, principal: Any, patient: Patient, org_code: str, references: Collection[str]
+) -> int:
+    """Take the supplies recorded under ``references`` out of the pharmacy ``org_code``'s source
+    list for ``patient`` (the pharmacy withdrew what it said it handed over, e.g. an EPS dispense
+    notification withdrawn); audited. Returns the record version, or -1 when none of them is
+    recorded (nothing changes). The caller has checked its access to the patient."""
+    from ipmo.security.access import audit_event
+
+    existing = _supplies_list(session, patient, org_code)
+    if existing is None:
+        return -1
+    kept = [i for i in existing.items if i.resource_id not in references]
+    if len(kept) == len(existing.items):
+        return -1
+    result = _store(session, patient, org_code, kept, existing.as_of)
+    audit_event(
+        session,
+        principal,
+        "record.pharmacy_supply_withdrawn",
+        patient,
+        detail={
+            "source_list": result.source_list_id,
+            "withdrawn": len(existing.items) - len(kept),
+        },
     )
     return result.version
