@@ -222,3 +222,29 @@ def test_filters_and_rest_errors(mod, sample_ics):
         },
     )
     assert created.status_code == 201 and created.json()["pharmacy"] == "FA001"  # Cara's nomination
+
+
+def test_escalate_to_the_gp_completes_as_referred_on_and_opens_an_escalation(mod, sample_ics):
+    """``POST …/escalate`` is the outcome referred-on with where to: this referral completes and
+    an escalation referral to the patient's practice (Ada's: A10001) is opened."""
+    nhs111, pharmacist = mod.client("nhs111"), mod.client("community.pharmacist")
+    ref = post(nhs111, message(receiver="FA001")).json()["entry"][1]["resource"]["identifier"][0][
+        "value"
+    ]
+    version = pharmacist.get(f"/api/referrals/{ref}").json()["version"]
+    r = pharmacist.post(
+        f"/api/referrals/{ref}/escalate",
+        json={"to": "gp", "note": "needs a GP review", "version": version},
+    )
+    assert r.status_code == 200, r.text
+    done = r.json()
+    assert (done["status"], done["outcome"], done["escalated_to"]) == (
+        "completed",
+        "referred-on",
+        "gp",
+    )
+    assert done["outcome_note"] == "needs a GP review"
+    rows = referrals(sample_ics)
+    parent = next(x for x in rows if x.reference == ref)
+    opened = [(x.service, x.target_org_code) for x in rows if x.parent_id == parent.id]
+    assert opened == [("escalation", "A10001")]

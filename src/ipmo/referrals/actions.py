@@ -331,20 +331,6 @@ def record_outcome(
     return _act(session, principal, reference, "outcome", changes.record_outcome, outcome, version)
 
 
-def escalate(
-    session: Session,
-    principal: Principal,
-    reference: str,
-    to: str,
-    note: str | None = None,
-    version: int | None = None,
-) -> Referral:
-    """Refer the patient on: completes this referral with outcome referred-on and, for GP /
-    NHS 111, opens an escalation referral to them."""
-    referred_on = ReferralOutcome(lc.Outcome.REFERRED_ON.value, note=note, escalate_to=to)
-    return record_outcome(session, principal, reference, referred_on, version)
-
-
 def reject(
     session: Session,
     principal: Principal,

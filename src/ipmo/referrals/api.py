@@ -297,7 +297,9 @@ REFERRAL_ACTIONS: list[
         "escalate",
         RECEIVE,
         EscalateIn,
-        lambda s, p, ref, b: actions.escalate(s, p, ref, b.to, b.note, b.version),
+        lambda s, p, ref, b: actions.record_outcome(
+            s, p, ref, ReferralOutcome.referred_on(b.to, b.note), b.version
+        ),
         "Refer the patient on (GP practice, NHS 111 or urgent care): completes this referral "
         "with outcome referred-on and, for GP / 111, opens an escalation referral to them.",
         True,

@@ -43,6 +43,12 @@ class ReferralOutcome:
     escalate_to: str | None = None
     details: OutcomeDetails | None = None
 
+    @classmethod
+    def referred_on(cls, to: str, note: str | None = None) -> ReferralOutcome:
+        """Refer the patient on to ``to``: completes the referral with outcome referred-on and,
+        for GP / NHS 111, opens an escalation referral to them."""
+        return cls(Outcome.REFERRED_ON.value, note=note, escalate_to=to)
+
 
 def check_details(service: str, chosen: Outcome, d: OutcomeDetails) -> dict:
     """The service's own outcome rules; the event detail to record. Urgent repeat supply: NHS
