@@ -159,3 +159,88 @@ def test_carer_records_a_return_and_the_moch_pharmacist_sees_the_waste(
     page.goto(f"{live_server}/carehomes/homes")
     assert "Cost of waste last month" in page.locator("#homes").inner_text()
     assert serious_accessibility_violations(page) == []
+
+
+NOVEMBER = datetime(2026, 11, 16, 12, tzinfo=UTC)  # the served app's clock in the journey below
+
+
+@pytest.fixture
+def served_in_november(sample_ics, app_settings):
+    """Ada (Oak Lodge) discharged from hospital on 25 October 2026 with a One Medication Record
+    that changed since (sertraline started, naproxen ended), a second home beside it, served with
+    the clock at :data:`NOVEMBER` so the forms' "not in the future" is the same every day."""
+    from sqlalchemy import select
+    from tests.carehomes.homes import add_elm_house
+    from tests.carehomes.test_movements import GP_LIST
+
+    from ipmo.patients import Admission, Patient
+    from ipmo.records.adapters import from_csv
+    from ipmo.records.service import ingest
+    from ipmo.store import session_scope
+
+    with session_scope(sample_ics) as s:
+        add_elm_house(s)
+        ingest(s, from_csv(GP_LIST))
+        ada = s.scalar(select(Patient.id).where(Patient.nhs_number == ADA))
+        s.add(Admission(patient_id=ada, trust_code="RXX", admitted_on=date(2026, 10, 20),
+                        discharged_on=date(2026, 10, 25), reason="fall"))  # fmt: skip
+    with serving(sample_ics, app_settings, clock=lambda: NOVEMBER) as url:
+        yield url
+
+
+def test_carer_records_training_and_sees_a_residents_changes_since_discharge(
+    page, served_in_november
+):
+    """The home's carer adds a member of staff and records their medicines training (an error
+    first: the summary links to the field; then the confirmation panel on the register), then
+    opens a resident and reads what changed since her hospital discharge, and the home's
+    admissions, discharges and deaths."""
+    live_server = served_in_november
+    sign_in(page, live_server, "carehome")
+    page.get_by_role("link", name="Care-home residents").first.click()
+    page.get_by_role("link", name="Staff training and competency").click()
+    page.get_by_role("link", name="Add a member of staff").click()
+    page.get_by_label("Full name").fill("Kim Lee")
+    page.get_by_label("Job title").fill("Senior carer")
+    page.get_by_role("button", name="Add").click()
+    assert "Member of staff added" in page.locator("#confirmation").inner_text()
+    page.get_by_role("link", name="Record training or a competency assessment").click()
+    page.get_by_label("Member of staff").select_option(label="Kim Lee, Senior carer")
+    page.get_by_label("Medicines training").check()
+    page.get_by_role("button", name="Record").click()  # no date
+    summary = page.locator(".nhsuk-error-summary")
+    assert summary.get_by_role("link").get_attribute("href") == "#completed_on-day"
+    assert page.get_by_label("Medicines training").is_checked()  # what was chosen is kept
+    assert serious_accessibility_violations(page) == []
+    shot(page, "carer-training-error")
+    page.locator("#completed_on-day").fill("9")
+    page.locator("#completed_on-month").fill("11")
+    page.locator("#completed_on-year").fill("2026")
+    page.get_by_label("Course or assessor (optional)").fill("Safe handling of medicines")
+    page.get_by_role("button", name="Record").click()
+    assert "Training recorded" in page.locator("#confirmation").inner_text()
+    row = page.locator("#staff tbody tr", has_text="Kim Lee").inner_text()
+    assert "9 November 2026" in row and "Never assessed" in row
+    assert serious_accessibility_violations(page) == []
+    shot(page, "carer-training-recorded")
+
+    page.get_by_role("link", name="Residents", exact=True).click()
+    page.get_by_role("link", name="Ada Smith").click()
+    assert (
+        "Changed since the hospital discharge on 25 October 2026"
+        in page.locator("#changes-heading").inner_text()
+    )
+    changes = page.locator("#changes").inner_text()
+    assert "Sertraline 50mg tablets" in changes and "Started" in changes
+    assert "Naproxen 500mg tablets" in changes and "Stopped" in changes
+    assert "Amlodipine" not in changes
+    assert serious_accessibility_violations(page) == []
+    shot(page, "carer-resident-changes")
+
+    page.get_by_role("link", name="All residents").click()
+    page.get_by_role("link", name="Admissions, discharges and deaths").click()
+    table = page.locator("#movements").inner_text()
+    assert "Hospital discharge" in table and "25 October 2026" in table
+    assert "Elsie" not in page.content()  # another home's resident
+    assert serious_accessibility_violations(page) == []
+    shot(page, "carer-movements")

@@ -185,6 +185,7 @@ def test_hospital_stays_of_residents_are_listed(carer, sample_ics):
                         discharged_on=date(2026, 10, 25), reason="fall"))  # fmt: skip
     table = carer.get("/carehomes/movements").text.split('id="movements"')[1]
     assert "Hospital discharge" in table and "25 October 2026" in table
+    assert "Example Teaching Hospitals NHS Trust" in table
     assert "Hospital admission" in table and "20 October 2026" in table
 
 

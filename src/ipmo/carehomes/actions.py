@@ -217,7 +217,7 @@ def residents_overview(
 
 
 def home_names(session: Session, codes: set[str]) -> dict[str, str]:
-    """ODS code → the care home's name."""
+    """ODS code → the organisation's name (a care home's, a trust's)."""
     query = select(Organisation.ods_code, Organisation.name)
     return dict(session.execute(query.where(Organisation.ods_code.in_(sorted(codes)))).all())
 
@@ -649,7 +649,7 @@ def movements_view(
         nhs, name, _ = people.get(r.patient_id, (None, "A former resident", None))
         out.append(MovementRow(r.moved_on, r.kind, r.source, r.care_home_code, nhs, name, r.detail))
     residents = {pid: p for pid, p in people.items() if p[2] is not None}
-    for stay in session.scalars(
+    stays = session.scalars(
         select(Admission).where(
             Admission.patient_id.in_(residents),
             or_(
@@ -657,22 +657,25 @@ def movements_view(
                 Admission.discharged_on.between(since + timedelta(days=1), today),
             ),
         )
-    ):
+    ).all()
+    trusts = home_names(session, {stay.trust_code for stay in stays})  # ODS code → name
+    for stay in stays:
         nhs, name, home = residents[stay.patient_id]
         for kind, on in (
             ("hospital admission", stay.admitted_on),
             ("hospital discharge", stay.discharged_on),
         ):
             if on is not None and since < on <= today:
-                out.append(
-                    MovementRow(on, kind, "hospital", home or "", nhs, name, stay.trust_code)
-                )
+                trust = trusts.get(stay.trust_code, stay.trust_code)
+                out.append(MovementRow(on, kind, "hospital", home or "", nhs, name, trust))
     audit_event(session, principal, "carehomes.movements.read", detail={"count": len(out)})
     return sorted(out, key=lambda m: (m.on, m.name), reverse=True)
 
 
 @dataclass
 class ChangesSince:
+    name: str  # the resident's, for the page's heading
+    today: date
     since: date | None  # the later of the last hospital discharge and the last SMR
     because: str | None  # "hospital discharge" | "structured medication review"
     changes: list[Change] | None  # None: the resident has no One Medication Record
@@ -729,4 +732,5 @@ def changes_since(
         for offered in hooks.offered("OPEN_REFERRALS")
         for r in offered(session, principal, number)
     ]
-    return ChangesSince(since, because, changes, open_reviews, referrals)
+    name = f"{patient.given_name} {patient.family_name}"
+    return ChangesSince(name, today, since, because, changes, open_reviews, referrals)

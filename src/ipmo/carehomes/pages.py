@@ -81,8 +81,10 @@ RULE_NAMES = {
 assert set(RULE_NAMES) == set(TEXT)  # a new rule needs a name people can read
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _now(c: Caller) -> datetime:
+    """Now by the app's clock (``app.state.clock``, UTC; tests fix it), with its time zone."""
+    now = c.request.app.state.clock()
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
 def _errors(exc: Exception, default: str, dates: tuple[str, ...] = ()) -> FormErrors:
@@ -123,7 +125,7 @@ def _page(c: Caller, template: str, ctx: dict[str, Any], errors: FormErrors | No
 
 @router.get("/carehomes")
 def residents(c: Caller = USER):
-    rows = actions.residents_overview(c.session, c.principal, _now())
+    rows = actions.residents_overview(c.session, c.principal, _now(c))
     return _page(c, "residents.html", {"residents": rows, "rule_names": RULE_NAMES})
 
 
@@ -134,10 +136,10 @@ def _resident_page(
     errors: FormErrors | None = None,
     form: dict[str, str] | None = None,
 ):
-    now = _now()
+    now = _now(c)
     found = actions.resident_findings(c.session, c.principal, nhs_number, now)
     decisions = actions.best_interests_decisions(c.session, c.principal, nhs_number)
-    since = actions.changes_since(c.session, c.principal, nhs_number, app_today(c.request))
+    since = actions.changes_since(c.session, c.principal, nhs_number, now.date())
     return _page(
         c,
         "resident.html",
@@ -190,7 +192,7 @@ def record_best_interests(nhs_number: str, form: FormFields, c: Caller = USER):
 
 @router.get("/carehomes/homes")
 def homes(c: Caller = caller(Activity.ANALYTICS_VIEW)):
-    figures = actions.homes_figures(c.session, c.principal, _now())
+    figures = actions.homes_figures(c.session, c.principal, _now(c))
     return _page(c, "homes.html", {"homes": figures, "rule_names": RULE_NAMES})
 
 
