@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ipmo.store import Base, utcnow
+from ipmo.store.outbox import OutboxColumns
 
 
 class Referral(Base):
@@ -144,8 +145,9 @@ class ReceivedMessage(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class OutboxMessage(Base):
-    """An outcome notice waiting to reach a referrer or GP practice (transactional outbox)."""
+class OutboxMessage(OutboxColumns, Base):
+    """An outcome notice waiting to reach a referrer or GP practice (transactional outbox; its
+    delivery state is the shared :class:`~ipmo.store.outbox.OutboxColumns`)."""
 
     __tablename__ = "referral_outbox"
     __table_args__ = (Index("ix_referral_outbox_pending", "delivered_at", "next_attempt_at"),)
@@ -158,11 +160,6 @@ class OutboxMessage(Base):
     recipient_org_code: Mapped[str] = mapped_column(String(12))
     kind: Mapped[str] = mapped_column(String(30))
     payload: Mapped[dict] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
-    last_error: Mapped[str | None] = mapped_column(String(300))
 
 
 class OutcomeNotice(Base):
