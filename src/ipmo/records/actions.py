@@ -64,7 +64,7 @@ def read_record(
     """The patient's record as of ``index_date`` (sources, reconciled list, discrepancies).
     ``audit_action`` names the reading in the audit (the FHIR searches name theirs)."""
     patient = check_patient_access(session, principal, nhs_number, action=audit_action)
-    return get_record(session, patient.nhs_number, index_date, default_dictionary())
+    return get_record(session, patient, index_date, default_dictionary())
 
 
 def ingest_source(
