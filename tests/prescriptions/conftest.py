@@ -87,6 +87,44 @@ def release_for(pid: str, ods: str = "FA001", message_id: str | None = None) -> 
     }
 
 
+def nominated_release(ods: str, message_id: str) -> dict:
+    """An EPS nominated pharmacy release request: ``Task/$release`` Parameters naming the
+    pharmacy (``owner``, an Organization) and no prescription, in the shape of NHS England's
+    example (NHSDigital/electronic-prescription-service-api ``examples/primary-care/acute/
+    nominated-pharmacy/medical-prescriber/1-Task-Request-Release-200_OK.json``, whose patient
+    release names one with ``group-identifier``; ``../shared/fhir/eps`` holds no release)."""
+    return {
+        "resourceType": "Parameters",
+        "id": message_id,
+        "parameter": [
+            {
+                "name": "owner",
+                "resource": {
+                    "resourceType": "Organization",
+                    "id": "organization",
+                    "identifier": [
+                        {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": ods}
+                    ],
+                    "active": True,
+                    "type": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "https://fhir.nhs.uk/CodeSystem/organisation-role",
+                                    "code": "182",
+                                    "display": "PHARMACY",
+                                }
+                            ]
+                        }
+                    ],
+                    "name": "The Simple Pharmacy",
+                },
+            },
+            {"name": "status", "valueCode": "accepted"},
+        ],
+    }
+
+
 def withdrawal_for(order: dict, dispense: dict, ods: str = "FA001") -> dict:
     """An EPS withdrawal Task of ``dispense`` (a dispense notification of ``order``)."""
     number = resources(order, "Patient")[0]["identifier"][0]["value"]
@@ -154,6 +192,7 @@ def eps():
         resources=resources,
         dispense_for=dispense_for,
         release_for=release_for,
+        nominated_release=nominated_release,
         withdrawal_for=withdrawal_for,
         ORDER_RP=ORDER_RP,
         CANCEL_SEND=CANCEL_1 + "-Send-200_OK.json",

@@ -25,10 +25,18 @@ def _traffic(eps) -> tuple[list[str], str]:
     early["identifier"]["value"] = "early"
     second = eps.dispense_for(order, 0, "0001")
     second["identifier"]["value"] = "second"
-    msgs = [json.dumps(early)]
-    msgs += [p.read_text() for p in sorted(eps.MESSAGES.glob("*.json"))]
+    # nominated releases by FA001: one in the first batch (releasing an order of that batch),
+    # one in the second (releasing one order the first batch stored and one of its own)
+    nominated = [
+        urgent_order(n, "2026-12-07T08:00:00+00:00", "FA001", "9990000026")[0] for n in (2, 3, 4)
+    ]
+    examples = [p.read_text() for p in sorted(eps.MESSAGES.glob("*.json"))]
+    msgs = [json.dumps(early), json.dumps(nominated[0])]
+    msgs += [json.dumps(eps.nominated_release("FA001", "nominated-a")), json.dumps(nominated[1])]
+    msgs += examples
     msgs += [json.dumps(order), json.dumps(eps.release_for(pid)), json.dumps(second)]
-    msgs += [json.dumps(eps.withdrawal_for(order, second)), msgs[3], "{"]
+    msgs += [json.dumps(eps.withdrawal_for(order, second)), examples[2], "{"]
+    msgs += [json.dumps(nominated[2]), json.dumps(eps.nominated_release("FA001", "nominated-b"))]
     return msgs, pid
 
 
@@ -112,6 +120,8 @@ def test_batch_equals_one_at_a_time(two_stores, eps, monkeypatch):
     assert _state(batch) == _state(one)
     assert _every_column(batch) == _every_column(one)
     assert result.pending_applied + rest.pending_applied >= 9
+    released = [kinds for _, _, _, kinds in _state(batch)[0] if kinds == ["created", "released"]]
+    assert len(released) == 3  # the three orders nominated to FA001 and ready when released
     states = {p: (status, kinds) for p, status, _, kinds in _state(batch)[0]}
     # the early partial dispense applied on arrival, the release, a full dispense of that item
     # (3 items still with the pharmacy), withdrawn: partial again

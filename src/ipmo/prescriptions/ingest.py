@@ -28,6 +28,7 @@ from ipmo.prescriptions.actions import RecordFeed, feed_medication_record
 from ipmo.prescriptions.messages import (
     CLAIM,
     DISPENSE,
+    NOMINATED,
     ORDER,
     PSU,
     RELEASE,
@@ -230,6 +231,9 @@ def ingest_message(
                 )
             replays += 1
             continue
+        if _nominated(parsed):  # resolved when applied: it names no prescription
+            plan.append((parsed, None))
+            continue
         p = session.scalar(
             select(Prescription).where(Prescription.prescription_id == parsed.prescription_id)
         )
@@ -248,7 +252,15 @@ def ingest_message(
     outcome, applied_pending = "applied", 0
     for parsed, p in plan:
         feed = RecordFeed()
-        if parsed.event == ORDER:
+        if _nominated(parsed):
+            for ready in session.scalars(
+                _ready_for(parsed.sender).options(
+                    selectinload(Prescription.items), selectinload(Prescription.events)
+                )
+            ):
+                _apply(ready, parsed)
+            _record(session, parsed, "applied")
+        elif parsed.event == ORDER:
             p = _create(session, parsed)
             count, feed = _apply_pending(session, p)
             applied_pending += count
@@ -264,6 +276,23 @@ def ingest_message(
             feed_medication_record(session, p, feed)
     session.flush()
     return IngestResult(outcome, first.prescription_id, first.event, applied_pending, len(parts))
+
+
+def _nominated(parsed: Parsed) -> bool:
+    """A nominated pharmacy release: it names no prescription (:data:`messages.NOMINATED`)."""
+    return parsed.event == RELEASE and parsed.prescription_id == NOMINATED
+
+
+def _ready_for(pharmacy: str):
+    """The prescriptions a nominated release by ``pharmacy`` downloads: nominated to it and To
+    Be Dispensed (0001; EPS releases to a nominated pharmacy the prescriptions waiting for it,
+    not those another pharmacy already downloaded, dispensed or cancelled), oldest first
+    (ix_eps_prescriptions_nominated_status)."""
+    return (
+        select(Prescription)
+        .where(Prescription.nominated_pharmacy == pharmacy, Prescription.status_code == "0001")
+        .order_by(Prescription.id)
+    )
 
 
 def _create(session: Session, parsed: Parsed) -> Prescription:
@@ -609,6 +638,12 @@ def _ingest_batch(session: Session, datas: list[bytes | str], feed_record: bool)
             .order_by(_MSG.c.id)
         ).mappings():
             waiting.setdefault(msg["prescription_id"], []).append(dict(msg, state="pending"))
+    for pharmacy in sorted({p.sender for p in parts if _nominated(p)}):
+        # what a nominated release may download: those ready in the store now (the batch's own
+        # changes decide, when it comes to the release, which of these and of its own are ready)
+        ids = session.scalars(_ready_for(pharmacy).with_only_columns(_RX.c.prescription_id))
+        for chunk in _chunks([pid for pid in ids if pid not in known]):
+            known.update(_read_held(session, chunk))
     new_rows: list[dict] = []
     held_changed: list[dict[str, Any]] = []  # messages that were pending before this batch
     fed: list[tuple[_Held, RecordFeed]] = []
@@ -643,6 +678,18 @@ def _ingest_batch(session: Session, datas: list[bytes | str], feed_record: bool)
         outcome = "applied" if plan else "replay"
         for parsed, p in plan:
             seen[(parsed.sender, parsed.message_id)] = parsed.content_hash
+            if _nominated(parsed):
+                ready = [
+                    h
+                    for h in known.values()
+                    if h.nominated_pharmacy == parsed.sender and h.status_code == "0001"
+                ]
+                ready.sort(key=lambda h: (h.id is None, h.id or 0))  # as _ready_for orders them
+                for rx in ready:
+                    _apply(rx, parsed)
+                new_rows.append(_row(parsed, "applied"))
+                result.applied += 1
+                continue
             if parsed.event == ORDER:
                 p = known[parsed.prescription_id] = _held_prescription(parsed, now)
                 feed = RecordFeed()

@@ -7,8 +7,9 @@ Kinds (``../shared/fhir/eps``):
   prescription), ``prescription-order-update`` (cancellation of items) and
   ``dispense-notification`` (item statuses from the dispenser);
 - ``Parameters`` (EPS ``Task/$release``): a pharmacy downloads the prescription named by its
-  ``group-identifier`` (patient release); a nominated release that names no prescription is
-  refused (it says nothing about which prescriptions were downloaded);
+  ``group-identifier`` (patient release), or, naming none, every prescription nominated to it
+  that is ready to download (nominated pharmacy release: ``prescription_id`` is empty and the
+  store resolves which ones, :mod:`ipmo.prescriptions.ingest`);
 - ``Task`` (EPS ``POST /Task``): ``status = in-progress`` with ``code = abort`` withdraws the
   dispense notification named by ``focus`` (reason from ``EPS-task-dispense-withdraw-reason``);
   ``status = rejected`` returns the prescription to Spine;
@@ -46,6 +47,9 @@ from ipmo.prescriptions.codes import (
 from ipmo.prescriptions.ids import valid_prescription_id
 
 ORDER, UPDATE, DISPENSE = "prescription-order", "prescription-order-update", "dispense-notification"
+# the prescription ID of a nominated release, which names none (every prescription nominated to
+# the releasing pharmacy that is ready is released)
+NOMINATED = ""
 RELEASE, WITHDRAW, RETURN, CLAIM, PSU = (
     "release",
     "dispense-withdrawal",
@@ -419,7 +423,11 @@ def _checked_nhs_number(value: Any, element: str) -> str:
 
 
 def _release(root: dict[str, Any]) -> Parsed:
-    """EPS ``Task/$release`` Parameters: the owner pharmacy downloads one prescription."""
+    """EPS ``Task/$release`` Parameters: the owner pharmacy downloads the prescription named by
+    ``group-identifier`` (patient release) or, with none named, those nominated to it (nominated
+    pharmacy release; NHS Digital Medicines Implementation Guide, "Prescription Release": the
+    nominated pharmacy release request and the patient release request are both
+    ``POST /Task/$release``)."""
     params = {p.get("name"): p for p in root.get("parameter") or [] if isinstance(p, dict)}
     owner_param = params.get("owner") or {}
     owner = _identifier(owner_param.get("valueIdentifier")) or _identifier(
@@ -427,15 +435,10 @@ def _release(root: dict[str, Any]) -> Parsed:
     )
     if not owner:
         raise MessageRefused("required", "a release names no owner pharmacy", "parameter(owner)")
-    if "group-identifier" not in params:
-        raise MessageRefused(
-            "not-supported",
-            "a nominated release (no group-identifier) does not say which prescriptions were "
-            "downloaded; send the release per prescription",
-            "parameter(group-identifier)",
-        )
     if not root.get("id"):
         raise MessageRefused("required", "the release Parameters has no id", "Parameters.id")
+    if "group-identifier" not in params:  # nominated release: the store knows which
+        return Parsed(RELEASE, str(root["id"]), owner, NOMINATED, "", _digest(root), root)
     pid = _checked_id(
         _identifier(params["group-identifier"].get("valueIdentifier")),
         "parameter(group-identifier)",

@@ -25,6 +25,8 @@ class Prescription(Base):
         # (migration 0005)
         Index("ix_eps_prescriptions_prescriber_org", "prescriber_org"),
         Index("ix_eps_prescriptions_dispenser_org", "dispenser_org"),
+        # a nominated release: what is nominated to a pharmacy and ready (migration 0007)
+        Index("ix_eps_prescriptions_nominated_status", "nominated_pharmacy", "status_code"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
