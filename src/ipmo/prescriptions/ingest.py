@@ -536,29 +536,31 @@ def _write_held(session: Session, known: dict[str, _Held], messages: list[dict])
     for p in new:
         p.id = ids[p.prescription_id]
     now = utcnow()
-    rx_changed, item_new, item_changed, event_new, event_changed = [], [], [], [], []
+    rx_changed = []
+    # a prescription's rows of each child table: (attribute, columns added, columns changed)
+    children = (
+        ("items", _ITEM, _ITEM_NEW, _ITEM_CHANGES),
+        ("events", _EVENT, _EVENT_NEW, _EVENT_CHANGES),
+    )
+    added: dict[str, list[dict]] = {name: [] for name, *_ in children}
+    changed: dict[str, list[dict]] = {name: [] for name, *_ in children}
     for p in known.values():
         if p.changed(_GET[_RX_CHANGES]):
             p.updated_at = now
             rx_changed.append(p.__dict__)
-        for item in p.items:
-            if item.read is None:
-                item.prescription_pk = p.id
-                item_new.append(item.__dict__)
-            elif item.changed(_GET[_ITEM_CHANGES]):
-                item_changed.append(item.__dict__)
-        for event in p.events:
-            if event.read is None:
-                event.prescription_pk = p.id
-                event_new.append(event.__dict__)
-            elif event.changed(_GET[_EVENT_CHANGES]):
-                event_changed.append(event.__dict__)
-    driver.insert(_ITEM, _ITEM_NEW, item_new)
-    driver.insert(_EVENT, _EVENT_NEW, event_new)
+        for name, _, _, columns in children:
+            for row in getattr(p, name):
+                if row.read is None:
+                    row.prescription_pk = p.id
+                    added[name].append(row.__dict__)
+                elif row.changed(_GET[columns]):
+                    changed[name].append(row.__dict__)
+    for name, table, new_columns, _ in children:
+        driver.insert(table, new_columns, added[name])
     driver.insert(_MSG, _MSG_NEW, messages)
     driver.update(_RX, (*_RX_CHANGES, "updated_at"), rx_changed)
-    driver.update(_ITEM, _ITEM_CHANGES, item_changed)
-    driver.update(_EVENT, _EVENT_CHANGES, event_changed)
+    for name, table, _, columns in children:
+        driver.update(table, columns, changed[name])
 
 
 def _reread(parsed: Parsed, data: bytes | str) -> Parsed:
