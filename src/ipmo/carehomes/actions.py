@@ -19,9 +19,10 @@ from ipmo import hooks, records, review
 from ipmo.carehomes.administrations import Administration, Row
 from ipmo.carehomes.evidence import findings_for
 from ipmo.carehomes.figures import HomeFigures, home_figures
-from ipmo.carehomes.findings import Finding
+from ipmo.carehomes.findings import LOOKBACK, Finding
 from ipmo.carehomes.ingest import IngestError, IngestResult, check_rows, store_rows
 from ipmo.carehomes.models import (
+    AdministrationRow,
     BestInterestsDecision,
     CarehomeStaff,
     ImportRow,
@@ -40,6 +41,7 @@ from ipmo.carehomes.movements import (
     medication_changes,
     registration_changes,
 )
+from ipmo.carehomes.prn import PrnStatus, prn_status
 from ipmo.carehomes.staff import (
     CATEGORIES,
     COMPETENCY,
@@ -681,6 +683,7 @@ class ChangesSince:
     changes: list[Change] | None  # None: the resident has no One Medication Record
     open_reviews: list[dict]  # the review domain's interventions awaiting an outcome (Tasks)
     open_referrals: list[dict]  # the referrals domain's open referrals the user is party to
+    prn: list[PrnStatus]  # the eMAR's medicines of the 6 weeks: PRN by prescription or eMAR
 
 
 def changes_since(
@@ -714,12 +717,21 @@ def changes_since(
         if d
     ]
     since, because = max(found) if found else (None, None)
+    now = records.current_medications(session, patient.id, today)
     changes = None
-    if since is not None:
-        now = records.current_medications(session, patient.id, today)
-        if now is not None:
-            then = records.current_medications(session, patient.id, since) or []
-            changes = medication_changes(then, now)
+    if since is not None and now is not None:
+        then = records.current_medications(session, patient.id, since) or []
+        changes = medication_changes(then, now)
+    t = AdministrationRow
+    emar = {
+        code: (name, bool(marked))
+        for code, name, marked in session.execute(
+            select(t.medicine_code, func.min(t.medicine_name), func.max(t.prn))
+            .where(t.patient_id == patient.id)
+            .where(t.dose_round > datetime(today.year, today.month, today.day) - LOOKBACK)
+            .group_by(t.medicine_code)
+        )
+    }
     number = patient.nhs_number
     open_reviews = [
         t
@@ -733,4 +745,5 @@ def changes_since(
         for r in offered(session, principal, number)
     ]
     name = f"{patient.given_name} {patient.family_name}"
-    return ChangesSince(name, today, since, because, changes, open_reviews, referrals)
+    prn = prn_status(emar, now)
+    return ChangesSince(name, today, since, because, changes, open_reviews, referrals, prn)

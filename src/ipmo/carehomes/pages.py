@@ -149,6 +149,8 @@ def _resident_page(
             "rule_names": RULE_NAMES,
             "decisions": decisions,
             "since": since,
+            # PRN by the prescription (else the eMAR), and every disagreement between them
+            "prn": [m for m in since.prn if m.prn or m.disagree],
             "covert": sorted(  # (value, text) for the form's list of medicines
                 {
                     (f"{f.medicine_code}|{f.medicine_name}", f.medicine_name)

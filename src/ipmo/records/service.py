@@ -797,6 +797,9 @@ class CurrentMedication:
     dmd_code: str | None  # the VMP when mapped, else the first source's own code
     dose_text: str | None
     codes: tuple[str, ...] = ()  # every code the line is known by: sources' own, VMP, VTM
+    # when required ("PRN"): the dosage's asNeeded of the line's chosen source, else of any
+    # source with a structured dosage; None when no source gives one
+    as_needed: bool | None = None
 
 
 def current_medications(
@@ -826,5 +829,7 @@ def current_medications(
         chosen = next((i for i in items if i.dose_text == line.dose_text), items[0])
         code = line.vmp or chosen.code or next((i.code for i in items if i.code), None)
         codes = dict.fromkeys(c for c in (*(i.code for i in items), line.vmp, line.vtm) if c)
-        out.append(CurrentMedication(chosen.name, code, line.dose_text, tuple(codes)))
+        dosed = [i for i in (chosen, *items) if i.dosage]
+        as_needed = dosed[0].as_needed if dosed else None
+        out.append(CurrentMedication(chosen.name, code, line.dose_text, tuple(codes), as_needed))
     return out
