@@ -1,7 +1,7 @@
 """Staff training and annual competency (NICE SC1 1.18) and medication incidents (SC1 1.5; NRLS
 categories and harm), kept by the home's own staff and summed per home for the ICS."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -9,8 +9,14 @@ from ipmo.carehomes.models import MedicationIncident
 from ipmo.carehomes.staff import status_on
 from ipmo.store import session_scope
 
-TODAY = date.today()  # the API reads today; every date below is relative to it
+TODAY = date(2026, 11, 16)  # the app's clock (the API reads today from it)
 DAY = date(2026, 6, 1)
+
+
+def _at_today(client):
+    """The client's app with its clock at noon on :data:`TODAY`."""
+    client.app.state.clock = lambda: datetime(TODAY.year, TODAY.month, TODAY.day, 12)
+    return client
 
 
 def test_nice_sc1_annual_competency_in_date_due_soon_overdue_never():
@@ -24,7 +30,7 @@ def test_nice_sc1_annual_competency_in_date_due_soon_overdue_never():
 
 
 def test_staff_register_training_and_competency_through_the_api(sample_ics, client_as):
-    home = client_as("carehome")
+    home = _at_today(client_as("carehome"))
     staff_id = home.post("/api/carehomes/staff", json={"name": "Kim Lee", "job_title": "Carer"})
     assert staff_id.status_code == 201
     sid = staff_id.json()["id"]
@@ -51,7 +57,7 @@ def test_staff_register_training_and_competency_through_the_api(sample_ics, clie
 
 
 def test_incidents_recorded_with_category_and_harm_feed_the_ics_view(sample_ics, client_as):
-    home = client_as("carehome")
+    home = _at_today(client_as("carehome"))
     incident = {
         "occurred_on": (TODAY - timedelta(days=2)).isoformat(),
         "category": "omitted dose",
