@@ -224,7 +224,17 @@ def _searches(client, patients: list[str], ids: list[str], searches: int):
     return times
 
 
-def bench_search(engine, database_url: str, patients: list[str], searches: int, tmp: Path):
+def bench_search(
+    engine,
+    database_url: str,
+    patients: list[str],
+    searches: int,
+    tmp: Path,
+    ids: list[str] | None = None,
+):
+    """``ids``: the prescription IDs to search for, in a store already holding the sample ICS,
+    the demo users and the patients (the large store); otherwise every stored ID, and the
+    sample ICS, the demo users and ``patients`` are added here."""
     from fastapi.testclient import TestClient
 
     from ipmo.config import Settings
@@ -233,26 +243,28 @@ def bench_search(engine, database_url: str, patients: list[str], searches: int, 
     from ipmo.web.app import create_app
 
     with session_scope(engine) as s:
-        seed_sample_ics(s)
-        seed_demo_users(s)
-        s.execute(  # the searched patients are in the ICS, nominating the pharmacist's pharmacy
-            insert(Patient),
-            [
-                {
-                    "nhs_number": n,
-                    "given_name": "B",
-                    "family_name": "Bench",
-                    "birth_date": date(1970, 1, 1),
-                    "sex": "female",
-                    "nominated_pharmacy_code": "FA001",
-                }
-                for n in patients
-            ],
-        )
-        ids = list(s.scalars(text("SELECT prescription_id FROM eps_prescriptions")).all())
-        count = len(ids)
-        items = s.scalar(text("SELECT count(*) FROM eps_prescription_items"))
-    print(f"tracker store: {count:,} prescriptions, {items:,} items, {len(patients):,} patients")
+        if ids is None:
+            seed_sample_ics(s)
+            seed_demo_users(s)
+            s.execute(  # the searched patients are in the ICS, nominating the pharmacy searching
+                insert(Patient),
+                [
+                    {
+                        "nhs_number": n,
+                        "given_name": "B",
+                        "family_name": "Bench",
+                        "birth_date": date(1970, 1, 1),
+                        "sex": "female",
+                        "nominated_pharmacy_code": "FA001",
+                    }
+                    for n in patients
+                ],
+            )
+            ids = list(s.scalars(text("SELECT prescription_id FROM eps_prescriptions")).all())
+        count = s.scalar(text("SELECT max(id) FROM eps_prescriptions"))
+        items = s.scalar(text("SELECT max(id) FROM eps_prescription_items"))
+        people = s.scalar(text("SELECT count(*) FROM patients"))
+    print(f"tracker store: {count:,} prescriptions, {items:,} items, {people:,} patients")
     app = create_app(engine, Settings(data_dir=tmp, database_url="sqlite://", secret_key="bench"))
     # one client kept open (its event loop and portal too), as a real client keeps its
     # connection: the figure is the request, not the test harness starting a thread per call
@@ -354,6 +366,102 @@ def bench_entitlement(path: Path, patients: int) -> None:
     )
 
 
+def _count(upto: int, name: str = "n", column: str = "i") -> str:
+    """The row numbers 1..``upto`` as a recursive CTE, for INSERT … SELECT."""
+    return (
+        f"WITH RECURSIVE {name}({column}) AS "
+        f"(SELECT 1 UNION ALL SELECT {column} + 1 FROM {name} WHERE {column} < {upto}) "
+    )
+
+
+def build_large_store(path: Path, prescriptions: int, patients: int, items_per: int):
+    """A tracker store of ``prescriptions`` × ``items_per`` items for ``patients`` people, made
+    in SQL (recursive CTEs, ``INSERT … SELECT``) into the real tables of a migrated SQLite
+    store — not by ingesting messages, which at this size would take hours. Secondary indexes
+    are dropped for the load and built after it (``synth.BulkWriter``); every prescription has
+    its created and dispensed timeline steps; the patients are in the ICS and nominate FA001
+    (the searching pharmacist's relationship). Prescription IDs and NHS numbers come from two
+    SQL functions of the row number (valid check characters, as the API checks them).
+    Returns (engine, a sample of NHS numbers, a sample of prescription IDs)."""
+    from ipmo.security.users import seed_demo_users
+    from ipmo.synth import BulkWriter
+    from ipmo.synth.sample import seed_sample_ics
+
+    engine = create_store_engine(f"sqlite:///{path}")
+    init_store(engine)
+    with session_scope(engine) as s:
+        seed_sample_ics(s)  # the pharmacy FA001 and the others
+        seed_demo_users(s)
+    numbers = []
+    n = 0
+    while len(numbers) < patients:  # the n-th valid NHS number (a check digit of 10 is skipped)
+        n += 1
+        body = f"{900000000 + n:09d}"
+        check = 11 - sum(int(d) * (10 - k) for k, d in enumerate(body)) % 11
+        if check != 10:
+            numbers.append(body + str(check % 11))
+    t0 = time.perf_counter()
+    with engine.begin() as c:
+        writer = BulkWriter(c)
+        raw = writer.raw
+        raw.create_function("pid", 1, _pid, deterministic=True)
+        raw.create_function("nhs", 1, lambda i: numbers[i % patients], deterministic=True)
+        ddl = writer.drop_indexes(
+            ["patients", "eps_prescriptions", "eps_prescription_items", "eps_prescription_events"]
+        )
+        stamp = "'2026-01-01 09:00:00.000000'"
+        c.exec_driver_sql(
+            _count(patients)
+            + """INSERT INTO patients (id, nhs_number, given_name, family_name, birth_date, sex,
+                                  nominated_pharmacy_code)
+            SELECT i + 1000, nhs(i - 1), 'L', 'Large', '1970-01-01', 'female', 'FA001' FROM n"""
+        )
+        c.exec_driver_sql(
+            _count(prescriptions)
+            + f"""INSERT INTO eps_prescriptions (id, prescription_id, nhs_number, status_code,
+                course, prescription_type, authored_on, prescriber_org, nominated_pharmacy,
+                dispenser_org, urgent, issued_at, released_at, expiry_date, created_at,
+                updated_at)
+            SELECT i, pid(i), nhs(i), CASE WHEN i % 10 = 0 THEN '0001' ELSE '0006' END, 'acute',
+                '0101', date('2026-01-01', '+' || (i % 340) || ' days'), 'A83008', 'FA001',
+                CASE WHEN i % 10 = 0 THEN NULL ELSE 'FA001' END, 0, {stamp},
+                CASE WHEN i % 10 = 0 THEN NULL ELSE {stamp} END,
+                date('2026-06-30', '+' || (i % 340) || ' days'), {stamp}, {stamp} FROM n"""
+        )
+        c.exec_driver_sql(
+            _count(items_per, "k", "j")
+            + f"""INSERT INTO eps_prescription_items (id, prescription_pk, line_item_id, name, code,
+                quantity, status_code, pending_cancellation)
+            SELECT (p.id - 1) * {items_per} + k.j, p.id, 'item-' || p.id || '-' || k.j,
+                'Medicine ' || ((p.id * 7 + k.j) % 500), '3' || ((p.id + k.j) % 500), '28 tablet',
+                CASE WHEN p.status_code = '0001' THEN '0007' ELSE '0001' END, 0
+            FROM eps_prescriptions p, k ORDER BY p.id, k.j"""
+        )
+        c.exec_driver_sql(
+            f"""INSERT INTO eps_prescription_events (prescription_pk, at, kind, status_from,
+                status_to, org, message_id, before, withdrawn)
+            SELECT id, {stamp}, 'created', NULL, '0001', NULL, 'o-' || id, 'null', 0
+            FROM eps_prescriptions
+            UNION ALL
+            SELECT id, {stamp}, 'dispensed', '0001', '0006', 'FA001', 'd-' || id, 'null', 0
+            FROM eps_prescriptions WHERE status_code = '0006' ORDER BY 1"""
+        )
+        loaded = time.perf_counter() - t0
+        writer.create_indexes(ddl)
+        writer.restore()
+    with engine.connect() as c:
+        c.exec_driver_sql("ANALYZE")
+    print(
+        f"large store: {prescriptions:,} prescriptions × {items_per} items for {patients:,} "
+        f"patients made in SQL in {loaded:.0f} s, indexes and ANALYZE "
+        f"{time.perf_counter() - t0 - loaded:.0f} s"
+    )
+    rng = random.Random(4)
+    sample_numbers = [numbers[rng.randrange(patients)] for _ in range(1000)]
+    sample_ids = [_pid(1 + rng.randrange(prescriptions)) for _ in range(1000)]
+    return engine, sample_numbers, sample_ids
+
+
 @contextmanager
 def _postgres(admin_url: str):
     """Two empty stores on the PostgreSQL server of ``admin_url`` (the batch's and the
@@ -394,9 +502,26 @@ def main() -> None:
         "postgresql+psycopg://postgres@127.0.0.1:5432/postgres)",
     )
     ap.add_argument("--only", choices=("ingest", "search", "entitlement"))
+    ap.add_argument(
+        "--large",
+        type=int,
+        metavar="PRESCRIPTIONS",
+        help="instead: tracker search over a store of this many prescriptions made in SQL",
+    )
+    ap.add_argument("--large-patients", type=int, default=1_500_000)
+    ap.add_argument("--items-per", type=int, default=4)
     args = ap.parse_args()
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} cores (shared: figures are a lower bound)")
+    if args.large:
+        with tempfile.TemporaryDirectory(dir=os.environ.get("IPMO_BENCH_DIR")) as tmp:
+            path = Path(tmp) / "large.sqlite3"
+            engine, numbers, ids = build_large_store(
+                path, args.large, args.large_patients, args.items_per
+            )
+            bench_search(engine, f"sqlite:///{path}", numbers, args.searches, Path(tmp), ids)
+        print(f"finished {datetime.now(UTC):%H:%M} UTC")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_store_engine(f"sqlite:///{Path(tmp) / 'eps.sqlite3'}")
         init_store(engine)
