@@ -167,12 +167,16 @@ NOVEMBER = datetime(2026, 11, 16, 12, tzinfo=UTC)  # the served app's clock in t
 @pytest.fixture
 def served_in_november(sample_ics, app_settings):
     """Ada (Oak Lodge) discharged from hospital on 25 October 2026 with a One Medication Record
-    that changed since (sertraline started, naproxen ended), a second home beside it, served with
+    that changed since (sertraline started, naproxen ended) and eMAR doses that call her regular
+    sertraline PRN, a second home beside it, served with
     the clock at :data:`NOVEMBER` so the forms' "not in the future" is the same every day."""
     from sqlalchemy import select
     from tests.carehomes.homes import add_elm_house
     from tests.carehomes.test_movements import GP_LIST
+    from tests.carehomes.test_prn import EMAR
 
+    from ipmo.carehomes.actions import emar_feed, ingest_rows
+    from ipmo.carehomes.administrations import csv_rows
     from ipmo.patients import Admission, Patient
     from ipmo.records.adapters import from_csv
     from ipmo.records.service import ingest
@@ -181,6 +185,8 @@ def served_in_november(sample_ics, app_settings):
     with session_scope(sample_ics) as s:
         add_elm_house(s)
         ingest(s, from_csv(GP_LIST))
+        # the eMAR marks her sertraline PRN: the prescription says once a day
+        ingest_rows(s, emar_feed("VM001"), "VM001", csv_rows(EMAR), "csv", NOVEMBER)
         ada = s.scalar(select(Patient.id).where(Patient.nhs_number == ADA))
         s.add(Admission(patient_id=ada, trust_code="RXX", admitted_on=date(2026, 10, 20),
                         discharged_on=date(2026, 10, 25), reason="fall"))  # fmt: skip
@@ -234,6 +240,8 @@ def test_carer_records_training_and_sees_a_residents_changes_since_discharge(
     assert "Sertraline 50mg tablets" in changes and "Started" in changes
     assert "Naproxen 500mg tablets" in changes and "Stopped" in changes
     assert "Amlodipine" not in changes
+    prn = page.locator("#prn tbody tr", has_text="Sertraline 50mg tablets").inner_text()
+    assert "Prescription and eMAR disagree" in prn and "Regular" in prn
     assert serious_accessibility_violations(page) == []
     shot(page, "carer-resident-changes")
 
