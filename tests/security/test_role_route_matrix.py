@@ -189,6 +189,16 @@ ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/api/carehomes/staff"): ("record.view",),
     ("GET", "/api/referral-leakage"): ("analytics.view",),
     ("GET", "/carehomes/staff"): ("record.view",),
+    # the staff register's, incident and movement forms: the actions narrow them to the home's
+    # own staff (tests/carehomes/test_staff_forms.py, test_movements.py)
+    ("GET", "/carehomes/staff/new"): ("record.view",),
+    ("POST", "/carehomes/staff/new"): ("record.view",),
+    ("GET", "/carehomes/staff/training"): ("record.view",),
+    ("POST", "/carehomes/staff/training"): ("record.view",),
+    ("GET", "/carehomes/incidents/new"): ("record.view",),
+    ("POST", "/carehomes/incidents/new"): ("record.view",),
+    ("GET", "/carehomes/movements"): ("record.view",),
+    ("POST", "/carehomes/movements"): ("record.view",),
     ("POST", "/api/carehomes/incidents"): ("record.view",),
     ("GET", "/api/carehomes/waste"): ("record.view",),
     ("POST", "/api/carehomes/waste"): ("record.view",),
