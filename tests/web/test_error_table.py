@@ -27,6 +27,10 @@ CAUGHT_WHERE = {
     ("admin", "AdminError"): "ipmo.admin.pages",  # the user forms' error summary (422)
     ("lookup", "SearchError"): "ipmo.lookup.pages",  # the find form's error summary (422)
     ("prescriptions", "RedirectError"): "ipmo.prescriptions.pages",  # the redirect form's summary
+    # the plans API answers 404 (no such plan or objective) / 422; the pages, their form summary
+    ("plans", "PlanNotFound"): "ipmo.plans.api",
+    ("plans", "PlanError"): "ipmo.plans.api",
+    ("plans", "UnknownMetric"): "ipmo.plans.service",  # → PlanError (422)
     ("referrals", "RoutingError"): "ipmo.referrals.new_referrals",  # → ReferralError (422)
     ("referrals", "OutcomeError"): "ipmo.referrals.state_changes",  # → ReferralError (422)
     ("referrals", "TransitionNotAllowed"): "ipmo.referrals.state_changes",  # → ReferralConflict
