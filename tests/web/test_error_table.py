@@ -35,13 +35,6 @@ CAUGHT_WHERE = {
     ("referrals", "OutcomeError"): "ipmo.referrals.state_changes",  # → ReferralError (422)
     ("referrals", "TransitionNotAllowed"): "ipmo.referrals.state_changes",  # → ReferralConflict
     ("carehomes", "FhirInputError"): "ipmo.carehomes.cli",
-    # the plan API answers 404 / 422 and the plan page shows its error summary
-    ("plans", "PlanNotFound"): "ipmo.plans.api",
-    ("plans", "PlanError"): "ipmo.plans.api",
-    # a metric the plan names that does not exist or does not fit becomes a PlanError (422)
-    ("plans", "UnknownMetric"): "ipmo.plans.service",
-    ("plans", "BadScope"): "ipmo.plans.service",
-    ("plans", "MetricError"): "ipmo.plans.service",
     # the records adapters answer these with their own headers (ETag) and fields (version); to
     # move into the table once it can carry them
     ("records", "FhirInputError"): "ipmo.records.api",

@@ -1,5 +1,7 @@
 """Issue 20 item 5: liveness (/health) and readiness (/ready: database answers, schema at head)."""
 
+import os
+
 from sqlalchemy import text
 
 from ipmo.store.migrate import head_revision
@@ -15,6 +17,7 @@ def test_ready_when_the_store_answers_at_the_newest_migration(client_as):
         "store": "ok",
         "revision": head_revision(),
         "head": head_revision(),
+        "worker": os.getpid(),  # the process that answered (the test client serves in-process)
     }
 
 

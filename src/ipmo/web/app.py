@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -359,6 +360,9 @@ def _install_core_routes(app: FastAPI) -> None:
             "store": "ok",
             "revision": current,
             "head": head,
+            # which worker process answered: a worker answers only once its start-up (the
+            # WARM_UP hooks) is done, so an operator or a benchmark can tell all N are serving
+            "worker": os.getpid(),
         }
         return JSONResponse(body, status_code=200 if current == head else 503)
 
