@@ -54,6 +54,13 @@ def test_api_findings_for_own_home_only(client_as, sample_ics):
         staff.get(f"/api/carehomes/residents/{ADA}/findings?as_of=2026-03-15T00:00:00").status_code
         == 422
     )
+    # without as_of: now by the app's clock (UTC), the same findings on 15 March, none in June
+    staff.app.state.clock = lambda: datetime(2026, 3, 15)
+    default = staff.get(f"/api/carehomes/residents/{ADA}/findings").json()
+    assert default == body
+    staff.app.state.clock = lambda: datetime(2026, 6, 15)
+    later = staff.get(f"/api/carehomes/residents/{ADA}/findings").json()
+    assert later["as_of"].startswith("2026-06-15") and later["findings"] == []
 
 
 def test_staff_page_lists_only_own_home_and_resident_page_is_gated(client_as):

@@ -1,6 +1,6 @@
 """The demo ICS gains eMAR administrations with the patterns carehomes/demo.py cites."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -12,10 +12,13 @@ from ipmo.plans import BadScope
 from ipmo.store import session_scope
 from ipmo.synth import generate
 
+NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)  # the demo is laid out up to this moment
+DAY = NOW.date()
+
 
 def test_demo_emar_patterns_and_a_rerun_adds_nothing(engine):
-    generate(engine, size="small", seed=3)
-    summary = populate(engine, 3)
+    generate(engine, size="small", seed=3, as_of=DAY)
+    summary = populate(engine, 3, NOW)
     t = AdministrationRow
     with session_scope(engine) as s:
         total = s.scalar(select(func.count()).select_from(t))
@@ -28,7 +31,7 @@ def test_demo_emar_patterns_and_a_rerun_adds_nothing(engine):
     assert by_outcome["refused"] > by_outcome["omitted"] > 0
     assert 0.05 < prn / total < 0.4
     assert f"{decisions} best-interests decisions" in summary
-    again = populate(engine, 3)
+    again = populate(engine, 3, NOW)
     assert again.startswith("0 eMAR administrations")
 
     # the plan metric registry reads the same figures (ICS-wide; a PCN is not a scope for them)
@@ -36,10 +39,10 @@ def test_demo_emar_patterns_and_a_rerun_adds_nothing(engine):
         p for offered in hooks.offered("PLAN_METRICS") for p in offered if p.prefix == "carehomes"
     )
     with session_scope(engine) as s:
-        points = provider.series(s, "missed_doses_pct", None, date.today(), 1)
+        points = provider.series(s, "missed_doses_pct", None, DAY, 1)
         assert len(points) == 1 and 1.0 < points[0][1] < 10.0
         with pytest.raises(BadScope):
-            provider.series(s, "missed_doses_pct", "A10001", date.today(), 1)
+            provider.series(s, "missed_doses_pct", "A10001", DAY, 1)
 
 
 def test_demo_supplies_returns_and_stop_ordering(engine):
@@ -51,9 +54,8 @@ def test_demo_supplies_returns_and_stop_ordering(engine):
     from ipmo.patients import Patient
     from ipmo.prescriptions.models import Prescription
 
-    generate(engine, size="small", seed=3)
-    summary = populate(engine, 3)
-    day = datetime.now(UTC).date()  # the demo is laid out up to today
+    generate(engine, size="small", seed=3, as_of=DAY)
+    summary = populate(engine, 3, NOW)
     with session_scope(engine) as s:
         supplies = s.scalar(select(func.count()).select_from(Prescription))
         disposals = dict(
@@ -71,8 +73,8 @@ def test_demo_supplies_returns_and_stop_ordering(engine):
     rules: set[str] = set()
     with session_scope(engine) as s:
         for home in homes:
-            view = waste_view(s, emar_feed(home), day)
+            view = waste_view(s, emar_feed(home), DAY)
             rules |= {c.rule for c in view.stop}
             assert all(m.home == home for m in view.medicines)
     assert rules == {"supplied-mostly-unused", "prn-not-given-resupplied"}
-    assert populate(engine, 3).endswith("0 monthly supplies; 0 returns or destructions")
+    assert populate(engine, 3, NOW).endswith("0 monthly supplies; 0 returns or destructions")

@@ -6,7 +6,7 @@ rejected on the record, the intervention becomes applied or rejected with the re
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
@@ -18,16 +18,24 @@ from ipmo.security.models import AuditEvent
 from ipmo.store import session_scope
 
 ADA = "9990000018"  # registered at A10001: the PCN pharmacist has a relationship with her
+NOON = datetime(2026, 6, 15, 12)  # the app's clock (UTC): the record's index date
+DAY = NOON.date()  # the reviews' date
+
+
+def _pharmacist(client_as):
+    c = client_as("pcn.pharmacist")
+    c.app.state.clock = lambda: NOON
+    return c
 
 
 def test_stop_intervention_becomes_a_pending_change_on_the_record(sample_ics, client_as):
-    c = client_as("pcn.pharmacist")
+    c = _pharmacist(client_as)
     before = c.get(f"/api/records/patients/{ADA}")
     assert before.status_code == 200 and before.json()["proposed_changes"] == []
     r = c.post(
         f"/api/review/patients/{ADA}/reviews",
         json={
-            "review_date": date.today().isoformat(),
+            "review_date": DAY.isoformat(),
             "findings_addressed": ["PINCER-D"],
             "interventions": [
                 {"kind": "stop", "medicine": "Ibuprofen 400mg tablets", "detail": "GI risk"},
@@ -59,11 +67,11 @@ def test_stop_intervention_becomes_a_pending_change_on_the_record(sample_ics, cl
 
 
 def test_a_change_without_a_medicine_is_refused_and_nothing_is_recorded(sample_ics, client_as):
-    c = client_as("pcn.pharmacist")
+    c = _pharmacist(client_as)
     r = c.post(
         f"/api/review/patients/{ADA}/reviews",
         json={
-            "review_date": date.today().isoformat(),
+            "review_date": DAY.isoformat(),
             "interventions": [{"kind": "stop"}],
             "shared_decision": "Stop something",
         },
@@ -76,7 +84,7 @@ def test_a_change_without_a_medicine_is_refused_and_nothing_is_recorded(sample_i
 def _intervention(engine, kind: str = "stop") -> int:
     with session_scope(engine) as s:
         ada = s.scalars(select(Patient).filter_by(nhs_number=ADA)).one()
-        review = MedicationReview(patient_id=ada.id, reviewer="p", review_date=date.today())
+        review = MedicationReview(patient_id=ada.id, reviewer="p", review_date=DAY)
         review.interventions.append(Intervention(kind=kind, medicine="Ibuprofen 400mg tablets"))
         s.add(review)
         s.flush()
@@ -101,9 +109,7 @@ def test_an_accepted_proposal_marks_the_intervention_applied(sample_ics):
 def test_a_rejected_proposal_marks_the_intervention_rejected_with_the_reason(sample_ics):
     iid = _intervention(sample_ics)
     with session_scope(sample_ics) as s:
-        proposal_outcome(
-            s, str(iid), status="rejected", reason="not tolerated", by="gp", at=datetime.now()
-        )
+        proposal_outcome(s, str(iid), status="rejected", reason="not tolerated", by="gp", at=NOON)
     with session_scope(sample_ics) as s:
         i = s.get(Intervention, iid)
         assert (i.status, i.outcome_reason) == ("rejected", "not tolerated")

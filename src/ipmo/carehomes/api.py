@@ -6,7 +6,7 @@ their own home's residents) and audited.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
@@ -28,7 +28,7 @@ from ipmo.carehomes.schemas import (
 )
 from ipmo.carehomes.staff import Competency
 from ipmo.security import Activity
-from ipmo.web.deps import Caller, Today, caller
+from ipmo.web.deps import Caller, Today, app_now, caller
 from ipmo.web.params import DB_INT_MAX
 
 router = APIRouter(tags=["carehomes"])
@@ -42,7 +42,7 @@ def findings(
     as_of: datetime | None = Query(None, description="ISO date-time with zone; default now"),
     c: Caller = USER,
 ) -> ResidentFindings:
-    when = as_of or datetime.now(UTC)
+    when = as_of or app_now(c.request)
     if when.tzinfo is None:
         raise HTTPException(422, "as_of needs a time zone (e.g. 2026-03-15T20:00:00Z)")
     found = resident_findings(c.session, c.principal, nhs_number, when)

@@ -133,9 +133,10 @@ def _row(
     return (*head, 1.0, "dose", "Oral", prn, given_covertly)
 
 
-def populate(engine: Engine, seed: int) -> str:
+def populate(engine: Engine, seed: int, now: datetime | None = None) -> str:
+    """``now``: the moment the demo is laid out up to (default the real time; tests fix it)."""
     rng = random.Random(seed)
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     today = now.date()
     first = today.replace(day=1)
     for _ in range(2):  # the first of the month two months back

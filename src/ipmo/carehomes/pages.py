@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -35,7 +35,7 @@ from ipmo.carehomes.findings import TEXT
 from ipmo.carehomes.staff import CATEGORIES, COMPETENCY, HARM, TRAINING
 from ipmo.security import Activity
 from ipmo.web.dates import DateInputError, date_field
-from ipmo.web.deps import Caller, FormFields, app_today, caller
+from ipmo.web.deps import Caller, FormFields, app_now, app_today, caller
 from ipmo.web.forms import FormErrors, sentence
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
@@ -83,8 +83,7 @@ assert set(RULE_NAMES) == set(TEXT)  # a new rule needs a name people can read
 
 def _now(c: Caller) -> datetime:
     """Now by the app's clock (``app.state.clock``, UTC; tests fix it), with its time zone."""
-    now = c.request.app.state.clock()
-    return now if now.tzinfo else now.replace(tzinfo=UTC)
+    return app_now(c.request)
 
 
 def _errors(exc: Exception, default: str, dates: tuple[str, ...] = ()) -> FormErrors:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from ipmo.review import actions, service
 from ipmo.review.schemas import CheckRead, RateRow, ReviewRead, WorklistRow
 from ipmo.security import Activity, Principal
-from ipmo.web.deps import DbSession, require
+from ipmo.web.deps import DbSession, Today, require
 from ipmo.web.params import DB_INT_MAX, EARLIEST_DATE, LATEST_DATE, in_date_range
 
 router = APIRouter(prefix="/api/review", tags=["review"])
@@ -41,6 +41,7 @@ def worklist(
 def patient_findings(
     nhs_number: str,
     session: DbSession,
+    today: Today,
     as_of: date | None = None,
     principal: Principal = Depends(require(Activity.REVIEW_VIEW)),
 ) -> dict:
@@ -48,7 +49,7 @@ def patient_findings(
     medicine count and SMR priority with its reasons."""
     if as_of is not None and not in_date_range(as_of):  # date arithmetic overflows near 1 / 9999
         raise HTTPException(422, f"as_of must be between {EARLIEST_DATE} and {LATEST_DATE}")
-    _, result = actions.findings(session, principal, nhs_number, as_of or date.today())
+    _, result = actions.findings(session, principal, nhs_number, as_of or today)
     return result.to_json()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -44,6 +44,12 @@ def app_today(request: Request) -> date:
 
 #: today, as a handler parameter type: ``today: Today``
 Today = Annotated[date, Depends(app_today)]
+
+
+def app_now(request: Request) -> datetime:
+    """Now by this app's clock (``app.state.clock``, UTC; tests fix it), with its time zone."""
+    now: datetime = request.app.state.clock()
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
 def current_principal(request: Request, session: Session) -> Principal:

@@ -18,7 +18,7 @@ from ipmo.referrals import LABELS as REFERRAL_LABELS
 from ipmo.security import Activity
 from ipmo.security.access import audit_event
 from ipmo.web.charts import line_chart
-from ipmo.web.deps import Caller, FormFields, caller
+from ipmo.web.deps import Caller, FormFields, app_today, caller
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 from ipmo.workforce import edits
@@ -231,7 +231,7 @@ def services_page(by: str = "ics", service: str = "", c: Caller = ANALYTICS):
         ]
         label = SERVICE_LABELS.get(s, s)
         charts[label] = _svg(line_chart(points, f"Referrals per month: {label}", width=360))
-    on = date.today()
+    on = app_today(c.request)
     since = date(on.year - (on.month <= 3), (on.month - 4) % 12 + 1, 1)  # the last three months
     leakage = [r for fn in hooks.offered("REFERRAL_LEAKAGE") for r in fn(c.session, since, on)]
     return render(
