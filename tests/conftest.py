@@ -142,15 +142,25 @@ def app_settings(tmp_path):
 
 
 @pytest.fixture
-def client_as(sample_ics, app_settings):
+def app_clock():
+    """The clock of the apps ``client_as`` and the browser tests' ``live_server`` make: ``None``
+    keeps the real one. A module whose pages read "today" overrides this fixture with a fixed
+    moment (``lambda: NOON``) so that no test depends on the day it runs."""
+    return None
+
+
+@pytest.fixture
+def client_as(sample_ics, app_settings, app_clock):
     """``client_as("pcn.pharmacist")`` → a TestClient signed in (cookie session) as that demo user.
-    ``client_as(None)`` → an anonymous client."""
+    ``client_as(None)`` → an anonymous client. The app's clock is ``app_clock`` if set."""
     from fastapi.testclient import TestClient
 
     from ipmo.security.users import DEMO_PASSWORD
     from ipmo.web.app import create_app
 
     app = create_app(sample_ics, app_settings)
+    if app_clock is not None:
+        app.state.clock = app_clock
     clients = []
 
     def make(username: str | None):

@@ -84,9 +84,10 @@ def serving(engine, settings, clock=None):
 
 
 @pytest.fixture
-def live_server(sample_ics, app_settings):
-    """The sample ICS served on a free loopback port; yields the base URL."""
-    with serving(sample_ics, app_settings) as url:
+def live_server(sample_ics, app_settings, app_clock):
+    """The sample ICS served on a free loopback port (its clock ``app_clock`` if set); yields
+    the base URL."""
+    with serving(sample_ics, app_settings, clock=app_clock) as url:
         yield url
 
 

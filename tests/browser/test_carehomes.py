@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 from tests.browser.conftest import serious_accessibility_violations, serving, sign_in
-from tests.carehomes.test_pages import ADA, homes  # noqa: F401 - the fixture
+from tests.carehomes.test_pages import (  # noqa: F401 - the fixtures
+    ADA,
+    TODAY,
+    app_clock,
+    homes,
+)
 
 from ipmo.review import service
 
@@ -45,7 +50,7 @@ def test_carer_sees_their_homes_alerts_and_records_a_best_interests_decision(
     assert page.locator(".nhsuk-error-summary").is_visible()
     assert serious_accessibility_violations(page) == []
     shot(page, "carer-decision-error")
-    today, later = date.today(), date.today() + timedelta(days=90)
+    today, later = TODAY, TODAY + timedelta(days=90)  # the served app's clock is on TODAY
     for prefix, when in (("decided_on", today), ("review_by", later)):
         page.locator(f"#{prefix}-day").fill(str(when.day))
         page.locator(f"#{prefix}-month").fill(str(when.month))
@@ -59,7 +64,7 @@ def test_carer_sees_their_homes_alerts_and_records_a_best_interests_decision(
 
 
 def test_moch_pharmacist_works_the_caseload_across_homes(page, live_server, homes):  # noqa: F811
-    service.run(homes, date.today())
+    service.run(homes, TODAY)
     sign_in(page, live_server, "pcn.pharmacist")
     page.get_by_role("link", name="Care-home residents").first.click()
     table = page.locator("#residents").inner_text()

@@ -6,12 +6,13 @@ violation, any impact) and for duplicate ids, and photographed to
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, datetime
 
 import pytest
 from tests.browser.conftest import Journey, seed_worklist_patient, sign_in
 
 pytestmark = pytest.mark.browser
+REVIEW_NOON = datetime(2026, 11, 16, 12, tzinfo=UTC)  # the SMR journey's clock: the pages' today
 
 
 def _summary_links(page) -> list[str]:
@@ -134,10 +135,11 @@ def test_journey_hospital_pharmacist_sends_discharge_medicines(page, live_server
     j.step("discharge-sent")
 
 
+@pytest.mark.parametrize("app_clock", [lambda: REVIEW_NOON], ids=["served-at-review-noon"])
 def test_journey_pcn_pharmacist_finds_reviews_and_sees_the_worklist_change(
     page, live_server, open_pharmacies
 ):
-    seed_worklist_patient(open_pharmacies, date.today())
+    seed_worklist_patient(open_pharmacies, REVIEW_NOON.date())  # the served app's today
     j = Journey(page, "pcn-pharmacist")
     _sign_in_with_a_mistake(j, live_server, "pcn.pharmacist")
     page.get_by_role("link", name="Find a patient").first.click()

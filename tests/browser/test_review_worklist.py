@@ -3,7 +3,7 @@ sees why a patient is there, opens the review, records it, and the review is lis
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from tests.browser.conftest import (
@@ -15,10 +15,16 @@ from tests.browser.conftest import (
 from ipmo.web.dates import nhs_date
 
 pytestmark = pytest.mark.browser
+NOON = datetime(2026, 11, 16, 12, tzinfo=UTC)  # the served app's clock: the pages' today
+
+
+@pytest.fixture
+def app_clock():
+    return lambda: NOON
 
 
 def test_pharmacist_works_the_worklist_and_records_a_review(page, live_server, sample_ics):
-    today = date.today()
+    today = NOON.date()
     seed_worklist_patient(sample_ics, today)
 
     sign_in(page, live_server, "pcn.pharmacist")

@@ -2,7 +2,7 @@
 pharmacist sees the caseload; a best-interests decision recorded through the form (errors in
 the NHS.UK error summary, nothing written); the ICS sees per-home figures without names."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,14 +13,20 @@ from ipmo.carehomes.administrations import csv_rows
 from ipmo.carehomes.models import BestInterestsDecision
 from ipmo.store import session_scope
 
-TODAY = date.today()  # the pages read today; every time below is relative to it
-NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 12, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)  # the app's clock: the pages read today from it
+TODAY = NOW.date()  # every time below is relative to it
 ADA = "9990000018"  # Oak Lodge (VM001), Riverside PCN practice A10001
 HEADER = "administration_id,nhs_number,medicine_code,medicine_name,outcome,at,covert\n"
 
 
 def _at(days_ago: int) -> str:
     return (NOW - timedelta(days=days_ago, hours=3)).isoformat()
+
+
+@pytest.fixture
+def app_clock():
+    """The app's clock stopped at :data:`NOW`."""
+    return lambda: NOW
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 recorded by the home cover covert doses; a dementia diagnosis on the GP record brings the
 antipsychotic reassessment (NICE NG97 1.7)."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -20,14 +20,20 @@ from ipmo.review import codelist
 from ipmo.review import service as review_service
 from ipmo.store import session_scope
 
-TODAY = date.today()  # the review page reads "today"; every time below is relative to it
-NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 12, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)  # the app's clock: the review page reads it
+TODAY = NOW.date()  # every time below is relative to it
 ADA = "9990000018"  # resident of Oak Lodge (VM001), registered at a Riverside PCN practice
 HEADER = "administration_id,nhs_number,medicine_code,medicine_name,outcome,at,covert\n"
 
 
 def _at(days_ago: int) -> str:
     return (NOW - timedelta(days=days_ago, hours=3)).isoformat()
+
+
+@pytest.fixture
+def app_clock():
+    """The app's clock stopped at :data:`NOW`."""
+    return lambda: NOW
 
 
 @pytest.fixture

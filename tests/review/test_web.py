@@ -4,7 +4,7 @@ review with evidence, recording a review (audited), rates after disclosure contr
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +13,13 @@ from ipmo.patients.models import MedicationIssue, Patient
 from ipmo.review import service
 from ipmo.store import session_scope
 
-TODAY = date.today()
+NOON = datetime(2026, 11, 16, 12, 0)  # the app's clock (UTC): the pages read today from it
+TODAY = NOON.date()  # 46 days after Dev's admission (1 October 2026, the sample ICS)
+
+
+@pytest.fixture
+def app_clock():
+    return lambda: NOON
 
 
 @pytest.fixture
@@ -127,6 +133,7 @@ def test_worklist_and_patient_pages(ics, client_as):
         follow_redirects=True,
     )
     assert posted.status_code == 200 and "Review recorded" in posted.text
+    assert "16 November 2026 by" in posted.text  # recorded on the app's today
     missing = c.post("/review/patients/9990000018", data={"shared_decision": ""})
     assert missing.status_code == 422 and "There is a problem" in missing.text
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import RedirectResponse
@@ -22,7 +21,7 @@ from ipmo.review.rules import all_rules
 from ipmo.security import Activity, Principal
 from ipmo.security.policy import visible_patients_filter
 from ipmo.web.dates import DateInputError, parse_date_input
-from ipmo.web.deps import Caller, caller
+from ipmo.web.deps import Caller, app_today, caller
 from ipmo.web.forms import FormErrors
 from ipmo.web.nav import NavItem
 from ipmo.web.page_state import PageState
@@ -74,7 +73,7 @@ def worklist_page(
             "rows": rows,
             "paging": pagination(c.request, at, total, len(rows), "patients"),
             "choices": _worklist_choices(c.session, c.principal),
-            "today": date.today(),
+            "today": app_today(c.request),
             "names": names,
             "filters": {
                 "practice": practice,
@@ -106,8 +105,9 @@ def _patient_page(c: Caller, nhs_number: str, shown: PageState = PageState()):
     """The patient's findings and reviews, with the form to record one: ``done="saved"`` after
     a review was recorded; a refused form again with its errors, what was typed and its key."""
     form = shown.form or {"decision_with": "patient", "findings_addressed": []}
-    patient, result = actions.findings(c.session, c.principal, nhs_number, date.today())
-    other = actions.other_findings(c.session, patient, date.today())
+    today = app_today(c.request)
+    patient, result = actions.findings(c.session, c.principal, nhs_number, today)
+    other = actions.other_findings(c.session, patient, today)
     reviews = [review_json(r) for r in actions.reviews(c.session, c.principal, nhs_number)]
     return render(
         c.request,
@@ -169,7 +169,7 @@ def record_page(
         "idempotency_key": idempotency_key,  # the same key again: a resend records it once
     }
     errors = FormErrors()
-    today = date.today()
+    today = app_today(c.request)
     if kind and kind not in {k.value for k in InterventionKind}:
         errors.add("kind", "Select an intervention from the list")
     if kind in NEEDS_MEDICINE and not medicine.strip():
