@@ -2,6 +2,7 @@
 
 import random
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -80,7 +81,9 @@ def _key(pair: tuple) -> tuple:
     return (pair[0], pair[1].rule, pair[1].medicine_code)
 
 
-def _both(cases: list, as_of: datetime) -> tuple[list, list]:
+def _both(cases: list, as_of: datetime, parquet: Path | None = None) -> tuple[list, list]:
+    """Both engines' findings; with ``parquet`` the DuckDB engine reads the administrations as
+    monthly Parquet files written there (as the ICS-year analysis does)."""
     python = sorted(
         (
             (r, f)
@@ -115,7 +118,18 @@ def _both(cases: list, as_of: datetime) -> tuple[list, list]:
             con.execute("INSERT INTO best VALUES (?, ?)", (r, code))
         if dementia:
             con.execute("INSERT INTO dementia VALUES (?)", (r,))
-    sql = sorted(findings_duckdb(con, Inputs("adm", "prn", "best", "dementia"), as_of), key=_key)
+    administrations = "adm"
+    if parquet is not None:
+        con.execute(
+            f'COPY (SELECT *, month("at") AS m FROM adm ORDER BY "at") TO \'{parquet}\' '
+            "(FORMAT parquet, PARTITION_BY (m), ROW_GROUP_SIZE 2048)"
+        )
+        administrations = (
+            f"(SELECT * EXCLUDE (m) FROM read_parquet('{parquet}/*/*.parquet', "
+            "hive_partitioning = true))"
+        )
+    inputs = Inputs(administrations, "prn", "best", "dementia")
+    sql = sorted(findings_duckdb(con, inputs, as_of), key=_key)
     return python, sql
 
 
@@ -130,4 +144,35 @@ def test_both_engines_agree_on_random_administrations(seed):
     as_of = datetime(2026, 3, 15, 20, 0, tzinfo=UTC)
     python, sql = _both(_random_cases(40, seed), as_of)
     assert len(python) > 20
+    assert sql == python
+
+
+def test_both_engines_agree_over_a_year_read_from_monthly_parquet(tmp_path):
+    """A year of doses (many per medicine: long runs of refusals, doses near each window's edge)
+    read from Parquet, whose row groups the recent-weeks rules skip by their time statistics."""
+    as_of = datetime(2026, 12, 31, 23, 0, tzinfo=UTC)
+    rng = random.Random(7)
+    cases = []
+    for r in range(12):
+        admins = []
+        for k in range(400):
+            code, name = rng.choice(MEDICINES)
+            sched = as_of - timedelta(days=rng.randint(0, 364), hours=rng.choice((0, 5, 10)))
+            at = sched + timedelta(minutes=rng.choice((0, 31, 45)))
+            if k % 50 == 0:  # on the 6-week, 28-day and 7-day edges
+                at = as_of - rng.choice((timedelta(weeks=6), timedelta(days=28), timedelta(7)))
+                at += timedelta(seconds=rng.choice((-1, 0, 1)))
+            outcome = rng.choice(("given", "given", "refused", "omitted", "withheld"))
+            covert = rng.random() < 0.05
+            admins.append(
+                Administration(f"y{r}-{k}", None, code, name, outcome, at, sched, None)
+                if rng.random() < 0.9
+                else Administration(f"y{r}-{k}", None, code, name, "given", at, prn=True)
+            )
+            if covert:
+                admins[-1] = Administration(f"y{r}-{k}", None, code, name, "given", at, covert=True)
+        on_record = {"444": ("Lactulose oral solution", date(2026, 1, rng.randint(1, 28)))}
+        cases.append((admins, on_record, {"222"} if r % 3 else set(), r % 2))
+    python, sql = _both(cases, as_of, tmp_path / "administrations")
+    assert {f.rule for _r, f in python} >= set(RULES) - {"prn-never-used", "prn-used-regularly"}
     assert sql == python
