@@ -2,10 +2,13 @@
 list with a column per source and the discrepancies, record a decision; accept and reject changes
 proposed by a medication review (the reviewer sees the outcome); and check accessibility."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from tests.browser.conftest import serious_accessibility_violations, sign_in
 
 pytestmark = pytest.mark.browser
+NOON = datetime(2026, 6, 15, 12, tzinfo=UTC)  # the served app's clock: the pages' today
 
 ADA = "9990000018"
 GP = f"""nhs_number,source_kind,source_org_code,name,status,dose_text,authored_on,category
@@ -48,10 +51,13 @@ def test_pharmacist_reconciles_on_the_record_page(page, live_server, tmp_path):
     assert page.get_by_text("ask the practice").is_visible()
 
 
-def _today_gp() -> str:
-    from datetime import date, timedelta
+@pytest.fixture
+def app_clock():
+    return lambda: NOON
 
-    authored = (date.today() - timedelta(days=60)).isoformat()
+
+def _today_gp() -> str:
+    authored = (NOON.date() - timedelta(days=60)).isoformat()
     return f"""nhs_number,source_kind,source_org_code,name,status,dose_text,authored_on,category
 {ADA},gp,A10001,Ibuprofen 400mg tablets,active,1 tablet three times a day,{authored},repeat
 {ADA},gp,A10001,Amlodipine 5mg tablets,active,1 tablet once a day,{authored},repeat

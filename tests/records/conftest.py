@@ -147,8 +147,9 @@ def principal_of():
 
 
 @pytest.fixture
-def client_on(app_settings):
-    """``client_on(engine, "pcn.pharmacist")`` → a TestClient for ``engine``'s store, signed in."""
+def client_on(app_settings, app_clock):
+    """``client_on(engine, "pcn.pharmacist")`` → a TestClient for ``engine``'s store, signed in
+    (the app's clock ``app_clock`` if set)."""
     from fastapi.testclient import TestClient
 
     from ipmo.security.users import DEMO_PASSWORD
@@ -159,6 +160,8 @@ def client_on(app_settings):
 
     def make(engine, username: str):
         app = apps.setdefault(id(engine), create_app(engine, app_settings))
+        if app_clock is not None:
+            app.state.clock = app_clock
         client = TestClient(app, base_url="http://testserver")
         clients.append(client)
         r = sign_in(client, username, DEMO_PASSWORD)

@@ -4,8 +4,9 @@ like every patient write; If-Match required (428), stale refused (412), acting t
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from ipmo.records.models import RecordAmendment
@@ -14,7 +15,9 @@ from ipmo.store import session_scope
 
 ADA = "9990000018"  # Riverside PCN (A10001), nominated pharmacy FA001
 DEV = "9990000042"  # Hillside PCN: no relationship for the Riverside PCN pharmacist
-AUTHORED = (date.today() - timedelta(days=60)).isoformat()
+NOON = datetime(2026, 6, 15, 12)  # the app's clock (UTC): the record's today
+TODAY = NOON.date()
+AUTHORED = (TODAY - timedelta(days=60)).isoformat()
 GP = f"""nhs_number,source_kind,source_org_code,name,status,dose_text,authored_on,category
 {ADA},gp,A10001,Ibuprofen 400mg tablets,active,1 tablet three times a day,{AUTHORED},repeat
 {ADA},gp,A10001,Amlodipine 5mg tablets,active,1 tablet once a day,{AUTHORED},repeat
@@ -22,12 +25,17 @@ GP = f"""nhs_number,source_kind,source_org_code,name,status,dose_text,authored_o
 RECORD = f"/api/records/patients/{ADA}"
 
 
+@pytest.fixture
+def app_clock():
+    return lambda: NOON
+
+
 def _propose(c, *interventions) -> tuple[list[int], str]:
     """GP list + a review with ``interventions``; returns (proposal ids, the record's ETag)."""
     r = c.post(f"{RECORD}/sources", content=GP, headers={"content-type": "text/csv"})
     assert r.status_code == 201, r.text
     review = {
-        "review_date": date.today().isoformat(),
+        "review_date": TODAY.isoformat(),
         "interventions": list(interventions),
         "shared_decision": "agreed with Ada",
     }
@@ -88,7 +96,8 @@ def test_accepting_twice_is_a_conflict_and_changes_nothing(ics_any, client_on):
         assert again.status_code == 409 and "already accepted" in again.json()["detail"]
     assert c.get(RECORD).headers["ETag"] == first.headers["ETag"]
     with session_scope(ics_any) as s:
-        assert len(s.scalars(select(RecordAmendment)).all()) == 1
+        [amendment] = s.scalars(select(RecordAmendment)).all()
+        assert amendment.effective_on == TODAY  # from the app's today (records.amend M1)
 
 
 def test_reject_needs_a_reason_and_the_reviewer_sees_it(ics_any, client_on):

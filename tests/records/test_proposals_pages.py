@@ -4,15 +4,24 @@ only; a stale or repeated form changes nothing and says why; the review page sho
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import datetime, timedelta
+
+import pytest
 
 ADA = "9990000018"
-AUTHORED = (date.today() - timedelta(days=60)).isoformat()
+NOON = datetime(2026, 6, 15, 12)  # the app's clock (UTC): the record's today
+TODAY = NOON.date()
+AUTHORED = (TODAY - timedelta(days=60)).isoformat()
 GP = f"""nhs_number,source_kind,source_org_code,name,status,dose_text,authored_on,category
 {ADA},gp,A10001,Ibuprofen 400mg tablets,active,1 tablet three times a day,{AUTHORED},repeat
 {ADA},gp,A10001,Amlodipine 5mg tablets,active,1 tablet once a day,{AUTHORED},repeat
 """
 PAGE = f"/records/patients/{ADA}"
+
+
+@pytest.fixture
+def app_clock():
+    return lambda: NOON
 
 
 def _propose(c, *interventions) -> list[int]:
@@ -21,7 +30,7 @@ def _propose(c, *interventions) -> list[int]:
     )
     assert r.status_code == 303
     review = {
-        "review_date": date.today().isoformat(),
+        "review_date": TODAY.isoformat(),
         "interventions": list(interventions),
         "shared_decision": "agreed with Ada",
     }
@@ -52,7 +61,7 @@ def test_accepting_on_the_page_changes_the_list(client_as):
     after = c.get(done.headers["location"]).text
     assert "Proposed change accepted" in after and f'id="p-{pid}"' not in after
     row = _row(after, "Ibuprofen")
-    assert "stopped" in row and "Stopped on" in row and "GI risk" in row
+    assert "stopped" in row and "Stopped on 2026-06-15" in row and "GI risk" in row
     assert "Proposed changes acted on" in after and "accepted" in _row(after, "pcn.pharmacist,")
     # the same form again: nothing changes, and the page says why
     again = c.post(f"{PAGE}/proposed-changes/{pid}/accept", data=form)

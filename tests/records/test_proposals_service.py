@@ -34,7 +34,7 @@ from ipmo.store import session_scope
 
 ADA = "9990000018"  # registered at A10001, Riverside PCN: the PCN pharmacist's patient
 DEV = "9990000042"
-TODAY = date.today()
+TODAY = date(2026, 6, 15)  # the day every call below is made on
 AUTHORED = (TODAY - timedelta(days=60)).isoformat()
 GP = f"""nhs_number,source_kind,source_org_code,name,status,dose_text,authored_on,category,dmd_code
 {ADA},gp,A10001,Ibuprofen 400mg tablets,active,1 tablet three times a day,{AUTHORED},repeat,900121

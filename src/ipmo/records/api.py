@@ -42,7 +42,7 @@ from ipmo.records.service import (
     proposal_json,
 )
 from ipmo.security import Activity, Principal
-from ipmo.web.deps import DbSession, request_body, require
+from ipmo.web.deps import DbSession, Today, app_today, request_body, require
 from ipmo.web.params import EARLIEST_DATE, LATEST_DATE, RowId, in_date_range
 
 router = APIRouter(tags=["records"])
@@ -58,9 +58,10 @@ def _outcome(
     return JSONResponse(body, status_code=status, media_type="application/fhir+json")
 
 
-def _index_date(as_of: str | None) -> date:
+def _index_date(as_of: str | None, today: date) -> date:
+    """``as_of`` (a date) or the app's today."""
     if not as_of:
-        return date.today()
+        return today
     try:
         day = date.fromisoformat(as_of)
     except ValueError:
@@ -134,11 +135,12 @@ def read_record(
     nhs_number: str,
     response: Response,
     session: DbSession,
+    today: Today,
     as_of: str | None = None,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
 ) -> dict[str, Any]:
     """The patient's sources side by side, the reconciled list and its discrepancies."""
-    view = actions.read_record(session, principal, nhs_number, _index_date(as_of))
+    view = actions.read_record(session, principal, nhs_number, _index_date(as_of, today))
     response.headers["ETag"] = view.etag
     body = view.to_json()
     body["sources"] = _sources_side_by_side(view)
@@ -175,6 +177,7 @@ def post_decision(
     decision: DecisionIn,
     response: Response,
     session: DbSession,
+    today: Today,
     as_of: str | None = None,
     if_match: str | None = Header(None),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
@@ -189,7 +192,7 @@ def post_decision(
             action=decision.action,
             reason=decision.reason,
             if_match=if_match or None,
-            index_date=_index_date(as_of),
+            index_date=_index_date(as_of, today),
             source_label=decision.source,
         )
     except RecordError as exc:
@@ -222,6 +225,7 @@ def post_accept(
     proposal_id: RowId,
     response: Response,
     session: DbSession,
+    today: Today,
     body: AcceptIn | None = None,
     if_match: str | None = Header(None),
     principal: Principal = Depends(require(Activity.RECORD_RECONCILE)),
@@ -231,7 +235,7 @@ def post_accept(
     how = Acceptance(**(body or AcceptIn()).model_dump())
     try:
         change = actions.accept_proposed_change(
-            session, principal, nhs_number, proposal_id, how, if_match=if_match, on=date.today()
+            session, principal, nhs_number, proposal_id, how, if_match=if_match, on=today
         )
     except RecordError as exc:
         return _refused(exc)
@@ -265,10 +269,12 @@ def post_reject(
 
 
 def _fhir_view(
-    session: Session, principal: Principal, patient: str | None, action: str
+    request: Request, session: Session, principal: Principal, patient: str | None, action: str
 ) -> RecordView:
+    """The patient's record on the app's today."""
     number = patient_param(patient)
-    return actions.read_record(session, principal, number, date.today(), audit_action=action)
+    today = app_today(request)
+    return actions.read_record(session, principal, number, today, audit_action=action)
 
 
 def _linked(view: RecordView) -> list[dict[str, Any]]:
@@ -328,7 +334,9 @@ def fhir_list(
     the Provenance of this version of the list."""
     chosen = includes(include, ["List:item", "List:subject"])
     with_provenance = includes(revinclude, ["Provenance:target"], "_revinclude")
-    view = _fhir_view(session, principal, patient or patient_identifier, "record.fhir.list")
+    view = _fhir_view(
+        request, session, principal, patient or patient_identifier, "record.fhir.list"
+    )
     resources = _linked(view)
     found = _of_type(resources, "List")
     included = _of_type(resources, "MedicationStatement") if "List:item" in chosen else []
@@ -368,7 +376,9 @@ def fhir_medication_statements(
     statuses = {s for s in (status or "").split(",") if s}
     if statuses - {"active", "stopped"}:
         raise FhirError(400, "value", f"status {status!r}: active or stopped", "status")
-    view = _fhir_view(session, principal, patient or patient_identifier, "record.fhir.statements")
+    view = _fhir_view(
+        request, session, principal, patient or patient_identifier, "record.fhir.statements"
+    )
     resources = _linked(view)
     found = [
         r
@@ -391,7 +401,7 @@ def fhir_provenance(
 ):
     """The Provenance of the patient's reconciled List and MedicationStatements (this version):
     made by the reconciliation, from the sources it names."""
-    view = _fhir_view(session, principal, patient, "record.fhir.provenance")
+    view = _fhir_view(request, session, principal, patient, "record.fhir.provenance")
     return fhir_response(searchset(request, _of_type(_linked(view), "Provenance")))
 
 
@@ -413,8 +423,10 @@ def fhir_detected_issues(
 ):
     """Open reconciliation discrepancies as DetectedIssue resources, and the medication review
     findings of the patient today (offered by the review domain: ``FHIR_DETECTED_ISSUES``)."""
-    view = _fhir_view(session, principal, patient or patient_identifier, "record.fhir.issues")
+    view = _fhir_view(
+        request, session, principal, patient or patient_identifier, "record.fhir.issues"
+    )
     found = _of_type(_linked(view), "DetectedIssue")
     for provider in hooks.offered("FHIR_DETECTED_ISSUES"):
-        found += provider(session, principal, view.nhs_number, date.today())
+        found += provider(session, principal, view.nhs_number, app_today(request))
     return fhir_response(searchset(request, found))

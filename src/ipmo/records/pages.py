@@ -27,7 +27,7 @@ from ipmo.records.service import (
 )
 from ipmo.security import Activity, Principal
 from ipmo.web.dates import DateInputError, date_field
-from ipmo.web.deps import Caller, caller, require
+from ipmo.web.deps import Caller, app_today, caller, require
 from ipmo.web.forms import FormErrors, sentence
 from ipmo.web.nav import NavItem
 from ipmo.web.page_state import PageState
@@ -57,17 +57,18 @@ ACTIONS = [
 ]
 
 
-def _as_of(value: str | None) -> date:
+def _as_of(value: str | None, today: date) -> date:
+    """``value`` as a date; missing or bad: ``today`` (the app's)."""
     try:
-        day = date.fromisoformat(value) if value else date.today()
+        day = date.fromisoformat(value) if value else today
     except ValueError:
-        return date.today()
-    return day if in_date_range(day) else date.today()
+        return today
+    return day if in_date_range(day) else today
 
 
-def _form_as_of(as_of: str = Form("")) -> date:
+def _form_as_of(request: Request, as_of: str = Form("")) -> date:
     """The date the record was shown at, sent back by its form (missing or bad: today)."""
-    return _as_of(as_of)
+    return _as_of(as_of, app_today(request))
 
 
 SHOWN_AS_OF = Depends(_form_as_of)  # every write goes back to the record as it was shown
@@ -152,7 +153,7 @@ def find(
 
 @router.get("/records/patients/{nhs_number}")
 def show(nhs_number: str, as_of: str | None = None, notice: str | None = None, c: Caller = VIEW):
-    day, error = _as_of(as_of), None
+    day, error = _as_of(as_of, app_today(c.request)), None
     try:  # the NHS.UK date input (three fields) wins over ?as_of=YYYY-MM-DD
         day = date_field(c.request.query_params, "as_of") or day
     except DateInputError as exc:
@@ -270,7 +271,13 @@ def post_accept(
     try:
         how = Acceptance(dose_text=dose_text or None, switch_to=switch_to or None, note=note)
         actions.accept_proposed_change(
-            c.session, c.principal, nhs_number, proposal_id, how, if_match=etag, on=date.today()
+            c.session,
+            c.principal,
+            nhs_number,
+            proposal_id,
+            how,
+            if_match=etag,
+            on=app_today(c.request),
         )
     except RecordError as exc:
         status, message = _resolution_error(exc, "accepted")
