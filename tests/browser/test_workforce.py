@@ -1,6 +1,8 @@
 """Browser: the workforce lead sees the summary, organogram and named posts, and adds a post with
 the form (a mistake is explained, then fixed); an analyst sees the same aggregates without names."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from tests.browser.conftest import serious_accessibility_violations, sign_in
 from tests.workforce.helpers import LEADER, csv_text, leader_and_report
@@ -10,6 +12,12 @@ from ipmo.workforce.importer import import_assignments
 
 pytestmark = pytest.mark.browser
 NAMED = LEADER
+NOON = datetime(2026, 6, 15, 12, tzinfo=UTC)  # the served app's clock: the pages' today
+
+
+@pytest.fixture
+def app_clock():
+    return lambda: NOON
 
 
 @pytest.fixture
@@ -50,11 +58,9 @@ def test_analyst_sees_aggregates_without_names(page, workforce, live_server):
 
 
 def test_plan_page_and_service_evaluation_are_accessible(page, workforce, sample_ics, live_server):
-    from datetime import date, timedelta
-
     from ipmo.plans.service import create_plan
 
-    today = date.today()
+    today = NOON.date()
     with session_scope(sample_ics) as s:
         create_plan(
             s,
@@ -73,6 +79,7 @@ def test_plan_page_and_service_evaluation_are_accessible(page, workforce, sample
                     }
                 ],
             },
+            on=today,
         )
     sign_in(page, live_server, "analyst")
     page.get_by_role("link", name="ICS medicines plan").click()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from tests.workforce.helpers import Site
 
-TODAY = date.today()
+NOON = datetime(2026, 6, 15, 12)  # the app's clock (UTC): the plans' today
+TODAY = NOON.date()
 
 
 def body(metric="workforce.in_post_wte", **extra):
@@ -33,6 +34,7 @@ def body(metric="workforce.in_post_wte", **extra):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     s = Site(tmp_path_factory.mktemp("plans-web"))
+    s.app.state.clock = lambda: NOON
     yield s
     s.close()
 
@@ -57,6 +59,7 @@ def test_viewers_read_plans_but_cannot_edit(site, plan_id):
     pcn = client_as("pcn.pharmacist")
     view = pcn.get(f"/api/plans/{plan_id}").json()
     assert view["objectives"][0]["rag"] in {"green", "amber", "red", "grey"}
+    assert view["on"] == TODAY.isoformat()  # the plan as of the app's today
     assert pcn.post("/api/plans", json=body()).status_code == 403
     assert (
         pcn.post(

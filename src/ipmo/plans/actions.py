@@ -10,6 +10,8 @@ Every use case runs in the caller's unit of work. Errors are the service's:
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy.orm import Session
 
 from ipmo.plans import service
@@ -18,15 +20,18 @@ from ipmo.security.access import audit_event
 from ipmo.security.principal import Principal
 
 
-def create(session: Session, principal: Principal, data: dict) -> Plan:
-    """A plan with its objectives, PDSA cycles and stakeholders (layout in plans/README.md)."""
-    plan = service.create_plan(session, data)
+def create(session: Session, principal: Principal, data: dict, *, on: date) -> Plan:
+    """A plan with its objectives, PDSA cycles and stakeholders (layout in plans/README.md);
+    ``on``: today (an objective's baseline is read from its metric up to then)."""
+    plan = service.create_plan(session, data, on=on)
     audit_event(session, principal, "plan.create", detail={"plan": plan.id})
     return plan
 
 
-def add_objective(session: Session, principal: Principal, plan_id: int, data: dict) -> Objective:
-    objective = service.add_objective(session, service.get_plan(session, plan_id), data)
+def add_objective(
+    session: Session, principal: Principal, plan_id: int, data: dict, *, on: date
+) -> Objective:
+    objective = service.add_objective(session, service.get_plan(session, plan_id), data, on=on)
     audit_event(session, principal, "plan.objective.create", detail={"plan": plan_id})
     return objective
 

@@ -7,14 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
 
 from ipmo.plans import actions, metrics
 from ipmo.plans.report import PdfUnavailable, render_html, render_pdf
 from ipmo.plans.schemas import Created, MetricRead, PlanRead, PlanSummary
 from ipmo.plans.service import PlanError, PlanNotFound, list_plans, plan_view
 from ipmo.security import Activity
-from ipmo.web.deps import Caller, caller
+from ipmo.web.deps import Caller, app_today, caller
 from ipmo.web.params import RowId
 
 router = APIRouter(prefix="/api/plans", tags=["plans"])
@@ -22,9 +21,10 @@ VIEW = caller(Activity.PLAN_VIEW)
 EDIT = caller(Activity.PLAN_EDIT)
 
 
-def _view(session: Session, plan_id: int) -> dict:
+def _view(c: Caller, plan_id: int) -> dict:
+    """The plan on the app's today."""
     try:
-        return plan_view(session, plan_id)
+        return plan_view(c.session, plan_id, on=app_today(c.request))
     except PlanNotFound as exc:
         raise HTTPException(404, str(exc)) from None
 
@@ -54,18 +54,19 @@ def _created(make: Callable[[], Any]) -> dict[str, int]:
 @router.post("", status_code=201, response_model=Created)
 def new_plan(body: dict, c: Caller = EDIT):
     """A plan with objectives, PDSA cycles and stakeholders (layout in plans/README.md)."""
-    return _created(lambda: actions.create(c.session, c.principal, body))
+    return _created(lambda: actions.create(c.session, c.principal, body, on=app_today(c.request)))
 
 
 @router.get("/{plan_id}", response_model=PlanRead)
 def read_plan(plan_id: RowId, c: Caller = VIEW):
     """The plan with each objective's live series, current value, progress and RAG status."""
-    return _view(c.session, plan_id)
+    return _view(c, plan_id)
 
 
 @router.post("/{plan_id}/objectives", status_code=201, response_model=Created)
 def new_objective(plan_id: RowId, body: dict, c: Caller = EDIT):
-    return _created(lambda: actions.add_objective(c.session, c.principal, plan_id, body))
+    today = app_today(c.request)
+    return _created(lambda: actions.add_objective(c.session, c.principal, plan_id, body, on=today))
 
 
 @router.post("/{plan_id}/objectives/{objective_id}/pdsa", status_code=201, response_model=Created)
@@ -92,7 +93,7 @@ def new_stakeholder(plan_id: RowId, body: dict, c: Caller = EDIT):
 )
 def report(plan_id: RowId, format: str = Query("html", description="html | pdf"), c: Caller = VIEW):
     """The plan on a page, as a self-contained HTML page or a PDF."""
-    view = _view(c.session, plan_id)
+    view = _view(c, plan_id)
     if format == "html":
         return HTMLResponse(render_html(view))
     if format != "pdf":

@@ -22,7 +22,7 @@ from ipmo.plans.service import (
 )
 from ipmo.security import Activity
 from ipmo.web.dates import DateInputError, date_field
-from ipmo.web.deps import Caller, FormFields, caller
+from ipmo.web.deps import Caller, FormFields, app_today, caller
 from ipmo.web.forms import FormErrors
 from ipmo.web.nav import NavItem
 from ipmo.web.params import RowId
@@ -107,7 +107,7 @@ def new_plan(form: FormFields, c: Caller = EDIT):
         return _list_page(c, form, errors)
     data = {**form, "start_date": start.isoformat(), "end_date": end.isoformat()}
     try:
-        plan = actions.create(c.session, c.principal, data)
+        plan = actions.create(c.session, c.principal, data, on=app_today(c.request))
     except PlanError as exc:
         c.session.rollback()
         return _list_page(c, form, FormErrors.from_exception(exc, "title"))
@@ -122,7 +122,7 @@ def _page(
     form_for: str = "",
 ):
     try:
-        view = plan_view(c.session, plan_id)
+        view = plan_view(c.session, plan_id, on=app_today(c.request))
     except PlanError as exc:
         return render(
             c.request, "error.html", {"title": "Plan not found", "message": str(exc)}, 404
@@ -153,7 +153,7 @@ def plan_page(plan_id: RowId, c: Caller = VIEW):
 @router.post("/plans/{plan_id}/objectives")
 def objective_add(plan_id: RowId, form: FormFields, c: Caller = EDIT):
     dates = {"target_date": ("Target date", False)}
-    add = partial(actions.add_objective, c.session, c.principal, plan_id)
+    add = partial(actions.add_objective, c.session, c.principal, plan_id, on=app_today(c.request))
     return _add(c, plan_id, form, "o", dates, "title", add)
 
 

@@ -14,7 +14,7 @@ from ipmo.limits import decode_utf8
 from ipmo.security import Activity
 from ipmo.security.access import audit_event
 from ipmo.security.errors import Forbidden
-from ipmo.web.deps import Caller, request_body
+from ipmo.web.deps import Caller, app_today, request_body
 from ipmo.workforce import edits
 from ipmo.workforce.callers import ANALYTICS, DETAIL, EDIT, VIEW
 from ipmo.workforce.importer import (
@@ -85,14 +85,14 @@ def read_summary(
     """WTE per 10,000 patients, IP coverage, vacancies, rotations, training (no names)."""
     if by not in GROUPINGS:
         raise HTTPException(422, f"by must be one of {', '.join(GROUPINGS)}")
-    return summary(c.session, by=by, on=_day(on))
+    return summary(c.session, by=by, on=_day(on) or app_today(c.request))
 
 
 @router.get("/posts", response_model=list[NamedPost])
 def read_posts(c: Caller = DETAIL) -> list[dict]:
     """Every post with the named person holding it (workforce leads and admins; audited)."""
     audit_event(c.session, c.principal, "workforce.posts.read")
-    return named_posts(c.session)
+    return named_posts(c.session, on=app_today(c.request))
 
 
 @_csv_upload("/import", ImportCounts)
@@ -126,7 +126,7 @@ def edit_post(assignment_number: str, changes: dict, c: Caller = EDIT) -> dict:
 
 @router.get("/organogram/ics.svg", response_class=Response, responses=_SVG_DOC)
 def ics_svg(c: Caller = VIEW) -> Response:
-    return Response(ics_organogram(c.session), media_type=SVG)
+    return Response(ics_organogram(c.session, on=app_today(c.request)), media_type=SVG)
 
 
 @router.get("/organogram/leadership.svg", response_class=Response, responses=_SVG_DOC)
@@ -136,7 +136,8 @@ def leadership_svg(names: bool = False, c: Caller = VIEW) -> Response:
         raise Forbidden(f"your role ({c.principal.role.title}) does not include: workforce.detail")
     if names:
         audit_event(c.session, c.principal, "workforce.leadership.read")
-    return Response(leadership_organogram(c.session, show_names=names), media_type=SVG)
+    svg = leadership_organogram(c.session, show_names=names, on=app_today(c.request))
+    return Response(svg, media_type=SVG)
 
 
 @router.get(
@@ -154,7 +155,8 @@ def read_services(
     """Service evaluation per service, area and month; ``format=csv`` for a download."""
     if by not in BY_LEVELS:
         raise HTTPException(422, f"by must be one of {', '.join(BY_LEVELS)}")
-    rows = evaluation(c.session, by=by, service=service, all_services=all_services)
+    on = app_today(c.request)
+    rows = evaluation(c.session, by=by, service=service, all_services=all_services, on=on)
     if format == "csv":
         return Response(
             services_csv(rows),

@@ -71,11 +71,11 @@ def workforce_home(by: str = "place", message: str = "", size: str = "fit", c: C
         c.request,
         "workforce/summary.html",
         {
-            "data": summary(c.session, by=by),
+            "data": summary(c.session, by=by, on=app_today(c.request)),
             "by": by,
             "groupings": GROUPINGS,
             "labels": LABELS,
-            "organogram": _svg(ics_organogram(c.session)),
+            "organogram": _svg(ics_organogram(c.session, on=app_today(c.request))),
             "size": size,
             "can_detail": c.principal.can(Activity.WORKFORCE_DETAIL),
             "can_edit": c.principal.can(Activity.WORKFORCE_EDIT),
@@ -113,7 +113,9 @@ def leadership(size: str = "fit", c: Caller = VIEW):
         c.request,
         "workforce/leadership.html",
         {
-            "organogram": _svg(leadership_organogram(c.session, show_names=names)),
+            "organogram": _svg(
+                leadership_organogram(c.session, show_names=names, on=app_today(c.request))
+            ),
             "names": names,
             "size": size,
         },
@@ -127,7 +129,7 @@ def people(created: str = "", c: Caller = DETAIL):
         c.request,
         "workforce/people.html",
         {
-            "posts": named_posts(c.session),
+            "posts": named_posts(c.session, on=app_today(c.request)),
             "labels": LABELS,
             "can_edit": c.principal.can(Activity.WORKFORCE_EDIT),
             "created": created,
@@ -218,8 +220,10 @@ LEVEL_LABELS = {"pharmacy": "Pharmacy", "pcn": "PCN", "place": "Place", "ics": "
 @router.get("/workforce/services")
 def services_page(by: str = "ics", service: str = "", c: Caller = ANALYTICS):
     by = by if by in BY_LEVELS else "ics"
-    rows = evaluation(c.session, by=by, service=service or None, all_services=not service)
-    ics = evaluation(c.session, by="ics", all_services=True)
+    on = app_today(c.request)
+    chosen = service or None
+    rows = evaluation(c.session, by=by, service=chosen, all_services=not service, on=on)
+    ics = evaluation(c.session, by="ics", all_services=True, on=on)
     services = sorted({r["service"] for r in ics} - {ALL_SERVICES})
     charts = {}
     # one chart per service and one for all of them: the services' lines add up to the last
@@ -231,7 +235,6 @@ def services_page(by: str = "ics", service: str = "", c: Caller = ANALYTICS):
         ]
         label = SERVICE_LABELS.get(s, s)
         charts[label] = _svg(line_chart(points, f"Referrals per month: {label}", width=360))
-    on = app_today(c.request)
     since = date(on.year - (on.month <= 3), (on.month - 4) % 12 + 1, 1)  # the last three months
     leakage = [r for fn in hooks.offered("REFERRAL_LEAKAGE") for r in fn(c.session, since, on)]
     return render(
