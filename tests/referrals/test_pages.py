@@ -189,3 +189,28 @@ def test_an_impossible_or_future_birth_date_is_refused_and_what_was_typed_kept(m
         assert expected in r.text and f'href="#birth_date-{part}"' in r.text
         assert f'value="{year}"' in r.text and 'value="Ada Smith"' in r.text
     assert mod.client("nhs111").get("/referrals").text.count("R-") == before
+
+
+def test_the_overdue_flag_follows_the_app_clock(mod, sample_ics):
+    """The referral page and the inbox say "(overdue)" once the app's clock is past the
+    accept-by time, and not a minute before it."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from ipmo.referrals.models import Referral
+    from ipmo.store import session_scope, utcnow
+
+    ref = _send(mod)
+    with session_scope(sample_ics) as s:
+        accept_by = s.scalar(select(Referral.accept_by).where(Referral.reference == ref))
+    pharmacist = mod.client("community.pharmacist")
+    try:
+        mod.app.state.clock = lambda: accept_by - timedelta(minutes=1)
+        assert "(overdue)" not in pharmacist.get(f"/referrals/{ref}").text
+        assert "(overdue)" not in pharmacist.get("/referrals/inbox").text
+        mod.app.state.clock = lambda: accept_by + timedelta(minutes=1)
+        assert "(overdue)" in pharmacist.get(f"/referrals/{ref}").text
+        assert "(overdue)" in pharmacist.get("/referrals/inbox").text
+    finally:
+        mod.app.state.clock = utcnow
