@@ -40,7 +40,8 @@ def _working_time(rng: random.Random, day: datetime) -> datetime:
     return day.replace(hour=rng.randint(9, 15), minute=rng.randint(0, 59), second=0, microsecond=0)
 
 
-def populate(engine: Engine, seed: int = 1) -> str:
+def populate(engine: Engine, seed: int = 1, now: datetime | None = None) -> str:
+    """``now``: the moment the demo is made (UTC, no zone; default the real time; tests fix it)."""
     rng = random.Random(seed)
     with session_scope(engine) as s:
         nhs111 = s.scalars(
@@ -57,7 +58,7 @@ def populate(engine: Engine, seed: int = 1) -> str:
         ).all()
     if not patients or not (nhs111 or admitted):
         return "referrals: no patients or senders in this ICS; nothing generated"
-    started = utcnow()
+    started = now or utcnow()
     today = started.replace(hour=0, minute=0, second=0, microsecond=0)
     made = closed = 0
     for back in range(DAYS, -1, -1):
@@ -158,7 +159,7 @@ def populate(engine: Engine, seed: int = 1) -> str:
         if back >= 2:  # the last two days stay as they are: inboxes with work in them
             with session_scope(engine) as s:
                 escalate_overdue(s, now=day + timedelta(days=1))
-    sent = deliver_pending(engine, now=utcnow())
+    sent = deliver_pending(engine, now=now or utcnow())
     return (
         f"referrals: {made} generated ({closed} completed), "
         f"{sent.delivered} outcome notices delivered"
