@@ -120,3 +120,13 @@ def test_urgent_supply_page_refuses_a_controlled_drug_then_records_each_item(cli
     problem = re.search(r'error-summary__list">(.*?)</ul>', done.text, re.S)
     assert "Consultation completed" in done.text, problem and problem.group(1)
     assert "Schedule 1, 2 or 3 controlled drug" in done.text  # the item's reason, by name
+
+
+def test_the_claims_page_shows_the_app_clocks_month_by_default(client_as):
+    from datetime import datetime
+
+    client = client_as("community.pharmacist")
+    client.app.state.clock = lambda: datetime(2026, 3, 15, 12)
+    assert "Completed consultations in March 2026" in client.get("/pharmacy-first/claims").text
+    client.app.state.clock = lambda: datetime(2026, 11, 30, 23, 59)
+    assert "Completed consultations in November 2026" in client.get("/pharmacy-first/claims").text

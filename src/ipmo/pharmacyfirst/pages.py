@@ -23,8 +23,7 @@ from ipmo.pharmacyfirst.pathways import URGENCIES, UnknownPathway, catalogue, ci
 from ipmo.pharmacyfirst.urgent import PACK_EXCEPTIONS
 from ipmo.security import Activity
 from ipmo.security.errors import Forbidden, PatientAccessDenied
-from ipmo.store import utcnow
-from ipmo.web.deps import Caller, FormFields, caller
+from ipmo.web.deps import Caller, FormFields, app_today, caller
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 
@@ -92,7 +91,8 @@ def _names(session: Session) -> dict[str, str]:
     return dict(session.execute(select(Organisation.ods_code, Organisation.name)).all())
 
 
-def _month(value: str | None) -> str:
+def _month(value: str | None, today: date) -> str:
+    """``value`` (YYYY-MM) if it is a month, else ``today``'s."""
     if value:
         try:
             year, mon = (int(p) for p in value.split("-"))
@@ -100,7 +100,7 @@ def _month(value: str | None) -> str:
                 return f"{year:04d}-{mon:02d}"
         except ValueError:
             pass
-    return utcnow().strftime("%Y-%m")
+    return today.strftime("%Y-%m")
 
 
 @router.get("/pharmacy-first")
@@ -114,7 +114,7 @@ def index(c: Caller = RECEIVE):
 
 
 def _new_form(request: Request, values: dict, errors: list[tuple[str, str]], status: int = 200):
-    today = date.today()
+    today = app_today(request)
     version = catalogue().in_force(today) or catalogue().versions[-1]
     pathways = sorted((p.title, code) for code, p in version.pathways.items())
     return render(
@@ -149,7 +149,7 @@ def create(form: FormFields, c: Caller = RECEIVE):
         )
     except ValueError:
         errors.append(("day-day", "Enter a real date for the consultation, for example 18 11 2026"))
-        day = date.today()
+        day = app_today(c.request)
     if not form.get("nhs_number", "").strip():
         errors.append(("nhs_number", "Enter the patient's NHS number"))
     if not choice:
@@ -239,7 +239,7 @@ def _show(
 
 @router.get("/pharmacy-first/claims")
 def claims_page(month: str | None = Query(None, max_length=7), c: Caller = caller()):
-    chosen = _month(month)
+    chosen = _month(month, app_today(c.request))
     rows = actions.claim_readiness(c.session, c.principal, chosen)
     names = _names(c.session)
     by_pharmacy: dict[str, list] = {}

@@ -18,7 +18,7 @@ from ipmo.patients import InvalidNhsNumber
 from ipmo.prescriptions import actions, views
 from ipmo.prescriptions.stuck import DEFAULT_HOURS
 from ipmo.security import Activity, Principal
-from ipmo.web.deps import db_session, form_fields, require
+from ipmo.web.deps import app_today, db_session, form_fields, require
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 
@@ -86,7 +86,7 @@ def tracker(
 ):
     errors: dict[str, str] = {}
     start, end = _day(date_from, "from", errors), _day(date_to, "to", errors)
-    today = _day(as_of, "as_of", errors) or date.today()
+    today = _day(as_of, "as_of", errors) or app_today(request)
     ctx: dict = {
         "title": "Prescription tracker",
         "q": q or "",
