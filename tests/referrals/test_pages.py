@@ -192,8 +192,8 @@ def test_an_impossible_or_future_birth_date_is_refused_and_what_was_typed_kept(m
 
 
 def test_the_overdue_flag_follows_the_app_clock(mod, sample_ics):
-    """The referral page and the inbox say "(overdue)" once the app's clock is past the
-    accept-by time, and not a minute before it."""
+    """The referral page, the inbox and the API say the referral is overdue once the app's
+    clock is past the accept-by time, and not a minute before it."""
     from datetime import timedelta
 
     from sqlalchemy import select
@@ -209,8 +209,13 @@ def test_the_overdue_flag_follows_the_app_clock(mod, sample_ics):
         mod.app.state.clock = lambda: accept_by - timedelta(minutes=1)
         assert "(overdue)" not in pharmacist.get(f"/referrals/{ref}").text
         assert "(overdue)" not in pharmacist.get("/referrals/inbox").text
+        assert pharmacist.get(f"/api/referrals/{ref}").json()["overdue"] is False
+        assert pharmacist.get("/api/referrals?overdue=true").json() == []
         mod.app.state.clock = lambda: accept_by + timedelta(minutes=1)
         assert "(overdue)" in pharmacist.get(f"/referrals/{ref}").text
         assert "(overdue)" in pharmacist.get("/referrals/inbox").text
+        assert pharmacist.get(f"/api/referrals/{ref}").json()["overdue"] is True
+        listed = pharmacist.get("/api/referrals?overdue=true").json()
+        assert [r["reference"] for r in listed] == [ref] and listed[0]["overdue"] is True
     finally:
         mod.app.state.clock = utcnow

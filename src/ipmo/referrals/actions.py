@@ -77,8 +77,10 @@ def list_visible(
     overdue: bool = False,
     limit: int = 200,
     nhs_number: str | None = None,
+    now: datetime | None = None,
 ) -> list[Referral]:
-    """Referrals the principal's organisation is party to (or all, for an ICS-wide role)."""
+    """Referrals the principal's organisation is party to (or all, for an ICS-wide role);
+    ``overdue``: past their deadline at ``now`` (default the real time)."""
     q = select(Referral).where(referrals_filter(principal))
     if status:
         q = q.where(Referral.status == status)
@@ -89,7 +91,7 @@ def list_visible(
     if nhs_number:
         q = q.where(Referral.nhs_number == nhs_number)
     if overdue:
-        now = utcnow()
+        now = now or utcnow()
         q = q.where(
             ((Referral.status.in_(list(lc.AWAITING_ACCEPT))) & (Referral.accept_by < now))
             | ((Referral.status.in_(list(lc.OPEN))) & (Referral.due_by < now))

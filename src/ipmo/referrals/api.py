@@ -39,7 +39,7 @@ from ipmo.referrals.schemas import (
 )
 from ipmo.security import Activity, Principal
 from ipmo.store import utcnow
-from ipmo.web.deps import authorise, db_session, require, unit_of_work
+from ipmo.web.deps import app_store_now, authorise, db_session, require, unit_of_work
 from ipmo.web.downloads import csv_download, csv_text
 from ipmo.web.params import DB_INT_MAX
 
@@ -77,12 +77,9 @@ def _process_message(request: Request, body: bytes) -> JSONResponse:
 # ---- REST for people's tools -------------------------------------------------------------
 
 
-def referral_json(
-    session: Session, principal: Principal, ref: Referral, now: datetime | None = None
-) -> dict:
+def referral_json(session: Session, principal: Principal, ref: Referral, now: datetime) -> dict:
     """The referral as this user may see it (a sender without its own relationship with the
-    patient sees the patient as it sent them: ``actions.patient_shown``)."""
-    now = now or utcnow()
+    patient sees the patient as it sent them: ``actions.patient_shown``); overdue at ``now``."""
     shown = actions.patient_shown(session, principal, ref)
     return {
         "reference": ref.reference,
@@ -118,8 +115,10 @@ def list_referrals(
     limit: int = Query(200, ge=1, le=1000),
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
     session: Session = Depends(db_session, scope="function"),
+    now: datetime = Depends(app_store_now),
 ) -> list[dict]:
-    """Referrals your organisation is involved in, newest first (filters combine)."""
+    """Referrals your organisation is involved in, newest first (filters combine); overdue by
+    the app's clock."""
     rows = actions.list_visible(
         session,
         principal,
@@ -128,8 +127,9 @@ def list_referrals(
         pharmacy=pharmacy,
         overdue=overdue,
         limit=min(limit, 1000),
+        now=now,
     )
-    return [referral_json(session, principal, r) for r in rows]
+    return [referral_json(session, principal, r, now) for r in rows]
 
 
 @router.get("/api/referrals/{reference}", response_model=ReferralDetail)
@@ -137,9 +137,10 @@ def read_referral(
     reference: str,
     principal: Principal = Depends(require(Activity.REFERRAL_VIEW)),
     session: Session = Depends(db_session, scope="function"),
+    now: datetime = Depends(app_store_now),
 ):
     ref = actions.read(session, principal, reference)
-    out = referral_json(session, principal, ref)
+    out = referral_json(session, principal, ref, now)
     out["summary"] = ref.summary
     out["events"] = [
         {
@@ -212,6 +213,7 @@ def create(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
     principal: Principal = Depends(require(Activity.REFERRAL_SEND)),
     session: Session = Depends(db_session, scope="function"),
+    now: datetime = Depends(app_store_now),
 ) -> dict:
     """Refer a patient (routing picks the pharmacy unless the patient chose one). With an
     ``Idempotency-Key`` header (your organisation's own), a resend returns the first referral
@@ -221,7 +223,7 @@ def create(
     if done.replay:
         response.status_code = 200
         response.headers["X-Idempotent-Replay"] = "true"
-    return referral_json(session, principal, done.referral)
+    return referral_json(session, principal, done.referral, now)
 
 
 def _referral_action(
@@ -235,9 +237,11 @@ def _referral_action(
     """``POST /api/referrals/{reference}/<name>``: one use case of ``actions``, answered with the
     referral as this user may see it (the routes differ only in activity, body and use case)."""
 
-    def handler(reference: str, body: Any, principal: Principal, session: Session) -> dict:
+    def handler(
+        reference: str, body: Any, principal: Principal, session: Session, now: datetime
+    ) -> dict:
         ref = run(session, principal, reference, body or body_model())
-        return referral_json(session, principal, ref)
+        return referral_json(session, principal, ref, now)
 
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
@@ -255,6 +259,7 @@ def _referral_action(
             inspect.Parameter(
                 "session", kind, annotation=Session, default=Depends(db_session, scope="function")
             ),
+            inspect.Parameter("now", kind, annotation=datetime, default=Depends(app_store_now)),
         ]
     )
     handler.__name__ = handler.__qualname__ = name.replace("-", "_")
@@ -338,12 +343,13 @@ def stated_reasons(
     limit: int = Query(500, ge=1, le=5000),
     principal: Principal = Depends(require(Activity.REFERRAL_OVERSIGHT)),
     session: Session = Depends(db_session, scope="function"),
+    now: datetime = Depends(app_store_now),
 ) -> list[dict]:
     """Referrals sent by an organisation with no legitimate relationship with the patient, with
     the reason it gave, newest first (ICS medicines safety officer)."""
     return [
         {
-            **referral_json(session, principal, r),
+            **referral_json(session, principal, r, now),
             "submitted_by": r.submitted_by,
             "submitted_org": r.submitted_org_code,
             "no_relationship_reason": r.no_relationship_reason,

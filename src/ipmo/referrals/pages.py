@@ -3,8 +3,6 @@ pharmacy inbox (accept, record the outcome, DMS check)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
@@ -35,7 +33,7 @@ from ipmo.referrals.outcome_details import URGENCIES, OutcomeDetails, ReferralOu
 from ipmo.security import Activity, Principal
 from ipmo.security.errors import Forbidden
 from ipmo.web.dates import DateInputError, date_field
-from ipmo.web.deps import Caller, FormFields, app_now, app_today, caller
+from ipmo.web.deps import Caller, FormFields, app_store_now, app_today, caller
 from ipmo.web.forms import FormErrors, sentence
 from ipmo.web.nav import NavItem
 from ipmo.web.page_state import PageState
@@ -156,11 +154,6 @@ def _list_page(c: Caller, page, where, order, is_inbox: bool):
     return render(c.request, "referrals/list.html", ctx)
 
 
-def _now(c: Caller) -> datetime:
-    """Now by the app's clock (tests fix it), in UTC without a zone as the store keeps times."""
-    return app_now(c.request).astimezone(UTC).replace(tzinfo=None)
-
-
 def _list_context(c: Caller, rows: list[Referral], is_inbox: bool) -> dict:
     session, principal = c.session, c.principal
     return {
@@ -168,7 +161,7 @@ def _list_context(c: Caller, rows: list[Referral], is_inbox: bool) -> dict:
         "rows": rows,
         # the name each row shows this user (a sender's own copy: what it sent)
         "patients": {r.id: actions.patient_shown(session, principal, r).name for r in rows},
-        "now": _now(c),
+        "now": app_store_now(c.request),
         "is_overdue": is_overdue,
         "inbox": is_inbox,
         "L": LABELS,
@@ -295,7 +288,7 @@ def _show(c: Caller, reference: str, shown: PageState = PageState()):
         "dms": dms,
         "names": org_names,
         "error": shown.error,
-        "overdue": is_overdue(ref, _now(c)),
+        "overdue": is_overdue(ref, app_store_now(c.request)),
         "is_receiver": principal.org_code == ref.target_org_code
         and principal.can(Activity.REFERRAL_RECEIVE),
         "is_sender": principal.org_code in (ref.sender_org_code, ref.submitted_org_code),

@@ -52,6 +52,11 @@ def app_now(request: Request) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
+def app_store_now(request: Request) -> datetime:
+    """Now by this app's clock as the store keeps times (UTC without a zone, as ``utcnow``)."""
+    return app_now(request).astimezone(UTC).replace(tzinfo=None)
+
+
 def current_principal(request: Request, session: Session) -> Principal:
     cached = getattr(request.state, "principal", None)
     if cached is not None:
