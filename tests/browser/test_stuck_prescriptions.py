@@ -14,13 +14,19 @@ from ipmo.prescriptions import ingest_message
 from ipmo.store import session_scope
 
 pytestmark = pytest.mark.browser
+MONDAY_3PM = datetime(2026, 12, 7, 15, tzinfo=UTC)  # the served app's clock (Monday, 3pm)
 ALWAYS = {d: [["00:00", "23:59"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+@pytest.fixture
+def app_clock():
+    return lambda: MONDAY_3PM
 
 
 def test_111_clinician_finds_and_redirects_a_stuck_urgent_prescription(
     page, live_server, sample_ics
 ):
-    issued = (datetime.now(UTC) - timedelta(hours=30)).isoformat()  # the server's real clock
+    issued = (MONDAY_3PM - timedelta(hours=30)).isoformat()  # 30 hours before the app's now
     order, pid = urgent_order(7, issued, "FB001", "9990000042")
     with session_scope(sample_ics) as s:
         s.execute(
