@@ -206,3 +206,22 @@ def test_too_many_matches_are_cut_and_said(sample_ics):
         hospital = authenticate(s, "hospital.pharmacist", DEMO_PASSWORD)
         none = search(s, hospital, smiths)
         assert (none.patients, none.too_many) == ([], False)
+
+
+def test_the_banner_and_the_api_give_the_age_on_the_apps_today(client_as):
+    """Ada was born on 1 March 1940: 85 the day before her birthday in 2026, 86 on it."""
+    from datetime import datetime
+
+    c = client_as("pcn.pharmacist")
+    c.app.state.clock = lambda: datetime(2026, 2, 28, 12)
+    for url in (
+        "/patients/9990000018",
+        "/records/patients/9990000018",
+        "/review/patients/9990000018",
+        "/referrals/patients/9990000018",
+    ):
+        assert "1 March 1940 (85 years)" in c.get(url, headers=HTML).text, url
+    assert c.get("/api/patients/9990000018").json()["age"] == 85
+    c.app.state.clock = lambda: datetime(2026, 3, 1, 12)
+    assert "1 March 1940 (86 years)" in c.get("/patients/9990000018", headers=HTML).text
+    assert c.get("/api/patients/9990000018").json()["age"] == 86

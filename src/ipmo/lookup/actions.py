@@ -28,14 +28,19 @@ def open_patient(
     return check_patient_access(session, principal, nhs_number, action=action)
 
 
-def patient_summary(session: Session, principal: Principal, nhs_number: str) -> dict:
-    """Identity, registration, nominated pharmacy and care home (``GET /api/patients/{nhs}``)."""
-    return summary(session, open_patient(session, principal, nhs_number))
+def patient_summary(
+    session: Session, principal: Principal, nhs_number: str, today: date | None = None
+) -> dict:
+    """Identity, registration, nominated pharmacy and care home (``GET /api/patients/{nhs}``);
+    the age on ``today``."""
+    return summary(session, open_patient(session, principal, nhs_number), today)
 
 
-def patient_banner(session: Session, principal: Principal, nhs_number: str) -> dict:
-    """What the patient's own page and its banner show."""
-    return banner(session, open_patient(session, principal, nhs_number))
+def patient_banner(
+    session: Session, principal: Principal, nhs_number: str, today: date | None = None
+) -> dict:
+    """What the patient's own page and its banner show (the age on ``today``)."""
+    return banner(session, open_patient(session, principal, nhs_number), today)
 
 
 def search(

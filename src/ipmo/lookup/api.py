@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from ipmo.lookup import actions
 from ipmo.security import Activity, Principal
-from ipmo.web.deps import DbSession, require
+from ipmo.web.deps import DbSession, Today, require
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
 
@@ -37,7 +37,9 @@ class PatientRead(BaseModel):
 def read_patient(
     nhs_number: str,
     session: DbSession,
+    today: Today,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
 ) -> PatientRead:
-    """A patient's identity, registration, nominated pharmacy and care home."""
-    return PatientRead.model_validate(actions.patient_summary(session, principal, nhs_number))
+    """A patient's identity, registration, nominated pharmacy and care home (age today)."""
+    found = actions.patient_summary(session, principal, nhs_number, today)
+    return PatientRead.model_validate(found)

@@ -12,7 +12,7 @@ from ipmo.lookup.service import NameSearch, SearchError
 from ipmo.patients import InvalidNhsNumber, normalise_nhs_number
 from ipmo.security import Activity, Principal
 from ipmo.web.dates import DateInputError, parse_date_input
-from ipmo.web.deps import DbSession, require
+from ipmo.web.deps import DbSession, app_today, require
 from ipmo.web.nav import NavItem
 from ipmo.web.templating import render
 
@@ -67,7 +67,7 @@ def find(
     try:
         if not errors:
             wanted = NameSearch(family_name, given_name, born)
-            result = actions.search(session, principal, wanted)
+            result = actions.search(session, principal, wanted, app_today(request))
             ctx.update(results=result.patients, too_many=result.too_many)
     except SearchError as exc:
         field = "dob-day" if "birth" in str(exc) else "family_name"
@@ -85,7 +85,7 @@ def show(
     session: DbSession,
     principal: Principal = Depends(require(Activity.RECORD_VIEW)),
 ):
-    b = actions.patient_banner(session, principal, nhs_number)
+    b = actions.patient_banner(session, principal, nhs_number, app_today(request))
     return render(
         request,
         "patients/summary.html",

@@ -210,7 +210,7 @@ def _show(
         "pharmacyfirst/show.html",
         {
             "c": consultation,
-            "banner": banner(c.session, patient),
+            "banner": banner(c.session, patient, app_today(c.request)),
             "pathway": pathway,
             "result": result,
             "medicines": meds,

@@ -111,7 +111,7 @@ def _page(
         "records/patient.html",
         {
             "nhs": nhs_number,
-            "banner": banner(c.session, nhs_number),
+            "banner": banner(c.session, nhs_number, app_today(c.request)),
             "source_names": names,
             "details": {d.id: named_detail(d.detail, names) for d in rec.discrepancies},
             "view": view,

@@ -174,7 +174,7 @@ def for_patient(nhs_number: str, c: Caller = VIEW):
     """One patient's referrals (those the user's organisation is involved in), under the banner."""
     rows = actions.for_patient(c.session, c.principal, nhs_number)
     ctx = _list_context(c, rows, is_inbox=False)
-    ctx["banner"] = banner(c.session, normalise_nhs_number(nhs_number))
+    ctx["banner"] = banner(c.session, normalise_nhs_number(nhs_number), app_today(c.request))
     return render(c.request, "referrals/list.html", ctx)
 
 
@@ -279,7 +279,11 @@ def _show(c: Caller, reference: str, shown: PageState = PageState()):
         "urgency_names": URGENCIES,
         "details": _outcome_details(ref),
         "banner": referral_banner(
-            session, principal, ref, actions.patient_shown(session, principal, ref)
+            session,
+            principal,
+            ref,
+            actions.patient_shown(session, principal, ref),
+            app_today(c.request),
         ),
         "service_title": _service_title(ref.service),
         "back": {"href": "/referrals/inbox", "text": "Referral inbox"}
@@ -411,7 +415,11 @@ def _cancel_page(c: Caller, ref, error: str | None, reason: str):
         "L": LABELS,
         "names": _org_names(session),
         "banner": referral_banner(
-            session, principal, ref, actions.patient_shown(session, principal, ref)
+            session,
+            principal,
+            ref,
+            actions.patient_shown(session, principal, ref),
+            app_today(c.request),
         ),
         "back": {"href": f"/referrals/{ref.reference}", "text": "Back to the referral"},
         "error": error,

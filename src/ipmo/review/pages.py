@@ -114,7 +114,7 @@ def _patient_page(c: Caller, nhs_number: str, shown: PageState = PageState()):
         "review/patient.html",
         {
             "patient": patient,
-            "banner": banner(c.session, patient),
+            "banner": banner(c.session, patient, today),
             "back": {"href": "/review/worklist", "text": "SMR worklist"},
             # a fresh key per form shown: a double click or a resend records the review once
             "idempotency_key": form.get("idempotency_key") or uuid.uuid4().hex,
