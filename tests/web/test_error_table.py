@@ -35,6 +35,8 @@ CAUGHT_WHERE = {
     ("referrals", "OutcomeError"): "ipmo.referrals.state_changes",  # → ReferralError (422)
     ("referrals", "TransitionNotAllowed"): "ipmo.referrals.state_changes",  # → ReferralConflict
     ("carehomes", "FhirInputError"): "ipmo.carehomes.cli",
+    # the column reader's "not a plain file": the row reader reads it again and names the row
+    ("carehomes", "_NotPlain"): "ipmo.carehomes.administrations",
     # the records adapters answer these with their own headers (ETag) and fields (version); to
     # move into the table once it can carry them
     ("records", "FhirInputError"): "ipmo.records.api",
