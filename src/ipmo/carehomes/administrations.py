@@ -462,13 +462,15 @@ def _arrow_rows(data: bytes | str) -> list[Row]:
 
     def each(name: str, convert: Callable[[str], Any], absent: Any = None) -> Iterable[Any]:
         """The column's values converted (each distinct one once); ``absent`` for a column the
-        file does not have; a value ``convert`` refuses (any error) makes the file not plain."""
+        file does not have; a value ``convert`` refuses makes the file not plain. The converters
+        refuse with ValueError (FhirInputError and InvalidNhsNumber are ValueErrors) or KeyError
+        (an unknown outcome or yes/no word); anything else is a fault and is raised."""
         if name not in columns:
             return repeat(absent)
         encoded = columns[name].dictionary_encode()
         try:
             values = [convert(v.strip()) for v in encoded.dictionary.to_pylist()]
-        except Exception as exc:  # the row reader refuses it with the row named
+        except (ValueError, KeyError) as exc:  # the row reader refuses it with the row named
             raise _NotPlain from exc
         return map(values.__getitem__, encoded.indices.to_pylist())
 
