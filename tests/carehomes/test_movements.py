@@ -26,8 +26,10 @@ BERT = "9990000026"  # not a care-home resident (yet)
 
 
 class Line:
-    def __init__(self, name: str, dose: str | None, *codes: str) -> None:
-        self.name, self.dose_text, self.codes = name, dose, codes
+    """A current-list line as ``records.current_medications`` gives it: name, dose, match key."""
+
+    def __init__(self, name: str, dose: str | None, key: str) -> None:
+        self.name, self.dose_text, self.key = name, dose, key
 
 
 # --- the registration data as a feed of movements (pure) -----------------------------------
@@ -58,10 +60,14 @@ def test_home_recorded_discharge_stands_while_the_registration_lags():
 
 
 def test_medication_changes_started_stopped_and_dose_changed():
-    then = [Line("Amlodipine 5mg tablets", "1 daily", "900151"), Line("Naproxen", "1 bd", "9001")]
+    amlodipine, naproxen, sertraline = "vtm:amlodipine", "vtm:naproxen", "vtm:sertraline"
+    then = [
+        Line("Amlodipine 5mg tablets", "1 daily", amlodipine),
+        Line("Naproxen", "1 bd", naproxen),
+    ]
     now = [
-        Line("Amlodipine 5mg tablets", "2 daily", "900151"),
-        Line("Sertraline 50mg tablets", "1 daily", "777"),
+        Line("Amlodipine 5mg tablets", "2 daily", amlodipine),
+        Line("Sertraline 50mg tablets", "1 daily", sertraline),
     ]
     found = [(c.kind, c.name, c.before, c.after) for c in medication_changes(then, now)]
     assert found == [
@@ -71,9 +77,10 @@ def test_medication_changes_started_stopped_and_dose_changed():
     ]
 
 
-def test_medication_changes_none_when_the_lists_match_by_code_or_name():
-    then = [Line("Amlodipine 5mg tablets", "1 daily", "900151", "vmp1"), Line("Senna", None)]
-    now = [Line("Amlodipine 5 mg tabs", "1 daily", "vmp1"), Line("senna ", None)]
+def test_medication_changes_none_when_the_record_matches_the_lines_by_its_key():
+    """Differently named lines the reconciliation keyed as one medicine are not changes."""
+    then = [Line("Amlodipine 5mg tablets", "1 daily", "vmp:1"), Line("Senna", None, "name:senna")]
+    now = [Line("Amlodipine 5 mg tabs", "1 daily", "vmp:1"), Line("senna ", None, "name:senna")]
     assert medication_changes(then, now) == []
 
 

@@ -65,7 +65,7 @@ class MedicineLine(Protocol):
     @property
     def dose_text(self) -> str | None: ...
     @property
-    def codes(self) -> tuple[str, ...]: ...
+    def key(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -79,25 +79,17 @@ class Change:
 def medication_changes(then: Sequence[MedicineLine], now: Sequence[MedicineLine]) -> list[Change]:
     """What changed between two current lists of one resident: a medicine current now and not
     then was started, current then and not now was stopped, in both with another dose text had
-    its dose changed. Lines are the same medicine when they share a code (a source's own, the
-    VMP or the VTM), else by name; started and stopped first, then by name."""
-
-    def same(a: MedicineLine, b: MedicineLine) -> bool:
-        if a.codes and b.codes:
-            return bool(set(a.codes) & set(b.codes))
-        return a.name.strip().lower() == b.name.strip().lower()
-
+    its dose changed. Lines are the same medicine when the record's reconciliation says so: the
+    same match key (VTM, else VMP, else name); started and stopped first, then by name."""
+    before_by_key = {t.key: t for t in reversed(then)}  # the first line of a key, as listed
+    now_keys = {line.key for line in now}
     out: list[Change] = []
     for line in now:
-        before = next((t for t in then if same(t, line)), None)
+        before = before_by_key.get(line.key)
         if before is None:
             out.append(Change("started", line.name, None, line.dose_text))
         elif (before.dose_text or "") != (line.dose_text or ""):
             out.append(Change("dose changed", line.name, before.dose_text, line.dose_text))
-    out += [
-        Change("stopped", t.name, t.dose_text, None)
-        for t in then
-        if not any(same(t, line) for line in now)
-    ]
+    out += [Change("stopped", t.name, t.dose_text, None) for t in then if t.key not in now_keys]
     order = {"started": 0, "stopped": 1, "dose changed": 2}
     return sorted(out, key=lambda c: (order[c.kind], c.name.lower()))

@@ -800,6 +800,9 @@ class CurrentMedication:
     # when required ("PRN"): the dosage's asNeeded of the line's chosen source, else of any
     # source with a structured dosage; None when no source gives one
     as_needed: bool | None = None
+    # the reconciliation's match key (``normalise.match_key``: VTM, else VMP, else the name):
+    # two lines with the same key are the same medicine, as the record itself decides
+    key: str = ""
 
 
 def current_medications(
@@ -831,5 +834,7 @@ def current_medications(
         codes = dict.fromkeys(c for c in (*(i.code for i in items), line.vmp, line.vtm) if c)
         dosed = [i for i in (chosen, *items) if i.dosage]
         as_needed = dosed[0].as_needed if dosed else None
-        out.append(CurrentMedication(chosen.name, code, line.dose_text, tuple(codes), as_needed))
+        out.append(
+            CurrentMedication(chosen.name, code, line.dose_text, tuple(codes), as_needed, line.key)
+        )
     return out
